@@ -1,0 +1,58 @@
+// The kernel IR: what the scheduler produces and every target renders.
+// A kernel is a loop nest: a parallel grid (each point independent: a GPU invocation, or an
+// iteration a CPU thread may take) around a body of statements that may hold serial loops and
+// reductions into accumulators. Every memory access is `buffer[index]`, where index is an integer
+// expression over loop variables: one algebra for every view (see compiler/kernel/index.ts).
+import type { Manifest } from '../../runtime/manifest.js';
+export type { BufferDecl, Placement, CellPlacement, Manifest } from '../../runtime/manifest.js';
+
+export type KType = 'f32' | 'i32' | 'bool';
+
+export type UnaryFn = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'recip' | 'not';
+export type BinaryFn =
+  | 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow'
+  | 'lt' | 'le' | 'gt' | 'ge' | 'eq' | 'ne' | 'and' | 'or'
+  | 'idiv' | 'mod'; // integer division and remainder of non-negative integers (index math)
+
+export type Expr =
+  | { e: 'const'; type: KType; value: number }
+  | { e: 'var'; type: KType; name: string }           // a loop variable (i32), a let binding or an accumulator
+  | { e: 'load'; type: KType; buf: number; index: Expr }
+  | { e: 'scalar'; type: 'f32'; slot: number }        // the host program's float32 result `slot` for this step
+  | { e: 'unary'; type: KType; fn: UnaryFn; a: Expr }
+  | { e: 'binary'; type: KType; fn: BinaryFn; a: Expr; b: Expr }
+  | { e: 'where'; type: KType; cond: Expr; a: Expr; b: Expr }
+  | { e: 'cast'; type: KType; a: Expr };
+
+export type Stmt =
+  | { s: 'let'; name: string; value: Expr }
+  | { s: 'store'; buf: number; index: Expr; value: Expr }
+  /** serial loop; `reduce` marks a loop whose only effect is accumulating (renderers may reorder it) */
+  | { s: 'loop'; var: string; extent: number; body: Stmt[]; reduce?: boolean }
+  | { s: 'acc'; name: string; type: KType; fn: 'add' | 'max'; init: number } // declares an accumulator
+  | { s: 'accum'; name: string; value: Expr };                                 // name = name (fn) value
+
+export interface KernelMeta {
+  /** the graph ops fused into this kernel, in order, e.g. ["mul", "sum", "add", "max"] */
+  ops: string[];
+  flops: number;
+  bytesRead: number;
+  bytesWritten: number;
+  /** why this kernel ends where it does (for `kiln inspect`) */
+  reason?: string;
+}
+
+export interface Kernel {
+  name: string;
+  /** extents of the parallel loop variables, named g0, g1, ... (outermost first) */
+  grid: number[];
+  body: Stmt[];
+  meta: KernelMeta;
+}
+
+/** A scheduled program: the manifest's memories and placements, plus the kernels as IR. */
+export interface KernelProgram extends Omit<Manifest, 'kernels' | 'format'> {
+  kernels: Kernel[];
+}
+
+export const gridVar = (i: number) => `g${i}`;

@@ -1,0 +1,55 @@
+// The contract between kiln's front end (or a generated bundle) and a backend runtime.
+import type { Manifest, StorageDType } from './manifest.js';
+
+export type HostArray = Float32Array | Int32Array;
+
+/**
+ * One execution device (a native library host, a WebGPU device). It owns the state arenas that
+ * every program loaded on it shares: a cell keeps its offset for the device's lifetime.
+ */
+export interface Device {
+  readonly name: string;
+  /** grows the state arena of `dtype` to at least `length` elements, keeping its contents */
+  ensureState(dtype: StorageDType, length: number): void;
+  /** host -> device copy into a state arena */
+  writeState(dtype: StorageDType, offset: number, data: HostArray): void;
+  /** device -> host copy out of a state arena */
+  readState(dtype: StorageDType, offset: number, length: number): Promise<HostArray>;
+  /** prepares a compiled program for running (pipelines, library handles) */
+  load(artifact: Artifact): Promise<Executable>;
+  destroy?(): void;
+}
+
+/** What a target's build produces: the manifest plus target code. Serializable. */
+export interface Artifact {
+  target: string;
+  manifest: Manifest;
+  /** target-specific: WGSL sources, a shared library path, ... */
+  code: unknown;
+}
+
+export interface Executable {
+  /**
+   * Runs every kernel once, in order. `inputs` are checked against the manifest (length and
+   * dtype) before anything runs; `scalars` are the host program's results for this step.
+   * Resolves with the program's outputs, copied to the host.
+   */
+  run(inputs: readonly HostArray[], scalars: Float32Array): Promise<HostArray[]>;
+}
+
+export function checkInputs(manifest: Manifest, inputs: readonly ArrayBufferView[]): void {
+  if (inputs.length !== manifest.inputs.length) {
+    throw new Error(`expected ${manifest.inputs.length} inputs, got ${inputs.length}`);
+  }
+  manifest.inputs.forEach((p, i) => {
+    const x = inputs[i];
+    const want = p.dtype === 'float32' ? Float32Array : Int32Array;
+    const n = p.shape.reduce((a, b) => a * b, 1);
+    if (!(x instanceof want)) {
+      throw new TypeError(`input ${i}: expected a ${want.name} (dtype ${p.dtype}, shape [${p.shape}]), got ${x?.constructor?.name ?? typeof x}`);
+    }
+    if (x.length !== n) {
+      throw new RangeError(`input ${i}: expected ${n} elements for shape [${p.shape}], got ${x.length}`);
+    }
+  });
+}

@@ -1,0 +1,67 @@
+// The host program: scalar float64 arithmetic that runs on the CPU before a step's kernels.
+// PyTorch computes Adam's bias corrections and step sizes in Python floats (float64) and only
+// then hands them to float32 kernels; kiln does the same, so the runtime evaluates this tiny
+// program per run and uploads the float32 results ("scalars") that kernels read.
+
+export type HostExpr =
+  | { k: 'num'; v: number }
+  | { k: 'var'; i: number }
+  | { k: 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min'; a: HostExpr; b: HostExpr }
+  | { k: 'sqrt' | 'neg'; a: HostExpr };
+
+export type HostStmt =
+  | { k: 'set'; v: number; e: HostExpr }   // vars[v] = e   (persistent: step counters, ...)
+  | { k: 'emit'; s: number; e: HostExpr }; // scalars[s] = float32(e)
+
+export interface HostVar { name: string; init: number }
+
+export interface HostProgram {
+  vars: HostVar[];
+  stmts: HostStmt[];
+  scalarCount: number;
+}
+
+export function evalHostExpr(e: HostExpr, vars: ArrayLike<number>): number {
+  switch (e.k) {
+    case 'num': return e.v;
+    case 'var': return vars[e.i];
+    case 'neg': return -evalHostExpr(e.a, vars);
+    case 'sqrt': return Math.sqrt(evalHostExpr(e.a, vars));
+    default: {
+      const a = evalHostExpr(e.a, vars), b = evalHostExpr(e.b, vars);
+      switch (e.k) {
+        case 'add': return a + b;
+        case 'sub': return a - b;
+        case 'mul': return a * b;
+        case 'div': return a / b;
+        case 'pow': return Math.pow(a, b);
+        case 'max': return Math.max(a, b);
+        case 'min': return Math.min(a, b);
+      }
+    }
+  }
+}
+
+/** Runs the statements in order, updating `vars` in place and filling `scalars`. */
+export function runHostProgram(p: HostProgram, vars: Float64Array, scalars: Float32Array): void {
+  for (const s of p.stmts) {
+    const v = evalHostExpr(s.e, vars);
+    if (s.k === 'set') vars[s.v] = v;
+    else scalars[s.s] = v; // Float32Array storage rounds to float32, as PyTorch's scalar cast does
+  }
+}
+
+export function printHostExpr(e: HostExpr, names: (i: number) => string = (i) => `v${i}`): string {
+  switch (e.k) {
+    case 'num': return String(e.v);
+    case 'var': return names(e.i);
+    case 'neg': return `-(${printHostExpr(e.a, names)})`;
+    case 'sqrt': return `sqrt(${printHostExpr(e.a, names)})`;
+    case 'max': case 'min': case 'pow':
+      return `${e.k}(${printHostExpr(e.a, names)}, ${printHostExpr(e.b, names)})`;
+    default: {
+      const sym = { add: '+', sub: '-', mul: '*', div: '/' }[e.k];
+      return `(${printHostExpr(e.a, names)} ${sym} ${printHostExpr(e.b, names)})`;
+    }
+  }
+}

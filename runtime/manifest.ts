@@ -1,0 +1,49 @@
+// What a compiled program tells its runtime: the memories, where every input, output and state
+// cell lives, the host program, and the kernels to launch in order. Plain JSON: an AOT bundle
+// ships it beside the target code, and the runtime never needs the compiler to read it.
+import type { HostProgram } from './host.js';
+
+export type StorageDType = 'f32' | 'i32';
+export type ValueDType = 'float32' | 'int32' | 'bool'; // bool is stored as i32 0/1
+
+/**
+ * state:   parameters, gradients, optimizer state; one arena per dtype per device, shared by every
+ *          program loaded on that device (cells keep their offsets; the arena only grows)
+ * scratch: the program's temporaries, placed by the memory plan
+ * input/output: one buffer per traced input / returned value
+ * scalars: the host program's float32 results for this step
+ */
+export interface BufferDecl {
+  name: string;
+  kind: 'state' | 'scratch' | 'input' | 'output' | 'scalars';
+  dtype: StorageDType;
+  /** length in elements this program needs (a state arena may be larger at run time) */
+  size: number;
+}
+
+/** Where a value lives: buffer index + element offset + logical shape and dtype. */
+export interface Placement { buf: number; offset: number; shape: number[]; dtype: ValueDType }
+export interface CellPlacement extends Placement { cell: number; name: string }
+
+export interface KernelInfo {
+  name: string;
+  grid: number[];
+  ops: string[];
+  flops: number;
+  bytesRead: number;
+  bytesWritten: number;
+  reason?: string;
+}
+
+export interface Manifest {
+  format: 1;
+  buffers: BufferDecl[];
+  host: HostProgram;
+  inputs: Placement[];
+  outputs: Placement[];
+  cells: CellPlacement[];
+  kernels: KernelInfo[];
+  peakBytes: number;
+}
+
+export const storageOf = (d: ValueDType): StorageDType => (d === 'float32' ? 'f32' : 'i32');
