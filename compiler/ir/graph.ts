@@ -10,7 +10,7 @@ export type Shape = readonly number[];
 export const UNARY_OPS = ['neg', 'exp', 'log', 'sqrt', 'abs', 'recip', 'cast'] as const;
 export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'max', 'min', 'pow', 'lt', 'le', 'gt', 'ge', 'eq', 'ne', 'and', 'or'] as const;
 export const REDUCE_OPS = ['sum', 'rmax'] as const;
-export const VIEW_OPS = ['reshape', 'permute', 'expand', 'slice'] as const;
+export const VIEW_OPS = ['reshape', 'permute', 'expand', 'slice', 'pad'] as const;
 export const SOURCE_OPS = ['input', 'state', 'const', 'scalar', 'iota', 'data'] as const;
 
 export type UnaryOp = (typeof UNARY_OPS)[number];
@@ -35,6 +35,7 @@ export interface OpArgs {
   permute: { order: number[] };
   expand: { shape: number[] };
   slice: { starts: number[]; steps: number[] }; // node.shape gives the extents
+  pad: { before: number[] };           // zeros around the source; node.shape gives the padded extents
 }
 
 export interface Node {

@@ -1,0 +1,118 @@
+// Reverse-mode autodiff over the traced graph: `loss.backward()` walks the nodes that depend on
+// something requiring grad, from the loss back to the leaves, applying one vector-Jacobian rule
+// per op (PyTorch's formulas) and summing where a value fans out. Broadcasting is explicit in the
+// graph (`expand`), so reducing broadcast dimensions is just expand's rule.
+import type { Node } from './ir/graph.js';
+import { toposort } from './ir/graph.js';
+import { KilnError } from './errors.js';
+import { Tensor, customVjp, gradNodes, leafTensors, noGrad, ones, where, setBackward } from './tensor.js';
+
+const T = (n: Node) => Tensor.fromNode(n);
+
+type Rule = (n: Node, g: Tensor, out: Tensor) => (Tensor | null)[];
+
+/** unexpand: sums `g` (of the expanded shape) back to `shape` */
+function sumTo(g: Tensor, shape: readonly number[]): Tensor {
+  const axes = shape.map((d, i) => (d === 1 && g.shape[i] !== 1 ? i : -1)).filter((i) => i >= 0);
+  return axes.length ? g.sum(axes, true) : g;
+}
+
+const rules: Record<string, Rule> = {
+  neg: (_n, g) => [g.neg()],
+  exp: (_n, g, out) => [g.mul(out)],
+  log: (n, g) => [g.div(T(n.src[0]))],
+  sqrt: (_n, g, out) => [g.div(out.mul(2))],
+  abs: (n, g) => [g.mul(T(n.src[0]).sign())],
+  recip: (_n, g, out) => [g.neg().mul(out).mul(out)],
+  cast: (n, g) => [n.src[0].dtype === 'float32' ? g.to('float32') : null],
+  add: (_n, g) => [g, g],
+  sub: (_n, g) => [g, g.neg()],
+  mul: (n, g) => [g.mul(T(n.src[1])), g.mul(T(n.src[0]))],
+  div: (n, g) => {
+    const a = T(n.src[0]), b = T(n.src[1]);
+    return [g.div(b), g.neg().mul(a).div(b.mul(b))];
+  },
+  // PyTorch splits the gradient evenly between equal inputs of maximum/minimum
+  max: (n, g) => minmax(n, g, 'gt'),
+  min: (n, g) => minmax(n, g, 'lt'),
+  pow: (n, g, out) => {
+    const a = T(n.src[0]), b = T(n.src[1]);
+    const db = n.src[1].op === 'const' ? null : g.mul(out).mul(where(a.gt(0), a.log(), 0));
+    // grad * exponent * x^(exponent-1), with exponent 0 giving 0 as PyTorch does
+    const da = where(b.eq(0), 0, g.mul(b).mul(a.pow(b.sub(1))));
+    return [da, db];
+  },
+  where: (n, g) => {
+    const c = T(n.src[0]);
+    return [null, where(c, g, 0), where(c, 0, g)];
+  },
+  sum: (n, g) => [g.expand(n.src[0].shape as number[])],
+  rmax: (n, g, out) => {
+    // amax's backward: the gradient is shared evenly among the elements equal to the max
+    const x = T(n.src[0]);
+    const mask = x.eq(out.expand(x.shape)).float();
+    return [mask.div(mask.sum(n.arg.axes, true)).mul(g.expand(x.shape))];
+  },
+  reshape: (n, g) => [g.reshape(n.src[0].shape as number[])],
+  permute: (n, g) => {
+    const inv: number[] = [];
+    n.arg.order.forEach((d: number, i: number) => { inv[d] = i; });
+    return [g.permute(inv)];
+  },
+  expand: (n, g) => [sumTo(g, n.src[0].shape)],
+  slice: (n, g) => {
+    if (n.arg.steps.some((s: number) => s !== 1)) throw new KilnError('backward of a strided slice is not supported yet');
+    const xs = n.src[0].shape;
+    return [g.pad(xs.map((d, i) => [n.arg.starts[i], d - n.arg.starts[i] - n.shape[i]] as [number, number]))];
+  },
+  pad: (n, g) => [n.src[0].shape.reduce((t: Tensor, d, i) => t.slice(i, n.arg.before[i], n.arg.before[i] + d), g)],
+};
+
+function minmax(n: Node, g: Tensor, win: 'gt' | 'lt'): Tensor[] {
+  const a = T(n.src[0]), b = T(n.src[1]);
+  const half = where(a.eq(b), g.div(2), g);
+  return [where(a[win](b), g, where(a.eq(b), half, 0)), where(b[win](a), g, where(a.eq(b), half, 0))];
+}
+
+/** Computes d(root)/d(leaf) for every leaf reachable from root, calling `deliver` for each. */
+export function gradients(root: Tensor, seed: Tensor, deliver: (leaf: Tensor, g: Tensor) => void): void {
+  const order = toposort([root.node]).filter((n) => gradNodes.has(n));
+  const grads = new Map<number, Tensor>([[root.node.id, seed]]);
+  const accumulate = (n: Node, g: Tensor) => {
+    const prev = grads.get(n.id);
+    grads.set(n.id, prev ? prev.add(g) : g);
+  };
+  for (let i = order.length - 1; i >= 0; i--) {
+    const n = order[i];
+    const g = grads.get(n.id);
+    if (!g) continue;
+    const leaf = leafTensors.get(n);
+    if (leaf) { deliver(leaf, g); continue; }
+    const custom = customVjp.get(n);
+    if (custom) {
+      custom.vjp(g).forEach((gi, j) => { if (gi && gradNodes.has(custom.inputs[j].node)) accumulate(custom.inputs[j].node, gi); });
+      continue;
+    }
+    const rule = rules[n.op];
+    if (!rule) throw new KilnError(`no gradient rule for ${n.op}`);
+    rule(n, g, T(n)).forEach((gi, j) => {
+      const s = n.src[j];
+      if (gi && gradNodes.has(s)) accumulate(s, gi.shape.join() === s.shape.join() ? gi : gi.reshape(s.shape as number[]));
+    });
+  }
+}
+
+function backward(t: Tensor, gradient?: Tensor): void {
+  if (!gradNodes.has(t.node)) {
+    throw new KilnError('element 0 of tensors does not require grad and does not have a grad_fn');
+  }
+  if (!gradient && t.numel() !== 1) throw new KilnError('grad can be implicitly created only for scalar outputs');
+  const seed = gradient ?? ones(t.shape);
+  // gradients are plain values (no create_graph); leaves accumulate into .grad, as PyTorch does
+  noGrad(() => gradients(t, seed, (leaf, g) => {
+    const prev = leaf.grad;
+    leaf.grad = prev ? prev.add(g) : g;
+  }));
+}
+
+setBackward(backward);

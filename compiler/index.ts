@@ -1,0 +1,14 @@
+// kiln's public API: PyTorch's names, in camelCase. See ../shared/CONTRACT.md.
+import { registerBackend } from './backend.js';
+import { ReferenceBackend } from '../targets/reference/backend.js';
+
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
+export { compile, CompiledFunction, type CompileOptions } from './compile.js';
+export { Tensor, tensor, zeros, ones, full, arange, where, noGrad } from './tensor.js';
+export { manualSeed } from './random.js';
+export { KilnError } from './errors.js';
+export { registerBackend, availableTargets, type Backend, type ProgramStats } from './backend.js';
+export type { InputSpec } from './trace.js';
+
+registerBackend('reference', async () => new ReferenceBackend());

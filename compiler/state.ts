@@ -1,0 +1,57 @@
+// Persistent state: parameters, gradients and optimizer state (tensor cells) and step counters
+// (host cells). A cell's host copy is authoritative until a compiled program on some device
+// updates it; then that device owns the latest value until `sync()` brings it back.
+import type { DType } from './ir/graph.js';
+import { numel } from './ir/graph.js';
+
+export type CellData = Float32Array | Int32Array;
+
+/** A device-side holder of cell values (one per compiled target instance). */
+export interface CellStore {
+  /** copies the device's value of `cell` back into `cell.data` */
+  pull(cell: TensorCell): Promise<void>;
+}
+
+let nextCellId = 1;
+
+export class TensorCell {
+  readonly id = nextCellId++;
+  /** bumped on every host-side write; a device re-uploads a cell whose version it has not seen */
+  version = 0;
+  /** the device holding a newer value than `data`, if any */
+  owner: CellStore | null = null;
+  /** false while the cell stands for PyTorch's `None` (a cleared gradient) */
+  defined: boolean;
+
+  constructor(public name: string, readonly shape: number[], readonly dtype: DType, public data: CellData, defined = true) {
+    if (data.length !== numel(shape)) throw new Error(`cell ${name}: ${data.length} values for shape [${shape}]`);
+    this.defined = defined;
+  }
+
+  static zeros(name: string, shape: number[], dtype: DType = 'float32', defined = true): TensorCell {
+    const n = numel(shape);
+    return new TensorCell(name, shape, dtype, dtype === 'float32' ? new Float32Array(n) : new Int32Array(n), defined);
+  }
+
+  /** host write: the host copy becomes the latest */
+  write(values: ArrayLike<number>): void {
+    if (values.length !== this.data.length) {
+      throw new RangeError(`${this.name}: expected ${this.data.length} values for shape [${this.shape}], got ${values.length}`);
+    }
+    this.data.set(values);
+    this.owner = null;
+    this.version++;
+  }
+
+  /** brings the latest value to the host */
+  async pull(): Promise<CellData> {
+    if (this.owner) await this.owner.pull(this);
+    return this.data;
+  }
+}
+
+/** A float64 host value that persists across steps (a step counter). */
+export class HostCell {
+  readonly id = nextCellId++;
+  constructor(public name: string, public value: number) {}
+}

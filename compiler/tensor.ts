@@ -1,0 +1,415 @@
+// The Tensor DSL. A Tensor wraps a graph node; ops check shapes and dtypes, insert the explicit
+// broadcasts the graph IR wants (binary nodes take equal shapes), and record what autodiff needs.
+// Outside a trace a tensor is concrete: its value is computed by the reference interpreter when read.
+import type { DType, Node, Op, Shape } from './ir/graph.js';
+import { makeNode, numel } from './ir/graph.js';
+import { KilnError, fmtShape, userSite } from './errors.js';
+import { HostScalar, type ScalarLike } from './host-scalar.js';
+import { currentTrace } from './trace-context.js';
+import { evaluate } from '../targets/reference/graph.js';
+import { TensorCell } from './state.js';
+
+/** nodes whose value depends on something that requires grad */
+export const gradNodes = new WeakSet<Node>();
+/** leaf nodes -> the tensor whose `.grad` receives their gradient */
+export const leafTensors = new WeakMap<Node, Tensor>();
+/** composite ops (logSoftmax, ...) whose backward is a rule of their own, like PyTorch's */
+export const customVjp = new WeakMap<Node, { inputs: Tensor[]; vjp: (g: Tensor) => (Tensor | null)[] }>();
+
+export type TensorLike = Tensor | ScalarLike;
+export type TypedData = Float32Array | Int32Array | Uint8Array;
+
+export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
+  const n = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const x = a[a.length - n + i] ?? 1, y = b[b.length - n + i] ?? 1;
+    if (x !== y && x !== 1 && y !== 1) {
+      throw new KilnError(`${op}: The size of tensor a (${x}) must match the size of tensor b (${y}) at non-singleton dimension ${i}; shapes ${fmtShape(a)} and ${fmtShape(b)}`);
+    }
+    out.push(x === 1 ? y : x);
+  }
+  return out;
+}
+
+export function normDim(op: string, dim: number, rank: number): number {
+  const d = dim < 0 ? dim + rank : dim;
+  if (d < 0 || d >= Math.max(rank, 1)) {
+    throw new KilnError(`${op}: Dimension out of range (expected to be in range of [${-Math.max(rank, 1)}, ${Math.max(rank, 1) - 1}], but got ${dim})`);
+  }
+  return d;
+}
+
+const promote = (a: DType, b: DType): DType => (a === 'float32' || b === 'float32' ? 'float32' : a === 'int32' || b === 'int32' ? 'int32' : 'bool');
+
+export class Tensor {
+  protected _node: Node;
+  requiresGrad: boolean;
+  /** gradient of a leaf tensor after `backward()` (Parameters keep theirs in a state cell) */
+  protected _grad: Tensor | null = null;
+
+  constructor(node: Node, requiresGrad = false) {
+    this._node = node;
+    this.requiresGrad = requiresGrad;
+    if (requiresGrad) { gradNodes.add(node); leafTensors.set(node, this); }
+  }
+
+  /** the graph node standing for this tensor's current value */
+  get node(): Node {
+    const t = currentTrace();
+    if (t && this._node.op === 'data') {
+      // a concrete tensor captured by a trace: a read-only state cell of the program
+      let cell = t.constants.get(this);
+      if (!cell) {
+        const values = this._node.arg.values as TypedData;
+        cell = new TensorCell(`const${t.constants.size}`, [...this.shape], this.dtype, values instanceof Float32Array ? values : Int32Array.from(values));
+        t.constants.set(this, cell);
+      }
+      const n = t.read(cell)!;
+      if (this.requiresGrad) { gradNodes.add(n); leafTensors.set(n, this); }
+      return n;
+    }
+    return this._node;
+  }
+  get shape(): number[] { return [...this.node.shape]; }
+  get dtype(): DType { return this.node.dtype; }
+  get ndim(): number { return this.node.shape.length; }
+  numel(): number { return numel(this.node.shape); }
+  size(dim?: number): number | number[] { return dim === undefined ? this.shape : this.shape[normDim('size', dim, this.ndim)]; }
+
+  get grad(): Tensor | null { return this._grad; }
+  set grad(g: Tensor | null) { this._grad = g; }
+
+  // ---- values (outside a trace) ----
+  get data(): TypedData {
+    if (currentTrace() && this._node.op !== 'data') {
+      throw new KilnError('cannot read the value of a traced tensor inside compile(): return it from the function instead');
+    }
+    return evaluate(this._node);
+  }
+  item(): number {
+    if (this.numel() !== 1) throw new KilnError(`a Tensor with ${this.numel()} elements cannot be converted to Scalar`);
+    return this.data[0];
+  }
+  tolist(): number[] { return Array.from(this.data); }
+
+  // ---- construction helpers ----
+  static fromNode(node: Node): Tensor {
+    return new Tensor(node);
+  }
+  protected static derive(op: Op, src: Tensor[], shape: Shape, dtype: DType, arg?: unknown): Tensor {
+    const nodes = src.map((s) => s.node);
+    const node = makeNode(op, nodes, shape, dtype, arg, userSite());
+    const t = new Tensor(node);
+    const trace = currentTrace();
+    if (!(trace && trace.noGrad > 0) && !noGradDepth && nodes.some((n) => gradNodes.has(n))) {
+      gradNodes.add(node);
+      t.requiresGrad = true;
+    }
+    return t;
+  }
+  protected lift(x: TensorLike): Tensor {
+    if (x instanceof Tensor) return x;
+    if (x instanceof HostScalar) {
+      const t = currentTrace();
+      if (!t) return full([], evalConst(x), this.dtype === 'bool' ? 'float32' : this.dtype);
+      const n = t.scalarNode(x);
+      return new Tensor(n);
+    }
+    const dtype = this.dtype === 'float32' || !Number.isInteger(x) ? 'float32' : this.dtype === 'bool' ? 'int32' : this.dtype;
+    return new Tensor(makeNode('const', [], [], dtype, { value: dtype === 'float32' ? Math.fround(x) : x }));
+  }
+
+  // ---- views ----
+  reshape(...shape: (number | number[])[]): Tensor {
+    const want = (Array.isArray(shape[0]) ? shape[0] : shape) as number[];
+    const n = this.numel();
+    const infer = want.indexOf(-1);
+    const known = want.reduce((a, b) => (b === -1 ? a : a * b), 1);
+    const out = want.map((d) => (d === -1 ? n / known : d));
+    if ((infer >= 0 && want.lastIndexOf(-1) !== infer) || numel(out) !== n || out.some((d) => !Number.isInteger(d) || d < 0)) {
+      throw new KilnError(`reshape: shape '${fmtShape(want)}' is invalid for input of size ${n}`);
+    }
+    if (out.join() === this.shape.join()) return this;
+    return Tensor.derive('reshape', [this], out, this.dtype, { shape: out });
+  }
+  view(...shape: (number | number[])[]): Tensor { return this.reshape(...shape); }
+  flatten(startDim = 0, endDim = -1): Tensor {
+    if (this.ndim === 0) return this.reshape([1]);
+    const s = normDim('flatten', startDim, this.ndim), e = normDim('flatten', endDim, this.ndim);
+    const shape = this.shape;
+    return this.reshape([...shape.slice(0, s), numel(shape.slice(s, e + 1)), ...shape.slice(e + 1)]);
+  }
+  unsqueeze(dim: number): Tensor {
+    const d = normDim('unsqueeze', dim, this.ndim + 1);
+    const s = this.shape; s.splice(d, 0, 1);
+    return this.reshape(s);
+  }
+  squeeze(dim?: number): Tensor {
+    const s = this.shape;
+    if (dim === undefined) return this.reshape(s.filter((x) => x !== 1));
+    const d = normDim('squeeze', dim, this.ndim);
+    if (s[d] !== 1) return this;
+    s.splice(d, 1);
+    return this.reshape(s);
+  }
+  permute(...order: (number | number[])[]): Tensor {
+    const o = ((Array.isArray(order[0]) ? order[0] : order) as number[]).map((d) => normDim('permute', d, this.ndim));
+    if (o.length !== this.ndim || new Set(o).size !== o.length) {
+      throw new KilnError(`permute: number of dims don't match in permute: order ${fmtShape(o)} for a tensor of shape ${fmtShape(this.shape)}`);
+    }
+    if (o.every((d, i) => d === i)) return this;
+    return Tensor.derive('permute', [this], o.map((d) => this.shape[d]), this.dtype, { order: o });
+  }
+  transpose(dim0: number, dim1: number): Tensor {
+    const a = normDim('transpose', dim0, this.ndim), b = normDim('transpose', dim1, this.ndim);
+    const o = this.shape.map((_, i) => i);
+    [o[a], o[b]] = [o[b], o[a]];
+    return this.permute(o);
+  }
+  get T(): Tensor { return this.permute(this.shape.map((_, i) => this.ndim - 1 - i)); }
+  t(): Tensor {
+    if (this.ndim > 2) throw new KilnError(`t() expects a tensor with <= 2 dimensions, but self is ${this.ndim}D`);
+    return this.ndim < 2 ? this : this.transpose(0, 1);
+  }
+  expand(...shape: (number | number[])[]): Tensor {
+    const want = (Array.isArray(shape[0]) ? shape[0] : shape) as number[];
+    const src = this.shape;
+    if (want.length < src.length) throw new KilnError(`expand: the number of sizes provided (${want.length}) must be greater or equal to the number of dimensions in the tensor (${src.length})`);
+    const lead = want.length - src.length;
+    const out = want.map((d, i) => (i >= lead && d === -1 ? src[i - lead] : d));
+    out.forEach((d, i) => {
+      const s = i >= lead ? src[i - lead] : 1;
+      if (s !== d && s !== 1) {
+        throw new KilnError(`expand: The expanded size of the tensor (${d}) must match the existing size (${s}) at non-singleton dimension ${i}.  Target sizes: ${fmtShape(want)}.  Tensor sizes: ${fmtShape(src)}`);
+      }
+    });
+    if (out.join() === src.join()) return this;
+    const aligned = lead > 0 ? this.reshape([...Array(lead).fill(1), ...src]) : this;
+    return Tensor.derive('expand', [aligned], out, this.dtype, { shape: out });
+  }
+  broadcastTo(shape: number[]): Tensor { return this.expand(shape); }
+  /** `x.slice(dim, start, end, step)`: PyTorch's `x[..., start:end:step, ...]` along one dim */
+  slice(dim: number, start = 0, end?: number, step = 1): Tensor {
+    const d = normDim('slice', dim, this.ndim);
+    const n = this.shape[d];
+    if (step <= 0) throw new KilnError('slice: slice step must be positive');
+    const clamp = (i: number) => Math.min(Math.max(i < 0 ? i + n : i, 0), n);
+    const s = clamp(start), e = Math.max(clamp(end ?? n), s);
+    const len = Math.ceil((e - s) / step);
+    if (s === 0 && len === n && step === 1) return this;
+    const shape = this.shape; shape[d] = len;
+    const starts = shape.map((_, i) => (i === d ? s : 0)), steps = shape.map((_, i) => (i === d ? step : 1));
+    return Tensor.derive('slice', [this], shape, this.dtype, { starts, steps });
+  }
+  narrow(dim: number, start: number, length: number): Tensor { return this.slice(dim, start, start + length); }
+  select(dim: number, index: number): Tensor {
+    const d = normDim('select', dim, this.ndim);
+    const n = this.shape[d];
+    if (index < -n || index >= n) throw new KilnError(`select: index ${index} out of range for tensor of size ${fmtShape(this.shape)} at dimension ${d}`);
+    return this.slice(d, index < 0 ? index + n : index, (index < 0 ? index + n : index) + 1).squeeze(d);
+  }
+  /** zero padding: `pads[i] = [before, after]` for each dim */
+  pad(pads: [number, number][]): Tensor {
+    if (pads.length !== this.ndim) throw new KilnError(`pad: expected ${this.ndim} (before, after) pairs, got ${pads.length}`);
+    if (pads.every(([a, b]) => a === 0 && b === 0)) return this;
+    const shape = this.shape.map((d, i) => d + pads[i][0] + pads[i][1]);
+    return Tensor.derive('pad', [this], shape, this.dtype, { before: pads.map((p) => p[0]) });
+  }
+
+  // ---- elementwise ----
+  protected unary(op: 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'recip'): Tensor {
+    const x = this.dtype === 'float32' || op === 'neg' || op === 'abs' ? this : this.float();
+    return Tensor.derive(op, [x], x.shape, x.dtype);
+  }
+  neg() { return this.unary('neg'); }
+  exp() { return this.unary('exp'); }
+  log() { return this.unary('log'); }
+  sqrt() { return this.unary('sqrt'); }
+  abs() { return this.unary('abs'); }
+  reciprocal() { return this.unary('recip'); }
+  /** where(x > 0, x, 0): its gradient at 0 is 0, as PyTorch's threshold_backward */
+  relu() { return where(this.gt(0), this, 0); }
+  sigmoid() { return this.neg().exp().add(1).reciprocal(); }
+  tanh() { const e = this.mul(2).exp(); return e.sub(1).div(e.add(1)); }
+  square() { return this.mul(this); }
+  sign() { return where(this.gt(0), 1, where(this.lt(0), -1, 0)).to(this.dtype); }
+
+  protected binary(op: Op, other: TensorLike, dtype?: DType): Tensor {
+    const o = this.lift(other);
+    let a: Tensor = this, b = o;
+    const common = promote(a.dtype, b.dtype);
+    const wantFloat = op === 'div' || op === 'pow';
+    const t = wantFloat && common !== 'float32' ? 'float32' : common;
+    if (a.dtype !== t) a = a.to(t);
+    if (b.dtype !== t) b = b.to(t);
+    const shape = broadcastShapes(op, a.shape, b.shape);
+    return Tensor.derive(op, [a.expand(shape), b.expand(shape)], shape, dtype ?? t);
+  }
+  add(o: TensorLike, alpha?: ScalarLike) { return this.binary('add', alpha === undefined ? o : this.lift(o).mul(alpha)); }
+  sub(o: TensorLike, alpha?: ScalarLike) { return this.binary('sub', alpha === undefined ? o : this.lift(o).mul(alpha)); }
+  mul(o: TensorLike) { return this.binary('mul', o); }
+  div(o: TensorLike) { return this.binary('div', o); }
+  /** `x ** exponent` */
+  pow(exponent: TensorLike) { return this.binary('pow', exponent); }
+  maximum(o: TensorLike) { return this.binary('max', o); }
+  minimum(o: TensorLike) { return this.binary('min', o); }
+  clamp(min?: ScalarLike, max?: ScalarLike): Tensor {
+    let x: Tensor = this;
+    if (min !== undefined) x = x.maximum(min);
+    if (max !== undefined) x = x.minimum(max);
+    return x;
+  }
+  lt(o: TensorLike) { return this.binary('lt', o, 'bool'); }
+  le(o: TensorLike) { return this.binary('le', o, 'bool'); }
+  gt(o: TensorLike) { return this.binary('gt', o, 'bool'); }
+  ge(o: TensorLike) { return this.binary('ge', o, 'bool'); }
+  eq(o: TensorLike) { return this.binary('eq', o, 'bool'); }
+  ne(o: TensorLike) { return this.binary('ne', o, 'bool'); }
+  logicalAnd(o: Tensor) { return this.to('bool').binary('and', o.to('bool'), 'bool'); }
+  logicalOr(o: Tensor) { return this.to('bool').binary('or', o.to('bool'), 'bool'); }
+  logicalNot() { return this.eq(0); }
+  /** addcmul/addcdiv/lerp as PyTorch composes them, for optimizers written in the DSL */
+  // PyTorch's CPU kernels compute self + value * t1 * t2 (and / t2), left to right
+  addcmul(t1: TensorLike, t2: TensorLike, value: ScalarLike = 1) { return this.add(this.lift(value).mul(t1).mul(t2)); }
+  addcdiv(t1: TensorLike, t2: TensorLike, value: ScalarLike = 1) { return this.add(this.lift(value).mul(t1).div(t2)); }
+  lerp(end: TensorLike, weight: ScalarLike) { return this.add(this.lift(end).sub(this).mul(weight)); }
+
+  to(dtype: DType): Tensor {
+    if (dtype === this.dtype) return this;
+    return Tensor.derive('cast', [this], this.shape, dtype, { to: dtype });
+  }
+  float() { return this.to('float32'); }
+  int() { return this.to('int32'); }
+  bool() { return this.to('bool'); }
+  /** the same value cut from autodiff (an identity view the simplifier removes) */
+  detach(): Tensor { return new Tensor(makeNode('reshape', [this.node], this.shape, this.dtype, { shape: this.shape })); }
+  clone(): Tensor { return this.detach(); }
+
+  // ---- reductions ----
+  protected reduce(op: 'sum' | 'rmax', name: string, dim?: number | number[], keepdim = false): Tensor {
+    const dims = dim === undefined ? this.shape.map((_, i) => i) : (Array.isArray(dim) ? dim : [dim]).map((d) => normDim(name, d, this.ndim));
+    const x = op === 'sum' && this.dtype === 'bool' ? this.to('int32') : this;
+    if (op === 'rmax' && this.numel() === 0) throw new KilnError(`${name}(): Expected reduction dim to be specified for input.numel() == 0.`);
+    const kept = x.shape.map((d, i) => (dims.includes(i) ? 1 : d));
+    const r = dims.length === 0 ? x : Tensor.derive(op, [x], kept, x.dtype, { axes: [...dims].sort((a, b) => a - b) });
+    return keepdim ? r : r.reshape(x.shape.filter((_, i) => !dims.includes(i)));
+  }
+  sum(dim?: number | number[], keepdim = false) { return this.reduce('sum', 'sum', dim, keepdim); }
+  mean(dim?: number | number[], keepdim = false) {
+    const dims = dim === undefined ? this.shape.map((_, i) => i) : (Array.isArray(dim) ? dim : [dim]).map((d) => normDim('mean', d, this.ndim));
+    const count = dims.reduce((a, d) => a * this.shape[d], 1);
+    return this.float().sum(dims, keepdim).div(count);
+  }
+  /** values of the maximum over `dim` (PyTorch's `amax`; `max()` with no dim is the global max) */
+  amax(dim?: number | number[], keepdim = false) { return this.reduce('rmax', 'amax', dim, keepdim); }
+  max(dim?: number, keepdim = false) { return this.reduce('rmax', 'max', dim, keepdim); }
+  amin(dim?: number | number[], keepdim = false) { return this.neg().amax(dim, keepdim).neg(); }
+  min(dim?: number, keepdim = false) { return this.neg().max(dim, keepdim).neg(); }
+  argmax(dim: number, keepdim = false): Tensor {
+    const d = normDim('argmax', dim, this.ndim);
+    const m = this.amax(d, true);
+    const idx = arange(this.shape[d]).reshape(this.shape.map((s, i) => (i === d ? s : 1)));
+    // first index reaching the max, as PyTorch returns
+    const cand = where(this.eq(m), idx.expand(this.shape), this.shape[d]);
+    return cand.neg().amax(d, keepdim).neg();
+  }
+
+  // ---- linear algebra ----
+  matmul(other: Tensor): Tensor {
+    const a = this, b = other;
+    if (a.ndim === 0 || b.ndim === 0) throw new KilnError('matmul: both arguments to matmul need to be at least 1D');
+    const a2 = a.ndim === 1 ? a.reshape([1, a.shape[0]]) : a;
+    const b2 = b.ndim === 1 ? b.reshape([b.shape[0], 1]) : b;
+    const [m, k] = a2.shape.slice(-2), [k2, n] = b2.shape.slice(-2);
+    if (k !== k2) {
+      throw new KilnError(`matmul: mat1 and mat2 shapes cannot be multiplied (${a2.shape.slice(0, -1).reduce((x, y) => x * y, 1)}x${k} and ${k2}x${n})`);
+    }
+    const batch = broadcastShapes('matmul', a2.shape.slice(0, -2), b2.shape.slice(0, -2));
+    // [..., m, k, 1] * [..., 1, k, n] summed over k: no matmul op, one reduce the scheduler knows
+    const x = a2.reshape([...a2.shape.slice(0, -2), m, k, 1]).expand([...batch, m, k, n]);
+    const y = b2.reshape([...b2.shape.slice(0, -2), 1, k, n]).expand([...batch, m, k, n]);
+    let r = x.mul(y).sum(-2);
+    if (a.ndim === 1) r = r.squeeze(-2);
+    if (b.ndim === 1) r = r.squeeze(-1);
+    return r;
+  }
+  mm(other: Tensor) { return this.matmul(other); }
+
+  // ---- softmax family ----
+  logSoftmax(dim: number): Tensor {
+    const d = normDim('log_softmax', dim, this.ndim);
+    const x = this.float();
+    const shifted = x.sub(x.detach().amax(d, true));
+    const out = shifted.sub(shifted.exp().sum(d, true).log());
+    const res = new Tensor(out.node, out.requiresGrad);
+    if (out.requiresGrad) {
+      leafTensors.delete(out.node);
+      // PyTorch's log_softmax_backward: g - exp(out) * sum(g)
+      customVjp.set(out.node, { inputs: [x], vjp: (g) => [g.sub(res.detach().exp().mul(g.sum(d, true)))] });
+    }
+    return res;
+  }
+  softmax(dim: number): Tensor { return this.logSoftmax(dim).exp(); }
+
+  // ---- autodiff ----
+  backward(gradient?: Tensor): void { backwardHook(this, gradient); }
+
+  toString(): string { return `Tensor(${this.dtype}${fmtShape(this.shape)})`; }
+}
+
+// ---- free functions ----
+export function tensor(values: ArrayLike<number> | number[][] | number, opts: { shape?: number[]; dtype?: DType; requiresGrad?: boolean } = {}): Tensor {
+  const flat: number[] = typeof values === 'number' ? [values] : (Array.from(values as ArrayLike<number>) as any[]).flat(Infinity as 1) as number[];
+  const shape = opts.shape ?? inferShape(values);
+  const dtype = opts.dtype ?? (values instanceof Int32Array ? 'int32' : 'float32');
+  if (numel(shape) !== flat.length) throw new KilnError(`tensor: ${flat.length} values do not fill shape ${fmtShape(shape)}`);
+  const data = dtype === 'float32' ? Float32Array.from(flat) : dtype === 'int32' ? Int32Array.from(flat) : Uint8Array.from(flat.map((v) => (v ? 1 : 0)));
+  return new Tensor(makeNode('data', [], shape, dtype, { values: data }), opts.requiresGrad ?? false);
+}
+function inferShape(v: unknown): number[] {
+  if (typeof v === 'number') return [];
+  if (ArrayBuffer.isView(v)) return [(v as Float32Array).length];
+  const arr = v as unknown[];
+  return arr.length && Array.isArray(arr[0]) ? [arr.length, ...inferShape(arr[0])] : [arr.length];
+}
+export function full(shape: number[], value: number, dtype: DType = 'float32'): Tensor {
+  return new Tensor(makeNode('const', [], [], dtype, { value: dtype === 'float32' ? Math.fround(value) : value })).expand(shape);
+}
+export const zeros = (shape: number[], dtype: DType = 'float32') => full(shape, 0, dtype);
+export const ones = (shape: number[], dtype: DType = 'float32') => full(shape, 1, dtype);
+export const zerosLike = (t: Tensor) => zeros(t.shape, t.dtype);
+export const onesLike = (t: Tensor) => ones(t.shape, t.dtype);
+export function arange(n: number): Tensor {
+  return new Tensor(makeNode('iota', [], [n], 'int32', { axis: 0 }));
+}
+export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  const c = cond.to('bool');
+  const other = a instanceof Tensor ? a : b instanceof Tensor ? b : undefined;
+  const lift = (x: TensorLike): Tensor => {
+    if (x instanceof Tensor) return x;
+    if (x instanceof HostScalar) return full([], evalConst(x));
+    const dtype = other && other.dtype !== 'float32' && Number.isInteger(x) ? other.dtype : 'float32';
+    return full([], x, dtype);
+  };
+  const ta = lift(a), tb = lift(b);
+  const t = promote(ta.dtype, tb.dtype);
+  const shape = broadcastShapes('where', broadcastShapes('where', c.shape, ta.shape), tb.shape);
+  return (Tensor as any).derive('where', [c.expand(shape), ta.to(t).expand(shape), tb.to(t).expand(shape)], shape, t);
+}
+export function evalConst(s: HostScalar): number {
+  const c = s.constant;
+  if (c === undefined) throw new KilnError('a host scalar that depends on optimizer state can only be used inside compile()');
+  return c;
+}
+
+let noGradDepth = 0;
+/** runs `fn` without recording gradients (PyTorch's `torch.no_grad()`) */
+export function noGrad<T>(fn: () => T): T {
+  noGradDepth++;
+  try { return fn(); } finally { noGradDepth--; }
+}
+
+// set by autodiff.ts / state.ts to break import cycles
+let backwardHook: (t: Tensor, g?: Tensor) => void = () => { throw new Error('autodiff not loaded'); };
+export function setBackward(fn: typeof backwardHook) { backwardHook = fn; }

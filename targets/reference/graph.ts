@@ -1,0 +1,150 @@
+// The reference target: an interpreter of the graph IR over typed arrays. Plain and obviously
+// right, one dense array per node, float32 rounding after every op as a float32 device does.
+// Every other target is compared with it.
+import type { DType, Node } from '../../compiler/ir/graph.js';
+import { numel, toposort } from '../../compiler/ir/graph.js';
+
+export type Values = Float32Array | Int32Array | Uint8Array;
+
+export function alloc(dtype: DType, n: number): Values {
+  return dtype === 'float32' ? new Float32Array(n) : dtype === 'int32' ? new Int32Array(n) : new Uint8Array(n);
+}
+
+export function stridesOf(shape: readonly number[]): number[] {
+  const st = new Array(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) { st[i] = acc; acc *= shape[i]; }
+  return st;
+}
+
+/** Calls fn(flatIndex, multiIndex) for every element of `shape`, row-major. */
+function forEachIndex(shape: readonly number[], fn: (flat: number, idx: number[]) => void): void {
+  const n = numel(shape);
+  const idx = new Array(shape.length).fill(0);
+  for (let f = 0; f < n; f++) {
+    fn(f, idx);
+    for (let d = shape.length - 1; d >= 0; d--) {
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+const unaryFns: Record<string, (x: number) => number> = {
+  neg: (x) => -x, exp: Math.exp, log: Math.log, sqrt: Math.sqrt, abs: Math.abs, recip: (x) => 1 / x,
+};
+const binaryFns: Record<string, (a: number, b: number) => number> = {
+  add: (a, b) => a + b, sub: (a, b) => a - b, mul: (a, b) => a * b, div: (a, b) => a / b,
+  max: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b)),
+  min: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b)),
+  pow: (a, b) => Math.pow(a, b),
+  lt: (a, b) => +(a < b), le: (a, b) => +(a <= b), gt: (a, b) => +(a > b), ge: (a, b) => +(a >= b),
+  eq: (a, b) => +(a === b), ne: (a, b) => +(a !== b), and: (a, b) => +(a && b), or: (a, b) => +(a || b),
+};
+
+function intDiv(a: number, b: number): number { return Math.trunc(a / b) | 0; }
+
+/** Evaluates one node given its sources' values. Sources are looked up in `env`. */
+export function evalNode(n: Node, src: Values[], env: (n: Node) => Values): Values {
+  const out = alloc(n.dtype, numel(n.shape));
+  switch (n.op) {
+    case 'input': case 'state': case 'scalar': {
+      const v = env(n);
+      if (n.op === 'scalar') out.fill(v[0]); else out.set(v);
+      return out;
+    }
+    case 'data': out.set(n.arg.values); return out;
+    case 'const': out.fill(n.arg.value); return out;
+    case 'iota': {
+      const st = stridesOf(n.shape);
+      forEachIndex(n.shape, (f, idx) => { out[f] = idx[n.arg.axis]; void st; });
+      return out;
+    }
+    case 'cast': {
+      const x = src[0], to: DType = n.arg.to;
+      for (let i = 0; i < out.length; i++) out[i] = to === 'bool' ? +(x[i] !== 0) : to === 'int32' ? Math.trunc(x[i]) : x[i];
+      return out;
+    }
+    case 'where': {
+      const [c, a, b] = src;
+      for (let i = 0; i < out.length; i++) out[i] = c[i] ? a[i] : b[i];
+      return out;
+    }
+    case 'sum': case 'rmax': {
+      const x = src[0], xs = n.src[0].shape, axes: number[] = n.arg.axes;
+      const acc = new Float64Array(out.length).fill(n.op === 'sum' ? 0 : -Infinity);
+      const ost = stridesOf(n.shape);
+      forEachIndex(xs, (f, idx) => {
+        let o = 0;
+        for (let d = 0; d < idx.length; d++) if (!axes.includes(d)) o += idx[d] * ost[d];
+        acc[o] = n.op === 'sum' ? acc[o] + x[f] : (Number.isNaN(x[f]) || Number.isNaN(acc[o]) ? NaN : Math.max(acc[o], x[f]));
+      });
+      out.set(acc);
+      return out;
+    }
+    case 'reshape': out.set(src[0]); return out;
+    case 'permute': case 'expand': case 'slice': case 'pad': {
+      const x = src[0], xs = n.src[0].shape, xst = stridesOf(xs);
+      forEachIndex(n.shape, (f, idx) => {
+        let o = 0;
+        for (let d = 0; d < idx.length; d++) {
+          let i: number;
+          if (n.op === 'permute') { o += idx[d] * xst[n.arg.order[d]]; continue; }
+          if (n.op === 'expand') i = xs[d] === 1 ? 0 : idx[d];
+          else if (n.op === 'slice') i = n.arg.starts[d] + idx[d] * n.arg.steps[d];
+          else {
+            i = idx[d] - n.arg.before[d];
+            if (i < 0 || i >= xs[d]) { o = -1; break; }
+          }
+          o += i * xst[d];
+        }
+        out[f] = o < 0 ? 0 : x[o];
+      });
+      return out;
+    }
+    default: {
+      if (n.src.length === 1 && unaryFns[n.op]) {
+        const f = unaryFns[n.op], x = src[0];
+        for (let i = 0; i < out.length; i++) out[i] = f(x[i]);
+        return out;
+      }
+      const f = binaryFns[n.op];
+      if (!f) throw new Error(`reference: no rule for op ${n.op}`);
+      const [a, b] = src;
+      const integer = n.src[0].dtype !== 'float32';
+      for (let i = 0; i < out.length; i++) {
+        out[i] = integer && n.op === 'div' ? intDiv(a[i], b[i]) : f(a[i], b[i]);
+      }
+      return out;
+    }
+  }
+}
+
+/** Evaluates `roots` (and everything they depend on); sources come from `env`. */
+export function evaluateNodes(roots: readonly Node[], env: (n: Node) => Values, cache = new Map<number, Values>()): Values[] {
+  for (const n of toposort(roots)) {
+    if (cache.has(n.id)) continue;
+    cache.set(n.id, evalNode(n, n.src.map((s) => cache.get(s.id)!), env));
+  }
+  return roots.map((r) => cache.get(r.id)!);
+}
+
+const eagerCache = new WeakMap<Node, Values>();
+/** Eager value of a node built outside any trace (only data/const/iota sources). */
+export function evaluate(node: Node): Values {
+  const hit = eagerCache.get(node);
+  if (hit) return hit;
+  const order = toposort([node]);
+  const local = new Map<number, Values>();
+  for (const n of order) {
+    const cached = eagerCache.get(n);
+    if (cached) { local.set(n.id, cached); continue; }
+    const v = evalNode(n, n.src.map((s) => local.get(s.id)!), (s) => {
+      throw new Error(`this tensor depends on a ${s.op} that only exists inside compile()`);
+    });
+    local.set(n.id, v);
+  }
+  const v = local.get(node.id)!;
+  eagerCache.set(node, v);
+  return v;
+}
