@@ -50,7 +50,7 @@ export class Parameter extends Tensor {
 
   /** the current host value (after `sync()` when a device has updated it) */
   override get data(): Float32Array { return this.cell.data as Float32Array; }
-  set data(values: ArrayLike<number>) { this.cell.write(values); }
+  override set data(values: ArrayLike<number>) { this.cell.write(values); }
 
   override get grad(): Tensor | null {
     const t = currentTrace();
