@@ -57,7 +57,7 @@ export abstract class Optimizer<O extends object> {
   constructor(params: Iterable<Parameter> | Iterable<ParamGroupInput<O>>, readonly defaults: O) {
     const list = [...(params as Iterable<unknown>)];
     if (list.length === 0) throw new KilnError('optimizer got an empty parameter list');
-    const groups = list[0] instanceof Parameter ? [{ params: list as Parameter[] } as ParamGroupInput<O>] : (list as ParamGroupInput<O>[]);
+    const groups = list[0] instanceof Parameter ? [{ params: list as Parameter[] } as unknown as ParamGroupInput<O>] : (list as ParamGroupInput<O>[]);
     for (const g of groups) this.addParamGroup(g);
   }
 
