@@ -1,0 +1,178 @@
+// The kernel-IR interpreter: runs a KernelProgram over typed arrays. It is the oracle for the
+// LLVM and WGSL renderers, so it is deliberately plain: every f32 op is rounded with Math.fround
+// (as a float32 device does), i32 ops wrap to 32 bits, bools are 0/1. Grid points run serially in
+// row-major order; a correct kernel must not depend on that order.
+// Each kernel is first turned into closures over a slot array (one slot per variable name), which
+// keeps the semantics in one small switch while running fast enough for the golden tests.
+import type { Expr, Kernel, KernelProgram, KType, Stmt } from '../../compiler/ir/kernel.js';
+
+export type Memory = Float32Array | Int32Array;
+
+type Ev = (v: Float64Array) => number;
+type Ex = (v: Float64Array) => void;
+
+const f = Math.fround;
+const i32 = (x: number) => x | 0;
+
+/** rounds a value to what a `type` register holds */
+export function toType(type: KType, x: number): number {
+  return type === 'f32' ? f(x) : type === 'i32' ? i32(x) : x ? 1 : 0;
+}
+
+const nanMax = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b));
+const nanMin = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b));
+
+function binaryFn(fn: string, type: KType, argType: KType): (a: number, b: number) => number {
+  const int = argType !== 'f32';
+  switch (fn) {
+    case 'add': return int ? (a, b) => (a + b) | 0 : (a, b) => f(a + b);
+    case 'sub': return int ? (a, b) => (a - b) | 0 : (a, b) => f(a - b);
+    case 'mul': return int ? (a, b) => Math.imul(a, b) : (a, b) => f(a * b);
+    case 'div': return int ? (a, b) => Math.trunc(a / b) | 0 : (a, b) => f(a / b);
+    case 'max': return int ? Math.max : (a, b) => f(nanMax(a, b));
+    case 'min': return int ? Math.min : (a, b) => f(nanMin(a, b));
+    case 'pow': return int ? (a, b) => Math.pow(a, b) | 0 : (a, b) => f(Math.pow(a, b));
+    case 'lt': return (a, b) => +(a < b);
+    case 'le': return (a, b) => +(a <= b);
+    case 'gt': return (a, b) => +(a > b);
+    case 'ge': return (a, b) => +(a >= b);
+    case 'eq': return (a, b) => +(a === b);
+    case 'ne': return (a, b) => +(a !== b);
+    case 'and': return type === 'bool' ? (a, b) => +(a !== 0 && b !== 0) : (a, b) => a & b;
+    case 'or': return type === 'bool' ? (a, b) => +(a !== 0 || b !== 0) : (a, b) => a | b;
+    case 'idiv': return (a, b) => Math.floor(a / b) | 0;
+    case 'mod': return (a, b) => (a - Math.floor(a / b) * b) | 0;
+  }
+  throw new Error(`kernel interpreter: unknown binary fn ${fn}`);
+}
+
+function unaryFn(fn: string, type: KType): (a: number) => number {
+  const int = type !== 'f32';
+  switch (fn) {
+    case 'neg': return int ? (a) => -a | 0 : (a) => f(-a);
+    case 'abs': return int ? (a) => Math.abs(a) | 0 : (a) => f(Math.abs(a));
+    case 'exp': return (a) => f(Math.exp(a));
+    case 'log': return (a) => f(Math.log(a));
+    case 'sqrt': return (a) => f(Math.sqrt(a));
+    case 'recip': return (a) => f(1 / a);
+    case 'not': return (a) => +(a === 0);
+  }
+  throw new Error(`kernel interpreter: unknown unary fn ${fn}`);
+}
+
+class Compiler {
+  readonly slots = new Map<string, number>();
+  constructor(private mem: readonly Memory[], private scalars: Float32Array) {}
+
+  slot(name: string): number {
+    let s = this.slots.get(name);
+    if (s === undefined) { s = this.slots.size; this.slots.set(name, s); }
+    return s;
+  }
+
+  expr(e: Expr): Ev {
+    switch (e.e) {
+      case 'const': { const c = toType(e.type, e.value); return () => c; }
+      case 'var': { const s = this.slot(e.name); return (v) => v[s]; }
+      case 'scalar': { const sc = this.scalars, k = e.slot; return () => sc[k]; }
+      case 'load': {
+        const m = this.mem[e.buf], ix = this.expr(e.index), t = e.type;
+        if (!m) throw new Error(`kernel interpreter: no memory for buffer ${e.buf}`);
+        return (v) => {
+          const i = ix(v);
+          if (!(i >= 0 && i < m.length)) throw new RangeError(`load buf${e.buf}[${i}] out of bounds (length ${m.length})`);
+          return t === 'bool' ? +(m[i] !== 0) : m[i];
+        };
+      }
+      case 'unary': { const a = this.expr(e.a), g = unaryFn(e.fn, e.type); return (v) => g(a(v)); }
+      case 'binary': {
+        const a = this.expr(e.a), b = this.expr(e.b), g = binaryFn(e.fn, e.type, e.a.type);
+        return (v) => g(a(v), b(v));
+      }
+      case 'where': {
+        const c = this.expr(e.cond), a = this.expr(e.a), b = this.expr(e.b);
+        return (v) => (c(v) ? a(v) : b(v));
+      }
+      case 'cast': {
+        const a = this.expr(e.a), t = e.type;
+        if (t === 'i32') return (v) => Math.trunc(a(v)) | 0;
+        return (v) => toType(t, a(v));
+      }
+    }
+  }
+
+  stmts(body: readonly Stmt[]): Ex {
+    const parts = body.map((s) => this.stmt(s));
+    return (v) => { for (const p of parts) p(v); };
+  }
+
+  private accType = new Map<string, { type: KType; fn: 'add' | 'max' }>();
+
+  stmt(s: Stmt): Ex {
+    switch (s.s) {
+      case 'let': { const k = this.slot(s.name), val = this.expr(s.value); return (v) => { v[k] = val(v); }; }
+      case 'store': {
+        const m = this.mem[s.buf], ix = this.expr(s.index), val = this.expr(s.value);
+        if (!m) throw new Error(`kernel interpreter: no memory for buffer ${s.buf}`);
+        return (v) => {
+          const i = ix(v);
+          if (!(i >= 0 && i < m.length)) throw new RangeError(`store buf${s.buf}[${i}] out of bounds (length ${m.length})`);
+          m[i] = val(v);
+        };
+      }
+      case 'loop': {
+        const k = this.slot(s.var), n = s.extent, body = this.stmts(s.body);
+        return (v) => { for (let i = 0; i < n; i++) { v[k] = i; body(v); } };
+      }
+      case 'acc': {
+        const k = this.slot(s.name), init = toType(s.type, s.init);
+        this.accType.set(s.name, { type: s.type, fn: s.fn });
+        return (v) => { v[k] = init; };
+      }
+      case 'accum': {
+        const k = this.slot(s.name), val = this.expr(s.value), t = this.accType.get(s.name);
+        if (!t) throw new Error(`kernel interpreter: accum into undeclared accumulator ${s.name}`);
+        const g = binaryFn(t.fn, t.type, t.type);
+        return (v) => { v[k] = g(v[k], val(v)); };
+      }
+    }
+  }
+}
+
+/** Runs one kernel: every grid point, row-major. */
+export function runKernel(k: Kernel, mem: readonly Memory[], scalars: Float32Array = new Float32Array(0)): void {
+  const c = new Compiler(mem, scalars);
+  const gslots = k.grid.map((_, i) => c.slot(`g${i}`));
+  const body = c.stmts(k.body);
+  const v = new Float64Array(Math.max(c.slots.size, 1));
+  const total = k.grid.reduce((a, b) => a * b, 1);
+  const idx = new Array(k.grid.length).fill(0);
+  for (let n = 0; n < total; n++) {
+    for (let d = 0; d < idx.length; d++) v[gslots[d]] = idx[d];
+    body(v);
+    for (let d = idx.length - 1; d >= 0; d--) { if (++idx[d] < k.grid[d]) break; idx[d] = 0; }
+  }
+}
+
+/** Allocates one zeroed typed array per buffer declaration (state arenas at their needed size). */
+export function allocMemories(prog: Pick<KernelProgram, 'buffers'>): Memory[] {
+  return prog.buffers.map((b) => (b.dtype === 'f32' ? new Float32Array(b.size) : new Int32Array(b.size)));
+}
+
+/**
+ * Runs every kernel of `prog` once, in order, over `memories` (indexed like `prog.buffers`).
+ * `scalars` defaults to the memory of the program's `scalars` buffer, if it declares one.
+ */
+export function runKernelProgram(prog: Pick<KernelProgram, 'kernels' | 'buffers'>, memories: readonly Memory[], scalars?: Float32Array): void {
+  if (memories.length < prog.buffers.length) throw new Error(`expected ${prog.buffers.length} memories, got ${memories.length}`);
+  prog.buffers.forEach((b, i) => {
+    const m = memories[i], want = b.dtype === 'f32' ? Float32Array : Int32Array;
+    if (!(m instanceof want)) throw new TypeError(`buffer ${i} (${b.name}): expected ${want.name}`);
+    if (m.length < b.size) throw new RangeError(`buffer ${i} (${b.name}): ${m.length} elements, needs ${b.size}`);
+  });
+  if (!scalars) {
+    const si = prog.buffers.findIndex((b) => b.kind === 'scalars');
+    scalars = si >= 0 ? (memories[si] as Float32Array) : new Float32Array(0);
+  }
+  for (const k of prog.kernels) runKernel(k, memories, scalars);
+}
