@@ -1,7 +1,7 @@
 // `compile(fn, { inputs, target })`: trace once, prepare on a target, run many times.
 // A compiled function re-traces only when an assumption of its trace no longer holds (a gradient
 // that was None is now set, say): the guards are the definedness of the cells it read.
-import { runHostProgram } from '../runtime/host.js';
+import { compileHostProgram } from '../runtime/host.js';
 import type { HostArray } from '../runtime/device.js';
 import { getBackend, type Backend, type PreparedProgram, type ProgramStats } from './backend.js';
 import { KilnError } from './errors.js';
@@ -16,7 +16,15 @@ export interface CompileOptions {
   target?: string;
 }
 
-interface Variant { traced: TracedProgram; prepared: PreparedProgram; hostVars: Float64Array; scalars: Float32Array }
+interface Variant {
+  traced: TracedProgram;
+  prepared: PreparedProgram;
+  hostVars: Float64Array;
+  hostInit: Float64Array;
+  scalars: Float32Array;
+  runHost: (vars: Float64Array, scalars: Float32Array) => void;
+  guards: [{ defined: boolean }, boolean][];
+}
 
 export class CompiledFunction {
   private variants: Variant[] = [];
@@ -26,26 +34,43 @@ export class CompiledFunction {
 
   /** traces (if no variant fits the current state) and prepares the program on the target */
   async ready(): Promise<Variant> {
-    this.backend ??= await getBackend(this.options.target);
-    const fits = (v: Variant) => [...v.traced.assumed].every(([cell, defined]) => cell.defined === defined);
-    let v = this.variants.find(fits);
-    if (!v) {
-      const traced = trace(this.fn, this.options.inputs);
-      const prepared = await this.backend.prepare(traced);
-      v = { traced, prepared, hostVars: new Float64Array(traced.graph.host.vars.length), scalars: new Float32Array(Math.max(1, traced.graph.host.scalarCount)) };
-      this.variants.push(v);
+    return this.current() ?? this.prepareVariant();
+  }
+
+  /** the variant whose guards hold now, if any (synchronous: the per-step path) */
+  private current(): Variant | undefined {
+    outer: for (const v of this.variants) {
+      for (const [cell, defined] of v.guards) if (cell.defined !== defined) continue outer;
+      return v;
     }
+    return undefined;
+  }
+
+  private async prepareVariant(): Promise<Variant> {
+    this.backend ??= await getBackend(this.options.target);
+    const traced = trace(this.fn, this.options.inputs);
+    const prepared = await this.backend.prepare(traced);
+    const { host } = traced.graph;
+    const v: Variant = {
+      traced, prepared,
+      hostVars: new Float64Array(host.vars.length),
+      hostInit: Float64Array.from(host.vars, (h) => h.init),
+      scalars: new Float32Array(Math.max(1, host.scalarCount)),
+      runHost: compileHostProgram(host),
+      guards: [...traced.assumed],
+    };
+    this.variants.push(v);
     return v;
   }
 
   /** Runs one step. Inputs are checked before anything changes. */
   async run(...inputs: (HostArray | Tensor)[]): Promise<any> {
     const arrays = this.checkInputs(inputs);
-    const v = await this.ready();
+    const v = this.current() ?? (await this.prepareVariant());
     const { graph } = v.traced;
-    v.traced.graph.host.vars.forEach((h, i) => { v.hostVars[i] = h.init; });
+    v.hostVars.set(v.hostInit);
     for (const { var: i, cell } of v.traced.hostCells) v.hostVars[i] = cell.value;
-    runHostProgram(graph.host, v.hostVars, v.scalars);
+    v.runHost(v.hostVars, v.scalars);
     const outs = await v.prepared.run(arrays, v.scalars);
     // commit host state only after the device ran without error
     for (const { var: i, cell } of v.traced.hostCells) cell.value = v.hostVars[i];

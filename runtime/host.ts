@@ -42,6 +42,44 @@ export function evalHostExpr(e: HostExpr, vars: ArrayLike<number>): number {
   }
 }
 
+type Thunk = (vars: Float64Array) => number;
+
+function compileExpr(e: HostExpr): Thunk {
+  switch (e.k) {
+    case 'num': { const v = e.v; return () => v; }
+    case 'var': { const i = e.i; return (vars) => vars[i]; }
+    case 'neg': { const a = compileExpr(e.a); return (vars) => -a(vars); }
+    case 'sqrt': { const a = compileExpr(e.a); return (vars) => Math.sqrt(a(vars)); }
+    default: {
+      const a = compileExpr(e.a), b = compileExpr(e.b);
+      switch (e.k) {
+        case 'add': return (v) => a(v) + b(v);
+        case 'sub': return (v) => a(v) - b(v);
+        case 'mul': return (v) => a(v) * b(v);
+        case 'div': return (v) => a(v) / b(v);
+        case 'pow': return (v) => Math.pow(a(v), b(v));
+        case 'max': return (v) => Math.max(a(v), b(v));
+        case 'min': return (v) => Math.min(a(v), b(v));
+      }
+    }
+  }
+}
+
+/**
+ * The host program as one closure, built once per program: the per-step cost is a few
+ * arithmetic operations, not a tree walk (a step of a small model takes microseconds).
+ */
+export function compileHostProgram(p: HostProgram): (vars: Float64Array, scalars: Float32Array) => void {
+  const steps = p.stmts.map((s) => ({ set: s.k === 'set', at: s.k === 'set' ? s.v : s.s, f: compileExpr(s.e) }));
+  return (vars, scalars) => {
+    for (let i = 0; i < steps.length; i++) {
+      const st = steps[i];
+      const v = st.f(vars);
+      if (st.set) vars[st.at] = v; else scalars[st.at] = v;
+    }
+  };
+}
+
 /** Runs the statements in order, updating `vars` in place and filling `scalars`. */
 export function runHostProgram(p: HostProgram, vars: Float64Array, scalars: Float32Array): void {
   for (const s of p.stmts) {
