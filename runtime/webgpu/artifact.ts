@@ -1,0 +1,61 @@
+// The WGSL target's code, as the WebGPU runtime reads it: plain JSON beside the manifest, so a
+// bundle can ship it and the runtime never needs the compiler.
+import type { Artifact } from '../device.js';
+import type { Manifest } from '../manifest.js';
+
+/** One binding of a kernel's shader: a manifest buffer (by index) or the step's host scalars. */
+export interface WGSLBinding {
+  binding: number;
+  /** manifest buffer index, or 'scalars' for the uniform buffer of host scalars */
+  buf: number | 'scalars';
+  access: 'read' | 'read_write' | 'uniform';
+}
+
+export interface WGSLKernel {
+  name: string;
+  wgsl: string;
+  entryPoint: string;
+  bindings: WGSLBinding[];
+  /** threads per workgroup (1-D) */
+  workgroupSize: number;
+  /** dispatchWorkgroups(x, y): the flat workgroup count folded into 2-D past 65,535 */
+  workgroups: [number, number];
+  /** bytes of var<workgroup> memory the shader declares */
+  workgroupStorageBytes: number;
+  /** worst-case loop back-edges per invocation (Mesa llvmpipe silently stops at 65,535) */
+  loopTrips?: number;
+}
+
+/** What a program needs from a device; the runtime checks these against its limits at load. */
+export interface WGSLRequirements {
+  maxStorageBuffersPerShaderStage: number;
+  maxUniformBuffersPerShaderStage: number;
+  maxComputeInvocationsPerWorkgroup: number;
+  maxComputeWorkgroupSizeX: number;
+  maxComputeWorkgroupStorageSize: number;
+  maxComputeWorkgroupsPerDimension: number;
+  /** the uniform binding of host scalars (16 bytes per 4 scalars) */
+  maxUniformBufferBindingSize: number;
+}
+
+export interface WGSLCode {
+  kernels: WGSLKernel[];
+  requirements: WGSLRequirements;
+}
+
+export interface WGSLArtifact extends Artifact {
+  target: 'wgsl';
+  manifest: Manifest;
+  code: WGSLCode;
+}
+
+export function isWGSLArtifact(a: Artifact): a is WGSLArtifact {
+  const c = a.code as Partial<WGSLCode> | null;
+  return a.target === 'wgsl' && !!c && Array.isArray(c.kernels) && !!c.requirements;
+}
+
+/** largest workgroup count per dispatch dimension every WebGPU device supports */
+export const MAX_WORKGROUPS_PER_DIM = 65535;
+
+/** Mesa's gallivm loop limiter: total loop back-edges one invocation may take on llvmpipe */
+export const LLVMPIPE_LOOP_LIMIT = 65535;

@@ -1,0 +1,169 @@
+// A loaded WGSL program: pipelines created once, per-program buffers (scratch, inputs, outputs,
+// scalars), bind groups rebuilt only when a state arena was replaced. A run is one command
+// encoder, one compute pass with every dispatch in order, one submit, one readback of the outputs.
+import { checkInputs, type Executable, type HostArray } from '../device.js';
+import { runHostProgram } from '../host.js';
+import type { Manifest } from '../manifest.js';
+import { LLVMPIPE_LOOP_LIMIT, type WGSLArtifact, type WGSLKernel, type WGSLRequirements } from './artifact.js';
+import type { WebGPUDevice } from './device.js';
+import { bufferSource, MAP_READ, USAGE } from './gpu.js';
+import { compilationErrors } from './errors.js';
+
+/** throws naming the first limit the program needs beyond what the device has */
+export function checkRequirements(req: WGSLRequirements, limits: GPUSupportedLimits, what = 'program'): void {
+  for (const [k, need] of Object.entries(req) as [keyof WGSLRequirements, number][]) {
+    const have = (limits as unknown as Record<string, number>)[k];
+    if (typeof have === 'number' && need > have) {
+      const hint = k === 'maxStorageBuffersPerShaderStage' ? ' (a kernel binds too many distinct buffers; fuse less or place values in fewer buffers)' : '';
+      throw new Error(`webgpu: ${what} needs ${k} = ${need}, the device allows ${have}${hint}`);
+    }
+  }
+}
+
+interface Compiled { k: WGSLKernel; pipeline: GPUComputePipeline; group: GPUBindGroup | null }
+
+export class WebGPUExecutable implements Executable {
+  private generation = -1;
+  private chain: Promise<unknown> = Promise.resolve();
+  private hostVars: Float64Array;
+
+  private constructor(
+    private readonly dev: WebGPUDevice,
+    readonly manifest: Manifest,
+    private readonly kernels: Compiled[],
+    private readonly own: (GPUBuffer | null)[], // per manifest buffer; null = a state arena
+    private readonly scalars: GPUBuffer,
+    private readonly staging: GPUBuffer | null,
+    private readonly outOffsets: number[], // byte offset of each output in `staging`
+  ) {
+    this.hostVars = Float64Array.from(manifest.host.vars, (v) => v.init);
+  }
+
+  static async create(dev: WebGPUDevice, a: WGSLArtifact): Promise<WebGPUExecutable> {
+    const m = a.manifest;
+    checkRequirements(a.code.requirements, dev.limits);
+    if (dev.isLlvmpipe) {
+      const k = a.code.kernels.find((k) => (k.loopTrips ?? 0) > LLVMPIPE_LOOP_LIMIT);
+      if (k) throw new Error(`webgpu: kernel ${k.name} takes up to ${k.loopTrips} loop iterations per invocation; Mesa llvmpipe stops every invocation after ${LLVMPIPE_LOOP_LIMIT} (its loop limiter) and would return wrong results`);
+    }
+    const gpu = dev.device;
+    const own = m.buffers.map((b, i) => {
+      if (b.kind === 'state') { dev.ensureState(b.dtype, b.size); return null; }
+      if (b.kind === 'scalars') return null; // served by the scalars buffer below
+      return dev.createBuffer(`kiln ${b.kind} ${b.name}`, b.size * 4, USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST);
+    });
+    const nScalars = Math.max(m.host.scalarCount, ...m.buffers.filter((b) => b.kind === 'scalars').map((b) => b.size));
+    const scalars = dev.createBuffer('kiln scalars', nScalars * 4, USAGE.UNIFORM | USAGE.STORAGE | USAGE.COPY_DST);
+    const outOffsets: number[] = [];
+    let bytes = 0;
+    for (const p of m.outputs) { outOffsets.push(bytes); bytes += numel(p.shape) * 4; }
+    const staging = bytes ? gpu.createBuffer({ label: 'kiln outputs', size: bytes, usage: USAGE.MAP_READ | USAGE.COPY_DST }) : null;
+
+    // Each kernel's module and pipeline inside its own validation scope, pushed and popped
+    // synchronously so scopes never interleave: a bad shader fails this load, naming the kernel,
+    // instead of surfacing as a stray uncaptured error at some later call.
+    const pending = a.code.kernels.map((k) => {
+      gpu.pushErrorScope('validation');
+      const module = gpu.createShaderModule({ label: k.name, code: k.wgsl });
+      const pipeline = gpu.createComputePipelineAsync({ label: k.name, layout: 'auto', compute: { module, entryPoint: k.entryPoint } });
+      pipeline.catch(() => undefined); // awaited below, after the scope
+      return { k, module, pipeline, scope: gpu.popErrorScope() };
+    });
+    const kernels: Compiled[] = [];
+    for (const { k, module, pipeline, scope } of pending) {
+      const err = await scope;
+      const compile = err || dev.debug ? await compilationErrors(module, k.wgsl) : null;
+      if (err || compile) {
+        throw new Error(`webgpu: kernel ${k.name}: ${compile ? `WGSL does not compile:\n${compile}` : err!.message}${dev.debug ? `\n--- WGSL ---\n${k.wgsl}` : ''}`);
+      }
+      try {
+        kernels.push({ k, pipeline: await pipeline, group: null });
+      } catch (e) {
+        throw new Error(`webgpu: kernel ${k.name}: pipeline creation failed: ${(e as Error).message}`, { cause: e });
+      }
+    }
+    return new WebGPUExecutable(dev, m, kernels, own, scalars, staging, outOffsets);
+  }
+
+  private buffer(i: number): GPUBuffer {
+    const b = this.manifest.buffers[i];
+    if (!b) throw new Error(`webgpu: no buffer ${i} in the manifest`);
+    if (b.kind === 'state') return this.dev.arena(b.dtype);
+    if (b.kind === 'scalars') return this.scalars;
+    return this.own[i]!;
+  }
+
+  /** (re)builds bind groups: at the first run and after any state arena grew */
+  private bindGroups(): void {
+    if (this.generation === this.dev.arenaGeneration) return;
+    for (const c of this.kernels) {
+      c.group = this.dev.device.createBindGroup({
+        label: c.k.name,
+        layout: c.pipeline.getBindGroupLayout(0),
+        entries: c.k.bindings.map((b) => ({ binding: b.binding, resource: { buffer: b.buf === 'scalars' ? this.scalars : this.buffer(b.buf) } })),
+      });
+    }
+    this.generation = this.dev.arenaGeneration;
+  }
+
+  run(inputs: readonly HostArray[], scalars?: Float32Array): Promise<HostArray[]> {
+    // runs are serialized: they share the staging buffer and the scalar uniform
+    const r = this.chain.then(() => this.dev.errors.scoped('run', () => this.runNow(inputs, scalars)));
+    this.chain = r.catch(() => undefined);
+    return r;
+  }
+
+  /** runs the host program (vars persist across steps) and returns this step's scalars */
+  stepScalars(): Float32Array {
+    const s = new Float32Array(this.manifest.host.scalarCount);
+    runHostProgram(this.manifest.host, this.hostVars, s);
+    return s;
+  }
+
+  private async runNow(inputs: readonly HostArray[], scalars: Float32Array | undefined): Promise<HostArray[]> {
+    const m = this.manifest;
+    const gpu = this.dev.device;
+    checkInputs(m, inputs);
+    const s = scalars ?? this.stepScalars();
+    if (s.length < m.host.scalarCount) throw new RangeError(`expected ${m.host.scalarCount} scalars, got ${s.length}`);
+    m.inputs.forEach((p, i) => {
+      if (inputs[i].length) gpu.queue.writeBuffer(this.buffer(p.buf), p.offset * 4, bufferSource(inputs[i]));
+    });
+    if (s.length) gpu.queue.writeBuffer(this.scalars, 0, bufferSource(s), 0, Math.min(s.length, this.scalars.size / 4));
+    this.bindGroups();
+
+    const enc = gpu.createCommandEncoder({ label: 'kiln run' });
+    const pass = enc.beginComputePass();
+    for (const c of this.kernels) {
+      const [x, y] = c.k.workgroups;
+      if (x === 0 || y === 0) continue;
+      pass.setPipeline(c.pipeline);
+      pass.setBindGroup(0, c.group!);
+      pass.dispatchWorkgroups(x, y);
+    }
+    pass.end();
+    m.outputs.forEach((p, i) => {
+      const n = numel(p.shape);
+      if (n) enc.copyBufferToBuffer(this.buffer(p.buf), p.offset * 4, this.staging!, this.outOffsets[i], n * 4);
+    });
+    gpu.queue.submit([enc.finish()]);
+
+    if (!this.staging) {
+      await gpu.queue.onSubmittedWorkDone();
+      this.dev.errors.check('run');
+      return [];
+    }
+    await this.staging.mapAsync(MAP_READ);
+    const all = this.staging.getMappedRange();
+    const outs = m.outputs.map((p, i) => {
+      const n = numel(p.shape);
+      const T = p.dtype === 'float32' ? Float32Array : Int32Array;
+      return new T(all.slice(this.outOffsets[i], this.outOffsets[i] + n * 4));
+    });
+    this.staging.unmap();
+    this.dev.errors.check('run');
+    return outs;
+  }
+}
+
+const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);

@@ -1,0 +1,198 @@
+// The WGSL expression printer: a table from kernel-IR op to WGSL text, fully parenthesized.
+// WGSL differs from C (and from PyTorch) in ways that matter here; each is handled at its op:
+//   - `select(f, t, cond)` takes the false value first;
+//   - `pow(x, y)` is undefined for x < 0, where PyTorch (C powf) gives a real for integer y;
+//   - a const-expression that overflows to inf/NaN is a shader-creation error, so infinities
+//     come from a bitcast of a private variable (evaluated at run time);
+//   - there is no f64, and bool is not storable: bool values live in i32 buffers as 0/1.
+import type { BinaryFn, Expr, KType, UnaryFn } from '../../compiler/ir/kernel.js';
+import type { StorageDType } from '../../runtime/manifest.js';
+
+/** What printing a kernel learns: the buffers it touches, and the helper functions it calls. */
+export interface Ctx {
+  dtypes: readonly StorageDType[];
+  read: Set<number>;
+  written: Set<number>;
+  scalars: number; // highest scalar slot used + 1
+  helpers: Set<HelperName>;
+  /** variables known to be >= 0 (grid and loop variables, lets of such): plain `/` and `%` suffice */
+  nonNeg: Set<string>;
+  /** unroll factor for long innermost loops (see loops.ts) */
+  unroll: number;
+}
+
+export function newCtx(dtypes: readonly StorageDType[]): Ctx {
+  return { dtypes, read: new Set(), written: new Set(), scalars: 0, helpers: new Set(), nonNeg: new Set(), unroll: 8 };
+}
+
+// Helpers are emitted once per shader, only when used.
+export const HELPERS = {
+  kiln_inf: `var<private> kiln_inf_bits: u32 = 0x7f800000u;
+fn kiln_inf() -> f32 { return bitcast<f32>(kiln_inf_bits); }`,
+  kiln_nan: `var<private> kiln_nan_bits: u32 = 0x7fc00000u;
+fn kiln_nan() -> f32 { return bitcast<f32>(kiln_nan_bits); }`,
+  kiln_sq: `fn kiln_sq(x: f32) -> f32 { return x * x; }`,
+  // C powf semantics: negative bases with integer exponents, 0^y; WGSL pow covers x > 0 only.
+  kiln_pow: `fn kiln_pow(x: f32, y: f32) -> f32 {
+  if (y == 0.0f) { return 1.0f; }
+  if (x == 0.0f) { return select(kiln_inf(), 0.0f, y > 0.0f); }
+  let r = pow(abs(x), y);
+  if (x < 0.0f) {
+    if (fract(y) != 0.0f) { return kiln_nan(); }
+    if (fract(y * 0.5f) != 0.0f) { return -r; }
+  }
+  return r;
+}`,
+  // floor division and Python-sign remainder, for i32 operands not known to be non-negative
+  kiln_floordiv: `fn kiln_floordiv(a: i32, b: i32) -> i32 {
+  let q = a / b;
+  return select(q, q - 1i, (a % b != 0i) && ((a < 0i) != (b < 0i)));
+}`,
+  kiln_floormod: `fn kiln_floormod(a: i32, b: i32) -> i32 {
+  let r = a % b;
+  return select(r, r + b, (r != 0i) && ((r < 0i) != (b < 0i)));
+}`,
+} as const;
+export type HelperName = keyof typeof HELPERS;
+const HELPER_DEPS: Partial<Record<HelperName, HelperName[]>> = { kiln_pow: ['kiln_inf', 'kiln_nan'] };
+
+export function useHelper(ctx: Ctx, h: HelperName): void {
+  ctx.helpers.add(h);
+  for (const d of HELPER_DEPS[h] ?? []) useHelper(ctx, d);
+}
+
+/** the helpers' source, in a fixed order (dependencies first) */
+export function helperSource(ctx: Ctx): string {
+  return (Object.keys(HELPERS) as HelperName[]).filter((h) => ctx.helpers.has(h)).map((h) => HELPERS[h]).join('\n');
+}
+
+export const WGSL_TYPE: Record<KType, string> = { f32: 'f32', i32: 'i32', bool: 'bool' };
+/** IR names (loop variables, lets, accumulators) get a prefix: no clash with WGSL keywords or ours */
+export const ident = (name: string) => `v_${name.replace(/[^A-Za-z0-9_]/g, '_')}`;
+export const bufName = (i: number) => `b${i}`;
+export const storageKType = (d: StorageDType): KType => d;
+
+export function lit(type: KType, value: number, ctx: Ctx): string {
+  if (type === 'bool') return value ? 'true' : 'false';
+  if (type === 'i32') {
+    const v = Number.isNaN(value) ? 0 : Math.max(-2147483648, Math.min(2147483647, Math.trunc(value)));
+    if (v === -2147483648) return '(-2147483647i - 1i)'; // the literal 2147483648 is out of range
+    return v < 0 ? `(${v}i)` : `${v}i`;
+  }
+  if (Number.isNaN(value)) { useHelper(ctx, 'kiln_nan'); return 'kiln_nan()'; }
+  const f = Math.fround(value);
+  if (!Number.isFinite(f)) { useHelper(ctx, 'kiln_inf'); return f > 0 ? 'kiln_inf()' : '(-kiln_inf())'; }
+  // String() of the float32 value is the shortest decimal that reads back as exactly this double,
+  // hence as exactly this float32.
+  const s = String(Object.is(f, -0) ? '-0.0' : f);
+  return s.startsWith('-') ? `(${s}f)` : `${s}f`;
+}
+
+/** converts WGSL code of IR type `from` to IR type `to` */
+export function conv(code: string, from: KType, to: KType): string {
+  if (from === to) return code;
+  if (to === 'bool') return from === 'f32' ? `(${code} != 0.0f)` : `(${code} != 0i)`;
+  return `${to}(${code})`; // f32(i32|bool), i32(f32) truncates toward zero, i32(bool) is 0/1
+}
+
+type Printer<A extends unknown[]> = (...a: A) => string;
+const UNARY: Record<UnaryFn, Printer<[string, KType]>> = {
+  neg: (a) => `(-${a})`,
+  exp: (a) => `exp(${a})`,
+  log: (a) => `log(${a})`,
+  sqrt: (a) => `sqrt(${a})`,
+  abs: (a) => `abs(${a})`,
+  recip: (a, t) => (t === 'f32' ? `(1.0f / ${a})` : `(1i / ${a})`),
+  not: (a, t) => `(!${conv(a, t, 'bool')})`,
+};
+
+const INFIX: Partial<Record<BinaryFn, string>> = {
+  add: '+', sub: '-', mul: '*', div: '/',
+  lt: '<', le: '<=', gt: '>', ge: '>=', eq: '==', ne: '!=',
+  // idiv/mod floor (Python); WGSL's `/` and `%` truncate (C). They agree on non-negative operands,
+  // which index math almost always has, so the helpers are called only when that is not known.
+  idiv: '/', mod: '%',
+};
+
+/** is `e` provably >= 0? (a cheap syntactic check, enough for index math) */
+export function nonNeg(e: Expr, ctx: Ctx): boolean {
+  switch (e.e) {
+    case 'const': return e.value >= 0;
+    case 'var': return ctx.nonNeg.has(e.name);
+    case 'binary':
+      return ['add', 'mul', 'idiv', 'mod', 'max', 'min'].includes(e.fn) && nonNeg(e.a, ctx) && nonNeg(e.b, ctx);
+    case 'cast': return e.a.type === 'bool' || nonNeg(e.a, ctx);
+    case 'where': return nonNeg(e.a, ctx) && nonNeg(e.b, ctx);
+    default: return e.type === 'bool';
+  }
+}
+
+const LOGICAL = new Set<BinaryFn>(['lt', 'le', 'gt', 'ge', 'eq', 'ne']);
+
+function binary(e: Extract<Expr, { e: 'binary' }>, ctx: Ctx): string {
+  const ta = e.a.type;
+  let a = expr(e.a, ctx);
+  let b = expr(e.b, ctx);
+  if (LOGICAL.has(e.fn)) return conv(`(${a} ${INFIX[e.fn]} ${b})`, 'bool', e.type);
+  if ((e.fn === 'and' || e.fn === 'or') && e.type === 'bool') {
+    a = conv(a, ta, 'bool');
+    b = conv(b, e.b.type, 'bool');
+    return `(${a} ${e.fn === 'and' ? '&&' : '||'} ${b})`;
+  }
+  switch (e.fn) {
+    case 'max': case 'min': return `${e.fn}(${a}, ${b})`;
+    case 'and': return ta === 'bool' ? `(${a} && ${b})` : `(${a} & ${b})`;
+    case 'or': return ta === 'bool' ? `(${a} || ${b})` : `(${a} | ${b})`;
+    case 'pow': return pow(e.a, e.b, a, b, ctx);
+    case 'idiv': case 'mod': {
+      if (ta === 'f32') return e.fn === 'idiv' ? `floor(${a} / ${b})` : `(${a} - ${b} * floor(${a} / ${b}))`;
+      if (nonNeg(e.a, ctx) && nonNeg(e.b, ctx)) break;
+      const h = e.fn === 'idiv' ? 'kiln_floordiv' : 'kiln_floormod';
+      useHelper(ctx, h);
+      return `${h}(${a}, ${b})`;
+    }
+  }
+  return `(${a} ${INFIX[e.fn]} ${b})`;
+}
+
+function pow(ea: Expr, eb: Expr, a: string, b: string, ctx: Ctx): string {
+  if (ea.type !== 'f32') throw new Error(`wgsl: pow on ${ea.type} is not supported`);
+  if (eb.e === 'const') {
+    // exponents PyTorch code uses most, exact for every sign of the base
+    switch (eb.value) {
+      case 0: return '1.0f';
+      case 1: return a;
+      case 2: useHelper(ctx, 'kiln_sq'); return `kiln_sq(${a})`;
+      case 0.5: return `sqrt(${a})`;
+      case -1: return `(1.0f / ${a})`;
+    }
+  }
+  useHelper(ctx, 'kiln_pow');
+  return `kiln_pow(${a}, ${b})`;
+}
+
+export function expr(e: Expr, ctx: Ctx): string {
+  switch (e.e) {
+    case 'const': return lit(e.type, e.value, ctx);
+    case 'var': return ident(e.name);
+    case 'load': {
+      ctx.read.add(e.buf);
+      const dt = ctx.dtypes[e.buf];
+      if (dt === undefined) throw new Error(`wgsl: load from unknown buffer ${e.buf}`);
+      return conv(`${bufName(e.buf)}[${index(e.index, ctx)}]`, storageKType(dt), e.type);
+    }
+    case 'scalar':
+      ctx.scalars = Math.max(ctx.scalars, e.slot + 1);
+      return `kiln_scalars[${e.slot >> 2}].${'xyzw'[e.slot & 3]}`;
+    case 'unary': {
+      const code = UNARY[e.fn](expr(e.a, ctx), e.a.type);
+      return e.fn === 'not' ? conv(code, 'bool', e.type) : code;
+    }
+    case 'binary': return binary(e, ctx);
+    case 'where':
+      return `select(${expr(e.b, ctx)}, ${expr(e.a, ctx)}, ${conv(expr(e.cond, ctx), e.cond.type, 'bool')})`;
+    case 'cast': return conv(expr(e.a, ctx), e.a.type, e.type);
+  }
+}
+
+export const index = (e: Expr, ctx: Ctx) => conv(expr(e, ctx), e.type, 'i32');

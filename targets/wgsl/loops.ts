@@ -1,0 +1,56 @@
+// Serial loops, and the budget Mesa's llvmpipe puts on them: gallivm's loop limiter stops a shader
+// invocation after 65,535 loop back-edges in total (all loops, nested or not), silently. So
+// innermost loops are unrolled (fewer back-edges, and faster on every target), each kernel's
+// worst-case back-edge count is recorded, and the runtime refuses to run on llvmpipe a kernel
+// that would exceed it rather than return truncated sums.
+import type { Stmt } from '../../compiler/ir/kernel.js';
+
+import { LLVMPIPE_LOOP_LIMIT } from '../../runtime/webgpu/artifact.js';
+export { LLVMPIPE_LOOP_LIMIT };
+/** innermost loops longer than this are unrolled */
+export const UNROLL_MIN_TRIPS = 16;
+export const UNROLL_FACTORS = [8, 16, 32, 64];
+
+type Loop = Extract<Stmt, { s: 'loop' }>;
+const hasLoop = (ss: readonly Stmt[]): boolean => ss.some((s) => s.s === 'loop');
+
+/** back-edges one invocation takes through `body`; `stepOf` gives a loop's stride (1 if serial) */
+export function loopTrips(body: readonly Stmt[], unroll: number, stepOf: (l: Loop) => number = () => 1): number {
+  let n = 0;
+  for (const s of body) {
+    if (s.s !== 'loop') continue;
+    const iters = Math.ceil(s.extent / stepOf(s));
+    if (!hasLoop(s.body) && iters > UNROLL_MIN_TRIPS) n += Math.ceil(iters / unroll) + unroll;
+    else n += iters + iters * loopTrips(s.body, unroll, stepOf);
+  }
+  return n;
+}
+
+/** the smallest unroll factor that keeps a kernel within the llvmpipe budget (or the largest) */
+export function chooseUnroll(trips: (unroll: number) => number): { unroll: number; trips: number } {
+  for (const u of UNROLL_FACTORS) {
+    const t = trips(u);
+    if (t <= LLVMPIPE_LOOP_LIMIT) return { unroll: u, trips: t };
+  }
+  const u = UNROLL_FACTORS[UNROLL_FACTORS.length - 1];
+  return { unroll: u, trips: trips(u) };
+}
+
+/**
+ * `for (var v = start; v < extent; v += step) { body }`; when the body holds no loop and the loop
+ * is long, unrolled `unroll` times (each copy in its own block: the body's lets are redeclared)
+ * with a remainder loop. `body(pad)` renders the body at an indentation; `v` is the WGSL name.
+ */
+export function forLoop(v: string, start: string, extent: number, step: number, innermost: boolean, unroll: number, pad: string, body: (pad: string) => string[]): string[] {
+  const inc = step === 1 ? `${v}++` : `${v} += ${step}i`;
+  const plain = (init: string, p: string) => [`${p}for (var ${v}: i32 = ${init}; ${v} < ${extent}i; ${inc}) {`, ...body(p + '  '), `${p}}`];
+  if (!innermost || unroll <= 1 || Math.ceil(extent / step) <= UNROLL_MIN_TRIPS) return plain(start, pad);
+  const u = `kiln_u_${v}`;
+  const out = [`${pad}{`, `${pad}  var ${u}: i32 = ${start};`];
+  out.push(`${pad}  for (; ${u} + ${(unroll - 1) * step}i < ${extent}i; ${u} += ${unroll * step}i) {`);
+  for (let i = 0; i < unroll; i++) {
+    out.push(`${pad}    {`, `${pad}      let ${v}: i32 = ${u}${i ? ` + ${i * step}i` : ''};`, ...body(pad + '      '), `${pad}    }`);
+  }
+  out.push(`${pad}  }`, ...plain(u, pad + '  '), `${pad}}`);
+  return out;
+}

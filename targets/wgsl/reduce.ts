@@ -1,0 +1,123 @@
+// Workgroup tree reduction: for a kernel with few grid points and long `reduce` loops (a loss,
+// a norm, sum over 1e5 elements), one workgroup per grid point instead of one invocation.
+// Each reduce loop is strided across the workgroup's threads, the per-thread partials are combined
+// in a var<workgroup> tree, and every thread continues with the reduced value; whatever follows
+// the last reduce loop and writes memory runs on thread 0 only.
+// The order of additions differs from the serial loop (as it does in PyTorch's own reductions).
+import type { Kernel, KType, Stmt } from '../../compiler/ir/kernel.js';
+import type { StorageDType } from '../../runtime/manifest.js';
+import type { WGSLKernel } from '../../runtime/webgpu/artifact.js';
+import { helperSource, ident, lit, newCtx, WGSL_TYPE, type Ctx } from './expr.js';
+import { accumulate, bindingDecls, foldWorkgroups, gridLets, header, stmts } from './kernel.js';
+import { chooseUnroll, forLoop, loopTrips } from './loops.js';
+
+export const REDUCE_WORKGROUP_SIZE = 64;
+/** heuristics: worth it only when the grid alone would leave the device idle */
+export const REDUCE_MAX_GRID = 2048;
+export const REDUCE_MIN_EXTENT = 256;
+
+type Acc = { type: KType; fn: 'add' | 'max' };
+type Loop = Extract<Stmt, { s: 'loop' }>;
+
+const hasStore = (ss: readonly Stmt[]): boolean =>
+  ss.some((s) => s.s === 'store' || (s.s === 'loop' && hasStore(s.body)));
+const hasAcc = (ss: readonly Stmt[]): boolean =>
+  ss.some((s) => s.s === 'acc' || (s.s === 'loop' && hasAcc(s.body)));
+function accumsIn(ss: readonly Stmt[], out = new Set<string>()): Set<string> {
+  for (const s of ss) {
+    if (s.s === 'accum') out.add(s.name);
+    else if (s.s === 'loop') accumsIn(s.body, out);
+  }
+  return out;
+}
+const isReduceLoop = (s: Stmt): s is Loop =>
+  s.s === 'loop' && !!s.reduce && s.extent >= REDUCE_MIN_EXTENT && !hasStore(s.body) && !hasAcc(s.body);
+
+function identity(a: Acc, ctx: Ctx): string {
+  if (a.fn === 'add') return lit(a.type, 0, ctx);
+  return lit(a.type, -Infinity, ctx); // -inf for f32, INT32_MIN for i32
+}
+
+/** the WGSL for a kernel, or null when the kernel does not have the shape this handles */
+export function renderWorkgroupReduce(k: Kernel, dtypes: readonly StorageDType[], wg = REDUCE_WORKGROUP_SIZE): WGSLKernel | null {
+  const n = k.grid.reduce((a, b) => a * b, 1);
+  if (n === 0 || n > REDUCE_MAX_GRID) return null;
+  const lastReduce = k.body.reduce((last, s, i) => (isReduceLoop(s) ? i : last), -1);
+  if (lastReduce < 0 || hasStore(k.body.slice(0, lastReduce))) return null;
+  const accs = new Map<string, Acc>();
+  for (const s of k.body.slice(0, lastReduce)) if (s.s === 'acc') accs.set(s.name, { type: s.type, fn: s.fn });
+  for (const s of k.body) {
+    if (!isReduceLoop(s)) continue;
+    for (const a of accumsIn(s.body)) {
+      const acc = accs.get(a);
+      if (!acc || acc.type === 'bool') return null;
+    }
+  }
+
+  const ctx = newCtx(dtypes);
+  k.grid.forEach((_, i) => ctx.nonNeg.add(`g${i}`));
+  const treeTrips = k.body.filter(isReduceLoop).length * Math.log2(wg);
+  const { unroll, trips } = chooseUnroll((u) => loopTrips(k.body, u, (l) => (isReduceLoop(l) && k.body.includes(l) ? wg : 1)) + treeTrips);
+  ctx.unroll = unroll;
+  const pad = '  ';
+  const body: string[] = [];
+  const shared = new Set<string>(); // var<workgroup> arrays, one per (type, accumulator slot)
+  const red = (a: Acc, j: number) => `kiln_red_${a.type}_${j}`;
+  const declAccs = new Map<string, Acc>();
+  k.body.forEach((s, i) => {
+    if (i > lastReduce) return;
+    if (!isReduceLoop(s)) { body.push(...stmts([s], ctx, declAccs, pad)); return; }
+    const names = [...accumsIn(s.body)];
+    names.forEach((name, j) => {
+      const a = accs.get(name)!;
+      shared.add(`var<workgroup> ${red(a, j)}: array<${WGSL_TYPE[a.type]}, ${wg}>;`);
+      // the tree combines `wg` partials: each starts at the identity, the initial value is added once
+      body.push(`${pad}let kiln_init_${ident(name)} = ${ident(name)};`, `${pad}${ident(name)} = ${identity(a, ctx)};`);
+    });
+    const v = ident(s.var);
+    ctx.nonNeg.add(s.var);
+    const inner = !s.body.some((x) => x.s === 'loop');
+    body.push(...forLoop(v, 'i32(lid)', s.extent, wg, inner, ctx.unroll, pad, (p) => stmts(s.body, ctx, declAccs, p)));
+    names.forEach((name, j) => body.push(`${pad}${red(accs.get(name)!, j)}[lid] = ${ident(name)};`));
+    body.push(`${pad}workgroupBarrier();`);
+    body.push(`${pad}for (var kiln_s: u32 = ${wg / 2}u; kiln_s > 0u; kiln_s = kiln_s >> 1u) {`);
+    body.push(`${pad}  if (lid < kiln_s) {`);
+    names.forEach((name, j) => {
+      const a = accs.get(name)!;
+      body.push(`${pad}    ${accumulate(`${red(a, j)}[lid]`, a.fn, `${red(a, j)}[lid + kiln_s]`)};`);
+    });
+    body.push(`${pad}  }`, `${pad}  workgroupBarrier();`, `${pad}}`);
+    names.forEach((name, j) => {
+      const nm = ident(name);
+      const a = accs.get(name)!;
+      body.push(`${pad}${nm} = kiln_init_${nm};`, `${pad}${accumulate(nm, a.fn, `${red(a, j)}[0]`)};`);
+    });
+    body.push(`${pad}workgroupBarrier(); // kiln_red_* are reused by the next reduce loop`);
+  });
+  const tail = k.body.slice(lastReduce + 1);
+  if (tail.length) {
+    body.push(`${pad}if (lid == 0u) {`, ...stmts(tail, ctx, declAccs, pad + '  '), `${pad}}`);
+  }
+
+  const workgroups = foldWorkgroups(n);
+  const { decls, bindings } = bindingDecls(ctx);
+  const p = workgroups[1] > 1 ? `wid.y * ${workgroups[0]}u + wid.x` : 'wid.x';
+  const wgsl = [
+    header(k) + ' (workgroup tree reduction)',
+    helperSource(ctx),
+    ...decls,
+    ...shared,
+    `@compute @workgroup_size(${wg})`,
+    'fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {',
+    `  let kiln_p: u32 = ${p};`,
+    // workgroup_id is uniform, so this early return keeps the barriers below in uniform control flow
+    workgroups[1] > 1 ? `  if (kiln_p >= ${n}u) { return; }` : '',
+    ...gridLets(k.grid, 'kiln_p', '  '),
+    ...body,
+    '}',
+    '',
+  ].filter((l) => l !== '').join('\n');
+  const bytesPer = 4;
+  return { name: k.name, wgsl, entryPoint: 'main', bindings, workgroupSize: wg, workgroups, workgroupStorageBytes: shared.size * wg * bytesPer, loopTrips: trips };
+}
+
