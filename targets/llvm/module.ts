@@ -1,0 +1,119 @@
+// A KernelProgram → one LLVM module: a function per kernel plus the exported entry point
+//   void kiln_run(T0* b0, ..., TN* bN)      (Ti = float or int32_t, one per manifest buffer, in order)
+// which calls every kernel in order: one foreign call per run. Threads are handled by kiln_par
+// (runtime support compiled from rt.c) for kernels large enough to win from two cores.
+import llvm from 'llvm-bindings';
+import type { Kernel, KernelProgram } from '../../compiler/ir/kernel.js';
+import { KernelEmitter } from './kernel.js';
+
+export const ENTRY = 'kiln_run';
+
+/** data layouts of the triples we target (llvm-bindings cannot create a TargetMachine to ask) */
+const LAYOUTS: Record<string, string> = {
+  x86_64: 'e-m:e-p270:32:32-p271:32:32-p272:64:64-i64:64-f80:128-n8:16:32:64-S128',
+  aarch64: 'e-m:e-i8:8:32-i16:16:32-i64:64-i128:128-n32:64-S128',
+};
+
+export function hostTriple(): string { return process.env.KILN_LLVM_TRIPLE ?? llvm.config.LLVM_HOST_TRIPLE; }
+export function dataLayout(triple: string): string {
+  const dl = process.env.KILN_LLVM_DATALAYOUT ?? LAYOUTS[triple.split('-')[0]];
+  if (!dl) throw new Error(`kiln llvm: no data layout known for target ${triple}; set KILN_LLVM_DATALAYOUT`);
+  return dl;
+}
+
+/**
+ * Which buffer parameters may be marked noalias: every buffer the runtime allocates separately.
+ * Two state declarations of one dtype would be the same arena; an input a kernel writes could be
+ * the same array the caller passed twice.
+ */
+export function noaliasParams(p: Pick<KernelProgram, 'buffers' | 'kernels'>): boolean[] {
+  const written = new Set<number>();
+  const walk = (ss: Kernel['body']): void => ss.forEach((s) => {
+    if (s.s === 'store') written.add(s.buf);
+    else if (s.s === 'loop') walk(s.body);
+  });
+  p.kernels.forEach((k) => walk(k.body));
+  return p.buffers.map((d, i) => {
+    if (d.kind === 'state') return p.buffers.filter((x) => x.kind === 'state' && x.dtype === d.dtype).length === 1;
+    if (d.kind === 'input') return !written.has(i);
+    return true;
+  });
+}
+
+function addNoalias(ir: string, ok: boolean[]): string {
+  return ir.replace(/^define .*$/gm, (line) =>
+    line.replace(/(float\*|i32\*) %b(\d+)\b/g, (m, t: string, i: string) => (ok[+i] ? `${t} noalias %b${i}` : m)));
+}
+
+export interface ModuleOptions {
+  /** emit only this kernel (external, no entry point): for inspecting one kernel */
+  kernel?: number;
+  /** outer-grid work (elements × ops) above which a kernel is split over threads; Infinity = never */
+  parallelThreshold?: number;
+}
+
+/** Builds and verifies the module; returns its textual IR. */
+export function emitModule(p: KernelProgram, opts: ModuleOptions = {}): string {
+  const ctx = new llvm.LLVMContext();
+  const mod = new llvm.Module('kiln', ctx);
+  const triple = hostTriple();
+  mod.setTargetTriple(triple);
+  mod.setDataLayout(dataLayout(triple));
+  const em = new KernelEmitter(ctx, mod, p.buffers);
+  const L = llvm.GlobalValue.LinkageTypes;
+  if (opts.kernel !== undefined) {
+    const k = p.kernels[opts.kernel];
+    if (!k) throw new Error(`no kernel ${opts.kernel} (the program has ${p.kernels.length})`);
+    em.emitKernel(k, k.name.replace(/[^A-Za-z0-9_]/g, '_') || `k${opts.kernel}`, L.ExternalLinkage);
+  } else {
+    const fns = p.kernels.map((k, i) => em.emitKernel(k, `kiln_k${i}`, L.InternalLinkage));
+    emitEntry(em, p, fns, opts.parallelThreshold ?? Infinity);
+  }
+  if (llvm.verifyModule(mod)) throw new VerifyError(mod.print());
+  return addNoalias(mod.print(), noaliasParams(p));
+}
+
+/** the IR failed LLVM's verifier; `ir` lets the toolchain re-run it through `opt` for the message */
+export class VerifyError extends Error {
+  constructor(readonly ir: string) { super('kiln llvm: generated module failed verification'); }
+}
+
+function emitEntry(em: KernelEmitter, p: KernelProgram, fns: llvm.Function[], threshold: number): void {
+  const ctx = em.ctx, L = llvm.GlobalValue.LinkageTypes, voidT = llvm.Type.getVoidTy(ctx);
+  const kt = em.kernelType();
+  const ptrTypes = p.buffers.map((d) => llvm.PointerType.get(d.dtype === 'f32' ? em.f32 : em.i32, 0));
+  const run = llvm.Function.Create(llvm.FunctionType.get(voidT, ptrTypes, false), L.ExternalLinkage, ENTRY, em.mod);
+  const args = p.buffers.map((_, i) => { const a = run.getArg(i); a.setName(`b${i}`); return a; });
+  const b = new llvm.IRBuilder(llvm.BasicBlock.Create(ctx, 'entry', run));
+  // kiln_par(thunk, bufs, n) (rt.c) runs thunk(bufs, lo, hi) over [0, n) split across threads;
+  // thunk(bufs, lo, hi) unpacks the buffer array and calls the kernel
+  const i8p = llvm.Type.getInt8PtrTy(ctx), i8pp = llvm.PointerType.get(i8p, 0);
+  const thunkT = llvm.FunctionType.get(voidT, [i8pp, em.i64, em.i64], false);
+  const par = em.mod.getOrInsertFunction('kiln_par',
+    llvm.FunctionType.get(voidT, [llvm.PointerType.get(thunkT, 0), i8pp, em.i64], false));
+  const arrT = llvm.ArrayType.get(i8p, Math.max(1, args.length));
+  let bufs: llvm.Value | undefined;
+  fns.forEach((fn, i) => {
+    const k = p.kernels[i];
+    const n = k.grid.length ? k.grid[0] : 1;
+    const points = k.grid.reduce((a, e) => a * e, 1);
+    const work = Math.max(points, k.meta.flops, k.meta.bytesRead + k.meta.bytesWritten);
+    if (k.grid.length === 0 || n < 2 || work < threshold) {
+      b.CreateCall(kt, fn, [...args, em.i(0), em.i(n)]);
+      return;
+    }
+    if (!bufs) {
+      const arr = b.CreateAlloca(arrT, null, 'bufs');
+      args.forEach((a, j) => b.CreateStore(b.CreateBitCast(a, i8p), b.CreateInBoundsGEP(arrT, arr, [em.i(0), em.i(j)])));
+      bufs = b.CreateBitCast(arr, i8pp);
+    }
+    const thunk = llvm.Function.Create(thunkT, L.InternalLinkage, `kiln_t${i}`, em.mod);
+    const tb = new llvm.IRBuilder(llvm.BasicBlock.Create(ctx, 'entry', thunk));
+    const targs = p.buffers.map((_, j) => tb.CreateBitCast(
+      tb.CreateLoad(i8p, tb.CreateInBoundsGEP(i8p, thunk.getArg(0), em.i(j))), ptrTypes[j]));
+    tb.CreateCall(kt, fn, [...targs, thunk.getArg(1), thunk.getArg(2)]);
+    tb.CreateRetVoid();
+    b.CreateCall(par, [thunk, bufs, em.i(n)]);
+  });
+  b.CreateRetVoid();
+}

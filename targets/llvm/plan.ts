@@ -1,0 +1,92 @@
+// How a kernel is shaped for LLVM's vectorizers (which only see innermost loops and straight-line
+// code, and may not reorder float reductions without fast-math flags we cannot set):
+//  - plain: no serial loops; the innermost grid loop is the innermost loop and `opt` vectorizes it.
+//  - tile:  the innermost grid dim is rendered W lanes at a time (our own outer-loop vectorization):
+//           each statement is emitted once per lane, so a reduce loop over k carries W independent
+//           accumulators that SLP packs into vector registers (matmul: broadcast a, vector b).
+//  - unroll: reduce loops are unrolled by U with U partial accumulators (sum over a unit-stride axis).
+// The choice looks at strides: which loop variable walks memory contiguously.
+import type { Expr, Kernel, Stmt } from '../../compiler/ir/kernel.js';
+
+export type Strategy = 'plain' | 'tile' | 'unroll';
+export const TILE_LANES = 16;
+export const UNROLL = 8;
+
+interface Load { index: Expr; lets: Map<string, Expr> }
+
+/** every load inside a serial loop, with the let bindings visible to it */
+function loadsInLoops(body: Stmt[], lets: Map<string, Expr>, inLoop: boolean, out: Load[]): void {
+  const scope = new Map(lets);
+  const visit = (e: Expr): void => {
+    switch (e.e) {
+      case 'load': if (inLoop) out.push({ index: e.index, lets: scope }); visit(e.index); break;
+      case 'unary': case 'cast': visit(e.a); break;
+      case 'binary': visit(e.a); visit(e.b); break;
+      case 'where': visit(e.cond); visit(e.a); visit(e.b); break;
+      default: break;
+    }
+  };
+  for (const s of body) {
+    if (s.s === 'let') { visit(s.value); scope.set(s.name, s.value); }
+    else if (s.s === 'store') { visit(s.index); visit(s.value); }
+    else if (s.s === 'accum') visit(s.value);
+    else if (s.s === 'loop') loadsInLoops(s.body, scope, true, out);
+  }
+}
+
+/** integer value of an index expression at a sample point; undefined if not plain index math */
+function evalIndex(e: Expr, at: Map<string, number>, lets: Map<string, Expr>): number | undefined {
+  switch (e.e) {
+    case 'const': return e.value;
+    case 'var': {
+      if (at.has(e.name)) return at.get(e.name);
+      const l = lets.get(e.name);
+      return l ? evalIndex(l, at, lets) : undefined;
+    }
+    case 'binary': {
+      const a = evalIndex(e.a, at, lets), b = evalIndex(e.b, at, lets);
+      if (a === undefined || b === undefined) return undefined;
+      switch (e.fn) {
+        case 'add': return a + b;
+        case 'sub': return a - b;
+        case 'mul': return a * b;
+        case 'idiv': return b === 0 ? undefined : Math.floor(a / b);
+        case 'mod': return b === 0 ? undefined : a % b;
+        default: return undefined;
+      }
+    }
+    default: return undefined;
+  }
+}
+
+/** does `index` step by exactly 1 when `v` steps by 1 (at a few sample points)? */
+function unitStride(ld: Load, v: string, extents: Map<string, number>): boolean {
+  const names = [...extents.keys()];
+  for (let t = 0; t < 4; t++) {
+    const at = new Map(names.map((n, i) => [n, Math.floor(((t * 7919 + i * 104729) % 9973) / 9973 * extents.get(n)!)]));
+    const ev = at.get(v)!;
+    if (ev + 1 >= extents.get(v)!) at.set(v, Math.max(0, extents.get(v)! - 2));
+    const a = evalIndex(ld.index, at, ld.lets);
+    at.set(v, at.get(v)! + 1);
+    const b = evalIndex(ld.index, at, ld.lets);
+    if (a === undefined || b === undefined || b - a !== 1) return false;
+  }
+  return true;
+}
+
+function loopExtents(body: Stmt[], out: Map<string, number>): void {
+  for (const s of body) if (s.s === 'loop') { out.set(s.var, s.extent); loopExtents(s.body, out); }
+}
+
+export function chooseStrategy(k: Kernel): Strategy {
+  if (!k.body.some((s) => s.s === 'loop')) return 'plain';
+  const loads: Load[] = [];
+  loadsInLoops(k.body, new Map(), false, loads);
+  const extents = new Map<string, number>(k.grid.map((e, i) => [`g${i}`, Math.max(e, 2)]));
+  loopExtents(k.body, extents);
+  const last = `g${k.grid.length - 1}`;
+  // tiling pays when some load in the loops is contiguous across the innermost grid dim
+  if (k.grid.length > 0 && k.grid[k.grid.length - 1] >= TILE_LANES
+    && loads.some((ld) => unitStride(ld, last, extents))) return 'tile';
+  return 'unroll';
+}

@@ -1,0 +1,136 @@
+// The LLVM target on hand-built kernels, checked against a plain-JS run of the same IR.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { BufferDecl, KernelProgram, Stmt } from '../compiler/ir/kernel.js';
+import { compileNative } from '../targets/llvm/index.js';
+import { chooseStrategy } from '../targets/llvm/plan.js';
+import { createNativeDevice } from '../runtime/native/index.js';
+import type { HostArray } from '../runtime/device.js';
+import {
+  add, bin, c, cast, ci, interpret, kernel, ld, loop, mul, program, randn, relErr, store, sub, un, v, where,
+} from './llvm-helpers.js';
+
+const cacheDir = mkdtempSync(join(tmpdir(), 'kiln-llvm-test-'));
+
+/** runs `p` natively (inputs → outputs through the device) and through the JS oracle */
+async function both(p: KernelProgram, inputs: HostArray[], parallelThreshold?: number) {
+  const dev = createNativeDevice();
+  const exe = await dev.load(compileNative(p, { cacheDir, parallelThreshold }));
+  const native = await exe.run(inputs, new Float32Array(0));
+  const bufs = p.buffers.map((d) => (d.dtype === 'f32' ? new Float32Array(d.size) : new Int32Array(d.size)));
+  p.inputs.forEach((pl, i) => bufs[pl.buf].set(inputs[i], pl.offset));
+  interpret(p, bufs);
+  const oracle = p.outputs.map((pl) => bufs[pl.buf].slice(pl.offset, pl.offset + pl.shape.reduce((a, b) => a * b, 1)));
+  return { native, oracle };
+}
+
+const buf = (name: string, kind: BufferDecl['kind'], size: number, dtype: 'f32' | 'i32' = 'f32'): BufferDecl => ({ name, kind, dtype, size });
+const io = (bufIdx: number, shape: number[], dtype: 'float32' | 'int32' | 'bool' = 'float32') => ({ buf: bufIdx, offset: 0, shape, dtype });
+
+describe('llvm target: kernels', () => {
+  it('elementwise with broadcast index math (idiv/mod), flat and 3-d grids', async () => {
+    const [A, B, C] = [3, 5, 37], n = A * B * C;
+    const i = v('g0');
+    const flat = kernel('bcast', [n], [
+      { s: 'let', name: 'a', value: bin('idiv', i, ci(B * C)) },
+      { s: 'let', name: 'cc', value: bin('mod', i, ci(C)) },
+      store(3, i, add(mul(ld(0, i), ld(1, add(mul(v('a'), ci(C)), v('cc')))), un('exp', ld(2, v('cc'))))),
+    ]);
+    const grid3 = kernel('bcast3', [A, B, C], [
+      store(4, add(mul(add(mul(v('g0'), ci(B)), v('g1')), ci(C)), v('g2')),
+        bin('max', sub(ld(0, add(mul(add(mul(v('g0'), ci(B)), v('g1')), ci(C)), v('g2'))), ld(2, v('g2'))), c(0))),
+    ]);
+    const p = program([buf('x', 'input', n), buf('y', 'input', A * C), buf('bias', 'input', C), buf('o1', 'output', n), buf('o2', 'output', n)],
+      [flat, grid3], { inputs: [io(0, [A, B, C]), io(1, [A, 1, C]), io(2, [C])], outputs: [io(3, [A, B, C]), io(4, [A, B, C])] });
+    const { native, oracle } = await both(p, [randn(n, 1), randn(A * C, 2), randn(C, 3)]);
+    expect(relErr(native[0], oracle[0])).toBeLessThan(1e-6);
+    expect(relErr(native[1], oracle[1])).toBe(0);
+  });
+
+  it('sum and max over the last axis take the multi-accumulator path (with remainder)', async () => {
+    const [R, K] = [7, 1003];
+    const body: Stmt[] = [
+      { s: 'acc', name: 's', type: 'f32', fn: 'add', init: 0 },
+      { s: 'acc', name: 'm', type: 'f32', fn: 'max', init: -Infinity },
+      loop('k', K, [
+        { s: 'accum', name: 's', value: ld(0, add(mul(v('g0'), ci(K)), v('k'))) },
+        { s: 'accum', name: 'm', value: ld(0, add(mul(v('g0'), ci(K)), v('k'))) },
+      ], true),
+      store(1, v('g0'), v('s', 'f32')),
+      store(2, v('g0'), v('m', 'f32')),
+    ];
+    const k = kernel('sum_max', [R], body);
+    expect(chooseStrategy(k)).toBe('unroll');
+    const p = program([buf('x', 'input', R * K), buf('sum', 'output', R), buf('max', 'output', R)], [k],
+      { inputs: [io(0, [R, K])], outputs: [io(1, [R]), io(2, [R])] });
+    const x = randn(R * K, 4);
+    x[3 * K + K - 1] = 50; // the maximum sits in the remainder
+    const { native, oracle } = await both(p, [x]);
+    for (let r = 0; r < R; r++) {
+      let exact = 0, mag = 0;
+      for (let j = 0; j < K; j++) { exact += x[r * K + j]; mag += Math.abs(x[r * K + j]); }
+      // a reassociated float32 sum: within float32 rounding of the sum's magnitude
+      expect(Math.abs(native[0][r] - exact)).toBeLessThan(1e-6 * mag);
+      expect(Math.abs(oracle[0][r] - exact)).toBeLessThan(1e-6 * mag);
+    }
+    expect(native[1]).toEqual(oracle[1]);
+    expect(native[1][3]).toBe(50);
+  });
+
+  it('sum over the first axis tiles the grid (exact: each lane sums in order)', async () => {
+    const [K, N] = [300, 101];
+    const k = kernel('colsum', [N], [
+      { s: 'acc', name: 's', type: 'f32', fn: 'add', init: 0 },
+      loop('k', K, [{ s: 'accum', name: 's', value: ld(0, add(mul(v('k'), ci(N)), v('g0'))) }], true),
+      store(1, v('g0'), v('s', 'f32')),
+    ]);
+    expect(chooseStrategy(k)).toBe('tile');
+    const p = program([buf('x', 'input', K * N), buf('o', 'output', N)], [k], { inputs: [io(0, [K, N])], outputs: [io(1, [N])] });
+    const { native, oracle } = await both(p, [randn(K * N, 5)]);
+    expect(relErr(native[0], oracle[0])).toBeLessThan(1e-6);
+  });
+
+  it('matmul: grid [M, N], reduce over K', async () => {
+    const [M, N, K] = [33, 70, 45];
+    const p = matmul(M, N, K);
+    expect(chooseStrategy(p.kernels[0])).toBe('tile');
+    const { native, oracle } = await both(p, [randn(M * K, 6), randn(K * N, 7)]);
+    expect(relErr(native[0], oracle[0])).toBeLessThan(1e-6);
+    // and split over threads (threshold 0 forces kiln_par)
+    const par = await both(p, [randn(M * K, 6), randn(K * N, 7)], 0);
+    expect(par.native[0]).toEqual(native[0]);
+  });
+
+  it('int32 and bool values: comparisons, where, casts, logic', async () => {
+    const n = 1000;
+    const i = v('g0'), a = ld(0, i, 'i32'), x = ld(1, i);
+    const k = kernel('ints', [n], [
+      { s: 'let', name: 'pos', value: bin('gt', x, c(0.25)) },
+      store(2, i, where(v('pos', 'bool'), bin('mod', mul(a, ci(3)), ci(7)), un('neg', a))),
+      store(3, i, add(mul(cast(a, 'f32'), x), cast(v('pos', 'bool'), 'f32'))),
+      store(4, i, cast(bin('or', bin('eq', bin('idiv', a, ci(2)), ci(3)), un('not', v('pos', 'bool'))), 'i32')),
+      store(5, i, cast(mul(x, c(10)), 'i32')),
+      store(6, i, bin('and', ld(7, i, 'bool'), bin('lt', a, ci(500)))),
+    ]);
+    const p = program([buf('a', 'input', n, 'i32'), buf('x', 'input', n), buf('o1', 'output', n, 'i32'), buf('o2', 'output', n),
+      buf('o3', 'output', n, 'i32'), buf('o4', 'output', n, 'i32'), buf('o5', 'output', n, 'i32'), buf('flag', 'input', n, 'i32')], [k],
+    { inputs: [io(0, [n], 'int32'), io(1, [n]), io(7, [n], 'bool')], outputs: [io(2, [n], 'int32'), io(3, [n]), io(4, [n], 'bool'), io(5, [n], 'int32'), io(6, [n], 'bool')] });
+    const ai = Int32Array.from({ length: n }, (_, j) => (j * 37) % 1000);
+    const flag = Int32Array.from({ length: n }, (_, j) => j % 3 === 0 ? 1 : 0);
+    const { native, oracle } = await both(p, [ai, randn(n, 8), flag]);
+    native.forEach((o, j) => expect(o, `output ${j}`).toEqual(oracle[j]));
+    expect(native[3].some((z) => z < 0)).toBe(true); // negative truncation toward zero exercised
+  });
+});
+
+export function matmul(M: number, N: number, K: number): KernelProgram {
+  const k = kernel('matmul', [M, N], [
+    { s: 'acc', name: 's', type: 'f32', fn: 'add', init: 0 },
+    loop('k', K, [{ s: 'accum', name: 's', value: mul(ld(0, add(mul(v('g0'), ci(K)), v('k'))), ld(1, add(mul(v('k'), ci(N)), v('g1')))) }], true),
+    store(2, add(mul(v('g0'), ci(N)), v('g1')), v('s', 'f32')),
+  ], 2 * M * N * K);
+  return program([buf('a', 'input', M * K), buf('b', 'input', K * N), buf('c', 'output', M * N)], [k],
+    { inputs: [io(0, [M, K]), io(1, [K, N])], outputs: [io(2, [M, N])] });
+}
