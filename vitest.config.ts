@@ -1,7 +1,15 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
-  resolve: { conditions: ['kiln-source'] },
+  // Vite does not resolve a package's import of its own name ('kiln'): point it at the source,
+  // as the kiln-source export condition does for Node and tsx.
+  resolve: {
+    conditions: ['kiln-source'],
+    alias: [
+      { find: /^kiln$/, replacement: fileURLToPath(new URL('./compiler/index.ts', import.meta.url)) },
+    ],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 120_000,
