@@ -105,3 +105,41 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-6)
   }
   return a.length === b.length ? m : Infinity;
 }
+
+/**
+ * A fused Adam update over a flat f32 state arena holding p, g, m, v at the given offsets, with
+ * host scalars [b1, 1-b1, b2, 1-b2, step_size, sqrt(bias_correction2), eps] in buffer 1.
+ */
+export function adamProgram(n: number, off = { p: 0, g: n, m: 2 * n, v: 3 * n }): KernelProgram {
+  const i = v('g0'), at = (o: number) => add(i, ci(o));
+  const size = Math.max(off.p, off.g, off.m, off.v) + n;
+  const k = kernel('adam', [n], [
+    { s: 'let', name: 'g', value: ld(0, at(off.g)) },
+    { s: 'let', name: 'm', value: add(mul(sc(0), ld(0, at(off.m))), mul(sc(1), v('g', 'f32'))) },
+    { s: 'let', name: 'v', value: add(mul(sc(2), ld(0, at(off.v))), mul(mul(sc(3), v('g', 'f32')), v('g', 'f32'))) },
+    store(0, at(off.m), v('m', 'f32')),
+    store(0, at(off.v), v('v', 'f32')),
+    store(0, at(off.p), sub(ld(0, at(off.p)), div(mul(sc(4), v('m', 'f32')), add(div(un('sqrt', v('v', 'f32')), sc(5)), sc(6))))),
+  ], 15 * n);
+  k.meta.bytesRead = 16 * n; k.meta.bytesWritten = 12 * n;
+  return program([{ name: 'state', kind: 'state', dtype: 'f32', size }, { name: 'scalars', kind: 'scalars', dtype: 'f32', size: 7 }], [k], { scalars: 7 });
+}
+
+/** Adam's host scalars for step t (float64, then rounded to float32 like the host program) */
+export function adamScalars(t: number, lr = 1e-3, b1 = 0.9, b2 = 0.999, eps = 1e-8): Float32Array {
+  const bc1 = 1 - b1 ** t, bc2 = 1 - b2 ** t;
+  return Float32Array.from([b1, 1 - b1, b2, 1 - b2, lr / bc1, Math.sqrt(bc2), eps]);
+}
+
+/** C[M,N] = A[M,K] @ B[K,N] as one kernel: grid [M, N], reduce loop over K */
+export function matmul(M: number, N: number, K: number): KernelProgram {
+  const k = kernel('matmul', [M, N], [
+    { s: 'acc', name: 's', type: 'f32', fn: 'add', init: 0 },
+    loop('k', K, [{ s: 'accum', name: 's', value: mul(ld(0, add(mul(v('g0'), ci(K)), v('k'))), ld(1, add(mul(v('k'), ci(N)), v('g1')))) }], true),
+    store(2, add(mul(v('g0'), ci(N)), v('g1')), v('s', 'f32')),
+  ], 2 * M * N * K);
+  const f32 = (name: string, kind: 'input' | 'output', size: number) => ({ name, kind, dtype: 'f32' as const, size });
+  return program([f32('a', 'input', M * K), f32('b', 'input', K * N), f32('c', 'output', M * N)], [k],
+    { inputs: [{ buf: 0, offset: 0, shape: [M, K], dtype: 'float32' }, { buf: 1, offset: 0, shape: [K, N], dtype: 'float32' }],
+      outputs: [{ buf: 2, offset: 0, shape: [M, N], dtype: 'float32' }] });
+}

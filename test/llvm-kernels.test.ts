@@ -9,7 +9,7 @@ import { chooseStrategy } from '../targets/llvm/plan.js';
 import { createNativeDevice } from '../runtime/native/index.js';
 import type { HostArray } from '../runtime/device.js';
 import {
-  add, bin, c, cast, ci, interpret, kernel, ld, loop, mul, program, randn, relErr, store, sub, un, v, where,
+  add, bin, c, cast, ci, interpret, kernel, ld, loop, matmul, mul, program, randn, relErr, store, sub, un, v, where,
 } from './llvm-helpers.js';
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'kiln-llvm-test-'));
@@ -124,13 +124,3 @@ describe('llvm target: kernels', () => {
     expect(native[3].some((z) => z < 0)).toBe(true); // negative truncation toward zero exercised
   });
 });
-
-export function matmul(M: number, N: number, K: number): KernelProgram {
-  const k = kernel('matmul', [M, N], [
-    { s: 'acc', name: 's', type: 'f32', fn: 'add', init: 0 },
-    loop('k', K, [{ s: 'accum', name: 's', value: mul(ld(0, add(mul(v('g0'), ci(K)), v('k'))), ld(1, add(mul(v('k'), ci(N)), v('g1')))) }], true),
-    store(2, add(mul(v('g0'), ci(N)), v('g1')), v('s', 'f32')),
-  ], 2 * M * N * K);
-  return program([buf('a', 'input', M * K), buf('b', 'input', K * N), buf('c', 'output', M * N)], [k],
-    { inputs: [io(0, [M, K]), io(1, [K, N])], outputs: [io(2, [M, N])] });
-}
