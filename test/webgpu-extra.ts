@@ -1,8 +1,8 @@
 // Device-level tests beyond kernel results: arena growth, limits, errors.
 import { expect, it } from 'vitest';
-import type { WebGPUDevice } from '../runtime/webgpu/index.js';
+import { createWebGPUDevice, type NodeBackend, type WebGPUDevice } from '../runtime/webgpu/index.js';
 import { buildWGSL } from '../targets/wgsl/index.js';
-import { bin, buf, c, g, kernel, ld, place, program, st } from './webgpu-cases.js';
+import { acc, accum, bin, buf, c, g, kernel, ld, loop, place, program, st, v } from './webgpu-cases.js';
 
 export function add(dev: () => WebGPUDevice, backend: string): void {
   it('state arena grows, keeps its contents and rebinds loaded programs', async () => {
@@ -55,6 +55,43 @@ export function add(dev: () => WebGPUDevice, backend: string): void {
     const exe = await d.load(buildWGSL(q));
     await expect(exe.run([new Float32Array(3)], new Float32Array(0))).rejects.toThrow(/expected 4 elements/);
     expect(Array.from((await exe.run([new Float32Array([1, 2, 3, 4])], new Float32Array(0)))[0])).toEqual([1, 2, 3, 4]);
-    void backend;
+  });
+
+  it('concurrent runs are serialized and each gets its own results', async () => {
+    const q = program([buf('x', 'input', 256), buf('o', 'output', 256)], [kernel('sq', [256], [st(1, g(0), bin('mul', ld(0, g(0)), ld(0, g(0))))])], [place(0, [256])], [place(1, [256])]);
+    const exe = await dev().load(buildWGSL(q));
+    const ins = [1, 2, 3, 4].map((k) => new Float32Array(256).fill(k));
+    const outs = await Promise.all(ins.map((x) => exe.run([x], new Float32Array(0))));
+    outs.forEach(([o], i) => expect(o.every((y) => y === (i + 1) ** 2)).toBe(true));
+  });
+
+  it('a kernel beyond llvmpipe\'s loop limit is refused there and runs elsewhere', async () => {
+    const d = dev();
+    // 2000 x 300 nested serial loops: ~94k back-edges per invocation even unrolled
+    const body = [acc('s', 'add', 0), loop('i', 2000, [loop('j', 300, [accum('s', ld(0, v('j')))])]), st(1, g(0), v('s', 'f32'))];
+    const p = program([buf('x', 'input', 300), buf('o', 'output', 1)], [kernel('long', [1], body)], [place(0, [300])], [place(1, [1])]);
+    const art = buildWGSL(p);
+    expect(art.code.kernels[0].loopTrips).toBeGreaterThan(65535);
+    if (d.isLlvmpipe) {
+      await expect(d.load(art)).rejects.toThrow(/llvmpipe stops every invocation after 65535/);
+    } else {
+      const x = new Float32Array(300).fill(0.5);
+      const [o] = await (await d.load(art)).run([x], new Float32Array(0));
+      expect(o[0]).toBe(300000);
+    }
+  });
+
+  it('debug mode: error scopes, compiler messages with the WGSL line', async () => {
+    const d = await createWebGPUDevice({ backend: backend as NodeBackend, debug: true });
+    try {
+      const p = program([buf('o', 'output', 4)], [kernel('dbg', [4], [st(0, g(0), c(1))])], [], [place(0, [4])]);
+      const art = buildWGSL(p);
+      art.code.kernels[0].wgsl = art.code.kernels[0].wgsl.replace('b0[v_g0] = 1f', 'b0[v_g0] = 1i');
+      await expect(d.load(art)).rejects.toThrow(/kernel dbg: WGSL does not compile:\n\d+:\d+: .*\n.*b0\[v_g0\] = 1i/);
+      const [o] = await (await d.load(buildWGSL(p))).run([], new Float32Array(0));
+      expect(Array.from(o)).toEqual([1, 1, 1, 1]);
+    } finally {
+      d.destroy();
+    }
   });
 }
