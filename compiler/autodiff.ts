@@ -61,9 +61,18 @@ const rules: Record<string, Rule> = {
   },
   expand: (n, g) => [sumTo(g, n.src[0].shape)],
   slice: (n, g) => {
-    if (n.arg.steps.some((s: number) => s !== 1)) throw new KilnError('backward of a strided slice is not supported yet');
+    // scatter g back into zeros: a strided dim interleaves zeros (pad a new axis, merge it), then
+    // every dim is cut/padded into place
     const xs = n.src[0].shape;
-    return [g.pad(xs.map((d, i) => [n.arg.starts[i], d - n.arg.starts[i] - n.shape[i]] as [number, number]))];
+    let r = g;
+    n.arg.steps.forEach((s: number, d: number) => {
+      if (s === 1) return;
+      const sh = r.shape, len = sh[d];
+      r = r.unsqueeze(d + 1).pad([...sh, 1].map((_, i) => (i === d + 1 ? [0, s - 1] : [0, 0]) as [number, number]));
+      sh[d] = len * s;
+      r = r.reshape(sh).slice(d, 0, Math.min(len * s, xs[d] - n.arg.starts[d]));
+    });
+    return [r.pad(xs.map((size, i) => [n.arg.starts[i], size - n.arg.starts[i] - r.shape[i]] as [number, number]))];
   },
   pad: (n, g) => [n.src[0].shape.reduce((t: Tensor, d, i) => t.slice(i, n.arg.before[i], n.arg.before[i] + d), g)],
 };

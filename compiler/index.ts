@@ -6,6 +6,7 @@ export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export { compile, CompiledFunction, type CompileOptions } from './compile.js';
 export { Tensor, tensor, zeros, ones, full, arange, where, noGrad } from './tensor.js';
+export { oneHot } from './tensor-index.js';
 export { manualSeed } from './random.js';
 export { KilnError } from './errors.js';
 export { registerBackend, availableTargets, type Backend, type ProgramStats } from './backend.js';

@@ -8,6 +8,7 @@ import { HostScalar, type ScalarLike } from './host-scalar.js';
 import { currentTrace } from './trace-context.js';
 import { evaluate } from '../targets/reference/graph.js';
 import { TensorCell } from './state.js';
+import { gatherImpl, movedimImpl } from './tensor-index.js';
 
 /** nodes whose value depends on something that requires grad */
 export const gradNodes = new WeakSet<Node>();
@@ -32,10 +33,11 @@ export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
   return out;
 }
 
-export function normDim(op: string, dim: number, rank: number): number {
+export function normDim(op: string, dim: number, rank: number, shape?: Shape): number {
   const d = dim < 0 ? dim + rank : dim;
-  if (d < 0 || d >= Math.max(rank, 1)) {
-    throw new KilnError(`${op}: Dimension out of range (expected to be in range of [${-Math.max(rank, 1)}, ${Math.max(rank, 1) - 1}], but got ${dim})`);
+  if (!Number.isInteger(dim) || d < 0 || d >= Math.max(rank, 1)) {
+    const of = shape ? ` for a tensor of shape ${fmtShape(shape)}` : '';
+    throw new KilnError(`${op}: Dimension out of range (expected to be in range of [${-Math.max(rank, 1)}, ${Math.max(rank, 1) - 1}], but got ${dim})${of}`);
   }
   return d;
 }
@@ -75,7 +77,7 @@ export class Tensor {
   get dtype(): DType { return this.node.dtype; }
   get ndim(): number { return this.node.shape.length; }
   numel(): number { return numel(this.node.shape); }
-  size(dim?: number): number | number[] { return dim === undefined ? this.shape : this.shape[normDim('size', dim, this.ndim)]; }
+  size(dim?: number): number | number[] { return dim === undefined ? this.shape : this.shape[normDim('size', dim, this.ndim, this.shape)]; }
 
   get grad(): Tensor | null { return this._grad; }
   set grad(g: Tensor | null) { this._grad = g; }
@@ -128,7 +130,7 @@ export class Tensor {
     const known = want.reduce((a, b) => (b === -1 ? a : a * b), 1);
     const out = want.map((d) => (d === -1 ? n / known : d));
     if ((infer >= 0 && want.lastIndexOf(-1) !== infer) || numel(out) !== n || out.some((d) => !Number.isInteger(d) || d < 0)) {
-      throw new KilnError(`reshape: shape '${fmtShape(want)}' is invalid for input of size ${n}`);
+      throw new KilnError(`reshape: shape '${fmtShape(want)}' is invalid for input of size ${n} (shape ${fmtShape(this.shape)})`);
     }
     if (out.join() === this.shape.join()) return this;
     return Tensor.derive('reshape', [this], out, this.dtype, { shape: out });
@@ -136,25 +138,25 @@ export class Tensor {
   view(...shape: (number | number[])[]): Tensor { return this.reshape(...shape); }
   flatten(startDim = 0, endDim = -1): Tensor {
     if (this.ndim === 0) return this.reshape([1]);
-    const s = normDim('flatten', startDim, this.ndim), e = normDim('flatten', endDim, this.ndim);
+    const s = normDim('flatten', startDim, this.ndim, this.shape), e = normDim('flatten', endDim, this.ndim, this.shape);
     const shape = this.shape;
     return this.reshape([...shape.slice(0, s), numel(shape.slice(s, e + 1)), ...shape.slice(e + 1)]);
   }
   unsqueeze(dim: number): Tensor {
-    const d = normDim('unsqueeze', dim, this.ndim + 1);
+    const d = normDim('unsqueeze', dim, this.ndim + 1, this.shape);
     const s = this.shape; s.splice(d, 0, 1);
     return this.reshape(s);
   }
   squeeze(dim?: number): Tensor {
     const s = this.shape;
     if (dim === undefined) return this.reshape(s.filter((x) => x !== 1));
-    const d = normDim('squeeze', dim, this.ndim);
+    const d = normDim('squeeze', dim, this.ndim, this.shape);
     if (s[d] !== 1) return this;
     s.splice(d, 1);
     return this.reshape(s);
   }
   permute(...order: (number | number[])[]): Tensor {
-    const o = ((Array.isArray(order[0]) ? order[0] : order) as number[]).map((d) => normDim('permute', d, this.ndim));
+    const o = ((Array.isArray(order[0]) ? order[0] : order) as number[]).map((d) => normDim('permute', d, this.ndim, this.shape));
     if (o.length !== this.ndim || new Set(o).size !== o.length) {
       throw new KilnError(`permute: number of dims don't match in permute: order ${fmtShape(o)} for a tensor of shape ${fmtShape(this.shape)}`);
     }
@@ -162,7 +164,7 @@ export class Tensor {
     return Tensor.derive('permute', [this], o.map((d) => this.shape[d]), this.dtype, { order: o });
   }
   transpose(dim0: number, dim1: number): Tensor {
-    const a = normDim('transpose', dim0, this.ndim), b = normDim('transpose', dim1, this.ndim);
+    const a = normDim('transpose', dim0, this.ndim, this.shape), b = normDim('transpose', dim1, this.ndim, this.shape);
     const o = this.shape.map((_, i) => i);
     [o[a], o[b]] = [o[b], o[a]];
     return this.permute(o);
@@ -191,9 +193,9 @@ export class Tensor {
   broadcastTo(shape: number[]): Tensor { return this.expand(shape); }
   /** `x.slice(dim, start, end, step)`: PyTorch's `x[..., start:end:step, ...]` along one dim */
   slice(dim: number, start = 0, end?: number, step = 1): Tensor {
-    const d = normDim('slice', dim, this.ndim);
+    const d = normDim('slice', dim, this.ndim, this.shape);
     const n = this.shape[d];
-    if (step <= 0) throw new KilnError('slice: slice step must be positive');
+    if (!(step > 0) || !Number.isInteger(step)) throw new KilnError(`slice: slice step must be positive, got ${step} for a tensor of shape ${fmtShape(this.shape)}`);
     const clamp = (i: number) => Math.min(Math.max(i < 0 ? i + n : i, 0), n);
     const s = clamp(start), e = Math.max(clamp(end ?? n), s);
     const len = Math.ceil((e - s) / step);
@@ -204,14 +206,16 @@ export class Tensor {
   }
   narrow(dim: number, start: number, length: number): Tensor { return this.slice(dim, start, start + length); }
   select(dim: number, index: number): Tensor {
-    const d = normDim('select', dim, this.ndim);
+    const d = normDim('select', dim, this.ndim, this.shape);
     const n = this.shape[d];
     if (index < -n || index >= n) throw new KilnError(`select: index ${index} out of range for tensor of size ${fmtShape(this.shape)} at dimension ${d}`);
     return this.slice(d, index < 0 ? index + n : index, (index < 0 ? index + n : index) + 1).squeeze(d);
   }
   /** zero padding: `pads[i] = [before, after]` for each dim */
   pad(pads: [number, number][]): Tensor {
-    if (pads.length !== this.ndim) throw new KilnError(`pad: expected ${this.ndim} (before, after) pairs, got ${pads.length}`);
+    if (pads.length !== this.ndim || pads.flat().some((p) => !(p >= 0) || !Number.isInteger(p))) {
+      throw new KilnError(`pad: expected ${this.ndim} non-negative (before, after) pairs for a tensor of shape ${fmtShape(this.shape)}, got ${JSON.stringify(pads)}`);
+    }
     if (pads.every(([a, b]) => a === 0 && b === 0)) return this;
     const shape = this.shape.map((d, i) => d + pads[i][0] + pads[i][1]);
     return Tensor.derive('pad', [this], shape, this.dtype, { before: pads.map((p) => p[0]) });
@@ -219,6 +223,9 @@ export class Tensor {
 
   // ---- elementwise ----
   protected unary(op: 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'recip'): Tensor {
+    if (op === 'neg' && this.dtype === 'bool') {
+      throw new KilnError(`neg: Negation, the \`-\` operator, on a bool tensor is not supported (bool${fmtShape(this.shape)}). If you are trying to invert a mask, use logicalNot() instead.`);
+    }
     const x = this.dtype === 'float32' || op === 'neg' || op === 'abs' ? this : this.float();
     return Tensor.derive(op, [x], x.shape, x.dtype);
   }
@@ -239,6 +246,9 @@ export class Tensor {
     const o = this.lift(other);
     let a: Tensor = this, b = o;
     const common = promote(a.dtype, b.dtype);
+    if (op === 'sub' && common === 'bool') {
+      throw new KilnError(`sub: Subtraction, the \`-\` operator, with two bool tensors is not supported (shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)}). Use logicalXor() or logicalNot() instead.`);
+    }
     const wantFloat = op === 'div' || op === 'pow';
     const t = wantFloat && common !== 'float32' ? 'float32' : common;
     if (a.dtype !== t) a = a.to(t);
@@ -288,7 +298,7 @@ export class Tensor {
 
   // ---- reductions ----
   protected reduce(op: 'sum' | 'rmax', name: string, dim?: number | number[], keepdim = false): Tensor {
-    const dims = dim === undefined ? this.shape.map((_, i) => i) : (Array.isArray(dim) ? dim : [dim]).map((d) => normDim(name, d, this.ndim));
+    const dims = dim === undefined ? this.shape.map((_, i) => i) : (Array.isArray(dim) ? dim : [dim]).map((d) => normDim(name, d, this.ndim, this.shape));
     const x = op === 'sum' && this.dtype === 'bool' ? this.to('int32') : this;
     if (op === 'rmax' && this.numel() === 0) throw new KilnError(`${name}(): Expected reduction dim to be specified for input.numel() == 0.`);
     const kept = x.shape.map((d, i) => (dims.includes(i) ? 1 : d));
@@ -297,7 +307,10 @@ export class Tensor {
   }
   sum(dim?: number | number[], keepdim = false) { return this.reduce('sum', 'sum', dim, keepdim); }
   mean(dim?: number | number[], keepdim = false) {
-    const dims = dim === undefined ? this.shape.map((_, i) => i) : (Array.isArray(dim) ? dim : [dim]).map((d) => normDim('mean', d, this.ndim));
+    if (this.dtype !== 'float32') {
+      throw new KilnError(`mean(): could not infer output dtype. Input dtype must be a floating point dtype. Got: ${this.dtype}${fmtShape(this.shape)} (use .float() first)`);
+    }
+    const dims = dim === undefined ? this.shape.map((_, i) => i) : (Array.isArray(dim) ? dim : [dim]).map((d) => normDim('mean', d, this.ndim, this.shape));
     const count = dims.reduce((a, d) => a * this.shape[d], 1);
     return this.float().sum(dims, keepdim).div(count);
   }
@@ -307,7 +320,7 @@ export class Tensor {
   amin(dim?: number | number[], keepdim = false) { return this.neg().amax(dim, keepdim).neg(); }
   min(dim?: number, keepdim = false) { return this.neg().max(dim, keepdim).neg(); }
   argmax(dim: number, keepdim = false): Tensor {
-    const d = normDim('argmax', dim, this.ndim);
+    const d = normDim('argmax', dim, this.ndim, this.shape);
     const m = this.amax(d, true);
     const idx = arange(this.shape[d]).reshape(this.shape.map((s, i) => (i === d ? s : 1)));
     // first index reaching the max, as PyTorch returns
@@ -318,12 +331,15 @@ export class Tensor {
   // ---- linear algebra ----
   matmul(other: Tensor): Tensor {
     const a = this, b = other;
-    if (a.ndim === 0 || b.ndim === 0) throw new KilnError('matmul: both arguments to matmul need to be at least 1D');
+    if (a.ndim === 0 || b.ndim === 0) throw new KilnError(`matmul: both arguments to matmul need to be at least 1D, but they are ${a.ndim}D ${fmtShape(a.shape)} and ${b.ndim}D ${fmtShape(b.shape)}`);
+    if (a.dtype !== b.dtype || a.dtype === 'bool') {
+      throw new KilnError(`matmul: expected both arguments to have the same numeric dtype, but got ${a.dtype}${fmtShape(a.shape)} and ${b.dtype}${fmtShape(b.shape)}`);
+    }
     const a2 = a.ndim === 1 ? a.reshape([1, a.shape[0]]) : a;
     const b2 = b.ndim === 1 ? b.reshape([b.shape[0], 1]) : b;
     const [m, k] = a2.shape.slice(-2), [k2, n] = b2.shape.slice(-2);
     if (k !== k2) {
-      throw new KilnError(`matmul: mat1 and mat2 shapes cannot be multiplied (${a2.shape.slice(0, -1).reduce((x, y) => x * y, 1)}x${k} and ${k2}x${n})`);
+      throw new KilnError(`matmul: mat1 and mat2 shapes cannot be multiplied (${a2.shape.slice(0, -1).reduce((x, y) => x * y, 1)}x${k} and ${k2}x${n}); shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
     }
     const batch = broadcastShapes('matmul', a2.shape.slice(0, -2), b2.shape.slice(0, -2));
     // [..., m, k, 1] * [..., 1, k, n] summed over k: no matmul op, one reduce the scheduler knows
@@ -338,8 +354,9 @@ export class Tensor {
 
   // ---- softmax family ----
   logSoftmax(dim: number): Tensor {
-    const d = normDim('log_softmax', dim, this.ndim);
-    const x = this.float();
+    const d = normDim('log_softmax', dim, this.ndim, this.shape);
+    if (this.dtype !== 'float32') throw new KilnError(`log_softmax: expected a floating point input, got ${this.dtype}${fmtShape(this.shape)}`);
+    const x = this;
     const shifted = x.sub(x.detach().amax(d, true));
     const out = shifted.sub(shifted.exp().sum(d, true).log());
     const res = new Tensor(out.node, out.requiresGrad);
@@ -351,6 +368,11 @@ export class Tensor {
     return res;
   }
   softmax(dim: number): Tensor { return this.logSoftmax(dim).exp(); }
+
+  // ---- indexing (tensor-index.ts: composites of iota, eq, where and sum; no new IR op) ----
+  /** PyTorch's `gather`: out[i][j] = x[i][index[i][j]] along `dim` */
+  gather(dim: number, index: Tensor): Tensor { return gatherImpl(this, dim, index); }
+  movedim(source: number, destination: number): Tensor { return movedimImpl(this, source, destination); }
 
   // ---- autodiff ----
   backward(gradient?: Tensor): void { backwardHook(this, gradient); }
@@ -384,7 +406,10 @@ export function arange(n: number): Tensor {
   return new Tensor(makeNode('iota', [], [n], 'int32', { axis: 0 }));
 }
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
-  const c = cond.to('bool');
+  if (cond.dtype !== 'bool') {
+    throw new KilnError(`where: expected condition to be a boolean tensor, but got a tensor with dtype ${cond.dtype}${fmtShape(cond.shape)}`);
+  }
+  const c = cond;
   const other = a instanceof Tensor ? a : b instanceof Tensor ? b : undefined;
   const lift = (x: TensorLike): Tensor => {
     if (x instanceof Tensor) return x;
