@@ -70,6 +70,20 @@ function matmul(M: number, N: number, K: number): Case {
   return { name: `matmul ${M}x${K} @ ${K}x${N}`, prog, inputs: [rand(M * K, 6), rand(K * N, 7)] };
 }
 
+/** batched [Bt, M, N] sum_k (A[b, m, k] - B[b, k, n])^2 * s: the tiled path with a non-product value */
+function batchedDist(Bt: number, M: number, N: number, K: number): Case {
+  const ai = bin('add', bin('mul', bin('add', bin('mul', g(0), c(M, 'i32')), g(1)), c(K, 'i32')), v('k'));
+  const bi = bin('add', bin('mul', bin('add', bin('mul', g(0), c(K, 'i32')), v('k')), c(N, 'i32')), g(2));
+  const k = kernel('bdist', [Bt, M, N], [
+    acc('s', 'add', 0.25),
+    loop('k', K, [accum('s', bin('mul', bin('pow', bin('sub', ld(0, ai), ld(1, bi)), c(2)), cast(bin('add', v('k'), c(1, 'i32')), 'f32')))], true),
+    st(2, bin('add', bin('mul', bin('add', bin('mul', g(0), c(M, 'i32')), g(1)), c(N, 'i32')), g(2)), un('sqrt', v('s', 'f32'))),
+  ]);
+  const prog = program([buf('A', 'input', Bt * M * K), buf('B', 'input', Bt * K * N), buf('C', 'output', Bt * M * N)], [k],
+    [place(0, [Bt, M, K]), place(1, [Bt, K, N])], [place(2, [Bt, M, N])]);
+  return { name: `batched dist ${Bt}x${M}x${K} . ${K}x${N}`, prog, inputs: [rand(Bt * M * K, 11), rand(Bt * K * N, 12)] };
+}
+
 /** Adam over a flat f32 state arena [p | m | v], gradient from an input; host scalars per step */
 function adam(P: number): Case {
   const [lr, b1, b2, eps] = [1e-2, 0.9, 0.999, 1e-8];
@@ -130,7 +144,7 @@ function large(N: number): Case {
 
 export function cases(): Case[] {
   return [
-    broadcast(37, 29), reductions(100_000, 8, 300), reductions(3000, 5, 1000), matmul(33, 17, 70), matmul(8, 8, 600),
+    broadcast(37, 29), reductions(100_000, 8, 300), reductions(3000, 5, 1000), matmul(33, 17, 70), matmul(8, 8, 600), matmul(64, 48, 1000), batchedDist(3, 20, 12, 43),
     adam(1000), ints(101), large(65535 * 64 + 1000),
   ];
 }

@@ -54,7 +54,7 @@ export function webgpuSuite(backend: NodeBackend, { large }: { large: boolean })
     for (const t of cases()) {
       if (t.large && !large) continue;
       it(t.name, async () => { await runCase(dev, t); });
-      it(`${t.name} (serial reductions)`, async () => { await runCase(dev, t, { workgroupReduce: false }); });
+      it(`${t.name} (serial: no tree reductions, no tiles)`, async () => { await runCase(dev, t, { workgroupReduce: false, tile: false }); });
     }
     add(() => dev, backend);
   });

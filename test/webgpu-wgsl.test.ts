@@ -88,4 +88,20 @@ describe('wgsl kernels and limits', () => {
     expect(serial.wgsl).not.toContain('workgroupBarrier');
     expect(serial.loopTrips).toBeLessThan(65535); // unrolled within llvmpipe's loop limit
   });
+
+  it('tiles matmul-shaped kernels (A by row and k, B by k and column), and only those', () => {
+    const M = 20, N = 12, K = 40;
+    const mm = (ai: Parameters<typeof ld>[1], bi: Parameters<typeof ld>[1]) => program(
+      [buf('A', 'input', M * K), buf('B', 'input', K * N), buf('C', 'output', M * N)],
+      [kernel('mm', [M, N], [acc('s', 'add', 0), loop('k', K, [accum('s', bin('mul', ld(0, ai), ld(1, bi)))], true),
+        st(2, bin('add', bin('mul', g(0), c(N, 'i32')), g(1)), v('s', 'f32'))])], [place(0, [M, K]), place(1, [K, N])], [place(2, [M, N])]);
+    const A = bin('add', bin('mul', g(0), c(K, 'i32')), v('k')), B = bin('add', bin('mul', v('k'), c(N, 'i32')), g(1));
+    const tiled = buildWGSL(mm(A, B)).code.kernels[0];
+    expect(tiled.wgsl).toContain('(tiled 8x8)');
+    expect(tiled.workgroups).toEqual([Math.ceil(M / 8) * Math.ceil(N / 8), 1]);
+    expect(buildWGSL(mm(A, B), { tile: false }).code.kernels[0].wgsl).not.toContain('tiled');
+    // B indexed by the row: not a matmul shape
+    const notMm = bin('add', bin('mul', v('k'), c(N, 'i32')), bin('mod', g(0), c(N, 'i32')));
+    expect(buildWGSL(mm(A, notMm)).code.kernels[0].wgsl).not.toContain('tiled');
+  });
 });

@@ -2,25 +2,33 @@
 // Device-independent: the runtime checks `requirements` against the adapter's limits at load.
 import type { Kernel, KernelProgram } from '../../compiler/ir/kernel.js';
 import type { KernelInfo, Manifest } from '../../runtime/manifest.js';
-import type { WGSLArtifact, WGSLKernel, WGSLRequirements } from '../../runtime/webgpu/artifact.js';
+import { LLVMPIPE_LOOP_LIMIT, type WGSLArtifact, type WGSLKernel, type WGSLRequirements } from '../../runtime/webgpu/artifact.js';
 import { DEFAULT_WORKGROUP_SIZE, renderSerialKernel } from './kernel.js';
 import { REDUCE_WORKGROUP_SIZE, renderWorkgroupReduce } from './reduce.js';
+import { renderTiledMatmul } from './tile.js';
 
 export interface WGSLOptions {
   /** threads per workgroup for grid kernels (default 64) */
   workgroupSize?: number;
   /** use a workgroup tree reduction for small grids with long reduce loops (default true) */
   workgroupReduce?: boolean;
+  /** stage 8x8 tiles in workgroup memory for matmul-shaped kernels (default true) */
+  tile?: boolean;
 }
 
 export { renderSerialKernel } from './kernel.js';
 export { renderWorkgroupReduce } from './reduce.js';
+export { renderTiledMatmul } from './tile.js';
 
 export function renderKernel(k: Kernel, program: Pick<KernelProgram, 'buffers'>, opts: WGSLOptions = {}): WGSLKernel {
   const dtypes = program.buffers.map((b) => b.dtype);
   if (opts.workgroupReduce !== false) {
     const r = renderWorkgroupReduce(k, dtypes, REDUCE_WORKGROUP_SIZE);
     if (r) return r;
+  }
+  if (opts.tile !== false) {
+    const t = renderTiledMatmul(k, dtypes);
+    if (t && (t.loopTrips ?? 0) <= LLVMPIPE_LOOP_LIMIT) return t; // else serial, unrolled: fewer trips
   }
   return renderSerialKernel(k, dtypes, opts.workgroupSize ?? DEFAULT_WORKGROUP_SIZE);
 }

@@ -1,0 +1,138 @@
+// Tiled matmul: a kernel over grid [..batch, M, N] whose reduce loop over k accumulates f(A, B)
+// with A indexed by (row, k) and B by (k, col) is run as 8x8 output tiles per workgroup, staging
+// 8x8 tiles of A and B in var<workgroup> memory so each element is loaded once per tile, not once
+// per output. Anything else about the kernel stays as written; kernels of other shapes get null.
+import type { Expr, Kernel, KType, Stmt } from '../../compiler/ir/kernel.js';
+import type { StorageDType } from '../../runtime/manifest.js';
+import type { WGSLKernel } from '../../runtime/webgpu/artifact.js';
+import { expr, helperSource, ident, newCtx, WGSL_TYPE } from './expr.js';
+import { bindingDecls, foldWorkgroups, gridLets, header, stmts } from './kernel.js';
+
+const T = 8; // tile edge: 64 invocations, within every device's limit
+export const TILE_MIN_K = 16;
+
+type Load = Extract<Expr, { e: 'load' }>;
+type Loop = Extract<Stmt, { s: 'loop' }>;
+
+function vars(e: Expr, out = new Set<string>()): Set<string> {
+  switch (e.e) {
+    case 'var': out.add(e.name); break;
+    case 'load': vars(e.index, out); break;
+    case 'unary': case 'cast': vars(e.a, out); break;
+    case 'binary': vars(e.a, out); vars(e.b, out); break;
+    case 'where': vars(e.cond, out); vars(e.a, out); vars(e.b, out); break;
+  }
+  return out;
+}
+function loads(e: Expr, out: Load[] = []): Load[] {
+  switch (e.e) {
+    case 'load': out.push(e); break;
+    case 'unary': case 'cast': loads(e.a, out); break;
+    case 'binary': loads(e.a, out); loads(e.b, out); break;
+    case 'where': loads(e.cond, out); loads(e.a, out); loads(e.b, out); break;
+  }
+  return out;
+}
+/** `e` with load nodes replaced by variables */
+function subst(e: Expr, m: Map<Expr, string>): Expr {
+  const name = m.get(e);
+  if (name) return { e: 'var', type: e.type, name };
+  switch (e.e) {
+    case 'load': return { ...e, index: subst(e.index, m) };
+    case 'unary': case 'cast': return { ...e, a: subst(e.a, m) };
+    case 'binary': return { ...e, a: subst(e.a, m), b: subst(e.b, m) };
+    case 'where': return { ...e, cond: subst(e.cond, m), a: subst(e.a, m), b: subst(e.b, m) };
+    default: return e;
+  }
+}
+const storesOrLoops = (ss: readonly Stmt[]) => ss.some((s) => s.s === 'store' || s.s === 'loop');
+
+/** matches the matmul shape: returns the loop, its accumulator value and which load is A / B */
+function match(k: Kernel) {
+  const d = k.grid.length;
+  if (d < 2) return null;
+  const gi = `g${d - 2}`, gj = `g${d - 1}`, batch = k.grid.slice(0, -2).map((_, i) => `g${i}`);
+  const li = k.body.findIndex((s) => s.s === 'loop');
+  if (li < 0) return null;
+  const loop = k.body[li] as Loop;
+  const pre = k.body.slice(0, li);
+  // before the loop every thread runs, in range or not: no stores there (after it, only in-range threads)
+  if (!loop.reduce || loop.extent < TILE_MIN_K || loop.body.length !== 1 || storesOrLoops(pre)) return null;
+  const acc = loop.body[0];
+  if (acc.s !== 'accum' || pre.every((s) => !(s.s === 'acc' && s.name === acc.name && s.fn === 'add'))) return null;
+  const ls = loads(acc.value);
+  if (ls.length !== 2 || ls.some((l) => l.type === 'bool')) return null;
+  const only = (l: Load, allowed: string[]) => [...vars(l.index)].every((x) => allowed.includes(x));
+  const isA = (l: Load) => only(l, [gi, loop.var, ...batch]) && !vars(l.index).has(gj);
+  const isB = (l: Load) => only(l, [gj, loop.var, ...batch]) && !vars(l.index).has(gi);
+  const [a, b] = isA(ls[0]) && isB(ls[1]) ? ls : isA(ls[1]) && isB(ls[0]) ? [ls[1], ls[0]] : [];
+  if (!a || !b || [...vars(acc.value)].some((x) => ![gi, gj, loop.var, ...batch].includes(x))) return null;
+  return { li, loop, acc, a, b, gi, gj };
+}
+
+export function renderTiledMatmul(k: Kernel, dtypes: readonly StorageDType[]): WGSLKernel | null {
+  const m = match(k);
+  if (!m) return null;
+  const { li, loop, acc, a, b } = m;
+  const d = k.grid.length, M = k.grid[d - 2], N = k.grid[d - 1], K = loop.extent;
+  const batch = k.grid.slice(0, -2);
+  const MT = Math.ceil(M / T), NT = Math.ceil(N / T);
+  const total = batch.reduce((x, y) => x * y, 1) * MT * NT;
+  if (total === 0 || M * N < T * T) return null;
+  const ctx = newCtx(dtypes);
+  k.grid.forEach((_, i) => ctx.nonNeg.add(`g${i}`));
+  ctx.nonNeg.add(loop.var);
+  const accs = new Map<string, { type: KType; fn: 'add' | 'max' }>();
+  const kv = ident(loop.var), gi = ident(m.gi), gj = ident(m.gj);
+  const pre = stmts(k.body.slice(0, li), ctx, accs, '  ');
+  const value = subst(acc.value, new Map<Expr, string>([[a, 'kiln_a'], [b, 'kiln_b']]));
+  const workgroups = foldWorkgroups(total);
+  const w = workgroups[1] > 1 ? `wid.y * ${workgroups[0]}u + wid.x` : 'wid.x';
+  const body = [
+    `  let kiln_w: u32 = ${w};`,
+    workgroups[1] > 1 ? `  if (kiln_w >= ${total}u) { return; } // uniform: whole workgroups` : '',
+    `  let kiln_ty = lid / ${T}u;`,
+    `  let kiln_tx = lid % ${T}u;`,
+    ...gridLets(batch, `(kiln_w / ${MT * NT}u)`, '  '),
+    `  let ${gi} = i32(((kiln_w / ${NT}u) % ${MT}u) * ${T}u + kiln_ty);`,
+    `  let ${gj} = i32((kiln_w % ${NT}u) * ${T}u + kiln_tx);`,
+    ...pre,
+    `  for (var kiln_k0: i32 = 0i; kiln_k0 < ${K}i; kiln_k0 += ${T}i) {`,
+    // this thread stages A(own row, k0 + tx) and B(k0 + ty, own column); zeros past the edges
+    `    { let ${kv} = kiln_k0 + i32(kiln_tx); kiln_ta[lid] = select(${zero(a)}, ${expr(a, ctx)}, ${gi} < ${M}i && ${kv} < ${K}i); }`,
+    `    { let ${kv} = kiln_k0 + i32(kiln_ty); kiln_tb[lid] = select(${zero(b)}, ${expr(b, ctx)}, ${gj} < ${N}i && ${kv} < ${K}i); }`,
+    '    workgroupBarrier();',
+    `    for (var kiln_kk: u32 = 0u; kiln_kk < ${T}u; kiln_kk++) {`,
+    `      let ${kv} = kiln_k0 + i32(kiln_kk);`,
+    `      if (${kv} < ${K}i) {`,
+    `        let v_kiln_a = kiln_ta[kiln_ty * ${T}u + kiln_kk];`,
+    `        let v_kiln_b = kiln_tb[kiln_kk * ${T}u + kiln_tx];`,
+    ...stmts([{ s: 'accum', name: acc.name, value }], ctx, accs, '        '),
+    '      }',
+    '    }',
+    '    workgroupBarrier();',
+    '  }',
+    `  if (${gi} < ${M}i && ${gj} < ${N}i) {`,
+    ...stmts(k.body.slice(li + 1), ctx, accs, '    '),
+    '  }',
+  ];
+  const { decls, bindings } = bindingDecls(ctx);
+  const wgsl = [
+    header(k) + ` (tiled ${T}x${T})`,
+    helperSource(ctx),
+    ...decls,
+    `var<workgroup> kiln_ta: array<${WGSL_TYPE[a.type]}, ${T * T}>;`,
+    `var<workgroup> kiln_tb: array<${WGSL_TYPE[b.type]}, ${T * T}>;`,
+    `@compute @workgroup_size(${T * T})`,
+    'fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {',
+    ...body,
+    '}',
+    '',
+  ].filter((l) => l !== '').join('\n');
+  return {
+    name: k.name, wgsl, entryPoint: 'main', bindings, workgroupSize: T * T, workgroups,
+    workgroupStorageBytes: 2 * T * T * 4, loopTrips: Math.ceil(K / T) * (T + 1),
+  };
+}
+
+const zero = (l: Load) => (l.type === 'f32' ? '0.0f' : '0i');
