@@ -64,7 +64,7 @@ export class Tensor {
       let cell = t.constants.get(this);
       if (!cell) {
         const values = this._node.arg.values as TypedData;
-        cell = new TensorCell(`const${t.constants.size}`, [...this.shape], this.dtype, values instanceof Float32Array ? values : Int32Array.from(values));
+        cell = new TensorCell(`const${t.constants.size}`, [...this._node.shape], this._node.dtype, values instanceof Float32Array ? values : Int32Array.from(values));
         t.constants.set(this, cell);
       }
       const n = t.read(cell)!;

@@ -1,46 +1,124 @@
-// Loss functions with PyTorch's options and semantics.
+// Loss functions with PyTorch's options and exact formulas (torch 1.13's LossNLL.cpp).
 import { KilnError, fmtShape } from '../errors.js';
-import { Tensor, arange, where } from '../tensor.js';
+import { Tensor, tensor, where } from '../tensor.js';
 import { Module } from './module.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
+function checkReduction(r: string): Reduction {
+  if (r !== 'mean' && r !== 'sum' && r !== 'none') throw new KilnError(`${r} is not a valid value for reduction`);
+  return r;
+}
+const reduce = (x: Tensor, r: Reduction) => (r === 'none' ? x : r === 'sum' ? x.sum() : x.mean());
+
+/** a concrete tensor's values, when it has them (a target given eagerly), for bounds checks */
+function concrete(t: Tensor): ArrayLike<number> | undefined {
+  return t.node.op === 'data' ? (t.node.arg.values as ArrayLike<number>) : undefined;
+}
+
+export interface CrossEntropyOptions {
+  reduction?: Reduction;
+  /** a manual rescaling weight for each class (1-D, C elements) */
+  weight?: Tensor | ArrayLike<number> | null;
+  ignoreIndex?: number;
+  labelSmoothing?: number;
+}
+
+/**
+ * log_softmax over the class dim (1, or 0 for an unbatched [C] input), then either
+ * - class-index targets: NLL with weights, ignoreIndex and label smoothing; a weighted mean divides
+ *   by the sum of the weights of the non-ignored targets;
+ * - probability targets (float, same shape as the input): -sum(target * logp [* weight]).
+ */
 export class CrossEntropyLoss extends Module {
   readonly reduction: Reduction;
   readonly ignoreIndex: number;
   readonly labelSmoothing: number;
   readonly weight: Tensor | null;
 
-  constructor(opts: { reduction?: Reduction; weight?: Tensor | null; ignoreIndex?: number; labelSmoothing?: number } = {}) {
+  constructor(opts: CrossEntropyOptions = {}) {
     super();
-    this.reduction = opts.reduction ?? 'mean';
+    this.reduction = checkReduction(opts.reduction ?? 'mean');
     this.ignoreIndex = opts.ignoreIndex ?? -100;
     this.labelSmoothing = opts.labelSmoothing ?? 0;
-    this.weight = opts.weight ?? null;
+    if (!(this.labelSmoothing >= 0 && this.labelSmoothing <= 1)) {
+      throw new KilnError(`label_smoothing must be between 0.0 and 1.0. Got: ${this.labelSmoothing}`);
+    }
+    const w = opts.weight ?? null;
+    this.weight = w === null || w instanceof Tensor ? w : tensor(Float32Array.from(w));
+    if (this.weight && (this.weight.ndim !== 1 || this.weight.dtype !== 'float32')) {
+      throw new KilnError(`CrossEntropyLoss: weight must be a 1-D float32 tensor, got ${this.weight.dtype}${fmtShape(this.weight.shape)}`);
+    }
   }
 
   forward(input: Tensor, target: Tensor): Tensor {
-    if (input.ndim !== 2 || target.ndim !== 1 || target.shape[0] !== input.shape[0]) {
-      throw new KilnError(`CrossEntropyLoss: Expected input batch_size (${input.shape[0]}) to match target batch_size (${target.shape[0]}); input ${fmtShape(input.shape)}, target ${fmtShape(target.shape)}`);
+    if (input.dtype !== 'float32' || input.ndim === 0) {
+      throw new KilnError(`CrossEntropyLoss: expected a float32 input of shape [N, C] or [C], got ${input.dtype}${fmtShape(input.shape)}`);
     }
-    const [, c] = input.shape;
-    const logp = input.logSoftmax(1);
-    const onehot = arange(c).reshape([1, c]).eq(target.int().reshape([-1, 1])).float();
-    const nll = logp.mul(onehot).sum(1).neg();
-    if (this.reduction === 'none') return nll;
-    if (this.reduction === 'sum') return nll.sum();
-    return nll.mean();
+    const cdim = input.ndim === 1 ? 0 : 1;
+    const c = input.shape[cdim];
+    if (this.weight && this.weight.shape[0] !== c) {
+      throw new KilnError(`CrossEntropyLoss: weight tensor should be defined either for all ${c} classes or no classes but got weight tensor of shape: ${fmtShape(this.weight.shape)}; input ${fmtShape(input.shape)}`);
+    }
+    const logp = input.logSoftmax(cdim);
+    const wb = this.weight?.reshape(input.shape.map((_, i) => (i === cdim ? c : 1)));
+    if (target.dtype === 'float32') return this.probTarget(input, target, logp, wb, cdim, c);
+    return this.indexTarget(input, target, logp, wb, cdim, c);
+  }
+
+  private probTarget(input: Tensor, target: Tensor, logp: Tensor, wb: Tensor | undefined, cdim: number, c: number): Tensor {
+    if (target.shape.join() !== input.shape.join()) {
+      throw new KilnError(`CrossEntropyLoss: probability targets must have the input's shape: input ${fmtShape(input.shape)}, target ${fmtShape(target.shape)} (class indices must be int32)`);
+    }
+    if (this.ignoreIndex !== -100) throw new KilnError('CrossEntropyLoss: ignore_index is not supported for floating point target');
+    const ls = this.labelSmoothing;
+    const t = ls > 0 ? target.mul(1 - ls).add(ls / c) : target;
+    const prod = wb ? logp.mul(t).mul(wb) : logp.mul(t);
+    if (this.reduction === 'none') return prod.sum(cdim).neg();
+    if (this.reduction === 'sum') return prod.sum().neg();
+    return prod.sum().neg().div(input.numel() / c);
+  }
+
+  private indexTarget(input: Tensor, target: Tensor, logp: Tensor, wb: Tensor | undefined, cdim: number, c: number): Tensor {
+    const want = input.shape.filter((_, i) => i !== cdim);
+    if (target.dtype !== 'int32' || target.shape.join() !== want.join()) {
+      throw new KilnError(`CrossEntropyLoss: expected int32 class indices of shape ${fmtShape(want)} for input ${fmtShape(input.shape)}, got ${target.dtype}${fmtShape(target.shape)}`);
+    }
+    const vals = concrete(target);
+    if (vals) {
+      for (let i = 0; i < vals.length; i++) {
+        if (vals[i] !== this.ignoreIndex && (vals[i] < 0 || vals[i] >= c)) throw new KilnError(`CrossEntropyLoss: Target ${vals[i]} is out of bounds (${c} classes).`);
+      }
+    }
+    const valid = target.ne(this.ignoreIndex);
+    const safe = where(valid, target, 0);
+    const picked = logp.gather(cdim, safe.unsqueeze(cdim)).squeeze(cdim);
+    // per-target weight w[y], 0 where ignored
+    const wt = this.weight ? where(valid, this.weight.gather(0, safe.flatten()).reshape(want), 0) : valid.float();
+    const nll = picked.neg().mul(wt);
+    const r = this.reduction;
+    const nllRed = r === 'none' ? nll : r === 'sum' ? nll.sum() : nll.sum().div(wt.sum());
+    const ls = this.labelSmoothing;
+    if (ls === 0) return nllRed;
+    // the uniform term: -sum_c logp[c] (* w[c]), zero where ignored
+    const smooth = where(valid, (wb ? logp.mul(wb) : logp).sum(cdim).neg(), 0);
+    const smoothRed = r === 'none' ? smooth : r === 'sum' ? smooth.sum() : smooth.sum().div(this.weight ? wt.sum() : valid.float().sum());
+    return nllRed.mul(1 - ls).add(smoothRed.mul(ls / c));
   }
 }
 
 export class MSELoss extends Module {
-  constructor(readonly opts: { reduction?: Reduction } = {}) { super(); }
+  readonly reduction: Reduction;
+  constructor(opts: { reduction?: Reduction } = {}) { super(); this.reduction = checkReduction(opts.reduction ?? 'mean'); }
   forward(input: Tensor, target: Tensor): Tensor {
+    if (input.dtype !== 'float32' || target.dtype !== 'float32') {
+      throw new KilnError(`MSELoss: expected float32 input and target, got ${input.dtype}${fmtShape(input.shape)} and ${target.dtype}${fmtShape(target.shape)}`);
+    }
+    if (input.shape.join() !== target.shape.join()) {
+      // PyTorch broadcasts here with a warning; almost always a bug ([N, 1] against [N])
+      console.warn(`MSELoss: Using a target size (${fmtShape(target.shape)}) that is different to the input size (${fmtShape(input.shape)}). This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.`);
+    }
     const d = input.sub(target);
-    const sq = d.mul(d);
-    const r = this.opts.reduction ?? 'mean';
-    return r === 'none' ? sq : r === 'sum' ? sq.sum() : sq.mean();
+    return reduce(d.mul(d), this.reduction);
   }
 }
-
-void where;
