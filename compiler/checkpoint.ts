@@ -1,0 +1,178 @@
+// Checkpoints: a model's and an optimizer's state as safetensors files a PyTorch user can read with
+// `safetensors.torch.load_file`. Key scheme (PyTorch's state_dict, flattened):
+//   model.safetensors      `0.weight`, `0.bias`, ... exactly `model.state_dict()`'s keys, F32
+//   optimizer.safetensors  `state.<i>.<key>` for each tensor of parameter i's state, snake_case as
+//                          PyTorch names it (`state.0.exp_avg`, `state.0.exp_avg_sq`,
+//                          `state.0.momentum_buffer`); `state.<i>.step` is an F32 scalar (shape []),
+//                          as torch 1.13 keeps it; `__metadata__.param_groups` is the JSON of
+//                          `param_groups` with snake_case keys (`weight_decay`) and `params` indices.
+// Writes are atomic (a temporary file in the same folder, fsync, rename); loads read and check
+// everything first, so a checkpoint of another shape or a truncated file changes nothing.
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { decodeSafetensors, encodeSafetensors, toFloat32, type SafeFile, type SafeTensor } from '../runtime/safetensors.js';
+import { KilnError } from './errors.js';
+import type { Module } from './nn/module.js';
+import type { Optimizer } from './optim/optimizer.js';
+
+type AnyOptimizer = Optimizer<any>;
+export interface CheckpointObjects { model?: Module; optimizer?: AnyOptimizer }
+
+const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+const camel = (k: string) => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+/** writes bytes to `file` atomically: readers see the old file or the whole new one */
+export function writeFileAtomic(file: string, bytes: Uint8Array): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  try {
+    const fd = openSync(tmp, 'w');
+    try {
+      for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, bytes.length - off);
+      fsyncSync(fd);
+    } finally { closeSync(fd); }
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+function readSafetensors(file: string): SafeFile {
+  let bytes: Uint8Array;
+  try { bytes = readFileSync(file); } catch (e) { throw new KilnError(`cannot read checkpoint ${file}: ${(e as Error).message}`); }
+  try { return decodeSafetensors(bytes, file); } catch (e) { throw new KilnError(`checkpoint ${file} is not a valid safetensors file: ${(e as Error).message}`); }
+}
+
+// ---- model -------------------------------------------------------------------------------------
+
+/** the model's current values (pulled from whichever device holds them) as safetensors bytes */
+export async function modelSafetensors(model: Module): Promise<Uint8Array> {
+  for (const p of model.parameters()) await p.cell.pull();
+  const sd = model.stateDict();
+  return encodeSafetensors(sd, { format: 'pt' });
+}
+
+export async function saveModel(file: string, model: Module): Promise<void> {
+  writeFileAtomic(file, await modelSafetensors(model));
+}
+
+function modelDict(f: SafeFile): Record<string, { shape: number[]; data: Float32Array }> {
+  return Object.fromEntries(Object.entries(f.tensors).map(([k, t]) => [k, { shape: t.shape, data: toFloat32(t) }]));
+}
+
+export async function loadModel(file: string, model: Module): Promise<void> {
+  const f = readSafetensors(file);
+  try { model.loadStateDict(modelDict(f)); } catch (e) { throw new KilnError(`checkpoint ${file}: ${(e as Error).message}`); }
+}
+
+// ---- optimizer ---------------------------------------------------------------------------------
+
+/** optimizer.stateDict() flattened to `state.<i>.<key>` tensors plus param_groups metadata */
+export function flattenOptimizerState(sd: ReturnType<AnyOptimizer['stateDict']>): { tensors: Record<string, SafeTensor>; metadata: Record<string, string> } {
+  const tensors: Record<string, SafeTensor> = {};
+  for (const [i, entry] of Object.entries(sd.state)) {
+    for (const [k, v] of Object.entries(entry)) {
+      const key = `state.${i}.${snake(k)}`;
+      if (typeof v === 'number') tensors[key] = { dtype: 'F32', shape: [], data: Float32Array.of(v) };
+      else if (v && typeof v === 'object' && 'data' in v) {
+        const t = v as { shape: number[]; data: ArrayLike<number> };
+        tensors[key] = { dtype: 'F32', shape: [...t.shape], data: Float32Array.from(t.data) };
+      } // null: PyTorch's None (a momentum buffer not yet made) is simply absent
+    }
+  }
+  const groups = sd.paramGroups.map((g) => Object.fromEntries(Object.entries(g).map(([k, v]) => [snake(k), v])));
+  return { tensors, metadata: { format: 'pt', param_groups: JSON.stringify(groups) } };
+}
+
+/** the inverse of flattenOptimizerState: a dict optimizer.loadStateDict accepts */
+export function unflattenOptimizerState(f: SafeFile, what = 'optimizer checkpoint'): ReturnType<AnyOptimizer['stateDict']> {
+  const raw = f.metadata.param_groups;
+  if (raw === undefined) throw new KilnError(`${what}: no __metadata__.param_groups (is this a model checkpoint?)`);
+  let groups: Record<string, unknown>[];
+  try { groups = JSON.parse(raw); } catch { throw new KilnError(`${what}: __metadata__.param_groups is not JSON`); }
+  const state: Record<number, Record<string, unknown>> = {};
+  for (const [key, t] of Object.entries(f.tensors)) {
+    const m = /^state\.(\d+)\.(\w+)$/.exec(key);
+    if (!m) throw new KilnError(`${what}: unexpected key "${key}" (expected state.<index>.<name>)`);
+    const entry = (state[Number(m[1])] ??= {});
+    const data = toFloat32(t);
+    entry[camel(m[2])] = m[2] === 'step' ? data[0] : { shape: t.shape, data };
+  }
+  const paramGroups = groups.map((g) => Object.fromEntries(Object.entries(g).map(([k, v]) => [camel(k), v])));
+  return { state, paramGroups };
+}
+
+async function pullOptimizer(opt: AnyOptimizer): Promise<void> {
+  for (const st of opt.state.values()) for (const c of st.tensors.values()) await c.pull();
+}
+
+export async function optimizerSafetensors(opt: AnyOptimizer): Promise<Uint8Array> {
+  await pullOptimizer(opt);
+  const { tensors, metadata } = flattenOptimizerState(opt.stateDict());
+  return encodeSafetensors(tensors, metadata);
+}
+
+export async function saveOptimizer(file: string, opt: AnyOptimizer): Promise<void> {
+  writeFileAtomic(file, await optimizerSafetensors(opt));
+}
+
+/** checks what optimizer.loadStateDict does not: every state tensor's name and shape */
+function checkOptimizerDict(opt: AnyOptimizer, sd: ReturnType<AnyOptimizer['stateDict']>, what: string): void {
+  const params = opt.paramGroups.flatMap((g) => g.params);
+  if (sd.paramGroups.length !== opt.paramGroups.length) {
+    throw new KilnError(`${what}: ${sd.paramGroups.length} parameter groups, the optimizer has ${opt.paramGroups.length}`);
+  }
+  const ids = sd.paramGroups.flatMap((g) => (Array.isArray(g.params) ? (g.params as number[]) : []));
+  if (ids.length !== params.length) throw new KilnError(`${what}: state for ${ids.length} parameters, the optimizer has ${params.length}`);
+  for (const [id, entry] of Object.entries(sd.state)) {
+    const p = params[ids.indexOf(Number(id))];
+    if (!p) throw new KilnError(`${what}: state for parameter ${id}, which no param group lists`);
+    for (const [k, v] of Object.entries(entry)) {
+      if (k === 'step') continue;
+      const t = v as { shape: number[] };
+      if (t.shape.join() !== p.cell.shape.join()) {
+        throw new KilnError(`${what}: state.${id}.${snake(k)} has shape [${t.shape}], the parameter has shape [${p.cell.shape}]`);
+      }
+    }
+  }
+}
+
+export async function loadOptimizer(file: string, opt: AnyOptimizer): Promise<void> {
+  const sd = unflattenOptimizerState(readSafetensors(file), `checkpoint ${file}`);
+  checkOptimizerDict(opt, sd, `checkpoint ${file}`);
+  try { opt.loadStateDict(sd); } catch (e) { throw new KilnError(`checkpoint ${file}: ${(e as Error).message}`); }
+}
+
+// ---- both --------------------------------------------------------------------------------------
+
+export const checkpointFiles = (dir: string) => ({ model: path.join(dir, 'model.safetensors'), optimizer: path.join(dir, 'optimizer.safetensors') });
+
+/** `dir/model.safetensors` and `dir/optimizer.safetensors` (each written atomically) */
+export async function saveCheckpoint(dir: string, objs: CheckpointObjects): Promise<void> {
+  const files = checkpointFiles(dir);
+  // encode both before writing either, so a failure leaves the old pair
+  const model = objs.model && (await modelSafetensors(objs.model));
+  const opt = objs.optimizer && (await optimizerSafetensors(objs.optimizer));
+  if (model) writeFileAtomic(files.model, model);
+  if (opt) writeFileAtomic(files.optimizer, opt);
+}
+
+/** loads both files; if either does not fit, neither object changes */
+export async function loadCheckpoint(dir: string, objs: CheckpointObjects): Promise<void> {
+  const files = checkpointFiles(dir);
+  const model = objs.model && modelDict(readSafetensors(files.model));
+  const opt = objs.optimizer && unflattenOptimizerState(readSafetensors(files.optimizer), `checkpoint ${files.optimizer}`);
+  if (opt) checkOptimizerDict(objs.optimizer!, opt, `checkpoint ${files.optimizer}`);
+  let undo: Record<string, { shape: number[]; data: Float32Array }> | undefined;
+  if (objs.model && model) {
+    for (const p of objs.model.parameters()) await p.cell.pull();
+    undo = objs.model.stateDict();
+    try { objs.model.loadStateDict(model); } catch (e) { throw new KilnError(`checkpoint ${files.model}: ${(e as Error).message}`); }
+  }
+  try {
+    if (opt) objs.optimizer!.loadStateDict(opt);
+  } catch (e) {
+    if (undo) objs.model!.loadStateDict(undo);
+    throw new KilnError(`checkpoint ${files.optimizer}: ${(e as Error).message}`);
+  }
+}
