@@ -15,14 +15,15 @@ export type { NativeCode } from '../../runtime/native/device.js';
 
 export interface NativeOptions extends ToolchainOptions {
   /**
-   * outer-grid work (max of grid points, flops, bytes moved) above which a kernel is split over
-   * the library's thread pool; default KILN_PAR_THRESHOLD or 2^21 (measured on 2 cores: below
-   * ~1 MB per kernel the dispatch costs more than the second core gains). Infinity = serial.
+   * work (max of bytes moved, 4×flops, 8×grid points) above which a kernel's outer grid is split
+   * over the library's thread pool; default KILN_PAR_THRESHOLD or 1 MiB. Measured on 2 cores
+   * (bench/adam-native.ts): Adam and copy run ~2× faster from ~1 MB moved; at ~100-300 KB the
+   * dispatch costs about what the second core gains. 0 = always split, Infinity = serial.
    */
   parallelThreshold?: number;
 }
 
-export const DEFAULT_PAR_THRESHOLD = 1 << 21;
+export const DEFAULT_PAR_THRESHOLD = 1 << 20;
 
 export function manifestOf(p: KernelProgram): Manifest {
   return {

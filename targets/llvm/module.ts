@@ -48,7 +48,7 @@ function addNoalias(ir: string, ok: boolean[]): string {
 export interface ModuleOptions {
   /** emit only this kernel (external, no entry point): for inspecting one kernel */
   kernel?: number;
-  /** outer-grid work (elements × ops) above which a kernel is split over threads; Infinity = never */
+  /** work (max of bytes moved, 4×flops, 8×grid points) above which a kernel is split over threads */
   parallelThreshold?: number;
 }
 
@@ -97,7 +97,7 @@ function emitEntry(em: KernelEmitter, p: KernelProgram, fns: llvm.Function[], th
     const k = p.kernels[i];
     const n = k.grid.length ? k.grid[0] : 1;
     const points = k.grid.reduce((a, e) => a * e, 1);
-    const work = Math.max(points, k.meta.flops, k.meta.bytesRead + k.meta.bytesWritten);
+    const work = Math.max(8 * points, 4 * k.meta.flops, k.meta.bytesRead + k.meta.bytesWritten);
     if (k.grid.length === 0 || n < 2 || work < threshold) {
       b.CreateCall(kt, fn, [...args, em.i(0), em.i(n)]);
       return;
