@@ -1,2 +1,5 @@
-export { Optimizer, ParamState, type ParamGroup, type ParamGroupInput } from './optimizer.js';
+export { Optimizer, ParamState, GroupView, type ParamGroup, type ParamGroupInput, type Params, type OptimizerStateDict } from './optimizer.js';
 export { Adam, AdamW, type AdamOptions } from './adam.js';
+export { Adagrad, type AdagradOptions } from './adagrad.js';
+export { RMSprop, type RMSpropOptions } from './rmsprop.js';
+export { SGD, type SGDOptions } from './sgd.js';

@@ -1,0 +1,83 @@
+// Optimizer state dicts in PyTorch's layout with camelCase keys:
+//   { state: { 0: { step, expAvg, expAvgSq, ... } }, paramGroups: [{ lr, betas, ..., params: [0, 1] }] }
+// Tensors are { shape, data: Float32Array } (as module state dicts); a state tensor that is
+// PyTorch's None (SGD's momentumBuffer without momentum) is null. Values are the host copies:
+// call `sync()` on a compiled function first when a device has run it.
+import { KilnError } from '../errors.js';
+import type { Parameter } from '../nn/parameter.js';
+import type { Optimizer } from './optimizer.js';
+
+export interface StateTensor { shape: number[]; data: Float32Array | ArrayLike<number> }
+export interface OptimizerStateDict {
+  state: Record<number | string, Record<string, any>>;
+  paramGroups: Record<string, any>[];
+}
+
+export function optimizerStateDict(opt: Optimizer<any>): OptimizerStateDict {
+  const state: OptimizerStateDict['state'] = {};
+  let index = 0;
+  const paramGroups = opt.paramGroups.map((g) => {
+    const { params, ...opts } = g;
+    const ids = (params as Parameter[]).map((p) => {
+      const st = opt.state.get(p);
+      if (st && opt.hasState(st)) {
+        const entry: Record<string, unknown> = opt.hasStep ? { step: st.step.value } : {};
+        for (const k of opt.stateKeys(g)) {
+          const c = st.tensors.get(k);
+          entry[k] = c && c.defined ? { shape: [...c.shape], data: Float32Array.from(c.data) } : null;
+        }
+        state[index] = entry;
+      }
+      return index++;
+    });
+    return { ...structuredClone(opts), params: ids };
+  });
+  return { state, paramGroups };
+}
+
+const isTensor = (v: any): v is StateTensor => v !== null && typeof v === 'object' && Array.isArray(v.shape) && v.data !== undefined;
+
+export function loadOptimizerState(opt: Optimizer<any>, sd: OptimizerStateDict): void {
+  if (!sd || typeof sd !== 'object' || !Array.isArray(sd.paramGroups) || sd.state === null || typeof sd.state !== 'object') {
+    throw new KilnError('loaded state dict is not an optimizer state dict ({ state, paramGroups })');
+  }
+  const groups = opt.paramGroups;
+  if (sd.paramGroups.length !== groups.length) throw new KilnError('loaded state dict has a different number of parameter groups');
+  if (sd.paramGroups.some((g, i) => !Array.isArray(g?.params) || g.params.length !== groups[i].params.length)) {
+    throw new KilnError("loaded state dict contains a parameter group that doesn't match the size of optimizer's group");
+  }
+  // saved ids -> our parameters, in group order (PyTorch's id_map); state of other ids is ignored
+  const byId = new Map<string, Parameter>();
+  sd.paramGroups.forEach((g, gi) => g.params.forEach((id: number, i: number) => byId.set(String(id), groups[gi].params[i])));
+  const entries: [Parameter, Record<string, any>][] = [];
+  for (const [id, entry] of Object.entries(sd.state)) {
+    const p = byId.get(id);
+    if (!p || entry === null || typeof entry !== 'object') continue;
+    for (const [k, v] of Object.entries(entry)) {
+      if (k === 'step' || v === null) continue;
+      if (!isTensor(v) || v.shape.join() !== p.cell.shape.join() || v.data.length !== p.cell.data.length) {
+        throw new KilnError(`loaded state dict: state '${k}' of parameter ${id} must be a tensor of shape [${p.cell.shape}], got ${isTensor(v) ? `shape [${v.shape}]` : typeof v}`);
+      }
+    }
+    entries.push([p, entry]);
+  }
+  // validated: apply. Hyperparameters come from the dict (compiled steps read them live);
+  // state is reset and refilled in place, since compiled programs keep reading the same cells.
+  sd.paramGroups.forEach((g, i) => {
+    const { params: _ids, ...opts } = structuredClone(g);
+    Object.assign(groups[i], opts);
+  });
+  for (const st of opt.state.values()) st.reset();
+  for (const [p, entry] of entries) {
+    const st = opt.stateOf(p);
+    const step = entry.step;
+    st.step.value = step === undefined ? 1 : Number(isTensor(step) ? step.data[0] : step);
+    for (const [k, v] of Object.entries(entry)) {
+      if (k === 'step') continue;
+      const cell = st.tensor(k, 0, v !== null);
+      if (v === null) { cell.defined = false; continue; }
+      cell.write(v.data);
+      cell.defined = true;
+    }
+  }
+}
