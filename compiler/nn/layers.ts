@@ -13,7 +13,8 @@ export class Linear extends Module {
     super();
     const withBias = typeof opts === 'boolean' ? opts : opts.bias ?? true;
     // PyTorch: kaiming_uniform_(a=sqrt(5)) gives U(±1/sqrt(fan_in)) for the weight, and the bias too
-    const bound = inFeatures > 0 ? 1 / Math.sqrt(inFeatures) : 0;
+    // (bounds rounded to float32 first, as PyTorch passes them to uniform_: then the draws are bitwise PyTorch's)
+    const bound = Math.fround(inFeatures > 0 ? 1 / Math.sqrt(inFeatures) : 0);
     this.weight = this.registerParameter('weight', new Parameter({ shape: [outFeatures, inFeatures], data: uniform(outFeatures * inFeatures, -bound, bound) }));
     this.bias = withBias ? this.registerParameter('bias', new Parameter({ shape: [outFeatures], data: uniform(outFeatures, -bound, bound) })) : null;
   }

@@ -41,24 +41,30 @@ export abstract class Module {
     return out;
   }
 
-  /** PyTorch's rules: every key must match (strict) and every shape too; nothing changes on error */
+  /**
+   * PyTorch's rules and messages: with `strict`, missing and unexpected keys are errors; a shape
+   * mismatch always is. Everything is checked before anything is written, so a rejected dict
+   * changes nothing.
+   */
   loadStateDict(sd: Record<string, TensorData>, strict = true): { missingKeys: string[]; unexpectedKeys: string[] } {
+    if (!sd || typeof sd !== 'object') throw new KilnError(`Expected state_dict to be dict-like, got ${sd === null ? 'null' : typeof sd}.`);
     const own = new Map(this.namedParameters());
     const missing = [...own.keys()].filter((k) => !(k in sd));
     const unexpected = Object.keys(sd).filter((k) => !own.has(k));
     const errors: string[] = [];
-    if (strict && unexpected.length) errors.push(`Unexpected key(s) in state_dict: ${unexpected.map((k) => `"${k}"`).join(', ')}. `);
-    if (strict && missing.length) errors.push(`Missing key(s) in state_dict: ${missing.map((k) => `"${k}"`).join(', ')}. `);
     for (const [k, p] of own) {
       const v = sd[k];
       if (!v) continue;
-      const n = v.shape.reduce((a, b) => a * b, 1);
-      if (v.shape.join() !== p.cell.shape.join()) {
-        errors.push(`size mismatch for ${k}: copying a param with shape ${fmtShape(v.shape)} from checkpoint, the shape in current model is ${fmtShape(p.cell.shape)}.`);
-      } else if (!v.data || v.data.length !== n) {
-        errors.push(`size mismatch for ${k}: ${v.data?.length ?? 0} values for shape ${fmtShape(v.shape)}.`);
+      const size = (s: readonly number[]) => `torch.Size([${s.join(', ')}])`;
+      if (!Array.isArray(v.shape) || v.shape.join() !== p.cell.shape.join()) {
+        errors.push(`size mismatch for ${k}: copying a param with shape ${size(v.shape ?? [])} from checkpoint, the shape in current model is ${size(p.cell.shape)}.`);
+      } else if (!v.data || v.data.length !== p.cell.data.length) {
+        errors.push(`size mismatch for ${k}: ${v.data?.length ?? 0} values for shape ${fmtShape(v.shape)} in checkpoint, expected ${p.cell.data.length}.`);
       }
     }
+    // PyTorch puts the key errors first: missing, then unexpected
+    if (strict && unexpected.length) errors.unshift(`Unexpected key(s) in state_dict: ${unexpected.map((k) => `"${k}"`).join(', ')}. `);
+    if (strict && missing.length) errors.unshift(`Missing key(s) in state_dict: ${missing.map((k) => `"${k}"`).join(', ')}. `);
     if (errors.length) {
       throw new KilnError(`Error(s) in loading state_dict for ${this.constructor.name}:\n\t${errors.join('\n\t')}`);
     }
