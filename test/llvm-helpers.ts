@@ -1,5 +1,5 @@
-// Helpers for the LLVM target tests: tiny kernel-IR builders, a program wrapper, and a plain-JS
-// oracle that runs kernels in the IR's sequential order with float32 rounding at every operation.
+// Helpers for the LLVM target tests and benchmark: tiny kernel-IR builders, program wrappers, and
+// the Adam and matmul programs. (The oracle is targets/reference/kernels.ts.)
 import type { BufferDecl, Expr, Kernel, KernelProgram, KType, Stmt } from '../compiler/ir/kernel.js';
 import type { Placement } from '../runtime/manifest.js';
 
@@ -36,64 +36,6 @@ export function randn(n: number, seed = 1): Float32Array {
   let s = seed >>> 0 || 1;
   const r = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
   return Float32Array.from({ length: n }, () => (r() + r() + r() - 1.5) * 2);
-}
-
-type Val = number | boolean;
-type Scope = Map<string, { v: Val } | { acc: Val; fn: 'add' | 'max' }>;
-const f = Math.fround;
-
-/** runs the program's kernels in order over `bufs` (one array per buffer declaration) */
-export function interpret(p: KernelProgram, bufs: (Float32Array | Int32Array)[]): void {
-  const ev = (e: Expr, s: Scope): Val => {
-    switch (e.e) {
-      case 'const': return e.type === 'bool' ? !!e.value : e.type === 'f32' ? f(e.value) : e.value | 0;
-      case 'var': { const x = s.get(e.name)!; return 'v' in x ? x.v : x.acc; }
-      case 'load': { const x = bufs[e.buf][ev(e.index, s) as number]; return e.type === 'bool' ? x !== 0 : x; }
-      case 'scalar': return bufs[p.buffers.findIndex((d) => d.kind === 'scalars')][e.slot];
-      case 'where': return ev(e.cond, s) ? ev(e.a, s) : ev(e.b, s);
-      case 'cast': {
-        const a = ev(e.a, s);
-        if (e.type === 'bool') return !!a;
-        if (e.type === 'f32') return f(+a);
-        return Math.trunc(+a) | 0;
-      }
-      case 'unary': {
-        const a = ev(e.a, s) as number;
-        const r = { neg: -a, exp: Math.exp(a), log: Math.log(a), sqrt: Math.sqrt(a), abs: Math.abs(a), recip: 1 / a, not: !a }[e.fn];
-        return e.type === 'f32' ? f(r as number) : e.type === 'i32' ? (r as number) | 0 : r;
-      }
-      case 'binary': {
-        const a = ev(e.a, s) as number, b = ev(e.b, s) as number;
-        const r: Val = {
-          add: a + b, sub: a - b, mul: e.type === 'i32' ? Math.imul(a, b) : a * b, div: e.type === 'i32' ? Math.trunc(a / b) : a / b,
-          max: Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b), min: Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b),
-          pow: Math.pow(a, b), lt: a < b, le: a <= b, gt: a > b, ge: a >= b, eq: a === b, ne: a !== b,
-          and: e.type === 'bool' ? !!a && !!b : a & b, or: e.type === 'bool' ? !!a || !!b : a | b,
-          idiv: Math.floor(a / b), mod: a % b,
-        }[e.fn];
-        return e.type === 'f32' ? f(r as number) : e.type === 'i32' ? (r as number) | 0 : r;
-      }
-    }
-  };
-  const run = (ss: Stmt[], s: Scope): void => {
-    for (const st of ss) {
-      if (st.s === 'let') s.set(st.name, { v: ev(st.value, s) });
-      else if (st.s === 'acc') s.set(st.name, { acc: st.type === 'f32' ? f(st.init) : st.init, fn: st.fn });
-      else if (st.s === 'accum') {
-        const a = s.get(st.name) as { acc: number; fn: 'add' | 'max' };
-        const x = ev(st.value, s) as number;
-        a.acc = a.fn === 'add' ? f(a.acc + x) : (Number.isNaN(a.acc) || Number.isNaN(x) ? NaN : Math.max(a.acc, x));
-      } else if (st.s === 'store') bufs[st.buf][ev(st.index, s) as number] = +ev(st.value, s);
-      else for (let i = 0; i < st.extent; i++) run(st.body, new Map(s).set(st.var, { v: i }));
-    }
-  };
-  for (const k of p.kernels) {
-    const point = (d: number, s: Scope): void => {
-      if (d === k.grid.length) { run(k.body, new Map(s)); return; }
-      for (let i = 0; i < k.grid[d]; i++) point(d + 1, new Map(s).set(`g${d}`, { v: i }));
-    };
-    point(0, new Map());
-  }
 }
 
 /** max relative error, |a-b| / max(|b|, floor) */

@@ -1,27 +1,29 @@
-// The LLVM target on hand-built kernels, checked against a plain-JS run of the same IR.
+// The LLVM target on hand-built kernels, checked against the kernel-IR interpreter
+// (targets/reference/kernels.ts) running the same program.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { BufferDecl, KernelProgram, Stmt } from '../compiler/ir/kernel.js';
-import { compileNative } from '../targets/llvm/index.js';
+import { compileNative, llvmIR, nativeAssembly } from '../targets/llvm/index.js';
 import { chooseStrategy } from '../targets/llvm/plan.js';
 import { createNativeDevice } from '../runtime/native/index.js';
+import { allocMemories, runKernelProgram } from '../targets/reference/kernels.js';
 import type { HostArray } from '../runtime/device.js';
 import {
-  add, bin, c, cast, ci, interpret, kernel, ld, loop, matmul, mul, program, randn, relErr, store, sub, un, v, where,
+  add, bin, c, cast, ci, div, kernel, ld, loop, matmul, mul, program, randn, relErr, store, sub, un, v, where,
 } from './llvm-helpers.js';
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'kiln-llvm-test-'));
 
-/** runs `p` natively (inputs → outputs through the device) and through the JS oracle */
+/** runs `p` natively (inputs → outputs through the device) and through the reference interpreter */
 async function both(p: KernelProgram, inputs: HostArray[], parallelThreshold?: number) {
   const dev = createNativeDevice();
   const exe = await dev.load(compileNative(p, { cacheDir, parallelThreshold }));
   const native = await exe.run(inputs, new Float32Array(0));
-  const bufs = p.buffers.map((d) => (d.dtype === 'f32' ? new Float32Array(d.size) : new Int32Array(d.size)));
+  const bufs = allocMemories(p);
   p.inputs.forEach((pl, i) => bufs[pl.buf].set(inputs[i], pl.offset));
-  interpret(p, bufs);
+  runKernelProgram(p, bufs);
   const oracle = p.outputs.map((pl) => bufs[pl.buf].slice(pl.offset, pl.offset + pl.shape.reduce((a, b) => a * b, 1)));
   return { native, oracle };
 }
@@ -122,5 +124,43 @@ describe('llvm target: kernels', () => {
     const { native, oracle } = await both(p, [ai, randn(n, 8), flag]);
     native.forEach((o, j) => expect(o, `output ${j}`).toEqual(oracle[j]));
     expect(native[3].some((z) => z < 0)).toBe(true); // negative truncation toward zero exercised
+  });
+
+  it('softmax over the last axis: several loops reading accumulators; a two-axis sum; an int32 sum', async () => {
+    const [R, K] = [5, 203];
+    const x = (k: string) => ld(0, add(mul(v('g0'), ci(K)), v(k)));
+    const softmax = kernel('softmax', [R], [
+      { s: 'acc', name: 'm', type: 'f32', fn: 'max', init: -Infinity },
+      loop('k', K, [{ s: 'accum', name: 'm', value: x('k') }], true),
+      { s: 'acc', name: 's', type: 'f32', fn: 'add', init: 0 },
+      loop('k', K, [{ s: 'accum', name: 's', value: un('exp', sub(x('k'), v('m', 'f32'))) }], true),
+      loop('k', K, [store(1, add(mul(v('g0'), ci(K)), v('k')), div(un('exp', sub(x('k'), v('m', 'f32'))), v('s', 'f32')))]),
+    ]);
+    const [A, B] = [7, 29]; // sum over axes 1, 2 of x viewed as [R, A, B] (A * B = K)
+    const sum2 = kernel('sum2', [R], [
+      { s: 'acc', name: 't', type: 'f32', fn: 'add', init: 1 },
+      loop('a', A, [loop('b', B, [{ s: 'accum', name: 't', value: ld(0, add(mul(v('g0'), ci(K)), add(mul(v('a'), ci(B)), v('b')))) }], true)], true),
+      store(2, v('g0'), v('t', 'f32')),
+    ]);
+    const isum = kernel('isum', [R], [
+      { s: 'acc', name: 'n', type: 'i32', fn: 'add', init: 0 },
+      loop('k', K, [{ s: 'accum', name: 'n', value: cast(bin('gt', x('k'), c(0)), 'i32') }], true),
+      store(3, v('g0'), v('n')),
+    ]);
+    const p = program([buf('x', 'input', R * K), buf('sm', 'output', R * K), buf('s2', 'output', R), buf('cnt', 'output', R, 'i32')],
+      [softmax, sum2, isum], { inputs: [io(0, [R, K])], outputs: [io(1, [R, K]), io(2, [R]), io(3, [R], 'int32')] });
+    const { native, oracle } = await both(p, [randn(R * K, 11)]);
+    expect(relErr(native[0], oracle[0])).toBeLessThan(1e-5); // exp: libm vs Math.exp, plus a reassociated sum
+    expect(relErr(native[1], oracle[1], 1)).toBeLessThan(1e-5);
+    expect(native[2]).toEqual(oracle[2]);
+  });
+
+  it('exposes LLVM IR and assembly for one kernel', () => {
+    const p = matmul(16, 32, 8);
+    expect(llvmIR(p)).toMatch(/define void @kiln_run\(float\* noalias %b0, float\* noalias %b1, float\* noalias %b2\)/);
+    const one = llvmIR(p, { kernel: 0 });
+    expect(one).toMatch(/define void @matmul\(/);
+    expect(one).not.toMatch(/kiln_run/);
+    expect(nativeAssembly(p, { kernel: 0 })).toMatch(/^matmul:/m);
   });
 });
