@@ -5,7 +5,7 @@
 import { KilnError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { Parameter } from '../nn/parameter.js';
-import { Optimizer, type GroupView, type ParamGroup, type ParamState, type Params } from './optimizer.js';
+import { Optimizer, pyNum, type GroupView, type ParamGroup, type ParamState, type Params } from './optimizer.js';
 
 export interface AdagradOptions {
   lr: number;
@@ -22,11 +22,11 @@ export class Adagrad extends Optimizer<AdagradOptions> {
   }
 
   protected validate(o: AdagradOptions): void {
-    if (!(0 <= o.lr)) throw new KilnError(`Invalid learning rate: ${o.lr}`);
-    if (!(0 <= o.lrDecay)) throw new KilnError(`Invalid lr_decay value: ${o.lrDecay}`);
-    if (!(0 <= o.weightDecay)) throw new KilnError(`Invalid weight_decay value: ${o.weightDecay}`);
-    if (!(0 <= o.initialAccumulatorValue)) throw new KilnError(`Invalid initial_accumulator_value value: ${o.initialAccumulatorValue}`);
-    if (!(0 <= o.eps)) throw new KilnError(`Invalid epsilon value: ${o.eps}`);
+    if (!(0 <= o.lr)) throw new KilnError(`Invalid learning rate: ${pyNum(o.lr)}`);
+    if (!(0 <= o.lrDecay)) throw new KilnError(`Invalid lr_decay value: ${pyNum(o.lrDecay)}`);
+    if (!(0 <= o.weightDecay)) throw new KilnError(`Invalid weight_decay value: ${pyNum(o.weightDecay)}`);
+    if (!(0 <= o.initialAccumulatorValue)) throw new KilnError(`Invalid initial_accumulator_value value: ${pyNum(o.initialAccumulatorValue)}`);
+    if (!(0 <= o.eps)) throw new KilnError(`Invalid epsilon value: ${pyNum(o.eps)}`);
   }
 
   /** PyTorch fills `sum` with the constructor's value, not the group's */

@@ -8,7 +8,7 @@ import { KilnError } from '../errors.js';
 import { rsub } from '../host-scalar.js';
 import type { Tensor } from '../tensor.js';
 import type { Parameter } from '../nn/parameter.js';
-import { Optimizer, type GroupView, type ParamGroup, type ParamState, type Params } from './optimizer.js';
+import { Optimizer, pyNum, type GroupView, type ParamGroup, type ParamState, type Params } from './optimizer.js';
 
 export interface AdamOptions {
   lr: number;
@@ -22,11 +22,11 @@ export interface AdamOptions {
 }
 
 export function validateAdam(o: AdamOptions): void {
-  if (!(0 <= o.lr)) throw new KilnError(`Invalid learning rate: ${o.lr}`);
-  if (!(0 <= o.eps)) throw new KilnError(`Invalid epsilon value: ${o.eps}`);
-  if (!(0 <= o.betas[0] && o.betas[0] < 1)) throw new KilnError(`Invalid beta parameter at index 0: ${o.betas[0]}`);
-  if (!(0 <= o.betas[1] && o.betas[1] < 1)) throw new KilnError(`Invalid beta parameter at index 1: ${o.betas[1]}`);
-  if (!(0 <= o.weightDecay)) throw new KilnError(`Invalid weight_decay value: ${o.weightDecay}`);
+  if (!(0 <= o.lr)) throw new KilnError(`Invalid learning rate: ${pyNum(o.lr)}`);
+  if (!(0 <= o.eps)) throw new KilnError(`Invalid epsilon value: ${pyNum(o.eps)}`);
+  if (!(0 <= o.betas[0] && o.betas[0] < 1)) throw new KilnError(`Invalid beta parameter at index 0: ${pyNum(o.betas[0])}`);
+  if (!(0 <= o.betas[1] && o.betas[1] < 1)) throw new KilnError(`Invalid beta parameter at index 1: ${pyNum(o.betas[1])}`);
+  if (!(0 <= o.weightDecay)) throw new KilnError(`Invalid weight_decay value: ${pyNum(o.weightDecay)}`);
 }
 
 export class Adam extends Optimizer<AdamOptions> {

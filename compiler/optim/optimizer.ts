@@ -32,6 +32,19 @@ export class GroupView<O> {
   positive(key: keyof O & string): boolean { return this.live.is(this.index, `${key}>0`, (g) => Number(g[key]) > 0); }
 }
 
+/**
+ * A number as Python prints it in PyTorch's messages (`1e-08`, `nan`, `inf`). JS has one number
+ * type, so integral values print as Python ints (`Invalid learning rate: -1`).
+ */
+export function pyNum(x: number): string {
+  if (typeof x !== 'number') return String(x);
+  if (!Number.isFinite(x)) return Number.isNaN(x) ? 'nan' : x > 0 ? 'inf' : '-inf';
+  if (Number.isInteger(x)) return String(x);
+  const [mant, e] = x.toExponential().split('e');
+  const exp = Number(e);
+  return exp < -4 || exp >= 16 ? `${mant}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}` : String(x);
+}
+
 let optimizerCount = 0;
 
 export abstract class Optimizer<O extends object> {

@@ -9,7 +9,7 @@ import { KilnError } from '../errors.js';
 import { rsub } from '../host-scalar.js';
 import type { Tensor } from '../tensor.js';
 import type { Parameter } from '../nn/parameter.js';
-import { Optimizer, type GroupView, type ParamGroup, type ParamState, type Params } from './optimizer.js';
+import { Optimizer, pyNum, type GroupView, type ParamGroup, type ParamState, type Params } from './optimizer.js';
 
 export interface RMSpropOptions {
   lr: number;
@@ -27,11 +27,11 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
   }
 
   protected validate(o: RMSpropOptions): void {
-    if (!(0 <= o.lr)) throw new KilnError(`Invalid learning rate: ${o.lr}`);
-    if (!(0 <= o.eps)) throw new KilnError(`Invalid epsilon value: ${o.eps}`);
-    if (!(0 <= o.momentum)) throw new KilnError(`Invalid momentum value: ${o.momentum}`);
-    if (!(0 <= o.weightDecay)) throw new KilnError(`Invalid weight_decay value: ${o.weightDecay}`);
-    if (!(0 <= o.alpha)) throw new KilnError(`Invalid alpha value: ${o.alpha}`);
+    if (!(0 <= o.lr)) throw new KilnError(`Invalid learning rate: ${pyNum(o.lr)}`);
+    if (!(0 <= o.eps)) throw new KilnError(`Invalid epsilon value: ${pyNum(o.eps)}`);
+    if (!(0 <= o.momentum)) throw new KilnError(`Invalid momentum value: ${pyNum(o.momentum)}`);
+    if (!(0 <= o.weightDecay)) throw new KilnError(`Invalid weight_decay value: ${pyNum(o.weightDecay)}`);
+    if (!(0 <= o.alpha)) throw new KilnError(`Invalid alpha value: ${pyNum(o.alpha)}`);
   }
 
   stateKeys(g: ParamGroup<RMSpropOptions>): string[] {

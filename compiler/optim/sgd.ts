@@ -11,7 +11,7 @@ import { KilnError } from '../errors.js';
 import { rsub } from '../host-scalar.js';
 import type { Tensor } from '../tensor.js';
 import type { Parameter } from '../nn/parameter.js';
-import { Optimizer, type GroupView, type ParamState, type Params } from './optimizer.js';
+import { Optimizer, pyNum, type GroupView, type ParamState, type Params } from './optimizer.js';
 
 export interface SGDOptions {
   /** required, as in PyTorch */
@@ -30,9 +30,9 @@ export class SGD extends Optimizer<SGDOptions> {
 
   protected validate(o: SGDOptions): void {
     // PyTorch's own comparisons: `lr < 0.0` lets NaN through, unlike Adam's `not 0.0 <= lr`
-    if (o.lr !== undefined && o.lr < 0) throw new KilnError(`Invalid learning rate: ${o.lr}`);
-    if (o.momentum < 0) throw new KilnError(`Invalid momentum value: ${o.momentum}`);
-    if (o.weightDecay < 0) throw new KilnError(`Invalid weight_decay value: ${o.weightDecay}`);
+    if (o.lr !== undefined && o.lr < 0) throw new KilnError(`Invalid learning rate: ${pyNum(o.lr)}`);
+    if (o.momentum < 0) throw new KilnError(`Invalid momentum value: ${pyNum(o.momentum)}`);
+    if (o.weightDecay < 0) throw new KilnError(`Invalid weight_decay value: ${pyNum(o.weightDecay)}`);
     if (o.nesterov && (o.momentum <= 0 || o.dampening !== 0)) throw new KilnError('Nesterov momentum requires a momentum and zero dampening');
   }
 
