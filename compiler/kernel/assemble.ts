@@ -1,0 +1,132 @@
+// From planned kernels to a KernelProgram: memory plan (state layout with role groups, scratch by
+// liveness), buffer declarations (only the memories this program uses), final lowering, stats.
+import type { CellInfo, GraphProgram, Node } from '../ir/graph.js';
+import type { BufferDecl, CellPlacement, Kernel, KernelProgram, Placement } from '../ir/kernel.js';
+import type { StorageDType } from '../../runtime/manifest.js';
+import { storageOf } from '../../runtime/manifest.js';
+import type { Home } from './emit.js';
+import { concatFlat, lowerFlat, lowerFused, type FlatPart } from './lower.js';
+import { planScratch, type StateLayout, type Temp } from './memory.js';
+import type { Realization } from './realize.js';
+import type { Plan } from './schedule.js';
+import type { SStage, StagePlan } from './stages.js';
+import { annotate } from './stats.js';
+
+export interface Scheduled extends KernelProgram {
+  /** bytes a perfect program would move: inputs and entry state read once, outputs and updates written once */
+  minBytes: number;
+  /** the graph after passes, for inspection */
+  graph: GraphProgram;
+}
+
+const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+const DT: StorageDType[] = ['f32', 'i32'];
+
+export function assemble(gp: GraphProgram, R: Realization, sp: StagePlan, plans: Plan[], layout: StateLayout, uses: (n: Node) => number): Scheduled {
+  const { stages, primary } = sp;
+  const cells = new Map<number, CellInfo>(gp.cells.map((c) => [c.id, c]));
+  const cellOfNode = (n: Node): number | undefined => {
+    if (n.op === 'state') return n.arg.cell;
+    const p = primary.get(n.id);
+    return p?.target.kind === 'cell' ? p.target.cell : undefined;
+  };
+  // role groups of multi-tensor kernels: position k of every cluster's cell sequence is one role
+  for (const p of plans) {
+    if (p.kind !== 'multi') continue;
+    const seqs = p.clusters.map((c) => {
+      const seq: number[] = [];
+      for (const s of c) for (const x of [s.target.kind === 'cell' ? s.target.cell : undefined, ...s.loads.map((l) => cellOfNode(l.node))]) {
+        if (x !== undefined && !seq.includes(x)) seq.push(x);
+      }
+      return seq;
+    });
+    for (let k = 0; k < seqs[0].length; k++) {
+      const role = seqs.map((s) => cells.get(s[k]!)).filter((c): c is CellInfo => !!c);
+      if (role.length === seqs.length) layout.placeGroup(role);
+    }
+  }
+  const used = new Set<number>();
+  for (const s of stages) {
+    if (s.target.kind === 'cell') used.add(s.target.cell);
+    for (const l of s.loads) if (l.node.op === 'state') used.add(l.node.arg.cell);
+  }
+  for (const c of gp.cells) if (used.has(c.id)) layout.place(c);
+  for (const id of used) if (!cells.has(id)) throw new Error(`kiln scheduler: cell ${id} is not declared in the program`);
+
+  // scratch by liveness over kernel indices
+  const kernelOf = new Map<number, number>();
+  plans.forEach((p, i) => (p.kind === 'fused' ? p.stages : p.clusters.flat()).forEach((s) => kernelOf.set(s.id, i)));
+  const last = new Map<number, number>();
+  for (const s of stages) for (const l of s.loads) {
+    const p = primary.get(l.node.id);
+    if (p) last.set(p.id, Math.max(last.get(p.id) ?? 0, kernelOf.get(s.id)!));
+  }
+  const temps: Temp[] = stages.filter((s) => s.target.kind === 'scratch').map((s) => ({
+    key: s.id, storage: storageOf(s.node.dtype), size: numel(s.node.shape), first: kernelOf.get(s.id)!, last: Math.max(kernelOf.get(s.id)!, last.get(s.id) ?? 0),
+  }));
+  const scratch = planScratch(temps);
+
+  // buffers: only what this program touches
+  const buffers: BufferDecl[] = [];
+  const decl = (b: BufferDecl) => buffers.push(b) - 1;
+  const stateBuf: Partial<Record<StorageDType, number>> = {}, scratchBuf: Partial<Record<StorageDType, number>> = {};
+  for (const dt of DT) {
+    const ends = [...used].map((id) => layout.get(id)!).filter((s) => s.dtype === dt).map((s) => s.offset + s.size);
+    if (ends.length) stateBuf[dt] = decl({ name: `state_${dt}`, kind: 'state', dtype: dt, size: Math.max(...ends) });
+  }
+  for (const dt of DT) if (scratch.size[dt] > 0) scratchBuf[dt] = decl({ name: `scratch_${dt}`, kind: 'scratch', dtype: dt, size: scratch.size[dt] });
+  const inputs: Placement[] = gp.inputs.map((x) => ({ buf: decl({ name: x.name, kind: 'input', dtype: storageOf(x.dtype), size: numel(x.shape) }), offset: 0, shape: [...x.shape], dtype: x.dtype }));
+  const outputs: Placement[] = gp.outputs.map((o, i) => ({ buf: decl({ name: `out${i}`, kind: 'output', dtype: storageOf(o.dtype), size: numel(o.shape) }), offset: 0, shape: [...o.shape], dtype: o.dtype }));
+  if (gp.host.scalarCount > 0) decl({ name: 'scalars', kind: 'scalars', dtype: 'f32', size: gp.host.scalarCount });
+
+  const cellHome = (id: number, shape: readonly number[]): Home => {
+    const s = layout.get(id)!;
+    return { buf: stateBuf[s.dtype]!, offset: s.offset, shape, storage: s.dtype };
+  };
+  const targetOf = (s: SStage): Home => {
+    const t = s.target, storage = storageOf(s.node.dtype);
+    if (t.kind === 'cell') return cellHome(t.cell, s.node.shape);
+    if (t.kind === 'output') return { buf: outputs[t.index].buf, offset: 0, shape: s.node.shape, storage };
+    return { buf: scratchBuf[storage]!, offset: scratch.offsets.get(s.id)!, shape: s.node.shape, storage };
+  };
+  const homeOf = (n: Node): Home | undefined => {
+    const p = primary.get(n.id);
+    if (p) return targetOf(p);
+    if (n.op === 'input') return { ...inputs[n.arg.index], shape: n.shape, storage: storageOf(n.dtype) };
+    if (n.op === 'state') return cellHome(n.arg.cell, n.shape);
+    return undefined;
+  };
+
+  const kernels: Kernel[] = [];
+  const name = (base: string) => `k${kernels.length}_${base}`;
+  for (const p of plans) {
+    if (p.kind === 'fused') {
+      const last = p.stages[p.stages.length - 1].node.op;
+      kernels.push(lowerFused(name(last), p.stages, p.grid, homeOf, targetOf, uses, p.stages.length > 1 ? `${p.stages.length} stages share grid [${p.grid}]` : R.reason.get(p.stages[0].node.id)));
+      continue;
+    }
+    const parts = p.clusters.map((c) => lowerFlat(c, homeOf, targetOf, uses));
+    if (parts.every((x): x is FlatPart => !!x && x.sig === parts[0]?.sig)) {
+      kernels.push(concatFlat(name('multi'), parts, `multi-tensor update of ${p.clusters.length} parameter groups`));
+    } else {
+      for (const c of p.clusters) kernels.push(lowerFused(name('update'), c, [numel(c[0].node.shape)].filter((x) => x > 1), homeOf, targetOf, uses, 'update'));
+    }
+  }
+
+  const cellPlacements: CellPlacement[] = [...used].map((id) => {
+    const c = cells.get(id)!, h = cellHome(id, c.shape);
+    return { buf: h.buf, offset: h.offset, shape: [...c.shape], dtype: c.dtype, cell: id, name: c.name };
+  });
+
+  // the minimum: inputs + entry state read once, outputs + updated state written once
+  const read = new Set<number>(), written = new Set<number>();
+  for (const s of stages) {
+    if (s.target.kind === 'cell') written.add(s.target.cell);
+    for (const l of s.loads) if (l.node.op === 'state') read.add(l.node.arg.cell);
+  }
+  const cellBytes = (ids: Set<number>) => [...ids].reduce((a, id) => a + 4 * numel(cells.get(id)!.shape), 0);
+  const minBytes = 4 * gp.inputs.reduce((a, x) => a + numel(x.shape), 0) + 4 * gp.outputs.reduce((a, o) => a + numel(o.shape), 0) + cellBytes(read) + cellBytes(written);
+  const peakBytes = buffers.reduce((a, b) => a + 4 * b.size, 0);
+
+  return { buffers, host: gp.host, inputs, outputs, cells: cellPlacements, kernels: kernels.map(annotate), peakBytes, minBytes, graph: gp };
+}

@@ -1,0 +1,142 @@
+// Lowering of graph nodes to kernel IR. A "stage" computes one materialized node over its shape
+// and stores it; everything between it and other materialized nodes (elementwise ops, views,
+// inlined reductions) is emitted inline. Values are memoized per (node, index) in lexical blocks
+// shared by all stages of a kernel, so a value loaded or computed once at a grid point is reused
+// by later stages at the same point (an Adam kernel loads each of p, g, m, v once).
+import type { DType, Node } from '../ir/graph.js';
+import type { Expr, KType, Stmt } from '../ir/kernel.js';
+import type { Ix } from './index.js';
+import { flatten, ixConst, ixKey, ixVar, toExpr, unflatten } from './index.js';
+import { throughViews, type Bound } from './views.js';
+
+/** where a materialized value (or an input/state source) lives */
+export interface Home { buf: number; offset: number; shape: readonly number[]; storage: 'f32' | 'i32' }
+export interface Stage { id: number; node: Node; home: Home; /** store a copy of `node` from its primary home */ copy?: boolean }
+/** a recorded memory read: which node, at which index of its own shape */
+export interface Load { node: Node; idx: Ix[] }
+
+export const ktype = (d: DType): KType => (d === 'float32' ? 'f32' : d === 'int32' ? 'i32' : 'bool');
+/** dims of size > 1: the iteration space of a stage */
+export const squeezed = (shape: readonly number[]) => shape.map((n, i) => [i, n]).filter(([, n]) => n !== 1);
+
+interface Block { stmts: Stmt[]; memo: Map<string, Expr>; parent: Block | null }
+export const newBlock = (stmts: Stmt[], parent: Block | null = null): Block => ({ stmts, memo: new Map(), parent });
+
+const UNARY = new Set(['neg', 'exp', 'log', 'sqrt', 'abs', 'recip']);
+const c = (type: KType, value: number): Expr => ({ e: 'const', type, value });
+const andE = (a: Expr | null, b: Expr): Expr => (a ? { e: 'binary', type: 'bool', fn: 'and', a, b } : b);
+
+export class Emitter {
+  readonly ops: string[] = [];
+  readonly loads: Load[] = [];
+  private n = 0;
+  private self: Node | null = null;
+  constructor(private homeOf: (n: Node) => Home | undefined, private uses: (n: Node) => number, private prefix = '') {}
+
+  fresh(p: string) { return `${p}${this.prefix}${this.n++}`; }
+
+  /** lowers one stage into `top` (the kernel's grid-level block); the first k iteration dims are grid vars */
+  stage(st: Stage, k: number, top: Block, flat = false): void {
+    const dims = squeezed(st.node.shape);
+    let idx: Ix[] = st.node.shape.map(() => ixConst(0));
+    let blk = top;
+    // flat: one grid variable over all elements (multi-tensor kernels concatenate these)
+    if (flat) idx = unflatten(ixVar('g0', st.node.shape.reduce((a, b) => a * b, 1)), st.node.shape);
+    else dims.forEach(([p, n], j) => {
+      if (j < k) { idx[p] = ixVar(`g${j}`, n); return; }
+      const v = this.fresh('i');
+      const body: Stmt[] = [];
+      blk.stmts.push({ s: 'loop', var: v, extent: n, body });
+      blk = newBlock(body, blk);
+      idx[p] = ixVar(v, n);
+    });
+    this.self = st.copy ? null : st.node;
+    let value = this.emit(st.node, idx, blk, null);
+    this.self = null;
+    if (st.node.dtype === 'bool') value = { e: 'cast', type: 'i32', a: value };
+    blk.stmts.push({ s: 'store', buf: st.home.buf, index: toExpr(flatten(idx, st.home.shape, st.home.offset)), value });
+  }
+
+  private bind(blk: Block, key: string, e: Expr): Expr {
+    const name = this.fresh('v');
+    blk.stmts.push({ s: 'let', name, value: e });
+    const v: Expr = { e: 'var', type: e.type, name };
+    blk.memo.set(key, v);
+    return v;
+  }
+
+  emit(n: Node, idx: Ix[], blk: Block, guard: { e: Expr; key: string } | null): Expr {
+    const key = `${n.id}:${idx.map(ixKey).join(',')}${guard ? `|${guard.key}` : ''}`;
+    for (let b: Block | null = blk; b; b = b.parent) { const hit = b.memo.get(key); if (hit) return hit; }
+    const t = ktype(n.dtype);
+    const home = n === this.self ? undefined : this.homeOf(n);
+    if (home) {
+      this.loads.push({ node: n, idx });
+      let index = toExpr(flatten(idx, home.shape, home.offset));
+      if (guard) index = { e: 'where', type: 'i32', cond: guard.e, a: index, b: c('i32', 0) };
+      let e: Expr = { e: 'load', type: home.storage, buf: home.buf, index };
+      if (t === 'bool') e = { e: 'cast', type: 'bool', a: e };
+      return this.bind(blk, key, e);
+    }
+    let e: Expr;
+    switch (n.op) {
+      case 'reshape': case 'permute': case 'expand': case 'slice': case 'pad': {
+        const a = throughViews(n, idx, (m) => m !== n && m !== this.self && !!this.homeOf(m));
+        const g = this.guardOf(a.bounds, guard);
+        const inner = this.emit(a.node, a.idx, blk, g);
+        if (!a.bounds.length) return inner;
+        e = { e: 'where', type: t, cond: g!.e, a: inner, b: c(t, 0) };
+        break;
+      }
+      case 'const': return c(t, t === 'bool' ? +!!n.arg.value : n.arg.value);
+      case 'scalar': return { e: 'scalar', type: 'f32', slot: n.arg.slot };
+      case 'iota': {
+        const i = toExpr(idx[n.arg.axis]);
+        return t === 'i32' ? i : { e: 'cast', type: t, a: i };
+      }
+      case 'data':
+        if (n.arg.values.length === 1) return c(t, n.arg.values[0]);
+        throw new Error('kernel lowering: a data node must become a state cell before scheduling');
+      case 'input': case 'state':
+        throw new Error(`kernel lowering: no placement for ${n.op} ${JSON.stringify(n.arg)}`);
+      case 'sum': case 'rmax': e = this.reduce(n, idx, blk, guard); break;
+      case 'where':
+        e = { e: 'where', type: t, cond: this.emit(n.src[0], idx, blk, guard), a: this.emit(n.src[1], idx, blk, guard), b: this.emit(n.src[2], idx, blk, guard) };
+        break;
+      case 'cast': e = { e: 'cast', type: t, a: this.emit(n.src[0], idx, blk, guard) }; break;
+      default:
+        if (UNARY.has(n.op)) e = { e: 'unary', type: t, fn: n.op as any, a: this.emit(n.src[0], idx, blk, guard) };
+        else e = { e: 'binary', type: t, fn: n.op as any, a: this.emit(n.src[0], idx, blk, guard), b: this.emit(n.src[1], idx, blk, guard) };
+    }
+    this.ops.push(n.op);
+    return n === this.self || this.uses(n) > 1 || e.e === 'var' ? this.bind(blk, key, e) : (blk.memo.set(key, e), e);
+  }
+
+  private guardOf(bounds: Bound[], outer: { e: Expr; key: string } | null) {
+    if (!bounds.length) return outer;
+    let e = outer?.e ?? null;
+    for (const b of bounds) {
+      const x = toExpr(b.ix);
+      e = andE(e, { e: 'binary', type: 'bool', fn: 'ge', a: x, b: c('i32', b.lo) });
+      e = andE(e, { e: 'binary', type: 'bool', fn: 'lt', a: x, b: c('i32', b.hi) });
+    }
+    return { e: e!, key: `${outer?.key ?? ''}&${bounds.map((b) => `${ixKey(b.ix)}<${b.hi}`).join('&')}` };
+  }
+
+  /** an inlined reduction: an accumulator and a serial loop nest over the reduced axes */
+  private reduce(n: Node, idx: Ix[], blk: Block, guard: { e: Expr; key: string } | null): Expr {
+    const t = ktype(n.dtype), name = this.fresh('acc');
+    blk.stmts.push({ s: 'acc', name, type: t, fn: n.op === 'sum' ? 'add' : 'max', init: n.op === 'sum' ? 0 : t === 'f32' ? -Infinity : -2147483648 });
+    const src = n.src[0], sidx = [...idx];
+    let inner = blk;
+    for (const a of n.arg.axes as number[]) {
+      if (src.shape[a] === 1) { sidx[a] = ixConst(0); continue; }
+      const v = this.fresh('r'), body: Stmt[] = [];
+      inner.stmts.push({ s: 'loop', var: v, extent: src.shape[a], body, reduce: true });
+      inner = newBlock(body, inner);
+      sidx[a] = ixVar(v, src.shape[a]);
+    }
+    inner.stmts.push({ s: 'accum', name, value: this.emit(src, sidx, inner, guard) });
+    return { e: 'var', type: t, name };
+  }
+}

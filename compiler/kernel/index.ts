@@ -1,0 +1,178 @@
+// Index algebra: symbolic non-negative integer expressions over loop variables, used for every
+// memory access. An expression is kept in linear normal form `c + sum(coef * atom)`, where an
+// atom is a loop variable (with its extent), `floor(e / d)` or `e mod d`. Normalizing on
+// construction makes simplification local and terminating:
+//   - constants fold, x*0 and x+0 vanish, like terms combine;
+//   - floor((d*q + r) / d) = q + floor(r / d), and (d*q + r) mod d = r mod d;
+//   - range-aware: floor(r / d) = 0 and r mod d = r when 0 <= r < d for every value of the
+//     variables (their extents are known), which removes the div/mod a reshape introduces;
+//   - gcd factoring: floor((g*x + r) / (g*k)) = floor(x / k) when 0 <= r < g;
+//   - nesting: floor(floor(e/a)/b) = floor(e/(a*b)); (e mod a) mod b = e mod b when b | a;
+//   - recombination: d*floor(e/d) + (e mod d) = e.
+import type { Expr } from '../ir/kernel.js';
+
+export type Atom =
+  | { k: 'var'; name: string; ext: number }
+  | { k: 'div'; a: Ix; d: number }
+  | { k: 'mod'; a: Ix; d: number };
+export interface Term { atom: Atom; coef: number; key: string }
+export interface Ix { c: number; terms: readonly Term[] }
+
+export const atomKey = (a: Atom): string =>
+  a.k === 'var' ? a.name : a.k === 'div' ? `(${ixKey(a.a)})/${a.d}` : `(${ixKey(a.a)})%${a.d}`;
+export const ixKey = (e: Ix): string =>
+  [...e.terms.map((t) => (t.coef === 1 ? t.key : `${t.coef}*${t.key}`)), ...(e.c || !e.terms.length ? [String(e.c)] : [])].join('+');
+
+export const ixConst = (c: number): Ix => ({ c, terms: [] });
+export const ixVar = (name: string, ext: number): Ix =>
+  ext <= 1 ? ixConst(0) : { c: 0, terms: [{ atom: { k: 'var', name, ext }, coef: 1, key: name }] };
+const ofAtom = (atom: Atom, coef = 1): Ix => ({ c: 0, terms: [{ atom, coef, key: atomKey(atom) }] });
+
+/** sums terms with equal atoms, drops zeros, recombines d*floor(e/d) + e mod d, sorts by key */
+function normalize(c: number, terms: Term[]): Ix {
+  const byKey = new Map<string, Term>();
+  for (const t of terms) {
+    const prev = byKey.get(t.key);
+    byKey.set(t.key, prev ? { ...prev, coef: prev.coef + t.coef } : t);
+  }
+  for (const [k, t] of byKey) {
+    if (t.coef === 0 || t.atom.k !== 'mod') continue;
+    const m = t.atom, dk = `(${ixKey(m.a)})/${m.d}`, dt = byKey.get(dk);
+    if (dt && dt.coef === t.coef * m.d) {
+      byKey.delete(k); byKey.delete(dk);
+      return add(normalize(c, [...byKey.values()]), mul(m.a, t.coef));
+    }
+  }
+  const out = [...byKey.values()].filter((t) => t.coef !== 0).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return { c, terms: out };
+}
+
+export function add(a: Ix, b: Ix): Ix {
+  if (!b.terms.length && !b.c) return a;
+  if (!a.terms.length && !a.c) return b;
+  return normalize(a.c + b.c, [...a.terms, ...b.terms]);
+}
+export const addc = (a: Ix, c: number): Ix => (c ? { c: a.c + c, terms: a.terms } : a);
+export function mul(a: Ix, k: number): Ix {
+  if (k === 0) return ixConst(0);
+  if (k === 1) return a;
+  return { c: a.c * k, terms: a.terms.map((t) => ({ ...t, coef: t.coef * k })) };
+}
+export const sum = (xs: Ix[]): Ix => xs.reduce(add, ixConst(0));
+
+/** [min, max] over all values of the variables */
+export function range(e: Ix): [number, number] {
+  let lo = e.c, hi = e.c;
+  for (const t of e.terms) {
+    const [a, b] = atomRange(t.atom);
+    if (t.coef >= 0) { lo += t.coef * a; hi += t.coef * b; } else { lo += t.coef * b; hi += t.coef * a; }
+  }
+  return [lo, hi];
+}
+function atomRange(a: Atom): [number, number] {
+  if (a.k === 'var') return [0, a.ext - 1];
+  const [lo, hi] = range(a.a);
+  if (a.k === 'div') return [Math.floor(lo / a.d), Math.floor(hi / a.d)];
+  return lo >= 0 && hi < a.d ? [lo, hi] : lo >= 0 ? [0, a.d - 1] : [-(a.d - 1), a.d - 1];
+}
+
+const gcd = (a: number, b: number): number => { a = Math.abs(a); b = Math.abs(b); while (b) [a, b] = [b, a % b]; return a; };
+const within = (e: Ix, d: number) => { const [lo, hi] = range(e); return lo >= 0 && hi < d; };
+
+/** splits e = d*q + r: q gathers the terms (and constant part) divisible by d */
+function splitBy(e: Ix, d: number): { q: Ix; r: Ix } {
+  const qt: Term[] = [], rt: Term[] = [];
+  for (const t of e.terms) (t.coef % d === 0 ? qt : rt).push(t);
+  const cq = Math.floor(e.c / d);
+  return { q: { c: cq, terms: qt.map((t) => ({ ...t, coef: t.coef / d })) }, r: { c: e.c - cq * d, terms: rt } };
+}
+
+/** finds g > 1 with g | d and e = g*x + r, 0 <= r < g for all values: returns x and r */
+function gcdFactor(e: Ix, d: number): { g: number; x: Ix; r: Ix } | null {
+  const ts = [...e.terms].sort((a, b) => Math.abs(a.coef) - Math.abs(b.coef));
+  for (let i = 0; i < ts.length; i++) {
+    const big = ts.slice(i), small = ts.slice(0, i);
+    const g = big.reduce((acc, t) => gcd(acc, t.coef), d);
+    if (g <= 1) continue;
+    const cq = Math.floor(e.c / g);
+    const r = normalize(e.c - cq * g, small);
+    if (!within(r, g)) continue;
+    return { g, x: normalize(cq, big.map((t) => ({ ...t, coef: t.coef / g }))), r };
+  }
+  return null;
+}
+
+/** floor(e / d) for d > 0 */
+export function idiv(e: Ix, d: number): Ix {
+  if (d === 1) return e;
+  if (!e.terms.length) return ixConst(Math.floor(e.c / d));
+  const { q, r } = splitBy(e, d);
+  if (q.terms.length || q.c) return add(q, idiv(r, d));
+  if (within(e, d)) return ixConst(0);
+  const f = gcdFactor(e, d);
+  if (f) return idiv(f.x, d / f.g);
+  if (e.terms.length === 1 && !e.c && e.terms[0].coef === 1 && e.terms[0].atom.k === 'div') {
+    const inner = e.terms[0].atom;
+    return idiv(inner.a, inner.d * d);
+  }
+  return ofAtom({ k: 'div', a: e, d });
+}
+
+/** e mod d for d > 0 (e >= 0) */
+export function mod(e: Ix, d: number): Ix {
+  if (d === 1) return ixConst(0);
+  const { r } = splitBy(e, d);
+  if (!r.terms.length) return ixConst(r.c);
+  if (within(r, d)) return r;
+  const f = gcdFactor(r, d);
+  if (f && f.g < d) return add(mul(mod(f.x, d / f.g), f.g), f.r);
+  if (r.terms.length === 1 && !r.c && r.terms[0].coef === 1 && r.terms[0].atom.k === 'mod' && r.terms[0].atom.d % d === 0) {
+    return mod(r.terms[0].atom.a, d);
+  }
+  return ofAtom({ k: 'mod', a: r, d });
+}
+
+export const isConst = (e: Ix, c?: number) => !e.terms.length && (c === undefined || e.c === c);
+/** e is exactly the variable `name` */
+export const isVarIx = (e: Ix, name: string) =>
+  !e.c && e.terms.length === 1 && e.terms[0].coef === 1 && e.terms[0].atom.k === 'var' && e.terms[0].atom.name === name;
+/** the loop variables e depends on */
+export function varsOf(e: Ix, out = new Set<string>()): Set<string> {
+  for (const t of e.terms) if (t.atom.k === 'var') out.add(t.atom.name); else varsOf(t.atom.a, out);
+  return out;
+}
+
+/** row-major strides */
+export function strides(shape: readonly number[]): number[] {
+  const st = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) { st[i] = acc; acc *= shape[i]; }
+  return st;
+}
+/** offset + sum(idx[d] * stride[d]) */
+export function flatten(idx: readonly Ix[], shape: readonly number[], offset = 0): Ix {
+  const st = strides(shape);
+  return addc(sum(idx.map((x, d) => (shape[d] === 1 ? ixConst(0) : mul(x, st[d])))), offset);
+}
+/** the multi-index of a row-major flat index */
+export function unflatten(flat: Ix, shape: readonly number[]): Ix[] {
+  const st = strides(shape);
+  return shape.map((n, d) => (n === 1 ? ixConst(0) : d === 0 ? idiv(flat, st[d]) : mod(idiv(flat, st[d]), n)));
+}
+
+const i32 = (value: number): Expr => ({ e: 'const', type: 'i32', value });
+const bin = (fn: 'add' | 'mul' | 'idiv' | 'mod' | 'sub', a: Expr, b: Expr): Expr => ({ e: 'binary', type: 'i32', fn, a, b });
+
+/** renders to kernel IR (i32 arithmetic) */
+export function toExpr(e: Ix): Expr {
+  let out: Expr | null = null;
+  for (const t of e.terms) {
+    const a: Expr = t.atom.k === 'var' ? { e: 'var', type: 'i32', name: t.atom.name } : bin(t.atom.k === 'div' ? 'idiv' : 'mod', toExpr(t.atom.a), i32(t.atom.d));
+    const term = Math.abs(t.coef) === 1 ? a : bin('mul', a, i32(Math.abs(t.coef)));
+    out = out === null ? (t.coef < 0 ? bin('sub', i32(0), term) : term) : bin(t.coef < 0 ? 'sub' : 'add', out, term);
+  }
+  if (out === null) return i32(e.c);
+  return e.c ? bin(e.c < 0 ? 'sub' : 'add', out, i32(Math.abs(e.c))) : out;
+}
+
+export const printIx = ixKey;

@@ -1,0 +1,170 @@
+// The scheduler: GraphProgram -> KernelProgram. The fusion rules, in one place:
+//   1. what is materialized at all: compiler/kernel/realize.ts (elementwise chains, views and
+//      single-consumer reductions are inlined into the stage that stores their consumer, so an
+//      elementwise chain is one loop and matmul + bias + activation is one loop nest);
+//   2. multi-tensor apply: state updates that are pure elementwise functions of same-sized
+//      values (an optimizer step) form one cluster per parameter; clusters with identical
+//      structure become ONE kernel over the concatenation of their elements (lower.ts). The
+//      memory plan packs each role (all p, all m, ...) contiguously in parameter order, so the
+//      kernel is a single flat loop; per-parameter host scalars (bias corrections) are picked per
+//      segment by a small select tree, so parameters with different step counts stay correct;
+//   3. stages sharing a leading grid join one kernel (a kernel may write several outputs sharing
+//      its loop: weight-grad and bias-grad over the output-feature axis; every per-row op of a
+//      softmax/cross-entropy) when every value one stage reads from another stage of the same
+//      kernel belongs to the same grid point, so grid points stay independent; joining may
+//      shrink the grid only while it keeps >= minParallel points, or the kernel is small;
+//   4. order: data dependencies, and every reader of a cell's entry value before its writer
+//      (stages.ts); among ready stages the earliest in program order goes first.
+import type { GraphProgram, Node } from '../ir/graph.js';
+import type { Kernel, KernelProgram } from '../ir/kernel.js';
+import { isVarIx } from './index.js';
+import { squeezed, type Home } from './emit.js';
+import { realize } from './realize.js';
+import { buildStages, type SStage } from './stages.js';
+import { lowerFlat, type FlatPart } from './lower.js';
+import { StateLayout } from './memory.js';
+import { assemble } from './assemble.js';
+import { runPasses } from '../passes/index.js';
+
+export interface ScheduleOptions {
+  /** run the graph passes first (default true) */
+  passes?: boolean;
+  /** a join may shrink a kernel's grid below this many points only if the kernel is this small */
+  minParallel?: number;
+  /** concatenate same-structure state updates into one kernel (default true) */
+  multiTensor?: boolean;
+}
+
+export type Plan =
+  | { kind: 'fused'; stages: SStage[]; grid: number[]; reason: string }
+  | { kind: 'multi'; clusters: SStage[][] };
+
+const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+const REDUCE = new Set(['sum', 'rmax']);
+
+export function schedule(graph: GraphProgram, layout: StateLayout = new StateLayout(), opts: ScheduleOptions = {}): KernelProgram {
+  const gp = opts.passes === false ? graph : runPasses(graph);
+  const R = realize(gp);
+  const plan = buildStages(gp, R);
+  const { stages, primary, writer } = plan;
+  const pos = new Map(R.order.map((n, i) => [n.id, i]));
+  const prio = (s: SStage) => (pos.get(s.node.id) ?? 0) * 2 + (s.copy ? 1 : 0) + (s.target.kind === 'cell' && s.copy ? 1e9 : 0);
+  const uses = (n: Node) => R.users.get(n.id)?.length ?? 0;
+
+  // -- rule 2: multi-tensor clusters
+  const units: SStage[][][] = []; // a unit is a list of clusters; an ordinary stage is [[stage]]
+  const unitOf = new Map<number, number>();
+  const inMulti = new Set<number>();
+  if (opts.multiTensor !== false) {
+    const cand = stages.filter((s) => !s.copy && s.target.kind === 'cell' && s.identity && !s.ops.some((o) => REDUCE.has(o)));
+    const candIds = new Set(cand.map((s) => s.id));
+    const comp = new Map<number, number>();
+    const find = (x: number): number => { while (comp.get(x)! !== x) x = comp.get(x)!; return x; };
+    for (const s of cand) comp.set(s.id, s.id);
+    for (const s of cand) for (const d of s.deps) if (candIds.has(d) && primaryDep(stages[d], s)) comp.set(find(d), find(s.id));
+    const groups = new Map<number, SStage[]>();
+    for (const s of cand) { const r = find(s.id); groups.set(r, [...(groups.get(r) ?? []), s]); }
+    const provisional = (n: Node): Home | undefined =>
+      primary.has(n.id) || n.op === 'input' || n.op === 'state' ? { buf: bufKey(n, primary), offset: 0, shape: n.shape, storage: n.dtype === 'float32' ? 'f32' : 'i32' } : undefined;
+    const bySig = new Map<string, SStage[][]>();
+    for (const g of groups.values()) {
+      g.sort((a, b) => prio(a) - prio(b));
+      if (!g.every((s) => numel(s.node.shape) === numel(g[0].node.shape))) continue;
+      const part = lowerFlat(g, provisional, (s) => provisional(s.node)!, uses);
+      if (!part) continue;
+      bySig.set(part.sig, [...(bySig.get(part.sig) ?? []), g]);
+    }
+    for (const clusters of bySig.values()) {
+      // clusters joined in one kernel must not depend on each other through other stages
+      const unit: SStage[][] = [];
+      for (const c of clusters) {
+        const ok = unit.every((u) => !reaches(stages, c, u) && !reaches(stages, u, c));
+        if (!ok) { units.push([c]); continue; }
+        unit.push(c);
+      }
+      if (unit.length) units.push(unit);
+    }
+    for (const [i, u] of units.entries()) for (const c of u) for (const s of c) { unitOf.set(s.id, i); inMulti.add(s.id); }
+  }
+  for (const s of stages) if (!unitOf.has(s.id)) { unitOf.set(s.id, units.length); units.push([[s]]); }
+
+  // -- rules 3 and 4: list scheduling
+  const minPar = opts.minParallel ?? 4096;
+  const done = new Set<number>();
+  const plans: Plan[] = [];
+  let cur: { stages: SStage[]; grid: number[] } | null = null;
+  const unitStages = (u: number) => units[u].flat();
+  const ready = (u: number) => unitStages(u).every((s) => [...s.deps].every((d) => done.has(d) || unitOf.get(d) === u));
+  const uprio = (u: number) => Math.min(...unitStages(u).map(prio));
+  const pending = new Set(units.keys());
+  const close = () => { if (cur) plans.push({ kind: 'fused', ...cur, reason: 'next stage cannot share its grid' }); cur = null; };
+  const join = (s: SStage): number[] | null => {
+    if (!cur || inMulti.has(s.id)) return null;
+    const dims = squeezed(s.node.shape).map(([, n]) => n);
+    let k = 0;
+    while (k < cur.grid.length && k < dims.length && cur.grid[k] === dims[k]) k++;
+    if (k === 0) return null;
+    const grid = cur.grid.slice(0, k);
+    const work = [...cur.stages, s].reduce((a, t) => a + numel(t.node.shape), 0);
+    if (numel(grid) < minPar && numel(grid) < numel(cur.grid) && work > minPar) return null;
+    const here = new Set([...cur.stages, s].map((t) => t.id));
+    for (const t of [...cur.stages, s]) for (const l of t.loads) {
+      const p = primary.get(l.node.id);
+      const w = l.node.op === 'state' ? writer.get(l.node.arg.cell) : undefined;
+      if (!(p && here.has(p.id) && p !== t) && !(w && here.has(w.id) && w !== t)) continue;
+      const sq = squeezed(l.node.shape);
+      if (sq.length < k) return null;
+      for (let j = 0; j < k; j++) if (sq[j][1] !== grid[j] || !isVarIx(l.idx[sq[j][0]], `g${j}`)) return null;
+    }
+    return grid;
+  };
+  while (pending.size) {
+    const rs = [...pending].filter(ready).sort((a, b) => uprio(a) - uprio(b));
+    if (!rs.length) throw new Error('kiln scheduler: cyclic stage dependencies');
+    let joined = false;
+    if (cur) for (const u of rs) {
+      const c = units[u];
+      if (c.length !== 1 || c[0].length !== 1) continue;
+      const g = join(c[0][0]);
+      if (!g) continue;
+      cur.stages.push(c[0][0]); cur.grid = g; done.add(c[0][0].id); pending.delete(u); joined = true; break;
+    }
+    if (joined) continue;
+    close();
+    const u = rs[0];
+    pending.delete(u);
+    for (const s of unitStages(u)) done.add(s.id);
+    const c = units[u];
+    if (inMulti.has(c[0][0].id)) plans.push({ kind: 'multi', clusters: c });
+    else cur = { stages: [c[0][0]], grid: squeezed(c[0][0].node.shape).map(([, n]) => n) };
+  }
+  close();
+  return assemble(gp, R, plan, plans, layout, uses);
+}
+
+/** is `s` reading d's value (not only ordered after it)? */
+const primaryDep = (d: SStage, s: SStage) => s.loads.some((l) => l.node === d.node);
+
+function reaches(stages: SStage[], from: SStage[], to: SStage[]): boolean {
+  const target = new Set(to.map((s) => s.id));
+  const seen = new Set<number>();
+  const stack = from.map((s) => s.id);
+  while (stack.length) {
+    const x = stack.pop()!;
+    for (const d of stages[x].deps) {
+      if (target.has(d)) return true;
+      if (!seen.has(d)) { seen.add(d); stack.push(d); }
+    }
+  }
+  return false;
+}
+
+/** provisional buffer identity for signatures: the kind of memory a node lives in */
+function bufKey(n: Node, primary: Map<number, SStage>): number {
+  const st = primary.get(n.id);
+  const kind = st ? st.target.kind : n.op;
+  const dt = n.dtype === 'float32' ? 0 : 1;
+  return ({ cell: 0, state: 0, scratch: 2, output: 4, input: 6 } as Record<string, number>)[kind] + dt;
+}
+
+export type { FlatPart, Kernel };

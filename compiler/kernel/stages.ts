@@ -1,0 +1,114 @@
+// Stages: one per materialized value (plus copies when a value has several destinations), with
+// their destinations, what they read, and the dependencies between them:
+//   data:  a stage reading a stored value runs after the stage storing it;
+//   anti:  updates read the state as on entry, so every reader of a cell's entry value runs
+//          before the stage overwriting that cell. When that is impossible (the writer reads its
+//          own cell at another element, e.g. W <- W^T, or a reader depends on the new value),
+//          the new value goes to scratch and a copy stage writes the cell last.
+import type { CellInfo, GraphProgram, Node } from '../ir/graph.js';
+import type { Ix } from './index.js';
+import { flatten, ixConst, ixVar } from './index.js';
+import { Emitter, newBlock, squeezed, type Home, type Load } from './emit.js';
+import type { Realization } from './realize.js';
+import { sameIx } from './views.js';
+
+export type Target = { kind: 'cell'; cell: number } | { kind: 'output'; index: number } | { kind: 'scratch' };
+
+export interface SStage {
+  id: number;
+  node: Node;
+  target: Target;
+  copy: boolean;
+  loads: Load[];
+  ops: string[];
+  deps: Set<number>;     // stage ids that must run first
+  identity: boolean;     // every load reads the element the stage writes (pure elementwise, same size)
+}
+
+export interface StagePlan { stages: SStage[]; primary: Map<number, SStage>; writer: Map<number, SStage> }
+
+/** the index a stage uses for its own iteration in analysis: g0.. over its squeezed dims */
+export function analysisIdx(n: Node): Ix[] {
+  const idx = n.shape.map(() => ixConst(0));
+  squeezed(n.shape).forEach(([p, ext], j) => { idx[p] = ixVar(`g${j}`, ext); });
+  return idx;
+}
+
+export function buildStages(gp: GraphProgram, R: Realization): StagePlan {
+  const rehomed = new Set<number>(); // update values forced to scratch
+  for (;;) {
+    const stages: SStage[] = [];
+    const primary = new Map<number, SStage>();
+    const writer = new Map<number, SStage>();
+    const add = (node: Node, target: Target, copy: boolean) => {
+      const st: SStage = { id: stages.length, node, target, copy, loads: [], ops: [], deps: new Set(), identity: false };
+      stages.push(st);
+      if (!copy) primary.set(node.id, st);
+      if (target.kind === 'cell') writer.set(target.cell, st);
+      return st;
+    };
+    const isStored = (n: Node) => R.stored.has(n.id);
+    for (const n of R.order) if (isStored(n) && rehomed.has(n.id)) add(n, { kind: 'scratch' }, false);
+    const late: [Node, Target][] = [];
+    for (const u of gp.updates) {
+      const v = u.value;
+      if (v.op === 'state' && v.arg.cell === u.cell) continue; // c <- c: nothing to do
+      if (rehomed.has(v.id)) late.push([v, { kind: 'cell', cell: u.cell }]);
+      else add(v, { kind: 'cell', cell: u.cell }, !isStored(v) || primary.has(v.id));
+    }
+    gp.outputs.forEach((o, index) => add(o, { kind: 'output', index }, (isStored(o) && primary.has(o.id)) || o.op === 'input' || o.op === 'state'));
+    for (const n of R.order) if (isStored(n) && !primary.has(n.id)) add(n, { kind: 'scratch' }, false);
+    for (const [v, t] of late) add(v, t, true);
+
+    // analysis: what each stage reads, at which index
+    const uses = (n: Node) => R.users.get(n.id)?.length ?? 0;
+    // buffers and offsets do not matter here, only which node is read at which index
+    const homeOf = (n: Node): Home | undefined =>
+      primary.has(n.id) || n.op === 'input' || n.op === 'state' ? { buf: -1, offset: 0, shape: n.shape, storage: 'f32' } : undefined;
+    for (const st of stages) {
+      const em = new Emitter((n) => (n === st.node && !st.copy ? undefined : homeOf(n)), uses);
+      const top = newBlock([]);
+      em.stage({ id: st.id, node: st.node, home: { buf: -1, offset: 0, shape: st.node.shape, storage: 'f32' }, copy: st.copy }, squeezed(st.node.shape).length, top);
+      st.loads = em.loads;
+      st.ops = em.ops;
+      const mine = flatten(analysisIdx(st.node), st.node.shape);
+      st.identity = em.loads.every((l) => sameIx(flatten(l.idx, l.node.shape), mine) && l.node.shape.reduce((a, b) => a * b, 1) === st.node.shape.reduce((a, b) => a * b, 1));
+    }
+    for (const st of stages) for (const l of st.loads) {
+      const p = primary.get(l.node.id);
+      if (p && p !== st) st.deps.add(p.id);
+      if (l.node.op === 'state') {
+        const w = writer.get(l.node.arg.cell);
+        if (w && w !== st) w.deps.add(st.id);
+      }
+    }
+    // hazards that ordering cannot fix
+    const bad: Node[] = [];
+    for (const [cell, w] of writer) {
+      if (w.copy) continue;
+      const self = w.loads.filter((l) => l.node.op === 'state' && l.node.arg.cell === cell);
+      const mine = flatten(analysisIdx(w.node), w.node.shape);
+      const selfBad = self.some((l) => !sameIx(flatten(l.idx, l.node.shape), mine));
+      const readers = stages.filter((s) => s !== w && s.loads.some((l) => l.node.op === 'state' && l.node.arg.cell === cell));
+      if (selfBad || readers.some((r) => dependsOn(stages, r, w))) bad.push(w.node);
+    }
+    if (!bad.length) return { stages, primary, writer };
+    for (const n of bad) rehomed.add(n.id);
+  }
+}
+
+/** does stage a (transitively) depend on stage b? (data and anti edges) */
+export function dependsOn(stages: SStage[], a: SStage, b: SStage): boolean {
+  const seen = new Set<number>();
+  const stack = [a.id];
+  while (stack.length) {
+    const s = stack.pop()!;
+    for (const d of stages[s].deps) {
+      if (d === b.id) return true;
+      if (!seen.has(d)) { seen.add(d); stack.push(d); }
+    }
+  }
+  return false;
+}
+
+export const cellMap = (gp: GraphProgram) => new Map<number, CellInfo>(gp.cells.map((c) => [c.id, c]));

@@ -1,0 +1,69 @@
+// Cost accounting from the kernel IR itself: what each kernel executes (FLOPs, bytes loaded and
+// stored, weighted by grid and loop extents), and the program's bytes moved beside the minimum
+// (every input and entry state read once, every output and updated state written once).
+import type { Expr, Kernel, KernelProgram, Stmt } from '../ir/kernel.js';
+
+export interface KernelCost { flops: number; bytesRead: number; bytesWritten: number }
+
+export function kernelCost(k: Kernel): KernelCost {
+  const c: KernelCost = { flops: 0, bytesRead: 0, bytesWritten: 0 };
+  const expr = (e: Expr, m: number): void => {
+    switch (e.e) {
+      case 'load': c.bytesRead += 4 * m; expr(e.index, m); return;
+      case 'unary': if (e.type === 'f32') c.flops += m; expr(e.a, m); return;
+      case 'binary': if (e.a.type === 'f32') c.flops += m; expr(e.a, m); expr(e.b, m); return;
+      case 'where': expr(e.cond, m); expr(e.a, m); expr(e.b, m); return;
+      case 'cast': expr(e.a, m); return;
+      default: return;
+    }
+  };
+  const stmts = (ss: readonly Stmt[], m: number): void => {
+    for (const s of ss) {
+      switch (s.s) {
+        case 'let': expr(s.value, m); break;
+        case 'store': c.bytesWritten += 4 * m; expr(s.index, m); expr(s.value, m); break;
+        case 'accum': c.flops += m; expr(s.value, m); break;
+        case 'loop': stmts(s.body, m * s.extent); break;
+        default: break;
+      }
+    }
+  };
+  stmts(k.body, k.grid.reduce((a, b) => a * b, 1));
+  return c;
+}
+
+/** fills each kernel's meta with its measured cost */
+export function annotate(k: Kernel): Kernel {
+  return { ...k, meta: { ...k.meta, ...kernelCost(k) } };
+}
+
+export interface ProgramStats {
+  kernels: number;
+  launchesPerRun: number;
+  flops: number;
+  bytesPerRun: number;
+  minBytesPerRun?: number;
+  peakBytes: number;
+  perKernel: { name: string; grid: number[]; ops: string[]; flops: number; bytesRead: number; bytesWritten: number; reason?: string }[];
+}
+
+export function programStats(prog: KernelProgram & { minBytes?: number }): ProgramStats {
+  const perKernel = prog.kernels.map((k) => ({ name: k.name, grid: k.grid, ...k.meta }));
+  return {
+    kernels: prog.kernels.length,
+    launchesPerRun: prog.kernels.length,
+    flops: perKernel.reduce((a, k) => a + k.flops, 0),
+    bytesPerRun: perKernel.reduce((a, k) => a + k.bytesRead + k.bytesWritten, 0),
+    minBytesPerRun: prog.minBytes,
+    peakBytes: prog.peakBytes,
+    perKernel,
+  };
+}
+
+/** one line per kernel, for `kiln inspect` and test failures */
+export function printStats(prog: KernelProgram & { minBytes?: number }): string {
+  const s = programStats(prog);
+  const lines = s.perKernel.map((k) => `${k.name} grid[${k.grid}] ops=${k.ops.join(',')} flops=${k.flops} read=${k.bytesRead}B write=${k.bytesWritten}B${k.reason ? ` (${k.reason})` : ''}`);
+  lines.push(`${s.kernels} kernels, ${s.bytesPerRun} bytes moved (minimum ${s.minBytesPerRun ?? '?'}), peak ${s.peakBytes} bytes`);
+  return lines.join('\n');
+}

@@ -1,0 +1,69 @@
+// Scheduling rules on small hand-built graphs: kernel counts, bytes, and agreement with the
+// graph-level reference evaluator.
+import { describe, expect, it } from 'vitest';
+import type { Node } from '../compiler/ir/graph.js';
+import { programStats } from '../compiler/kernel/stats.js';
+import { StateLayout } from '../compiler/kernel/memory.js';
+import { cell, check, g, program } from './kernels-util.js';
+
+const f32 = (name: string, shape: number[]) => ({ name, shape, dtype: 'float32' as const });
+
+/** Adam over parameters of the given shapes, reading grads from cells; per-parameter host scalars */
+export function adamProgram(shapes: number[][]) {
+  const cells = [], updates: { cell: number; value: Node }[] = [];
+  let id = 100, slot = 0;
+  for (const s of shapes) {
+    const [pc, gc, mc, vc] = [id++, id++, id++, id++];
+    cells.push(cell(pc, s, 'p'), cell(gc, s, 'g'), cell(mc, s, 'm'), cell(vc, s, 'v'));
+    const p = g.state(pc, s), gr = g.state(gc, s), m = g.state(mc, s), v = g.state(vc, s);
+    const k = (x: number) => g.bcast(g.const(x), s), sc = (i: number) => g.bcast(g.scalar(i), s);
+    const m2 = g.add(g.mul(m, k(0.9)), g.mul(gr, k(0.1)));
+    const v2 = g.add(g.mul(v, k(0.999)), g.mul(g.mul(gr, gr), k(0.001)));
+    const den = g.add(g.div(g.sqrt(v2), sc(slot + 1)), k(1e-8));
+    const p2 = g.sub(p, g.mul(g.div(m2, den), sc(slot)));
+    slot += 2;
+    updates.push({ cell: mc, value: m2 }, { cell: vc, value: v2 }, { cell: pc, value: p2 });
+  }
+  return program({ cells, updates, outputs: [], host: { vars: [], stmts: [], scalarCount: slot } });
+}
+
+describe('fusion', () => {
+  it('an elementwise chain is one kernel that reads each input once', () => {
+    const x = g.input(0, [4, 3]), y = g.input(1, [4, 3]);
+    const out = g.exp(g.mul(g.add(x, y), g.bcast(g.const(2), [4, 3])));
+    const { prog, err } = check(program({ inputs: [f32('x', [4, 3]), f32('y', [4, 3])], outputs: [out] }));
+    expect(err).toBe(0);
+    expect(prog.kernels.length).toBe(1);
+    const s = programStats(prog);
+    expect(s.bytesPerRun).toBe(s.minBytesPerRun);
+  });
+
+  it('matmul + bias + relu is one kernel', () => {
+    const a = g.input(0, [4, 3]), w = g.state(1, [3, 5]), b = g.state(2, [5]);
+    const z = g.add(g.matmul(a, w), g.expand(g.reshape(b, [1, 5]), [4, 5]));
+    const zero = g.bcast(g.const(0), [4, 5]);
+    const { prog, err } = check(program({ inputs: [f32('a', [4, 3])], cells: [cell(1, [3, 5]), cell(2, [5])], outputs: [g.where(g.gt(z, zero), z, zero)] }));
+    expect(err).toBeLessThan(1e-6);
+    expect(prog.kernels.length).toBe(1);
+    expect(prog.kernels[0].meta.ops).toEqual(['mul', 'sum', 'add', 'gt', 'where']);
+  });
+
+  it('an Adam update over N parameters is one kernel moving 28 bytes per parameter', () => {
+    const shapes = [[5, 10], [5], [2, 5], [2]];
+    const { prog, err } = check(adamProgram(shapes));
+    expect(err).toBe(0);
+    expect(prog.kernels.length).toBe(1);
+    const n = shapes.reduce((a, s) => a + s.reduce((x, y) => x * y, 1), 0);
+    expect(prog.kernels[0].grid).toEqual([n]);
+    expect(programStats(prog).bytesPerRun).toBe(28 * n);
+  });
+
+  it('multi-tensor apply stays correct when an earlier compile placed the cells out of line', () => {
+    const gp = adamProgram([[3, 4], [7], [2, 2]]);
+    const layout = new StateLayout();
+    for (const c of [...gp.cells].reverse()) layout.place(c); // every role misaligned
+    const { prog, err } = check(gp, { layout });
+    expect(err).toBe(0);
+    expect(prog.kernels.length).toBe(1);
+  });
+});
