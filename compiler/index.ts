@@ -4,6 +4,8 @@ import { ReferenceBackend } from '../targets/reference/backend.js';
 
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
+export * as data from './data/index.js';
+export { save, load } from './io.js';
 export { compile, CompiledFunction, type CompileOptions } from './compile.js';
 export { Tensor, tensor, zeros, ones, full, arange, where, noGrad } from './tensor.js';
 export { oneHot } from './tensor-index.js';

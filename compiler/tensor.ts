@@ -382,11 +382,12 @@ export class Tensor {
 
 // ---- free functions ----
 export function tensor(values: ArrayLike<number> | number[][] | number, opts: { shape?: number[]; dtype?: DType; requiresGrad?: boolean } = {}): Tensor {
-  const flat: number[] = typeof values === 'number' ? [values] : (Array.from(values as ArrayLike<number>) as any[]).flat(Infinity as 1) as number[];
+  // typed arrays skip the nested-array flattening (data loaders build one per batch)
+  const flat: ArrayLike<number> = typeof values === 'number' ? [values] : ArrayBuffer.isView(values) ? (values as ArrayLike<number>) : (Array.from(values as ArrayLike<number>) as any[]).flat(Infinity as 1) as number[];
   const shape = opts.shape ?? inferShape(values);
   const dtype = opts.dtype ?? (values instanceof Int32Array ? 'int32' : 'float32');
   if (numel(shape) !== flat.length) throw new KilnError(`tensor: ${flat.length} values do not fill shape ${fmtShape(shape)}`);
-  const data = dtype === 'float32' ? Float32Array.from(flat) : dtype === 'int32' ? Int32Array.from(flat) : Uint8Array.from(flat.map((v) => (v ? 1 : 0)));
+  const data = dtype === 'float32' ? Float32Array.from(flat) : dtype === 'int32' ? Int32Array.from(flat) : Uint8Array.from(flat, (v) => (v ? 1 : 0));
   return new Tensor(makeNode('data', [], shape, dtype, { values: data }), opts.requiresGrad ?? false);
 }
 function inferShape(v: unknown): number[] {

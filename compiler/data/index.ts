@@ -1,0 +1,2 @@
+export { TensorDataset, type Dataset, type TensorSource } from './dataset.js';
+export { DataLoader, type DataLoaderOptions } from './loader.js';
