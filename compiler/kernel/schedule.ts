@@ -103,7 +103,7 @@ export function schedule(graph: GraphProgram, layout: StateLayout = new StateLay
     const dims = squeezed(s.node.shape).map(([, n]) => n);
     let k = 0;
     while (k < cur.grid.length && k < dims.length && cur.grid[k] === dims[k]) k++;
-    if (k === 0) return null;
+    if (k === 0 && (cur.grid.length > 0 || dims.length > 0)) return null; // scalar stages share one point
     const grid = cur.grid.slice(0, k);
     const work = [...cur.stages, s].reduce((a, t) => a + numel(t.node.shape), 0);
     if (numel(grid) < minPar && numel(grid) < numel(cur.grid) && work > minPar) return null;

@@ -1,0 +1,51 @@
+// The seed's full training step (Linear(10,5), ReLU, Linear(5,2), CrossEntropy, backward, Adam),
+// traced by the front end, scheduled and run by the kernel interpreter, against the graph-level
+// reference evaluator.
+import { describe, expect, it } from 'vitest';
+import { manualSeed, nn, optim, type Tensor } from '../compiler/index.js';
+import { trace } from '../compiler/trace.js';
+import { schedule } from '../compiler/kernel/schedule.js';
+import { StateLayout } from '../compiler/kernel/memory.js';
+import { printStats, programStats } from '../compiler/kernel/stats.js';
+import { maxRelErr, randomEnv, runReference, runScheduled } from './kernels-util.js';
+
+function seedStep(batch: number) {
+  manualSeed(0);
+  const model = new nn.Sequential(new nn.Linear(10, 5), new nn.ReLU(), new nn.Linear(5, 2));
+  const lossFn = new nn.CrossEntropyLoss();
+  const opt = new optim.Adam(model.parameters(), { lr: 1e-2 });
+  const step = (x: Tensor, y: Tensor) => { opt.zeroGrad(); const loss = lossFn.forward(model.forward(x), y); loss.backward(); opt.step(); return loss; };
+  return trace(step as (...a: Tensor[]) => unknown, [{ shape: [batch, 10], dtype: 'float32' }, { shape: [batch], dtype: 'int32' }]).graph;
+}
+
+describe('seed training step through the fused path', () => {
+  it('schedules into at most 8 kernels, with one multi-tensor Adam kernel', () => {
+    const prog = schedule(seedStep(8), new StateLayout());
+    const s = programStats(prog);
+    expect(s.kernels, printStats(prog)).toBeLessThanOrEqual(8);
+    const adam = prog.kernels.filter((k) => k.name.includes('multi'));
+    expect(adam).toHaveLength(1);
+    expect(adam[0].grid).toEqual([10 * 5 + 5 + 5 * 2 + 2]);
+    expect(adam[0].meta.bytesRead + adam[0].meta.bytesWritten).toBe(28 * 67);
+  });
+
+  it.each([1, 3, 8])('matches the graph reference (batch %i)', (batch) => {
+    const gp = seedStep(batch);
+    const prog = schedule(gp, new StateLayout());
+    const env = randomEnv(gp, batch);
+    env.inputs[1] = Int32Array.from({ length: batch }, (_, i) => i % 2);
+    const want = runReference(gp, env), got = runScheduled(prog, env);
+    expect(maxRelErr(got.outputs[0], want.outputs[0])).toBeLessThan(1e-5);
+    for (const [id, w] of want.cells) expect(maxRelErr(got.cells.get(id)!, w), `cell ${id}`).toBeLessThan(1e-5);
+  });
+
+  it('two programs on one layout share cell offsets', () => {
+    const layout = new StateLayout();
+    const a = schedule(seedStep(4), layout);
+    const size = layout.size.f32;
+    const b = schedule(seedStep(4), layout); // a new model: new cells, appended
+    expect(layout.size.f32).toBeGreaterThan(size);
+    const offA = new Set(a.cells.map((c) => c.offset));
+    expect(b.cells.every((c) => !offA.has(c.offset))).toBe(true);
+  });
+});
