@@ -28,6 +28,11 @@ export const i32 = (t: GoldenTensor): Int32Array => Int32Array.from(t.data);
 /** a fresh Parameter holding a golden tensor's values */
 export const toParameter = (t: GoldenTensor): nn.Parameter => new nn.Parameter({ shape: [...t.shape], data: t.data });
 
+/** a golden `state_dict()` (`{ '0.weight': tensor, ... }`) as kiln's module state dict */
+export function toStateDict(sd: Record<string, GoldenTensor>): Record<string, { shape: number[]; data: Float32Array }> {
+  return Object.fromEntries(Object.entries(sd).map(([k, t]) => [k, { shape: [...t.shape], data: f32(t) }]));
+}
+
 /**
  * Norm-wise relative error max|a - b| / max|b| (the infinity norm): what "relative error 1e-5"
  * means for the golden trajectories. PyTorch's CPU kernels fuse add-with-alpha into an FMA; kiln
