@@ -7,7 +7,7 @@ export * as optim from './optim/index.js';
 export * as data from './data/index.js';
 export { save, load } from './io.js';
 export { compile, CompiledFunction, type CompileOptions } from './compile.js';
-export { Tensor, tensor, zeros, ones, full, arange, where, noGrad } from './tensor.js';
+export { Tensor, tensor, zeros, ones, full, arange, where, noGrad, randn, rand } from './tensor.js';
 export { oneHot } from './tensor-index.js';
 export { manualSeed } from './random.js';
 export { KilnError } from './errors.js';

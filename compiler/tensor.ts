@@ -9,6 +9,7 @@ import { currentTrace } from './trace-context.js';
 import { evaluate } from '../targets/reference/graph.js';
 import { TensorCell } from './state.js';
 import { gatherImpl, movedimImpl } from './tensor-index.js';
+import { randn as randnValues, uniform } from './random.js';
 
 /** nodes whose value depends on something that requires grad */
 export const gradNodes = new WeakSet<Node>();
@@ -399,6 +400,9 @@ function inferShape(v: unknown): number[] {
 export function full(shape: number[], value: number, dtype: DType = 'float32'): Tensor {
   return new Tensor(makeNode('const', [], [], dtype, { value: dtype === 'float32' ? Math.fround(value) : value })).expand(shape);
 }
+/** PyTorch's `torch.randn` / `torch.rand`: seeded by manualSeed */
+export const randn = (shape: number[]) => tensor(randnValues(numel(shape)), { shape });
+export const rand = (shape: number[]) => tensor(uniform(numel(shape), 0, 1), { shape });
 export const zeros = (shape: number[], dtype: DType = 'float32') => full(shape, 0, dtype);
 export const ones = (shape: number[], dtype: DType = 'float32') => full(shape, 1, dtype);
 export const zerosLike = (t: Tensor) => zeros(t.shape, t.dtype);
