@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compileNative, nativeAssembly, toolchainStats } from '../targets/llvm/index.js';
+import { compileNative, compileNativeAsync, nativeAssembly, toolchainStats } from '../targets/llvm/index.js';
 import { createNativeDevice } from '../runtime/native/index.js';
 import { adamProgram, adamScalars, add, ci, kernel, ld, matmul, mul, program, randn, relErr, sc, store, sub, v } from './llvm-helpers.js';
 
@@ -12,11 +12,11 @@ const cacheDir = mkdtempSync(join(tmpdir(), 'kiln-llvm-rt-'));
 const PACKED = /\bv(mul|add|sub|div|sqrt|fmadd\w*|fnmadd\w*)ps\s[^\n]*%[xyz]mm/;
 
 describe('llvm target: native runtime', () => {
-  it('fused Adam over a flat state arena with host scalars', async () => {
+  it.each([['serial', Infinity], ['split over threads', 0]])('fused Adam over a flat state arena with host scalars (%s)', async (_, parallelThreshold) => {
     const n = 10007, off = { p: 3, g: 3 + n, m: 3 + 2 * n + 5, v: 3 + 3 * n + 11 };
     const prog = adamProgram(n, off);
     const dev = createNativeDevice();
-    const exe = await dev.load(compileNative(prog, { cacheDir }));
+    const exe = await dev.load(compileNative(prog, { cacheDir, parallelThreshold }));
     const init = { p: randn(n, 1), g: randn(n, 2), m: randn(n, 3).map((x) => x * 0.1), v: randn(n, 4).map((x) => x * x) };
     for (const k of ['p', 'g', 'm', 'v'] as const) dev.writeState('f32', off[k], init[k]);
     const ref = { p: init.p.slice(), m: init.m.slice(), v: init.v.slice() };
@@ -83,6 +83,18 @@ describe('llvm target: native runtime', () => {
     expect(b.code.library).toBe(a.code.library);
     compileNative(adamProgram(1235), { cacheDir: dir });
     expect(toolchainStats.runs).toBeGreaterThan(runs);
+  });
+
+  it('builds without blocking the event loop (compileNativeAsync), into the same cache', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-llvm-async-'));
+    let ticks = 0;
+    const timer = setInterval(() => { ticks++; }, 1);
+    const a = await compileNativeAsync(adamProgram(777), { cacheDir: dir });
+    clearInterval(timer);
+    expect(ticks).toBeGreaterThan(0);
+    expect(compileNative(adamProgram(777), { cacheDir: dir }).code.library).toBe(a.code.library);
+    const dev = createNativeDevice();
+    await (await dev.load(a)).run([], adamScalars(1));
   });
 
   it('toolchain problems become clear errors', () => {

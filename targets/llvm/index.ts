@@ -1,5 +1,6 @@
 // kiln's LLVM target: KernelProgram → native shared library (an Artifact the native runtime loads).
 //   compileNative(program)            → Artifact { target: 'llvm', manifest, code: NativeCode }
+//   compileNativeAsync(program)       → the same, the tools run without blocking the event loop
 //   llvmIR(program, { kernel? })      → textual LLVM IR (whole program, or one kernel)
 //   nativeAssembly(program, { kernel? }) → the optimized assembly
 import type { KernelProgram } from '../../compiler/ir/kernel.js';
@@ -7,7 +8,7 @@ import type { Artifact } from '../../runtime/device.js';
 import type { Manifest } from '../../runtime/manifest.js';
 import type { NativeCode } from '../../runtime/native/device.js';
 import { emitModule, ENTRY, VerifyError, type ModuleOptions } from './module.js';
-import { assemble, buildLibrary, cpuOf, verifierMessage, type ToolchainOptions } from './toolchain.js';
+import { assemble, buildLibrary, buildLibraryAsync, cpuOf, verifierMessage, type Library, type ToolchainOptions } from './toolchain.js';
 
 export { toolchainStats, hostCpu } from './toolchain.js';
 export type { ToolchainOptions } from './toolchain.js';
@@ -48,7 +49,17 @@ export function nativeAssembly(p: KernelProgram, opts: ModuleOptions & NativeOpt
   return assemble(llvmIR(p, opts), cpuOf(opts));
 }
 
-export function compileNative(p: KernelProgram, opts: NativeOptions = {}): Artifact & { code: NativeCode } {
-  const lib = buildLibrary(llvmIR(p, opts), opts);
-  return { target: 'llvm', manifest: manifestOf(p), code: { library: lib.path, entry: ENTRY, hash: lib.hash, cpu: cpuOf(opts) } };
+export type NativeArtifact = Artifact & { code: NativeCode };
+
+const artifact = (p: KernelProgram, lib: Library, opts: NativeOptions): NativeArtifact =>
+  ({ target: 'llvm', manifest: manifestOf(p), code: { library: lib.path, entry: ENTRY, hash: lib.hash, cpu: cpuOf(opts) } });
+
+/** builds (or finds in the cache) the program's shared library; blocks while the tools run */
+export function compileNative(p: KernelProgram, opts: NativeOptions = {}): NativeArtifact {
+  return artifact(p, buildLibrary(llvmIR(p, opts), opts), opts);
+}
+
+/** compileNative without blocking the event loop while opt, llc and cc run */
+export async function compileNativeAsync(p: KernelProgram, opts: NativeOptions = {}): Promise<NativeArtifact> {
+  return artifact(p, await buildLibraryAsync(llvmIR(p, opts), opts), opts);
 }

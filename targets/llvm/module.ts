@@ -1,7 +1,7 @@
 // A KernelProgram → one LLVM module: a function per kernel plus the exported entry point
 //   void kiln_run(T0* b0, ..., TN* bN)      (Ti = float or int32_t, one per manifest buffer, in order)
 // which calls every kernel in order: one foreign call per run. Threads are handled by kiln_par
-// (runtime support compiled from rt.c) for kernels large enough to win from two cores.
+// (runtime support, C source in rt.ts) for kernels large enough to win from two cores.
 import llvm from 'llvm-bindings';
 import type { Kernel, KernelProgram } from '../../compiler/ir/kernel.js';
 import { KernelEmitter } from './kernel.js';
@@ -85,7 +85,7 @@ function emitEntry(em: KernelEmitter, p: KernelProgram, fns: llvm.Function[], th
   const run = llvm.Function.Create(llvm.FunctionType.get(voidT, ptrTypes, false), L.ExternalLinkage, ENTRY, em.mod);
   const args = p.buffers.map((_, i) => { const a = run.getArg(i); a.setName(`b${i}`); return a; });
   const b = new llvm.IRBuilder(llvm.BasicBlock.Create(ctx, 'entry', run));
-  // kiln_par(thunk, bufs, n) (rt.c) runs thunk(bufs, lo, hi) over [0, n) split across threads;
+  // kiln_par(thunk, bufs, n) (rt.ts) runs thunk(bufs, lo, hi) over [0, n) split across threads;
   // thunk(bufs, lo, hi) unpacks the buffer array and calls the kernel
   const i8p = llvm.Type.getInt8PtrTy(ctx), i8pp = llvm.PointerType.get(i8p, 0);
   const thunkT = llvm.FunctionType.get(voidT, [i8pp, em.i64, em.i64], false);

@@ -1,15 +1,13 @@
 // The external half of the LLVM target: textual IR → `opt -O3` → `llc -O3 -filetype=obj` →
-// `cc -shared` (linked with rt.c, the thread helper) → a shared library in a content-addressed
+// `cc -shared` (linked with rt.ts's C source, the thread helper) → a shared library in a content-addressed
 // cache, so an identical program is never rebuilt. llvm-bindings has no pass manager or object
 // emission, hence the tools. (opt reads textual IR: we add `noalias` to it, which the bindings
 // cannot express; opt then writes the bitcode llc reads.)
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const RT_SOURCE = join(dirname(fileURLToPath(import.meta.url)), 'rt.c');
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RT_C } from './rt.js';
 const FORMAT = 'kiln-llvm-1'; // bump when codegen changes in a way the IR text does not show
 
 /** counts tool invocations (tests assert the cache avoids them) */
@@ -24,20 +22,36 @@ export interface ToolchainOptions {
 
 const tool = (name: string): string => process.env[`KILN_${name.toUpperCase()}`] ?? name;
 
+function toolError(exe: string, name: string, err: NodeJS.ErrnoException): Error {
+  const why = err.code === 'ENOENT'
+    ? `\`${exe}\` was not found on PATH (kiln's native target needs LLVM 14's opt and llc, and a C compiler; set KILN_${name.toUpperCase()} to override)`
+    : err.message;
+  return new Error(`kiln llvm: ${why}`);
+}
+const exitError = (exe: string, args: string[], status: number | null, out: string) =>
+  new Error(`kiln llvm: \`${exe} ${args.join(' ')}\` failed (exit ${status}):\n${out.trim()}`);
+
 function run(name: string, args: string[], input?: string): string {
   const exe = tool(name);
   toolchainStats.runs++;
   const r = spawnSync(exe, args, { input, encoding: 'utf8', maxBuffer: 1 << 28 });
-  if (r.error) {
-    const why = (r.error as NodeJS.ErrnoException).code === 'ENOENT'
-      ? `\`${exe}\` was not found on PATH (kiln's native target needs LLVM 14's opt and llc, and a C compiler; set KILN_${name.toUpperCase()} to override)`
-      : r.error.message;
-    throw new Error(`kiln llvm: ${why}`);
-  }
-  if (r.status !== 0) {
-    throw new Error(`kiln llvm: \`${exe} ${args.join(' ')}\` failed (exit ${r.status}):\n${(r.stderr || r.stdout).trim()}`);
-  }
+  if (r.error) throw toolError(exe, name, r.error);
+  if (r.status !== 0) throw exitError(exe, args, r.status, r.stderr || r.stdout);
   return r.stdout;
+}
+
+/** the same, without blocking the event loop */
+function runAsync(name: string, args: string[]): Promise<string> {
+  const exe = tool(name);
+  toolchainStats.runs++;
+  return new Promise((resolve, reject) => {
+    const child = spawn(exe, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('error', (e) => reject(toolError(exe, name, e)));
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(exitError(exe, args, code, err || out))));
+  });
 }
 
 let hostCpuName: string | undefined;
@@ -67,26 +81,57 @@ export function assemble(ir: string, cpu: string): string {
 
 export interface Library { path: string; hash: string; cached: boolean }
 
+interface Job { path: string; hash: string; dir: string; cpu: string }
+
+function job(ir: string, opts: ToolchainOptions): Job {
+  const cpu = cpuOf(opts);
+  const hash = createHash('sha256')
+    .update([FORMAT, cpu, cpu === 'native' ? hostCpu() : '', RT_C, ir].join('\0')).digest('hex').slice(0, 32);
+  const dir = cacheDirOf(opts);
+  return { path: join(dir, `${hash}.so`), hash, dir, cpu };
+}
+
+/** a fresh build directory holding the inputs, and the tool runs that turn them into k.so */
+function prepare(j: Job, ir: string): { tmp: string; steps: [string, string[]][] } {
+  mkdirSync(j.dir, { recursive: true });
+  const tmp = mkdtempSync(join(j.dir, `.build-${j.hash.slice(0, 8)}-`));
+  const at = (f: string) => join(tmp, f);
+  writeFileSync(at('k.ll'), ir);
+  writeFileSync(at('rt.c'), RT_C);
+  const march = j.cpu === 'native' ? ['-march=native'] : [];
+  return {
+    tmp,
+    steps: [
+      ['opt', ['-O3', `-mcpu=${j.cpu}`, at('k.ll'), '-o', at('k.bc')]],
+      ['llc', ['-O3', `-mcpu=${j.cpu}`, '-filetype=obj', '-relocation-model=pic', at('k.bc'), '-o', at('k.o')]],
+      ['cc', ['-shared', '-fPIC', '-O2', ...march, '-o', at('k.so'), at('k.o'), at('rt.c'), '-lm', '-lpthread']],
+    ],
+  };
+}
+
 /** compiles `ir` to a shared library, or returns the cached one with the same content hash */
 export function buildLibrary(ir: string, opts: ToolchainOptions = {}): Library {
-  const cpu = cpuOf(opts);
-  const rt = readFileSync(RT_SOURCE, 'utf8');
-  const hash = createHash('sha256')
-    .update([FORMAT, cpu, cpu === 'native' ? hostCpu() : '', rt, ir].join('\0')).digest('hex').slice(0, 32);
-  const dir = cacheDirOf(opts);
-  const path = join(dir, `${hash}.so`);
-  if (existsSync(path)) return { path, hash, cached: true };
-  mkdirSync(dir, { recursive: true });
-  const tmp = mkdtempSync(join(dir, `.build-${hash.slice(0, 8)}-`));
+  const j = job(ir, opts);
+  if (existsSync(j.path)) return { path: j.path, hash: j.hash, cached: true };
+  const { tmp, steps } = prepare(j, ir);
   try {
-    writeFileSync(join(tmp, 'k.ll'), ir);
-    run('opt', ['-O3', `-mcpu=${cpu}`, join(tmp, 'k.ll'), '-o', join(tmp, 'k.bc')]);
-    run('llc', ['-O3', `-mcpu=${cpu}`, '-filetype=obj', '-relocation-model=pic', join(tmp, 'k.bc'), '-o', join(tmp, 'k.o')]);
-    const march = cpu === 'native' ? ['-march=native'] : [];
-    run('cc', ['-shared', '-fPIC', '-O2', ...march, '-o', join(tmp, 'k.so'), join(tmp, 'k.o'), RT_SOURCE, '-lm', '-lpthread']);
-    renameSync(join(tmp, 'k.so'), path); // atomic: concurrent builders of one hash both succeed
+    for (const [tool, args] of steps) run(tool, args);
+    renameSync(join(tmp, 'k.so'), j.path); // atomic: concurrent builders of one hash both succeed
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
-  return { path, hash, cached: false };
+  return { path: j.path, hash: j.hash, cached: false };
+}
+
+export async function buildLibraryAsync(ir: string, opts: ToolchainOptions = {}): Promise<Library> {
+  const j = job(ir, opts);
+  if (existsSync(j.path)) return { path: j.path, hash: j.hash, cached: true };
+  const { tmp, steps } = prepare(j, ir);
+  try {
+    for (const [tool, args] of steps) await runAsync(tool, args);
+    renameSync(join(tmp, 'k.so'), j.path);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return { path: j.path, hash: j.hash, cached: false };
 }

@@ -1,4 +1,6 @@
-// Runtime support linked into every kiln native library. kiln_par splits a kernel's outer grid
+// Runtime support linked into every kiln native library, as C source (embedded so a built
+// package needs no extra files; toolchain.ts writes it next to the object and compiles it with cc).
+export const RT_C = `// Runtime support linked into every kiln native library. kiln_par splits a kernel's outer grid
 // [0, n) into chunks that the caller and a small persistent thread pool (created on first use)
 // claim dynamically: a worker that wakes late (another process holds the core) just claims
 // fewer chunks, so a split run is never much slower than a serial one. Workers poll (yielding) ~500 µs
@@ -36,7 +38,7 @@ static int64_t now_ns(void) {
   return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-/** claims and runs chunks of job `gen` until none are left; returns when the job moved on */
+/** claims and runs chunks of job gen until none are left; returns when the job moved on */
 static void work(uint32_t gen) {
   for (;;) {
     uint64_t w = atomic_load(&word);
@@ -111,3 +113,4 @@ void kiln_par(kiln_thunk f, void **bufs, int64_t n) {
 }
 
 int kiln_threads(void) { pthread_once(&once, init); return nthreads; }
+`;
