@@ -66,4 +66,40 @@ describe('fusion', () => {
     expect(err).toBe(0);
     expect(prog.kernels.length).toBe(1);
   });
+
+  it('updates read the state as on entry: transposes, swaps and readers of new values', () => {
+    const w = g.state(1, [3, 3]), a = g.state(2, [3, 3]), b = g.state(3, [3, 3]);
+    const cells = [cell(1, [3, 3]), cell(2, [3, 3]), cell(3, [3, 3])];
+    // W <- W^T + 1 (reads other elements of the cell it writes), a <-> b, and an output that
+    // needs both the old and the new a
+    const w2 = g.add(g.permute(w, [1, 0]), g.bcast(g.const(1), [3, 3]));
+    const out = g.sum(g.mul(a, g.permute(b, [1, 0])), [0, 1]);
+    const gp = program({ cells, outputs: [out, g.sum(w2, [0, 1])], updates: [{ cell: 1, value: w2 }, { cell: 2, value: b }, { cell: 3, value: a }] });
+    const { err } = check(gp);
+    expect(err).toBeLessThan(1e-6);
+  });
+
+  it('stores a value used by several kernels once when recomputing would read more', () => {
+    const x = g.input(0, [6, 4]), y = g.input(1, [6, 4]);
+    const t = g.mul(g.add(x, y), y);                        // reads 2 buffers: stored once
+    const o1 = g.sum(t, [0]), o2 = g.sum(t, [1]);
+    const { prog, err } = check(program({ inputs: [f32('x', [6, 4]), f32('y', [6, 4])], outputs: [o1, o2] }));
+    expect(err).toBeLessThan(1e-6);
+    expect(prog.buffers.some((b) => b.kind === 'scratch')).toBe(true);
+    const u = g.exp(x);                                      // reads 1 buffer: recomputed
+    const p2 = check(program({ inputs: [f32('x', [6, 4])], outputs: [g.sum(u, [0]), g.sum(u, [1])] }));
+    expect(p2.prog.buffers.some((b) => b.kind === 'scratch')).toBe(false);
+  });
+
+  it('reuses scratch memory between temporaries whose lifetimes do not overlap', async () => {
+    const { planScratch } = await import('../compiler/kernel/memory.js');
+    const plan = planScratch([
+      { key: 1, storage: 'f32', size: 100, first: 0, last: 1 },
+      { key: 2, storage: 'f32', size: 50, first: 1, last: 2 },
+      { key: 3, storage: 'f32', size: 100, first: 2, last: 3 },
+    ]);
+    expect(plan.offsets.get(3)).toBe(0); // reuses 1's block
+    expect(plan.offsets.get(2)).toBeGreaterThanOrEqual(100);
+    expect(plan.size.f32).toBe(150);
+  });
 });

@@ -89,12 +89,14 @@ export function assemble(gp: GraphProgram, R: Realization, sp: StagePlan, plans:
     if (t.kind === 'output') return { buf: outputs[t.index].buf, offset: 0, shape: s.node.shape, storage };
     return { buf: scratchBuf[storage]!, offset: scratch.offsets.get(s.id)!, shape: s.node.shape, storage };
   };
-  const homeOf = (n: Node): Home | undefined => {
-    const p = primary.get(n.id);
-    if (p) return targetOf(p);
-    if (n.op === 'input') return { ...inputs[n.arg.index], shape: n.shape, storage: storageOf(n.dtype) };
+  const sourceOf = (n: Node): Home | undefined => {
+    if (n.op === 'input') return { buf: inputs[n.arg.index].buf, offset: 0, shape: n.shape, storage: storageOf(n.dtype) };
     if (n.op === 'state') return cellHome(n.arg.cell, n.shape);
     return undefined;
+  };
+  const homeOf = (n: Node): Home | undefined => {
+    const p = primary.get(n.id);
+    return p ? targetOf(p) : sourceOf(n);
   };
 
   const kernels: Kernel[] = [];
@@ -102,14 +104,14 @@ export function assemble(gp: GraphProgram, R: Realization, sp: StagePlan, plans:
   for (const p of plans) {
     if (p.kind === 'fused') {
       const last = p.stages[p.stages.length - 1].node.op;
-      kernels.push(lowerFused(name(last), p.stages, p.grid, homeOf, targetOf, uses, p.stages.length > 1 ? `${p.stages.length} stages share grid [${p.grid}]` : R.reason.get(p.stages[0].node.id)));
+      kernels.push(lowerFused(name(last), p.stages, p.grid, homeOf, targetOf, uses, p.stages.length > 1 ? `${p.stages.length} stages share grid [${p.grid}]` : R.reason.get(p.stages[0].node.id), sourceOf));
       continue;
     }
     const parts = p.clusters.map((c) => lowerFlat(c, homeOf, targetOf, uses));
     if (parts.every((x): x is FlatPart => !!x && x.sig === parts[0]?.sig)) {
       kernels.push(concatFlat(name('multi'), parts, `multi-tensor update of ${p.clusters.length} parameter groups`));
     } else {
-      for (const c of p.clusters) kernels.push(lowerFused(name('update'), c, [numel(c[0].node.shape)].filter((x) => x > 1), homeOf, targetOf, uses, 'update'));
+      for (const c of p.clusters) kernels.push(lowerFused(name('update'), c, [numel(c[0].node.shape)].filter((x) => x > 1), homeOf, targetOf, uses, 'update', sourceOf));
     }
   }
 

@@ -31,7 +31,8 @@ export class Emitter {
   readonly loads: Load[] = [];
   private n = 0;
   private self: Node | null = null;
-  constructor(private homeOf: (n: Node) => Home | undefined, private uses: (n: Node) => number, private prefix = '') {}
+  /** sourceOf: where an input/state node lives, for a stage copying it (its own home is scratch) */
+  constructor(private homeOf: (n: Node) => Home | undefined, private uses: (n: Node) => number, private sourceOf?: (n: Node) => Home | undefined, private prefix = '') {}
 
   fresh(p: string) { return `${p}${this.prefix}${this.n++}`; }
 
@@ -69,7 +70,7 @@ export class Emitter {
     const key = `${n.id}:${idx.map(ixKey).join(',')}${guard ? `|${guard.key}` : ''}`;
     for (let b: Block | null = blk; b; b = b.parent) { const hit = b.memo.get(key); if (hit) return hit; }
     const t = ktype(n.dtype);
-    const home = n === this.self ? undefined : this.homeOf(n);
+    const home = n !== this.self ? this.homeOf(n) : n.op === 'input' || n.op === 'state' ? this.sourceOf?.(n) : undefined;
     if (home) {
       this.loads.push({ node: n, idx });
       let index = toExpr(flatten(idx, home.shape, home.offset));

@@ -16,8 +16,8 @@ export type TargetFn = (st: SStage) => Home;
 
 const meta = (ops: string[], reason?: string) => ({ ops, flops: 0, bytesRead: 0, bytesWritten: 0, reason });
 
-export function lowerFused(name: string, stages: SStage[], grid: number[], homeOf: HomeFn, targetOf: TargetFn, uses: (n: Node) => number, reason?: string): Kernel {
-  const em = new Emitter(homeOf, uses);
+export function lowerFused(name: string, stages: SStage[], grid: number[], homeOf: HomeFn, targetOf: TargetFn, uses: (n: Node) => number, reason?: string, sourceOf?: HomeFn): Kernel {
+  const em = new Emitter(homeOf, uses, sourceOf);
   const body: Stmt[] = [];
   const top = newBlock(body);
   for (const st of stages) em.stage({ id: st.id, node: st.node, home: targetOf(st), copy: st.copy }, grid.length, top);

@@ -48,7 +48,7 @@ export function buildStages(gp: GraphProgram, R: Realization): StagePlan {
       return st;
     };
     const isStored = (n: Node) => R.stored.has(n.id);
-    for (const n of R.order) if (isStored(n) && rehomed.has(n.id)) add(n, { kind: 'scratch' }, false);
+    for (const n of R.order) if (rehomed.has(n.id)) add(n, { kind: 'scratch' }, false);
     const late: [Node, Target][] = [];
     for (const u of gp.updates) {
       const v = u.value;
@@ -66,7 +66,7 @@ export function buildStages(gp: GraphProgram, R: Realization): StagePlan {
     const homeOf = (n: Node): Home | undefined =>
       primary.has(n.id) || n.op === 'input' || n.op === 'state' ? { buf: -1, offset: 0, shape: n.shape, storage: 'f32' } : undefined;
     for (const st of stages) {
-      const em = new Emitter((n) => (n === st.node && !st.copy ? undefined : homeOf(n)), uses);
+      const em = new Emitter((n) => (n === st.node && !st.copy ? undefined : homeOf(n)), uses, (n) => ({ buf: -1, offset: 0, shape: n.shape, storage: 'f32' }));
       const top = newBlock([]);
       em.stage({ id: st.id, node: st.node, home: { buf: -1, offset: 0, shape: st.node.shape, storage: 'f32' }, copy: st.copy }, squeezed(st.node.shape).length, top);
       st.loads = em.loads;
@@ -77,7 +77,7 @@ export function buildStages(gp: GraphProgram, R: Realization): StagePlan {
     for (const st of stages) for (const l of st.loads) {
       const p = primary.get(l.node.id);
       if (p && p !== st) st.deps.add(p.id);
-      if (l.node.op === 'state') {
+      if (l.node.op === 'state' && !primary.has(l.node.id)) { // reads the cell itself, not a scratch copy
         const w = writer.get(l.node.arg.cell);
         if (w && w !== st) w.deps.add(st.id);
       }
@@ -85,11 +85,10 @@ export function buildStages(gp: GraphProgram, R: Realization): StagePlan {
     // hazards that ordering cannot fix
     const bad: Node[] = [];
     for (const [cell, w] of writer) {
-      if (w.copy) continue;
-      const self = w.loads.filter((l) => l.node.op === 'state' && l.node.arg.cell === cell);
+      const self = w.loads.filter((l) => l.node.op === 'state' && l.node.arg.cell === cell && !primary.has(l.node.id));
       const mine = flatten(analysisIdx(w.node), w.node.shape);
       const selfBad = self.some((l) => !sameIx(flatten(l.idx, l.node.shape), mine));
-      const readers = stages.filter((s) => s !== w && s.loads.some((l) => l.node.op === 'state' && l.node.arg.cell === cell));
+      const readers = stages.filter((s) => s !== w && s.loads.some((l) => l.node.op === 'state' && l.node.arg.cell === cell && !primary.has(l.node.id)));
       if (selfBad || readers.some((r) => dependsOn(stages, r, w))) bad.push(w.node);
     }
     if (!bad.length) return { stages, primary, writer };
