@@ -5,7 +5,7 @@
 import llvm from 'llvm-bindings';
 import type { Kernel, Stmt } from '../../compiler/ir/kernel.js';
 import { ExprEmitter, type Env } from './expr.js';
-import { chooseStrategy, TILE_LANES, UNROLL, type Strategy } from './plan.js';
+import { bodySize, chooseStrategy, TILE_LANES, TILE_ROWS, UNROLL, type Strategy } from './plan.js';
 
 const child = (env: Env, name: string, v: llvm.Value): Env => new Map(env).set(name, { k: 'val', v });
 
@@ -13,6 +13,7 @@ export class KernelEmitter extends ExprEmitter {
   private allocas!: llvm.IRBuilder;
   private fn!: llvm.Function;
   private strategy: Strategy = 'plain';
+  private rows = 1;
 
   /** the function type every kernel has: one pointer per program buffer, then lo, hi */
   kernelType(): llvm.FunctionType {
@@ -31,7 +32,11 @@ export class KernelEmitter extends ExprEmitter {
     this.allocas = new llvm.IRBuilder(entry);
     this.b = new llvm.IRBuilder(body);
     this.strategy = chooseStrategy(k);
-    this.grid(k, 0, new Map(), lo, hi);
+    const g = k.grid;
+    // row blocking only where the unrolled body stays small
+    this.rows = this.strategy === 'tile' && g.length >= 2 && g[g.length - 2] >= TILE_ROWS
+      && bodySize(k.body) * TILE_ROWS * TILE_LANES <= 4096 ? TILE_ROWS : 1;
+    this.grid(k, 0, [new Map()], lo, hi);
     this.b.CreateRetVoid();
     this.allocas.CreateBr(body);
     return fn;
@@ -58,24 +63,31 @@ export class KernelEmitter extends ExprEmitter {
     b.SetInsertPoint(exit);
   }
 
-  private grid(k: Kernel, d: number, env: Env, lo: llvm.Value, hi: llvm.Value): void {
-    if (k.grid.length === 0) { this.stmts(k.body, [env]); return; }
-    const v = `g${d}`;
+  /**
+   * Grid loops. Every statement is emitted once per environment in `envs`: under 'tile' the last
+   * dim contributes W lanes, and the dim before it R rows when the body is small (matmul: R
+   * accumulator vectors per k step, each b row loaded once for R rows).
+   */
+  private grid(k: Kernel, d: number, envs: Env[], lo: llvm.Value, hi: llvm.Value): void {
+    if (k.grid.length === 0) { this.stmts(k.body, envs); return; }
+    const v = `g${d}`, b = this.b;
     const start = d === 0 ? lo : this.i(0), end = d === 0 ? hi : this.i(k.grid[d]);
-    if (d < k.grid.length - 1) {
-      this.loop(start, end, 1, (iv) => this.grid(k, d + 1, child(env, v, iv), lo, hi));
-    } else if (this.strategy === 'tile') {
-      // W lanes per iteration, then a one-lane remainder loop
-      const b = this.b, W = TILE_LANES;
-      const tileEnd = b.CreateAdd(start, b.CreateMul(b.CreateUDiv(b.CreateSub(end, start), this.i(W)), this.i(W)));
-      this.loop(start, tileEnd, W, (base) => {
-        const lanes = Array.from({ length: W }, (_, j) => child(env, v, j ? b.CreateAdd(base, this.i(j)) : base));
-        this.stmts(k.body, lanes);
-      });
-      this.loop(tileEnd, end, 1, (iv) => this.stmts(k.body, [child(env, v, iv)]));
-    } else {
-      this.loop(start, end, 1, (iv) => this.stmts(k.body, [child(env, v, iv)]));
+    const last = d === k.grid.length - 1;
+    const W = last ? TILE_LANES : this.rows;
+    if (this.strategy !== 'tile' || W <= 1) {
+      this.loop(start, end, 1, (iv) => this.next(k, d, envs.map((e) => child(e, v, iv)), lo, hi));
+      return;
     }
+    // W at a time, then one at a time for the remainder
+    const tileEnd = b.CreateAdd(start, b.CreateMul(b.CreateUDiv(b.CreateSub(end, start), this.i(W)), this.i(W)));
+    this.loop(start, tileEnd, W, (base) => this.next(k, d, envs.flatMap((e) =>
+      Array.from({ length: W }, (_, j) => child(e, v, j ? b.CreateAdd(base, this.i(j)) : base))), lo, hi));
+    this.loop(tileEnd, end, 1, (iv) => this.next(k, d, envs.map((e) => child(e, v, iv)), lo, hi));
+  }
+
+  private next(k: Kernel, d: number, envs: Env[], lo: llvm.Value, hi: llvm.Value): void {
+    if (d === k.grid.length - 1) this.stmts(k.body, envs);
+    else this.grid(k, d + 1, envs, lo, hi);
   }
 
   /** emits every statement once per lane environment, statement by statement (lanes interleave) */

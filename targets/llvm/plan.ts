@@ -1,7 +1,8 @@
 // How a kernel is shaped for LLVM's vectorizers (which only see innermost loops and straight-line
 // code, and may not reorder float reductions without fast-math flags we cannot set):
 //  - plain: no serial loops; the innermost grid loop is the innermost loop and `opt` vectorizes it.
-//  - tile:  the innermost grid dim is rendered W lanes at a time (our own outer-loop vectorization):
+//  - tile:  the innermost grid dim is rendered W lanes at a time (our own outer-loop vectorization;
+//           small bodies also take R rows of the next dim, register-blocking a matmul):
 //           each statement is emitted once per lane, so a reduce loop over k carries W independent
 //           accumulators that SLP packs into vector registers (matmul: broadcast a, vector b).
 //  - unroll: reduce loops are unrolled by U with U partial accumulators (sum over a unit-stride axis).
@@ -10,7 +11,23 @@ import type { Expr, Kernel, Stmt } from '../../compiler/ir/kernel.js';
 
 export type Strategy = 'plain' | 'tile' | 'unroll';
 export const TILE_LANES = 16;
+export const TILE_ROWS = 8;
 export const UNROLL = 8;
+
+/** expression nodes in a body (a code-size measure for unrolling decisions) */
+export function bodySize(body: Stmt[]): number {
+  const e = (x: Expr): number => {
+    switch (x.e) {
+      case 'load': return 1 + e(x.index);
+      case 'unary': case 'cast': return 1 + e(x.a);
+      case 'binary': return 1 + e(x.a) + e(x.b);
+      case 'where': return 1 + e(x.cond) + e(x.a) + e(x.b);
+      default: return 1;
+    }
+  };
+  return body.reduce((n, s) => n + 1 + (s.s === 'loop' ? bodySize(s.body)
+    : s.s === 'let' || s.s === 'accum' ? e(s.value) : s.s === 'store' ? e(s.index) + e(s.value) : 0), 0);
+}
 
 interface Load { index: Expr; lets: Map<string, Expr> }
 
