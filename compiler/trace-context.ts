@@ -11,6 +11,7 @@ import { HostCell, TensorCell } from './state.js';
 export class Trace {
   /** value of each tensor cell as the trace goes; null stands for PyTorch's None */
   readonly current = new Map<TensorCell, Node | null>();
+  /** value on entry of each cell the trace read (absent: written before ever being read) */
   readonly entry = new Map<TensorCell, Node | null>();
   /** definedness of cells on entry that the trace relied on: a guard checked before each run */
   readonly assumed = new Map<TensorCell, boolean>();
@@ -38,7 +39,7 @@ export class Trace {
     if (value && (value.dtype !== cell.dtype || value.shape.join() !== cell.shape.join())) {
       throw new KilnError(`assigning to ${cell.name}: expected ${cell.dtype}${fmtShape(cell.shape)}, got ${value.dtype}${fmtShape(value.shape)}`);
     }
-    if (!this.current.has(cell)) this.read(cell);
+    // a write before any read assumes nothing about the entry state: no guard
     this.current.set(cell, value);
   }
 
