@@ -9,7 +9,6 @@ import { currentTrace } from './trace-context.js';
 import { evaluate } from '../targets/reference/graph.js';
 import { TensorCell } from './state.js';
 import { gatherImpl, movedimImpl } from './tensor-index.js';
-import { randn as randnValues, uniform } from './random.js';
 
 /** nodes whose value depends on something that requires grad */
 export const gradNodes = new WeakSet<Node>();
@@ -381,57 +380,9 @@ export class Tensor {
   toString(): string { return `Tensor(${this.dtype}${fmtShape(this.shape)})`; }
 }
 
-// ---- free functions ----
-export function tensor(values: ArrayLike<number> | number[][] | number, opts: { shape?: number[]; dtype?: DType; requiresGrad?: boolean } = {}): Tensor {
-  // typed arrays skip the nested-array flattening (data loaders build one per batch)
-  const flat: ArrayLike<number> = typeof values === 'number' ? [values] : ArrayBuffer.isView(values) ? (values as ArrayLike<number>) : (Array.from(values as ArrayLike<number>) as any[]).flat(Infinity as 1) as number[];
-  const shape = opts.shape ?? inferShape(values);
-  const dtype = opts.dtype ?? (values instanceof Int32Array ? 'int32' : 'float32');
-  if (numel(shape) !== flat.length) throw new KilnError(`tensor: ${flat.length} values do not fill shape ${fmtShape(shape)}`);
-  const data = dtype === 'float32' ? Float32Array.from(flat) : dtype === 'int32' ? Int32Array.from(flat) : Uint8Array.from(flat, (v) => (v ? 1 : 0));
-  return new Tensor(makeNode('data', [], shape, dtype, { values: data }), opts.requiresGrad ?? false);
-}
-function inferShape(v: unknown): number[] {
-  if (typeof v === 'number') return [];
-  if (ArrayBuffer.isView(v)) return [(v as Float32Array).length];
-  const arr = v as unknown[];
-  return arr.length && Array.isArray(arr[0]) ? [arr.length, ...inferShape(arr[0])] : [arr.length];
-}
-export function full(shape: number[], value: number, dtype: DType = 'float32'): Tensor {
-  return new Tensor(makeNode('const', [], [], dtype, { value: dtype === 'float32' ? Math.fround(value) : value })).expand(shape);
-}
-/** PyTorch's `torch.randn` / `torch.rand`: seeded by manualSeed */
-export const randn = (shape: number[]) => tensor(randnValues(numel(shape)), { shape });
-export const rand = (shape: number[]) => tensor(uniform(numel(shape), 0, 1), { shape });
-export const zeros = (shape: number[], dtype: DType = 'float32') => full(shape, 0, dtype);
-export const ones = (shape: number[], dtype: DType = 'float32') => full(shape, 1, dtype);
-export const zerosLike = (t: Tensor) => zeros(t.shape, t.dtype);
-export const onesLike = (t: Tensor) => ones(t.shape, t.dtype);
-export function arange(n: number): Tensor {
-  return new Tensor(makeNode('iota', [], [n], 'int32', { axis: 0 }));
-}
-export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
-  if (cond.dtype !== 'bool') {
-    throw new KilnError(`where: expected condition to be a boolean tensor, but got a tensor with dtype ${cond.dtype}${fmtShape(cond.shape)}`);
-  }
-  const c = cond;
-  const other = a instanceof Tensor ? a : b instanceof Tensor ? b : undefined;
-  const lift = (x: TensorLike): Tensor => {
-    if (x instanceof Tensor) return x;
-    if (x instanceof HostScalar) return full([], evalConst(x));
-    const dtype = other && other.dtype !== 'float32' && Number.isInteger(x) ? other.dtype : 'float32';
-    return full([], x, dtype);
-  };
-  const ta = lift(a), tb = lift(b);
-  const t = promote(ta.dtype, tb.dtype);
-  const shape = broadcastShapes('where', broadcastShapes('where', c.shape, ta.shape), tb.shape);
-  return (Tensor as any).derive('where', [c.expand(shape), ta.to(t).expand(shape), tb.to(t).expand(shape)], shape, t);
-}
-export function evalConst(s: HostScalar): number {
-  const c = s.constant;
-  if (c === undefined) throw new KilnError('a host scalar that depends on optimizer state can only be used inside compile()');
-  return c;
-}
+// ---- free functions: tensor-create.ts (factories, where) ----
+export { tensor, full, zeros, ones, zerosLike, onesLike, randn, rand, arange, where, evalConst } from './tensor-create.js';
+import { full, arange, where, evalConst } from './tensor-create.js';
 
 let noGradDepth = 0;
 /** runs `fn` without recording gradients (PyTorch's `torch.no_grad()`) */
