@@ -18,8 +18,8 @@ import type { Optimizer } from './optim/optimizer.js';
 type AnyOptimizer = Optimizer<any>;
 export interface CheckpointObjects { model?: Module; optimizer?: AnyOptimizer }
 
-const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-const camel = (k: string) => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+export const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+export const camel = (k: string) => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
 /** writes bytes to `file` atomically: readers see the old file or the whole new one */
 export function writeFileAtomic(file: string, bytes: Uint8Array): void {

@@ -13,5 +13,7 @@ export { manualSeed } from './random.js';
 export { KilnError } from './errors.js';
 export { registerBackend, availableTargets, type Backend, type ProgramStats } from './backend.js';
 export type { InputSpec } from './trace.js';
+export { defineProgram, type ProgramDefinition, type FunctionSpec } from './build/define.js';
+export { saveCheckpoint, loadCheckpoint, saveModel, loadModel, saveOptimizer, loadOptimizer } from './checkpoint.js';
 
 registerBackend('reference', async () => new ReferenceBackend());

@@ -1,0 +1,52 @@
+// The entry convention for `kiln build` and `kiln inspect`: a module exports (as default or by any
+// name) the result of `defineProgram({...})`: the model and optimizer whose state the bundle
+// carries, and the functions to compile, each with its traced input specs.
+//
+//   export default defineProgram({
+//     name: 'seed', model, optimizer,
+//     functions: { trainStep: { fn: (x, y) => { ... return loss; }, inputs: [{ name: 'x', shape: [1, 10], dtype: 'float32' }, ...] } },
+//   });
+import { KilnError } from '../errors.js';
+import type { Module } from '../nn/module.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import type { Tensor } from '../tensor.js';
+import type { InputSpec } from '../trace.js';
+
+export interface FunctionSpec {
+  fn: (...args: Tensor[]) => unknown;
+  inputs: InputSpec[];
+  /** a line for the generated docs */
+  doc?: string;
+}
+
+export interface ProgramDefinition {
+  /** the bundle's package name (npm rules: lower case, dashes) */
+  name: string;
+  model?: Module;
+  optimizer?: Optimizer<any>;
+  functions: Record<string, FunctionSpec>;
+  /** a line for the generated package's description */
+  description?: string;
+}
+
+const TAG = Symbol.for('kiln.programDefinition');
+
+export function defineProgram(def: ProgramDefinition): ProgramDefinition {
+  if (!def || typeof def !== 'object') throw new KilnError('defineProgram: expected { name, functions, model?, optimizer? }');
+  if (typeof def.name !== 'string' || !/^[a-z0-9][a-z0-9._-]*$/.test(def.name)) {
+    throw new KilnError(`defineProgram: name ${JSON.stringify(def.name)} must be an npm package name (lower case letters, digits, '-', '.', '_')`);
+  }
+  const fns = Object.entries(def.functions ?? {});
+  if (!fns.length) throw new KilnError(`defineProgram(${def.name}): functions must name at least one function to compile`);
+  for (const [k, f] of fns) {
+    if (!/^[A-Za-z_$][\w$]*$/.test(k)) throw new KilnError(`defineProgram(${def.name}): function name '${k}' is not a JavaScript identifier`);
+    if (typeof f?.fn !== 'function' || !Array.isArray(f.inputs)) {
+      throw new KilnError(`defineProgram(${def.name}): functions.${k} must be { fn, inputs: [{ shape, dtype }, ...] }`);
+    }
+  }
+  return Object.defineProperty({ ...def }, TAG, { value: true });
+}
+
+export function isProgramDefinition(x: unknown): x is ProgramDefinition {
+  return !!x && typeof x === 'object' && (x as Record<symbol, unknown>)[TAG] === true;
+}

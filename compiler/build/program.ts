@@ -1,0 +1,76 @@
+// Loads a user's entry module and traces every function its program definitions name, giving
+// each state cell the key a PyTorch user knows it by (`0.weight`, `state.0.exp_avg`).
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { KilnError } from '../errors.js';
+import { snake } from '../checkpoint.js';
+import type { HostCell } from '../state.js';
+import { trace, type TracedProgram } from '../trace.js';
+import { isProgramDefinition, type FunctionSpec, type ProgramDefinition } from './define.js';
+import '../autodiff.js';
+
+export interface TracedFunction { name: string; spec: FunctionSpec; traced: TracedProgram }
+
+/** where a cell's value goes in the bundle and in checkpoints */
+export interface StateName { key: string; file: 'model' | 'optimizer' | 'none' }
+
+export interface TracedDefinition {
+  def: ProgramDefinition;
+  functions: TracedFunction[];
+  /** cell id -> its PyTorch key */
+  cellNames: Map<number, StateName>;
+  /** host cell (step counter) -> its PyTorch key */
+  hostNames: Map<HostCell, string>;
+}
+
+/** imports the entry (the CLI runs under tsx, so TypeScript loads) and finds its definitions */
+export async function loadDefinitions(entry: string): Promise<ProgramDefinition[]> {
+  const abs = path.resolve(entry);
+  if (!existsSync(abs)) throw new KilnError(`entry ${entry} does not exist`, '');
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
+  } catch (e) {
+    // a .ts file outside a "type": "module" package loads as CommonJS, which cannot import kiln (ESM)
+    if (/require\(\) ES Module|Cannot use import statement|ERR_REQUIRE/.test((e as Error).message)) {
+      throw new KilnError(`${entry} was loaded as CommonJS and cannot import kiln (an ES module): add "type": "module" to the nearest package.json, or name the entry .mts\n(${(e as Error).message.split('\n')[0]})`, '');
+    }
+    throw e;
+  }
+  const defs = [...new Set(Object.values(mod).filter(isProgramDefinition))];
+  if (!defs.length) {
+    throw new KilnError(`${entry} exports no program: export the result of defineProgram({ name, model, optimizer, functions }) (see examples/programs/seed.ts)`, '');
+  }
+  return defs;
+}
+
+/** traces each function once, in order (later functions see the state cells earlier ones made) */
+export function traceDefinition(def: ProgramDefinition, only?: string): TracedDefinition {
+  const entries = Object.entries(def.functions).filter(([n]) => !only || n === only);
+  if (!entries.length) throw new KilnError(`program ${def.name} has no function '${only}' (it has ${Object.keys(def.functions).join(', ')})`, '');
+  const functions = entries.map(([name, spec]) => {
+    const inputs = spec.inputs.map((s, i) => ({ ...s, name: s.name ?? `input${i}` }));
+    return { name, spec: { ...spec, inputs }, traced: trace(spec.fn, inputs) };
+  });
+  return { def, functions, ...stateNames(def) };
+}
+
+function stateNames(def: ProgramDefinition): Pick<TracedDefinition, 'cellNames' | 'hostNames'> {
+  const cellNames = new Map<number, StateName>();
+  const hostNames = new Map<HostCell, string>();
+  for (const [k, p] of def.model?.namedParameters() ?? []) {
+    cellNames.set(p.cell.id, { key: k, file: 'model' });
+    cellNames.set(p.gradCell.id, { key: `${k}.grad`, file: 'none' });
+  }
+  const params = def.optimizer?.paramGroups.flatMap((g) => g.params) ?? [];
+  params.forEach((p, i) => {
+    if (!cellNames.has(p.cell.id)) cellNames.set(p.cell.id, { key: `params.${i}`, file: 'model' });
+    if (!cellNames.has(p.gradCell.id)) cellNames.set(p.gradCell.id, { key: `params.${i}.grad`, file: 'none' });
+    const st = def.optimizer!.state.get(p);
+    if (!st) return;
+    for (const [k, c] of st.tensors) cellNames.set(c.id, { key: `state.${i}.${snake(k)}`, file: 'optimizer' });
+    hostNames.set(st.step, `state.${i}.step`);
+  });
+  return { cellNames, hostNames };
+}
