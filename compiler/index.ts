@@ -17,3 +17,4 @@ export { defineProgram, type ProgramDefinition, type FunctionSpec } from './buil
 export { saveCheckpoint, loadCheckpoint, saveModel, loadModel, saveOptimizer, loadOptimizer } from './checkpoint.js';
 
 registerBackend('reference', async () => new ReferenceBackend());
+import './targets/webgpu.js'; // registers 'webgpu' (its device, scheduler and Dawn load on first use)

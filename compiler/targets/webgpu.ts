@@ -1,0 +1,74 @@
+// The 'webgpu' target: a DeviceBackend over one WebGPU device. Graph -> kernels with the
+// scheduler (one StateLayout per device, so every program on it shares the state arenas), kernels
+// -> WGSL with targets/wgsl, run by runtime/webgpu. Everything heavy (the scheduler, the WGSL
+// renderer, the runtime and Dawn) is imported on first use: importing kiln never loads Dawn.
+//   target 'webgpu'              Node: Dawn on KILN_WEBGPU_BACKEND (default llvmpipe); browser: navigator.gpu
+//   target 'webgpu:swiftshader'  (or any NodeBackend name after the colon) a device on that backend
+import { registerBackend, type ProgramStats } from '../backend.js';
+import { DeviceBackend } from '../device-backend.js';
+import type { KernelProgram } from '../ir/kernel.js';
+import type { TracedProgram } from '../trace.js';
+import type { NodeBackend, WebGPUDevice, WebGPUDeviceOptions, WGSLArtifact } from '../../runtime/webgpu/index.js';
+import type { WGSLOptions } from '../../targets/wgsl/index.js';
+import type { ScheduleOptions } from '../kernel/schedule.js';
+import type { StateLayout } from '../kernel/memory.js';
+
+export interface WebGPUTargetOptions extends WebGPUDeviceOptions {
+  /** the target's name (default 'webgpu') */
+  name?: string;
+  wgsl?: WGSLOptions;
+  schedule?: ScheduleOptions;
+}
+
+/** the compiler half of the target, loaded lazily (no Dawn in here) */
+async function loadCompiler() {
+  const [{ schedule }, { StateLayout }, { programStats }, { buildWGSL }] = await Promise.all([
+    import('../kernel/schedule.js'),
+    import('../kernel/memory.js'),
+    import('../kernel/stats.js'),
+    import('../../targets/wgsl/index.js'),
+  ]);
+  return { schedule, StateLayout, programStats, buildWGSL };
+}
+
+/**
+ * Lowers and builds one traced program against a state layout, without a device: the artifact
+ * (WGSL + manifest) an AOT bundle or a browser page runs with runtime/webgpu alone.
+ */
+export async function buildWebGPUArtifact(
+  traced: TracedProgram,
+  layout?: StateLayout,
+  opts: Pick<WebGPUTargetOptions, 'wgsl' | 'schedule'> = {},
+): Promise<{ program: KernelProgram; artifact: WGSLArtifact }> {
+  const c = await loadCompiler();
+  const program = c.schedule(traced.graph, layout ?? new c.StateLayout(), opts.schedule);
+  return { program, artifact: c.buildWGSL(program, opts.wgsl) };
+}
+
+/** A DeviceBackend that also exposes its WebGPU device (tests report which adapter ran). */
+export class WebGPUBackend extends DeviceBackend {
+  constructor(readonly device: WebGPUDevice, readonly layout: StateLayout, target: ConstructorParameters<typeof DeviceBackend>[0]) {
+    super(target);
+  }
+  /** e.g. 'webgpu:llvmpipe:mesa / llvmpipe / ...' */
+  get adapter(): string { return this.device.name; }
+}
+
+export async function createWebGPUBackend(opts: WebGPUTargetOptions = {}): Promise<WebGPUBackend> {
+  const c = await loadCompiler();
+  const { createWebGPUDevice } = await import('../../runtime/webgpu/index.js');
+  const device = await createWebGPUDevice(opts);
+  const layout = new c.StateLayout(); // lives as long as the device's arenas
+  return new WebGPUBackend(device, layout, {
+    name: opts.name ?? 'webgpu',
+    device,
+    lower: (t) => c.schedule(t.graph, layout, opts.schedule),
+    build: async (kp) => c.buildWGSL(kp, opts.wgsl),
+    stats: (kp): ProgramStats => c.programStats(kp),
+  });
+}
+
+registerBackend('webgpu', () => createWebGPUBackend());
+for (const b of ['llvmpipe', 'swiftshader'] satisfies NodeBackend[]) {
+  registerBackend(`webgpu:${b}`, () => createWebGPUBackend({ name: `webgpu:${b}`, backend: b }));
+}
