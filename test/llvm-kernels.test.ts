@@ -155,6 +155,20 @@ describe('llvm target: kernels', () => {
     expect(native[2]).toEqual(oracle[2]);
   });
 
+  it('a kernel with an empty grid (a total) runs its body once', async () => {
+    const n = 4099;
+    const total = kernel('total', [], [
+      { s: 'acc', name: 't', type: 'f32', fn: 'add', init: 0 },
+      loop('k', n, [{ s: 'accum', name: 't', value: ld(0, v('k')) }], true),
+      store(1, ci(0), v('t', 'f32')),
+    ]);
+    const p = program([buf('x', 'input', n), buf('o', 'output', 1)], [total], { inputs: [io(0, [n])], outputs: [io(1, [])] });
+    const x = randn(n, 12);
+    const { native } = await both(p, [x], 0);
+    const mag = x.reduce((a, b) => a + Math.abs(b), 0);
+    expect(Math.abs(native[0][0] - x.reduce((a, b) => a + b, 0))).toBeLessThan(1e-6 * mag);
+  });
+
   it('exposes LLVM IR and assembly for one kernel', () => {
     const p = matmul(16, 32, 8);
     expect(llvmIR(p)).toMatch(/define void @kiln_run\(float\* noalias %b0, float\* noalias %b1, float\* noalias %b2\)/);
