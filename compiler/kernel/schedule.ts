@@ -164,7 +164,9 @@ function bufKey(n: Node, primary: Map<number, SStage>): number {
   const st = primary.get(n.id);
   const kind = st ? st.target.kind : n.op;
   const dt = n.dtype === 'float32' ? 0 : 1;
-  return ({ cell: 0, state: 0, scratch: 2, output: 4, input: 6 } as Record<string, number>)[kind] + dt;
+  if (kind === 'input') return 100 + n.arg.index; // each input is its own buffer: never concatenated
+  if (kind === 'output') return 100000 + (st!.target as { index: number }).index;
+  return ({ cell: 0, state: 0, scratch: 2 } as Record<string, number>)[kind] + dt;
 }
 
 export type { FlatPart, Kernel };
