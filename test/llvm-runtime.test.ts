@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileNative, compileNativeAsync, nativeAssembly, toolchainStats } from '../targets/llvm/index.js';
+import { verifierMessage } from '../targets/llvm/toolchain.js';
 import { createNativeDevice } from '../runtime/native/index.js';
 import { adamProgram, adamScalars, add, ci, kernel, ld, matmul, mul, program, randn, relErr, sc, store, sub, v } from './llvm-helpers.js';
 
@@ -106,6 +107,7 @@ describe('llvm target: native runtime', () => {
     } finally {
       if (saved === undefined) delete process.env.KILN_OPT; else process.env.KILN_OPT = saved;
     }
+    expect(verifierMessage('define void @f() {\n  ret i32 0\n}\n')).toMatch(/opt.*failed[\s\S]*value doesn't match function result type/);
     const bad = program([{ name: 'o', kind: 'output', dtype: 'f32', size: 4 }], [kernel('bad', [4], [store(0, v('g0'), add(v('nope', 'f32'), ci(1)))])]);
     expect(() => compileNative(bad, { cacheDir: dir })).toThrow(/unbound variable nope/);
   });
