@@ -65,3 +65,21 @@ describe('kernel interpreter', () => {
     expect(() => runKernel(k, [new Float32Array(2), new Float32Array(2)])).toThrow(/out of bounds/);
   });
 });
+
+describe('kernel printer', () => {
+  it('prints loops, accumulators, loads and stores as pseudo-code', async () => {
+    const { printKernel } = await import('../compiler/kernel/print.js');
+    const k: Kernel = { name: 'rowmax', grid: [2], meta, body: [
+      { s: 'acc', name: 'm', type: 'f32', fn: 'max', init: -Infinity },
+      { s: 'loop', var: 'r0', extent: 3, reduce: true, body: [{ s: 'accum', name: 'm', value: ld(0, bin('add', bin('mul', v('g0'), c(3)), v('r0'))) }] },
+      { s: 'store', buf: 1, index: v('g0'), value: { e: 'var', type: 'f32', name: 'm' } },
+    ] };
+    expect(printKernel(k)).toBe([
+      'kernel rowmax grid[2]  # ',
+      '  m: f32 = -Infinity (max)',
+      '  for r0 < 3 (reduce):',
+      '    m max= b0[((g0 * 3) + r0)]',
+      '  b1[g0] = m',
+    ].join('\n'));
+  });
+});
