@@ -3,7 +3,7 @@
 // Adam moves 28 bytes per parameter (reads p, g, m, v; writes p, m, v); a copy moves 8 bytes per
 // float (read + write). Each kernel is timed serial and split over the library's thread pool.
 // References: copy y = x (native and Float32Array.prototype.set) and an in-place scale x = 2x.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KernelProgram } from '../compiler/ir/kernel.js';
@@ -11,7 +11,8 @@ import { compileNative, hostCpu } from '../targets/llvm/index.js';
 import { createNativeDevice } from '../runtime/native/index.js';
 import { adamProgram, adamScalars, add, c, ci, kernel, ld, mul, program, store, v } from '../test/llvm-helpers.js';
 
-const cacheDir = process.env.KILN_CACHE_DIR ?? mkdtempSync(join(tmpdir(), 'kiln-bench-'));
+const tmpCache = process.env.KILN_CACHE_DIR ? undefined : mkdtempSync(join(tmpdir(), 'kiln-bench-'));
+const cacheDir = process.env.KILN_CACHE_DIR ?? tmpCache!;
 const SIZES = (process.env.SIZES ?? '1e4,1e5,1e6,1e7').split(',').map(Number);
 
 /** best-of-rounds seconds per call, each round long enough (~50 ms) to swamp timer noise */
@@ -73,3 +74,4 @@ for (const n of SIZES) {
 console.log(`kiln native Adam vs copy bandwidth (cpu ${hostCpu()}, GB/s = bytes moved / time; adam 28 B/param, copy and scale 8 B/float)`);
 const w = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
 for (const r of rows) console.log(r.map((x, j) => x.padStart(w[j])).join('  '));
+if (tmpCache) rmSync(tmpCache, { recursive: true, force: true });

@@ -1,9 +1,9 @@
 // The LLVM target on hand-built kernels, checked against the kernel-IR interpreter
 // (targets/reference/kernels.ts) running the same program.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { BufferDecl, KernelProgram, Stmt } from '../compiler/ir/kernel.js';
 import { compileNative, llvmIR, nativeAssembly } from '../targets/llvm/index.js';
 import { chooseStrategy } from '../targets/llvm/plan.js';
@@ -15,6 +15,7 @@ import {
 } from './llvm-helpers.js';
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'kiln-llvm-test-'));
+afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
 
 /** runs `p` natively (inputs → outputs through the device) and through the reference interpreter */
 async function both(p: KernelProgram, inputs: HostArray[], parallelThreshold?: number) {

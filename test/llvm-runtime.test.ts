@@ -1,15 +1,18 @@
 // The native runtime and the LLVM toolchain around it: state arenas, input checks, the cache,
 // toolchain errors, and the vector instructions the Adam and matmul kernels compile to.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { compileNative, compileNativeAsync, nativeAssembly, toolchainStats } from '../targets/llvm/index.js';
 import { verifierMessage } from '../targets/llvm/toolchain.js';
 import { createNativeDevice } from '../runtime/native/index.js';
 import { adamProgram, adamScalars, add, ci, kernel, ld, matmul, mul, program, randn, relErr, sc, store, sub, v } from './llvm-helpers.js';
 
-const cacheDir = mkdtempSync(join(tmpdir(), 'kiln-llvm-rt-'));
+const root = mkdtempSync(join(tmpdir(), 'kiln-llvm-rt-'));
+const cacheDir = join(root, 'cache');
+const freshDir = (name: string) => mkdtempSync(join(root, `${name}-`));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
 const PACKED = /\bv(mul|add|sub|div|sqrt|fmadd\w*|fnmadd\w*)ps\s[^\n]*%[xyz]mm/;
 
 describe('llvm target: native runtime', () => {
@@ -76,7 +79,7 @@ describe('llvm target: native runtime', () => {
   });
 
   it('an identical program is not rebuilt (content-hash cache)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kiln-llvm-cache-'));
+    const dir = freshDir('cache');
     const a = compileNative(adamProgram(1234), { cacheDir: dir });
     const runs = toolchainStats.runs;
     const b = compileNative(adamProgram(1234), { cacheDir: dir });
@@ -87,7 +90,7 @@ describe('llvm target: native runtime', () => {
   });
 
   it('builds without blocking the event loop (compileNativeAsync), into the same cache', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kiln-llvm-async-'));
+    const dir = freshDir('async');
     let ticks = 0;
     const timer = setInterval(() => { ticks++; }, 1);
     const a = await compileNativeAsync(adamProgram(777), { cacheDir: dir });
@@ -99,7 +102,7 @@ describe('llvm target: native runtime', () => {
   });
 
   it('toolchain problems become clear errors', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kiln-llvm-err-'));
+    const dir = freshDir('err');
     const saved = process.env.KILN_OPT;
     process.env.KILN_OPT = '/nonexistent/opt';
     try {
