@@ -1,0 +1,144 @@
+// `kiln build`: one self-contained npm package per program definition.
+//   package.json          depends only on what the targets need at run time (koffi, webgpu)
+//   index.js, index.d.ts  `load()` -> Program with typed `run(...)` per function (ts-morph)
+//   kiln-bundle.json      format version, functions, per-target runtime manifests (kernels,
+//                         buffer plan), SHA-256 of every file (checked at load)
+//   webgpu/<fn>.json      WGSL kernels;  native/<fn>.so  the LLVM-built library
+//   model.safetensors     initial parameters (PyTorch keys); optimizer.safetensors, extra.safetensors
+//   runtime/              kiln's runtime as plain JS (vendored: no kiln install needed)
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { encodeSafetensors, type SafeArray } from '../../runtime/safetensors.js';
+import { BUNDLE_FORMAT, type BundleFunction, type BundleManifest, type BundleTarget, type FileRef } from '../../runtime/bundle/format.js';
+import type { KernelProgram } from '../ir/kernel.js';
+import type { Manifest } from '../../runtime/manifest.js';
+import { snake } from '../checkpoint.js';
+import { createLowering } from '../inspect/pipeline.js';
+import { traceDefinition, type TracedDefinition } from './program.js';
+import type { ProgramDefinition } from './define.js';
+import { generateDts } from './dts.js';
+import { vendorRuntime } from './vendor.js';
+import type { Progress } from '../cli/report.js';
+
+const kilnPkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string; dependencies: Record<string, string> };
+
+export interface BuildOptions { targets: BundleTarget[]; out: string; progress: Progress }
+
+export async function buildBundle(def: ProgramDefinition, opts: BuildOptions): Promise<BundleManifest> {
+  const { out, progress } = opts;
+  const write = (rel: string, bytes: Uint8Array | string): FileRef => {
+    const p = path.join(out, rel);
+    mkdirSync(path.dirname(p), { recursive: true });
+    writeFileSync(p, bytes);
+    return { file: rel, sha256: createHash('sha256').update(bytes).digest('hex') };
+  };
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  const t = await progress.stage(`trace ${def.name}`, () => traceDefinition(def));
+  const lowering = createLowering(); // one state layout: every function sees a cell at one offset
+  const programs = await progress.stage('passes + schedule', () => t.functions.map((f) => lowering.lower(f.traced).kernels));
+  const keyOf = (c: { cell: number; name: string }) => t.cellNames.get(c.cell)?.key ?? c.name;
+  const named = (m: Manifest): Manifest => ({ ...m, cells: m.cells.map((c) => ({ ...c, name: keyOf(c) })) });
+
+  const functions: BundleFunction[] = t.functions.map((f) => ({
+    name: f.name, doc: f.spec.doc,
+    inputs: f.spec.inputs.map((s, i) => ({ name: s.name ?? `input${i}`, shape: [...s.shape], dtype: s.dtype })),
+    outputs: f.traced.graph.outputs.map((o) => ({ shape: [...o.shape], dtype: o.dtype })),
+    result: f.traced.resultShape,
+    hostState: f.traced.hostCells.map(({ var: v, cell }) => ({ var: v, key: t.hostNames.get(cell) ?? cell.name })),
+    targets: {},
+  }));
+  let cpu: string | undefined;
+  if (opts.targets.includes('webgpu')) {
+    const { buildWGSL } = await import('../../targets/wgsl/index.js');
+    await progress.stage('webgpu: WGSL', () => programs.forEach((kp, i) => {
+      const a = buildWGSL(kp);
+      functions[i].targets.webgpu = { manifest: named(a.manifest), code: write(`webgpu/${functions[i].name}.json`, JSON.stringify(a.code)) };
+    }));
+  }
+  if (opts.targets.includes('native')) {
+    const { compileNative } = await import('../../targets/llvm/index.js');
+    for (const [i, kp] of programs.entries()) {
+      await progress.stage(`native: ${functions[i].name} (LLVM)`, () => {
+        const a = compileNative(kp);
+        const rel = `native/${functions[i].name}.so`;
+        mkdirSync(path.join(out, 'native'), { recursive: true });
+        copyFileSync(a.code.library, path.join(out, rel));
+        const bytes = readFileSync(path.join(out, rel));
+        functions[i].targets.native = { manifest: named(a.manifest), entry: a.code.entry, code: { file: rel, sha256: createHash('sha256').update(bytes).digest('hex') } };
+        cpu = a.code.cpu;
+      });
+    }
+  }
+  const state = await progress.stage('initial state (safetensors)', () => stateFiles(t, programs, write));
+  const host: Record<string, number> = {};
+  for (const f of t.functions) for (const { cell } of f.traced.hostCells) host[t.hostNames.get(cell) ?? cell.name] = cell.value;
+  const manifest: BundleManifest = { format: BUNDLE_FORMAT, name: def.name, kiln: kilnPkg.version, targets: opts.targets, functions, state, host, ...(cpu ? { cpu } : {}) };
+  await progress.stage('package (runtime, typed API)', () => {
+    write('kiln-bundle.json', JSON.stringify(manifest, null, 1));
+    vendorRuntime(out);
+    const modelKeys = [...t.cellNames.values()].filter((n) => n.file === 'model').map((n) => n.key);
+    write('index.d.ts', generateDts(manifest, modelKeys));
+    write('index.js', ENTRY_JS);
+    write('package.json', JSON.stringify(packageJson(def, opts.targets), null, 2) + '\n');
+    write('README.md', readme(def, manifest));
+  });
+  return manifest;
+}
+
+/** model / optimizer / extra (gradients, unnamed cells) initial values, by PyTorch key */
+function stateFiles(t: TracedDefinition, programs: KernelProgram[], write: (rel: string, b: Uint8Array) => FileRef): BundleManifest['state'] {
+  const used = new Set(programs.flatMap((p) => p.cells.map((c) => c.cell)));
+  const all = new Map(t.functions.flatMap((f) => [...f.traced.cells]));
+  const files: Record<'model' | 'optimizer' | 'extra', Record<string, { shape: number[]; data: SafeArray }>> = { model: {}, optimizer: {}, extra: {} };
+  for (const p of t.def.model?.parameters() ?? []) all.set(p.cell.id, p.cell), used.add(p.cell.id); // the whole model, even unused parameters
+  for (const [id, cell] of all) {
+    if (!used.has(id)) continue;
+    const n = t.cellNames.get(id);
+    const kind = n?.file === 'model' ? 'model' : n?.file === 'optimizer' ? 'optimizer' : 'extra';
+    files[kind][n?.key ?? cell.name] = { shape: [...cell.shape], data: cell.data.slice() };
+  }
+  for (const [cell, key] of t.hostNames) files.optimizer[key] = { shape: [], data: Float32Array.of(cell.value) };
+  const groups = t.def.optimizer?.paramGroups.map((g, gi, gs) => {
+    const base = gs.slice(0, gi).reduce((a, x) => a + x.params.length, 0);
+    const { params, ...o } = g;
+    return { ...Object.fromEntries(Object.entries(o).map(([k, v]) => [snake(k), v])), params: params.map((_: unknown, i: number) => base + i) };
+  });
+  const out: BundleManifest['state'] = {};
+  if (Object.keys(files.model).length) out.model = write('model.safetensors', encodeSafetensors(files.model, { format: 'pt' }));
+  if (groups) out.optimizer = write('optimizer.safetensors', encodeSafetensors(files.optimizer, { format: 'pt', param_groups: JSON.stringify(groups) }));
+  if (Object.keys(files.extra).length) out.extra = write('extra.safetensors', encodeSafetensors(files.extra));
+  return out;
+}
+
+const ENTRY_JS = `// Generated by kiln build. Do not edit. Runs in Node and in browsers (WebGPU).
+import { loadBundle } from './runtime/bundle/index.js';
+
+/** Loads the program: checks every file's hash, opens the device, uploads the initial state. */
+export async function load(options = {}) {
+  const p = await loadBundle(new URL('./', import.meta.url), options);
+  const program = { name: p.name, target: p.target, stateDict: p.stateDict, saveState: p.saveState, loadState: p.loadState, destroy: p.destroy };
+  for (const [name, f] of Object.entries(p.functions)) program[name] = f;
+  return Object.freeze(program);
+}
+`;
+
+function packageJson(def: ProgramDefinition, targets: BundleTarget[]) {
+  const deps: Record<string, string> = {};
+  if (targets.includes('native')) deps.koffi = kilnPkg.dependencies.koffi;
+  if (targets.includes('webgpu')) deps.webgpu = kilnPkg.dependencies.webgpu; // Dawn, for WebGPU in Node
+  return {
+    name: def.name, version: '0.1.0', description: def.description ?? `${def.name}, compiled by kiln`,
+    type: 'module', main: './index.js', types: './index.d.ts',
+    exports: { '.': { types: './index.d.ts', default: './index.js' }, './package.json': './package.json' },
+    files: ['index.js', 'index.d.ts', 'kiln-bundle.json', '*.safetensors', 'runtime', 'webgpu', 'native', 'README.md'],
+    dependencies: deps,
+    kiln: { version: kilnPkg.version, targets },
+  };
+}
+
+function readme(def: ProgramDefinition, m: BundleManifest): string {
+  const sigs = m.functions.map((f) => `- \`${f.name}.run(${f.inputs.map((i) => `${i.name}: ${i.dtype}[${i.shape}]`).join(', ')})\`${f.doc ? `: ${f.doc}` : ''}`);
+  return `# ${def.name}\n\n${def.description ?? ''}\n\nCompiled by kiln ${m.kiln} for ${m.targets.join(' and ')}.\n\n\`\`\`js\nimport { load } from '${def.name}';\nconst program = await load(); // { target: 'webgpu', gpu: navigator.gpu } in a browser\n\`\`\`\n\n${sigs.join('\n')}\n`;
+}

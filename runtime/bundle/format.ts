@@ -1,0 +1,36 @@
+// The bundle manifest (kiln-bundle.json) that `kiln build` writes and runtime/bundle reads.
+// Plain JSON; every file it names carries a SHA-256 checked before use.
+import type { Manifest } from '../manifest.js';
+
+export const BUNDLE_FORMAT = 1;
+
+export interface FileRef { file: string; sha256: string }
+
+export interface BundleFunction {
+  name: string;
+  doc?: string;
+  inputs: { name: string; shape: number[]; dtype: 'float32' | 'int32' | 'int64' | 'bool' }[];
+  outputs: { shape: number[]; dtype: 'float32' | 'int32' | 'bool' }[];
+  /** how the traced function returned: one tensor, an array, or nothing */
+  result: 'single' | 'array' | 'none';
+  /** host program vars that persist between runs (step counters): var index -> state key */
+  hostState: { var: number; key: string }[];
+  /** per target: the runtime manifest (cell names are state keys) and the code file */
+  targets: Partial<Record<BundleTarget, { manifest: Manifest; code: FileRef; /** native: the library's entry symbol */ entry?: string }>>;
+}
+
+export type BundleTarget = 'webgpu' | 'native';
+
+export interface BundleManifest {
+  format: typeof BUNDLE_FORMAT;
+  name: string;
+  kiln: string;
+  targets: BundleTarget[];
+  functions: BundleFunction[];
+  /** initial state: model.safetensors (PyTorch's model keys), optimizer.safetensors, extra.safetensors */
+  state: { model?: FileRef; optimizer?: FileRef; extra?: FileRef };
+  /** persistent host values (step counters, hyperparameters) and their initial values */
+  host: Record<string, number>;
+  /** native code was built for this CPU */
+  cpu?: string;
+}

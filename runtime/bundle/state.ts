@@ -1,0 +1,81 @@
+// A bundle's persistent state on its device: every cell (by its PyTorch key, e.g. `0.weight`,
+// `state.0.exp_avg`) at one offset shared by all functions, plus host values (step counters).
+// Checkpoint files use compiler/checkpoint.ts's scheme: `model` holds the model's keys,
+// `optimizer` the `state.<i>.<name>` tensors, `state.<i>.step` scalars and param_groups metadata.
+import type { Device, HostArray } from '../device.js';
+import { storageOf, type CellPlacement } from '../manifest.js';
+import { decodeSafetensors, encodeSafetensors, toFloat32, toInt32, type SafeTensor } from '../safetensors.js';
+import type { BundleManifest } from './format.js';
+
+const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+type Kind = 'model' | 'optimizer' | 'extra';
+/** which checkpoint file a key belongs to */
+export const fileOf = (key: string): Kind => (/^state\.\d+\./.test(key) ? 'optimizer' : /\.grad$/.test(key) ? 'extra' : 'model');
+
+export class BundleState {
+  readonly cells = new Map<string, CellPlacement>();
+  readonly host: Record<string, number>;
+  private groups = '[]';
+
+  constructor(private readonly device: Device, m: BundleManifest) { this.host = { ...m.host }; }
+
+  addCells(cells: CellPlacement[]): void {
+    for (const c of cells) {
+      const had = this.cells.get(c.name);
+      if (had && (had.offset !== c.offset || had.buf === undefined)) throw new Error(`kiln bundle: cell ${c.name} has two offsets`);
+      this.cells.set(c.name, c);
+    }
+  }
+
+  /**
+   * Writes checkpoint files to the device. `initial`: the bundle's own files (missing cells stay
+   * zero). Otherwise PyTorch's strict rules: every model key present, none unknown, every shape
+   * equal; all checked before anything is written.
+   */
+  async load(files: Record<string, Uint8Array>, initial: boolean): Promise<void> {
+    const writes: [CellPlacement, HostArray][] = [];
+    const host: [string, number][] = [];
+    const errors: string[] = [];
+    for (const [kind, bytes] of Object.entries(files)) {
+      const f = decodeSafetensors(bytes, `${kind} checkpoint`);
+      if (kind === 'optimizer' && f.metadata.param_groups) this.groups = f.metadata.param_groups;
+      for (const [key, t] of Object.entries(f.tensors)) {
+        if (kind === 'optimizer' && /^state\.\d+\.step$/.test(key)) { host.push([key, Number(toFloat32(t)[0])]); continue; }
+        const c = this.cells.get(key);
+        if (!c) { if (!initial && kind === 'model') errors.push(`Unexpected key "${key}"`); continue; }
+        if (t.shape.join() !== c.shape.join()) { errors.push(`size mismatch for ${key}: the checkpoint has shape [${t.shape}], the bundle [${c.shape}]`); continue; }
+        writes.push([c, c.dtype === 'float32' ? toFloat32(t) : toInt32(t as SafeTensor, key)]);
+      }
+      if (!initial && kind === 'model') {
+        for (const key of this.cells.keys()) if (fileOf(key) === 'model' && !(key in f.tensors)) errors.push(`Missing key "${key}"`);
+      }
+    }
+    if (errors.length) throw new Error(`kiln bundle: the checkpoint does not fit this program:\n\t${errors.join('\n\t')}`);
+    for (const [c, data] of writes) this.device.writeState(storageOf(c.dtype), c.offset, data);
+    for (const [k, v] of host) this.host[k] = v;
+  }
+
+  private async read(c: CellPlacement): Promise<HostArray> {
+    return this.device.readState(storageOf(c.dtype), c.offset, numel(c.shape));
+  }
+
+  async modelDict(): Promise<Record<string, { shape: number[]; data: Float32Array }>> {
+    const out: Record<string, { shape: number[]; data: Float32Array }> = {};
+    for (const [k, c] of this.cells) if (fileOf(k) === 'model') out[k] = { shape: [...c.shape], data: Float32Array.from(await this.read(c)) };
+    return out;
+  }
+
+  async save(): Promise<{ model: Uint8Array; optimizer?: Uint8Array }> {
+    const model: Record<string, { shape: number[]; data: HostArray }> = {};
+    const opt: Record<string, { shape: number[]; data: HostArray }> = {};
+    for (const [k, c] of this.cells) {
+      const kind = fileOf(k);
+      if (kind !== 'extra') (kind === 'model' ? model : opt)[k] = { shape: [...c.shape], data: await this.read(c) };
+    }
+    for (const [k, v] of Object.entries(this.host)) if (/^state\.\d+\.step$/.test(k)) opt[k] = { shape: [], data: Float32Array.of(v) };
+    return {
+      model: encodeSafetensors(model, { format: 'pt' }),
+      ...(Object.keys(opt).length ? { optimizer: encodeSafetensors(opt, { format: 'pt', param_groups: this.groups }) } : {}),
+    };
+  }
+}
