@@ -106,6 +106,22 @@ describe('llvm target: kernels', () => {
     expect(par.native[0]).toEqual(native[0]);
   });
 
+  it('batched matmul: grid [B, M, N] (rows blocked only in M)', async () => {
+    const [Bt, M, N, K] = [3, 10, 19, 12];
+    const k = kernel('bmm', [Bt, M, N], [
+      { s: 'acc', name: 's', type: 'f32', fn: 'add', init: 0 },
+      loop('k', K, [{ s: 'accum', name: 's', value: mul(ld(0, add(mul(add(mul(v('g0'), ci(M)), v('g1')), ci(K)), v('k'))),
+        ld(1, add(mul(add(mul(v('g0'), ci(K)), v('k')), ci(N)), v('g2')))) }], true),
+      store(2, add(mul(add(mul(v('g0'), ci(M)), v('g1')), ci(N)), v('g2')), v('s', 'f32')),
+    ]);
+    expect(chooseStrategy(k)).toBe('tile');
+    const p = program([buf('a', 'input', Bt * M * K), buf('b', 'input', Bt * K * N), buf('c', 'output', Bt * M * N)], [k],
+      { inputs: [io(0, [Bt, M, K]), io(1, [Bt, K, N])], outputs: [io(2, [Bt, M, N])] });
+    const { native, oracle } = await both(p, [randn(Bt * M * K, 13), randn(Bt * K * N, 14)]);
+    expect(relErr(native[0], oracle[0])).toBeLessThan(1e-6);
+    expect(llvmIR(p).length).toBeLessThan(400_000); // no 8 × 8 × 16 blow-up
+  });
+
   it('int32 and bool values: comparisons, where, casts, logic', async () => {
     const n = 1000;
     const i = v('g0'), a = ld(0, i, 'i32'), x = ld(1, i);

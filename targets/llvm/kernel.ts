@@ -73,7 +73,7 @@ export class KernelEmitter extends ExprEmitter {
     const v = `g${d}`, b = this.b;
     const start = d === 0 ? lo : this.i(0), end = d === 0 ? hi : this.i(k.grid[d]);
     const last = d === k.grid.length - 1;
-    const W = last ? TILE_LANES : this.rows;
+    const W = last ? TILE_LANES : d === k.grid.length - 2 ? this.rows : 1;
     if (this.strategy !== 'tile' || W <= 1) {
       this.loop(start, end, 1, (iv) => this.next(k, d, envs.map((e) => child(e, v, iv)), lo, hi));
       return;
