@@ -1,0 +1,145 @@
+// `kiln build` end to end, as a user ships it: build the seed program, `npm pack` the package,
+// install the tarball into a fresh project, and run it there with node (native and webgpu) and in
+// headless Chromium (webgpu). The losses equal the reference target's.
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compile, type Tensor } from '../compiler/index.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CHROMIUM = '/usr/bin/chromium';
+const STEPS = 6;
+// the same inputs in the test, the node script and the page
+const inputsSrc = `(i) => [Float32Array.from({ length: 10 }, (_, j) => Math.sin(i * 10 + j)), Int32Array.of(i % 2)]`;
+const inputs = eval(inputsSrc) as (i: number) => [Float32Array, Int32Array];
+
+const sh = (cmd: string, args: string[], cwd: string) => new Promise<string>((resolve, reject) => {
+  execFile(cmd, args, { cwd, maxBuffer: 64 << 20, env: { ...process.env, npm_config_loglevel: 'error' } }, (err, stdout, stderr) =>
+    (err ? reject(new Error(`${cmd} ${args.join(' ')} failed:\n${stderr}\n${stdout}`)) : resolve(stdout)));
+});
+
+let work: string, bundle: string, app: string;
+let reference: number[];
+
+beforeAll(async () => {
+  work = mkdtempSync(path.join(tmpdir(), 'kiln-build-'));
+  bundle = path.join(work, 'bundle');
+  await sh(process.execPath, [path.join(root, 'bin/kiln.mjs'), 'build', 'examples/programs/seed.ts', '--target', 'all', '--out', bundle, '--quiet'], root);
+  await sh('npm', ['pack', '--pack-destination', work], bundle);
+  const tgz = readdirSync(work).find((f) => f.endsWith('.tgz'))!;
+  app = path.join(work, 'app');
+  mkdirSync(app);
+  writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
+  await sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', path.join(work, tgz)], app);
+
+  // the reference: the same program definition compiled for the reference interpreter
+  const def = (await import('../examples/programs/seed.js')).default;
+  const f = def.functions.trainStep;
+  const step = await compile(f.fn as (...a: Tensor[]) => Tensor, { inputs: f.inputs, target: 'reference' });
+  reference = [];
+  for (let i = 0; i < STEPS; i++) reference.push((await step.run(...inputs(i))).item());
+}, 600_000);
+
+describe('kiln build', () => {
+  it('writes a package with a typed API, a hashed manifest, code and safetensors state', () => {
+    const pkg = JSON.parse(readFileSync(path.join(bundle, 'package.json'), 'utf8'));
+    expect(pkg).toMatchObject({ name: 'kiln-seed', type: 'module', types: './index.d.ts' });
+    expect(Object.keys(pkg.dependencies).sort()).toEqual(['koffi', 'webgpu']); // no compiler, LLVM or ts-morph
+    const dts = readFileSync(path.join(bundle, 'index.d.ts'), 'utf8');
+    expect(dts).toContain("run(x: Shaped<Float32Array, [1, 10]>, y: Shaped<Int32Array, [1]>): Promise<Tensor<[], 'float32'>>;");
+    expect(dts).toContain('@param x float32[1, 10] (10 values, row-major)');
+    const m = JSON.parse(readFileSync(path.join(bundle, 'kiln-bundle.json'), 'utf8'));
+    expect(m.format).toBe(1);
+    expect(m.functions[0].targets.webgpu.manifest.kernels.length).toBeGreaterThan(0);
+    expect(m.functions[0].targets.native.code).toMatchObject({ file: 'native/trainStep.so', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(existsSync(path.join(bundle, 'model.safetensors'))).toBe(true);
+    // the installed copy never reaches back into kiln's source
+    const files = readdirSync(path.join(app, 'node_modules/kiln-seed/runtime'), { recursive: true }) as string[];
+    for (const f of files.filter((x) => x.endsWith('.js'))) {
+      expect(readFileSync(path.join(app, 'node_modules/kiln-seed/runtime', f), 'utf8')).not.toMatch(/compiler\/|ts-morph|llvm-bindings/);
+    }
+  });
+
+  it('runs from the installed tarball in node (native and webgpu) with the reference target\'s losses', async () => {
+    const script = path.join(app, 'train.mjs');
+    writeFileSync(script, `import { load } from 'kiln-seed';
+const inputs = ${inputsSrc};
+const out = {};
+for (const target of ['native', 'webgpu']) {
+  const p = await load({ target });
+  const losses = [];
+  for (let i = 0; i < ${STEPS}; i++) losses.push((await p.trainStep.run(...inputs(i))).item());
+  const { model, optimizer } = await p.saveState();
+  out[target] = { losses, modelBytes: model.length, optimizerBytes: optimizer.length };
+  p.destroy();
+}
+console.log(JSON.stringify(out));
+`);
+    const out = JSON.parse((await sh(process.execPath, [script], app)).trim().split('\n').at(-1)!);
+    for (const target of ['native', 'webgpu']) {
+      expect(out[target].losses).toHaveLength(STEPS);
+      out[target].losses.forEach((l: number, i: number) => expect(l).toBeCloseTo(reference[i], 5));
+      expect(out[target].modelBytes).toBeGreaterThan(4 * 67);
+    }
+  });
+
+  it('refuses a tampered file (content hashes checked at load)', async () => {
+    const dir = path.join(app, 'node_modules/kiln-seed');
+    const model = path.join(dir, 'model.safetensors');
+    const good = readFileSync(model);
+    const bad = Buffer.from(good); bad[bad.length - 1] ^= 1;
+    writeFileSync(model, bad);
+    try {
+      await expect(sh(process.execPath, ['-e', "import('kiln-seed').then((b) => b.load({ target: 'native' }))"], app)).rejects.toThrow(/model\.safetensors has SHA-256 .* the file was changed or corrupted/);
+    } finally {
+      writeFileSync(model, good);
+    }
+  });
+
+  it.skipIf(!existsSync(CHROMIUM))('runs in headless Chromium on WebGPU with the reference target\'s losses', async () => {
+    writeFileSync(path.join(app, 'index.html'), `<!doctype html><meta charset="utf-8"><title>kiln-seed</title><pre id="out">running</pre>
+<script type="module">
+import { load } from './node_modules/kiln-seed/index.js';
+const inputs = ${inputsSrc};
+try {
+  const p = await load({ target: 'webgpu', gpu: navigator.gpu });
+  const losses = [];
+  for (let i = 0; i < ${STEPS}; i++) losses.push((await p.trainStep.run(...inputs(i))).item());
+  window.result = { losses };
+} catch (e) { window.result = { error: String(e && e.stack || e) }; }
+document.getElementById('out').textContent = JSON.stringify(window.result);
+</script>`);
+    const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json' };
+    const server = http.createServer((req, res) => {
+      const file = path.join(app, decodeURIComponent(new URL(req.url!, 'http://x').pathname));
+      if (!file.startsWith(app) || !existsSync(file)) { res.statusCode = 404; res.end(); return; }
+      res.setHeader('content-type', types[path.extname(file)] ?? 'application/octet-stream');
+      res.end(readFileSync(file));
+    }).listen(0, '127.0.0.1');
+    await new Promise((r) => server.on('listening', r));
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+        '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader'],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${(server.address() as { port: number }).port}/index.html`);
+      await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined, undefined, { timeout: 120_000 });
+      const result = await page.evaluate(() => (window as unknown as { result: { losses?: number[]; error?: string } }).result);
+      expect(result.error).toBeUndefined();
+      result.losses!.forEach((l, i) => expect(l).toBeCloseTo(reference[i], 5));
+      await page.screenshot({ path: path.join(work, 'page.png') });
+    } finally {
+      await browser.close();
+      server.close();
+    }
+  });
+});
+
+afterAll(() => { if (process.env.KILN_KEEP_BUILD) console.log(`build test files in ${work}`); else execFileSync('rm', ['-rf', work]); });
