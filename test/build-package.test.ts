@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compile, type Tensor } from '../compiler/index.js';
+import { compile, nn, optim, type Tensor } from '../compiler/index.js';
+import { loadCheckpoint } from '../compiler/checkpoint.js';
+import { encodeSafetensors } from '../runtime/safetensors.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CHROMIUM = '/usr/bin/chromium';
@@ -98,6 +100,51 @@ console.log(JSON.stringify(out));
     } finally {
       writeFileSync(model, good);
     }
+  });
+
+  it('saves and loads checkpoints with PyTorch keys; a checkpoint of another shape changes nothing', async () => {
+    const ckpt = path.join(app, 'ckpt');
+    mkdirSync(ckpt, { recursive: true });
+    writeFileSync(path.join(ckpt, 'bad.safetensors'), encodeSafetensors({
+      '0.weight': { shape: [7, 10], data: new Float32Array(70) }, '0.bias': { shape: [5], data: new Float32Array(5) },
+      '2.weight': { shape: [2, 5], data: new Float32Array(10) }, '2.bias': { shape: [2], data: new Float32Array(2) },
+    }));
+    const script = path.join(app, 'ckpt.mjs');
+    writeFileSync(script, `import { load } from 'kiln-seed';
+import { readFileSync, writeFileSync } from 'node:fs';
+const inputs = ${inputsSrc};
+const p = await load({ target: 'native' });
+for (let i = 0; i < 3; i++) await p.trainStep.run(...inputs(i));
+const files = await p.saveState();
+writeFileSync('ckpt/model.safetensors', files.model);
+writeFileSync('ckpt/optimizer.safetensors', files.optimizer);
+const probe = new Float32Array(10).fill(0.5);
+const before = Array.from((await p.predict.run(probe)).data);
+let error = '';
+try { await p.loadState({ model: readFileSync('ckpt/bad.safetensors') }); } catch (e) { error = e.message; }
+const after = Array.from((await p.predict.run(probe)).data);
+const q = await load({ target: 'native' });
+await q.loadState(files);
+const next = [(await p.trainStep.run(...inputs(3))).item(), (await q.trainStep.run(...inputs(3))).item()];
+console.log(JSON.stringify({ before, after, error, next }));
+`);
+    const out = JSON.parse((await sh(process.execPath, [script], app)).trim().split('\n').at(-1)!);
+    expect(out.error).toMatch(/size mismatch for 0\.weight: the checkpoint has shape \[7,10\], the bundle \[5,10\]/);
+    expect(out.after).toEqual(out.before);
+    expect(out.next[1]).toBe(out.next[0]); // a second instance resumes exactly from the checkpoint
+
+    // kiln's own checkpoint loader (and so PyTorch's key scheme) reads what the bundle saved
+    const model = new nn.Sequential(new nn.Linear(10, 5), new nn.ReLU(), new nn.Linear(5, 2));
+    const opt = new optim.Adam(model.parameters(), { lr: 1e-3 });
+    await loadCheckpoint(ckpt, { model, optimizer: opt });
+    expect(opt.stateDict().state[0].step).toBe(3);
+    const crit = new nn.CrossEntropyLoss();
+    const step = await compile((x: Tensor, y: Tensor) => {
+      const loss = crit.forward(model.forward(x), y);
+      opt.zeroGrad(); loss.backward(); opt.step();
+      return loss;
+    }, { inputs: [{ shape: [1, 10], dtype: 'float32' }, { shape: [1], dtype: 'int32' }] });
+    expect((await step.run(...inputs(3))).item()).toBeCloseTo(out.next[0], 5);
   });
 
   it.skipIf(!existsSync(CHROMIUM))('runs in headless Chromium on WebGPU with the reference target\'s losses', async () => {
