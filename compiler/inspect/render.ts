@@ -6,6 +6,8 @@ import { highlight } from './code.js';
 const si = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(2)}G` : n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n));
 const sig = (f: FunctionReport) => `${f.name}(${f.inputs.map((i) => `${i.name}: ${i.dtype}[${i.shape}]`).join(', ')}) -> ${f.outputs.map((o) => `${o.dtype}[${o.shape}]`).join(', ') || 'void'}`;
 
+const fired = (f?: Record<string, number>) => (f && Object.keys(f).length ? `; rules: ${Object.entries(f).map(([k, n]) => `${k} x${n}`).join(', ')}` : '');
+
 export type StageChoice = 'all' | 'last' | 'none';
 
 export function kernelTable(ks: KernelRow[]): string {
@@ -22,7 +24,7 @@ export function renderText(r: InspectReport, stages: StageChoice): string {
     out.push('', `function ${sig(f)}`);
     out.push(`  stages: ${f.stages.map((s) => `${s.name} (${s.nodes} nodes)`).join(' -> ')}`);
     const shown = stages === 'all' ? f.stages : stages === 'last' ? f.stages.slice(-1) : [];
-    for (const s of shown) out.push('', `== graph after ${s.name} (${s.nodes} nodes) ==`, s.text);
+    for (const s of shown) out.push('', `== graph after ${s.name} (${s.nodes} nodes)${fired(s.fired)} ==`, s.text);
     const total = f.kernels.reduce((a, k) => a + k.bytesRead + k.bytesWritten, 0);
     out.push('', `== kernels: ${f.kernels.length}${f.fused ? '' : ' (unfused: one per op; no scheduler in this build)'}, ${si(total)} bytes per run ==`, kernelTable(f.kernels));
   }
@@ -40,7 +42,7 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 export function renderHTML(r: InspectReport, code: { kernel: number; emit: string; text: string }[][] = []): string {
   const body = r.functions.map((f, fi) => {
     const rows = f.kernels.map((k) => `<tr><td class="num">${k.index}</td><td>${esc(k.name)}</td><td>[${k.grid}]</td><td>${esc(k.ops.join(' '))}</td><td class="num">${si(k.flops)}</td><td class="num">${si(k.bytesRead)}</td><td class="num">${si(k.bytesWritten)}</td><td class="num">${k.intensity.toFixed(2)}</td><td>${esc(k.reason)}</td></tr>`).join('\n');
-    const stages = f.stages.map((s) => `<details><summary>graph after ${esc(s.name)} (${s.nodes} nodes)</summary><pre>${highlight(s.text)}</pre></details>`).join('\n');
+    const stages = f.stages.map((s) => `<details><summary>graph after ${esc(s.name)} (${s.nodes} nodes)${esc(fired(s.fired))}</summary><pre>${highlight(s.text)}</pre></details>`).join('\n');
     const codes = (code[fi] ?? []).map((c) => `<h3>kernel #${c.kernel} (${esc(c.emit)})</h3><pre class="code">${highlight(c.text)}</pre>`).join('\n');
     return `<section class="function" id="fn-${esc(f.name)}">
 <h2>${esc(sig(f))}</h2>

@@ -19,7 +19,8 @@ export interface FunctionReport {
   name: string;
   inputs: { name: string; shape: number[]; dtype: string }[];
   outputs: { shape: number[]; dtype: string }[];
-  stages: { name: string; nodes: number; text: string }[];
+  /** the graph after each stage; `fired`: how often each simplification rule rewrote a node */
+  stages: { name: string; nodes: number; text: string; fired?: Record<string, number> }[];
   /** true when the kernels come from the scheduler; false: one per graph op (opKernels) */
   fused: boolean;
   kernels: KernelRow[];
@@ -47,7 +48,7 @@ export function inspectDefinition(t: TracedDefinition, entry: string, lowering: 
       name: f.name,
       inputs: f.spec.inputs.map((s, i) => ({ name: s.name ?? `input${i}`, shape: [...s.shape], dtype: s.dtype })),
       outputs: f.traced.graph.outputs.map((o) => ({ shape: [...o.shape], dtype: o.dtype })),
-      stages: low.stages.map((s) => ({ name: s.name, nodes: toposort(programRoots(s.graph)).length, text: printGraph(named(s.graph)) })),
+      stages: low.stages.map((s) => ({ name: s.name, nodes: toposort(programRoots(s.graph)).length, text: printGraph(named(s.graph)), ...(s.fired ? { fired: s.fired } : {}) })),
       fused: true,
       kernels: low.kernels.kernels.map((k, i) => row(i, { name: k.name, grid: k.grid, ...k.meta })),
       graph: kernelGraph(low.kernels),
