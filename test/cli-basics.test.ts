@@ -1,7 +1,7 @@
 // The CLI as people run it: bin/kiln.mjs in a child process (help, exit codes, errors that quote
 // the user's source line).
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,6 +70,21 @@ describe('kiln CLI', () => {
     expect(r.stderr).toMatch(/error: .*\[2, 5\]/);
     expect(r.stderr).toContain('5 |   fn: (x: Tensor) => model.forward(x).sum(),');
     expect(r.stderr).toMatch(/\n\s+\^/);
+
+    // a function whose trace would not hold on later runs (gradients accumulate across runs)
+    writeFileSync(path.join(dir, 'acc.ts'), [
+      `import { defineProgram, nn, optim, type Tensor } from ${JSON.stringify(kilnSrc)};`,
+      'const model = new nn.Linear(3, 1);',
+      'const opt = new optim.SGD(model.parameters(), { lr: 0.1 });',
+      'export default defineProgram({ name: "acc", model, optimizer: opt, functions: {',
+      '  accumulate: { inputs: [{ shape: [1, 3], dtype: "float32" }], fn: (x: Tensor) => { const l = model.forward(x).sum(); l.backward(); return l; } },',
+      '} });',
+    ].join('\n'));
+    const acc = await kiln(['build', path.join(dir, 'acc.ts'), '--out', path.join(dir, 'acc-out')]);
+    expect(acc.code).toBe(1);
+    expect(acc.stderr).toMatch(/cannot bundle acc: a bundle runs one trace per function/);
+    expect(acc.stderr).toMatch(/\n\s+accumulate was traced with weight\.grad None, but running accumulate makes it set/);
+    expect(existsSync(path.join(dir, 'acc-out'))).toBe(false);
 
     const missing = await kiln(['inspect', path.join(dir, 'nope.ts')]);
     expect(missing.code).toBe(1);

@@ -14,6 +14,7 @@ import { BUNDLE_FORMAT, type BundleFunction, type BundleManifest, type BundleTar
 import type { KernelProgram } from '../ir/kernel.js';
 import type { Manifest } from '../../runtime/manifest.js';
 import { snake } from '../checkpoint.js';
+import { KilnError } from '../errors.js';
 import { createLowering } from '../inspect/pipeline.js';
 import { traceDefinition, type TracedDefinition } from './program.js';
 import type { ProgramDefinition } from './define.js';
@@ -33,9 +34,12 @@ export async function buildBundle(def: ProgramDefinition, opts: BuildOptions): P
     writeFileSync(p, bytes);
     return { file: rel, sha256: createHash('sha256').update(bytes).digest('hex') };
   };
-  rmSync(out, { recursive: true, force: true });
-  mkdirSync(out, { recursive: true });
   const t = await progress.stage(`trace ${def.name}`, () => traceDefinition(def));
+  if (t.unstable.length) {
+    throw new KilnError(`cannot bundle ${def.name}: a bundle runs one trace per function, and these traces would not hold on every run:\n  ${t.unstable.join('\n  ')}\n(call optimizer.zeroGrad() or model.zeroGrad() before backward(), or set the gradient in every run)`, '');
+  }
+  rmSync(out, { recursive: true, force: true }); // only once the program traced cleanly
+  mkdirSync(out, { recursive: true });
   const lowering = createLowering(); // one state layout: every function sees a cell at one offset
   const programs = await progress.stage('passes + schedule', () => t.functions.map((f) => lowering.lower(f.traced).kernels));
   const keyOf = (c: { cell: number; name: string }) => t.cellNames.get(c.cell)?.key ?? c.name;

@@ -22,6 +22,11 @@ export interface TracedDefinition {
   cellNames: Map<number, StateName>;
   /** host cell (step counter) -> its PyTorch key */
   hostNames: Map<HostCell, string>;
+  /**
+   * Why a single trace per function would not hold for every run (a gradient that is None on the
+   * first run and set later: compile() re-traces then; a bundle ships one trace per function).
+   */
+  unstable: string[];
 }
 
 /** imports the entry (the CLI runs under tsx, so TypeScript loads) and finds its definitions */
@@ -53,7 +58,23 @@ export function traceDefinition(def: ProgramDefinition, only?: string): TracedDe
     const inputs = spec.inputs.map((s, i) => ({ ...s, name: s.name ?? `input${i}` }));
     return { name, spec: { ...spec, inputs }, traced: trace(spec.fn, inputs) };
   });
-  return { def, functions, ...stateNames(def) };
+  const names = stateNames(def);
+  return { def, functions, ...names, unstable: unstableGuards(functions, names.cellNames) };
+}
+
+/** cells whose definedness a trace assumed but some function's run can change */
+function unstableGuards(fns: TracedFunction[], names: Map<number, StateName>): string[] {
+  const out: string[] = [];
+  for (const f of fns) {
+    for (const [cell, assumed] of f.traced.assumed) {
+      const by = fns.find((g) => g.traced.definedAfter.has(cell) && g.traced.definedAfter.get(cell) !== assumed);
+      if (by) {
+        const key = names.get(cell.id)?.key ?? cell.name;
+        out.push(`${f.name} was traced with ${key} ${assumed ? 'set' : 'None'}, but running ${by.name} makes it ${assumed ? 'None' : 'set'}`);
+      }
+    }
+  }
+  return out;
 }
 
 function stateNames(def: ProgramDefinition): Pick<TracedDefinition, 'cellNames' | 'hostNames'> {

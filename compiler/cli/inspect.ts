@@ -43,6 +43,7 @@ export async function run({ positionals: [entry], opts }: Parsed): Promise<numbe
   const programs: KernelProgram[][] = [];
   for (const def of defs) {
     const traced = await progress.stage(`trace ${def.name}`, () => traceDefinition(def, opts.function as string | undefined));
+    for (const u of traced.unstable) progress.info(`warning: ${u} (compile() re-traces; kiln build refuses this)`);
     const lowering = createLowering();
     const { report, kernels } = await progress.stage(`lower ${def.name}`, () => inspectDefinition(traced, entry, lowering));
     reports.push(report);
