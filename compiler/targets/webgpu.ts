@@ -16,6 +16,8 @@ import type { StateLayout } from '../kernel/memory.js';
 export interface WebGPUTargetOptions extends WebGPUDeviceOptions {
   /** the target's name (default 'webgpu') */
   name?: string;
+  /** an already open device to run on (benchmarks share one with other libraries) */
+  device?: WebGPUDevice;
   wgsl?: WGSLOptions;
   schedule?: ScheduleOptions;
 }
@@ -56,8 +58,7 @@ export class WebGPUBackend extends DeviceBackend {
 
 export async function createWebGPUBackend(opts: WebGPUTargetOptions = {}): Promise<WebGPUBackend> {
   const c = await loadCompiler();
-  const { createWebGPUDevice } = await import('../../runtime/webgpu/index.js');
-  const device = await createWebGPUDevice(opts);
+  const device = opts.device ?? (await (await import('../../runtime/webgpu/index.js')).createWebGPUDevice(opts));
   const layout = new c.StateLayout(); // lives as long as the device's arenas
   return new WebGPUBackend(device, layout, {
     name: opts.name ?? 'webgpu',
