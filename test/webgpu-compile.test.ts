@@ -2,6 +2,8 @@
 // the device's state, sync() bringing it back to the host objects, and state moving between
 // targets (reference -> webgpu -> SwiftShader -> reference) with the same numbers as training on
 // the reference target alone. Each describe names its target; each test logs its adapter.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { compile, type Tensor } from '../compiler/index.js';
 import { relErr } from './helpers/golden.js';
@@ -110,5 +112,26 @@ describe('state moving between targets', () => {
     await gpu.sync();
     expectClose(snapshot(s), snapshot(r), 'after the round trip');
     console.log(`[webgpu] adapter: ${await adapterOf('webgpu')}; round trip with a host write ok`);
+  });
+});
+
+describe('loading', () => {
+  it("importing kiln does not load Dawn; the first 'webgpu' compile does", async () => {
+    // a fresh process: which shared objects are loaded (process.report) before and after
+    const entry = fileURLToPath(new URL('../compiler/index.ts', import.meta.url));
+    const script = `
+      const dawn = () => process.report.getReport().sharedObjects.filter((s) => /dawn\\.node$/.test(s));
+      const kiln = await import(${JSON.stringify(entry)});
+      const before = dawn();
+      const step = await kiln.compile((x) => x.mul(2), { inputs: [{ shape: [2], dtype: 'float32' }], target: 'webgpu' });
+      const out = Array.from((await step.run(Float32Array.of(1, 2))).data);
+      console.log(JSON.stringify({ before, after: dawn(), out }));
+      process.exit(0);`;
+    const stdout = await new Promise<string>((resolve, reject) => execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script],
+      { timeout: 60_000 }, (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out))));
+    const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    expect(r.before).toEqual([]);
+    expect(r.after).toHaveLength(1);
+    expect(r.out).toEqual([2, 4]);
   });
 });

@@ -1,7 +1,7 @@
 // The seed's training step compiled for WebGPU against PyTorch 1.13's trajectories and the
 // reference target: losses per step and final parameters at relative error <= 1e-4, on both CPU
-// adapters (Mesa llvmpipe via OpenGL ES, SwiftShader via Vulkan). The optimizer goldens are the
-// shared runners (golden-optim*.test.ts), imported here with their targets set to WebGPU.
+// adapters (Mesa llvmpipe via OpenGL ES, SwiftShader via Vulkan). The shared golden runners
+// (golden-optim*.test.ts at 1e-5, golden-train.test.ts) are imported with their targets set to WebGPU.
 import { describe, expect, it } from 'vitest';
 import { adapterOf, compileSeed, finalErrors, seedSetup, trainSteps } from './helpers/seed.js';
 import { relErr } from './helpers/golden.js';
@@ -47,6 +47,6 @@ for (const target of TARGETS) {
 // KILN_TARGETS when their module is evaluated, so set it before importing them (test files run
 // in separate processes; this changes nothing for other files).
 process.env.KILN_TARGETS = TARGETS.join(',');
-// TODO(scheduler): add './golden-optim.test.js' once the scheduler's per-parameter 'update'
-// fallback (assemble.ts: a flat grid [numel] lowered with 2-D stages) stops reading out of bounds.
+await import('./golden-optim.test.js');
 await import('./golden-optim-groups.test.js');
+await import('./golden-train.test.js');
