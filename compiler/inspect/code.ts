@@ -18,9 +18,10 @@ export async function emitKernel(p: KernelProgram, kernel: number, emit: EmitKin
 }
 
 /** a few token classes for WGSL, LLVM IR and x86 assembly, as HTML spans */
-export function highlight(code: string): string {
+export function highlight(code: string, lang: EmitKind | 'graph' = 'graph'): string {
   const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-  const re = /(\/\/[^\n]*|;[^\n]*|#[^\n]*)|("[^"\n]*")|\b(fn|let|var|const|for|if|else|return|loop|break|struct|define|declare|ret|br|phi|load|store|call|getelementptr|alloca|icmp|fcmp|select|label|workgroup|storage|uniform|read_write|read)\b|(@[\w.$]+|%[\w.$]+)|\b(f32|i32|u32|i64|i1|float|double|ptr|void|bool|vec[234]|array)\b|(\b\d+(?:\.\d+)?(?:e[+-]?\d+)?\b)/g;
+  const comment = { wgsl: '\\/\\/[^\\n]*', llvm: ';[^\\n]*', asm: '#[^\\n]*', graph: '(?!x)x' }[lang];
+  const re = new RegExp(`(${comment})|` + /("[^"\n]*")|\b(fn|let|var|const|for|if|else|return|loop|break|struct|define|declare|ret|br|phi|load|store|call|getelementptr|alloca|icmp|fcmp|select|label|workgroup|storage|uniform|read_write|read)\b|(@[\w.$]+|%[\w.$]+)|\b(f32|i32|u32|i64|i1|float|double|ptr|void|bool|vec[234]|array)\b|(\b\d+(?:\.\d+)?(?:e[+-]?\d+)?\b)/.source, 'g');
   let out = '', last = 0;
   for (const m of code.matchAll(re)) {
     out += esc(code.slice(last, m.index));

@@ -1,7 +1,7 @@
 // `kiln inspect` output: text for people and an HTML page (SVG graph, kernel table, code).
 import type { FunctionReport, InspectReport, KernelRow } from './report.js';
 import { renderSVG } from './svg.js';
-import { highlight } from './code.js';
+import { highlight, type EmitKind } from './code.js';
 
 const si = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(2)}G` : n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n));
 const sig = (f: FunctionReport) => `${f.name}(${f.inputs.map((i) => `${i.name}: ${i.dtype}[${i.shape}]`).join(', ')}) -> ${f.outputs.map((o) => `${o.dtype}[${o.shape}]`).join(', ') || 'void'}`;
@@ -43,7 +43,7 @@ export function renderHTML(r: InspectReport, code: { kernel: number; emit: strin
   const body = r.functions.map((f, fi) => {
     const rows = f.kernels.map((k) => `<tr><td class="num">${k.index}</td><td>${esc(k.name)}</td><td>[${k.grid}]</td><td>${esc(k.ops.join(' '))}</td><td class="num">${si(k.flops)}</td><td class="num">${si(k.bytesRead)}</td><td class="num">${si(k.bytesWritten)}</td><td class="num">${k.intensity.toFixed(2)}</td><td>${esc(k.reason)}</td></tr>`).join('\n');
     const stages = f.stages.map((s) => `<details><summary>graph after ${esc(s.name)} (${s.nodes} nodes)${esc(fired(s.fired))}</summary><pre>${highlight(s.text)}</pre></details>`).join('\n');
-    const codes = (code[fi] ?? []).map((c) => `<h3>kernel #${c.kernel} (${esc(c.emit)})</h3><pre class="code">${highlight(c.text)}</pre>`).join('\n');
+    const codes = (code[fi] ?? []).map((c) => `<h3>kernel #${c.kernel} (${esc(c.emit)})</h3><pre class="code">${highlight(c.text, c.emit as EmitKind)}</pre>`).join('\n');
     return `<section class="function" id="fn-${esc(f.name)}">
 <h2>${esc(sig(f))}</h2>
 <h3>Fused graph: kernels and the buffers between them</h3>
