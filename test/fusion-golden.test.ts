@@ -21,7 +21,7 @@ class FusedBackend implements Backend {
       run: async (inputs: HostArray[], scalars: Float32Array) => {
         await pullToHost(tp.cells.values());
         const mem: Memory[] = prog.buffers.map((b) => (b.dtype === 'f32' ? new Float32Array(b.size) : new Int32Array(b.size)));
-        prog.inputs.forEach((p, i) => mem[p.buf].set(inputs[i]));
+        prog.inputs.forEach((p, i) => mem[p.buf].set(inputs[i], p.offset));
         for (const c of prog.cells) mem[c.buf].set(tp.cells.get(c.cell)!.data, c.offset);
         runKernelProgram(prog, mem, scalars);
         for (const u of tp.graph.updates) {

@@ -73,7 +73,7 @@ export function runReference(gp: GraphProgram, env: Env): { outputs: Values[]; c
 /** scheduled program run by the kernel interpreter */
 export function runScheduled(prog: KernelProgram, env: Env): { outputs: Values[]; cells: Map<number, Values> } {
   const mem = allocMemories(prog);
-  prog.inputs.forEach((p, i) => mem[p.buf].set(env.inputs[i] as any));
+  prog.inputs.forEach((p, i) => mem[p.buf].set(env.inputs[i] as any, p.offset));
   for (const c of prog.cells) mem[c.buf].set(env.cells.get(c.cell)!, c.offset);
   const si = prog.buffers.findIndex((b) => b.kind === 'scalars');
   if (si >= 0) mem[si].set(env.scalars);

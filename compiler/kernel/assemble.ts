@@ -61,7 +61,7 @@ export function assemble(gp: GraphProgram, R: Realization, sp: StagePlan, plans:
     const p = primary.get(l.node.id);
     if (p) last.set(p.id, Math.max(last.get(p.id) ?? 0, kernelOf.get(s.id)!));
   }
-  const temps: Temp[] = stages.filter((s) => s.target.kind === 'scratch').map((s) => ({
+  const temps: Temp[] = stages.filter((s) => s.target.kind === 'scratch' && !s.local).map((s) => ({
     key: s.id, storage: storageOf(s.node.dtype), size: numel(s.node.shape), first: kernelOf.get(s.id)!, last: Math.max(kernelOf.get(s.id)!, last.get(s.id) ?? 0),
   }));
   const scratch = planScratch(temps);
@@ -75,7 +75,7 @@ export function assemble(gp: GraphProgram, R: Realization, sp: StagePlan, plans:
     if (ends.length) stateBuf[dt] = decl({ name: `state_${dt}`, kind: 'state', dtype: dt, size: Math.max(...ends) });
   }
   for (const dt of DT) if (scratch.size[dt] > 0) scratchBuf[dt] = decl({ name: `scratch_${dt}`, kind: 'scratch', dtype: dt, size: scratch.size[dt] });
-  const inputs: Placement[] = gp.inputs.map((x) => ({ buf: decl({ name: x.name, kind: 'input', dtype: storageOf(x.dtype), size: numel(x.shape) }), offset: 0, shape: [...x.shape], dtype: x.dtype }));
+  const inputs = placeInputs(gp, plans, decl);
   const outputs: Placement[] = gp.outputs.map((o, i) => ({ buf: decl({ name: `out${i}`, kind: 'output', dtype: storageOf(o.dtype), size: numel(o.shape) }), offset: 0, shape: [...o.shape], dtype: o.dtype }));
   if (gp.host.scalarCount > 0) decl({ name: 'scalars', kind: 'scalars', dtype: 'f32', size: gp.host.scalarCount });
 
@@ -90,13 +90,13 @@ export function assemble(gp: GraphProgram, R: Realization, sp: StagePlan, plans:
     return { buf: scratchBuf[storage]!, offset: scratch.offsets.get(s.id)!, shape: s.node.shape, storage };
   };
   const sourceOf = (n: Node): Home | undefined => {
-    if (n.op === 'input') return { buf: inputs[n.arg.index].buf, offset: 0, shape: n.shape, storage: storageOf(n.dtype) };
+    if (n.op === 'input') return { buf: inputs[n.arg.index].buf, offset: inputs[n.arg.index].offset, shape: n.shape, storage: storageOf(n.dtype) };
     if (n.op === 'state') return cellHome(n.arg.cell, n.shape);
     return undefined;
   };
   const homeOf = (n: Node): Home | undefined => {
     const p = primary.get(n.id);
-    return p ? targetOf(p) : sourceOf(n);
+    return p ? (p.local ? undefined : targetOf(p)) : sourceOf(n);
   };
 
   const kernels: Kernel[] = [];
@@ -131,4 +131,39 @@ export function assemble(gp: GraphProgram, R: Realization, sp: StagePlan, plans:
   const peakBytes = buffers.reduce((a, b) => a + 4 * b.size, 0);
 
   return { buffers, host: gp.host, inputs, outputs, cells: cellPlacements, kernels: kernels.map(annotate), peakBytes, minBytes, graph: gp };
+}
+
+/**
+ * Input buffers. Inputs playing one role in every cluster of a multi-tensor kernel (each
+ * parameter's gradient when `p.grad = input`) share ONE buffer, back to back in cluster order, so
+ * the kernel reads them with the same `g0 + const` index as the state roles; the runtimes write
+ * each input at its placement's offset. Every other input has a buffer of its own.
+ */
+function placeInputs(gp: GraphProgram, plans: Plan[], decl: (b: BufferDecl) => number): Placement[] {
+  const group = new Map<number, { role: number[]; offset: number }>();
+  for (const p of plans) {
+    if (p.kind !== 'multi') continue;
+    const seqs = p.clusters.map((c) => {
+      const seq: number[] = [];
+      for (const s of c) for (const l of s.loads) if (l.node.op === 'input' && !seq.includes(l.node.arg.index)) seq.push(l.node.arg.index);
+      return seq;
+    });
+    for (let k = 0; k < seqs[0].length; k++) {
+      const role = seqs.map((s) => s[k]);
+      const dt = storageOf(gp.inputs[role[0]].dtype);
+      if (role.some((i) => i === undefined || group.has(i) || storageOf(gp.inputs[i].dtype) !== dt) || new Set(role).size < role.length) continue;
+      let offset = 0;
+      for (const i of role) { group.set(i, { role, offset }); offset += numel(gp.inputs[i].shape); }
+    }
+  }
+  const bufOf = new Map<number[], number>();
+  return gp.inputs.map((x, i) => {
+    const g = group.get(i), dtype = storageOf(x.dtype);
+    if (!g) return { buf: decl({ name: x.name, kind: 'input', dtype, size: numel(x.shape) }), offset: 0, shape: [...x.shape], dtype: x.dtype };
+    if (!bufOf.has(g.role)) {
+      const size = g.role.reduce((a, j) => a + numel(gp.inputs[j].shape), 0);
+      bufOf.set(g.role, decl({ name: g.role.map((j) => gp.inputs[j].name).join('+'), kind: 'input', dtype, size }));
+    }
+    return { buf: bufOf.get(g.role)!, offset: g.offset, shape: [...x.shape], dtype: x.dtype };
+  });
 }

@@ -11,7 +11,11 @@ import { throughViews, type Bound } from './views.js';
 
 /** where a materialized value (or an input/state source) lives */
 export interface Home { buf: number; offset: number; shape: readonly number[]; storage: 'f32' | 'i32' }
-export interface Stage { id: number; node: Node; home: Home; /** store a copy of `node` from its primary home */ copy?: boolean }
+export interface Stage {
+  id: number; node: Node; home: Home;
+  /** store a copy of `node` from its primary home */ copy?: boolean;
+  /** compute and bind only: every reader is a later stage of this kernel at the same index */ local?: boolean;
+}
 /** a recorded memory read: which node, at which index of its own shape */
 export interface Load { node: Node; idx: Ix[] }
 
@@ -54,6 +58,7 @@ export class Emitter {
     this.self = st.copy ? null : st.node;
     let value = this.emit(st.node, idx, blk, null);
     this.self = null;
+    if (st.local) return;
     if (st.node.dtype === 'bool') value = { e: 'cast', type: 'i32', a: value };
     blk.stmts.push({ s: 'store', buf: st.home.buf, index: toExpr(flatten(idx, st.home.shape, st.home.offset)), value });
   }

@@ -20,7 +20,7 @@ export function lowerFused(name: string, stages: SStage[], grid: number[], homeO
   const em = new Emitter(homeOf, uses, sourceOf);
   const body: Stmt[] = [];
   const top = newBlock(body);
-  for (const st of stages) em.stage({ id: st.id, node: st.node, home: targetOf(st), copy: st.copy }, grid.length, top);
+  for (const st of stages) em.stage({ id: st.id, node: st.node, home: targetOf(st), copy: st.copy, local: st.local }, grid.length, top);
   return { name, grid: grid.length ? grid : [1], body, meta: meta(em.ops, reason) };
 }
 
@@ -31,11 +31,13 @@ export function lowerFlat(stages: SStage[], homeOf: HomeFn, targetOf: TargetFn, 
   const em = new Emitter(homeOf, uses);
   const body: Stmt[] = [];
   const top = newBlock(body);
-  for (const st of stages) em.stage({ id: st.id, node: st.node, home: targetOf(st), copy: st.copy }, 1, top, true);
+  for (const st of stages) em.stage({ id: st.id, node: st.node, home: targetOf(st), copy: st.copy, local: st.local }, 1, top, true);
   const offsets: number[] = [], slots: number[] = [];
+  const n = stages[0].node.shape.reduce((a, b) => a * b, 1);
   let ok = true;
   const offsetOf = (e: Expr): number | null => {
     if (e.e === 'var' && e.name === 'g0') return 0;
+    if (e.e === 'const' && n === 1) return e.value; // a one-element part: g0 is its start
     if (e.e === 'binary' && e.fn === 'add' && e.a.e === 'var' && e.a.name === 'g0' && e.b.e === 'const') return e.b.value;
     return null;
   };
@@ -68,7 +70,6 @@ export function lowerFlat(stages: SStage[], homeOf: HomeFn, targetOf: TargetFn, 
   };
   const abstract = body.map(st);
   if (!ok) return null;
-  const n = stages[0].node.shape.reduce((a, b) => a * b, 1);
   return { n, body: abstract, offsets, slots, sig: JSON.stringify(abstract), ops: em.ops };
 }
 

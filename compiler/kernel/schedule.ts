@@ -18,10 +18,11 @@
 import type { GraphProgram, Node } from '../ir/graph.js';
 import type { Kernel, KernelProgram } from '../ir/kernel.js';
 import { isVarIx } from './index.js';
-import { squeezed, type Home } from './emit.js';
+import { squeezed } from './emit.js';
 import { realize } from './realize.js';
 import { buildStages, type SStage } from './stages.js';
-import { lowerFlat, type FlatPart } from './lower.js';
+import type { FlatPart } from './lower.js';
+import { clusterUpdates } from './multi.js';
 import { StateLayout } from './memory.js';
 import { assemble } from './assemble.js';
 import { runPasses } from '../passes/index.js';
@@ -40,7 +41,6 @@ export type Plan =
   | { kind: 'multi'; clusters: SStage[][] };
 
 const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-const REDUCE = new Set(['sum', 'rmax']);
 
 export function schedule(graph: GraphProgram, layout: StateLayout = new StateLayout(), opts: ScheduleOptions = {}): KernelProgram {
   const gp = opts.passes === false ? graph : runPasses(graph);
@@ -56,34 +56,7 @@ export function schedule(graph: GraphProgram, layout: StateLayout = new StateLay
   const unitOf = new Map<number, number>();
   const inMulti = new Set<number>();
   if (opts.multiTensor !== false) {
-    const cand = stages.filter((s) => !s.copy && s.target.kind === 'cell' && s.identity && !s.ops.some((o) => REDUCE.has(o)));
-    const candIds = new Set(cand.map((s) => s.id));
-    const comp = new Map<number, number>();
-    const find = (x: number): number => { while (comp.get(x)! !== x) x = comp.get(x)!; return x; };
-    for (const s of cand) comp.set(s.id, s.id);
-    for (const s of cand) for (const d of s.deps) if (candIds.has(d) && primaryDep(stages[d], s)) comp.set(find(d), find(s.id));
-    const groups = new Map<number, SStage[]>();
-    for (const s of cand) { const r = find(s.id); groups.set(r, [...(groups.get(r) ?? []), s]); }
-    const provisional = (n: Node): Home | undefined =>
-      primary.has(n.id) || n.op === 'input' || n.op === 'state' ? { buf: bufKey(n, primary), offset: 0, shape: n.shape, storage: n.dtype === 'float32' ? 'f32' : 'i32' } : undefined;
-    const bySig = new Map<string, SStage[][]>();
-    for (const g of groups.values()) {
-      g.sort((a, b) => prio(a) - prio(b));
-      if (!g.every((s) => numel(s.node.shape) === numel(g[0].node.shape))) continue;
-      const part = lowerFlat(g, provisional, (s) => provisional(s.node)!, uses);
-      if (!part) continue;
-      bySig.set(part.sig, [...(bySig.get(part.sig) ?? []), g]);
-    }
-    for (const clusters of bySig.values()) {
-      // clusters joined in one kernel must not depend on each other through other stages
-      const unit: SStage[][] = [];
-      for (const c of clusters) {
-        const ok = unit.every((u) => !reaches(stages, c, u) && !reaches(stages, u, c));
-        if (!ok) { units.push([c]); continue; }
-        unit.push(c);
-      }
-      if (unit.length) units.push(unit);
-    }
+    units.push(...clusterUpdates(stages, primary, prio, uses));
     for (const [i, u] of units.entries()) for (const c of u) for (const s of c) { unitOf.set(s.id, i); inMulti.add(s.id); }
   }
   for (const s of stages) if (!unitOf.has(s.id)) { unitOf.set(s.id, units.length); units.push([[s]]); }
@@ -140,33 +113,6 @@ export function schedule(graph: GraphProgram, layout: StateLayout = new StateLay
   }
   close();
   return assemble(gp, R, plan, plans, layout, uses);
-}
-
-/** is `s` reading d's value (not only ordered after it)? */
-const primaryDep = (d: SStage, s: SStage) => s.loads.some((l) => l.node === d.node);
-
-function reaches(stages: SStage[], from: SStage[], to: SStage[]): boolean {
-  const target = new Set(to.map((s) => s.id));
-  const seen = new Set<number>();
-  const stack = from.map((s) => s.id);
-  while (stack.length) {
-    const x = stack.pop()!;
-    for (const d of stages[x].deps) {
-      if (target.has(d)) return true;
-      if (!seen.has(d)) { seen.add(d); stack.push(d); }
-    }
-  }
-  return false;
-}
-
-/** provisional buffer identity for signatures: the kind of memory a node lives in */
-function bufKey(n: Node, primary: Map<number, SStage>): number {
-  const st = primary.get(n.id);
-  const kind = st ? st.target.kind : n.op;
-  const dt = n.dtype === 'float32' ? 0 : 1;
-  if (kind === 'input') return 100 + n.arg.index; // each input is its own buffer: never concatenated
-  if (kind === 'output') return 100000 + (st!.target as { index: number }).index;
-  return ({ cell: 0, state: 0, scratch: 2 } as Record<string, number>)[kind] + dt;
 }
 
 export type { FlatPart, Kernel };

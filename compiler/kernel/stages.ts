@@ -23,6 +23,7 @@ export interface SStage {
   ops: string[];
   deps: Set<number>;     // stage ids that must run first
   identity: boolean;     // every load reads the element the stage writes (pure elementwise, same size)
+  local?: boolean;       // set by the scheduler: a temporary of one update cluster, never stored
 }
 
 export interface StagePlan { stages: SStage[]; primary: Map<number, SStage>; writer: Map<number, SStage> }

@@ -1,0 +1,103 @@
+// Rule 2 of the scheduler (compiler/kernel/schedule.ts): multi-tensor apply. An optimizer step
+// is, per parameter, a cluster of elementwise stages over same-sized values (m', v', p', and
+// `p.grad <- input` when gradients are inputs); clusters of identical structure become ONE
+// kernel over the concatenation of their elements (lower.ts: concatFlat). What joins a cluster:
+//   a. stages writing a cell, pure elementwise at their own element (identity), no reductions;
+//   b. but not a pure move of a value this program computes (a bias grad that is a view of a
+//      stored gradient, a late copy from scratch): it stays in its producer's kernel, so the
+//      clusters of a weight and of a bias have the same structure. Moves of sources (p.grad =
+//      input) do join: with inputs packed by role (assemble.ts) they are the same for every
+//      parameter;
+//   c. elementwise temporaries (e.g. the weight-decayed gradient, used by m' and v') whose every
+//      reader is in the cluster: computed in registers at the same element, never stored (local);
+//   d. stages are connected when one reads the other's value or both read the same source
+//      element (the grad input and its copy into the grad cell);
+//   e. structure = the cluster lowered over a flat index with buffers abstracted by memory kind
+//      (state, scratch, inputs by dtype): offsets and host-scalar slots may differ per segment;
+//   f. clusters joined in one kernel must not depend on each other through other stages.
+import type { Node } from '../ir/graph.js';
+import type { Home } from './emit.js';
+import { lowerFlat } from './lower.js';
+import type { SStage } from './stages.js';
+
+const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+const REDUCE = new Set(['sum', 'rmax']);
+
+/** units of clusters: each unit becomes one multi-tensor kernel */
+export function clusterUpdates(stages: SStage[], primary: Map<number, SStage>, prio: (s: SStage) => number, uses: (n: Node) => number): SStage[][][] {
+  const readers = new Map<number, SStage[]>();
+  for (const s of stages) for (const l of s.loads) readers.set(l.node.id, [...(readers.get(l.node.id) ?? []), s]);
+  const elementwise = (s: SStage) => s.identity && !s.ops.some((o) => REDUCE.has(o));
+  const moveOfComputed = (s: SStage) => !s.ops.length && s.loads.some((l) => primary.has(l.node.id));
+  const updates = stages.filter((s) => s.target.kind === 'cell' && elementwise(s) && !moveOfComputed(s));
+  const upd = new Set(updates.map((s) => s.id));
+  const temps = stages.filter((s) => s.target.kind === 'scratch' && !s.copy && elementwise(s) && s.ops.length > 0
+    && (readers.get(s.node.id) ?? []).every((r) => upd.has(r.id)));
+  const cand = [...updates, ...temps];
+  const candIds = new Set(cand.map((s) => s.id));
+
+  const comp = new Map<number, number>();
+  const find = (x: number): number => { while (comp.get(x)! !== x) x = comp.get(x)!; return x; };
+  const union = (a: number, b: number) => comp.set(find(a), find(b));
+  for (const s of cand) comp.set(s.id, s.id);
+  const bySource = new Map<number, number>();
+  for (const s of cand) for (const l of s.loads) {
+    const p = primary.get(l.node.id);
+    if (p && p !== s && candIds.has(p.id)) union(p.id, s.id);
+    if (l.node.op === 'input' || l.node.op === 'state') {
+      const first = bySource.get(l.node.id);
+      if (first === undefined) bySource.set(l.node.id, s.id); else union(first, s.id);
+    }
+  }
+  const groups = new Map<number, SStage[]>();
+  for (const s of cand) { const r = find(s.id); groups.set(r, [...(groups.get(r) ?? []), s]); }
+
+  const provisional = (n: Node): Home | undefined => {
+    const p = primary.get(n.id);
+    if (p?.local) return undefined;
+    return p || n.op === 'input' || n.op === 'state' ? { buf: bufKey(n, primary), offset: 0, shape: n.shape, storage: n.dtype === 'float32' ? 'f32' : 'i32' } : undefined;
+  };
+  const bySig = new Map<string, SStage[][]>();
+  for (const g of groups.values()) {
+    g.sort((a, b) => prio(a) - prio(b));
+    if (!g.some((s) => s.target.kind === 'cell') || !g.every((s) => numel(s.node.shape) === numel(g[0].node.shape))) continue;
+    for (const s of g) s.local = s.target.kind === 'scratch';
+    const part = lowerFlat(g, provisional, (s) => provisional(s.node) ?? { buf: -1, offset: 0, shape: s.node.shape, storage: 'f32' }, uses);
+    if (!part) { for (const s of g) s.local = false; continue; }
+    bySig.set(part.sig, [...(bySig.get(part.sig) ?? []), g]);
+  }
+  const units: SStage[][][] = [];
+  for (const clusters of bySig.values()) {
+    const unit: SStage[][] = [];
+    for (const c of clusters) {
+      if (unit.every((u) => !reaches(stages, c, u) && !reaches(stages, u, c))) unit.push(c);
+      else units.push([c]);
+    }
+    if (unit.length) units.push(unit);
+  }
+  return units;
+}
+
+function reaches(stages: SStage[], from: SStage[], to: SStage[]): boolean {
+  const target = new Set(to.map((s) => s.id));
+  const seen = new Set<number>();
+  const stack = from.map((s) => s.id);
+  while (stack.length) {
+    const x = stack.pop()!;
+    for (const d of stages[x].deps) {
+      if (target.has(d)) return true;
+      if (!seen.has(d)) { seen.add(d); stack.push(d); }
+    }
+  }
+  return false;
+}
+
+/** provisional buffer identity for signatures: the kind of memory a node lives in */
+function bufKey(n: Node, primary: Map<number, SStage>): number {
+  const st = primary.get(n.id);
+  const kind = st ? st.target.kind : n.op;
+  const dt = n.dtype === 'float32' ? 0 : 1;
+  if (kind === 'input') return 100 + dt; // inputs of one role share a buffer (assemble.ts packs them)
+  if (kind === 'output') return 100000 + (st!.target as { index: number }).index;
+  return ({ cell: 0, state: 0, scratch: 2 } as Record<string, number>)[kind] + dt;
+}
