@@ -38,6 +38,18 @@ describe('kiln inspect', () => {
     expect(train.kernels.some((k: { reason: string }) => /multi-tensor/.test(k.reason))).toBe(true);
   });
 
+  it('shows the same passes the scheduler runs', async () => {
+    const { runPasses } = await import('../compiler/passes/index.js');
+    const { countNodes } = await import('../compiler/passes/rewrite.js');
+    const { graphPasses } = await import('../compiler/inspect/pipeline.js');
+    const { traceDefinition } = await import('../compiler/build/program.js');
+    const def = (await import('../examples/programs/seed.js')).default;
+    for (const f of traceDefinition(def).functions) {
+      const stages = graphPasses(f.traced.graph);
+      expect(countNodes(stages.at(-1)!.graph)).toBe(countNodes(runPasses(f.traced.graph)));
+    }
+  });
+
   it('prints the WGSL, LLVM IR or assembly of one kernel', async () => {
     const wgsl = await kiln(['inspect', seed, '-f', 'trainStep', '--kernel', '0', '--emit', 'wgsl']);
     expect(wgsl.code).toBe(0);

@@ -1,7 +1,7 @@
 // The compiler's stages for one traced function, as `kiln inspect` and `kiln build` see them:
-// the graph after tracing and after each graph pass, then the scheduled KernelProgram. It runs
-// the same passes as compiler/passes' runPasses (simplify, CSE, DCE until the graph stops
-// shrinking), recording each one that changed the graph, then the scheduler on the result.
+// the graph after tracing and after each graph pass, then the scheduled KernelProgram. The stages
+// replay compiler/passes' runPasses (simplify, CSE, DCE until the graph stops shrinking),
+// recording each pass that changed the graph; the kernels come from the scheduler's own call.
 import { countNodes } from '../passes/rewrite.js';
 import { cse, dce, simplify } from '../passes/index.js';
 import { schedule } from '../kernel/schedule.js';
@@ -42,8 +42,9 @@ export function createLowering(layout = new StateLayout()): Lowering {
   return {
     layout,
     lower(traced) {
-      const stages = graphPasses(traced.graph);
-      const kernels = schedule(stages[stages.length - 1].graph, layout, { passes: false });
+      const stages = graphPasses(traced.graph); // for display
+      // exactly the call the targets make (passes included), so a bundle runs what compile() runs
+      const kernels = schedule(traced.graph, layout);
       return { stages, kernels };
     },
   };
