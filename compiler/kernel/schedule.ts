@@ -2,17 +2,19 @@
 //   1. what is materialized at all: compiler/kernel/realize.ts (elementwise chains, views and
 //      single-consumer reductions are inlined into the stage that stores their consumer, so an
 //      elementwise chain is one loop and matmul + bias + activation is one loop nest);
-//   2. multi-tensor apply: state updates that are pure elementwise functions of same-sized
-//      values (an optimizer step) form one cluster per parameter; clusters with identical
-//      structure become ONE kernel over the concatenation of their elements (lower.ts). The
-//      memory plan packs each role (all p, all m, ...) contiguously in parameter order, so the
-//      kernel is a single flat loop; per-parameter host scalars (bias corrections) are picked per
-//      segment by a small select tree, so parameters with different step counts stay correct;
-//   3. stages sharing a leading grid join one kernel (a kernel may write several outputs sharing
-//      its loop: weight-grad and bias-grad over the output-feature axis; every per-row op of a
-//      softmax/cross-entropy) when every value one stage reads from another stage of the same
-//      kernel belongs to the same grid point, so grid points stay independent; joining may
-//      shrink the grid only while it keeps >= minParallel points, or the kernel is small;
+//   2. multi-tensor apply (compiler/kernel/multi.ts): an optimizer step over any number of
+//      parameters is ONE kernel over the concatenation of every parameter's elements. The memory
+//      plan packs each role (all p, all m, ..., all grad inputs) contiguously in parameter order,
+//      so the kernel is a single flat loop; per-parameter host scalars (bias corrections) are
+//      picked per segment by a small select tree, so different step counts stay correct;
+//   3. a stage joins the current kernel at their longest common leading grid (weight-grad and
+//      bias-grad over the output-feature axis; every per-row op of a softmax/cross-entropy) when
+//      every value one stage reads from another stage of the kernel belongs to the same grid
+//      point (with no grid left, everything runs in order in one invocation: a batch-1 forward
+//      and backward are one kernel). Parallelism: the kernel's serial path (work per grid point)
+//      may grow past running the two back to back only while the grid keeps >= minParallel
+//      points or each point does at most serialWork (flops + words moved): below that a launch
+//      costs more than the lost parallelism, on CPU and GPU;
 //   4. order: data dependencies, and every reader of a cell's entry value before its writer
 //      (stages.ts); among ready stages the earliest in program order goes first.
 import type { GraphProgram, Node } from '../ir/graph.js';
@@ -30,8 +32,12 @@ import { runPasses } from '../passes/index.js';
 export interface ScheduleOptions {
   /** run the graph passes first (default true) */
   passes?: boolean;
-  /** a join may shrink a kernel's grid below this many points only if the kernel is this small */
+  /** a join that keeps this many grid points is never refused for parallelism (default 4096) */
   minParallel?: number;
+  /** below minParallel points, a join that serializes work is allowed while each grid point does
+   *  at most this much (flops + 4-byte words moved; default 4096, well under llvmpipe's 65,535
+   *  loop back-edges per invocation): cheaper than a launch on CPU and GPU */
+  serialWork?: number;
   /** concatenate same-structure state updates into one kernel (default true) */
   multiTensor?: boolean;
 }
@@ -62,7 +68,7 @@ export function schedule(graph: GraphProgram, layout: StateLayout = new StateLay
   for (const s of stages) if (!unitOf.has(s.id)) { unitOf.set(s.id, units.length); units.push([[s]]); }
 
   // -- rules 3 and 4: list scheduling
-  const minPar = opts.minParallel ?? 4096;
+  const minPar = opts.minParallel ?? 4096, serialWork = opts.serialWork ?? 4096;
   const done = new Set<number>();
   const plans: Plan[] = [];
   let cur: { stages: SStage[]; grid: number[] } | null = null;
@@ -76,10 +82,12 @@ export function schedule(graph: GraphProgram, layout: StateLayout = new StateLay
     const dims = squeezed(s.node.shape).map(([, n]) => n);
     let k = 0;
     while (k < cur.grid.length && k < dims.length && cur.grid[k] === dims[k]) k++;
-    if (k === 0 && (cur.grid.length > 0 || dims.length > 0)) return null; // scalar stages share one point
     const grid = cur.grid.slice(0, k);
-    const work = [...cur.stages, s].reduce((a, t) => a + numel(t.node.shape), 0);
-    if (numel(grid) < minPar && numel(grid) < numel(cur.grid) && work > minPar) return null;
+    // the serial path (work per grid point) may grow past running the two kernels back to back
+    // only while the grid keeps >= minParallel points or each point stays within serialWork
+    const w = cur.stages.reduce((a, t) => a + t.work, 0);
+    const before = w / numel(cur.grid) + s.work / numel(dims), after = (w + s.work) / numel(grid);
+    if (numel(grid) < minPar && after > before * (1 + 1e-9) && after > serialWork) return null;
     const here = new Set([...cur.stages, s].map((t) => t.id));
     for (const t of [...cur.stages, s]) for (const l of t.loads) {
       const p = primary.get(l.node.id);

@@ -10,6 +10,8 @@ import type { Ix } from './index.js';
 import { flatten, ixConst, ixVar } from './index.js';
 import { Emitter, newBlock, squeezed, type Home, type Load } from './emit.js';
 import type { Realization } from './realize.js';
+import type { Stmt } from '../ir/kernel.js';
+import { kernelCost } from './stats.js';
 import { sameIx } from './views.js';
 
 export type Target = { kind: 'cell'; cell: number } | { kind: 'output'; index: number } | { kind: 'scratch' };
@@ -23,6 +25,7 @@ export interface SStage {
   ops: string[];
   deps: Set<number>;     // stage ids that must run first
   identity: boolean;     // every load reads the element the stage writes (pure elementwise, same size)
+  work: number;          // flops + 4-byte words moved over the stage's whole iteration space
   local?: boolean;       // set by the scheduler: a temporary of one update cluster, never stored
 }
 
@@ -42,7 +45,7 @@ export function buildStages(gp: GraphProgram, R: Realization): StagePlan {
     const primary = new Map<number, SStage>();
     const writer = new Map<number, SStage>();
     const add = (node: Node, target: Target, copy: boolean) => {
-      const st: SStage = { id: stages.length, node, target, copy, loads: [], ops: [], deps: new Set(), identity: false };
+      const st: SStage = { id: stages.length, node, target, copy, loads: [], ops: [], deps: new Set(), identity: false, work: 0 };
       stages.push(st);
       if (!copy) primary.set(node.id, st);
       if (target.kind === 'cell') writer.set(target.cell, st);
@@ -68,10 +71,12 @@ export function buildStages(gp: GraphProgram, R: Realization): StagePlan {
       primary.has(n.id) || n.op === 'input' || n.op === 'state' ? { buf: -1, offset: 0, shape: n.shape, storage: 'f32' } : undefined;
     for (const st of stages) {
       const em = new Emitter((n) => (n === st.node && !st.copy ? undefined : homeOf(n)), uses, (n) => ({ buf: -1, offset: 0, shape: n.shape, storage: 'f32' }));
-      const top = newBlock([]);
-      em.stage({ id: st.id, node: st.node, home: { buf: -1, offset: 0, shape: st.node.shape, storage: 'f32' }, copy: st.copy }, squeezed(st.node.shape).length, top);
+      const body: Stmt[] = [], top = newBlock(body), dims = squeezed(st.node.shape).map(([, n]) => n);
+      em.stage({ id: st.id, node: st.node, home: { buf: -1, offset: 0, shape: st.node.shape, storage: 'f32' }, copy: st.copy }, dims.length, top);
       st.loads = em.loads;
       st.ops = em.ops;
+      const cost = kernelCost({ name: '', grid: dims.length ? dims : [1], body, meta: { ops: [], flops: 0, bytesRead: 0, bytesWritten: 0 } });
+      st.work = cost.flops + (cost.bytesRead + cost.bytesWritten) / 4;
       const mine = flatten(analysisIdx(st.node), st.node.shape);
       st.identity = em.loads.every((l) => sameIx(flatten(l.idx, l.node.shape), mine) && l.node.shape.reduce((a, b) => a * b, 1) === st.node.shape.reduce((a, b) => a * b, 1));
     }
