@@ -5,7 +5,7 @@ import { makeNode, numel } from '../compiler/ir/graph.js';
 import type { KernelProgram } from '../compiler/ir/kernel.js';
 import { schedule, type ScheduleOptions } from '../compiler/kernel/schedule.js';
 import { StateLayout } from '../compiler/kernel/memory.js';
-import { allocMemories, runKernelProgram } from '../targets/reference/kernels.js';
+import { allocMemories, runKernel, runKernelProgram, type Memory } from '../targets/reference/kernels.js';
 import { evaluateNodes, type Values } from '../targets/reference/graph.js';
 
 type N = Node;
@@ -103,4 +103,26 @@ export function check(gp: GraphProgram, opts: ScheduleOptions & { layout?: State
   // a cell missing from the program was not changed (e.g. an update simplified to `c <- c`)
   for (const [id, w] of want.cells) err = Math.max(err, maxRelErr(got.cells.get(id) ?? env.cells.get(id)!, w));
   return { prog, err };
+}
+
+/** per kernel, the state cells it stores to (the program run kernel by kernel on recording memories) */
+export function cellsWrittenBy(prog: KernelProgram, env: Env): Set<number>[] {
+  const mem = allocMemories(prog);
+  prog.inputs.forEach((p, i) => mem[p.buf].set(env.inputs[i] as any, p.offset));
+  for (const c of prog.cells) mem[c.buf].set(env.cells.get(c.cell)!, c.offset);
+  const si = prog.buffers.findIndex((b) => b.kind === 'scalars');
+  if (si >= 0) mem[si].set(env.scalars);
+  return prog.kernels.map((k) => {
+    const hit = new Set<number>();
+    const rec = mem.map((m, b) => new Proxy(m, {
+      get: (t, key) => { const v = Reflect.get(t, key, t); return typeof v === 'function' ? v.bind(t) : v; },
+      set: (t, key, v) => {
+        const i = Number(key);
+        for (const c of prog.cells) if (c.buf === b && i >= c.offset && i < c.offset + numel(c.shape)) hit.add(c.cell);
+        return Reflect.set(t, key, v, t);
+      },
+    })) as Memory[];
+    runKernel(k, rec, si >= 0 ? (mem[si] as Float32Array) : undefined);
+    return hit;
+  });
 }

@@ -37,7 +37,9 @@ function normalize(c: number, terms: Term[]): Ix {
   }
   for (const [k, t] of byKey) {
     if (t.coef === 0 || t.atom.k !== 'mod') continue;
-    const m = t.atom, dk = `(${ixKey(m.a)})/${m.d}`, dt = byKey.get(dk);
+    // the matching floor(a / d), in normal form: floor(floor(e/2)/2) is keyed floor(e/4)
+    const m = t.atom, q = idiv(m.a, m.d);
+    const dk = !q.c && q.terms.length === 1 && q.terms[0].coef === 1 ? q.terms[0].key : `(${ixKey(m.a)})/${m.d}`, dt = byKey.get(dk);
     if (dt && dt.coef === t.coef * m.d) {
       byKey.delete(k); byKey.delete(dk);
       return add(normalize(c, [...byKey.values()]), mul(m.a, t.coef));

@@ -3,15 +3,16 @@
 // `p.grad <- input` when gradients are inputs); clusters of identical structure become ONE
 // kernel over the concatenation of their elements (lower.ts: concatFlat). What joins a cluster:
 //   a. stages writing a cell, pure elementwise at their own element (identity), no reductions;
-//   b. but not a pure move of a value this program computes (a bias grad that is a view of a
-//      stored gradient, a late copy from scratch): it stays in its producer's kernel, so the
-//      clusters of a weight and of a bias have the same structure. Moves of sources (p.grad =
-//      input) do join: with inputs packed by role (assemble.ts) they are the same for every
-//      parameter;
+//   b. but a pure move of a value this program computes (a batch-1 bias grad that is a view of
+//      a stored gradient, a late copy from scratch) stays in its producer's kernel, so the
+//      clusters of a weight and of a bias have the same structure; unless the cluster reads that
+//      value anyway (SGD's first step: momentum_buffer = grad.clone()). Moves of sources
+//      (p.grad = input) do join: with inputs packed by role (assemble.ts) they are the same for
+//      every parameter;
 //   c. elementwise temporaries (e.g. the weight-decayed gradient, used by m' and v') whose every
 //      reader is in the cluster: computed in registers at the same element, never stored (local);
-//   d. stages are connected when one reads the other's value or both read the same source
-//      element (the grad input and its copy into the grad cell);
+//   d. stages are connected when one reads the other's value or both read the same value (the
+//      grad input and its copy into the grad cell);
 //   e. structure = the cluster lowered over a flat index with buffers abstracted by memory kind
 //      (state, scratch, inputs by dtype): offsets and host-scalar slots may differ per segment;
 //   f. clusters joined in one kernel must not depend on each other through other stages.
@@ -29,7 +30,10 @@ export function clusterUpdates(stages: SStage[], primary: Map<number, SStage>, p
   for (const s of stages) for (const l of s.loads) readers.set(l.node.id, [...(readers.get(l.node.id) ?? []), s]);
   const elementwise = (s: SStage) => s.identity && !s.ops.some((o) => REDUCE.has(o));
   const moveOfComputed = (s: SStage) => !s.ops.length && s.loads.some((l) => primary.has(l.node.id));
-  const updates = stages.filter((s) => s.target.kind === 'cell' && elementwise(s) && !moveOfComputed(s));
+  const arith = stages.filter((s) => s.target.kind === 'cell' && elementwise(s) && !moveOfComputed(s));
+  const readByArith = new Set(arith.flatMap((s) => s.loads.map((l) => l.node.id)));
+  const moves = stages.filter((s) => s.target.kind === 'cell' && elementwise(s) && moveOfComputed(s) && s.loads.every((l) => readByArith.has(l.node.id)));
+  const updates = [...arith, ...moves];
   const upd = new Set(updates.map((s) => s.id));
   const temps = stages.filter((s) => s.target.kind === 'scratch' && !s.copy && elementwise(s) && s.ops.length > 0
     && (readers.get(s.node.id) ?? []).every((r) => upd.has(r.id)));
@@ -40,14 +44,12 @@ export function clusterUpdates(stages: SStage[], primary: Map<number, SStage>, p
   const find = (x: number): number => { while (comp.get(x)! !== x) x = comp.get(x)!; return x; };
   const union = (a: number, b: number) => comp.set(find(a), find(b));
   for (const s of cand) comp.set(s.id, s.id);
-  const bySource = new Map<number, number>();
+  const byRead = new Map<number, number>();
   for (const s of cand) for (const l of s.loads) {
     const p = primary.get(l.node.id);
     if (p && p !== s && candIds.has(p.id)) union(p.id, s.id);
-    if (l.node.op === 'input' || l.node.op === 'state') {
-      const first = bySource.get(l.node.id);
-      if (first === undefined) bySource.set(l.node.id, s.id); else union(first, s.id);
-    }
+    const first = byRead.get(l.node.id);
+    if (first === undefined) byRead.set(l.node.id, s.id); else union(first, s.id);
   }
   const groups = new Map<number, SStage[]>();
   for (const s of cand) { const r = find(s.id); groups.set(r, [...(groups.get(r) ?? []), s]); }
