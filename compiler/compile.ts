@@ -1,9 +1,11 @@
 // `compile(fn, { inputs, target })`: trace once, prepare on a target, run many times.
 // A compiled function re-traces only when an assumption of its trace no longer holds (a gradient
 // that was None is now set, say): the guards are the definedness of the cells it read.
-import { compileHostProgram } from '../runtime/host.js';
+import { compileHostProgram, type HostStmt } from '../runtime/host.js';
 import type { HostArray } from '../runtime/device.js';
 import { getBackend, type Backend, type PreparedProgram, type ProgramStats } from './backend.js';
+import type { SyncPreparedProgram } from './device-backend.js';
+import type { HostCell, TensorCell } from './state.js';
 import { KilnError } from './errors.js';
 import { makeNode } from './ir/graph.js';
 import { Tensor } from './tensor.js';
@@ -19,11 +21,45 @@ export interface CompileOptions {
 interface Variant {
   traced: TracedProgram;
   prepared: PreparedProgram;
+  /** the prepared program's synchronous step, when its target has one (native) */
+  runSync?: (inputs: HostArray[], scalars: Float32Array) => HostArray[] | undefined;
   hostVars: Float64Array;
   hostInit: Float64Array;
   scalars: Float32Array;
   runHost: (vars: Float64Array, scalars: Float32Array) => void;
   guards: [{ defined: boolean }, boolean][];
+  /** whether every guard holds now (generated straight-line code where allowed) */
+  holds: () => boolean;
+  // the per-step work as flat arrays, built once
+  hostVarIdx: Int32Array;
+  hostCellList: HostCell[];
+  /** the host cells a run may change, and their vars */
+  outVarIdx: Int32Array;
+  outCellList: HostCell[];
+  definedCells: TensorCell[];
+  definedValues: boolean[];
+  outShapes: number[][];
+  outDTypes: ('float32' | 'int32' | 'bool')[];
+}
+
+function writeBack(traced: TracedProgram, stmts: HostStmt[]): { outVarIdx: Int32Array; outCellList: HostCell[] } {
+  const set = new Set(stmts.flatMap((s) => (s.k === 'set' ? [s.v] : [])));
+  const hc = traced.hostCells.filter((h) => set.has(h.var));
+  return { outVarIdx: Int32Array.from(hc, (h) => h.var), outCellList: hc.map((h) => h.cell) };
+}
+
+/** the guards as one function: `c[i].defined === want` for each, in order */
+function compileGuards(guards: [{ defined: boolean }, boolean][]): () => boolean {
+  const cells = guards.map(([c]) => c), want = guards.map(([, d]) => d);
+  try {
+    const body = guards.length ? want.map((d, i) => `c[${i}].defined === ${d ? 'true' : 'false'}`).join(' &&\n  ') : 'true';
+    return new Function('c', `"use strict";\nreturn function kilnGuards() {\n  return ${body};\n};`)(cells) as () => boolean;
+  } catch { // no eval here (a CSP)
+    return () => {
+      for (let i = 0; i < cells.length; i++) if (cells[i].defined !== want[i]) return false;
+      return true;
+    };
+  }
 }
 
 export class CompiledFunction {
@@ -39,10 +75,8 @@ export class CompiledFunction {
 
   /** the variant whose guards hold now, if any (synchronous: the per-step path) */
   private current(): Variant | undefined {
-    outer: for (const v of this.variants) {
-      for (const [cell, defined] of v.guards) if (cell.defined !== defined) continue outer;
-      return v;
-    }
+    const vs = this.variants;
+    for (let i = 0; i < vs.length; i++) if (vs[i].holds()) return vs[i];
     return undefined;
   }
 
@@ -51,39 +85,82 @@ export class CompiledFunction {
     const traced = trace(this.fn, this.options.inputs);
     const prepared = await this.backend.prepare(traced);
     const { host } = traced.graph;
+    const guards = [...traced.assumed];
+    const sp = prepared as SyncPreparedProgram;
     const v: Variant = {
       traced, prepared,
+      runSync: typeof sp.runSync === 'function' ? sp.runSync.bind(sp) : undefined,
       hostVars: new Float64Array(host.vars.length),
       hostInit: Float64Array.from(host.vars, (h) => h.init),
       scalars: new Float32Array(Math.max(1, host.scalarCount)),
       runHost: compileHostProgram(host),
-      guards: [...traced.assumed],
+      guards,
+      holds: compileGuards(guards),
+      hostVarIdx: Int32Array.from(traced.hostCells, (h) => h.var),
+      hostCellList: traced.hostCells.map((h) => h.cell),
+      // only cells whose var a statement sets change (others, like a live lr, are only read)
+      ...writeBack(traced, host.stmts),
+      definedCells: [...traced.definedAfter.keys()],
+      definedValues: [...traced.definedAfter.values()],
+      outShapes: traced.graph.outputs.map((o) => [...o.shape]),
+      outDTypes: traced.graph.outputs.map((o) => o.dtype),
     };
     this.variants.push(v);
     return v;
   }
 
-  /** Runs one step. Inputs are checked before anything changes. */
+  /**
+   * Runs one step. Inputs are checked before anything changes. On a synchronous target (native)
+   * with nothing to pull from another device, all the work happens before this returns its one
+   * (already settled) promise.
+   */
   async run(...inputs: (HostArray | Tensor)[]): Promise<any> {
     const arrays = this.checkInputs(inputs);
     const v = this.current() ?? (await this.prepareVariant());
-    const { graph } = v.traced;
-    v.hostVars.set(v.hostInit);
-    for (const { var: i, cell } of v.traced.hostCells) v.hostVars[i] = cell.value;
-    v.runHost(v.hostVars, v.scalars);
-    const outs = await v.prepared.run(arrays, v.scalars);
+    const vars = v.hostVars, idx = v.hostVarIdx, hcells = v.hostCellList;
+    vars.set(v.hostInit);
+    for (let i = 0; i < idx.length; i++) vars[idx[i]] = hcells[i].value;
+    v.runHost(vars, v.scalars);
+    const outs = (v.runSync && v.runSync(arrays, v.scalars)) || (await v.prepared.run(arrays, v.scalars));
     // commit host state only after the device ran without error
-    for (const { var: i, cell } of v.traced.hostCells) cell.value = v.hostVars[i];
-    for (const [cell, defined] of v.traced.definedAfter) cell.defined = defined;
-    const tensors = outs.map((data, i) => {
-      const o = graph.outputs[i];
-      const values = o.dtype === 'bool' ? Uint8Array.from(data) : data;
-      return Tensor.fromNode(makeNode('data', [], o.shape, o.dtype, { values }));
-    });
-    return v.traced.resultShape === 'single' ? tensors[0] : v.traced.resultShape === 'array' ? tensors : undefined;
+    const oidx = v.outVarIdx, ocells = v.outCellList;
+    for (let i = 0; i < oidx.length; i++) ocells[i].value = vars[oidx[i]];
+    const dc = v.definedCells, dv = v.definedValues;
+    for (let i = 0; i < dc.length; i++) dc[i].defined = dv[i];
+    const shape = v.traced.resultShape;
+    if (shape === 'single') return this.tensor(v, 0, outs[0]);
+    if (shape === 'none') return undefined;
+    const tensors: Tensor[] = new Array(outs.length);
+    for (let i = 0; i < outs.length; i++) tensors[i] = this.tensor(v, i, outs[i]);
+    return tensors;
   }
 
+  private tensor(v: Variant, i: number, data: HostArray): Tensor {
+    const dtype = v.outDTypes[i];
+    const values = dtype === 'bool' ? Uint8Array.from(data) : data;
+    return Tensor.fromNode(makeNode('data', [], v.outShapes[i], dtype, { values }));
+  }
+
+  /** per input: the array type and element count a run takes (built on first use) */
+  private inputPlan?: { ctor: typeof Float32Array | typeof Int32Array; n: number }[];
+
   private checkInputs(inputs: (HostArray | Tensor)[]): HostArray[] {
+    const plan = (this.inputPlan ??= this.options.inputs.map((spec) => ({
+      ctor: inputDType(spec.dtype) === 'float32' ? Float32Array : Int32Array,
+      n: spec.shape.reduce((a, b) => a * b, 1),
+    })));
+    if (inputs.length === plan.length) {
+      let ok = true;
+      for (let i = 0; i < inputs.length; i++) {
+        const x = inputs[i];
+        if (!(x instanceof plan[i].ctor) || x.length !== plan[i].n) { ok = false; break; }
+      }
+      if (ok) return inputs as HostArray[];
+    }
+    return this.checkInputsSlow(inputs);
+  }
+
+  private checkInputsSlow(inputs: (HostArray | Tensor)[]): HostArray[] {
     const specs = this.options.inputs;
     if (inputs.length !== specs.length) {
       throw new KilnError(`run: expected ${specs.length} inputs (${specs.map((s) => `${s.dtype}[${s.shape}]`).join(', ')}), got ${inputs.length}`);

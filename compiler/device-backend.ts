@@ -2,10 +2,15 @@
 // hold every cell once, at offsets a StateLayout assigns for the device's lifetime, so every
 // program prepared here shares parameters and optimizer state. Cells move between host and
 // device only when the other side wrote them since (versions), never per step otherwise.
-import type { Artifact, Device, HostArray } from '../runtime/device.js';
+//
+// Per-step fast path: a program remembers the global `cellEpoch` at the end of its last run. If no
+// cell was written on the host and no cell changed owner since, every cell it reads is already on
+// the device and every cell it updates is already owned here, so the per-cell loops are skipped.
+// When the device's executable runs synchronously (native), so does the whole step (`runSync`).
+import type { Artifact, Device, Executable, HostArray } from '../runtime/device.js';
 import type { Backend, PreparedProgram, ProgramStats } from './backend.js';
 import type { KernelProgram } from './ir/kernel.js';
-import type { TensorCell } from './state.js';
+import { cellEpoch, type TensorCell } from './state.js';
 import type { TracedProgram } from './trace.js';
 
 export interface DeviceTarget {
@@ -18,6 +23,20 @@ export interface DeviceTarget {
   stats(program: KernelProgram): ProgramStats;
 }
 
+/** An executable that can also run without a promise (the native runtime's). */
+export interface SyncExecutable extends Executable {
+  runSync(inputs: readonly HostArray[], scalars: Float32Array): HostArray[];
+}
+
+/** A prepared program that may run a step synchronously. */
+export interface SyncPreparedProgram extends PreparedProgram {
+  /**
+   * Runs the step now if it can without waiting (no cell has to be pulled from another store and
+   * the executable is synchronous); returns undefined, having changed nothing, otherwise.
+   */
+  runSync?(inputs: HostArray[], scalars: Float32Array): HostArray[] | undefined;
+}
+
 interface Slot { dtype: 'f32' | 'i32'; offset: number; length: number }
 
 export class DeviceBackend implements Backend {
@@ -28,11 +47,12 @@ export class DeviceBackend implements Backend {
 
   constructor(private readonly target: DeviceTarget) { this.name = target.name; }
 
-  async prepare(traced: TracedProgram): Promise<PreparedProgram> {
+  async prepare(traced: TracedProgram): Promise<SyncPreparedProgram> {
     const kp = this.target.lower(traced);
     const artifact = await this.target.build(kp);
     const exe = await this.target.device.load(artifact);
-    const cells: { cell: TensorCell; slot: Slot; updated: boolean }[] = [];
+    const cells: { cell: TensorCell; slot: Slot }[] = [];
+    const updatedCells: TensorCell[] = [];
     const updated = new Set(traced.graph.updates.map((u) => u.cell));
     for (const p of kp.cells) {
       const cell = traced.cells.get(p.cell);
@@ -40,22 +60,55 @@ export class DeviceBackend implements Backend {
       const dtype = kp.buffers[p.buf].dtype;
       const slot = { dtype, offset: p.offset, length: cell.data.length };
       this.slots.set(cell, slot);
-      cells.push({ cell, slot, updated: updated.has(p.cell) });
+      cells.push({ cell, slot });
+      if (updated.has(p.cell)) updatedCells.push(cell);
     }
     for (const b of kp.buffers) if (b.kind === 'state') this.target.device.ensureState(b.dtype, b.size);
     const stats = this.target.stats(kp);
-    return {
-      run: async (inputs: HostArray[], scalars: Float32Array) => {
-        for (const { cell, slot } of cells) {
-          if (cell.owner && cell.owner !== this) await cell.owner.pull(cell);
-          if (cell.owner !== this && this.seen.get(cell) !== cell.version) {
-            this.target.device.writeState(slot.dtype, slot.offset, cell.data as HostArray);
-            this.seen.set(cell, cell.version);
-          }
+    const device = this.target.device;
+    /** cellEpoch at the end of this program's last run (-1: never ran) */
+    let lastEpoch = -1;
+    const upload = (): void => {
+      for (const { cell, slot } of cells) {
+        if (cell.owner !== this && this.seen.get(cell) !== cell.version) {
+          device.writeState(slot.dtype, slot.offset, cell.data as HostArray);
+          this.seen.set(cell, cell.version);
         }
-        const outs = await exe.run(inputs, scalars);
-        for (const { cell, updated: u } of cells) if (u) cell.owner = this;
-        return outs;
+      }
+    };
+    /** after a run: updated cells are owned here; `before` is the epoch the run started from */
+    const own = (before: number): void => {
+      // a host write while an asynchronous run was in flight must not be mistaken for seen
+      const clean = cellEpoch.value === before;
+      for (const cell of updatedCells) cell.owner = this;
+      lastEpoch = clean ? cellEpoch.value : -1;
+    };
+    const foreign = (): boolean => {
+      for (const { cell } of cells) if (cell.owner && cell.owner !== this) return true;
+      return false;
+    };
+    const sync = typeof (exe as Partial<SyncExecutable>).runSync === 'function' ? (exe as SyncExecutable) : undefined;
+    const runSync = (inputs: HostArray[], scalars: Float32Array): HostArray[] | undefined => {
+      if (!sync) return undefined;
+      if (lastEpoch === cellEpoch.value) return sync.runSync(inputs, scalars);
+      if (foreign()) return undefined;
+      upload();
+      const outs = sync.runSync(inputs, scalars);
+      own(cellEpoch.value);
+      return outs;
+    };
+    return {
+      runSync,
+      run: async (inputs: HostArray[], scalars: Float32Array) => {
+        const outs = runSync(inputs, scalars);
+        if (outs) return outs;
+        if (lastEpoch === cellEpoch.value) return exe.run(inputs, scalars); // nothing moved since
+        for (const { cell } of cells) if (cell.owner && cell.owner !== this) await cell.owner.pull(cell);
+        upload();
+        const before = cellEpoch.value;
+        const res = await exe.run(inputs, scalars);
+        own(before);
+        return res;
       },
       stats: () => stats,
     };

@@ -14,12 +14,22 @@ export interface CellStore {
 
 let nextCellId = 1;
 
+/**
+ * Bumped whenever any cell's host copy is written or its owner changes. A device program that saw
+ * no bump since its last run can skip its per-cell upload/ownership checks (the per-step fast path).
+ */
+export const cellEpoch = { value: 0 };
+
 export class TensorCell {
   readonly id = nextCellId++;
   /** bumped on every host-side write; a device re-uploads a cell whose version it has not seen */
   version = 0;
-  /** the device holding a newer value than `data`, if any */
-  owner: CellStore | null = null;
+  private _owner: CellStore | null = null;
+  /** the device holding a newer value than `data`, if any (a change bumps `cellEpoch`) */
+  get owner(): CellStore | null { return this._owner; }
+  set owner(o: CellStore | null) {
+    if (o !== this._owner) { this._owner = o; cellEpoch.value++; }
+  }
   /** false while the cell stands for PyTorch's `None` (a cleared gradient) */
   defined: boolean;
 
@@ -41,6 +51,7 @@ export class TensorCell {
     this.data.set(values);
     this.owner = null;
     this.version++;
+    cellEpoch.value++;
   }
 
   /** brings the latest value to the host */

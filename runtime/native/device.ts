@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import koffi, { type LibraryHandle } from 'koffi';
 import { checkInputs, type Artifact, type Device, type Executable, type HostArray } from '../device.js';
-import type { BufferDecl, Manifest, Placement, StorageDType } from '../manifest.js';
+import type { Manifest, Placement, StorageDType } from '../manifest.js';
 
 /** Artifact.code of target 'llvm' */
 export interface NativeCode {
@@ -29,7 +29,8 @@ export function createNativeDevice(): Device {
 
 export class NativeDevice implements Device {
   readonly name = 'native';
-  private arenas: Record<StorageDType, HostArray> = { f32: new Float32Array(0), i32: new Int32Array(0) };
+  /** @internal read by this device's executables on every run */
+  readonly arenas: Record<StorageDType, HostArray> = { f32: new Float32Array(0), i32: new Int32Array(0) };
 
   arena(dtype: StorageDType): HostArray { return this.arenas[dtype]; }
 
@@ -76,10 +77,38 @@ export class NativeDevice implements Device {
   }
 }
 
+/** fn(b[0], ..., b[n-1]) without spreading (a spread call costs more than the kernels of a small step) */
+function makeCaller(n: number): (fn: (...a: HostArray[]) => void, b: HostArray[]) => void {
+  try {
+    const args = Array.from({ length: n }, (_, i) => `b[${i}]`).join(', ');
+    return new Function('fn', 'b', `fn(${args});`) as (fn: (...a: HostArray[]) => void, b: HostArray[]) => void;
+  } catch { // no eval here (a CSP): the spread is correct, only slower
+    return (fn, b) => fn(...b);
+  }
+}
+
 class NativeExecutable implements Executable {
   /** per-program memories: scratch, outputs, and staging for inputs that cannot be passed as is */
   private own: (HostArray | undefined)[];
   private direct: (number | undefined)[]; // buffer → the input passed to it without copying
+  // Precomputed per-call plan. `bufs` holds the array passed for each buffer: our own arrays and
+  // the arenas are bound when they change; inputs and scalars are stored per call. Every length
+  // is still compared with the declared size before each call.
+  private readonly bufs: HostArray[];
+  private readonly sizes: Int32Array;
+  private readonly isF32: boolean[];
+  private readonly stateBufs: number[];
+  private scalars?: Float32Array;
+  private f32Arena?: HostArray;
+  private i32Arena?: HostArray;
+  private readonly inCtor: (typeof Float32Array | typeof Int32Array)[];
+  private readonly inCount: number[];
+  private readonly inDirect: boolean[];
+  private readonly scalarBufs: number[];
+  private readonly outCount: number[];
+  /** a placement outside its buffer's declared size: every run refuses */
+  private readonly placementError?: string;
+  private readonly call: (fn: (...a: HostArray[]) => void, b: HostArray[]) => void;
 
   constructor(private dev: NativeDevice, private m: Manifest, private fn: ReturnType<LibraryHandle['func']>) {
     this.direct = m.buffers.map((d, b) => {
@@ -88,34 +117,60 @@ class NativeExecutable implements Executable {
     });
     this.own = m.buffers.map((d, b) =>
       (d.kind === 'scratch' || d.kind === 'output' || (d.kind === 'input' && this.direct[b] === undefined) ? alloc(d.dtype, d.size) : undefined));
-  }
-
-  private buffer(b: number, inputs: readonly HostArray[], scalars: Float32Array): HostArray {
-    const d = this.m.buffers[b];
-    if (d.kind === 'state') return this.dev.arena(d.dtype);
-    if (d.kind === 'scalars') return scalars;
-    const i = this.direct[b];
-    return i !== undefined ? inputs[i] : this.own[b]!;
+    this.sizes = Int32Array.from(m.buffers, (d) => d.size);
+    this.isF32 = m.buffers.map((d) => d.dtype === 'f32');
+    this.stateBufs = m.buffers.flatMap((d, b) => (d.kind === 'state' ? [b] : []));
+    this.scalarBufs = m.buffers.flatMap((d, b) => (d.kind === 'scalars' ? [b] : []));
+    this.bufs = m.buffers.map((d, b) => this.own[b] ?? alloc(d.dtype, 0));
+    this.inCtor = m.inputs.map((p) => (p.dtype === 'float32' ? Float32Array : Int32Array));
+    this.inCount = m.inputs.map(count);
+    this.inDirect = m.inputs.map((p, i) => this.direct[p.buf] === i);
+    this.outCount = m.outputs.map(count);
+    for (const p of [...m.inputs, ...m.outputs]) {
+      const d = m.buffers[p.buf];
+      if (!d || p.offset < 0 || p.offset + count(p) > d.size) { this.placementError = `placement [${p.offset}, +${count(p)}) outside buffer ${p.buf}`; break; }
+      if ((p.dtype === 'float32') !== (d.dtype === 'f32')) { this.placementError = `buffer ${p.buf} (${d.name}) must be ${d.dtype}`; break; }
+    }
+    this.call = makeCaller(m.buffers.length);
   }
 
   async run(inputs: readonly HostArray[], scalars: Float32Array): Promise<HostArray[]> {
-    const m = this.m;
-    checkInputs(m, inputs);
-    if (!(scalars instanceof Float32Array)) throw new TypeError(`scalars: expected a Float32Array, got ${(scalars as object)?.constructor?.name}`);
-    // every buffer must hold what the program may touch: checked before anything is written
-    const bufs = m.buffers.map((d: BufferDecl, b) => {
-      const a = this.buffer(b, inputs, scalars);
-      if (a.length < d.size) throw new RangeError(`buffer ${b} (${d.name}, ${d.kind}) has ${a.length} elements; the program needs ${d.size}`);
-      if ((d.dtype === 'f32') !== (a instanceof Float32Array)) throw new TypeError(`buffer ${b} (${d.name}) must be ${d.dtype}`);
-      return a;
-    });
-    for (const p of [...m.inputs, ...m.outputs]) {
-      if (p.offset < 0 || p.offset + count(p) > bufs[p.buf].length) throw new RangeError(`placement [${p.offset}, +${count(p)}) outside buffer ${p.buf}`);
+    return this.runSync(inputs, scalars);
+  }
+
+  /** run() without the promise: the same checks, then one foreign call */
+  runSync(inputs: readonly HostArray[], scalars: Float32Array): HostArray[] {
+    const m = this.m, bufs = this.bufs, sizes = this.sizes;
+    if (inputs.length !== this.inCount.length) checkInputs(m, inputs);
+    for (let i = 0; i < inputs.length; i++) {
+      const x = inputs[i];
+      if (!(x instanceof this.inCtor[i]) || x.length !== this.inCount[i]) checkInputs(m, inputs); // throws the precise error
     }
-    m.inputs.forEach((p, i) => {
-      if (this.direct[p.buf] !== i) bufs[p.buf].set(inputs[i], p.offset);
-    });
-    this.fn(...bufs);
-    return m.outputs.map((p) => bufs[p.buf].slice(p.offset, p.offset + count(p)));
+    if (scalars !== this.scalars) {
+      if (!(scalars instanceof Float32Array)) throw new TypeError(`scalars: expected a Float32Array, got ${(scalars as object)?.constructor?.name}`);
+      for (let k = 0; k < this.scalarBufs.length; k++) bufs[this.scalarBufs[k]] = scalars;
+      this.scalars = scalars;
+    }
+    if (this.placementError) throw new RangeError(this.placementError);
+    // bind what may have changed: the arenas (they grow by replacement), the inputs
+    const arenas = this.dev.arenas;
+    if (arenas.f32 !== this.f32Arena || arenas.i32 !== this.i32Arena) {
+      for (const b of this.stateBufs) bufs[b] = this.isF32[b] ? arenas.f32 : arenas.i32;
+      this.f32Arena = arenas.f32; this.i32Arena = arenas.i32;
+    }
+    const ins = m.inputs;
+    for (let i = 0; i < ins.length; i++) if (this.inDirect[i]) bufs[ins[i].buf] = inputs[i];
+    // every buffer must hold what the program may touch: checked before anything is written
+    for (let b = 0; b < bufs.length; b++) {
+      if (bufs[b].length < sizes[b]) {
+        const d = m.buffers[b];
+        throw new RangeError(`buffer ${b} (${d.name}, ${d.kind}) has ${bufs[b].length} elements; the program needs ${d.size}`);
+      }
+    }
+    for (let i = 0; i < ins.length; i++) if (!this.inDirect[i]) bufs[ins[i].buf].set(inputs[i], ins[i].offset);
+    this.call(this.fn, bufs);
+    const outs = m.outputs, res: HostArray[] = new Array(outs.length);
+    for (let o = 0; o < outs.length; o++) res[o] = bufs[outs[o].buf].slice(outs[o].offset, outs[o].offset + this.outCount[o]);
+    return res;
   }
 }
