@@ -22,6 +22,12 @@ describe('index algebra', () => {
     expect(ixKey(add(add(i, ixConst(2)), ixConst(-2)))).toBe('i');
     expect(ixKey(add(mul(i, 3), mul(i, -3)))).toBe('0');
   });
+  it('flattening a flat index unflattened over any shape gives it back (multi-tensor kernels need g0)', () => {
+    for (const shape of [[7, 3], [4, 2, 2], [2, 3, 4], [3, 1, 5, 2], [2, 2, 2, 2]]) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      expect(ixKey(flatten(unflatten(ixVar('g0', n), shape), shape)), `[${shape}]`).toBe('g0');
+    }
+  });
   it('removes div/mod using the variables\' extents', () => {
     expect(ixKey(idiv(add(mul(i, 3), j), 3))).toBe('i');   // (3i + j) / 3 = i since j < 3
     expect(ixKey(mod(add(mul(i, 3), j), 3))).toBe('j');

@@ -23,7 +23,7 @@ export const ktype = (d: DType): KType => (d === 'float32' ? 'f32' : d === 'int3
 /** dims of size > 1: the iteration space of a stage */
 export const squeezed = (shape: readonly number[]) => shape.map((n, i) => [i, n]).filter(([, n]) => n !== 1);
 
-interface Block { stmts: Stmt[]; memo: Map<string, Expr>; parent: Block | null }
+export interface Block { stmts: Stmt[]; memo: Map<string, Expr>; parent: Block | null }
 export const newBlock = (stmts: Stmt[], parent: Block | null = null): Block => ({ stmts, memo: new Map(), parent });
 
 const UNARY = new Set(['neg', 'exp', 'log', 'sqrt', 'abs', 'recip']);
@@ -40,8 +40,11 @@ export class Emitter {
 
   fresh(p: string) { return `${p}${this.prefix}${this.n++}`; }
 
-  /** lowers one stage into `top` (the kernel's grid-level block); the first k iteration dims are grid vars */
-  stage(st: Stage, k: number, top: Block, flat = false): void {
+  /**
+   * lowers one stage into `top`: the first k iteration dims are grid vars, the next ones the
+   * serial loops `shared` already opened around `top` (stages sharing a loop), the rest its own
+   */
+  stage(st: Stage, k: number, top: Block, flat = false, shared: readonly string[] = []): void {
     const dims = squeezed(st.node.shape);
     let idx: Ix[] = st.node.shape.map(() => ixConst(0));
     let blk = top;
@@ -49,6 +52,7 @@ export class Emitter {
     if (flat) idx = unflatten(ixVar('g0', st.node.shape.reduce((a, b) => a * b, 1)), st.node.shape);
     else dims.forEach(([p, n], j) => {
       if (j < k) { idx[p] = ixVar(`g${j}`, n); return; }
+      if (j < k + shared.length) { idx[p] = ixVar(shared[j - k], n); return; }
       const v = this.fresh('i');
       const body: Stmt[] = [];
       blk.stmts.push({ s: 'loop', var: v, extent: n, body });

@@ -1,5 +1,5 @@
 // Kernel construction from planned stage groups.
-//   fused:  stages sharing a grid prefix; each stage loops serially over its remaining dims.
+//   fused:  stages sharing a grid prefix; beyond it, runs of stages share serial loops (serialRuns).
 //   multi:  multi-tensor apply. Each cluster (e.g. one parameter's Adam update: m', v', p') is
 //           lowered over one flat grid variable; clusters with the same structure differ only in
 //           buffer offsets and host-scalar slots, so they are concatenated into one grid over all
@@ -8,7 +8,8 @@
 //           value: always correct, and free when the memory plan lined the roles up.
 import type { Expr, Kernel, Stmt } from '../ir/kernel.js';
 import type { Node } from '../ir/graph.js';
-import { Emitter, newBlock, type Home } from './emit.js';
+import { Emitter, newBlock, squeezed, type Home } from './emit.js';
+import { isVarIx } from './index.js';
 import type { SStage } from './stages.js';
 
 export type HomeFn = (n: Node) => Home | undefined;
@@ -20,8 +21,49 @@ export function lowerFused(name: string, stages: SStage[], grid: number[], homeO
   const em = new Emitter(homeOf, uses, sourceOf);
   const body: Stmt[] = [];
   const top = newBlock(body);
-  for (const st of stages) em.stage({ id: st.id, node: st.node, home: targetOf(st), copy: st.copy, local: st.local }, grid.length, top);
+  for (const run of serialRuns(stages, grid.length)) {
+    let blk = top;
+    const vars = run.dims.map((n) => {
+      const v = em.fresh('i'), inner: Stmt[] = [];
+      blk.stmts.push({ s: 'loop', var: v, extent: n, body: inner });
+      blk = newBlock(inner, blk);
+      return v;
+    });
+    for (const st of run.stages) em.stage({ id: st.id, node: st.node, home: targetOf(st), copy: st.copy, local: st.local }, grid.length, blk, false, vars);
+  }
   return { name, grid: grid.length ? grid : [1], body, meta: meta(em.ops, reason) };
+}
+
+/**
+ * Consecutive stages of a kernel share their serial loops beyond the grid (one loop over a
+ * batch-1 layer's features computes its pre-activation, mask and output, loading each value
+ * once) when every value one reads from another stage of the run is at the same loop point:
+ * the same test as joining a grid (schedule.ts rule 3), one level down.
+ */
+function serialRuns(stages: SStage[], k: number): { dims: number[]; stages: SStage[] }[] {
+  const rest = (s: SStage) => squeezed(s.node.shape).slice(k).map(([, n]) => n);
+  const runs: { dims: number[]; stages: SStage[] }[] = [];
+  for (const s of stages) {
+    const run = runs[runs.length - 1], mine = rest(s);
+    let d = 0;
+    if (run) while (d < run.dims.length && d < mine.length && run.dims[d] === mine[d]) d++;
+    if (run && d > 0 && pointwise([...run.stages, s], k, d)) { run.dims = run.dims.slice(0, d); run.stages.push(s); continue; }
+    runs.push({ dims: mine, stages: [s] });
+  }
+  return runs;
+}
+
+/** reads between the stages (of values or of cells' entry values one of them writes) stay at their own point of dims k..k+d-1 */
+function pointwise(stages: SStage[], k: number, d: number): boolean {
+  for (const t of stages) for (const l of t.loads) {
+    const from = stages.find((u) => u !== t && !u.copy && u.node === l.node)
+      ?? (l.node.op === 'state' ? stages.find((u) => u !== t && u.target.kind === 'cell' && u.target.cell === l.node.arg.cell) : undefined);
+    if (!from) continue;
+    const sq = squeezed(l.node.shape);
+    if (sq.length < k + d) return false;
+    for (let j = k; j < k + d; j++) if (!isVarIx(l.idx[sq[j][0]], `g${j}`)) return false;
+  }
+  return true;
 }
 
 /** a cluster lowered over a flat index, with its offsets and scalar slots pulled out */
