@@ -39,6 +39,11 @@ describe('seed training step through the fused path', () => {
     expect(adam[0].meta.bytesRead + adam[0].meta.bytesWritten).toBe(28 * 67);
   });
 
+  it('at most 8 kernels at every batch size (sweep 1..65536; 8 from batch 512 on: the batch reductions of each layer)', () => {
+    const counts = [1, 2, 5, 6, 12, 32, 128, 512, 1000, 4096, 65536].map((b) => schedule(seedStep(b), new StateLayout()).kernels.length);
+    expect(Math.max(...counts), `${counts}`).toBeLessThanOrEqual(8);
+  });
+
   it.each([1, 3, 8, 64])('matches the graph reference (batch %i)', (batch) => {
     const gp = seedStep(batch);
     const prog = schedule(gp, new StateLayout());
