@@ -1,31 +1,12 @@
 // Scheduling rules on small hand-built graphs: kernel counts, bytes, and agreement with the
 // graph-level reference evaluator.
 import { describe, expect, it } from 'vitest';
-import type { Node } from '../compiler/ir/graph.js';
 import { programStats } from '../compiler/kernel/stats.js';
 import { StateLayout } from '../compiler/kernel/memory.js';
 import { cell, check, g, program } from './kernels-util.js';
+import { adamProgram } from './helpers/fusion-cases.js';
 
 const f32 = (name: string, shape: number[]) => ({ name, shape, dtype: 'float32' as const });
-
-/** Adam over parameters of the given shapes, reading grads from cells; per-parameter host scalars */
-export function adamProgram(shapes: number[][]) {
-  const cells = [], updates: { cell: number; value: Node }[] = [];
-  let id = 100, slot = 0;
-  for (const s of shapes) {
-    const [pc, gc, mc, vc] = [id++, id++, id++, id++];
-    cells.push(cell(pc, s, 'p'), cell(gc, s, 'g'), cell(mc, s, 'm'), cell(vc, s, 'v'));
-    const p = g.state(pc, s), gr = g.state(gc, s), m = g.state(mc, s), v = g.state(vc, s);
-    const k = (x: number) => g.bcast(g.const(x), s), sc = (i: number) => g.bcast(g.scalar(i), s);
-    const m2 = g.add(g.mul(m, k(0.9)), g.mul(gr, k(0.1)));
-    const v2 = g.add(g.mul(v, k(0.999)), g.mul(g.mul(gr, gr), k(0.001)));
-    const den = g.add(g.div(g.sqrt(v2), sc(slot + 1)), k(1e-8));
-    const p2 = g.sub(p, g.mul(g.div(m2, den), sc(slot)));
-    slot += 2;
-    updates.push({ cell: mc, value: m2 }, { cell: vc, value: v2 }, { cell: pc, value: p2 });
-  }
-  return program({ cells, updates, outputs: [], host: { vars: [], stmts: [], scalarCount: slot } });
-}
 
 describe('fusion', () => {
   it('an elementwise chain is one kernel that reads each input once', () => {

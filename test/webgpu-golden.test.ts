@@ -1,7 +1,8 @@
 // The seed's training step compiled for WebGPU against PyTorch 1.13's trajectories and the
 // reference target: losses per step and final parameters at relative error <= 1e-4, on both CPU
 // adapters (Mesa llvmpipe via OpenGL ES, SwiftShader via Vulkan). The shared golden runners
-// (golden-optim*.test.ts at 1e-5, golden-train.test.ts) are imported with their targets set to WebGPU.
+// (golden-optim*.test.ts at 1e-5, golden-train.test.ts, contract.test.ts) are imported with their
+// targets set to WebGPU.
 import { describe, expect, it } from 'vitest';
 import { adapterOf, compileSeed, finalErrors, seedSetup, trainSteps } from './helpers/seed.js';
 import { relErr } from './helpers/golden.js';
@@ -50,3 +51,4 @@ process.env.KILN_TARGETS = TARGETS.join(',');
 await import('./golden-optim.test.js');
 await import('./golden-optim-groups.test.js');
 await import('./golden-train.test.js');
+await import('./contract.test.js');
