@@ -4,7 +4,7 @@ import type { CellInfo, GraphProgram, Node } from '../ir/graph.js';
 import type { BufferDecl, CellPlacement, Kernel, KernelProgram, Placement } from '../ir/kernel.js';
 import type { StorageDType } from '../../runtime/manifest.js';
 import { storageOf } from '../../runtime/manifest.js';
-import type { Home } from './emit.js';
+import { squeezed, type Home } from './emit.js';
 import { concatFlat, lowerFlat, lowerFused, type FlatPart } from './lower.js';
 import { planScratch, type StateLayout, type Temp } from './memory.js';
 import type { Realization } from './realize.js';
@@ -107,12 +107,15 @@ export function assemble(gp: GraphProgram, R: Realization, sp: StagePlan, plans:
       kernels.push(lowerFused(name(last), p.stages, p.grid, homeOf, targetOf, uses, p.stages.length > 1 ? `${p.stages.length} stages share grid [${p.grid}]` : R.reason.get(p.stages[0].node.id), sourceOf));
       continue;
     }
-    const parts = p.clusters.map((c) => lowerFlat(c, homeOf, targetOf, uses));
-    if (parts.every((x): x is FlatPart => !!x && x.sig === parts[0]?.sig)) {
-      kernels.push(concatFlat(name('multi'), parts, `multi-tensor update of ${p.clusters.length} parameter groups`));
-    } else {
-      for (const c of p.clusters) kernels.push(lowerFused(name('update'), c, [numel(c[0].node.shape)].filter((x) => x > 1), homeOf, targetOf, uses, 'update', sourceOf));
-    }
+    // clusters whose final placements still give one structure share a kernel (all of them, when
+    // the memory plan lined the roles up); a cluster that is not flat after all loops on its own
+    const bySig = new Map<string, FlatPart[]>();
+    p.clusters.forEach((c) => {
+      const part = lowerFlat(c, homeOf, targetOf, uses);
+      if (part) bySig.set(part.sig, [...(bySig.get(part.sig) ?? []), part]);
+      else kernels.push(lowerFused(name('update'), c, squeezed(c[0].node.shape).map(([, n]) => n), homeOf, targetOf, uses, 'update', sourceOf));
+    });
+    for (const parts of bySig.values()) kernels.push(concatFlat(name('multi'), parts, `multi-tensor update of ${parts.length} parameter groups`));
   }
 
   const cellPlacements: CellPlacement[] = [...used].map((id) => {
