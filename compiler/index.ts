@@ -18,3 +18,4 @@ export { saveCheckpoint, loadCheckpoint, saveModel, loadModel, saveOptimizer, lo
 
 registerBackend('reference', async () => new ReferenceBackend());
 import './targets/webgpu.js'; // registers 'webgpu' (its device, scheduler and Dawn load on first use)
+import './targets/native.js'; // registers 'native' (llvm-bindings and koffi load on first use)
