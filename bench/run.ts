@@ -24,7 +24,7 @@ const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** seconds per call: calibrate the loop to ~minTime/repeats, then the median of `repeats` */
+/** seconds per call: warm up, calibrate the loop to ~minTime/repeats, then the median of `repeats` */
 export async function timeit(fn: () => unknown, opts: { minTime?: number; repeats?: number; async?: boolean } = {}): Promise<number> {
   const minTime = (opts.minTime ?? 0.2) * (QUICK ? 0.25 : 1), repeats = opts.repeats ?? 5;
   const loop = async (n: number): Promise<number> => {
@@ -33,7 +33,8 @@ export async function timeit(fn: () => unknown, opts: { minTime?: number; repeat
     else for (let i = 0; i < n; i++) fn();
     return (performance.now() - t) / 1e3;
   };
-  await loop(1);
+  // warm-up: ~50 ms of calls, so V8 has optimized the step's JavaScript before it is timed
+  for (let n = 1, spent = 0; spent < 0.05 && n <= 1e6; n *= 2) spent += await loop(n);
   let n = 1;
   while ((await loop(n)) <= minTime / repeats && n <= 1e6) n *= 4;
   const samples: number[] = [];
@@ -196,7 +197,7 @@ async function main(): Promise<void> {
   }
 
   console.log(table(adamRows) + '\n');
-  console.log('(PyTorch: the faster of a run before and a run after kiln\'s, per case)\n');
+  if (T) console.log(`(PyTorch: ${QUICK ? 'one run, before kiln\'s' : 'the faster of a run before and a run after kiln\'s, per case'})\n`);
   console.log(table(copyRows) + '\n');
   console.log(table(trainRows) + '\n');
   const prof = await kernelProfile(mlp.step);
