@@ -42,6 +42,8 @@ const rules: Record<string, Rule> = {
     const da = where(b.eq(0), 0, g.mul(b).mul(a.pow(b.sub(1))));
     return [da, db];
   },
+  // fma(a, b, c) = a*b + c: PyTorch's add(self, other, alpha) gives other the gradient g * alpha
+  fma: (n, g) => [g.mul(T(n.src[1])), g.mul(T(n.src[0])), g],
   where: (n, g) => {
     const c = T(n.src[0]);
     return [null, where(c, g, 0), where(c, 0, g)];

@@ -256,8 +256,21 @@ export class Tensor {
     const shape = broadcastShapes(op, a.shape, b.shape);
     return Tensor.derive(op, [a.expand(shape), b.expand(shape)], shape, dtype ?? t);
   }
-  add(o: TensorLike, alpha?: ScalarLike) { return this.binary('add', alpha === undefined ? o : this.lift(o).mul(alpha)); }
-  sub(o: TensorLike, alpha?: ScalarLike) { return this.binary('sub', alpha === undefined ? o : this.lift(o).mul(alpha)); }
+  /**
+   * `self + alpha * other`. PyTorch's CPU kernel is a fused multiply-add, fma(other, alpha, self)
+   * (ATen ufunc::add: vec::fmadd), one rounding; sub is add with -alpha. Integer dtypes multiply.
+   */
+  add(o: TensorLike, alpha?: ScalarLike) {
+    if (alpha === undefined) return this.binary('add', o);
+    const t = this.lift(o);
+    return promote(this.dtype, t.dtype) === 'float32' ? fused(t, this.lift(alpha), this) : this.binary('add', t.mul(alpha));
+  }
+  sub(o: TensorLike, alpha?: ScalarLike) {
+    if (alpha === undefined) return this.binary('sub', o);
+    const t = this.lift(o);
+    if (promote(this.dtype, t.dtype) !== 'float32') return this.binary('sub', t.mul(alpha));
+    return fused(t, this.lift(alpha instanceof HostScalar ? alpha.neg() : -alpha), this);
+  }
   mul(o: TensorLike) { return this.binary('mul', o); }
   div(o: TensorLike) { return this.binary('div', o); }
   /** `x ** exponent` */
@@ -279,11 +292,29 @@ export class Tensor {
   logicalAnd(o: Tensor) { return this.to('bool').binary('and', o.to('bool'), 'bool'); }
   logicalOr(o: Tensor) { return this.to('bool').binary('or', o.to('bool'), 'bool'); }
   logicalNot() { return this.eq(0); }
-  /** addcmul/addcdiv/lerp as PyTorch composes them, for optimizers written in the DSL */
-  // PyTorch's CPU kernels compute self + value * t1 * t2 (and / t2), left to right
-  addcmul(t1: TensorLike, t2: TensorLike, value: ScalarLike = 1) { return this.add(this.lift(value).mul(t1).mul(t2)); }
+  // addcmul/addcdiv/lerp as PyTorch 1.13's CPU kernels compute them (AVX2 build, measured against
+  // torch bit for bit): addcmul's `self + value * t1 * t2` is fma(value * t1, t2, self) (the
+  // compiler contracts the last multiply into the add); addcdiv's `self + value * t1 / t2` has no
+  // multiply to fuse: three roundings.
+  addcmul(t1: TensorLike, t2: TensorLike, value: ScalarLike = 1) {
+    const vt1 = this.lift(value).mul(t1), b = this.lift(t2);
+    return promote(promote(this.dtype, vt1.dtype), b.dtype) === 'float32' ? fused(vt1, b, this) : this.add(vt1.mul(b));
+  }
   addcdiv(t1: TensorLike, t2: TensorLike, value: ScalarLike = 1) { return this.add(this.lift(value).mul(t1).div(t2)); }
-  lerp(end: TensorLike, weight: ScalarLike) { return this.add(this.lift(end).sub(this).mul(weight)); }
+  /**
+   * PyTorch's lerp: weight < 0.5 ? self + weight * (end - self) : end - (end - self) * (1 - weight),
+   * each one fma (float32 weight and 1 - weight); a host-scalar weight picks per step with where.
+   */
+  lerp(end: TensorLike, weight: ScalarLike): Tensor {
+    const x: Tensor = this.dtype === 'float32' ? this : this.float();
+    const e = x.lift(end).float(), d = e.sub(x);
+    if (typeof weight === 'number') {
+      const w = Math.fround(weight);
+      return w < 0.5 ? fused(x.lift(w), d, x) : fused(d.neg(), x.lift(Math.fround(1 - w)), e);
+    }
+    const w = x.lift(weight);
+    return where(w.lt(0.5), fused(w, d, x), fused(d.neg(), x.lift(1).sub(w), e));
+  }
 
   to(dtype: DType): Tensor {
     if (dtype === this.dtype) return this;
@@ -378,6 +409,13 @@ export class Tensor {
   backward(gradient?: Tensor): void { backwardHook(this, gradient); }
 
   toString(): string { return `Tensor(${this.dtype}${fmtShape(this.shape)})`; }
+}
+
+/** fma(a, b, c) = a*b + c with one rounding, in float32, broadcasting all three */
+function fused(a: Tensor, b: Tensor, c: Tensor): Tensor {
+  const [x, y, z] = [a, b, c].map((t) => t.to('float32'));
+  const shape = broadcastShapes('add', broadcastShapes('add', z.shape, x.shape), y.shape);
+  return (Tensor as any).derive('fma', [x.expand(shape), y.expand(shape), z.expand(shape)], shape, 'float32');
 }
 
 // ---- free functions: tensor-create.ts (factories, where) ----

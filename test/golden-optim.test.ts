@@ -4,9 +4,11 @@
 // optimizer that sets that grad to null (so both functions share state). Targets are a parameter.
 import { describe, expect, it } from 'vitest';
 import { optim, compile, type Tensor, type CompiledFunction } from '../compiler/index.js';
-import { camelOptions, f32, goldenNames, goldenTargets, loadGolden, relErr, toParameter, type GoldenTensor } from './helpers/golden.js';
+import { camelOptions, f32, goldenCheck, goldenNames, goldenTargets, loadGolden, toParameter, type GoldenTensor } from './helpers/golden.js';
 
-const TOL = 1e-5;
+// Reference and native: every element equal to PyTorch's (its CPU add-with-alpha and addcmul are
+// fused multiply-adds, which kiln's fma reproduces; before fma the worst element was 4.3e-5 off,
+// sgd_nesterov). WebGPU: norm-wise 1e-5 (llvmpipe and SwiftShader run WGSL fma unfused).
 const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 interface OptimizerGolden {
@@ -42,6 +44,7 @@ async function stepper(params: ReturnType<typeof toParameter>[], opt: optim.Opti
 
 for (const target of goldenTargets()) {
   describe(`optimizer goldens (PyTorch 1.13) on ${target}`, () => {
+    const { err: relErr, tol: TOL } = goldenCheck(target);
     for (const name of goldenNames('adam_', 'adamw_', 'adagrad_', 'rmsprop_', 'sgd_')) {
       it(name, async () => {
         const g = loadGolden<OptimizerGolden>(name);

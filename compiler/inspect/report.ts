@@ -3,6 +3,7 @@
 // Plain JSON (`--json`), rendered as text or as an HTML page.
 import { isSource, isView, numel, printGraph, programRoots, toposort, type GraphProgram, type Node } from '../ir/graph.js';
 import type { KernelProgram, Stmt, Expr } from '../ir/kernel.js';
+import { exprChildren } from '../ir/kernel.js';
 import type { TracedDefinition } from '../build/program.js';
 import type { DrawGraph, DrawNode } from './svg.js';
 import type { Lowering } from './pipeline.js';
@@ -118,10 +119,8 @@ export function kernelGraph(p: KernelProgram): DrawGraph {
 function accesses(body: Stmt[]): { loads: Set<number>; stores: Set<number> } {
   const loads = new Set<number>(), stores = new Set<number>();
   const expr = (e: Expr): void => {
-    if (e.e === 'load') { loads.add(e.buf); expr(e.index); }
-    else if (e.e === 'unary' || e.e === 'cast') expr(e.a);
-    else if (e.e === 'binary') { expr(e.a); expr(e.b); }
-    else if (e.e === 'where') { expr(e.cond); expr(e.a); expr(e.b); }
+    if (e.e === 'load') loads.add(e.buf);
+    exprChildren(e).forEach(expr);
   };
   const walk = (ss: Stmt[]): void => ss.forEach((s) => {
     if (s.s === 'let') expr(s.value);

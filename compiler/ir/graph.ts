@@ -18,7 +18,11 @@ export type BinaryOp = (typeof BINARY_OPS)[number];
 export type ReduceOp = (typeof REDUCE_OPS)[number];
 export type ViewOp = (typeof VIEW_OPS)[number];
 export type SourceOp = (typeof SOURCE_OPS)[number];
-export type Op = UnaryOp | BinaryOp | ReduceOp | ViewOp | SourceOp | 'where';
+/**
+ * `fma(a, b, c)` = a*b + c with one rounding (float32 only): PyTorch's CPU add(self, other, alpha)
+ * is fma(other, alpha, self), addcmul is fma(value*t1, t2, self), lerp is one fma per branch.
+ */
+export type Op = UnaryOp | BinaryOp | ReduceOp | ViewOp | SourceOp | 'where' | 'fma';
 
 /** Per-op argument. Kept as plain data so that a node prints and serializes. */
 export interface OpArgs {

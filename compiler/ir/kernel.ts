@@ -22,7 +22,36 @@ export type Expr =
   | { e: 'unary'; type: KType; fn: UnaryFn; a: Expr }
   | { e: 'binary'; type: KType; fn: BinaryFn; a: Expr; b: Expr }
   | { e: 'where'; type: KType; cond: Expr; a: Expr; b: Expr }
-  | { e: 'cast'; type: KType; a: Expr };
+  | { e: 'cast'; type: KType; a: Expr }
+  | { e: 'fma'; type: 'f32'; a: Expr; b: Expr; c: Expr }; // a*b + c rounded once (llvm.fma, WGSL fma)
+
+/**
+ * The direct sub-expressions of `e`, in a fixed order (index, operands, condition first).
+ * Traversals that treat every kind of node alike go through this (or mapExpr), so that a new
+ * kind of Expr is one case here rather than one in every pass and renderer.
+ */
+export function exprChildren(e: Expr): Expr[] {
+  switch (e.e) {
+    case 'load': return [e.index];
+    case 'unary': case 'cast': return [e.a];
+    case 'binary': return [e.a, e.b];
+    case 'where': return [e.cond, e.a, e.b];
+    case 'fma': return [e.a, e.b, e.c];
+    default: return [];
+  }
+}
+
+/** `e` with each direct sub-expression replaced by f(child) */
+export function mapExpr(e: Expr, f: (x: Expr) => Expr): Expr {
+  switch (e.e) {
+    case 'load': return { ...e, index: f(e.index) };
+    case 'unary': case 'cast': return { ...e, a: f(e.a) };
+    case 'binary': return { ...e, a: f(e.a), b: f(e.b) };
+    case 'where': return { ...e, cond: f(e.cond), a: f(e.a), b: f(e.b) };
+    case 'fma': return { ...e, a: f(e.a), b: f(e.b), c: f(e.c) };
+    default: return e;
+  }
+}
 
 export type Stmt =
   | { s: 'let'; name: string; value: Expr }

@@ -114,6 +114,11 @@ export class Emitter {
         e = { e: 'where', type: t, cond: this.emit(n.src[0], idx, blk, guard), a: this.emit(n.src[1], idx, blk, guard), b: this.emit(n.src[2], idx, blk, guard) };
         break;
       case 'cast': e = { e: 'cast', type: t, a: this.emit(n.src[0], idx, blk, guard) }; break;
+      case 'fma': {
+        const [a, b, cc] = n.src.map((s) => this.emit(s, idx, blk, guard));
+        e = { e: 'fma', type: 'f32', a, b, c: cc };
+        break;
+      }
       default:
         if (UNARY.has(n.op)) e = { e: 'unary', type: t, fn: n.op as any, a: this.emit(n.src[0], idx, blk, guard) };
         else e = { e: 'binary', type: t, fn: n.op as any, a: this.emit(n.src[0], idx, blk, guard), b: this.emit(n.src[1], idx, blk, guard) };

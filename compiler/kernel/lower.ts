@@ -7,6 +7,7 @@
 //           index cannot absorb, a balanced tree of `where(g0 < start, ..)` picks the segment's
 //           value: always correct, and free when the memory plan lined the roles up.
 import type { Expr, Kernel, Stmt } from '../ir/kernel.js';
+import { mapExpr } from '../ir/kernel.js';
 import type { Node } from '../ir/graph.js';
 import { Emitter, newBlock, squeezed, type Home } from './emit.js';
 import { isVarIx } from './index.js';
@@ -92,10 +93,7 @@ export function lowerFlat(stages: SStage[], homeOf: HomeFn, targetOf: TargetFn, 
         return { ...e, index: { e: 'var', type: 'i32', name: `@${offsets.length - 1}` } };
       }
       case 'scalar': slots.push(e.slot); return { ...e, slot: -slots.length };
-      case 'unary': case 'cast': return { ...e, a: ex(e.a) };
-      case 'binary': return { ...e, a: ex(e.a), b: ex(e.b) };
-      case 'where': return { ...e, cond: ex(e.cond), a: ex(e.a), b: ex(e.b) };
-      default: return e;
+      default: return mapExpr(e, ex);
     }
   };
   const st = (s: Stmt): Stmt => {
@@ -140,10 +138,7 @@ export function concatFlat(name: string, parts: FlatPart[], reason: string): Ker
     switch (e.e) {
       case 'load': return { ...e, index: e.index.e === 'var' && e.index.name.startsWith('@') ? index(+e.index.name.slice(1)) : e.index };
       case 'scalar': return e.slot < 0 ? select(starts, parts.map((p) => ({ e: 'scalar', type: 'f32', slot: p.slots[-e.slot - 1] }) as Expr)) : e;
-      case 'unary': case 'cast': return { ...e, a: ex(e.a) };
-      case 'binary': return { ...e, a: ex(e.a), b: ex(e.b) };
-      case 'where': return { ...e, cond: ex(e.cond), a: ex(e.a), b: ex(e.b) };
-      default: return e;
+      default: return mapExpr(e, ex);
     }
   };
   const body = parts[0].body.map((s): Stmt => {

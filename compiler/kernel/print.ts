@@ -13,6 +13,7 @@ export function printExpr(e: Expr): string {
     case 'cast': return `${e.type}(${printExpr(e.a)})`;
     case 'where': return `(${printExpr(e.cond)} ? ${printExpr(e.a)} : ${printExpr(e.b)})`;
     case 'binary': return SYM[e.fn] ? `(${printExpr(e.a)} ${SYM[e.fn]} ${printExpr(e.b)})` : `${e.fn}(${printExpr(e.a)}, ${printExpr(e.b)})`;
+    case 'fma': return `fma(${printExpr(e.a)}, ${printExpr(e.b)}, ${printExpr(e.c)})`;
   }
 }
 

@@ -2,20 +2,18 @@
 // stored, weighted by grid and loop extents), and the program's bytes moved beside the minimum
 // (every input and entry state read once, every output and updated state written once).
 import type { Expr, Kernel, KernelProgram, Stmt } from '../ir/kernel.js';
+import { exprChildren } from '../ir/kernel.js';
 
 export interface KernelCost { flops: number; bytesRead: number; bytesWritten: number }
 
 export function kernelCost(k: Kernel): KernelCost {
   const c: KernelCost = { flops: 0, bytesRead: 0, bytesWritten: 0 };
   const expr = (e: Expr, m: number): void => {
-    switch (e.e) {
-      case 'load': c.bytesRead += 4 * m; expr(e.index, m); return;
-      case 'unary': if (e.type === 'f32') c.flops += m; expr(e.a, m); return;
-      case 'binary': if (e.a.type === 'f32') c.flops += m; expr(e.a, m); expr(e.b, m); return;
-      case 'where': expr(e.cond, m); expr(e.a, m); expr(e.b, m); return;
-      case 'cast': expr(e.a, m); return;
-      default: return;
-    }
+    if (e.e === 'load') c.bytesRead += 4 * m;
+    else if (e.e === 'unary' && e.type === 'f32') c.flops += m;
+    else if (e.e === 'binary' && e.a.type === 'f32') c.flops += m;
+    else if (e.e === 'fma') c.flops += 2 * m; // a multiply and an add
+    for (const x of exprChildren(e)) expr(x, m);
   };
   const stmts = (ss: readonly Stmt[], m: number): void => {
     for (const s of ss) {

@@ -2,8 +2,8 @@
 //   exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1); exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
 //   denom = (v.sqrt() / sqrt(bias_correction2)).add_(eps); param.addcdiv_(exp_avg, denom, value=-lr / bias_correction1)
 // Bias corrections and the step size are float64 host scalars over the step counter and the
-// live lr/betas. (PyTorch's CPU add-with-alpha is a fused multiply-add on its vector path; kiln
-// rounds the product first, which is the ~1e-6 relative residual measured against the goldens.)
+// live lr/betas. add_(grad, alpha) and addcmul_ are fused multiply-adds in PyTorch's CPU kernels
+// and in kiln (Tensor.add/addcmul emit fma): the goldens are reproduced bit for bit.
 import { KilnError } from '../errors.js';
 import { rsub } from '../host-scalar.js';
 import type { Tensor } from '../tensor.js';

@@ -4,6 +4,7 @@
 import type { DType, Node } from '../ir/graph.js';
 import { makeNode, numel } from '../ir/graph.js';
 import { rewriteProgram } from './rewrite.js';
+import { fmaf32 } from '../../targets/reference/fma.js';
 import type { GraphProgram } from '../ir/graph.js';
 
 export interface Rule { name: string; doc: string; apply: (n: Node) => Node | undefined }
@@ -47,6 +48,11 @@ export const RULES: Rule[] = [
     if (a === undefined || b === undefined) return undefined;
     return konst(n, n.op === 'div' && n.src[0].dtype !== 'float32' ? Math.trunc(a / b) : BINARY[n.op](a, b));
   } },
+  { name: 'fold-fma', doc: 'fma(a, b, c) of constants, rounded once', apply: (n) => {
+    if (n.op !== 'fma') return undefined;
+    const [a, b, c] = n.src.map(constOf);
+    return a === undefined || b === undefined || c === undefined ? undefined : konst(n, fmaf32(a, b, c));
+  } },
   { name: 'fold-reduce', doc: 'sum of a constant is c * count, rmax is c', apply: (n) => {
     if (n.op !== 'sum' && n.op !== 'rmax') return undefined;
     const c = constOf(n.src[0]);
@@ -68,6 +74,11 @@ export const RULES: Rule[] = [
   // ---- identities
   { name: 'mul-one', doc: 'x * 1 = 1 * x = x', apply: (n) => (n.op !== 'mul' ? undefined : isConst(n.src[1], 1) ? keep(n.src[0], n) : isConst(n.src[0], 1) ? keep(n.src[1], n) : undefined) },
   { name: 'add-zero', doc: 'x + 0 = 0 + x = x', apply: (n) => (n.op !== 'add' ? undefined : isConst(n.src[1], 0) ? keep(n.src[0], n) : isConst(n.src[0], 0) ? keep(n.src[1], n) : undefined) },
+  { name: 'fma-one', doc: 'fma(x, 1, c) = fma(1, x, c) = x + c (the product is exact)', apply: (n) => {
+    if (n.op !== 'fma') return undefined;
+    const x = isConst(n.src[1], 1) ? n.src[0] : isConst(n.src[0], 1) ? n.src[1] : undefined;
+    return x && same(x, n) ? makeNode('add', [x, n.src[2]], n.shape, n.dtype, undefined, n.site) : undefined;
+  } },
   { name: 'sub-zero', doc: 'x - 0 = x', apply: (n) => (n.op === 'sub' && isConst(n.src[1], 0) ? keep(n.src[0], n) : undefined) },
   { name: 'div-one', doc: 'x / 1 = x', apply: (n) => (n.op === 'div' && isConst(n.src[1], 1) ? keep(n.src[0], n) : undefined) },
   { name: 'neg-neg', doc: '-(-x) = x', apply: (n) => (n.op === 'neg' && n.src[0].op === 'neg' ? keep(n.src[0].src[0], n) : undefined) },

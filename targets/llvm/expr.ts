@@ -112,6 +112,8 @@ export class ExprEmitter {
       case 'binary': return this.binary(e.fn, e.a.type, this.expr(e.a, env), this.expr(e.b, env));
       case 'where': return b.CreateSelect(this.expr(e.cond, env), this.expr(e.a, env), this.expr(e.b, env));
       case 'cast': return this.cast(this.expr(e.a, env), e.a.type, e.type);
+      // one rounding, as PyTorch's CPU add-with-alpha; the loop vectorizer widens it to vfmadd
+      case 'fma': return this.call(llvm.Intrinsic.fma, [this.expr(e.a, env), this.expr(e.b, env), this.expr(e.c, env)]);
     }
   }
 

@@ -8,6 +8,7 @@
 //  - unroll: reduce loops are unrolled by U with U partial accumulators (sum over a unit-stride axis).
 // The choice looks at strides: which loop variable walks memory contiguously.
 import type { Expr, Kernel, Stmt } from '../../compiler/ir/kernel.js';
+import { exprChildren } from '../../compiler/ir/kernel.js';
 
 export type Strategy = 'plain' | 'tile' | 'unroll';
 export const TILE_LANES = 16;
@@ -16,15 +17,7 @@ export const UNROLL = 8;
 
 /** expression nodes in a body (a code-size measure for unrolling decisions) */
 export function bodySize(body: Stmt[]): number {
-  const e = (x: Expr): number => {
-    switch (x.e) {
-      case 'load': return 1 + e(x.index);
-      case 'unary': case 'cast': return 1 + e(x.a);
-      case 'binary': return 1 + e(x.a) + e(x.b);
-      case 'where': return 1 + e(x.cond) + e(x.a) + e(x.b);
-      default: return 1;
-    }
-  };
+  const e = (x: Expr): number => exprChildren(x).reduce((n, y) => n + e(y), 1);
   return body.reduce((n, s) => n + 1 + (s.s === 'loop' ? bodySize(s.body)
     : s.s === 'let' || s.s === 'accum' ? e(s.value) : s.s === 'store' ? e(s.index) + e(s.value) : 0), 0);
 }
@@ -35,13 +28,8 @@ interface Load { index: Expr; lets: Map<string, Expr> }
 function loadsInLoops(body: Stmt[], lets: Map<string, Expr>, inLoop: boolean, out: Load[]): void {
   const scope = new Map(lets);
   const visit = (e: Expr): void => {
-    switch (e.e) {
-      case 'load': if (inLoop) out.push({ index: e.index, lets: scope }); visit(e.index); break;
-      case 'unary': case 'cast': visit(e.a); break;
-      case 'binary': visit(e.a); visit(e.b); break;
-      case 'where': visit(e.cond); visit(e.a); visit(e.b); break;
-      default: break;
-    }
+    if (e.e === 'load' && inLoop) out.push({ index: e.index, lets: scope });
+    exprChildren(e).forEach(visit);
   };
   for (const s of body) {
     if (s.s === 'let') { visit(s.value); scope.set(s.name, s.value); }

@@ -1,8 +1,10 @@
 // The reference target: an interpreter of the graph IR over typed arrays. Plain and obviously
-// right, one dense array per node, float32 rounding after every op as a float32 device does.
+// right, one dense array per node, float32 rounding after every op as a float32 device does
+// (fma rounds once: fma.ts).
 // Every other target is compared with it.
 import type { DType, Node } from '../../compiler/ir/graph.js';
 import { numel, toposort } from '../../compiler/ir/graph.js';
+import { fmaf32 } from './fma.js';
 
 export type Values = Float32Array | Int32Array | Uint8Array;
 
@@ -63,6 +65,11 @@ export function evalNode(n: Node, src: Values[], env: (n: Node) => Values): Valu
     case 'cast': {
       const x = src[0], to: DType = n.arg.to;
       for (let i = 0; i < out.length; i++) out[i] = to === 'bool' ? +(x[i] !== 0) : to === 'int32' ? Math.trunc(x[i]) : x[i];
+      return out;
+    }
+    case 'fma': {
+      const [a, b, c] = src;
+      for (let i = 0; i < out.length; i++) out[i] = fmaf32(a[i], b[i], c[i]);
       return out;
     }
     case 'where': {

@@ -1,10 +1,11 @@
 // The kernel-IR interpreter: runs a KernelProgram over typed arrays. It is the oracle for the
 // LLVM and WGSL renderers, so it is deliberately plain: every f32 op is rounded with Math.fround
-// (as a float32 device does), i32 ops wrap to 32 bits, bools are 0/1. Grid points run serially in
+// (as a float32 device does; fma rounds once, fma.ts), i32 ops wrap to 32 bits, bools are 0/1. Grid points run serially in
 // row-major order; a correct kernel must not depend on that order.
 // Each kernel is first turned into closures over a slot array (one slot per variable name), which
 // keeps the semantics in one small switch while running fast enough for the golden tests.
 import type { Expr, Kernel, KernelProgram, KType, Stmt } from '../../compiler/ir/kernel.js';
+import { fmaf32 } from './fma.js';
 
 export type Memory = Float32Array | Int32Array;
 
@@ -92,6 +93,10 @@ class Compiler {
       case 'where': {
         const c = this.expr(e.cond), a = this.expr(e.a), b = this.expr(e.b);
         return (v) => (c(v) ? a(v) : b(v));
+      }
+      case 'fma': {
+        const a = this.expr(e.a), b = this.expr(e.b), c = this.expr(e.c);
+        return (v) => fmaf32(a(v), b(v), c(v));
       }
       case 'cast': {
         const a = this.expr(e.a), t = e.type;

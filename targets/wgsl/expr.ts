@@ -192,6 +192,8 @@ export function expr(e: Expr, ctx: Ctx): string {
     case 'where':
       return `select(${expr(e.b, ctx)}, ${expr(e.a, ctx)}, ${conv(expr(e.cond, ctx), e.cond.type, 'bool')})`;
     case 'cast': return conv(expr(e.a, ctx), e.a.type, e.type);
+    // WGSL's fma may or may not be fused on a given device (the spec allows either)
+    case 'fma': return `fma(${expr(e.a, ctx)}, ${expr(e.b, ctx)}, ${expr(e.c, ctx)})`;
   }
 }
 

@@ -3,6 +3,7 @@
 // 8x8 tiles of A and B in var<workgroup> memory so each element is loaded once per tile, not once
 // per output. Anything else about the kernel stays as written; kernels of other shapes get null.
 import type { Expr, Kernel, KType, Stmt } from '../../compiler/ir/kernel.js';
+import { exprChildren, mapExpr } from '../../compiler/ir/kernel.js';
 import type { StorageDType } from '../../runtime/manifest.js';
 import type { WGSLKernel } from '../../runtime/webgpu/artifact.js';
 import { expr, helperSource, ident, newCtx, WGSL_TYPE } from './expr.js';
@@ -15,35 +16,20 @@ type Load = Extract<Expr, { e: 'load' }>;
 type Loop = Extract<Stmt, { s: 'loop' }>;
 
 function vars(e: Expr, out = new Set<string>()): Set<string> {
-  switch (e.e) {
-    case 'var': out.add(e.name); break;
-    case 'load': vars(e.index, out); break;
-    case 'unary': case 'cast': vars(e.a, out); break;
-    case 'binary': vars(e.a, out); vars(e.b, out); break;
-    case 'where': vars(e.cond, out); vars(e.a, out); vars(e.b, out); break;
-  }
+  if (e.e === 'var') out.add(e.name);
+  for (const x of exprChildren(e)) vars(x, out);
   return out;
 }
 function loads(e: Expr, out: Load[] = []): Load[] {
-  switch (e.e) {
-    case 'load': out.push(e); break;
-    case 'unary': case 'cast': loads(e.a, out); break;
-    case 'binary': loads(e.a, out); loads(e.b, out); break;
-    case 'where': loads(e.cond, out); loads(e.a, out); loads(e.b, out); break;
-  }
+  if (e.e === 'load') out.push(e);
+  else for (const x of exprChildren(e)) loads(x, out);
   return out;
 }
 /** `e` with load nodes replaced by variables */
 function subst(e: Expr, m: Map<Expr, string>): Expr {
   const name = m.get(e);
   if (name) return { e: 'var', type: e.type, name };
-  switch (e.e) {
-    case 'load': return { ...e, index: subst(e.index, m) };
-    case 'unary': case 'cast': return { ...e, a: subst(e.a, m) };
-    case 'binary': return { ...e, a: subst(e.a, m), b: subst(e.b, m) };
-    case 'where': return { ...e, cond: subst(e.cond, m), a: subst(e.a, m), b: subst(e.b, m) };
-    default: return e;
-  }
+  return mapExpr(e, (x) => subst(x, m));
 }
 const storesOrLoops = (ss: readonly Stmt[]) => ss.some((s) => s.s === 'store' || s.s === 'loop');
 

@@ -179,6 +179,7 @@ function mapExpr(e: Expr, buf: (b: number) => number, slot: (s: number) => numbe
     case 'unary': case 'cast': return { ...e, a: mapExpr(e.a, buf, slot) };
     case 'binary': return { ...e, a: mapExpr(e.a, buf, slot), b: mapExpr(e.b, buf, slot) };
     case 'where': return { ...e, cond: mapExpr(e.cond, buf, slot), a: mapExpr(e.a, buf, slot), b: mapExpr(e.b, buf, slot) };
+    case 'fma': return { ...e, a: mapExpr(e.a, buf, slot), b: mapExpr(e.b, buf, slot), c: mapExpr(e.c, buf, slot) };
   }
 }
 
