@@ -131,13 +131,19 @@ async function kernelProfile(step: Awaited<ReturnType<typeof compile>>): Promise
   const dev = createNativeDevice();
   const scalars = new Float32Array(Math.max(1, kp.host.scalarCount)).fill(0.5);
   const inputs = kp.inputs.map((p) => (p.dtype === 'float32' ? new Float32Array(p.shape.reduce((a, b) => a * b, 1)) : new Int32Array(p.shape.reduce((a, b) => a * b, 1))));
-  const rows: string[][] = [];
-  for (const k of kp.kernels) {
-    const exe = await dev.load(compileNative({ ...kp, kernels: [k] }, { cacheDir })) as unknown as { runSync(i: typeof inputs, s: Float32Array): unknown };
-    const s = await timeit(() => exe.runSync(inputs, scalars), { minTime: 0.05, repeats: 3 });
-    const m = k.meta;
-    rows.push([k.name, `[${k.grid}]`, (s * 1e6).toFixed(1), (m.flops / s / 1e9).toFixed(1), ((m.bytesRead + m.bytesWritten) / s / 1e9).toFixed(1)]);
-  }
+  // every kernel alone and the whole program, side by side (one machine state for all the shares)
+  const load = async (ks: KernelProgram['kernels']) => {
+    const exe = await dev.load(compileNative({ ...kp, kernels: ks }, { cacheDir })) as unknown as { runSync(i: typeof inputs, s: Float32Array): unknown };
+    return () => exe.runSync(inputs, scalars);
+  };
+  const fns = [await load(kp.kernels)];
+  for (const k of kp.kernels) fns.push(await load([k]));
+  const [whole, ...each] = await timeSideBySide(fns, { minTime: 0.1, repeats: 5 });
+  const rows = kp.kernels.map((k, i) => {
+    const s = each[i], m = k.meta;
+    return [k.name, `[${k.grid}]`, (s * 1e6).toFixed(1), `${((100 * s) / whole).toFixed(0)}%`, (m.flops / s / 1e9).toFixed(1), ((m.bytesRead + m.bytesWritten) / s / 1e9).toFixed(1)];
+  });
+  rows.push(['all kernels, one call', '', (whole * 1e6).toFixed(1), '100%', '', '']);
   return rows;
 }
 
@@ -201,8 +207,8 @@ async function main(): Promise<void> {
   console.log(table(copyRows) + '\n');
   console.log(table(trainRows) + '\n');
   const prof = await kernelProfile(mlp.step);
-  console.log('MLP step, each kernel alone (µs; GFLOP/s and GB/s from the scheduler\'s counts):');
-  console.log(table([['kernel', 'grid', 'µs', 'GFLOP/s', 'GB/s'], ...prof]));
+  console.log('MLP step, each kernel alone vs all kernels in one call, side by side (GFLOP/s and GB/s from the scheduler\'s counts):');
+  console.log(table([['kernel', 'grid', 'µs', 'share', 'GFLOP/s', 'GB/s'], ...prof]));
   if (argv.includes('--json')) console.log(JSON.stringify(json));
   if (!process.env.KILN_CACHE_DIR) rmSync(cacheDir, { recursive: true, force: true });
 }

@@ -23,10 +23,8 @@ export interface DeviceTarget {
   stats(program: KernelProgram): ProgramStats;
 }
 
-/** An executable that can also run without a promise (the native runtime's). */
-export interface SyncExecutable extends Executable {
-  runSync(inputs: readonly HostArray[], scalars: Float32Array): HostArray[];
-}
+/** an executable that can also run without a promise (the native runtime's) */
+type SyncExecutable = Required<Pick<Executable, 'runSync'>> & Executable;
 
 /** A prepared program that may run a step synchronously. */
 export interface SyncPreparedProgram extends PreparedProgram {
@@ -87,7 +85,7 @@ export class DeviceBackend implements Backend {
       for (const { cell } of cells) if (cell.owner && cell.owner !== this) return true;
       return false;
     };
-    const sync = typeof (exe as Partial<SyncExecutable>).runSync === 'function' ? (exe as SyncExecutable) : undefined;
+    const sync = typeof exe.runSync === 'function' ? (exe as SyncExecutable) : undefined;
     const runSync = (inputs: HostArray[], scalars: Float32Array): HostArray[] | undefined => {
       if (!sync) return undefined;
       if (lastEpoch === cellEpoch.value) return sync.runSync(inputs, scalars);

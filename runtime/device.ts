@@ -35,6 +35,11 @@ export interface Executable {
    * Resolves with the program's outputs, copied to the host.
    */
   run(inputs: readonly HostArray[], scalars: Float32Array): Promise<HostArray[]>;
+  /**
+   * Optional: `run` without the promise, for devices whose kernels complete within the call
+   * (native). Same checks, same results; a compiled step uses it to do all its work synchronously.
+   */
+  runSync?(inputs: readonly HostArray[], scalars: Float32Array): HostArray[];
 }
 
 export function checkInputs(manifest: Manifest, inputs: readonly ArrayBufferView[]): void {
