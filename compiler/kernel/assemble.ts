@@ -75,8 +75,13 @@ export function assemble(gp: GraphProgram, R: Realization, sp: StagePlan, plans:
     if (ends.length) stateBuf[dt] = decl({ name: `state_${dt}`, kind: 'state', dtype: dt, size: Math.max(...ends) });
   }
   for (const dt of DT) if (scratch.size[dt] > 0) scratchBuf[dt] = decl({ name: `scratch_${dt}`, kind: 'scratch', dtype: dt, size: scratch.size[dt] });
-  const inputs = placeInputs(gp, plans, decl);
-  const outputs: Placement[] = gp.outputs.map((o, i) => ({ buf: decl({ name: `out${i}`, kind: 'output', dtype: storageOf(o.dtype), size: numel(o.shape) }), offset: 0, shape: [...o.shape], dtype: o.dtype }));
+  // past MAX_SEPARATE_IO per-value buffers, inputs and outputs share one buffer per dtype: a native
+  // entry point takes one pointer per buffer (koffi calls take at most 64 arguments)
+  const packed = gp.inputs.length + gp.outputs.length > MAX_SEPARATE_IO;
+  const inputs = packed ? packValues(gp.inputs, inputOrder(gp, plans), 'inputs', 'input', decl) : placeInputs(gp, plans, decl);
+  const outputs: Placement[] = packed
+    ? packValues(gp.outputs, gp.outputs.map((_, i) => i), 'outputs', 'output', decl)
+    : gp.outputs.map((o, i) => ({ buf: decl({ name: `out${i}`, kind: 'output', dtype: storageOf(o.dtype), size: numel(o.shape) }), offset: 0, shape: [...o.shape], dtype: o.dtype }));
   if (gp.host.scalarCount > 0) decl({ name: 'scalars', kind: 'scalars', dtype: 'f32', size: gp.host.scalarCount });
 
   const cellHome = (id: number, shape: readonly number[]): Home => {
@@ -86,7 +91,7 @@ export function assemble(gp: GraphProgram, R: Realization, sp: StagePlan, plans:
   const targetOf = (s: SStage): Home => {
     const t = s.target, storage = storageOf(s.node.dtype);
     if (t.kind === 'cell') return cellHome(t.cell, s.node.shape);
-    if (t.kind === 'output') return { buf: outputs[t.index].buf, offset: 0, shape: s.node.shape, storage };
+    if (t.kind === 'output') return { buf: outputs[t.index].buf, offset: outputs[t.index].offset, shape: s.node.shape, storage };
     return { buf: scratchBuf[storage]!, offset: scratch.offsets.get(s.id)!, shape: s.node.shape, storage };
   };
   const sourceOf = (n: Node): Home | undefined => {
@@ -143,6 +148,48 @@ export function assemble(gp: GraphProgram, R: Realization, sp: StagePlan, plans:
  * each input at its placement's offset. Every other input has a buffer of its own.
  */
 function placeInputs(gp: GraphProgram, plans: Plan[], decl: (b: BufferDecl) => number): Placement[] {
+  const group = inputRoles(gp, plans);
+  const bufOf = new Map<number[], number>();
+  return gp.inputs.map((x, i) => {
+    const g = group.get(i), dtype = storageOf(x.dtype);
+    if (!g) return { buf: decl({ name: x.name, kind: 'input', dtype, size: numel(x.shape) }), offset: 0, shape: [...x.shape], dtype: x.dtype };
+    if (!bufOf.has(g.role)) {
+      const size = g.role.reduce((a, j) => a + numel(gp.inputs[j].shape), 0);
+      bufOf.set(g.role, decl({ name: g.role.map((j) => gp.inputs[j].name).join('+'), kind: 'input', dtype, size }));
+    }
+    return { buf: bufOf.get(g.role)!, offset: g.offset, shape: [...x.shape], dtype: x.dtype };
+  });
+}
+
+const MAX_SEPARATE_IO = 24;
+
+/** input indices with each role's members back to back (a role stays contiguous when packed) */
+function inputOrder(gp: GraphProgram, plans: Plan[]): number[] {
+  const group = inputRoles(gp, plans);
+  const order: number[] = [];
+  gp.inputs.forEach((_, i) => {
+    const g = group.get(i);
+    if (!g) order.push(i);
+    else if (!order.includes(i)) order.push(...g.role);
+  });
+  return order;
+}
+
+/** every value of one dtype in one buffer, in `order` */
+function packValues(vals: readonly { shape: readonly number[]; dtype: Placement['dtype'] }[], order: number[], name: string, kind: 'input' | 'output', decl: (b: BufferDecl) => number): Placement[] {
+  const out: Placement[] = [];
+  for (const dt of DT) {
+    const mine = order.filter((i) => storageOf(vals[i].dtype) === dt);
+    if (!mine.length) continue;
+    const buf = decl({ name: `${name}_${dt}`, kind, dtype: dt, size: mine.reduce((a, i) => a + numel(vals[i].shape), 0) });
+    let offset = 0;
+    for (const i of mine) { out[i] = { buf, offset, shape: [...vals[i].shape], dtype: vals[i].dtype }; offset += numel(vals[i].shape); }
+  }
+  return out;
+}
+
+/** inputs playing one role in every cluster of a multi-tensor kernel, with their offsets in it */
+function inputRoles(gp: GraphProgram, plans: Plan[]): Map<number, { role: number[]; offset: number }> {
   const group = new Map<number, { role: number[]; offset: number }>();
   for (const p of plans) {
     if (p.kind !== 'multi') continue;
@@ -159,14 +206,5 @@ function placeInputs(gp: GraphProgram, plans: Plan[], decl: (b: BufferDecl) => n
       for (const i of role) { group.set(i, { role, offset }); offset += numel(gp.inputs[i].shape); }
     }
   }
-  const bufOf = new Map<number[], number>();
-  return gp.inputs.map((x, i) => {
-    const g = group.get(i), dtype = storageOf(x.dtype);
-    if (!g) return { buf: decl({ name: x.name, kind: 'input', dtype, size: numel(x.shape) }), offset: 0, shape: [...x.shape], dtype: x.dtype };
-    if (!bufOf.has(g.role)) {
-      const size = g.role.reduce((a, j) => a + numel(gp.inputs[j].shape), 0);
-      bufOf.set(g.role, decl({ name: g.role.map((j) => gp.inputs[j].name).join('+'), kind: 'input', dtype, size }));
-    }
-    return { buf: bufOf.get(g.role)!, offset: g.offset, shape: [...x.shape], dtype: x.dtype };
-  });
+  return group;
 }
