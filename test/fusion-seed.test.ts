@@ -2,21 +2,11 @@
 // traced by the front end, scheduled and run by the kernel interpreter, against the graph-level
 // reference evaluator.
 import { describe, expect, it } from 'vitest';
-import { manualSeed, nn, optim, type Tensor } from '../compiler/index.js';
-import { trace } from '../compiler/trace.js';
 import { schedule } from '../compiler/kernel/schedule.js';
 import { StateLayout } from '../compiler/kernel/memory.js';
 import { printStats, programStats } from '../compiler/kernel/stats.js';
 import { cellsWrittenBy, maxRelErr, randomEnv, runReference, runScheduled } from './kernels-util.js';
-
-function seedStep(batch: number) {
-  manualSeed(0);
-  const model = new nn.Sequential(new nn.Linear(10, 5), new nn.ReLU(), new nn.Linear(5, 2));
-  const lossFn = new nn.CrossEntropyLoss();
-  const opt = new optim.Adam(model.parameters(), { lr: 1e-2 });
-  const step = (x: Tensor, y: Tensor) => { opt.zeroGrad(); const loss = lossFn.forward(model.forward(x), y); loss.backward(); opt.step(); return loss; };
-  return trace(step as (...a: Tensor[]) => unknown, [{ shape: [batch, 10], dtype: 'float32' }, { shape: [batch], dtype: 'int32' }]).graph;
-}
+import { seedStep } from './helpers/fusion-cases.js';
 
 describe('seed training step through the fused path', () => {
   // issue #3: at most 8 kernels at every batch size. Measured: batch 1 -> 2 kernels, 3 -> 2,
