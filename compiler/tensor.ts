@@ -347,7 +347,22 @@ export class Tensor {
   }
   /** values of the maximum over `dim` (PyTorch's `amax`; `max()` with no dim is the global max) */
   amax(dim?: number | number[], keepdim = false) { return this.reduce('rmax', 'amax', dim, keepdim); }
-  max(dim?: number, keepdim = false) { return this.reduce('rmax', 'max', dim, keepdim); }
+  max(dim?: number, keepdim = false): Tensor {
+    const values = this.reduce('rmax', 'max', dim, keepdim);
+    if (dim === undefined || !values.requiresGrad) return values;
+    // PyTorch's max(dim) backward sends the gradient to the index it returns (the first maximum);
+    // amax and the global max() share it among ties
+    const d = normDim('max', dim, this.ndim, this.shape), x = this;
+    customVjp.set(values.node, {
+      inputs: [x],
+      vjp: (g) => {
+        const idx = arange(x.shape[d]).reshape(x.shape.map((s, i) => (i === d ? s : 1)));
+        const first = idx.expand(x.shape).eq(x.detach().argmax(d, true).expand(x.shape));
+        return [where(first, (keepdim ? g : g.unsqueeze(d)).expand(x.shape), 0)];
+      },
+    });
+    return values;
+  }
   amin(dim?: number | number[], keepdim = false) { return this.neg().amax(dim, keepdim).neg(); }
   min(dim?: number, keepdim = false) { return this.neg().max(dim, keepdim).neg(); }
   argmax(dim: number, keepdim = false): Tensor {

@@ -66,6 +66,15 @@ describe('gradients where finite differences do not apply', () => {
     x.amax().add(x.relu().sum()).backward();
     expect(Array.from(x.grad!.data)).toEqual([1.5, 1, 1.5, 0]);
   });
+  it('max(dim) sends the gradient to the first maximum it returns, as PyTorch does (min(dim) too)', () => {
+    // torch 1.13: x.max(1).values.sum().backward() -> [[0,1,0],[1,0,0]]; min(1, keepdim) * [[2],[5]] -> [[2,0,0],[0,0,5]]
+    const x = tensor([[1, 3, 3], [2, 2, 1]], { requiresGrad: true });
+    x.max(1).sum().backward();
+    expect(Array.from(x.grad!.data)).toEqual([0, 1, 0, 1, 0, 0]);
+    const z = tensor([[1, 3, 3], [2, 2, 1]], { requiresGrad: true });
+    z.min(1, true).mul(tensor([[2], [5]])).sum().backward();
+    expect(Array.from(z.grad!.data, Math.abs)).toEqual([2, 0, 0, 0, 0, 5]);
+  });
   it('gather scatters gradients back, adding repeated indices', () => {
     const x = tensor([[1, 2, 3], [4, 5, 6]], { requiresGrad: true });
     x.gather(1, tensor(Int32Array.from([0, 0, 2, 1]), { shape: [2, 2], dtype: 'int32' })).sum().backward();
