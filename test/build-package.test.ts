@@ -2,13 +2,13 @@
 // install the tarball into a fresh project, and run it there with node (native and webgpu) and in
 // headless Chromium (webgpu). The losses equal the reference target's.
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compile, nn, optim, type Tensor } from '../compiler/index.js';
+import { compile, manualSeed, nn, optim, type Tensor } from '../compiler/index.js';
 import { loadCheckpoint } from '../compiler/checkpoint.js';
 import { encodeSafetensors } from '../runtime/safetensors.js';
 
@@ -146,6 +146,102 @@ console.log(JSON.stringify({ before, after, error, next }));
     }, { inputs: [{ shape: [1, 10], dtype: 'float32' }, { shape: [1], dtype: 'int32' }] });
     expect((await step.run(...inputs(3))).item()).toBeCloseTo(out.next[0], 5);
   });
+
+  it('changes hyperparameters between runs like compile() does; saves and restores them; refuses graph changes', async () => {
+    // the reference: the seed program rebuilt (same seed), lr raised after 3 steps
+    manualSeed(0);
+    const model = new nn.Sequential(new nn.Linear(10, 5), new nn.ReLU(), new nn.Linear(5, 2));
+    const opt = new optim.Adam(model.parameters(), { lr: 1e-3 });
+    const crit = new nn.CrossEntropyLoss();
+    const step = await compile((x: Tensor, y: Tensor) => {
+      const loss = crit.forward(model.forward(x), y);
+      opt.zeroGrad(); loss.backward(); opt.step();
+      return loss;
+    }, { inputs: [{ shape: [1, 10], dtype: 'float32' }, { shape: [1], dtype: 'int32' }], target: 'reference' });
+    const expected: number[] = [];
+    for (let i = 0; i < STEPS + 1; i++) {
+      if (i === 3) { opt.paramGroups[0].lr = 0.05; opt.paramGroups[0].betas = [0.8, 0.99]; }
+      expected.push((await step.run(...inputs(i))).item());
+    }
+    const script = path.join(app, 'hyper.mjs');
+    writeFileSync(script, `import { load } from 'kiln-seed';
+import { decodeSafetensors } from './node_modules/kiln-seed/runtime/safetensors.js';
+import { encodeSafetensors } from './node_modules/kiln-seed/runtime/safetensors.js';
+const inputs = ${inputsSrc};
+const out = { errors: [] };
+const attempt = (f) => { try { f(); out.errors.push(''); } catch (e) { out.errors.push(e.message); } };
+for (const target of ['native', 'webgpu']) {
+  const p = await load({ target });
+  const losses = [];
+  for (let i = 0; i < ${STEPS}; i++) {
+    if (i === 3) { p.optimizer.paramGroups[0].lr = 0.05; p.optimizer.paramGroups[0].betas = [0.8, 0.99]; }
+    losses.push((await p.trainStep.run(...inputs(i))).item());
+  }
+  out[target] = losses;
+  if (target === 'webgpu') { p.destroy(); continue; }
+  attempt(() => { p.optimizer.paramGroups[0].amsgrad = true; });
+  attempt(() => { p.optimizer.paramGroups[0].weightDecay = 0.1; });
+  attempt(() => { p.optimizer.paramGroups[0].lrr = 0.1; });
+  attempt(() => { p.optimizer.paramGroups[1].lr = 0.1; });
+  attempt(() => { p.optimizer.paramGroups[0].lr = 'fast'; });
+  attempt(() => { p.optimizer.paramGroups[0].amsgrad = false; }); // the compiled value: fine
+  const files = await p.saveState();
+  out.saved = JSON.parse(decodeSafetensors(files.optimizer).metadata.param_groups);
+  const q = await load({ target });
+  await q.loadState(files);
+  out.restored = { ...q.optimizer.paramGroups[0] };
+  out.next = [(await p.trainStep.run(...inputs(${STEPS}))).item(), (await q.trainStep.run(...inputs(${STEPS}))).item()];
+  const f = decodeSafetensors(files.optimizer);
+  const groups = JSON.parse(f.metadata.param_groups); groups[0].amsgrad = true; groups[0].lr = 1;
+  try { await q.loadState({ optimizer: encodeSafetensors(f.tensors, { format: 'pt', param_groups: JSON.stringify(groups) }) }); } catch (e) { out.badLoad = e.message; }
+  out.afterBad = q.optimizer.paramGroups[0].lr;
+}
+console.log(JSON.stringify(out));
+`);
+    const out = JSON.parse((await sh(process.execPath, [script], app)).trim().split('\n').at(-1)!);
+    for (const target of ['native', 'webgpu']) out[target].forEach((l: number, i: number) => expect(l).toBeCloseTo(expected[i], 5));
+    expect(out.native[2]).toBeCloseTo(reference[2], 6); // unchanged before the change
+    expect(Math.abs(expected[5] - reference[5])).toBeGreaterThan(1e-4); // and the change matters
+    expect(out.errors[0]).toMatch(/paramGroups\[0\]\.amsgrad = true would change the compiled graph \(it was traced with amsgrad false\).*rebuild with `kiln build`/);
+    expect(out.errors[1]).toMatch(/weightDecay = 0\.1 would change the compiled graph \(it was traced with weightDecay == 0\)/);
+    expect(out.errors[2]).toMatch(/paramGroups\[0\]\.lrr: unknown hyperparameter \(the group has lr, betas, eps/);
+    expect(out.errors[3]).toMatch(/no paramGroups\[1\]: the optimizer has 1 param group/);
+    expect(out.errors[4]).toMatch(/paramGroups\[0\]\.lr must be a number/);
+    expect(out.errors[5]).toBe('');
+    expect(out.saved[0]).toMatchObject({ lr: 0.05, betas: [0.8, 0.99], eps: 1e-8, weight_decay: 0, amsgrad: false, params: [0, 1, 2, 3] });
+    expect(out.restored).toMatchObject({ lr: 0.05, betas: [0.8, 0.99] });
+    expect(out.next[1]).toBe(out.next[0]);
+    expect(out.next[0]).toBeCloseTo(expected[STEPS], 5);
+    expect(out.badLoad).toMatch(/param_groups: paramGroups\[0\]\.amsgrad = true would change the compiled graph/);
+    expect(out.afterBad).toBe(0.05); // a refused checkpoint changes nothing
+    const dts = readFileSync(path.join(bundle, 'index.d.ts'), 'utf8');
+    expect(dts).toContain('readonly optimizer: { readonly paramGroups: readonly [ParamGroup0] };');
+    expect(dts).toMatch(/ lr: number;[\s\S]* betas: readonly \[number, number\];[\s\S]* readonly amsgrad: boolean;/);
+  });
+
+  it('refuses, before opening the library, a native bundle whose CPU features this machine lacks', async () => {
+    const fake = path.join(app, 'fake-cpu');
+    cpSync(path.join(app, 'node_modules/kiln-seed'), fake, { recursive: true });
+    const mf = path.join(fake, 'kiln-bundle.json');
+    const m = JSON.parse(readFileSync(mf, 'utf8'));
+    expect(m.cpuTarget).toMatchObject({ arch: process.arch, features: expect.arrayContaining(['sse2']) });
+    m.cpuTarget.features.push('kiln_imaginary_feature');
+    writeFileSync(mf, JSON.stringify(m));
+    writeFileSync(path.join(fake, 'native/trainStep.so'), 'not a library'); // never reached
+    await expect(sh(process.execPath, ['-e', "import('./fake-cpu/index.js').then((b) => b.load({ target: 'native' }))"], app))
+      .rejects.toThrow(/built for CPU '.*' and uses features this CPU lacks: kiln_imaginary_feature \(running it would crash with SIGILL\); rebuild it .*kiln build --cpu native/);
+  });
+
+  it.skipIf(process.arch !== 'x64')('builds for a named CPU level (--cpu x86-64-v2) that loads and runs', async () => {
+    const v2 = path.join(app, 'v2');
+    await sh(process.execPath, [path.join(root, 'bin/kiln.mjs'), 'build', 'examples/programs/seed.ts', '--target', 'native', '--cpu', 'x86-64-v2', '--out', v2, '--quiet'], root);
+    const m = JSON.parse(readFileSync(path.join(v2, 'kiln-bundle.json'), 'utf8'));
+    expect(m.cpu).toBe('x86-64-v2');
+    expect(m.cpuTarget.features).toEqual(expect.arrayContaining(['sse4_2', 'popcnt']));
+    expect(m.cpuTarget.features).not.toContain('avx2');
+    const out = await sh(process.execPath, ['-e', `import('./v2/index.js').then(async (b) => { const p = await b.load({ target: 'native' }); const inputs = ${inputsSrc}; const l = []; for (let i = 0; i < ${STEPS}; i++) l.push((await p.trainStep.run(...inputs(i))).item()); console.log(JSON.stringify(l)); })`], app);
+    JSON.parse(out.trim().split('\n').at(-1)!).forEach((l: number, i: number) => expect(l).toBeCloseTo(reference[i], 5));
+  }, 300_000);
 
   it.skipIf(!existsSync(CHROMIUM))('runs in headless Chromium on WebGPU with the reference target\'s losses', async () => {
     writeFileSync(path.join(app, 'index.html'), `<!doctype html><meta charset="utf-8"><title>kiln-seed</title><pre id="out">running</pre>

@@ -20,11 +20,17 @@ import { traceDefinition, type TracedDefinition } from './program.js';
 import type { ProgramDefinition } from './define.js';
 import { generateDts } from './dts.js';
 import { vendorRuntime } from './vendor.js';
+import { hyperSpecs } from './hyper.js';
+import { cpuTargetOf } from './cpu.js';
 import type { Progress } from '../cli/report.js';
 
 const kilnPkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string; dependencies: Record<string, string> };
 
-export interface BuildOptions { targets: BundleTarget[]; out: string; progress: Progress }
+export interface BuildOptions {
+  targets: BundleTarget[]; out: string; progress: Progress;
+  /** native: LLVM's -mcpu (default KILN_CPU or 'native': the build machine, which other CPUs may lack) */
+  cpu?: string;
+}
 
 export async function buildBundle(def: ProgramDefinition, opts: BuildOptions): Promise<BundleManifest> {
   const { out, progress } = opts;
@@ -65,7 +71,7 @@ export async function buildBundle(def: ProgramDefinition, opts: BuildOptions): P
     const { compileNative } = await import('../../targets/llvm/index.js');
     for (const [i, kp] of programs.entries()) {
       await progress.stage(`native: ${functions[i].name} (LLVM)`, () => {
-        const a = compileNative(kp);
+        const a = compileNative(kp, opts.cpu ? { cpu: opts.cpu } : {});
         const rel = `native/${functions[i].name}.so`;
         mkdirSync(path.join(out, 'native'), { recursive: true });
         copyFileSync(a.code.library, path.join(out, rel));
@@ -78,7 +84,12 @@ export async function buildBundle(def: ProgramDefinition, opts: BuildOptions): P
   const state = await progress.stage('initial state (safetensors)', () => stateFiles(t, programs, write));
   const host: Record<string, number> = {};
   for (const f of t.functions) for (const { cell } of f.traced.hostCells) host[t.hostNames.get(cell) ?? cell.name] = cell.value;
-  const manifest: BundleManifest = { format: BUNDLE_FORMAT, name: def.name, kiln: kilnPkg.version, targets: opts.targets, functions, state, host, ...(cpu ? { cpu } : {}) };
+  const optimizer = hyperSpecs(t);
+  const cpuTarget = cpu ? cpuTargetOf(cpu) : undefined;
+  const manifest: BundleManifest = {
+    format: BUNDLE_FORMAT, name: def.name, kiln: kilnPkg.version, targets: opts.targets, functions, state, host,
+    ...(cpu ? { cpu, cpuTarget } : {}), ...(optimizer ? { optimizer } : {}),
+  };
   await progress.stage('package (runtime, typed API)', () => {
     write('kiln-bundle.json', JSON.stringify(manifest, null, 1));
     vendorRuntime(out);
@@ -123,6 +134,7 @@ import { loadBundle } from './runtime/bundle/index.js';
 export async function load(options = {}) {
   const p = await loadBundle(new URL('./', import.meta.url), options);
   const program = { name: p.name, target: p.target, stateDict: p.stateDict, saveState: p.saveState, loadState: p.loadState, destroy: p.destroy };
+  if (p.optimizer) program.optimizer = p.optimizer;
   for (const [name, f] of Object.entries(p.functions)) program[name] = f;
   return Object.freeze(program);
 }

@@ -2,7 +2,7 @@
 // functions' `run(...)` parameters carry the traced shapes and dtypes in their types
 // (`Shaped<Float32Array, [1, 10]>`) and in their docs.
 import { Project, type OptionalKind, type PropertySignatureStructure } from 'ts-morph';
-import type { BundleFunction, BundleManifest } from '../../runtime/bundle/format.js';
+import type { BundleFunction, BundleManifest, HyperParam } from '../../runtime/bundle/format.js';
 
 const arrayOf = (d: string) => (d === 'float32' ? 'Float32Array' : 'Int32Array');
 const tuple = (s: number[]) => `[${s.join(', ')}]`;
@@ -50,6 +50,18 @@ export function generateDts(m: BundleManifest, modelKeys: string[]): string {
     });
     iface.addProperty({ name: 'inputs', isReadonly: true, type: `readonly [${f.inputs.map((i) => `{ name: '${i.name}'; shape: ${tuple(i.shape)}; dtype: '${i.dtype}' }`).join(', ')}]` });
   }
+  const groups = m.optimizer?.groups ?? [];
+  groups.forEach((g, gi) => {
+    sf.addInterface({
+      name: `ParamGroup${gi}`, isExported: true,
+      docs: [`Param group ${gi} of the optimizer, as in PyTorch: a new value applies from the next run and is saved by saveState().`],
+      properties: Object.entries(g).map(([k, h]) => ({
+        name: k, isReadonly: !h.host && !!h.baked, type: hyperType(h.value),
+        docs: [h.host ? `read each run: a new value applies from the next run${h.baked ? ` (but ${bakedText(k, h)} is compiled in: a value changing that throws; rebuild instead)` : ''}`
+          : h.baked ? `compiled into the graph (${bakedText(k, h)}): changing it needs a rebuild` : 'not read by this program'],
+      })),
+    });
+  });
   const fnProps: OptionalKind<PropertySignatureStructure>[] = m.functions.map((f) => ({ name: f.name, isReadonly: true, type: `${cap(f.name)}Function`, docs: [f.doc ?? f.name] }));
   const keys = modelKeys.length ? modelKeys.map((k) => `'${k}'`).join(' | ') : 'string';
   sf.addInterface({
@@ -58,6 +70,8 @@ export function generateDts(m: BundleManifest, modelKeys: string[]): string {
       { name: 'name', isReadonly: true, type: `'${m.name}'` },
       { name: 'target', isReadonly: true, type: m.targets.map((t) => `'${t}'`).join(' | ') },
       ...fnProps,
+      ...(groups.length ? [{ name: 'optimizer', isReadonly: true, type: `{ readonly paramGroups: readonly [${groups.map((_, gi) => `ParamGroup${gi}`).join(', ')}] }`,
+        docs: ['the optimizer\'s hyperparameters: `program.optimizer.paramGroups[0].lr = 0.01`'] }] : []),
     ],
     methods: [
       { name: 'stateDict', returnType: `Promise<Record<${keys}, { shape: number[]; data: Float32Array }>>`, docs: ["the model's current parameters, with PyTorch's keys"] },
@@ -83,3 +97,7 @@ export function generateDts(m: BundleManifest, modelKeys: string[]): string {
 }
 
 const cap = (s: string) => s[0].toUpperCase() + s.slice(1);
+const hyperType = (v: unknown): string =>
+  Array.isArray(v) ? `readonly [${v.map(hyperType).join(', ')}]` : v === null || v === undefined ? 'unknown' : typeof v === 'object' ? 'unknown' : typeof v;
+const bakedText = (k: string, h: HyperParam) =>
+  (h.baked ?? []).map((b) => (b.rule === 'flag' ? `${k} ${b.holds}` : `${k} ${b.rule === 'nonzero' ? (b.holds ? '!= 0' : '== 0') : b.holds ? '> 0' : '<= 0'}`)).join(', ');

@@ -17,7 +17,7 @@ export class LiveHyper {
   private readonly guards = new Map<string, TensorCell>();
 
   /** `group()` returns the current param group (looked up each time: groups may be replaced) */
-  constructor(private readonly owner: string, private readonly group: (gi: number) => Record<string, unknown> | undefined) {}
+  constructor(readonly owner: string, private readonly group: (gi: number) => Record<string, unknown> | undefined) {}
 
   /** the live value of `group[key]` (or `group[key][index]`) as a float64 host scalar */
   num(gi: number, key: string, index?: number): HostScalar {

@@ -54,6 +54,9 @@ export abstract class Optimizer<O extends object> {
   /** bumped when groups are added: a compiled step traced over fewer groups must re-trace */
   private layout = 0;
 
+  /** @internal the prefix of its live host values and guards (`opt<N>`): kiln build names them */
+  get hostPrefix(): string { return this.live.owner; }
+
   constructor(params: Params<O>, readonly defaults: O) {
     this.validate(defaults); // PyTorch checks the keywords before looking at the parameters
     this.live = new LiveHyper(`opt${optimizerCount++}`, (gi) => this.paramGroups[gi] as Record<string, unknown> | undefined);

@@ -31,6 +31,25 @@ export interface BundleManifest {
   state: { model?: FileRef; optimizer?: FileRef; extra?: FileRef };
   /** persistent host values (step counters, hyperparameters) and their initial values */
   host: Record<string, number>;
-  /** native code was built for this CPU */
+  /** native code was built for this CPU (`-mcpu`; 'native' = the build machine's) */
   cpu?: string;
+  /** native: the CPU the code needs, checked at load before the library is opened (runtime/bundle/cpu.ts) */
+  cpuTarget?: CpuTarget;
+  /** the optimizer's param groups as the compiled graph uses them (runtime/bundle/hyper.ts) */
+  optimizer?: { groups: Record<string, HyperParam>[] };
+}
+
+/** `features` in /proc/cpuinfo's vocabulary (x86 `flags`, arm `Features`) */
+export interface CpuTarget { name: string; arch: string; features: string[] }
+
+/**
+ * One hyperparameter of a param group (camelCase key, as kiln's optimizer names it). `host`: the
+ * graph reads it each run from these host values (one per element of an array like betas), so it
+ * can change freely; `baked`: structural choices traced into the graph (amsgrad, weightDecay != 0)
+ * with the truth each had at build; a value flipping one needs a rebuild. Neither: unread by this graph.
+ */
+export interface HyperParam {
+  value: unknown;
+  host?: string[];
+  baked?: { rule: 'flag' | 'nonzero' | 'positive'; holds: boolean }[];
 }

@@ -9,6 +9,8 @@ import { decodeSafetensors, toFloat32, toInt32 } from '../safetensors.js';
 import { readAsset, readChecked } from './assets.js';
 import { BUNDLE_FORMAT, type BundleFunction, type BundleManifest, type BundleTarget } from './format.js';
 import { BundleState } from './state.js';
+import { checkCpu, hostCpuFeatures } from './cpu.js';
+import type { ParamGroupHandle } from './hyper.js';
 
 export type { BundleManifest, BundleFunction, BundleTarget, FileRef } from './format.js';
 
@@ -46,6 +48,8 @@ export interface BundleProgram {
   saveState(): Promise<{ model: Uint8Array; optimizer?: Uint8Array }>;
   /** loads checkpoint files; checks every key and shape first, so a mismatch changes nothing */
   loadState(files: { model?: Uint8Array; optimizer?: Uint8Array }): Promise<void>;
+  /** the optimizer's param groups: `optimizer.paramGroups[0].lr = 0.01` applies from the next run */
+  readonly optimizer?: { readonly paramGroups: readonly ParamGroupHandle[] };
   destroy(): void;
 }
 
@@ -82,6 +86,7 @@ export async function loadBundle(base: URL, opts: LoadOptions = {}): Promise<Bun
   const target = opts.target ?? (isNode() && m.targets.includes('native') ? 'native' : 'webgpu');
   if (!m.targets.includes(target)) throw new Error(`kiln bundle ${m.name}: built for ${m.targets.join(', ')}, not '${target}' (kiln build --target ${target})`);
   if (target === 'native' && !isNode()) throw new Error('kiln bundle: the native target runs in Node only; use webgpu in a browser');
+  if (target === 'native') checkCpu(m, process.arch, await hostCpuFeatures()); // before any file or library
 
   // read and check everything before touching a device
   const files: Record<string, Uint8Array> = {};
@@ -127,6 +132,7 @@ export async function loadBundle(base: URL, opts: LoadOptions = {}): Promise<Bun
     stateDict: () => state.modelDict(),
     saveState: () => state.save(),
     loadState: (f) => state.load(f as Record<string, Uint8Array>, false),
+    ...(state.hyper ? { optimizer: Object.freeze({ paramGroups: state.hyper.paramGroups }) } : {}),
     destroy: () => device.destroy?.(),
   };
 }

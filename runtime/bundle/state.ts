@@ -6,6 +6,7 @@ import type { Device, HostArray } from '../device.js';
 import { storageOf, type CellPlacement } from '../manifest.js';
 import { decodeSafetensors, encodeSafetensors, toFloat32, toInt32, type SafeTensor } from '../safetensors.js';
 import type { BundleManifest } from './format.js';
+import { Hyperparameters } from './hyper.js';
 
 const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 type Kind = 'model' | 'optimizer' | 'extra';
@@ -16,8 +17,13 @@ export class BundleState {
   readonly cells = new Map<string, CellPlacement>();
   readonly host: Record<string, number>;
   private groups = '[]';
+  /** the optimizer's param groups (live hyperparameters are entries of `host`) */
+  readonly hyper?: Hyperparameters;
 
-  constructor(private readonly device: Device, m: BundleManifest) { this.host = { ...m.host }; }
+  constructor(private readonly device: Device, m: BundleManifest) {
+    this.host = { ...m.host };
+    if (m.optimizer) this.hyper = new Hyperparameters(m.optimizer.groups, this.host);
+  }
 
   addCells(cells: CellPlacement[]): void {
     for (const c of cells) {
@@ -36,9 +42,15 @@ export class BundleState {
     const writes: [CellPlacement, HostArray][] = [];
     const host: [string, number][] = [];
     const errors: string[] = [];
+    let groups: { json: string; apply: () => void } | undefined;
     for (const [kind, bytes] of Object.entries(files)) {
       const f = decodeSafetensors(bytes, `${kind} checkpoint`);
-      if (kind === 'optimizer' && f.metadata.param_groups) this.groups = f.metadata.param_groups;
+      if (kind === 'optimizer' && f.metadata.param_groups) {
+        const json = f.metadata.param_groups;
+        const r = this.hyper?.fromMetadata(json) ?? { errors: [], apply: () => {} };
+        errors.push(...r.errors.map((e) => `param_groups: ${e}`));
+        groups = { json, apply: r.apply };
+      }
       for (const [key, t] of Object.entries(f.tensors)) {
         if (kind === 'optimizer' && /^state\.\d+\.step$/.test(key)) { host.push([key, Number(toFloat32(t)[0])]); continue; }
         const c = this.cells.get(key);
@@ -53,6 +65,7 @@ export class BundleState {
     if (errors.length) throw new Error(`kiln bundle: the checkpoint does not fit this program:\n\t${errors.join('\n\t')}`);
     for (const [c, data] of writes) this.device.writeState(storageOf(c.dtype), c.offset, data);
     for (const [k, v] of host) this.host[k] = v;
+    if (groups) { groups.apply(); this.groups = groups.json; }
   }
 
   private async read(c: CellPlacement): Promise<HostArray> {
@@ -75,7 +88,7 @@ export class BundleState {
     for (const [k, v] of Object.entries(this.host)) if (/^state\.\d+\.step$/.test(k)) opt[k] = { shape: [], data: Float32Array.of(v) };
     return {
       model: encodeSafetensors(model, { format: 'pt' }),
-      ...(Object.keys(opt).length ? { optimizer: encodeSafetensors(opt, { format: 'pt', param_groups: this.groups }) } : {}),
+      ...(Object.keys(opt).length ? { optimizer: encodeSafetensors(opt, { format: 'pt', param_groups: this.hyper?.toMetadata(this.groups) ?? this.groups }) } : {}),
     };
   }
 }
