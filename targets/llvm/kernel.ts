@@ -5,7 +5,8 @@
 import llvm from 'llvm-bindings';
 import type { Kernel, Stmt } from '../../compiler/ir/kernel.js';
 import { ExprEmitter, type Env } from './expr.js';
-import { bodySize, chooseStrategy, TILE_LANES, TILE_ROWS, UNROLL, type Strategy } from './plan.js';
+import { BLOCK_BUDGET, BLOCK_COLS, BLOCK_LANES, BLOCK_ROWS, bodySize, chooseStrategy, TILE_LANES, TILE_ROWS, UNROLL, vectorReduce, type Strategy } from './plan.js';
+import { emitVectorReduce, type VectorHooks } from './vreduce.js';
 
 const child = (env: Env, name: string, v: llvm.Value): Env => new Map(env).set(name, { k: 'val', v });
 
@@ -13,7 +14,8 @@ export class KernelEmitter extends ExprEmitter {
   private allocas!: llvm.IRBuilder;
   private fn!: llvm.Function;
   private strategy: Strategy = 'plain';
-  private rows = 1;
+  /** how many points of each grid dim one iteration takes (1: a plain loop) */
+  private widths: number[] = [];
 
   /** the function type every kernel has: one pointer per program buffer, then lo, hi */
   kernelType(): llvm.FunctionType {
@@ -33,9 +35,17 @@ export class KernelEmitter extends ExprEmitter {
     this.b = new llvm.IRBuilder(body);
     this.strategy = chooseStrategy(k);
     const g = k.grid;
-    // row blocking only where the unrolled body stays small
-    this.rows = this.strategy === 'tile' && g.length >= 2 && g[g.length - 2] >= TILE_ROWS
-      && bodySize(k.body) * TILE_ROWS * TILE_LANES <= 4096 ? TILE_ROWS : 1;
+    this.widths = g.map(() => 1);
+    if (this.strategy === 'tile') {
+      this.widths[g.length - 1] = TILE_LANES;
+      // row blocking only where the unrolled body stays small
+      if (g.length >= 2 && g[g.length - 2] >= TILE_ROWS && bodySize(k.body) * TILE_ROWS * TILE_LANES <= BLOCK_BUDGET) {
+        this.widths[g.length - 2] = TILE_ROWS;
+      }
+    } else if (this.strategy === 'block') {
+      this.widths[g.length - 2] = BLOCK_ROWS;
+      this.widths[g.length - 1] = BLOCK_COLS;
+    }
     this.grid(k, 0, [new Map()], lo, hi);
     this.b.CreateRetVoid();
     this.allocas.CreateBr(body);
@@ -43,6 +53,13 @@ export class KernelEmitter extends ExprEmitter {
   }
 
   private alloca(t: llvm.Type, name: string): llvm.Value { return this.allocas.CreateAlloca(t, null, name); }
+
+  private readonly hooks: VectorHooks = {
+    loop: (start, end, step, body) => this.loop(start, end, step, body),
+    alloca: (t, name) => this.alloca(t, name),
+    child,
+    stmts: (body, envs) => this.stmts(body, envs),
+  };
 
   /** for (iv = start; iv < end; iv += step) body(iv) */
   private loop(start: llvm.Value, end: llvm.Value, step: number, body: (iv: llvm.Value) => void): void {
@@ -66,15 +83,15 @@ export class KernelEmitter extends ExprEmitter {
   /**
    * Grid loops. Every statement is emitted once per environment in `envs`: under 'tile' the last
    * dim contributes W lanes, and the dim before it R rows when the body is small (matmul: R
-   * accumulator vectors per k step, each b row loaded once for R rows).
+   * accumulator vectors per k step, each b row loaded once for R rows); under 'block' the last two
+   * dims contribute BR × BC points (loads they share are merged by `opt`'s CSE).
    */
   private grid(k: Kernel, d: number, envs: Env[], lo: llvm.Value, hi: llvm.Value): void {
     if (k.grid.length === 0) { this.stmts(k.body, envs); return; }
     const v = `g${d}`, b = this.b;
     const start = d === 0 ? lo : this.i(0), end = d === 0 ? hi : this.i(k.grid[d]);
-    const last = d === k.grid.length - 1;
-    const W = last ? TILE_LANES : d === k.grid.length - 2 ? this.rows : 1;
-    if (this.strategy !== 'tile' || W <= 1) {
+    const W = this.widths[d];
+    if (W <= 1) {
       this.loop(start, end, 1, (iv) => this.next(k, d, envs.map((e) => child(e, v, iv)), lo, hi));
       return;
     }
@@ -117,7 +134,9 @@ export class KernelEmitter extends ExprEmitter {
           for (const env of envs) this.store(s.buf, this.expr(s.index, env), this.expr(s.value, env), s.value.type);
           break;
         case 'loop':
-          if (this.strategy === 'unroll' && s.reduce && s.extent >= 2 * UNROLL && !s.body.some((x) => x.s === 'loop')) {
+          if (this.strategy === 'block' && vectorReduce(body, s)) {
+            emitVectorReduce(this, this.hooks, s, envs, BLOCK_LANES);
+          } else if (this.strategy === 'unroll' && s.reduce && s.extent >= 2 * UNROLL && !s.body.some((x) => x.s === 'loop')) {
             this.unrolled(s, envs);
           } else {
             this.loop(this.i(0), this.i(s.extent), 1, (iv) => this.stmts(s.body, envs.map((e) => child(e, s.var, iv))));

@@ -5,6 +5,7 @@
 import llvm from 'llvm-bindings';
 import type { Kernel, KernelProgram } from '../../compiler/ir/kernel.js';
 import { KernelEmitter } from './kernel.js';
+import { unalignVectors } from './vreduce.js';
 
 export const ENTRY = 'kiln_run';
 
@@ -70,7 +71,7 @@ export function emitModule(p: KernelProgram, opts: ModuleOptions = {}): string {
     emitEntry(em, p, fns, opts.parallelThreshold ?? Infinity);
   }
   if (llvm.verifyModule(mod)) throw new VerifyError(mod.print());
-  return addNoalias(mod.print(), noaliasParams(p));
+  return unalignVectors(addNoalias(mod.print(), noaliasParams(p)));
 }
 
 /** the IR failed LLVM's verifier; `ir` lets the toolchain re-run it through `opt` for the message */

@@ -6,14 +6,23 @@
 //           each statement is emitted once per lane, so a reduce loop over k carries W independent
 //           accumulators that SLP packs into vector registers (matmul: broadcast a, vector b).
 //  - unroll: reduce loops are unrolled by U with U partial accumulators (sum over a unit-stride axis).
+//  - block: a dot product per point whose operands are both contiguous along the reduce axis (x·Wᵀ):
+//           the reduce loop in explicit vectors along that axis (vreduce.ts), and the last two grid
+//           dims blocked BLOCK_ROWS × BLOCK_COLS, so each vector load feeds several accumulators.
 // The choice looks at strides: which loop variable walks memory contiguously.
 import type { Expr, Kernel, Stmt } from '../../compiler/ir/kernel.js';
 import { exprChildren } from '../../compiler/ir/kernel.js';
 
-export type Strategy = 'plain' | 'tile' | 'unroll';
+export type Strategy = 'plain' | 'tile' | 'unroll' | 'block';
 export const TILE_LANES = 16;
 export const TILE_ROWS = 8;
 export const UNROLL = 8;
+export const BLOCK_ROWS = 4;
+export const BLOCK_COLS = 4;
+/** lanes of the block strategy's vectors (ymm; with AVX-512 the 4×4 block also fits at 16) */
+export const BLOCK_LANES = 8;
+/** body size budget for the straight-line code of one blocked/tiled iteration */
+export const BLOCK_BUDGET = 8192;
 
 /** expression nodes in a body (a code-size measure for unrolling decisions) */
 export function bodySize(body: Stmt[]): number {
@@ -93,5 +102,32 @@ export function chooseStrategy(k: Kernel): Strategy {
   // tiling pays when some load in the loops is contiguous across the innermost grid dim
   if (k.grid.length > 0 && k.grid[k.grid.length - 1] >= TILE_LANES
     && loads.some((ld) => unitStride(ld, last, extents))) return 'tile';
+  // a dot product per point (one reduce loop, every load in it contiguous along it): vector loads
+  // along the reduce axis, and the two grid dims blocked so each load feeds several accumulators
+  const red = k.body.filter((s): s is Extract<Stmt, { s: 'loop' }> => s.s === 'loop');
+  if (k.grid.length >= 2 && red.length === 1 && vectorReduce(k.body, red[0])
+    && loads.every((ld) => unitStride(ld, red[0].var, extents))) return 'block';
   return 'unroll';
+}
+
+/**
+ * Can `loop` be emitted as vectors along its own axis (vreduce.ts)? A reduce loop of plain f32
+ * arithmetic: lets and sums into f32 accumulators declared outside it, loads whose index uses no
+ * value of the loop body, add/sub/mul (no FMA contraction: each op rounds as in the interpreter).
+ */
+export function vectorReduce(body: Stmt[], loop: Extract<Stmt, { s: 'loop' }>): boolean {
+  if (!loop.reduce || loop.extent < BLOCK_LANES || bodySize(loop.body) * BLOCK_ROWS * BLOCK_COLS > BLOCK_BUDGET / 8) return false;
+  const accs = new Set(body.flatMap((s) => (s.s === 'acc' && s.type === 'f32' && s.fn === 'add' ? [s.name] : [])));
+  const lets = new Set<string>();
+  const uses = (e: Expr, names: Set<string>): boolean => (e.e === 'var' && names.has(e.name)) || exprChildren(e).some((x) => uses(x, names));
+  const vec = (e: Expr): boolean => {
+    if (e.type !== 'f32') return false;
+    if (e.e === 'load') return !uses(e.index, lets) && !uses(e.index, accs);
+    if (e.e === 'var') return lets.has(e.name);
+    return e.e === 'binary' && (e.fn === 'add' || e.fn === 'sub' || e.fn === 'mul') && vec(e.a) && vec(e.b);
+  };
+  return loop.body.length > 0 && loop.body.every((s) => {
+    if (s.s === 'let') { const ok = vec(s.value); lets.add(s.name); return ok; }
+    return s.s === 'accum' && accs.has(s.name) && vec(s.value);
+  });
 }
