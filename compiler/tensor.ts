@@ -353,15 +353,11 @@ export class Tensor {
     // PyTorch's max(dim) backward sends the gradient to the index it returns (the first maximum);
     // amax and the global max() share it among ties
     const d = normDim('max', dim, this.ndim, this.shape), x = this;
-    customVjp.set(values.node, {
-      inputs: [x],
-      vjp: (g) => {
-        const idx = arange(x.shape[d]).reshape(x.shape.map((s, i) => (i === d ? s : 1)));
-        const first = idx.expand(x.shape).eq(x.detach().argmax(d, true).expand(x.shape));
-        return [where(first, (keepdim ? g : g.unsqueeze(d)).expand(x.shape), 0)];
-      },
+    return withVjp(values, [x], (g) => {
+      const idx = arange(x.shape[d]).reshape(x.shape.map((s, i) => (i === d ? s : 1)));
+      const first = idx.expand(x.shape).eq(x.detach().argmax(d, true).expand(x.shape));
+      return [where(first, (keepdim ? g : g.unsqueeze(d)).expand(x.shape), 0)];
     });
-    return values;
   }
   amin(dim?: number | number[], keepdim = false) { return this.neg().amax(dim, keepdim).neg(); }
   min(dim?: number, keepdim = false) { return this.neg().max(dim, keepdim).neg(); }
@@ -405,13 +401,8 @@ export class Tensor {
     const x = this;
     const shifted = x.sub(x.detach().amax(d, true));
     const out = shifted.sub(shifted.exp().sum(d, true).log());
-    const res = new Tensor(out.node, out.requiresGrad);
-    if (out.requiresGrad) {
-      leafTensors.delete(out.node);
-      // PyTorch's log_softmax_backward: g - exp(out) * sum(g)
-      customVjp.set(out.node, { inputs: [x], vjp: (g) => [g.sub(res.detach().exp().mul(g.sum(d, true)))] });
-    }
-    return res;
+    // PyTorch's log_softmax_backward: g - exp(out) * sum(g)
+    return withVjp(out, [x], (g) => [g.sub(out.detach().exp().mul(g.sum(d, true)))]);
   }
   softmax(dim: number): Tensor { return this.logSoftmax(dim).exp(); }
 
@@ -424,6 +415,15 @@ export class Tensor {
   backward(gradient?: Tensor): void { backwardHook(this, gradient); }
 
   toString(): string { return `Tensor(${this.dtype}${fmtShape(this.shape)})`; }
+}
+
+/**
+ * A composite op with a backward of its own, like PyTorch's: `out` was built from `inputs` by
+ * other ops, and autodiff applies `vjp` at `out` instead of walking through them.
+ */
+function withVjp(out: Tensor, inputs: Tensor[], vjp: (g: Tensor) => (Tensor | null)[]): Tensor {
+  if (out.requiresGrad) customVjp.set(out.node, { inputs, vjp });
+  return out;
 }
 
 /** fma(a, b, c) = a*b + c with one rounding, in float32, broadcasting all three */
