@@ -30,12 +30,14 @@ export class TensorCell {
   set owner(o: CellStore | null) {
     if (o !== this._owner) { this._owner = o; cellEpoch.value++; }
   }
+  private _defined: boolean;
   /** false while the cell stands for PyTorch's `None` (a cleared gradient) */
-  defined: boolean;
+  get defined(): boolean { return this._defined; }
+  set defined(d: boolean) { this._defined = d; }
 
   constructor(public name: string, readonly shape: number[], readonly dtype: DType, public data: CellData, defined = true) {
     if (data.length !== numel(shape)) throw new Error(`cell ${name}: ${data.length} values for shape [${shape}]`);
-    this.defined = defined;
+    this._defined = defined;
   }
 
   static zeros(name: string, shape: number[], dtype: DType = 'float32', defined = true): TensorCell {
@@ -61,8 +63,35 @@ export class TensorCell {
   }
 }
 
+/**
+ * An empty cell whose definedness is a live condition (`optimizer.paramGroups[0].amsgrad`, say).
+ * A trace that reads it records the condition as an assumption like any cell's definedness, so
+ * compile() re-traces when it changes; no program sets it.
+ */
+export class GuardCell extends TensorCell {
+  constructor(name: string, private readonly holds: () => boolean) {
+    super(name, [0], 'float32', new Float32Array(0), holds());
+  }
+  override get defined(): boolean { return this.holds(); }
+  override set defined(_: boolean) { /* the condition's source owns it */ }
+}
+
 /** A float64 host value that persists across steps (a step counter). */
 export class HostCell {
   readonly id = nextCellId++;
-  constructor(public name: string, public value: number) {}
+  constructor(public name: string, private current: number) {}
+  /** what the next run starts from; compile() writes back what a run set */
+  get value(): number { return this.current; }
+  set value(v: number) { this.current = v; }
+}
+
+/**
+ * A host value read from its source at every run (a live hyperparameter: compile() reads `value`
+ * as it reads any host cell's, so changing `lr` between runs never re-traces). Programs only read
+ * it; a write is ignored.
+ */
+export class LiveHostCell extends HostCell {
+  constructor(name: string, private readonly read: () => number) { super(name, read()); }
+  override get value(): number { return this.read(); }
+  override set value(_: number) { /* the source owns it */ }
 }

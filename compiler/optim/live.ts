@@ -1,20 +1,20 @@
 // Hyperparameters read at run time. A user may change `optimizer.paramGroups[i].lr` (or betas, eps,
 // ...) between runs, or load a state dict with other values; the next run must use them.
 //
-// Design (the cheaper one at run time): numeric hyperparameters are host cells whose `value` is a
-// getter over the live group, so the host program that already computes bias corrections each run
+// Design (the cheaper one at run time): numeric hyperparameters are live host cells (state.ts)
+// whose `value` reads the group, so the host program that already computes bias corrections each run
 // reads them in float64 and emits float32 scalars exactly where constants used to be — changing lr
 // every step (a scheduler) costs nothing and never re-traces. Only structural choices that change
 // the graph (amsgrad, maximize, centered, nesterov, weightDecay !== 0, momentum !== 0) stay baked
-// into the trace, each guarded by an empty cell whose `defined` is the predicate's live value:
-// compile()'s existing definedness guards then re-trace when one flips, and keep the old variant.
-import { HostCell, TensorCell } from '../state.js';
+// into the trace, each guarded by a guard cell (state.ts) whose `defined` is the predicate's live
+// value: compile()'s existing definedness guards then re-trace when one flips, and keep the old variant.
+import { GuardCell, LiveHostCell } from '../state.js';
 import { currentTrace } from '../trace-context.js';
 import type { HostScalar } from '../host-scalar.js';
 
 export class LiveHyper {
-  private readonly nums = new Map<string, HostCell>();
-  private readonly guards = new Map<string, TensorCell>();
+  private readonly nums = new Map<string, LiveHostCell>();
+  private readonly guards = new Map<string, GuardCell>();
 
   /** `group()` returns the current param group (looked up each time: groups may be replaced) */
   constructor(readonly owner: string, private readonly group: (gi: number) => Record<string, unknown> | undefined) {}
@@ -24,14 +24,10 @@ export class LiveHyper {
     const name = `${this.owner}.group${gi}.${key}${index === undefined ? '' : `[${index}]`}`;
     let cell = this.nums.get(name);
     if (!cell) {
-      const read = (): number => {
+      cell = new LiveHostCell(name, () => {
         const v = this.group(gi)?.[key] as unknown;
         return Number(index === undefined ? v : (v as ArrayLike<number> | undefined)?.[index]);
-      };
-      cell = new HostCell(name, read());
-      // HostCell.value is a plain field that compile() reads before and writes after each run;
-      // an own accessor makes it read the group and ignore the write-back.
-      Object.defineProperty(cell, 'value', { get: read, set: () => {}, enumerable: true, configurable: true });
+      });
       this.nums.set(name, cell);
     }
     return currentTrace()!.hostRead(cell);
@@ -46,8 +42,7 @@ export class LiveHyper {
   guard(key: string, pred: () => boolean): boolean {
     let cell = this.guards.get(key);
     if (!cell) {
-      cell = TensorCell.zeros(`${this.owner}.${key}`, [0], 'float32', pred());
-      Object.defineProperty(cell, 'defined', { get: pred, set: () => {}, enumerable: true, configurable: true });
+      cell = new GuardCell(`${this.owner}.${key}`, pred);
       this.guards.set(key, cell);
     }
     currentTrace()!.read(cell); // records the assumption; the empty cell itself is never used
