@@ -4,11 +4,7 @@
 // first use, so importing kiln costs nothing on machines without the toolchain.
 import { registerBackend, type ProgramStats } from '../backend.js';
 import { DeviceBackend } from '../device-backend.js';
-import type { KernelProgram } from '../ir/kernel.js';
-import type { TracedProgram } from '../trace.js';
-import type { StateLayout } from '../kernel/memory.js';
 import type { ScheduleOptions } from '../kernel/schedule.js';
-import type { Artifact } from '../../runtime/device.js';
 
 export interface NativeTargetOptions {
   name?: string;
@@ -23,13 +19,6 @@ async function loadCompiler() {
     import('../../targets/llvm/index.js'),
   ]);
   return { schedule, StateLayout, programStats, compileNativeAsync };
-}
-
-/** Lowers and builds one traced program without a device: the artifact an AOT bundle ships. */
-export async function buildNativeArtifact(traced: TracedProgram, layout?: StateLayout, opts: NativeTargetOptions = {}): Promise<{ program: KernelProgram; artifact: Artifact }> {
-  const c = await loadCompiler();
-  const program = c.schedule(traced.graph, layout ?? new c.StateLayout(), opts.schedule);
-  return { program, artifact: await c.compileNativeAsync(program) };
 }
 
 export async function createNativeBackend(opts: NativeTargetOptions = {}): Promise<DeviceBackend> {
