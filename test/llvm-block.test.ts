@@ -1,13 +1,16 @@
 // The LLVM target's register-blocked strategies at their edges, against the kernel-IR interpreter:
 // grid extents that are not multiples of the block and reduce lengths that are not multiples of the
-// vector width (the remainder loops), serial and split over threads (chunks not block-aligned).
-import { mkdtempSync, rmSync } from 'node:fs';
+// vector width (the remainder loops), serial and split over threads (chunks not block-aligned);
+// built for smaller register files (--cpu x86-64-v2 / -v3: smaller blocks), the same bits.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BufferDecl, KernelProgram } from '../compiler/ir/kernel.js';
 import { compileNative, nativeAssembly } from '../targets/llvm/index.js';
-import { chooseStrategy } from '../targets/llvm/plan.js';
+import { cpuProfile } from '../targets/llvm/cpu.js';
+import { hostTriple } from '../targets/llvm/module.js';
+import { chooseStrategy, shapeFor } from '../targets/llvm/plan.js';
 import { createNativeDevice } from '../runtime/native/index.js';
 import { allocMemories, runKernelProgram } from '../targets/reference/kernels.js';
 import { add, bin, c, ci, kernel, ld, loop, mul, program, randn, store, v, where } from './llvm-helpers.js';
@@ -15,14 +18,31 @@ import { add, bin, c, ci, kernel, ld, loop, mul, program, randn, store, v, where
 const cacheDir = mkdtempSync(join(tmpdir(), 'kiln-llvm-block-'));
 afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
 
-async function both(p: KernelProgram, inputs: Float32Array[], parallelThreshold?: number) {
-  const exe = await createNativeDevice().load(compileNative(p, { cacheDir, parallelThreshold }));
+async function both(p: KernelProgram, inputs: Float32Array[], parallelThreshold?: number, cpu?: string) {
+  const exe = await createNativeDevice().load(compileNative(p, { cacheDir, parallelThreshold, cpu }));
   const native = await exe.run(inputs, new Float32Array(0));
   const bufs = allocMemories(p);
   p.inputs.forEach((pl, i) => bufs[pl.buf].set(inputs[i], pl.offset));
   runKernelProgram(p, bufs);
   const oracle = p.outputs.map((pl) => bufs[pl.buf].slice(pl.offset, pl.offset + pl.shape.reduce((a, b) => a * b, 1)));
   return { native, oracle };
+}
+
+/** x86 levels this host can run (their code runs here): the CPU flags each one needs */
+const flags = existsSync('/proc/cpuinfo') ? new Set(/^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1].trim().split(/\s+/) ?? []) : new Set<string>();
+const x86 = hostTriple().startsWith('x86_64');
+const levels = [
+  ...(x86 && flags.has('sse4_2') && flags.has('popcnt') ? ['x86-64-v2'] : []),
+  ...(x86 && ['avx2', 'fma', 'bmi2', 'movbe'].every((f) => flags.has(f)) ? ['x86-64-v3'] : []),
+];
+
+/** vector spills (stores to the stack) in the basic block with the most packed multiplies: the
+ * vector reduce loop (a reload of a loop-invariant value spilled outside it costs what a load does) */
+function hotLoopSpills(asm: string): number {
+  const blocks = asm.split(/^\.?[\w.$]+:.*$/m);
+  const hot = blocks.reduce((a, b) => ((b.match(/mulps/g) ?? []).length > (a.match(/mulps/g) ?? []).length ? b : a), '');
+  expect(hot).toMatch(/mulps/);
+  return (hot.match(/^\s*v?mov[au]ps\s+%[xyz]mm\d+, -?\d*\(%rsp\)/gm) ?? []).length;
 }
 
 const buf = (name: string, kind: BufferDecl['kind'], size: number): BufferDecl => ({ name, kind, dtype: 'f32', size });
@@ -43,6 +63,21 @@ function linearRelu(M: number, N: number, K: number): KernelProgram {
   ], 2 * M * N * K);
   return program([buf('x', 'input', M * K), buf('w', 'input', N * K), buf('bias', 'input', N), buf('y', 'output', M * N)], [k],
     { inputs: [io(0, [M, K]), io(1, [N, K]), io(2, [N])], outputs: [io(3, [M, N])] });
+}
+
+/** gᵀ·x: grid [I, J], reduce over the batch R (g [R, I], x [R, J]): the 'tile' strategy */
+function gtx(I: number, J: number, R: number): KernelProgram {
+  const k = kernel('gtx', [I, J], [
+    { s: 'acc', name: 's', type: 'f32', fn: 'add', init: 0 },
+    loop('r', R, [
+      { s: 'let', name: 'a', value: ld(0, add(v('g0'), mul(v('r'), ci(I)))) },
+      { s: 'let', name: 'b', value: ld(1, add(v('g1'), mul(v('r'), ci(J)))) },
+      { s: 'accum', name: 's', value: mul(v('a', 'f32'), v('b', 'f32')) },
+    ], true),
+    store(2, add(mul(v('g0'), ci(J)), v('g1')), v('s', 'f32')),
+  ]);
+  return program([buf('g', 'input', R * I), buf('x', 'input', R * J), buf('out', 'output', I * J)], [k],
+    { inputs: [io(0, [R, I]), io(1, [R, J])], outputs: [io(2, [I, J])] });
 }
 
 describe('llvm target: blocked strategies at their edges', () => {
@@ -66,6 +101,42 @@ describe('llvm target: blocked strategies at their edges', () => {
     }
   });
 
+  it.skipIf(levels.length === 0)('block and tile built for x86-64-v2 / -v3 (smaller blocks): the native build\'s bits', async () => {
+    for (const cpu of levels) {
+      for (const [M, N, K] of [[13, 10, 37], [4, 4, 8], [9, 17, 100], [64, 20, 784]]) {
+        const p = linearRelu(M, N, K);
+        const inputs = [randn(M * K, M + 1), randn(N * K, N + 1), randn(N, K + 1)];
+        const ref = await both(p, inputs);
+        // same lanes (8 partial sums per point, whatever the vector width), no FMA: the same bits
+        expect((await both(p, inputs, undefined, cpu)).native[0]).toEqual(ref.native[0]);
+        expect((await both(p, inputs, 0, cpu)).native[0]).toEqual(ref.native[0]);
+      }
+      for (const [I, J, R] of [[11, 37, 9], [8, 16, 64]]) {
+        const p = gtx(I, J, R), inputs = [randn(R * I, I), randn(R * J, J)];
+        const { native, oracle } = await both(p, inputs, undefined, cpu);
+        expect(native[0]).toEqual(oracle[0]);
+      }
+      const asm = nativeAssembly(linearRelu(16, 16, 256), { kernel: 0, cpu });
+      expect(asm).not.toMatch(/vfmadd/);
+      expect(hotLoopSpills(asm)).toBe(0);
+    }
+  });
+
+  it('the block loop keeps its accumulators and operands in registers (no spills)', () => {
+    expect(hotLoopSpills(nativeAssembly(linearRelu(16, 16, 256), { kernel: 0, cpu: 'native' }))).toBe(0);
+  });
+
+  it('register blocks follow the target CPU', () => {
+    expect(shapeFor(cpuProfile('x86-64-v4', 'x86_64-pc-linux-gnu'))).toEqual({ tileRows: 8, blockRows: 4, blockCols: 4 });
+    expect(shapeFor(cpuProfile('skylake-avx512', 'x86_64-pc-linux-gnu'))).toEqual({ tileRows: 8, blockRows: 4, blockCols: 4 });
+    expect(shapeFor(cpuProfile('x86-64-v3', 'x86_64-pc-linux-gnu'))).toEqual({ tileRows: 4, blockRows: 2, blockCols: 4 });
+    expect(shapeFor(cpuProfile('haswell', 'x86_64-pc-linux-gnu'))).toEqual({ tileRows: 4, blockRows: 2, blockCols: 4 });
+    expect(shapeFor(cpuProfile('x86-64-v2', 'x86_64-pc-linux-gnu'))).toEqual({ tileRows: 2, blockRows: 2, blockCols: 2 });
+    expect(shapeFor(cpuProfile('x86-64', 'x86_64-pc-linux-gnu'))).toEqual({ tileRows: 2, blockRows: 2, blockCols: 2 });
+    expect(shapeFor(cpuProfile('native', 'aarch64-unknown-linux-gnu'))).toEqual({ tileRows: 4, blockRows: 2, blockCols: 4 });
+    if (x86 && flags.has('avx512f')) expect(shapeFor(cpuProfile('native'))).toEqual({ tileRows: 8, blockRows: 4, blockCols: 4 });
+  });
+
   it('block: a reduce shorter than the vector width is a plain loop (unroll strategy)', () => {
     expect(chooseStrategy(linearRelu(5, 5, 7).kernels[0])).toBe('unroll');
   });
@@ -77,20 +148,10 @@ describe('llvm target: blocked strategies at their edges', () => {
     expect(asm).not.toMatch(/vfmadd/);
   });
 
-  it('tile with 8 blocked rows: gᵀ·x (grid [I, J], reduce over the batch), bit-exact', async () => {
+  it('tile with blocked rows (8 on AVX-512): gᵀ·x (grid [I, J], reduce over the batch), bit-exact', async () => {
     for (const [I, J, R] of [[11, 37, 9], [8, 16, 64], [21, 50, 3]]) {
-      const k = kernel('gtx', [I, J], [
-        { s: 'acc', name: 's', type: 'f32', fn: 'add', init: 0 },
-        loop('r', R, [
-          { s: 'let', name: 'a', value: ld(0, add(v('g0'), mul(v('r'), ci(I)))) },
-          { s: 'let', name: 'b', value: ld(1, add(v('g1'), mul(v('r'), ci(J)))) },
-          { s: 'accum', name: 's', value: mul(v('a', 'f32'), v('b', 'f32')) },
-        ], true),
-        store(2, add(mul(v('g0'), ci(J)), v('g1')), v('s', 'f32')),
-      ]);
-      expect(chooseStrategy(k)).toBe('tile');
-      const p = program([buf('g', 'input', R * I), buf('x', 'input', R * J), buf('out', 'output', I * J)], [k],
-        { inputs: [io(0, [R, I]), io(1, [R, J])], outputs: [io(2, [I, J])] });
+      const p = gtx(I, J, R);
+      expect(chooseStrategy(p.kernels[0])).toBe('tile');
       const inputs = [randn(R * I, I), randn(R * J, J)];
       const { native, oracle } = await both(p, inputs);
       expect(native[0]).toEqual(oracle[0]); // each lane sums in order

@@ -5,7 +5,7 @@
 import llvm from 'llvm-bindings';
 import type { Kernel, Stmt } from '../../compiler/ir/kernel.js';
 import { ExprEmitter, type Env } from './expr.js';
-import { BLOCK_BUDGET, BLOCK_COLS, BLOCK_LANES, BLOCK_ROWS, bodySize, chooseStrategy, TILE_LANES, TILE_ROWS, UNROLL, vectorReduce, type Strategy } from './plan.js';
+import { BLOCK_BUDGET, BLOCK_LANES, bodySize, chooseStrategy, shapeFor, TILE_LANES, UNROLL, vectorReduce, type Shape, type Strategy } from './plan.js';
 import { emitVectorReduce, type VectorHooks } from './vreduce.js';
 
 const child = (env: Env, name: string, v: llvm.Value): Env => new Map(env).set(name, { k: 'val', v });
@@ -16,6 +16,8 @@ export class KernelEmitter extends ExprEmitter {
   private strategy: Strategy = 'plain';
   /** how many points of each grid dim one iteration takes (1: a plain loop) */
   private widths: number[] = [];
+  /** register blocking for the target CPU (module.ts sets it from the `cpu` option) */
+  shape: Shape = shapeFor({ vectorBits: 512, vectorRegs: 32 });
 
   /** the function type every kernel has: one pointer per program buffer, then lo, hi */
   kernelType(): llvm.FunctionType {
@@ -39,12 +41,13 @@ export class KernelEmitter extends ExprEmitter {
     if (this.strategy === 'tile') {
       this.widths[g.length - 1] = TILE_LANES;
       // row blocking only where the unrolled body stays small
-      if (g.length >= 2 && g[g.length - 2] >= TILE_ROWS && bodySize(k.body) * TILE_ROWS * TILE_LANES <= BLOCK_BUDGET) {
-        this.widths[g.length - 2] = TILE_ROWS;
+      const R = this.shape.tileRows;
+      if (R > 1 && g.length >= 2 && g[g.length - 2] >= R && bodySize(k.body) * R * TILE_LANES <= BLOCK_BUDGET) {
+        this.widths[g.length - 2] = R;
       }
     } else if (this.strategy === 'block') {
-      this.widths[g.length - 2] = BLOCK_ROWS;
-      this.widths[g.length - 1] = BLOCK_COLS;
+      this.widths[g.length - 2] = this.shape.blockRows;
+      this.widths[g.length - 1] = this.shape.blockCols;
     }
     this.grid(k, 0, [new Map()], lo, hi);
     this.b.CreateRetVoid();
@@ -84,7 +87,7 @@ export class KernelEmitter extends ExprEmitter {
    * Grid loops. Every statement is emitted once per environment in `envs`: under 'tile' the last
    * dim contributes W lanes, and the dim before it R rows when the body is small (matmul: R
    * accumulator vectors per k step, each b row loaded once for R rows); under 'block' the last two
-   * dims contribute BR × BC points (loads they share are merged by `opt`'s CSE).
+   * dims contribute shape.blockRows × shape.blockCols points (loads they share are merged by `opt`'s CSE).
    */
   private grid(k: Kernel, d: number, envs: Env[], lo: llvm.Value, hi: llvm.Value): void {
     if (k.grid.length === 0) { this.stmts(k.body, envs); return; }

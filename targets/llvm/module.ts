@@ -4,7 +4,10 @@
 // (runtime support, C source in rt.ts) for kernels large enough to win from two cores.
 import llvm from 'llvm-bindings';
 import type { Kernel, KernelProgram } from '../../compiler/ir/kernel.js';
+import { cpuProfile } from './cpu.js';
 import { KernelEmitter } from './kernel.js';
+import { shapeFor, type Shape } from './plan.js';
+import { cpuOf } from './toolchain.js';
 import { unalignVectors } from './vreduce.js';
 
 export const ENTRY = 'kiln_run';
@@ -51,6 +54,10 @@ export interface ModuleOptions {
   kernel?: number;
   /** work (max of bytes moved, 4×flops, 8×grid points) above which a kernel is split over threads */
   parallelThreshold?: number;
+  /** -mcpu the code is for (default KILN_CPU or native): register blocks are sized to it */
+  cpu?: string;
+  /** overrides of the register blocking `cpu` implies (for experiments and tests) */
+  shape?: Partial<Shape>;
 }
 
 /** Builds and verifies the module; returns its textual IR. */
@@ -61,6 +68,7 @@ export function emitModule(p: KernelProgram, opts: ModuleOptions = {}): string {
   mod.setTargetTriple(triple);
   mod.setDataLayout(dataLayout(triple));
   const em = new KernelEmitter(ctx, mod, p.buffers);
+  em.shape = { ...shapeFor(cpuProfile(cpuOf(opts), triple)), ...opts.shape };
   const L = llvm.GlobalValue.LinkageTypes;
   if (opts.kernel !== undefined) {
     const k = p.kernels[opts.kernel];

@@ -8,19 +8,50 @@
 //  - unroll: reduce loops are unrolled by U with U partial accumulators (sum over a unit-stride axis).
 //  - block: a dot product per point whose operands are both contiguous along the reduce axis (x·Wᵀ):
 //           the reduce loop in explicit vectors along that axis (vreduce.ts), and the last two grid
-//           dims blocked BLOCK_ROWS × BLOCK_COLS, so each vector load feeds several accumulators.
+//           dims blocked (shapeFor: by the target CPU's registers), so each vector load feeds
+//           several accumulators.
 // The choice looks at strides: which loop variable walks memory contiguously.
 import type { Expr, Kernel, Stmt } from '../../compiler/ir/kernel.js';
 import { exprChildren } from '../../compiler/ir/kernel.js';
 
 export type Strategy = 'plain' | 'tile' | 'unroll' | 'block';
 export const TILE_LANES = 16;
-export const TILE_ROWS = 8;
 export const UNROLL = 8;
+/** largest block of the block strategy (the size budget below assumes at most this many points) */
 export const BLOCK_ROWS = 4;
 export const BLOCK_COLS = 4;
-/** lanes of the block strategy's vectors (ymm; with AVX-512 the 4×4 block also fits at 16) */
+/**
+ * lanes of the block strategy's partial sums, on every CPU: lane u sums the terms ≡ u mod 8, so a
+ * program gives the same bits whatever `cpu` it is built for (on 128-bit vectors LLVM splits each
+ * <8 x float> into two registers; shapeFor counts them)
+ */
 export const BLOCK_LANES = 8;
+
+/** register blocking for one CPU (cpu.ts): how many accumulators the vector registers hold */
+export interface Shape {
+  /** rows a 'tile' kernel takes at once (TILE_LANES lanes each) */
+  tileRows: number;
+  /** grid points of a 'block' kernel taken at once: rows (dim n-2) × cols (dim n-1) */
+  blockRows: number;
+  blockCols: number;
+}
+
+/**
+ * Block sizes that keep the innermost loop in registers. A BR×BC block holds BR·BC accumulators
+ * plus the BR row operands and a streamed column operand, each BLOCK_LANES floats = ⌈256/bits⌉
+ * registers; a tile of R rows holds R·TILE_LANES accumulator floats, a TILE_LANES-float operand
+ * and a broadcast. Measured on the MLP 784-256-10 step's kernels (numbers in the README):
+ * AVX-512 (32 × 512): 4×4 blocks, 8-row tiles; AVX/AVX2 (16 × 256): 2×4 and 4 rows (3×3 is as
+ * fast, 4×4 and 8 rows spill); SSE (16 × 128, an xmm pair per partial-sum vector): 2×2 and 2 rows;
+ * NEON (32 × 128, not measured): 2×4 and 4 rows, the AVX2 register budget.
+ */
+export function shapeFor(cpu: { vectorBits: number; vectorRegs: number }): Shape {
+  if (cpu.vectorRegs >= 32 && cpu.vectorBits >= 256) return { tileRows: 8, blockRows: 4, blockCols: 4 };
+  if (cpu.vectorRegs >= 32) return { tileRows: 4, blockRows: 2, blockCols: 4 };
+  if (cpu.vectorBits >= 256) return { tileRows: 4, blockRows: 2, blockCols: 4 };
+  return { tileRows: 2, blockRows: 2, blockCols: 2 };
+}
+
 /** body size budget for the straight-line code of one blocked/tiled iteration */
 export const BLOCK_BUDGET = 8192;
 
