@@ -7,7 +7,7 @@ import { getBackend, type Backend, type PreparedProgram, type ProgramStats } fro
 import type { SyncPreparedProgram } from './device-backend.js';
 import type { HostCell, TensorCell } from './state.js';
 import { KilnError } from './errors.js';
-import { makeNode } from './ir/graph.js';
+import { makeNode, numel } from './ir/graph.js';
 import { Tensor } from './tensor.js';
 import { trace, inputDType, type InputSpec, type TracedProgram } from './trace.js';
 import './autodiff.js';
@@ -147,7 +147,7 @@ export class CompiledFunction {
   private checkInputs(inputs: (HostArray | Tensor)[]): HostArray[] {
     const plan = (this.inputPlan ??= this.options.inputs.map((spec) => ({
       ctor: inputDType(spec.dtype) === 'float32' ? Float32Array : Int32Array,
-      n: spec.shape.reduce((a, b) => a * b, 1),
+      n: numel(spec.shape),
     })));
     if (inputs.length === plan.length) {
       let ok = true;
@@ -168,7 +168,7 @@ export class CompiledFunction {
     return inputs.map((x, i) => {
       const spec = specs[i];
       const dtype = inputDType(spec.dtype);
-      const n = spec.shape.reduce((a, b) => a * b, 1);
+      const n = numel(spec.shape);
       let arr: unknown = x;
       if (x instanceof Tensor) {
         if (x.shape.join() !== spec.shape.join()) throw new KilnError(`run: input ${i} has shape [${x.shape}], expected [${spec.shape}]`);

@@ -1,5 +1,5 @@
 // The contract between kiln's front end (or a generated bundle) and a backend runtime.
-import type { Manifest, StorageDType } from './manifest.js';
+import { numel, type Manifest, type StorageDType } from './manifest.js';
 
 export type HostArray = Float32Array | Int32Array;
 
@@ -49,7 +49,7 @@ export function checkInputs(manifest: Manifest, inputs: readonly ArrayBufferView
   manifest.inputs.forEach((p, i) => {
     const x = inputs[i];
     const want = p.dtype === 'float32' ? Float32Array : Int32Array;
-    const n = p.shape.reduce((a, b) => a * b, 1);
+    const n = numel(p.shape);
     if (!(x instanceof want)) {
       throw new TypeError(`input ${i}: expected a ${want.name} (dtype ${p.dtype}, shape [${p.shape}]), got ${x?.constructor?.name ?? typeof x}`);
     }

@@ -46,4 +46,7 @@ export interface Manifest {
   peakBytes: number;
 }
 
+/** elements of a shape (1 for a scalar) */
+export const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
 export const storageOf = (d: ValueDType): StorageDType => (d === 'float32' ? 'f32' : 'i32');

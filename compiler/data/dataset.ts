@@ -2,7 +2,7 @@
 // the DataLoader reads. Samples are concrete (host) tensors; batches are built by copying rows.
 import { KilnError, fmtShape } from '../errors.js';
 import { Tensor, tensor } from '../tensor.js';
-import type { DType } from '../ir/graph.js';
+import { numel, type DType } from '../ir/graph.js';
 
 export interface Dataset {
   readonly length: number;
@@ -48,7 +48,7 @@ export class TensorDataset implements Dataset {
   rows(indices: ArrayLike<number>): Tensor[] {
     return this.tensors.map((t, k) => {
       const rowShape = t.shape.slice(1);
-      const size = rowShape.reduce((a, b) => a * b, 1);
+      const size = numel(rowShape);
       const src = this.values[k];
       const out = new (src.constructor as { new (n: number): Rows })(indices.length * size);
       for (let r = 0; r < indices.length; r++) out.set(src.subarray(indices[r] * size, (indices[r] + 1) * size), r * size);

@@ -2,7 +2,7 @@
 // current traced value (so a program sees its own updates); assigning `.grad` or `.value` records
 // a state assignment. Outside a trace it reads and writes the host copy.
 import type { DType, Node } from '../ir/graph.js';
-import { makeNode } from '../ir/graph.js';
+import { makeNode, numel } from '../ir/graph.js';
 import { KilnError, fmtShape } from '../errors.js';
 import { Tensor, gradNodes, leafTensors } from '../tensor.js';
 import { currentTrace } from '../trace-context.js';
@@ -22,7 +22,7 @@ export class Parameter extends Tensor {
     const name = `param${paramCount++}`;
     const shape = init instanceof Tensor ? init.shape : [...init.shape];
     const values = init instanceof Tensor ? init.data : init.data;
-    if (!(init instanceof Tensor) && values.length !== shape.reduce((a, b) => a * b, 1)) {
+    if (!(init instanceof Tensor) && values.length !== numel(shape)) {
       throw new KilnError(`Parameter: ${values.length} values do not fill shape ${fmtShape(shape)}`);
     }
     const cell = new TensorCell(name, shape, 'float32', Float32Array.from(values));

@@ -3,12 +3,11 @@
 // Checkpoint files use compiler/checkpoint.ts's scheme: `model` holds the model's keys,
 // `optimizer` the `state.<i>.<name>` tensors, `state.<i>.step` scalars and param_groups metadata.
 import type { Device, HostArray } from '../device.js';
-import { storageOf, type CellPlacement } from '../manifest.js';
+import { numel, storageOf, type CellPlacement } from '../manifest.js';
 import { decodeSafetensors, encodeSafetensors, toFloat32, toInt32, type SafeTensor } from '../safetensors.js';
 import type { BundleManifest } from './format.js';
 import { Hyperparameters } from './hyper.js';
 
-const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 type Kind = 'model' | 'optimizer' | 'extra';
 /** which checkpoint file a key belongs to */
 export const fileOf = (key: string): Kind => (/^state\.\d+\./.test(key) ? 'optimizer' : /\.grad$/.test(key) ? 'extra' : 'model');

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import koffi, { type LibraryHandle } from 'koffi';
 import { checkInputs, type Artifact, type Device, type Executable, type HostArray } from '../device.js';
-import type { Manifest, Placement, StorageDType } from '../manifest.js';
+import { numel, type Manifest, type Placement, type StorageDType } from '../manifest.js';
 
 /** Artifact.code of target 'llvm' */
 export interface NativeCode {
@@ -20,7 +20,7 @@ export interface NativeCode {
 }
 
 const alloc = (d: StorageDType, n: number): HostArray => (d === 'f32' ? new Float32Array(n) : new Int32Array(n));
-const count = (p: Placement): number => p.shape.reduce((a, b) => a * b, 1);
+const count = (p: Placement): number => numel(p.shape);
 const libraries = new Map<string, LibraryHandle>(); // a library is loaded once per process
 
 export function createNativeDevice(): Device {

@@ -3,7 +3,7 @@
 // encoder, one compute pass with every dispatch in order, one submit, one readback of the outputs.
 import { checkInputs, type Executable, type HostArray } from '../device.js';
 import { runHostProgram } from '../host.js';
-import type { Manifest } from '../manifest.js';
+import { numel, type Manifest } from '../manifest.js';
 import { LLVMPIPE_LOOP_LIMIT, type WGSLArtifact, type WGSLKernel, type WGSLRequirements } from './artifact.js';
 import type { WebGPUDevice } from './device.js';
 import { bufferSource, MAP_READ, USAGE } from './gpu.js';
@@ -166,4 +166,3 @@ export class WebGPUExecutable implements Executable {
   }
 }
 
-const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
