@@ -210,7 +210,7 @@ describe('fused programs on native (LLVM target, native device)', () => {
     it(c.name, async () => {
       const s = fixedOf(c);
       const m = mergePrograms([s.prog], { hostFromCaller: true });
-      await runOn(dev, 'native', [s], s.prog, m.parts, async (p) => dev.load(await (fixedBuilt.get(c) ?? compileNativeAsync(p))), true, NATIVE);
+      await runOn(dev, 'native', [s], s.prog, m.parts, async (p) => dev.load(await (fixedBuilt.get(c) ?? compileNativeAsync(p))), true, { ...NATIVE, tol: c.nativeTol ?? NATIVE.tol });
     });
   }
 });

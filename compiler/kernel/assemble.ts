@@ -5,7 +5,7 @@ import type { BufferDecl, CellPlacement, Kernel, KernelProgram, Placement } from
 import type { StorageDType } from '../../runtime/manifest.js';
 import { storageOf } from '../../runtime/manifest.js';
 import { squeezed, type Home } from './emit.js';
-import { concatFlat, lowerFlat, lowerFused, type FlatPart } from './lower.js';
+import { concatFlat, concatGrid, lowerFlat, lowerFused, type FlatPart } from './lower.js';
 import { planScratch, type StateLayout, type Temp } from './memory.js';
 import type { Realization } from './realize.js';
 import type { Plan } from './schedule.js';
@@ -55,7 +55,7 @@ export function assemble(gp: GraphProgram, R: Realization, sp: StagePlan, plans:
 
   // scratch by liveness over kernel indices
   const kernelOf = new Map<number, number>();
-  plans.forEach((p, i) => (p.kind === 'fused' ? p.stages : p.clusters.flat()).forEach((s) => kernelOf.set(s.id, i)));
+  plans.forEach((p, i) => (p.kind === 'fused' ? p.stages : p.kind === 'concat' ? p.parts.flatMap((q) => q.stages) : p.clusters.flat()).forEach((s) => kernelOf.set(s.id, i)));
   const last = new Map<number, number>();
   for (const s of stages) for (const l of s.loads) {
     const p = primary.get(l.node.id);
@@ -110,6 +110,14 @@ export function assemble(gp: GraphProgram, R: Realization, sp: StagePlan, plans:
     if (p.kind === 'fused') {
       const last = p.stages[p.stages.length - 1].node.op;
       kernels.push(lowerFused(name(last), p.stages, p.grid, homeOf, targetOf, uses, p.stages.length > 1 ? `${p.stages.length} stages share grid [${p.grid}]` : R.reason.get(p.stages[0].node.id), sourceOf));
+      continue;
+    }
+    if (p.kind === 'concat') {
+      // rule 5: lowered apart, then concatenated along the axis; apart when they do not fit
+      const ks = p.parts.map((q) => lowerFused('', q.stages, q.grid, homeOf, targetOf, uses, R.reason.get(q.stages[0].node.id), sourceOf));
+      const joined = concatGrid(name(p.parts[p.parts.length - 1].stages[0].node.op), ks, p.axis, `${p.parts.length} kernels concatenated along grid axis ${p.axis}`);
+      if (joined) kernels.push(joined);
+      else for (const [j, kn] of ks.entries()) kernels.push({ ...kn, name: name(p.parts[j].stages[0].node.op) });
       continue;
     }
     // clusters whose final placements still give one structure share a kernel (all of them, when

@@ -16,7 +16,14 @@
 //      points or each point does at most serialWork (flops + words moved): below that a launch
 //      costs more than the lost parallelism, on CPU and GPU;
 //   4. order: data dependencies, and every reader of a cell's entry value before its writer
-//      (stages.ts); among ready stages the earliest in program order goes first.
+//      (stages.ts); among ready stages the earliest in program order goes first;
+//   5. siblings: consecutive independent kernels whose grids agree on a leading prefix of k >= 1
+//      axes and have at most one axis more are ONE kernel whose axis k is the concatenation of
+//      theirs (lower.ts: concatGrid): a weight gradient [out, in] and a bias gradient [out],
+//      both reduced over the batch, run as [out, in + 1], their batch loops fused. Unlike rule 3
+//      this keeps the grid (it grows): each point's serial path is at most the parts' back to
+//      back; allowed while the total work stays within twice the parts' (every point runs every
+//      part's body, so a part's work is multiplied by the points it did not have).
 import type { GraphProgram, Node } from '../ir/graph.js';
 import type { Kernel, KernelProgram } from '../ir/kernel.js';
 import { isVarIx } from './index.js';
@@ -40,11 +47,14 @@ export interface ScheduleOptions {
   serialWork?: number;
   /** concatenate same-structure state updates into one kernel (default true) */
   multiTensor?: boolean;
+  /** concatenate independent sibling kernels along a grid axis (rule 5, default true) */
+  siblings?: boolean;
 }
 
 export type Plan =
   | { kind: 'fused'; stages: SStage[]; grid: number[]; reason: string }
-  | { kind: 'multi'; clusters: SStage[][] };
+  | { kind: 'multi'; clusters: SStage[][] }
+  | { kind: 'concat'; parts: { stages: SStage[]; grid: number[] }[]; axis: number };
 
 const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -120,7 +130,38 @@ export function schedule(graph: GraphProgram, layout: StateLayout = new StateLay
     else cur = { stages: [c[0][0]], grid: squeezed(c[0][0].node.shape).map(([, n]) => n) };
   }
   close();
-  return assemble(gp, R, plan, plans, layout, uses);
+  return assemble(gp, R, plan, opts.siblings === false ? plans : siblings(plans), layout, uses);
+}
+
+/** rule 5: consecutive fused kernels joined along grid axis k */
+function siblings(plans: Plan[]): Plan[] {
+  const out: Plan[] = [];
+  const work = (ps: { stages: SStage[] }[]) => ps.reduce((a, p) => a + p.stages.reduce((b, s) => b + s.work, 0), 0);
+  for (const p of plans) {
+    const prev = out[out.length - 1];
+    const mine = p.kind === 'fused' ? [{ stages: p.stages, grid: p.grid }] : null;
+    const theirs = prev?.kind === 'fused' ? [{ stages: prev.stages, grid: prev.grid }] : prev?.kind === 'concat' ? prev.parts : null;
+    if (mine && theirs) {
+      const parts = [...theirs, ...mine];
+      const g0 = parts.reduce((a, q) => (q.grid.length > a.length ? q.grid : a), parts[0].grid);
+      let k = g0.length;
+      for (const q of parts) { let j = 0; while (j < q.grid.length && j < g0.length && q.grid[j] === g0[j]) j++; k = Math.min(k, j); }
+      if (prev.kind === 'concat') k = Math.min(k, prev.axis);
+      const ids = new Set(theirs.flatMap((q) => q.stages.map((s) => s.id)));
+      const ok = k >= 1 && (prev.kind !== 'concat' || k === prev.axis)
+        && parts.every((q) => q.grid.length <= k + 1 && q.stages.length === 1)
+        && parts.some((q) => q.grid.length === k + 1)
+        && !mine[0].stages.some((s) => [...s.deps].some((d) => ids.has(d)));
+      if (ok) {
+        const ext = (q: { grid: number[] }) => (q.grid.length > k ? q.grid[k] : 1);
+        const points = numel(g0.slice(0, k)) * parts.reduce((a, q) => a + ext(q), 0);
+        const merged = parts.reduce((a, q) => a + (work([q]) / numel(q.grid)) * points, 0);
+        if (merged <= 2 * work(parts)) { out[out.length - 1] = { kind: 'concat', parts, axis: k }; continue; }
+      }
+    }
+    out.push(p);
+  }
+  return out;
 }
 
 export type { FlatPart, Kernel };
