@@ -51,7 +51,7 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const ta = lift(a), tb = lift(b);
   const t = promote(ta.dtype, tb.dtype);
   const shape = broadcastShapes('where', broadcastShapes('where', c.shape, ta.shape), tb.shape);
-  return (Tensor as any).derive('where', [c.expand(shape), ta.to(t).expand(shape), tb.to(t).expand(shape)], shape, t);
+  return Tensor.derive('where', [c.expand(shape), ta.to(t).expand(shape), tb.to(t).expand(shape)], shape, t);
 }
 export function evalConst(s: HostScalar): number {
   const c = s.constant;

@@ -99,7 +99,11 @@ export class Tensor {
   static fromNode(node: Node): Tensor {
     return new Tensor(node);
   }
-  protected static derive(op: Op, src: Tensor[], shape: Shape, dtype: DType, arg?: unknown): Tensor {
+  /**
+   * @internal a new tensor computed by `op` from `src`: the one way ops make nodes (it records
+   * whether the result depends on something requiring grad); free functions (where, fma) use it too
+   */
+  static derive(op: Op, src: Tensor[], shape: Shape, dtype: DType, arg?: unknown): Tensor {
     const nodes = src.map((s) => s.node);
     const node = makeNode(op, nodes, shape, dtype, arg, userSite());
     const t = new Tensor(node);
@@ -430,7 +434,7 @@ function withVjp(out: Tensor, inputs: Tensor[], vjp: (g: Tensor) => (Tensor | nu
 function fused(a: Tensor, b: Tensor, c: Tensor): Tensor {
   const [x, y, z] = [a, b, c].map((t) => t.to('float32'));
   const shape = broadcastShapes('add', broadcastShapes('add', z.shape, x.shape), y.shape);
-  return (Tensor as any).derive('fma', [x.expand(shape), y.expand(shape), z.expand(shape)], shape, 'float32');
+  return Tensor.derive('fma', [x.expand(shape), y.expand(shape), z.expand(shape)], shape, 'float32');
 }
 
 // ---- free functions: tensor-create.ts (factories, where) ----
