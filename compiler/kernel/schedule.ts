@@ -23,7 +23,10 @@
 //      both reduced over the batch, run as [out, in + 1], their batch loops fused. Unlike rule 3
 //      this keeps the grid (it grows): each point's serial path is at most the parts' back to
 //      back; allowed while the total work stays within twice the parts' (every point runs every
-//      part's body, so a part's work is multiplied by the points it did not have).
+//      part's body, so a part's work is multiplied by the points it did not have). Measured on
+//      native (scratch, seed step's four gradient kernels, best of 15): 9.4 -> 10.2 us at batch
+//      512, 109 -> 116 us at 4096: the concatenated kernel no longer matches the LLVM target's
+//      gᵀ·x tile strategy; two launches fewer is the larger win where a dispatch costs more (WebGPU).
 import type { GraphProgram, Node } from '../ir/graph.js';
 import type { Kernel, KernelProgram } from '../ir/kernel.js';
 import { isVarIx } from './index.js';
