@@ -67,3 +67,21 @@ describe('seed training step through the fused path', () => {
     expect(b.cells.every((c) => !offA.has(c.offset))).toBe(true);
   });
 });
+
+describe('an MLP 784-256-10 training step (batch 64)', () => {
+  it('keeps wide weight-gradient kernels whole: rule 5 joins siblings only along narrow axes', async () => {
+    const { manualSeed, nn, optim } = await import('../compiler/index.js');
+    const { trace } = await import('../compiler/trace.js');
+    manualSeed(0);
+    const model = new nn.Sequential(new nn.Linear(784, 256), new nn.ReLU(), new nn.Linear(256, 10));
+    const lossFn = new nn.CrossEntropyLoss();
+    const opt = new optim.Adam(model.parameters());
+    const gp = trace((x, y) => { opt.zeroGrad(); const l = lossFn.forward(model.forward(x), y); l.backward(); opt.step(); return l; },
+      [{ shape: [64, 784], dtype: 'float32' }, { shape: [64], dtype: 'int32' }]).graph;
+    const grids = schedule(gp, new StateLayout()).kernels.map((k) => k.grid.join('x'));
+    // dW1 = gᵀ·x over [256, 784] stays its own kernel (joined with db1 as [256, 785] it lost the
+    // native target's vectorized tiles and ran ~40x slower)
+    expect(grids).toContain('256x784');
+    expect(grids).not.toContain('256x785');
+  });
+});

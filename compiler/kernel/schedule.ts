@@ -23,7 +23,8 @@
 //      both reduced over the batch, run as [out, in + 1], their batch loops fused. Unlike rule 3
 //      this keeps the grid (it grows): each point's serial path is at most the parts' back to
 //      back; allowed while the total work stays within twice the parts' (every point runs every
-//      part's body, so a part's work is multiplied by the points it did not have). Measured on
+//      part's body, so a part's work is multiplied by the points it did not have), and only
+//      along axes narrower than 16, where no part vectorizes across points anyway. Measured on
 //      native (scratch, seed step's four gradient kernels, best of 15): 9.4 -> 10.2 us at batch
 //      512, 109 -> 116 us at 4096: the concatenated kernel no longer matches the LLVM target's
 //      gᵀ·x tile strategy; two launches fewer is the larger win where a dispatch costs more (WebGPU).
@@ -136,6 +137,9 @@ export function schedule(graph: GraphProgram, layout: StateLayout = new StateLay
   return assemble(gp, R, plan, opts.siblings === false ? plans : siblings(plans), layout, uses);
 }
 
+/** rule 5 joins kernels only along an axis narrower than a vector of 16 lanes */
+const NARROW_AXIS = 16;
+
 /** rule 5: consecutive fused kernels joined along grid axis k */
 function siblings(plans: Plan[]): Plan[] {
   const out: Plan[] = [];
@@ -157,6 +161,10 @@ function siblings(plans: Plan[]): Plan[] {
         && !mine[0].stages.some((s) => [...s.deps].some((d) => ids.has(d)));
       if (ok) {
         const ext = (q: { grid: number[] }) => (q.grid.length > k ? q.grid[k] : 1);
+        // only narrow axes: along a wide one each part vectorizes (unit stride across points),
+        // which a concatenated axis with a different body at its end loses (MLP dW1 = gᵀ·x
+        // [256,784] + db1 joined ran 40x slower on native)
+        if (!parts.every((q) => ext(q) < NARROW_AXIS)) { out.push(p); continue; }
         const points = numel(g0.slice(0, k)) * parts.reduce((a, q) => a + ext(q), 0);
         const merged = parts.reduce((a, q) => a + (work([q]) / numel(q.grid)) * points, 0);
         if (merged <= 2 * work(parts)) { out[out.length - 1] = { kind: 'concat', parts, axis: k }; continue; }
