@@ -25,8 +25,33 @@ export interface BufferDecl {
 export interface Placement { buf: number; offset: number; shape: number[]; dtype: ValueDType }
 export interface CellPlacement extends Placement { cell: number; name: string }
 
+/**
+ * A launch guard: the kernel runs only when, in this step's scalars, every group's slots hold the
+ * same float32 (bit for bit) — or, with `is: false`, only when some group's slots differ. The
+ * multi-tensor update comes as such a pair (compiler/kernel/lower.ts concatFlat): exactly one of
+ * the two runs each step.
+ */
+export interface LaunchGuard { equal: number[][]; is: boolean }
+
+const f32bits = new Float32Array(1), u32bits = new Uint32Array(f32bits.buffer);
+const bitsOf = (v: number): number => { f32bits[0] = v; return u32bits[0]; };
+
+/** whether a kernel guarded by `w` (or unguarded) runs with these scalars */
+export function guardHolds(w: LaunchGuard | undefined, scalars: ArrayLike<number>): boolean {
+  if (!w) return true;
+  let same = true;
+  for (const g of w.equal) {
+    const b0 = bitsOf(scalars[g[0]]);
+    for (let i = 1; i < g.length && same; i++) same = bitsOf(scalars[g[i]]) === b0;
+    if (!same) break;
+  }
+  return same === w.is;
+}
+
 export interface KernelInfo {
   name: string;
+  /** launch guard (see LaunchGuard); absent: runs every step */
+  when?: LaunchGuard;
   grid: number[];
   ops: string[];
   flops: number;

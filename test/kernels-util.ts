@@ -106,6 +106,14 @@ export function check(gp: GraphProgram, opts: ScheduleOptions & { layout?: State
 }
 
 /** per kernel, the state cells it stores to (the program run kernel by kernel on recording memories) */
+/**
+ * The kernels one run launches, counting a guarded pair (concatFlat's multi-tensor update: a fast
+ * variant when every per-parameter host scalar is equal this step, the general select tree
+ * otherwise; exactly one runs) once: the pair is ONE update kernel with two variants, so kernel
+ * counts drop the general (`when.is === false`) alternative. Same as programStats' launchesPerRun.
+ */
+export const launched = (prog: KernelProgram) => prog.kernels.filter((k) => !(k.when && !k.when.is));
+
 export function cellsWrittenBy(prog: KernelProgram, env: Env): Set<number>[] {
   const mem = allocMemories(prog);
   prog.inputs.forEach((p, i) => mem[p.buf].set(env.inputs[i] as any, p.offset));

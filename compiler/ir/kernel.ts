@@ -3,8 +3,8 @@
 // iteration a CPU thread may take) around a body of statements that may hold serial loops and
 // reductions into accumulators. Every memory access is `buffer[index]`, where index is an integer
 // expression over loop variables: one algebra for every view (see compiler/kernel/index.ts).
-import type { Manifest } from '../../runtime/manifest.js';
-export type { BufferDecl, Placement, CellPlacement, Manifest } from '../../runtime/manifest.js';
+import type { LaunchGuard, Manifest } from '../../runtime/manifest.js';
+export type { LaunchGuard, BufferDecl, Placement, CellPlacement, Manifest } from '../../runtime/manifest.js';
 
 export type KType = 'f32' | 'i32' | 'bool';
 
@@ -77,6 +77,8 @@ export interface Kernel {
   grid: number[];
   body: Stmt[];
   meta: KernelMeta;
+  /** launch guard: the runtime skips the kernel unless guardHolds(when, scalars) (runtime/manifest.ts) */
+  when?: LaunchGuard;
 }
 
 /** A scheduled program: the manifest's memories and placements, plus the kernels as IR. */

@@ -128,7 +128,7 @@ export function assemble(gp: GraphProgram, R: Realization, sp: StagePlan, plans:
       if (part) bySig.set(part.sig, [...(bySig.get(part.sig) ?? []), part]);
       else kernels.push(lowerFused(name('update'), c, squeezed(c[0].node.shape).map(([, n]) => n), homeOf, targetOf, uses, 'update', sourceOf));
     });
-    for (const parts of bySig.values()) kernels.push(concatFlat(name('multi'), parts, `multi-tensor update of ${parts.length} parameter groups`));
+    for (const parts of bySig.values()) kernels.push(...concatFlat(name('multi'), parts, `multi-tensor update of ${parts.length} parameter groups`));
   }
 
   const cellPlacements: CellPlacement[] = [...used].map((id) => {

@@ -125,7 +125,24 @@ function select(starts: number[], vals: Expr[], lo = 0, hi = vals.length - 1): E
   return { e: 'where', type: vals[lo].type, cond: { e: 'binary', type: 'bool', fn: 'lt', a: g0, b: i32(starts[mid]) }, a: select(starts, vals, lo, mid - 1), b: select(starts, vals, mid, hi) };
 }
 
-export function concatFlat(name: string, parts: FlatPart[], reason: string): Kernel {
+/**
+ * The multi-tensor kernel over the parts' concatenation. Where a host-scalar role's slots differ
+ * between segments (per-parameter step counters: Adam's bias corrections), a select tree over g0
+ * picks each segment's slot, which costs (measured on native, Adam over 1e6 elements in 10
+ * parameters: ~30 vs ~70-100 GB/s). So that case returns a guarded PAIR, back to back: `fast`
+ * reads segment 0's slots everywhere and runs when every role's slots hold the same float32 this
+ * step (the common case: all counters equal); `general` (the tree) runs otherwise. Exactly one of
+ * the two runs each step (runtime/manifest.ts guardHolds).
+ */
+export function concatFlat(name: string, parts: FlatPart[], reason: string): Kernel[] {
+  const roles = parts[0].slots.map((_, r) => [...new Set(parts.map((p) => p.slots[r]))]).filter((g) => g.length > 1);
+  const general = concatFlatWith(name, parts, reason, false);
+  if (!roles.length) return [general];
+  const fast = concatFlatWith(`${name}_fast`, parts, `${reason} (every per-segment host scalar equal this step)`, true);
+  return [{ ...fast, when: { equal: roles, is: true } }, { ...general, when: { equal: roles, is: false } }];
+}
+
+function concatFlatWith(name: string, parts: FlatPart[], reason: string, shared: boolean): Kernel {
   const starts: number[] = [];
   let total = 0;
   for (const p of parts) { starts.push(total); total += p.n; }
@@ -137,7 +154,9 @@ export function concatFlat(name: string, parts: FlatPart[], reason: string): Ker
   const ex = (e: Expr): Expr => {
     switch (e.e) {
       case 'load': return { ...e, index: e.index.e === 'var' && e.index.name.startsWith('@') ? index(+e.index.name.slice(1)) : e.index };
-      case 'scalar': return e.slot < 0 ? select(starts, parts.map((p) => ({ e: 'scalar', type: 'f32', slot: p.slots[-e.slot - 1] }) as Expr)) : e;
+      case 'scalar': return e.slot >= 0 ? e
+        : shared ? { e: 'scalar', type: 'f32', slot: parts[0].slots[-e.slot - 1] }
+        : select(starts, parts.map((p) => ({ e: 'scalar', type: 'f32', slot: p.slots[-e.slot - 1] }) as Expr));
       default: return mapExpr(e, ex);
     }
   };

@@ -1,30 +1,21 @@
-// DESIGN (not implemented; needs a launch guard in every runtime): per-parameter host scalars free
-// when equal. Adam keeps a step counter per parameter (PyTorch: a parameter whose grad is None
-// skips a step), so each segment of the multi-tensor kernel reads its own bias-correction slots,
-// picked per element by concatFlat's `where(g0 < start, ..)` tree. Measured on native, Adam over
-// 1e6 elements in 10 parameters (scratch/adam10.ts, noisy 2-core machine): select tree 27-35 GB/s;
-// the same kernel reading segment 0's slots everywhere 66-103 GB/s (one 1e6 tensor: 68 GB/s);
-// `where(s_flag != 0, shared, tree)` in the kernel 33-46 GB/s: a select on a uniform flag is not
-// free (both arms are computed, LLVM does not unswitch a select), so the fix cannot live in the
-// kernel body. Trace-time CSE of "identical update histories" is unsound: the counters' entry
-// values differ once another compiled program skipped a parameter or load_state_dict set them.
-// The design:
-//   1. runtime/host.ts (additive): HostExpr gains `eq` and `and` (float64 1/0), compared after
-//      rounding both sides to float32 (what kernels read);
-//   2. concatFlat, for each scalar role r whose slots differ between segments (s_0^r .. s_n^r),
-//      asks the host program for one more slot: flag = AND_r AND_i (f32(s_i^r) == f32(s_0^r)), and
-//      its complement; the scheduler returns a KernelProgram whose `host` is gp.host plus these
-//      `emit` statements (scalarCount grows; trace-context.ts is unchanged);
-//   3. ir/kernel.ts: `Kernel.when?: { slot: number }`: the runtime skips the launch unless
-//      scalars[slot] != 0 (interpreter, targets/llvm's driver, runtime/webgpu's executable, the
-//      bundle's cpu runner: all read scalars before launching already). stats.ts counts a guarded
-//      pair as one kernel (exactly one of them runs);
-//   4. concatFlat emits the pair back to back: fast (every per-segment scalar replaced by
-//      segment 0's slot: no tree; offsets keep their own selects, usually none) with when=flag,
-//      general (today's tree) with when=!flag. Common case: every counter equal, fast runs;
-//      test/golden-optim.test.ts (parameter 3 without grad at step 7) runs the general one from
-//      step 7 on, on every target (native-golden, webgpu-golden).
-// Left undone here because step 3's runtimes are owned elsewhere (targets/llvm, runtime/webgpu).
+// Per-parameter host scalars are free when equal (implemented: lower.ts concatFlat). Adam keeps a
+// step counter per parameter (PyTorch: a parameter whose grad is None skips a step), so each
+// segment of the multi-tensor kernel reads its own bias-correction slots, picked per element by a
+// `where(g0 < start, ..)` tree. Measured on native, Adam over 1e6 elements in 10 parameters
+// (scratch/adam10.ts, noisy 2-core machine): select tree 27-54 GB/s; segment 0's slots everywhere
+// 66-135 GB/s. A `where(flag, shared, tree)` in the kernel does not help (both arms are computed;
+// LLVM does not unswitch a select), and trace-time CSE of "identical update histories" is unsound
+// (counters' entry values differ once another program skipped a parameter or load_state_dict set
+// them). So concatFlat emits a guarded PAIR back to back: `fast` (segment 0's slots, no tree) with
+// `when: { equal: slots per role, is: true }`, `general` (the tree) with `is: false`. The launch
+// guard (runtime/manifest.ts guardHolds) compares the step's float32 scalars bit for bit at launch
+// time: the reference interpreter, the LLVM entry `kiln_run` (a branch in the generated code),
+// WebGPU (skips the dispatch; scalars are on the host) all honour it; manifests carry `when`.
+// This differs from the first design (a host-program flag slot): the guard reads the emitted
+// scalars themselves, so the host program and compile.ts are unchanged. programStats counts both
+// kernels but one launch (launchesPerRun, flops, bytesPerRun skip the `is: false` alternative).
+// test/golden-optim.test.ts (parameter 3 without grad at step 7) runs the general one from step 7
+// on, on every target; test/multi-guard.test.ts checks which variant runs.
 // Rule 2 of the scheduler (compiler/kernel/schedule.ts): multi-tensor apply. An optimizer step
 // is, per parameter, a cluster of elementwise stages over same-sized values (m', v', p', and
 // `p.grad <- input` when gradients are inputs); clusters of identical structure become ONE

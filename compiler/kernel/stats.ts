@@ -47,11 +47,14 @@ export interface ProgramStats {
 
 export function programStats(prog: KernelProgram & { minBytes?: number }): ProgramStats {
   const perKernel = prog.kernels.map((k) => ({ name: k.name, grid: k.grid, ...k.meta }));
+  const perRun = perKernel.filter((_, i) => { const w = prog.kernels[i].when; return !(w && !w.is); });
   return {
     kernels: prog.kernels.length,
-    launchesPerRun: prog.kernels.length,
-    flops: perKernel.reduce((a, k) => a + k.flops, 0),
-    bytesPerRun: perKernel.reduce((a, k) => a + k.bytesRead + k.bytesWritten, 0),
+    // a guarded pair (concatFlat's fast/general multi-tensor update) launches one of its two
+    // kernels per run: count the `is: false` alternatives as kernels but not as launches
+    launchesPerRun: prog.kernels.filter((k) => !(k.when && !k.when.is)).length,
+    flops: perRun.reduce((a, k) => a + k.flops, 0),
+    bytesPerRun: perRun.reduce((a, k) => a + k.bytesRead + k.bytesWritten, 0),
     minBytesPerRun: prog.minBytes,
     peakBytes: prog.peakBytes,
     perKernel,

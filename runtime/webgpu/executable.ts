@@ -3,7 +3,7 @@
 // encoder, one compute pass with every dispatch in order, one submit, one readback of the outputs.
 import { checkInputs, type Executable, type HostArray } from '../device.js';
 import { runHostProgram } from '../host.js';
-import { numel, type Manifest } from '../manifest.js';
+import { guardHolds, numel, type Manifest } from '../manifest.js';
 import { LLVMPIPE_LOOP_LIMIT, type WGSLArtifact, type WGSLKernel, type WGSLRequirements } from './artifact.js';
 import type { WebGPUDevice } from './device.js';
 import { bufferSource, MAP_READ, USAGE } from './gpu.js';
@@ -134,9 +134,10 @@ export class WebGPUExecutable implements Executable {
 
     const enc = gpu.createCommandEncoder({ label: 'kiln run' });
     const pass = enc.beginComputePass();
-    for (const c of this.kernels) {
+    for (const [i, c] of this.kernels.entries()) {
       const [x, y] = c.k.workgroups;
       if (x === 0 || y === 0) continue;
+      if (!guardHolds(m.kernels[i]?.when, s)) continue; // the scalars are on the host: skip the launch
       pass.setPipeline(c.pipeline);
       pass.setBindGroup(0, c.group!);
       pass.dispatchWorkgroups(x, y);

@@ -30,7 +30,7 @@ export function manifestOf(p: KernelProgram): Manifest {
   return {
     format: 1, buffers: p.buffers, host: p.host, inputs: p.inputs, outputs: p.outputs, cells: p.cells,
     peakBytes: p.peakBytes,
-    kernels: p.kernels.map((k) => ({ name: k.name, grid: k.grid, ...k.meta })),
+    kernels: p.kernels.map((k) => ({ name: k.name, grid: k.grid, ...k.meta, ...(k.when ? { when: k.when } : {}) })),
   };
 }
 

@@ -102,19 +102,41 @@ function emitEntry(em: KernelEmitter, p: KernelProgram, fns: llvm.Function[], th
     llvm.FunctionType.get(voidT, [llvm.PointerType.get(thunkT, 0), i8pp, em.i64], false));
   const arrT = llvm.ArrayType.get(i8p, Math.max(1, args.length));
   let bufs: llvm.Value | undefined;
-  fns.forEach((fn, i) => {
-    const k = p.kernels[i];
+  const serial = (k: Kernel) => {
     const n = k.grid.length ? k.grid[0] : 1;
     const points = k.grid.reduce((a, e) => a * e, 1);
     const work = Math.max(8 * points, 4 * k.meta.flops, k.meta.bytesRead + k.meta.bytesWritten);
-    if (k.grid.length === 0 || n < 2 || work < threshold) {
-      b.CreateCall(kt, fn, [...args, em.i(0), em.i(n)]);
-      return;
+    return k.grid.length === 0 || n < 2 || work < threshold;
+  };
+  if (p.kernels.some((k) => !serial(k))) { // in the entry block: it dominates every (guarded) launch
+    const arr = b.CreateAlloca(arrT, null, 'bufs');
+    args.forEach((a, j) => b.CreateStore(b.CreateBitCast(a, i8p), b.CreateInBoundsGEP(arrT, arr, [em.i(0), em.i(j)])));
+    bufs = b.CreateBitCast(arr, i8pp);
+  }
+  const si = p.buffers.findIndex((d) => d.kind === 'scalars');
+  fns.forEach((fn, i) => {
+    const k = p.kernels[i];
+    let after: llvm.BasicBlock | undefined;
+    if (k.when && si >= 0) {
+      // launch guard (runtime/manifest.ts guardHolds): compare the scalars' bits, branch around the call
+      let same: llvm.Value = llvm.ConstantInt.getTrue(ctx);
+      const bits = (slot: number) => b.CreateLoad(em.i32, b.CreateInBoundsGEP(em.i32, b.CreateBitCast(args[si], llvm.PointerType.get(em.i32, 0)), em.i(slot)));
+      for (const g of k.when.equal) {
+        const b0 = bits(g[0]);
+        for (const s of g.slice(1)) same = b.CreateAnd(same, b.CreateICmpEQ(bits(s), b0));
+      }
+      const cond = k.when.is ? same : b.CreateNot(same);
+      const body = llvm.BasicBlock.Create(ctx, `k${i}`, run);
+      after = llvm.BasicBlock.Create(ctx, `k${i}_done`, run);
+      b.CreateCondBr(cond, body, after);
+      b.SetInsertPoint(body);
     }
-    if (!bufs) {
-      const arr = b.CreateAlloca(arrT, null, 'bufs');
-      args.forEach((a, j) => b.CreateStore(b.CreateBitCast(a, i8p), b.CreateInBoundsGEP(arrT, arr, [em.i(0), em.i(j)])));
-      bufs = b.CreateBitCast(arr, i8pp);
+    const done = () => { if (after) { b.CreateBr(after); b.SetInsertPoint(after); } };
+    const n = k.grid.length ? k.grid[0] : 1;
+    if (serial(k)) {
+      b.CreateCall(kt, fn, [...args, em.i(0), em.i(n)]);
+      done();
+      return;
     }
     const thunk = llvm.Function.Create(thunkT, L.InternalLinkage, `kiln_t${i}`, em.mod);
     const tb = new llvm.IRBuilder(llvm.BasicBlock.Create(ctx, 'entry', thunk));
@@ -122,7 +144,8 @@ function emitEntry(em: KernelEmitter, p: KernelProgram, fns: llvm.Function[], th
       tb.CreateLoad(i8p, tb.CreateInBoundsGEP(i8p, thunk.getArg(0), em.i(j))), ptrTypes[j]));
     tb.CreateCall(kt, fn, [...targs, thunk.getArg(1), thunk.getArg(2)]);
     tb.CreateRetVoid();
-    b.CreateCall(par, [thunk, bufs, em.i(n)]);
+    b.CreateCall(par, [thunk, bufs!, em.i(n)]);
+    done();
   });
   b.CreateRetVoid();
 }

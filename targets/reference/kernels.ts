@@ -6,6 +6,7 @@
 // keeps the semantics in one small switch while running fast enough for the golden tests.
 import type { Expr, Kernel, KernelProgram, KType, Stmt } from '../../compiler/ir/kernel.js';
 import { fmaf32 } from './fma.js';
+import { guardHolds } from '../../runtime/manifest.js';
 
 export type Memory = Float32Array | Int32Array;
 
@@ -179,5 +180,5 @@ export function runKernelProgram(prog: Pick<KernelProgram, 'kernels' | 'buffers'
     const si = prog.buffers.findIndex((b) => b.kind === 'scalars');
     scalars = si >= 0 ? (memories[si] as Float32Array) : new Float32Array(0);
   }
-  for (const k of prog.kernels) runKernel(k, memories, scalars);
+  for (const k of prog.kernels) if (guardHolds(k.when, scalars)) runKernel(k, memories, scalars);
 }

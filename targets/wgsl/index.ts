@@ -35,7 +35,7 @@ export function renderKernel(k: Kernel, program: Pick<KernelProgram, 'buffers'>,
 
 export function kernelInfo(k: Kernel): KernelInfo {
   const { ops, flops, bytesRead, bytesWritten, reason } = k.meta;
-  return { name: k.name, grid: [...k.grid], ops: [...ops], flops, bytesRead, bytesWritten, ...(reason ? { reason } : {}) };
+  return { name: k.name, grid: [...k.grid], ops: [...ops], flops, bytesRead, bytesWritten, ...(reason ? { reason } : {}), ...(k.when ? { when: k.when } : {}) };
 }
 
 export function requirementsOf(kernels: readonly WGSLKernel[]): WGSLRequirements {
