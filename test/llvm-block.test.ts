@@ -6,27 +6,17 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { BufferDecl, KernelProgram } from '../compiler/ir/kernel.js';
-import { compileNative, nativeAssembly } from '../targets/llvm/index.js';
+import type { KernelProgram } from '../compiler/ir/kernel.js';
+import { nativeAssembly } from '../targets/llvm/index.js';
 import { cpuProfile } from '../targets/llvm/cpu.js';
 import { hostTriple } from '../targets/llvm/module.js';
 import { chooseStrategy, shapeFor } from '../targets/llvm/plan.js';
-import { createNativeDevice } from '../runtime/native/index.js';
-import { allocMemories, runKernelProgram } from '../targets/reference/kernels.js';
-import { add, bin, c, ci, kernel, ld, loop, mul, program, randn, store, v, where } from './llvm-helpers.js';
+import { add, bin, buf, c, ci, io, kernel, ld, loop, mul, program, randn, runBoth, store, v, where } from './llvm-helpers.js';
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'kiln-llvm-block-'));
 afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
 
-async function both(p: KernelProgram, inputs: Float32Array[], parallelThreshold?: number, cpu?: string) {
-  const exe = await createNativeDevice().load(compileNative(p, { cacheDir, parallelThreshold, cpu }));
-  const native = await exe.run(inputs, new Float32Array(0));
-  const bufs = allocMemories(p);
-  p.inputs.forEach((pl, i) => bufs[pl.buf].set(inputs[i], pl.offset));
-  runKernelProgram(p, bufs);
-  const oracle = p.outputs.map((pl) => bufs[pl.buf].slice(pl.offset, pl.offset + pl.shape.reduce((a, b) => a * b, 1)));
-  return { native, oracle };
-}
+const both = (p: KernelProgram, inputs: Float32Array[], parallelThreshold?: number, cpu?: string) => runBoth(p, inputs, { cacheDir, parallelThreshold, cpu });
 
 /** x86 levels this host can run (their code runs here): the CPU flags each one needs */
 const flags = existsSync('/proc/cpuinfo') ? new Set(/^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1].trim().split(/\s+/) ?? []) : new Set<string>();
@@ -45,8 +35,6 @@ function hotLoopSpills(asm: string): number {
   return (hot.match(/^\s*v?mov[au]ps\s+%[xyz]mm\d+, -?\d*\(%rsp\)/gm) ?? []).length;
 }
 
-const buf = (name: string, kind: BufferDecl['kind'], size: number): BufferDecl => ({ name, kind, dtype: 'f32', size });
-const io = (b: number, shape: number[]) => ({ buf: b, offset: 0, shape, dtype: 'float32' as const });
 
 /** relu(x·Wᵀ + bias), x [M,K], W [N,K] (both contiguous along K, like a Linear layer's forward) */
 function linearRelu(M: number, N: number, K: number): KernelProgram {

@@ -2,6 +2,10 @@
 // the Adam and matmul programs. (The oracle is targets/reference/kernels.ts.)
 import type { BufferDecl, Expr, Kernel, KernelProgram, KType, Stmt } from '../compiler/ir/kernel.js';
 import type { Placement } from '../runtime/manifest.js';
+import type { HostArray } from '../runtime/device.js';
+import { compileNative, type NativeOptions } from '../targets/llvm/index.js';
+import { createNativeDevice } from '../runtime/native/index.js';
+import { allocMemories, runKernelProgram } from '../targets/reference/kernels.js';
 
 export const v = (name: string, type: KType = 'i32'): Expr => ({ e: 'var', type, name });
 export const c = (value: number, type: KType = 'f32'): Expr => ({ e: 'const', type, value });
@@ -84,4 +88,18 @@ export function matmul(M: number, N: number, K: number): KernelProgram {
   return program([f32('a', 'input', M * K), f32('b', 'input', K * N), f32('c', 'output', M * N)], [k],
     { inputs: [{ buf: 0, offset: 0, shape: [M, K], dtype: 'float32' }, { buf: 1, offset: 0, shape: [K, N], dtype: 'float32' }],
       outputs: [{ buf: 2, offset: 0, shape: [M, N], dtype: 'float32' }] });
+}
+
+export const buf = (name: string, kind: BufferDecl['kind'], size: number, dtype: 'f32' | 'i32' = 'f32'): BufferDecl => ({ name, kind, dtype, size });
+export const io = (b: number, shape: number[], dtype: 'float32' | 'int32' | 'bool' = 'float32') => ({ buf: b, offset: 0, shape, dtype });
+
+/** runs `p` natively (inputs → outputs through the device) and through the kernel interpreter */
+export async function runBoth(p: KernelProgram, inputs: HostArray[], opts: NativeOptions = {}) {
+  const exe = await createNativeDevice().load(compileNative(p, opts));
+  const native = await exe.run(inputs, new Float32Array(0));
+  const bufs = allocMemories(p);
+  p.inputs.forEach((pl, i) => bufs[pl.buf].set(inputs[i], pl.offset));
+  runKernelProgram(p, bufs);
+  const oracle = p.outputs.map((pl) => bufs[pl.buf].slice(pl.offset, pl.offset + pl.shape.reduce((a, b) => a * b, 1)));
+  return { native, oracle };
 }

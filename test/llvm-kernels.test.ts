@@ -4,33 +4,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { BufferDecl, KernelProgram, Stmt } from '../compiler/ir/kernel.js';
-import { compileNative, llvmIR, nativeAssembly } from '../targets/llvm/index.js';
+import type { KernelProgram, Stmt } from '../compiler/ir/kernel.js';
+import { llvmIR, nativeAssembly } from '../targets/llvm/index.js';
 import { chooseStrategy } from '../targets/llvm/plan.js';
-import { createNativeDevice } from '../runtime/native/index.js';
-import { allocMemories, runKernelProgram } from '../targets/reference/kernels.js';
 import type { HostArray } from '../runtime/device.js';
 import {
-  add, bin, c, cast, ci, div, kernel, ld, loop, matmul, mul, program, randn, relErr, store, sub, un, v, where,
+  add, bin, buf, c, cast, ci, div, io, kernel, ld, loop, matmul, mul, program, randn, relErr, runBoth, store, sub, un, v, where,
 } from './llvm-helpers.js';
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'kiln-llvm-test-'));
 afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
 
-/** runs `p` natively (inputs → outputs through the device) and through the reference interpreter */
-async function both(p: KernelProgram, inputs: HostArray[], parallelThreshold?: number) {
-  const dev = createNativeDevice();
-  const exe = await dev.load(compileNative(p, { cacheDir, parallelThreshold }));
-  const native = await exe.run(inputs, new Float32Array(0));
-  const bufs = allocMemories(p);
-  p.inputs.forEach((pl, i) => bufs[pl.buf].set(inputs[i], pl.offset));
-  runKernelProgram(p, bufs);
-  const oracle = p.outputs.map((pl) => bufs[pl.buf].slice(pl.offset, pl.offset + pl.shape.reduce((a, b) => a * b, 1)));
-  return { native, oracle };
-}
-
-const buf = (name: string, kind: BufferDecl['kind'], size: number, dtype: 'f32' | 'i32' = 'f32'): BufferDecl => ({ name, kind, dtype, size });
-const io = (bufIdx: number, shape: number[], dtype: 'float32' | 'int32' | 'bool' = 'float32') => ({ buf: bufIdx, offset: 0, shape, dtype });
+const both = (p: KernelProgram, inputs: HostArray[], parallelThreshold?: number) => runBoth(p, inputs, { cacheDir, parallelThreshold });
 
 describe('llvm target: kernels', () => {
   it('elementwise with broadcast index math (idiv/mod), flat and 3-d grids', async () => {
