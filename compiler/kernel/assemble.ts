@@ -11,6 +11,7 @@ import type { Realization } from './realize.js';
 import type { Plan } from './schedule.js';
 import type { SStage, StagePlan } from './stages.js';
 import { annotate } from './stats.js';
+import { numel } from '../ir/graph.js';
 
 export interface Scheduled extends KernelProgram {
   /** bytes a perfect program would move: inputs and entry state read once, outputs and updates written once */
@@ -19,7 +20,6 @@ export interface Scheduled extends KernelProgram {
   graph: GraphProgram;
 }
 
-const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const DT: StorageDType[] = ['f32', 'i32'];
 
 export function assemble(gp: GraphProgram, R: Realization, sp: StagePlan, plans: Plan[], layout: StateLayout, uses: (n: Node) => number): Scheduled {

@@ -8,6 +8,7 @@ import type { Expr, KType, Stmt } from '../ir/kernel.js';
 import type { Ix } from './index.js';
 import { flatten, ixConst, ixKey, ixVar, toExpr, unflatten } from './index.js';
 import { throughViews, type Bound } from './views.js';
+import { numel } from '../ir/graph.js';
 
 /** where a materialized value (or an input/state source) lives */
 export interface Home { buf: number; offset: number; shape: readonly number[]; storage: 'f32' | 'i32' }
@@ -49,7 +50,7 @@ export class Emitter {
     let idx: Ix[] = st.node.shape.map(() => ixConst(0));
     let blk = top;
     // flat: one grid variable over all elements (multi-tensor kernels concatenate these)
-    if (flat) idx = unflatten(ixVar('g0', st.node.shape.reduce((a, b) => a * b, 1)), st.node.shape);
+    if (flat) idx = unflatten(ixVar('g0', numel(st.node.shape)), st.node.shape);
     else dims.forEach(([p, n], j) => {
       if (j < k) { idx[p] = ixVar(`g${j}`, n); return; }
       if (j < k + shared.length) { idx[p] = ixVar(shared[j - k], n); return; }

@@ -12,6 +12,7 @@ import type { Node } from '../ir/graph.js';
 import { Emitter, newBlock, squeezed, type Home } from './emit.js';
 import { isVarIx } from './index.js';
 import type { SStage } from './stages.js';
+import { numel } from '../ir/graph.js';
 
 export type HomeFn = (n: Node) => Home | undefined;
 export type TargetFn = (st: SStage) => Home;
@@ -76,7 +77,7 @@ export function lowerFlat(stages: SStage[], homeOf: HomeFn, targetOf: TargetFn, 
   const top = newBlock(body);
   for (const st of stages) em.stage({ id: st.id, node: st.node, home: targetOf(st), copy: st.copy, local: st.local }, 1, top, true);
   const offsets: number[] = [], slots: number[] = [];
-  const n = stages[0].node.shape.reduce((a, b) => a * b, 1);
+  const n = numel(stages[0].node.shape);
   let ok = true;
   const offsetOf = (e: Expr): number | null => {
     if (e.e === 'var' && e.name === 'g0') return 0;

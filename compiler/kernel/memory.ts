@@ -7,11 +7,11 @@
 import type { CellInfo } from '../ir/graph.js';
 import type { StorageDType } from '../../runtime/manifest.js';
 import { storageOf } from '../../runtime/manifest.js';
+import { numel } from '../ir/graph.js';
 
 /** element alignment of a cell or group start and of scratch blocks (16 bytes) */
 export const ALIGN = 4;
 const align = (x: number) => Math.ceil(x / ALIGN) * ALIGN;
-const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 export interface CellSlot { dtype: StorageDType; offset: number; size: number }
 

@@ -38,8 +38,8 @@ import type { Node } from '../ir/graph.js';
 import type { Home } from './emit.js';
 import { lowerFlat } from './lower.js';
 import type { SStage } from './stages.js';
+import { numel } from '../ir/graph.js';
 
-const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const REDUCE = new Set(['sum', 'rmax']);
 
 /** units of clusters: each unit becomes one multi-tensor kernel */

@@ -1,5 +1,6 @@
 // Kernel IR as readable pseudo-code, for `kiln inspect`, test failures and renderer authors.
 import type { Expr, Kernel, KernelProgram, Stmt } from '../ir/kernel.js';
+import { numel } from '../ir/graph.js';
 
 const SYM: Record<string, string> = { add: '+', sub: '-', mul: '*', div: '/', idiv: '/', mod: '%', lt: '<', le: '<=', gt: '>', ge: '>=', eq: '==', ne: '!=', and: '&&', or: '||' };
 
@@ -33,13 +34,15 @@ function printStmts(ss: readonly Stmt[], ind: string, out: string[], accs = new 
 }
 
 export function printKernel(k: Kernel): string {
-  const out = [`kernel ${k.name} grid[${k.grid}]  # ${k.meta.ops.join(',')}${k.meta.reason ? ` (${k.meta.reason})` : ''}`];
+  // a guarded kernel runs only when the named scalar slots are (or are not) all equal this step
+  const when = k.when ? `  when ${k.when.is ? '' : 'not '}equal(${k.when.equal.map((g) => `s${g.join('=s')}`).join(', ')})` : '';
+  const out = [`kernel ${k.name} grid[${k.grid}]${when}  # ${k.meta.ops.join(',')}${k.meta.reason ? ` (${k.meta.reason})` : ''}`];
   printStmts(k.body, '  ', out);
   return out.join('\n');
 }
 
 export function printKernelProgram(p: KernelProgram): string {
   const bufs = p.buffers.map((b, i) => `b${i}: ${b.kind} ${b.name} ${b.dtype}[${b.size}]`);
-  const cells = p.cells.map((c) => `${c.name} (cell ${c.cell}) = b${c.buf}[${c.offset}..${c.offset + c.shape.reduce((a, b) => a * b, 1)})`);
+  const cells = p.cells.map((c) => `${c.name} (cell ${c.cell}) = b${c.buf}[${c.offset}..${c.offset + numel(c.shape)})`);
   return [...bufs, ...cells, ...p.kernels.map(printKernel)].join('\n');
 }

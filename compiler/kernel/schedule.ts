@@ -39,6 +39,7 @@ import { clusterUpdates } from './multi.js';
 import { StateLayout } from './memory.js';
 import { assemble } from './assemble.js';
 import { runPasses } from '../passes/index.js';
+import { numel } from '../ir/graph.js';
 
 export interface ScheduleOptions {
   /** run the graph passes first (default true) */
@@ -60,7 +61,6 @@ export type Plan =
   | { kind: 'multi'; clusters: SStage[][] }
   | { kind: 'concat'; parts: { stages: SStage[]; grid: number[] }[]; axis: number };
 
-const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 export function schedule(graph: GraphProgram, layout: StateLayout = new StateLayout(), opts: ScheduleOptions = {}): KernelProgram {
   const gp = opts.passes === false ? graph : runPasses(graph);

@@ -13,6 +13,7 @@ import type { Realization } from './realize.js';
 import type { Stmt } from '../ir/kernel.js';
 import { kernelCost } from './stats.js';
 import { sameIx } from './views.js';
+import { numel } from '../ir/graph.js';
 
 export type Target = { kind: 'cell'; cell: number } | { kind: 'output'; index: number } | { kind: 'scratch' };
 
@@ -78,7 +79,7 @@ export function buildStages(gp: GraphProgram, R: Realization): StagePlan {
       const cost = kernelCost({ name: '', grid: dims.length ? dims : [1], body, meta: { ops: [], flops: 0, bytesRead: 0, bytesWritten: 0 } });
       st.work = cost.flops + (cost.bytesRead + cost.bytesWritten) / 4;
       const mine = flatten(analysisIdx(st.node), st.node.shape);
-      st.identity = em.loads.every((l) => sameIx(flatten(l.idx, l.node.shape), mine) && l.node.shape.reduce((a, b) => a * b, 1) === st.node.shape.reduce((a, b) => a * b, 1));
+      st.identity = em.loads.every((l) => sameIx(flatten(l.idx, l.node.shape), mine) && numel(l.node.shape) === numel(st.node.shape));
     }
     for (const st of stages) for (const l of st.loads) {
       const p = primary.get(l.node.id);

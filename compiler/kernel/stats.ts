@@ -3,6 +3,7 @@
 // (every input and entry state read once, every output and updated state written once).
 import type { Expr, Kernel, KernelProgram, Stmt } from '../ir/kernel.js';
 import { exprChildren } from '../ir/kernel.js';
+import { numel } from '../ir/graph.js';
 
 export interface KernelCost { flops: number; bytesRead: number; bytesWritten: number }
 
@@ -26,7 +27,7 @@ export function kernelCost(k: Kernel): KernelCost {
       }
     }
   };
-  stmts(k.body, k.grid.reduce((a, b) => a * b, 1));
+  stmts(k.body, numel(k.grid));
   return c;
 }
 

@@ -6,7 +6,7 @@
 // keeps the semantics in one small switch while running fast enough for the golden tests.
 import type { Expr, Kernel, KernelProgram, KType, Stmt } from '../../compiler/ir/kernel.js';
 import { fmaf32 } from './fma.js';
-import { guardHolds } from '../../runtime/manifest.js';
+import { guardHolds, numel } from '../../runtime/manifest.js';
 
 export type Memory = Float32Array | Int32Array;
 
@@ -151,7 +151,7 @@ export function runKernel(k: Kernel, mem: readonly Memory[], scalars: Float32Arr
   const gslots = k.grid.map((_, i) => c.slot(`g${i}`));
   const body = c.stmts(k.body);
   const v = new Float64Array(Math.max(c.slots.size, 1));
-  const total = k.grid.reduce((a, b) => a * b, 1);
+  const total = numel(k.grid);
   const idx = new Array(k.grid.length).fill(0);
   for (let n = 0; n < total; n++) {
     for (let d = 0; d < idx.length; d++) v[gslots[d]] = idx[d];

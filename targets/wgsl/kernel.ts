@@ -8,6 +8,7 @@ import {
   bufName, conv, expr, helperSource, ident, index, lit, newCtx, nonNeg, storageKType, WGSL_TYPE, type Ctx,
 } from './expr.js';
 import { chooseUnroll, forLoop, loopTrips } from './loops.js';
+import { numel } from '../../runtime/manifest.js';
 
 export const DEFAULT_WORKGROUP_SIZE = 64; // compat devices guarantee 128 invocations; 64 suits CPUs and GPUs
 
@@ -106,7 +107,7 @@ export function renderSerialKernel(k: Kernel, dtypes: readonly StorageDType[], w
   k.grid.forEach((_, i) => ctx.nonNeg.add(`g${i}`));
   const { unroll, trips } = chooseUnroll((u) => loopTrips(k.body, u));
   ctx.unroll = unroll;
-  const n = k.grid.reduce((a, b) => a * b, 1);
+  const n = numel(k.grid);
   if (n > 0xffffffff) throw new Error(`wgsl: kernel ${k.name} grid of ${n} points exceeds a u32 index`);
   const workgroups = n === 0 ? [0, 1] as [number, number] : foldWorkgroups(Math.ceil(n / workgroupSize));
   const body = stmts(k.body, ctx, new Map(), '  ');

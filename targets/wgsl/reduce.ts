@@ -10,6 +10,7 @@ import type { WGSLKernel } from '../../runtime/webgpu/artifact.js';
 import { helperSource, ident, lit, newCtx, WGSL_TYPE, type Ctx } from './expr.js';
 import { accumulate, bindingDecls, foldWorkgroups, gridLets, header, stmts } from './kernel.js';
 import { chooseUnroll, forLoop, loopTrips } from './loops.js';
+import { numel } from '../../runtime/manifest.js';
 
 export const REDUCE_WORKGROUP_SIZE = 64;
 /** heuristics: worth it only when the grid alone would leave the device idle */
@@ -40,7 +41,7 @@ function identity(a: Acc, ctx: Ctx): string {
 
 /** the WGSL for a kernel, or null when the kernel does not have the shape this handles */
 export function renderWorkgroupReduce(k: Kernel, dtypes: readonly StorageDType[], wg = REDUCE_WORKGROUP_SIZE): WGSLKernel | null {
-  const n = k.grid.reduce((a, b) => a * b, 1);
+  const n = numel(k.grid);
   if (n === 0 || n > REDUCE_MAX_GRID) return null;
   const lastReduce = k.body.reduce((last, s, i) => (isReduceLoop(s) ? i : last), -1);
   if (lastReduce < 0 || hasStore(k.body.slice(0, lastReduce))) return null;
