@@ -37,6 +37,5 @@ export class HostScalar {
   rpow(base: number) { return HostScalar.of(base).pow(this); }
 }
 
-/** Python-style scalar-first arithmetic: `rsub(1, x)` is `1 - x`. */
+/** Python-style scalar-first subtraction: `rsub(1, x)` is `1 - x`. */
 export const rsub = (a: ScalarLike, b: ScalarLike) => HostScalar.of(a).sub(b);
-export const rdiv = (a: ScalarLike, b: ScalarLike) => HostScalar.of(a).div(b);
