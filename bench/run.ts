@@ -1,5 +1,5 @@
 // kiln native vs PyTorch eager, measured in ONE invocation on this machine (issue #4 part 6).
-//   npx tsx bench/run.ts [--quick] [--no-torch] [--json]
+//   npx tsx bench/run.ts [--quick] [--no-torch] [--json] [--allow-reference-blas]
 // 1. Adam alone at 1e4, 1e6, 1e7 parameters: kiln's compiled `optimizer.step()` (whole step: host
 //    program, checks, one foreign call) vs torch.optim.Adam for-loop and foreach, and vs this
 //    machine's copy bandwidth measured here (a native copy kernel, 1 thread and the thread pool;
@@ -9,8 +9,8 @@
 // PyTorch's side is bench/torch_peer.py (/usr/bin/python3, or KILN_TORCH_PYTHON), spawned first;
 // both sides time the same way: calibrate, then the median of 5 repeats.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compile, manualSeed, nn, optim, randn, zeros, type Tensor } from '../compiler/index.js';
@@ -68,11 +68,20 @@ export async function timeSideBySide(fns: (() => unknown)[], opts: { minTime?: n
 }
 
 // ---- PyTorch (spawned first, so the two sides do not share the cores) ----
-interface TorchResult { torch: string; threads: number; adam: Record<string, { forloop: number; foreach: number }>; train: Record<string, number> }
+interface TorchResult {
+  torch: string;
+  blas: { name: string; libraries: string[]; sgemm512_gflops: number };
+  /** the thread counts tried; each case keeps its fastest (detail has every count's time) */
+  threads: number[];
+  adam: Record<string, { forloop: number; foreach: number }>;
+  train: Record<string, number>;
+  detail: Record<string, unknown>;
+}
 function runTorch(): TorchResult | { error: string } {
   if (argv.includes('--no-torch')) return { error: 'skipped (--no-torch)' };
   const py = process.env.KILN_TORCH_PYTHON ?? '/usr/bin/python3';
-  const r = spawnSync(py, [join(here, 'torch_peer.py'), ...(QUICK ? ['--quick'] : [])], { encoding: 'utf8', timeout: 600_000 });
+  const peerArgs = [...(QUICK ? ['--quick'] : []), ...(argv.includes('--allow-reference-blas') ? ['--allow-reference-blas'] : [])];
+  const r = spawnSync(py, [join(here, 'torch_peer.py'), ...peerArgs], { encoding: 'utf8', timeout: 1_200_000 });
   if (r.error) return { error: `${py}: ${r.error.message}` };
   if (r.status !== 0) return { error: `${py} torch_peer.py exited ${r.status}: ${(r.stderr || '').trim().split('\n').pop()}` };
   try { return JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchResult; } catch (e) { return { error: `unreadable torch output: ${(e as Error).message}` }; }
@@ -147,6 +156,13 @@ async function kernelProfile(step: Awaited<ReturnType<typeof compile>>): Promise
   return rows;
 }
 
+/** the machine as a table header names it: CPU model, cores, memory */
+function machine(): string {
+  let model = 'unknown CPU';
+  try { model = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.*)$/m)?.[1] ?? model; } catch { /* not Linux */ }
+  return `${model}, ${availableParallelism()} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`;
+}
+
 // ---- report ----
 function table(rows: string[][]): string {
   const w = rows[0].map((_, j) => Math.max(...rows.map((r) => (r[j] ?? '').length)));
@@ -161,7 +177,11 @@ async function main(): Promise<void> {
   // PyTorch runs before and after kiln; each case keeps its faster run (the machine is shared)
   const torch = runTorch();
   const T = 'error' in torch ? undefined : torch;
-  console.log(`kiln bench — cpu ${hostCpu()}, node ${process.version}; PyTorch ${T ? `${T.torch} (${T.threads} threads)` : `unavailable: ${(torch as { error: string }).error}`}`);
+  console.log(`kiln bench — ${machine()}, node ${process.version}, kiln native for cpu ${hostCpu()}`);
+  console.log(T ? `PyTorch ${T.torch}, BLAS ${T.blas.name} (${T.blas.libraries.find((l) => /openblas|mkl|blis/.test(l)) ?? T.blas.libraries[0] ?? '?'}, `
+    + `sgemm 512² ${T.blas.sgemm512_gflops} GFLOP/s), threads ${T.threads.join(' and ')}: each case keeps the faster`
+    : `PyTorch unavailable: ${(torch as { error: string }).error}`);
+  console.log(`command: npx tsx bench/run.ts ${argv.join(' ')}`.trimEnd());
   console.log('speedup = PyTorch time / kiln time (higher is better for kiln); all in this run\n');
 
   // the training steps first: every program on the 'native' target shares one state arena for the

@@ -3,11 +3,15 @@
 # LLVM 14 tools for the native target (opt, llc, cc), cmake for llvm-bindings' build, Mesa
 # (llvmpipe, EGL/GLES) and Chromium (SwiftShader Vulkan, headless browser tests) for WebGPU;
 # then the npm dependencies (llvm-bindings compiles from source: about 3-4 minutes).
+# `--bench` also installs what the benchmarks compare against: PyTorch 1.13 (python3-torch) with
+# OpenBLAS as its BLAS (libopenblas0-pthread; without it Debian's torch runs the reference BLAS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+pkgs=(llvm-14 llvm-14-dev cmake g++ chromium libegl1 libgles2 libgl1-mesa-dri libvulkan1)
+[ "${1:-}" = "--bench" ] && pkgs+=(python3-torch libopenblas0-pthread)
 need=()
-for pkg in llvm-14 llvm-14-dev cmake g++ chromium libegl1 libgles2 libgl1-mesa-dri libvulkan1; do
+for pkg in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
