@@ -62,7 +62,9 @@ export function buildStages(gp: GraphProgram, R: Realization): StagePlan {
       else add(v, { kind: 'cell', cell: u.cell }, !isStored(v) || primary.has(v.id));
     }
     // an output with no elements needs no stage (its placement still has its shape)
-    gp.outputs.forEach((o, index) => numel(o.shape) && add(o, { kind: 'output', index }, (isStored(o) && primary.has(o.id)) || o.op === 'input' || o.op === 'state'));
+    gp.outputs.forEach((o, index) => {
+      if (numel(o.shape)) add(o, { kind: 'output', index }, (isStored(o) && primary.has(o.id)) || o.op === 'input' || o.op === 'state');
+    });
     for (const n of R.order) if (isStored(n) && !primary.has(n.id)) add(n, { kind: 'scratch' }, false);
     for (const [v, t] of late) add(v, t, true);
 

@@ -150,8 +150,9 @@ export class WebGPUExecutable implements Executable {
     gpu.queue.submit([enc.finish()]);
 
     // every output keeps its place, an empty one as an empty array (no staging when all are)
-    const all = this.staging ? (await this.staging.mapAsync(MAP_READ), this.staging.getMappedRange()) : new ArrayBuffer(0);
-    if (!this.staging) await gpu.queue.onSubmittedWorkDone();
+    if (this.staging) await this.staging.mapAsync(MAP_READ);
+    else await gpu.queue.onSubmittedWorkDone();
+    const all = this.staging ? this.staging.getMappedRange() : new ArrayBuffer(0);
     const outs = m.outputs.map((p, i) => {
       const n = numel(p.shape);
       const T = p.dtype === 'float32' ? Float32Array : Int32Array;
