@@ -27,6 +27,8 @@ export function checkMaxReduction(name: string, dim: number | number[] | undefin
   const shown = name === 'amax' || name === 'amin';
   for (const d of dims) {
     const axis = normDim(name, d, shape.length, shape);
-    if (shape[axis] === 0) throw new KilnError(`${name}(): Expected reduction dim ${shown ? d : axis} to have non-zero size.`);
+    if (shape[axis] === 0) {
+      throw new KilnError(`${name}(): Expected reduction dim ${shown ? d : axis} to have non-zero size.`);
+    }
   }
 }

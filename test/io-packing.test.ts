@@ -14,15 +14,18 @@ describe.each(['reference', 'native', 'webgpu', 'webgpu:swiftshader'])('%s: 16 i
   const M = 16;
   const spec3 = { shape: [3], dtype: 'float32' as const };
   it('sums 16 inputs into one output', async () => {
-    const f = await compile((...xs: Tensor[]) => xs.reduce((a, b, i) => a.add(b.mul(i))), { inputs: Array(M).fill(spec3), target });
+    const sum = (...xs: Tensor[]) => xs.reduce((a, b, i) => a.add(b.mul(i)));
+    const f = await compile(sum, { inputs: Array(M).fill(spec3), target });
     const out: Tensor = await f.run(...Array.from({ length: M }, (_, i) => Float32Array.from([i, 1, -i])));
-    const want = (f: (i: number) => number) => Array.from({ length: M }, (_, i) => (i ? i * f(i) : f(0))).reduce((a, b) => a + b);
+    const want = (f: (i: number) => number) => Array.from({ length: M }, (_, i) => (i ? i * f(i) : f(0)))
+      .reduce((a, b) => a + b);
     expect(Array.from(out.data)).toEqual([want((i) => i), want(() => 1), want((i) => -i)]);
   });
 
   it('returns 16 outputs of one input and a parameter', async () => {
     const w = new nn.Parameter({ shape: [3], data: [1, -2, 3] });
-    const f = await compile((x: Tensor) => Array.from({ length: M }, (_, i) => x.mul(w).add(i)), { inputs: [{ shape: [3], dtype: 'float32' }], target });
+    const outputs = (x: Tensor) => Array.from({ length: M }, (_, i) => x.mul(w).add(i));
+    const f = await compile(outputs, { inputs: [spec3], target });
     const outs: Tensor[] = await f.run(Float32Array.from([0.5, 1, 2]));
     expect(outs.map((o) => Array.from(o.data))).toEqual(Array.from({ length: M }, (_, i) => [0.5 + i, -2 + i, 6 + i]));
   });

@@ -60,14 +60,16 @@ describe.each(['reference', 'native', 'webgpu'])('%s: zero-size tensors', (targe
     }, { inputs: [f32(0, 3), f32(4, 3)], target });
     const outs: Tensor[] = await f.run(empty, Float32Array.from({ length: 12 }, (_, i) => i));
     expect(outs.map(view)).toEqual([
-      { shape: [0, 3], data: [] }, { shape: [], data: [0] }, { shape: [3], data: [0, 0, 0] }, { shape: [], data: [NaN] },
+      { shape: [0, 3], data: [] }, { shape: [], data: [0] }, { shape: [3], data: [0, 0, 0] },
+      { shape: [], data: [NaN] },
       { shape: [3], data: [NaN, NaN, NaN] }, { shape: [0], data: [] }, { shape: [0, 3], data: [] },
       { shape: [3], data: [0, 0, 0] }, { shape: [3], data: [18, 22, 26] },
     ]);
     expect(outs[0].data).toBeInstanceOf(Float32Array);
   });
 
-  it.each([[[0, 64], [64, 0], [0, 0]], [[2, 0], [0, 3], [2, 3]], [[5, 3], [3, 0], [5, 0]]])('matmul %j @ %j is zeros %j', async (a, b, c) => {
+  const matmuls = [[[0, 64], [64, 0], [0, 0]], [[2, 0], [0, 3], [2, 3]], [[5, 3], [3, 0], [5, 0]]];
+  it.each(matmuls)('matmul %j @ %j is zeros %j', async (a, b, c) => {
     const f = await compile((x: Tensor, w: Tensor) => x.matmul(w), { inputs: [f32(...a), f32(...b)], target });
     const x = Float32Array.from({ length: a[0] * a[1] }, (_, i) => i);
     expect(view(await f.run(x, new Float32Array(b[0] * b[1])))).toEqual({ shape: c, data: Array(c[0] * c[1]).fill(0) });
@@ -80,7 +82,8 @@ describe.each(['reference', 'native', 'webgpu'])('%s: zero-size tensors', (targe
     const many = await compile((x: Tensor) => [x.exp(), x.sum(1), x.int()], { inputs: [f32(0, 3)], target });
     const outs: Tensor[] = await many.run(empty);
     expect(outs.map((o) => [o.shape, o.dtype, o.data.constructor.name, o.data.length]))
-      .toEqual([[[0, 3], 'float32', 'Float32Array', 0], [[0], 'float32', 'Float32Array', 0], [[0, 3], 'int32', 'Int32Array', 0]]);
+      .toEqual([[[0, 3], 'float32', 'Float32Array', 0], [[0], 'float32', 'Float32Array', 0],
+        [[0, 3], 'int32', 'Int32Array', 0]]);
   });
 
   it('0-d tensors reduce over dim 0 / -1 as one element: sum, mean, amax, argmax, softmax, logSoftmax', async () => {
@@ -111,7 +114,7 @@ describe.each(['reference', 'native', 'webgpu'])('%s: zero-size tensors', (targe
   // an MLP with a [3,0] weight (Linear(0, 3)), [0] and [3,0] parameters, Adam with weight decay:
   // 2 steps at batch 4 and at batch 0 (empty: loss NaN, gradients 0, weight decay still moves);
   // the loss adds x @ e30, a [B, 0] matmul (0, as e30.sum() would be: the values are torch's)
-  it.each([4, 0])('training steps at batch %i with [3,0], [0] and [3,0] parameters: losses and parameters as PyTorch', async (B) => {
+  it.each([4, 0])('training steps at batch %i with [3,0], [0] and [3,0] parameters: as PyTorch', async (B) => {
     manualSeed(0);
     const l1 = new nn.Linear(0, 3), l2 = new nn.Linear(3, 4), l3 = new nn.Linear(4, 2);
     const e0 = new nn.Parameter({ shape: [0], data: [] }), e30 = new nn.Parameter({ shape: [3, 0], data: [] });
@@ -124,7 +127,8 @@ describe.each(['reference', 'native', 'webgpu'])('%s: zero-size tensors', (targe
       opt.zeroGrad(); loss.backward(); opt.step();
       return loss;
     }, { inputs: [f32(B, 3), f32(B, 0), { shape: [B], dtype: 'int32' }], target });
-    const x = Float32Array.from({ length: B * 3 }, (_, i) => i / 7), y = Int32Array.from({ length: B }, (_, i) => i % 2);
+    const x = Float32Array.from({ length: B * 3 }, (_, i) => i / 7);
+    const y = Int32Array.from({ length: B }, (_, i) => i % 2);
     const losses = [(await step.run(x, empty, y)).item(), (await step.run(x, empty, y)).item()];
     await step.sync();
     const want = TORCH[B];
@@ -132,32 +136,38 @@ describe.each(['reference', 'native', 'webgpu'])('%s: zero-size tensors', (targe
     else losses.forEach((l, i) => expect(Math.abs(l - want.losses[i])).toBeLessThanOrEqual(1e-6));
     params.forEach((p, i) => {
       expect(p.data.length).toBe(want.params[i].length);
-      p.data.forEach((v, k) => expect(Math.abs(v - want.params[i][k])).toBeLessThanOrEqual(1e-6 * Math.abs(want.params[i][k]) + 1e-7));
+      const w = want.params[i];
+      p.data.forEach((v, k) => expect(Math.abs(v - w[k])).toBeLessThanOrEqual(1e-6 * Math.abs(w[k]) + 1e-7));
     });
     expect([l1.weight.shape, e0.shape, e30.shape]).toEqual([[3, 0], [0], [3, 0]]);
   });
 });
 
 describe('max-like reductions of empty tensors (PyTorch 1.13 messages)', () => {
+  const UNSPECIFIED = 'Expected reduction dim to be specified for input.numel() == 0.'
+    + " Specify the reduction dim with the 'dim' argument.";
   const cases: [string, number[], (x: Tensor) => Tensor, string][] = [
     ['amax(0)', [0, 3], (x) => x.amax(0), 'amax(): Expected reduction dim 0 to have non-zero size.'],
-    ['amax(-2) names the dim as given', [0, 3], (x) => x.amax(-2), 'amax(): Expected reduction dim -2 to have non-zero size.'],
+    ['amax(-2) names the dim as given', [0, 3], (x) => x.amax(-2),
+      'amax(): Expected reduction dim -2 to have non-zero size.'],
     ['amin(-1)', [3, 0], (x) => x.amin(-1), 'amin(): Expected reduction dim -1 to have non-zero size.'],
     ['max(-1) names it wrapped', [3, 0], (x) => x.max(-1), 'max(): Expected reduction dim 1 to have non-zero size.'],
     ['min(-1)', [3, 0], (x) => x.min(-1), 'min(): Expected reduction dim 1 to have non-zero size.'],
     ['argmax(-1)', [3, 0], (x) => x.argmax(-1), 'argmax(): Expected reduction dim 1 to have non-zero size.'],
-    ['amax([0, 1]) checks in order', [3, 0], (x) => x.amax([0, 1]), 'amax(): Expected reduction dim 1 to have non-zero size.'],
+    ['amax([0, 1]) checks in order', [3, 0], (x) => x.amax([0, 1]),
+      'amax(): Expected reduction dim 1 to have non-zero size.'],
     ['max()', [0, 3], (x) => x.max(),
-      "max(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument."],
+      `max(): ${UNSPECIFIED}`],
     ['amin()', [0, 3], (x) => x.amin(),
-      "amin(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument."],
+      `amin(): ${UNSPECIFIED}`],
   ];
   it.each(cases)('%s', async (_, shape, fn, want) => {
     expect(await message(() => compile(fn, { inputs: [f32(...shape)], target: 'reference' }))).toBe(want);
   });
 
   it('a max over a non-empty dim of an empty tensor, and softmax over an empty one, are empty', async () => {
-    const f = await compile((x: Tensor) => [x.amax(1), x.max(1), x.softmax(0), x.logSoftmax(1)], { inputs: [f32(0, 3)], target: 'reference' });
+    const f = await compile((x: Tensor) => [x.amax(1), x.max(1), x.softmax(0), x.logSoftmax(1)],
+      { inputs: [f32(0, 3)], target: 'reference' });
     expect((await f.run(empty)).map((o: Tensor) => o.shape)).toEqual([[0], [0], [0, 3], [0, 3]]);
   });
 });
