@@ -358,7 +358,7 @@ export class Tensor {
     if (dim === undefined || this.ndim === 0 || !values.requiresGrad) return values;
     // PyTorch's max(dim) backward sends the gradient to the index it returns (the first maximum);
     // amax and the global max() share it among ties
-    const d = normDim('max', dim, this.ndim, this.shape), x = this;
+    const d = normDim(name, dim, this.ndim, this.shape), x = this;
     return withVjp(values, [x], (g) => {
       const idx = arange(x.shape[d]).reshape(x.shape.map((s, i) => (i === d ? s : 1)));
       const first = idx.expand(x.shape).eq(x.detach().argmax(d, true).expand(x.shape));
