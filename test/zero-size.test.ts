@@ -68,6 +68,17 @@ describe.each(['reference', 'native', 'webgpu'])('%s: zero-size tensors', (targe
     expect(outs[0].data).toBeInstanceOf(Float32Array);
   });
 
+  it('an empty value several kernels read (at batch > 0 it is stored in scratch once)', async () => {
+    const f = await compile((x: Tensor, y: Tensor) => {
+      const u = x.add(y).mul(y);
+      return [u.sum(0), u.sum(1), u.mul(2).sum(), x.matmul(y.transpose(0, 1)).exp().matmul(y)];
+    }, { inputs: [f32(0, 4), f32(0, 4)], target });
+    const outs: Tensor[] = await f.run(empty, empty);
+    expect(outs.map(view)).toEqual([
+      { shape: [4], data: [0, 0, 0, 0] }, { shape: [0], data: [] }, { shape: [], data: [0] }, { shape: [0, 4], data: [] },
+    ]);
+  });
+
   const matmuls = [[[0, 64], [64, 0], [0, 0]], [[2, 0], [0, 3], [2, 3]], [[5, 3], [3, 0], [5, 0]]];
   it.each(matmuls)('matmul %j @ %j is zeros %j', async (a, b, c) => {
     const f = await compile((x: Tensor, w: Tensor) => x.matmul(w), { inputs: [f32(...a), f32(...b)], target });
