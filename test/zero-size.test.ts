@@ -75,7 +75,8 @@ describe.each(['reference', 'native', 'webgpu'])('%s: zero-size tensors', (targe
     }, { inputs: [f32(0, 4), f32(0, 4)], target });
     const outs: Tensor[] = await f.run(empty, empty);
     expect(outs.map(view)).toEqual([
-      { shape: [4], data: [0, 0, 0, 0] }, { shape: [0], data: [] }, { shape: [], data: [0] }, { shape: [0, 4], data: [] },
+      { shape: [4], data: [0, 0, 0, 0] }, { shape: [0], data: [] }, { shape: [], data: [0] },
+      { shape: [0, 4], data: [] },
     ]);
   });
 
