@@ -9,6 +9,7 @@ import { currentTrace } from './trace-context.js';
 import { evaluate } from '../targets/reference/graph.js';
 import { TensorCell } from './state.js';
 import { gatherImpl, movedimImpl } from './tensor-index.js';
+import { checkMaxReduction, reductionAxes } from './tensor-reduce.js';
 
 /** nodes whose value depends on something that requires grad */
 export const gradNodes = new WeakSet<Node>();
@@ -34,7 +35,7 @@ export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
 }
 
 export function normDim(op: string, dim: number, rank: number, shape?: Shape): number {
-  const d = dim < 0 ? dim + rank : dim;
+  const d = dim < 0 ? dim + Math.max(rank, 1) : dim; // a 0-d tensor takes dim 0 and -1, as PyTorch's
   if (!Number.isInteger(dim) || d < 0 || d >= Math.max(rank, 1)) {
     const of = shape ? ` for a tensor of shape ${fmtShape(shape)}` : '';
     throw new KilnError(`${op}: Dimension out of range (expected to be in range of [${-Math.max(rank, 1)}, ${Math.max(rank, 1) - 1}], but got ${dim})${of}`);
@@ -333,9 +334,9 @@ export class Tensor {
 
   // ---- reductions ----
   protected reduce(op: 'sum' | 'rmax', name: string, dim?: number | number[], keepdim = false): Tensor {
-    const dims = dim === undefined ? this.shape.map((_, i) => i) : (Array.isArray(dim) ? dim : [dim]).map((d) => normDim(name, d, this.ndim, this.shape));
+    const dims = reductionAxes(name, dim, this.shape);
     const x = op === 'sum' && this.dtype === 'bool' ? this.to('int32') : this;
-    if (op === 'rmax' && this.numel() === 0) throw new KilnError(`${name}(): Expected reduction dim to be specified for input.numel() == 0.`);
+    if (op === 'rmax') checkMaxReduction(name, dim, this.shape);
     const kept = x.shape.map((d, i) => (dims.includes(i) ? 1 : d));
     const r = dims.length === 0 ? x : Tensor.derive(op, [x], kept, x.dtype, { axes: [...dims].sort((a, b) => a - b) });
     return keepdim ? r : r.reshape(x.shape.filter((_, i) => !dims.includes(i)));
@@ -345,28 +346,31 @@ export class Tensor {
     if (this.dtype !== 'float32') {
       throw new KilnError(`mean(): could not infer output dtype. Input dtype must be a floating point dtype. Got: ${this.dtype}${fmtShape(this.shape)} (use .float() first)`);
     }
-    const dims = dim === undefined ? this.shape.map((_, i) => i) : (Array.isArray(dim) ? dim : [dim]).map((d) => normDim('mean', d, this.ndim, this.shape));
+    const dims = reductionAxes('mean', dim, this.shape);
     const count = dims.reduce((a, d) => a * this.shape[d], 1);
     return this.float().sum(dims, keepdim).div(count);
   }
   /** values of the maximum over `dim` (PyTorch's `amax`; `max()` with no dim is the global max) */
   amax(dim?: number | number[], keepdim = false) { return this.reduce('rmax', 'amax', dim, keepdim); }
-  max(dim?: number, keepdim = false): Tensor {
-    const values = this.reduce('rmax', 'max', dim, keepdim);
-    if (dim === undefined || !values.requiresGrad) return values;
+  max(dim?: number, keepdim = false): Tensor { return this.maxValues('max', dim, keepdim); }
+  protected maxValues(name: string, dim?: number, keepdim = false): Tensor {
+    const values = this.reduce('rmax', name, dim, keepdim);
+    if (dim === undefined || this.ndim === 0 || !values.requiresGrad) return values;
     // PyTorch's max(dim) backward sends the gradient to the index it returns (the first maximum);
     // amax and the global max() share it among ties
-    const d = normDim('max', dim, this.ndim, this.shape), x = this;
+    const d = normDim(name, dim, this.ndim, this.shape), x = this;
     return withVjp(values, [x], (g) => {
       const idx = arange(x.shape[d]).reshape(x.shape.map((s, i) => (i === d ? s : 1)));
       const first = idx.expand(x.shape).eq(x.detach().argmax(d, true).expand(x.shape));
       return [where(first, (keepdim ? g : g.unsqueeze(d)).expand(x.shape), 0)];
     });
   }
-  amin(dim?: number | number[], keepdim = false) { return this.neg().amax(dim, keepdim).neg(); }
-  min(dim?: number, keepdim = false) { return this.neg().max(dim, keepdim).neg(); }
+  amin(dim?: number | number[], keepdim = false) { return this.neg().reduce('rmax', 'amin', dim, keepdim).neg(); }
+  min(dim?: number, keepdim = false) { return this.neg().maxValues('min', dim, keepdim).neg(); }
   argmax(dim: number, keepdim = false): Tensor {
     const d = normDim('argmax', dim, this.ndim, this.shape);
+    checkMaxReduction('argmax', dim, this.shape);
+    if (this.ndim === 0) return full([], 0, 'int32'); // one element: index 0
     const m = this.amax(d, true);
     const idx = arange(this.shape[d]).reshape(this.shape.map((s, i) => (i === d ? s : 1)));
     // first index reaching the max, as PyTorch returns
@@ -403,7 +407,8 @@ export class Tensor {
     const d = normDim('log_softmax', dim, this.ndim, this.shape);
     if (this.dtype !== 'float32') throw new KilnError(`log_softmax: expected a floating point input, got ${this.dtype}${fmtShape(this.shape)}`);
     const x = this;
-    const shifted = x.sub(x.detach().amax(d, true));
+    // the row max only shifts for stability: an empty input has no rows and needs no check
+    const shifted = x.sub(x.numel() ? x.detach().amax(d, true) : x.detach());
     const out = shifted.sub(shifted.exp().sum(d, true).log());
     // PyTorch's log_softmax_backward: g - exp(out) * sum(g)
     return withVjp(out, [x], (g) => [g.sub(out.detach().exp().mul(g.sum(d, true)))]);

@@ -39,6 +39,23 @@ describe('simplification rules', () => {
     expect(simplified(g.mul(a, k(0))).op).toBe('mul');
   });
 
+  it('folds zero-size values: an empty value is a constant, a reduction over nothing its identity', () => {
+    const e = g.input(0, [0, 4]);
+    const empty = [{ name: 'e', shape: [0, 4], dtype: 'float32' as const }];
+    const [ex, sum, max, pad] = simplify(program({
+      inputs: empty, outputs: [g.exp(e), g.sum(g.mul(e, e), [0]), g.rmax(e, [0]), g.pad(g.reshape(e, [0]), [1], [2])],
+    })).outputs;
+    expect([ex.op, ex.shape]).toEqual(['const', [0, 4]]);
+    expect([sum.op, sum.arg.value, max.op, max.arg.value]).toEqual(['const', 0, 'const', -Infinity]);
+    expect([pad.op, pad.shape, pad.arg.value]).toEqual(['const', [3], 0]);
+  });
+
+  it('drops updates of cells with no elements', () => {
+    const c = cell(1, [3, 0]);
+    const p = dce(program({ cells: [c], updates: [{ cell: 1, value: g.neg(g.state(1, [3, 0])) }], outputs: [] }));
+    expect(p.updates).toEqual([]);
+  });
+
   it('composes slices and expands into one view', () => {
     const a = g.input(0, [8]);
     const s = g.slice(g.slice(a, [1], [2], [4]), [1], [1], [3]);

@@ -26,6 +26,9 @@ import type { Progress } from '../cli/report.js';
 
 const kilnPkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string; dependencies: Record<string, string> };
 
+/** the WebGPU spec's default (and least) maxStorageBuffersPerShaderStage of a core device */
+const WEBGPU_MIN_STORAGE_BUFFERS = 8;
+
 export interface BuildOptions {
   targets: BundleTarget[]; out: string; progress: Progress;
   /** native: LLVM's -mcpu (default KILN_CPU or 'native': the build machine, which other CPUs may lack) */
@@ -46,7 +49,10 @@ export async function buildBundle(def: ProgramDefinition, opts: BuildOptions): P
   }
   rmSync(out, { recursive: true, force: true }); // only once the program traced cleanly
   mkdirSync(out, { recursive: true });
-  const lowering = createLowering(); // one state layout: every function sees a cell at one offset
+  // one state layout: every function sees a cell at one offset. The adapter is unknown here, so a
+  // webgpu bundle's kernels fit the binding limit every WebGPU device offers
+  const fit = opts.targets.includes('webgpu') ? { maxStorageBuffers: WEBGPU_MIN_STORAGE_BUFFERS } : {};
+  const lowering = createLowering(undefined, fit);
   const programs = await progress.stage('passes + schedule', () => t.functions.map((f) => lowering.lower(f.traced).kernels));
   const keyOf = (c: { cell: number; name: string }) => t.cellNames.get(c.cell)?.key ?? c.name;
   const named = (m: Manifest): Manifest => ({ ...m, cells: m.cells.map((c) => ({ ...c, name: keyOf(c) })) });

@@ -4,7 +4,7 @@
 // recording each pass that changed the graph; the kernels come from the scheduler's own call.
 import { countNodes } from '../passes/rewrite.js';
 import { cse, dce, simplify } from '../passes/index.js';
-import { schedule } from '../kernel/schedule.js';
+import { schedule, type ScheduleOptions } from '../kernel/schedule.js';
 import { StateLayout } from '../kernel/memory.js';
 import { printGraph, type GraphProgram } from '../ir/graph.js';
 import type { KernelProgram } from '../ir/kernel.js';
@@ -38,13 +38,13 @@ export function graphPasses(g: GraphProgram): GraphStage[] {
   return stages;
 }
 
-export function createLowering(layout = new StateLayout()): Lowering {
+export function createLowering(layout = new StateLayout(), options: ScheduleOptions = {}): Lowering {
   return {
     layout,
     lower(traced) {
       const stages = graphPasses(traced.graph); // for display
       // exactly the call the targets make (passes included), so a bundle runs what compile() runs
-      const kernels = schedule(traced.graph, layout);
+      const kernels = schedule(traced.graph, layout, options);
       return { stages, kernels };
     },
   };

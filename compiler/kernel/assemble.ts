@@ -22,7 +22,10 @@ export interface Scheduled extends KernelProgram {
 
 const DT: StorageDType[] = ['f32', 'i32'];
 
-export function assemble(gp: GraphProgram, R: Realization, sp: StagePlan, plans: Plan[], layout: StateLayout, uses: (n: Node) => number): Scheduled {
+export function assemble(
+  gp: GraphProgram, R: Realization, sp: StagePlan, plans: Plan[], layout: StateLayout, uses: (n: Node) => number,
+  maxStorageBuffers = Infinity,
+): Scheduled {
   const { stages, primary } = sp;
   const cells = new Map<number, CellInfo>(gp.cells.map((c) => [c.id, c]));
   const cellOfNode = (n: Node): number | undefined => {
@@ -76,8 +79,11 @@ export function assemble(gp: GraphProgram, R: Realization, sp: StagePlan, plans:
   }
   for (const dt of DT) if (scratch.size[dt] > 0) scratchBuf[dt] = decl({ name: `scratch_${dt}`, kind: 'scratch', dtype: dt, size: scratch.size[dt] });
   // past MAX_SEPARATE_IO per-value buffers, inputs and outputs share one buffer per dtype: a native
-  // entry point takes one pointer per buffer (koffi calls take at most 64 arguments)
-  const packed = gp.inputs.length + gp.outputs.length > MAX_SEPARATE_IO;
+  // entry point takes one pointer per buffer (koffi calls take at most 64 arguments). Likewise
+  // when state, scratch and one buffer per value could exceed what one kernel may bind: packed,
+  // a kernel binds at most two buffers (f32, i32) of each kind
+  const io = gp.inputs.length + gp.outputs.length;
+  const packed = io > MAX_SEPARATE_IO || buffers.length + io > maxStorageBuffers;
   const inputs = packed ? packValues(gp.inputs, inputOrder(gp, plans), 'inputs', 'input', decl) : placeInputs(gp, plans, decl);
   const outputs: Placement[] = packed
     ? packValues(gp.outputs, gp.outputs.map((_, i) => i), 'outputs', 'output', decl)

@@ -54,6 +54,9 @@ export interface ScheduleOptions {
   multiTensor?: boolean;
   /** concatenate independent sibling kernels along a grid axis (rule 5, default true) */
   siblings?: boolean;
+  /** storage buffers one kernel may bind (a WebGPU device's maxStorageBuffersPerShaderStage): past
+   *  it, inputs and outputs share one buffer per dtype (default: only past koffi's argument limit) */
+  maxStorageBuffers?: number;
 }
 
 export type Plan =
@@ -134,7 +137,7 @@ export function schedule(graph: GraphProgram, layout: StateLayout = new StateLay
     else cur = { stages: [c[0][0]], grid: squeezed(c[0][0].node.shape).map(([, n]) => n) };
   }
   close();
-  return assemble(gp, R, plan, opts.siblings === false ? plans : siblings(plans), layout, uses);
+  return assemble(gp, R, plan, opts.siblings === false ? plans : siblings(plans), layout, uses, opts.maxStorageBuffers);
 }
 
 /** rule 5 joins kernels only along an axis narrower than a vector of 16 lanes */

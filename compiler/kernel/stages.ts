@@ -61,7 +61,10 @@ export function buildStages(gp: GraphProgram, R: Realization): StagePlan {
       if (rehomed.has(v.id)) late.push([v, { kind: 'cell', cell: u.cell }]);
       else add(v, { kind: 'cell', cell: u.cell }, !isStored(v) || primary.has(v.id));
     }
-    gp.outputs.forEach((o, index) => add(o, { kind: 'output', index }, (isStored(o) && primary.has(o.id)) || o.op === 'input' || o.op === 'state'));
+    // an output with no elements needs no stage (its placement still has its shape)
+    gp.outputs.forEach((o, index) => {
+      if (numel(o.shape)) add(o, { kind: 'output', index }, (isStored(o) && primary.has(o.id)) || o.op === 'input' || o.op === 'state');
+    });
     for (const n of R.order) if (isStored(n) && !primary.has(n.id)) add(n, { kind: 'scratch' }, false);
     for (const [v, t] of late) add(v, t, true);
 

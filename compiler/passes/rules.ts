@@ -33,6 +33,16 @@ const BINARY: Record<string, (a: number, b: number) => number> = {
 const isView = (op: string) => ['reshape', 'permute', 'expand', 'slice', 'pad'].includes(op);
 
 export const RULES: Rule[] = [
+  // ---- zero-size tensors: no kernel ever loops over nothing (a zero extent would divide by 0)
+  { name: 'empty-const', doc: 'a value with no elements is a constant (it has no value to compute)', apply: (n) =>
+    numel(n.shape) === 0 && n.op !== 'const' && n.op !== 'input' && n.op !== 'state' ? konst(n, 0) : undefined },
+  { name: 'reduce-empty', doc: 'a reduction over no elements is its identity: sum 0, rmax -inf', apply: (n) => {
+    if ((n.op !== 'sum' && n.op !== 'rmax') || numel(n.src[0].shape) !== 0) return undefined;
+    return konst(n, n.op === 'sum' ? 0 : n.dtype === 'float32' ? -Infinity : n.dtype === 'int32' ? -2147483648 : 0);
+  } },
+  { name: 'pad-empty', doc: 'padding around no elements is all zeros', apply: (n) =>
+    n.op === 'pad' && numel(n.src[0].shape) === 0 ? konst(n, 0) : undefined },
+
   // ---- constant folding: a node whose inputs are all constant is a constant
   { name: 'fold-unary', doc: 'f(c) for an elementwise f of a constant', apply: (n) => {
     const c = n.src.length === 1 && UNARY[n.op] ? constOf(n.src[0]) : undefined;

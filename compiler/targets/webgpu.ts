@@ -60,10 +60,12 @@ export async function createWebGPUBackend(opts: WebGPUTargetOptions = {}): Promi
   const c = await loadCompiler();
   const device = opts.device ?? (await (await import('../../runtime/webgpu/index.js')).createWebGPUDevice(opts));
   const layout = new c.StateLayout(); // lives as long as the device's arenas
+  // every kernel must fit the device's binding limit (llvmpipe allows 16, SwiftShader 12)
+  const schedule = { maxStorageBuffers: device.limits.maxStorageBuffersPerShaderStage, ...opts.schedule };
   return new WebGPUBackend(device, layout, {
     name: opts.name ?? 'webgpu',
     device,
-    lower: (t) => c.schedule(t.graph, layout, opts.schedule),
+    lower: (t) => c.schedule(t.graph, layout, schedule),
     build: async (kp) => c.buildWGSL(kp, opts.wgsl),
     stats: (kp): ProgramStats => c.programStats(kp),
   });

@@ -1,0 +1,34 @@
+// Which axes a reduction reduces, with PyTorch's rules for the two edge cases: a 0-d tensor
+// reduces over dim 0 or -1 as if it were 1-d with one element (the result is the value itself),
+// and a max-like reduction (max, amax, argmax, ...) has no identity, so it refuses an empty dim.
+import { KilnError } from './errors.js';
+import type { Shape } from './ir/graph.js';
+import { numel } from './ir/graph.js';
+import { normDim } from './tensor.js';
+
+/** the wrapped axes `dim` names (all of them when undefined); none for a 0-d tensor */
+export function reductionAxes(name: string, dim: number | number[] | undefined, shape: Shape): number[] {
+  if (dim === undefined) return shape.map((_, i) => i);
+  const axes = (Array.isArray(dim) ? dim : [dim]).map((d) => normDim(name, d, shape.length, shape));
+  return shape.length === 0 ? [] : axes;
+}
+
+/**
+ * PyTorch's zero_numel_check_dims for max-like reductions of an empty tensor. `amax`/`amin` name
+ * the dim as given, `max`/`min`/`argmax` wrapped (as PyTorch 1.13 does); no dim at all is refused.
+ */
+export function checkMaxReduction(name: string, dim: number | number[] | undefined, shape: Shape): void {
+  if (numel(shape) !== 0) return;
+  const dims = dim === undefined ? [] : Array.isArray(dim) ? dim : [dim];
+  if (!dims.length) {
+    const hint = name === 'argmax' ? '' : " Specify the reduction dim with the 'dim' argument.";
+    throw new KilnError(`${name}(): Expected reduction dim to be specified for input.numel() == 0.${hint}`);
+  }
+  const shown = name === 'amax' || name === 'amin';
+  for (const d of dims) {
+    const axis = normDim(name, d, shape.length, shape);
+    if (shape[axis] === 0) {
+      throw new KilnError(`${name}(): Expected reduction dim ${shown ? d : axis} to have non-zero size.`);
+    }
+  }
+}
