@@ -33,6 +33,7 @@ export class HostScalar {
   min(o: ScalarLike) { return this.bin('min', o); }
   neg() { const c = this.constant; return new HostScalar(c !== undefined ? { k: 'num', v: -c } : { k: 'neg', a: this.expr }); }
   sqrt() { const c = this.constant; return new HostScalar(c !== undefined ? { k: 'num', v: Math.sqrt(c) } : { k: 'sqrt', a: this.expr }); }
+  floor() { const c = this.constant; return new HostScalar(c !== undefined ? { k: 'num', v: Math.floor(c) } : { k: 'floor', a: this.expr }); }
   /** `base ** this` */
   rpow(base: number) { return HostScalar.of(base).pow(this); }
 }

@@ -7,7 +7,7 @@ export type HostExpr =
   | { k: 'num'; v: number }
   | { k: 'var'; i: number }
   | { k: 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min'; a: HostExpr; b: HostExpr }
-  | { k: 'sqrt' | 'neg'; a: HostExpr };
+  | { k: 'sqrt' | 'neg' | 'floor'; a: HostExpr };
 
 export type HostStmt =
   | { k: 'set'; v: number; e: HostExpr }   // vars[v] = e   (persistent: step counters, ...)
@@ -27,6 +27,7 @@ export function evalHostExpr(e: HostExpr, vars: ArrayLike<number>): number {
     case 'var': return vars[e.i];
     case 'neg': return -evalHostExpr(e.a, vars);
     case 'sqrt': return Math.sqrt(evalHostExpr(e.a, vars));
+    case 'floor': return Math.floor(evalHostExpr(e.a, vars));
     default: {
       const a = evalHostExpr(e.a, vars), b = evalHostExpr(e.b, vars);
       switch (e.k) {
@@ -50,6 +51,7 @@ function compileExpr(e: HostExpr): Thunk {
     case 'var': { const i = e.i; return (vars) => vars[i]; }
     case 'neg': { const a = compileExpr(e.a); return (vars) => -a(vars); }
     case 'sqrt': { const a = compileExpr(e.a); return (vars) => Math.sqrt(a(vars)); }
+    case 'floor': { const a = compileExpr(e.a); return (vars) => Math.floor(a(vars)); }
     default: {
       const a = compileExpr(e.a), b = compileExpr(e.b);
       switch (e.k) {
@@ -100,6 +102,7 @@ function exprSource(e: HostExpr, consts: number[]): string {
     case 'var': return `v[${e.i | 0}]`;
     case 'neg': return `(-${exprSource(e.a, consts)})`;
     case 'sqrt': return `sqrt(${exprSource(e.a, consts)})`;
+    case 'floor': return `floor(${exprSource(e.a, consts)})`;
     case 'pow': return `pow(${exprSource(e.a, consts)}, ${exprSource(e.b, consts)})`;
     case 'max': return `max(${exprSource(e.a, consts)}, ${exprSource(e.b, consts)})`;
     case 'min': return `min(${exprSource(e.a, consts)}, ${exprSource(e.b, consts)})`;
@@ -120,9 +123,9 @@ export function generateHostProgram(p: HostProgram): ((vars: Float64Array, scala
   const consts: number[] = [];
   const body = p.stmts.map((s) => (s.k === 'set' ? `v[${s.v | 0}] = ${exprSource(s.e, consts)};` : `s[${s.s | 0}] = ${exprSource(s.e, consts)};`));
   try {
-    const make = new Function('k', 'pow', 'sqrt', 'max', 'min',
+    const make = new Function('k', 'pow', 'sqrt', 'max', 'min', 'floor',
       `"use strict";\nreturn function kilnHostProgram(v, s) {\n${body.join('\n')}\n};`);
-    return make(Float64Array.from(consts), memoPow(), Math.sqrt, Math.max, Math.min);
+    return make(Float64Array.from(consts), memoPow(), Math.sqrt, Math.max, Math.min, Math.floor);
   } catch {
     return undefined;
   }
@@ -163,6 +166,7 @@ export function printHostExpr(e: HostExpr, names: (i: number) => string = (i) =>
     case 'var': return names(e.i);
     case 'neg': return `-(${printHostExpr(e.a, names)})`;
     case 'sqrt': return `sqrt(${printHostExpr(e.a, names)})`;
+    case 'floor': return `floor(${printHostExpr(e.a, names)})`;
     case 'max': case 'min': case 'pow':
       return `${e.k}(${printHostExpr(e.a, names)}, ${printHostExpr(e.b, names)})`;
     default: {

@@ -14,7 +14,7 @@ function randomProgram(seed: number): HostProgram {
   const expr = (d: number): HostExpr => {
     const r = rnd();
     if (d <= 0 || r < 0.3) return rnd() < 0.5 ? { k: 'var', i: Math.floor(rnd() * nv) } : { k: 'num', v: specials[Math.floor(rnd() * specials.length)] };
-    if (r < 0.4) return { k: rnd() < 0.5 ? 'sqrt' : 'neg', a: expr(d - 1) };
+    if (r < 0.4) return { k: (['sqrt', 'neg', 'floor'] as const)[Math.floor(rnd() * 3)], a: expr(d - 1) };
     const ops = ['add', 'sub', 'mul', 'div', 'pow', 'max', 'min'] as const;
     return { k: ops[Math.floor(rnd() * ops.length)], a: expr(d - 1), b: expr(d - 1) };
   };
