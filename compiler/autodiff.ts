@@ -77,6 +77,8 @@ const rules: Record<string, Rule> = {
     return [r.pad(xs.map((size, i) => [n.arg.starts[i], size - n.arg.starts[i] - r.shape[i]] as [number, number]))];
   },
   pad: (n, g) => [n.src[0].shape.reduce((t: Tensor, d, i) => t.slice(i, n.arg.before[i], n.arg.before[i] + d), g)],
+  // a draw (rand/randn) is constant in its sources (the key and offset scalars): no gradient
+  random: (n) => n.src.map(() => null),
 };
 
 function minmax(n: Node, g: Tensor, win: 'gt' | 'lt'): Tensor[] {

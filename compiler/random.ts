@@ -1,5 +1,8 @@
 // Seeded randomness for parameter initialisation and data shuffling: `manualSeed(n)` makes every
-// later draw reproducible. (A Mersenne Twister, as PyTorch's CPU generator is.)
+// later draw reproducible. (A Mersenne Twister, as PyTorch's CPU generator is.) Draws inside a
+// compiled function use a counter-based generator instead (random-traced.ts); manualSeed seeds it
+// too, as torch.manual_seed seeds the CUDA generator's Philox seed and resets its offset.
+import { HostCell } from './state.js';
 class MT19937 {
   private mt = new Uint32Array(624);
   private index = 625;
@@ -31,7 +34,18 @@ class MT19937 {
 
 let gen = new MT19937(5489);
 
-export function manualSeed(seed: number): void { gen = new MT19937(seed); }
+/**
+ * The key and position of traced draws: `seed` is the Philox key; `offset` counts the runs of
+ * compiled functions that drew (each run draws at its own offset, then advances it by one), so
+ * every run gets fresh numbers and two compiled functions never share a stream.
+ */
+export const tracedStream = { seed: 5489, offset: new HostCell('rng.offset', 0) };
+
+export function manualSeed(seed: number): void {
+  gen = new MT19937(seed);
+  tracedStream.seed = seed;
+  tracedStream.offset.value = 0;
+}
 
 /** uniform in [0, 1) with float32 resolution (24 random bits, as PyTorch's uniform_ for float) */
 export function random(): number { return (gen.nextU32() & 0xffffff) / 0x1000000; }

@@ -5,6 +5,8 @@ import { makeNode, numel } from './ir/graph.js';
 import { KilnError, fmtShape } from './errors.js';
 import { HostScalar } from './host-scalar.js';
 import { randn as randnValues, uniform } from './random.js';
+import { checkRandomShape, tracedRandom } from './random-traced.js';
+import { currentTrace } from './trace-context.js';
 import { Tensor, broadcastShapes, type TensorLike } from './tensor.js';
 
 const promote = (a: DType, b: DType): DType => (a === 'float32' || b === 'float32' ? 'float32' : a === 'int32' || b === 'int32' ? 'int32' : 'bool');
@@ -26,9 +28,20 @@ function inferShape(v: unknown): number[] {
 export function full(shape: number[], value: number, dtype: DType = 'float32'): Tensor {
   return new Tensor(makeNode('const', [], [], dtype, { value: dtype === 'float32' ? Math.fround(value) : value })).expand(shape);
 }
-/** PyTorch's `torch.randn` / `torch.rand`: seeded by manualSeed */
-export const randn = (shape: number[]) => tensor(randnValues(numel(shape)), { shape });
-export const rand = (shape: number[]) => tensor(uniform(numel(shape), 0, 1), { shape });
+/**
+ * PyTorch's `torch.randn` / `torch.rand`, seeded by manualSeed. Outside a trace: PyTorch's CPU
+ * generator's numbers (random.ts). Inside compile(): fresh numbers every run (random-traced.ts).
+ */
+export function randn(shape: number[]): Tensor {
+  checkRandomShape('randn', shape);
+  const t = currentTrace();
+  return t ? Tensor.fromNode(tracedRandom(t, shape, 'normal')) : tensor(randnValues(numel(shape)), { shape });
+}
+export function rand(shape: number[]): Tensor {
+  checkRandomShape('rand', shape);
+  const t = currentTrace();
+  return t ? Tensor.fromNode(tracedRandom(t, shape, 'uniform')) : tensor(uniform(numel(shape), 0, 1), { shape });
+}
 export const zeros = (shape: number[], dtype: DType = 'float32') => full(shape, 0, dtype);
 export const ones = (shape: number[], dtype: DType = 'float32') => full(shape, 1, dtype);
 export const zerosLike = (t: Tensor) => zeros(t.shape, t.dtype);

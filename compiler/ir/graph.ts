@@ -22,7 +22,7 @@ export type SourceOp = (typeof SOURCE_OPS)[number];
  * `fma(a, b, c)` = a*b + c with one rounding (float32 only): PyTorch's CPU add(self, other, alpha)
  * is fma(other, alpha, self), addcmul is fma(value*t1, t2, self), lerp is one fma per branch.
  */
-export type Op = UnaryOp | BinaryOp | ReduceOp | ViewOp | SourceOp | 'where' | 'fma';
+export type Op = UnaryOp | BinaryOp | ReduceOp | ViewOp | SourceOp | 'where' | 'fma' | 'random';
 
 /** Per-op argument. Kept as plain data so that a node prints and serializes. */
 export interface OpArgs {
@@ -32,6 +32,13 @@ export interface OpArgs {
   scalar: { slot: number };            // a float32 computed by the host program this step
   iota: { axis: number };              // the index along `axis` (int32)
   data: { values: Float32Array | Int32Array | Uint8Array }; // a concrete tensor outside a trace
+  /**
+   * a fresh draw per run (compiler/random-traced.ts): element i is Philox4x32-10 of counter
+   * (i, draw, run offset) under the manualSeed key; its sources are the 8 float32 `scalar`s holding
+   * the 16-bit halves of the key and the offset. `draw` numbers the draws of one trace, so two
+   * draws are never one node (CSE keys on it).
+   */
+  random: { dist: 'uniform' | 'normal'; draw: number };
   cast: { to: DType };
   sum: { axes: number[] };             // reduced axes keep size 1
   rmax: { axes: number[] };

@@ -23,7 +23,12 @@ export type Expr =
   | { e: 'binary'; type: KType; fn: BinaryFn; a: Expr; b: Expr }
   | { e: 'where'; type: KType; cond: Expr; a: Expr; b: Expr }
   | { e: 'cast'; type: KType; a: Expr }
-  | { e: 'fma'; type: 'f32'; a: Expr; b: Expr; c: Expr }; // a*b + c rounded once (llvm.fma, WGSL fma)
+  | { e: 'fma'; type: 'f32'; a: Expr; b: Expr; c: Expr } // a*b + c rounded once (llvm.fma, WGSL fma)
+  /**
+   * Philox4x32-10 of counter (index, draw, offset) under the key, as targets/reference/philox.ts
+   * defines it; `pieces` are 8 f32 expressions holding the 16-bit halves of the key and offset
+   */
+  | { e: 'random'; type: 'f32'; dist: 'uniform' | 'normal'; draw: number; index: Expr; pieces: Expr[] };
 
 /**
  * The direct sub-expressions of `e`, in a fixed order (index, operands, condition first).
@@ -37,6 +42,7 @@ export function exprChildren(e: Expr): Expr[] {
     case 'binary': return [e.a, e.b];
     case 'where': return [e.cond, e.a, e.b];
     case 'fma': return [e.a, e.b, e.c];
+    case 'random': return [e.index, ...e.pieces];
     default: return [];
   }
 }
@@ -49,6 +55,7 @@ export function mapExpr(e: Expr, f: (x: Expr) => Expr): Expr {
     case 'binary': return { ...e, a: f(e.a), b: f(e.b) };
     case 'where': return { ...e, cond: f(e.cond), a: f(e.a), b: f(e.b) };
     case 'fma': return { ...e, a: f(e.a), b: f(e.b), c: f(e.c) };
+    case 'random': return { ...e, index: f(e.index), pieces: e.pieces.map(f) };
     default: return e;
   }
 }

@@ -120,6 +120,14 @@ export class Emitter {
         e = { e: 'fma', type: 'f32', a, b, c: cc };
         break;
       }
+      case 'random': {
+        // a pure function of the element's position in the draw's own shape: views of it (an
+        // expand) read the same element, and recomputing it in another kernel gives the same value
+        const pieces = n.src.map((s) => this.emit(s, idx, blk, guard));
+        const index = toExpr(flatten(idx, n.shape, 0));
+        e = { e: 'random', type: 'f32', dist: n.arg.dist, draw: n.arg.draw, index, pieces };
+        break;
+      }
       default:
         if (UNARY.has(n.op)) e = { e: 'unary', type: t, fn: n.op as any, a: this.emit(n.src[0], idx, blk, guard) };
         else e = { e: 'binary', type: t, fn: n.op as any, a: this.emit(n.src[0], idx, blk, guard), b: this.emit(n.src[1], idx, blk, guard) };

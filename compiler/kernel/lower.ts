@@ -94,6 +94,8 @@ export function lowerFlat(stages: SStage[], homeOf: HomeFn, targetOf: TargetFn, 
         return { ...e, index: { e: 'var', type: 'i32', name: `@${offsets.length - 1}` } };
       }
       case 'scalar': slots.push(e.slot); return { ...e, slot: -slots.length };
+      // its value depends on its index within its own draw, which concatenation would shift
+      case 'random': ok = false; return e;
       default: return mapExpr(e, ex);
     }
   };

@@ -15,6 +15,7 @@ export function printExpr(e: Expr): string {
     case 'where': return `(${printExpr(e.cond)} ? ${printExpr(e.a)} : ${printExpr(e.b)})`;
     case 'binary': return SYM[e.fn] ? `(${printExpr(e.a)} ${SYM[e.fn]} ${printExpr(e.b)})` : `${e.fn}(${printExpr(e.a)}, ${printExpr(e.b)})`;
     case 'fma': return `fma(${printExpr(e.a)}, ${printExpr(e.b)}, ${printExpr(e.c)})`;
+    case 'random': return `${e.dist}#${e.draw}(${printExpr(e.index)}; ${e.pieces.map(printExpr).join(', ')})`;
   }
 }
 

@@ -14,6 +14,7 @@ export function kernelCost(k: Kernel): KernelCost {
     else if (e.e === 'unary' && e.type === 'f32') c.flops += m;
     else if (e.e === 'binary' && e.a.type === 'f32') c.flops += m;
     else if (e.e === 'fma') c.flops += 2 * m; // a multiply and an add
+    else if (e.e === 'random') c.flops += (e.dist === 'uniform' ? 1 : 6) * m; // float ops after the integer rounds
     for (const x of exprChildren(e)) expr(x, m);
   };
   const stmts = (ss: readonly Stmt[], m: number): void => {

@@ -4,6 +4,7 @@
 // bool → i1 (stored as i32 0/1).
 import llvm from 'llvm-bindings';
 import type { BufferDecl, Expr, KType } from '../../compiler/ir/kernel.js';
+import { emitRandom } from './philox.js';
 
 export type Binding =
   | { k: 'val'; v: llvm.Value }
@@ -40,7 +41,7 @@ export class ExprEmitter {
     if (!f) { f = llvm.Intrinsic.getDeclaration(this.mod, id, t); this.intrinsics.set(key, f); }
     return f;
   }
-  private call(id: number, args: llvm.Value[], t: llvm.Type[] = [this.f32]): llvm.Value {
+  call(id: number, args: llvm.Value[], t: llvm.Type[] = [this.f32]): llvm.Value {
     return this.b.CreateCall(this.intrinsic(id, t), args);
   }
 
@@ -114,6 +115,7 @@ export class ExprEmitter {
       case 'cast': return this.cast(this.expr(e.a, env), e.a.type, e.type);
       // one rounding, as PyTorch's CPU add-with-alpha; the loop vectorizer widens it to vfmadd
       case 'fma': return this.call(llvm.Intrinsic.fma, [this.expr(e.a, env), this.expr(e.b, env), this.expr(e.c, env)]);
+      case 'random': return emitRandom(this, e, this.expr(e.index, env), e.pieces.map((p) => this.expr(p, env)));
     }
   }
 

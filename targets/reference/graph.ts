@@ -5,6 +5,7 @@
 import type { DType, Node } from '../../compiler/ir/graph.js';
 import { numel, toposort } from '../../compiler/ir/graph.js';
 import { fmaf32 } from './fma.js';
+import { randomAt } from './philox.js';
 
 export type Values = Float32Array | Int32Array | Uint8Array;
 
@@ -70,6 +71,11 @@ export function evalNode(n: Node, src: Values[], env: (n: Node) => Values): Valu
     case 'fma': {
       const [a, b, c] = src;
       for (let i = 0; i < out.length; i++) out[i] = fmaf32(a[i], b[i], c[i]);
+      return out;
+    }
+    case 'random': {
+      const pieces = src.map((v) => v[0]);
+      for (let i = 0; i < out.length; i++) out[i] = randomAt(n.arg.dist, i, n.arg.draw, pieces);
       return out;
     }
     case 'where': {

@@ -6,6 +6,7 @@
 // keeps the semantics in one small switch while running fast enough for the golden tests.
 import type { Expr, Kernel, KernelProgram, KType, Stmt } from '../../compiler/ir/kernel.js';
 import { fmaf32 } from './fma.js';
+import { randomAt } from './philox.js';
 import { guardHolds, numel } from '../../runtime/manifest.js';
 
 export type Memory = Float32Array | Int32Array;
@@ -98,6 +99,14 @@ class Compiler {
       case 'fma': {
         const a = this.expr(e.a), b = this.expr(e.b), c = this.expr(e.c);
         return (v) => fmaf32(a(v), b(v), c(v));
+      }
+      case 'random': {
+        const ix = this.expr(e.index), ps = e.pieces.map((p) => this.expr(p)), { dist, draw } = e;
+        const pieces = new Array<number>(ps.length);
+        return (v) => {
+          for (let k = 0; k < ps.length; k++) pieces[k] = ps[k](v);
+          return randomAt(dist, ix(v), draw, pieces);
+        };
       }
       case 'cast': {
         const a = this.expr(e.a), t = e.type;

@@ -7,6 +7,7 @@
 //   - there is no f64, and bool is not storable: bool values live in i32 buffers as 0/1.
 import type { BinaryFn, Expr, KType, UnaryFn } from '../../compiler/ir/kernel.js';
 import type { StorageDType } from '../../runtime/manifest.js';
+import { PHILOX_DEPS, PHILOX_HELPERS } from './philox.js';
 
 /** What printing a kernel learns: the buffers it touches, and the helper functions it calls. */
 export interface Ctx {
@@ -52,9 +53,10 @@ fn kiln_nan() -> f32 { return bitcast<f32>(kiln_nan_bits); }`,
   let r = a % b;
   return select(r, r + b, (r != 0i) && ((r < 0i) != (b < 0i)));
 }`,
+  ...PHILOX_HELPERS,
 } as const;
 export type HelperName = keyof typeof HELPERS;
-const HELPER_DEPS: Partial<Record<HelperName, HelperName[]>> = { kiln_pow: ['kiln_inf', 'kiln_nan'] };
+const HELPER_DEPS: Partial<Record<HelperName, readonly HelperName[]>> = { kiln_pow: ['kiln_inf', 'kiln_nan'], ...PHILOX_DEPS };
 
 export function useHelper(ctx: Ctx, h: HelperName): void {
   ctx.helpers.add(h);
@@ -194,6 +196,13 @@ export function expr(e: Expr, ctx: Ctx): string {
     case 'cast': return conv(expr(e.a, ctx), e.a.type, e.type);
     // WGSL's fma may or may not be fused on a given device (the spec allows either)
     case 'fma': return `fma(${expr(e.a, ctx)}, ${expr(e.b, ctx)}, ${expr(e.c, ctx)})`;
+    case 'random': {
+      const h = e.dist === 'uniform' ? 'kiln_uniform' : 'kiln_normal';
+      useHelper(ctx, h);
+      const p = e.pieces.map((x) => expr(x, ctx));
+      const vec = (ps: string[]) => `vec4<f32>(${ps.join(', ')})`;
+      return `${h}(kiln_philox(${index(e.index, ctx)}, ${e.draw >>> 0}u, ${vec(p.slice(0, 4))}, ${vec(p.slice(4))}))`;
+    }
   }
 }
 

@@ -185,6 +185,7 @@ function mapExpr(e: Expr, buf: (b: number) => number, slot: (s: number) => numbe
     case 'binary': return { ...e, a: mapExpr(e.a, buf, slot), b: mapExpr(e.b, buf, slot) };
     case 'where': return { ...e, cond: mapExpr(e.cond, buf, slot), a: mapExpr(e.a, buf, slot), b: mapExpr(e.b, buf, slot) };
     case 'fma': return { ...e, a: mapExpr(e.a, buf, slot), b: mapExpr(e.b, buf, slot), c: mapExpr(e.c, buf, slot) };
+    case 'random': return { ...e, index: mapExpr(e.index, buf, slot), pieces: e.pieces.map((p) => mapExpr(p, buf, slot)) };
   }
 }
 
