@@ -116,9 +116,11 @@ describe.each(TARGETS)('rand/randn inside compile() on %s', (target) => {
       return [loss, mask.float()];
     }, { inputs: [], target });
     expect(drew!.requiresGrad).toBe(false);
-    let prev = Float32Array.from(w.data);
+    let prev = Float32Array.from(w.data), prevMask: Float32Array | undefined;
     for (let k = 0; k < 3; k++) {
       const [, mask] = await step.run();
+      if (prevMask) expect(maxAbsDiff(mask.data, prevMask), `a fresh mask at step ${k}`).toBe(1);
+      prevMask = mask.data;
       await step.sync();
       const now = w.data;
       // d/dw of (w*m/0.75)^2 = 2*w*m/0.75^2: kept weights shrink, dropped ones keep their value
