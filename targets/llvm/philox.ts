@@ -1,12 +1,11 @@
 // The `random` expression as LLVM IR: Philox4x32-10 unrolled on i32 values (the 32x32 -> 64
 // multiply is one i64 mul), then the uniform or Box-Muller float, operation for operation as
-// targets/reference/philox.ts computes them (bit-identical uniforms; normals through libm's logf,
-// sinf and cosf, which the interpreter's Math.log/sin/cos agree with to an ulp or so).
+// targets/reference/philox.ts computes them: IEEE float ops, no contraction, so bit-identical.
 import llvm from 'llvm-bindings';
 import type { Expr } from '../../compiler/ir/kernel.js';
 import {
-  ANGLE_HALF_QUADRANT, ANGLE_QUADRANT_SHIFT, LOG_SERIES, LOG_SERIES_BELOW, LOG_SERIES_ONE,
-  PHILOX_M0, PHILOX_M1, PHILOX_ROUNDS, PHILOX_W0, PHILOX_W1, TWO_PI_F32, UNIFORM_SCALE,
+  ANGLE_HALF_QUADRANT, ANGLE_QUADRANT_SHIFT, COS_POLY, LN2_HI, LN2_LO, LOG_ATANH, PHILOX_M0, PHILOX_M1,
+  PHILOX_ROUNDS, PHILOX_W0, PHILOX_W1, SIN_POLY, SQRT2_MANTISSA, TWO_PI_F32, UNIFORM_SCALE,
 } from '../reference/philox.js';
 import type { ExprEmitter } from './expr.js';
 
@@ -36,22 +35,30 @@ export function emitRandom(em: ExprEmitter, e: RandomExpr, index: llvm.Value, pi
   const unit = (w: llvm.Value, plus: number) => b.CreateFMul(b.CreateUIToFP(top24(w, plus), em.f32), f(UNIFORM_SCALE));
   if (e.dist === 'uniform') return unit(c[0], 0);
   const I = llvm.Intrinsic;
-  // log(u1), by the series near 1 (logOfU1 in targets/reference/philox.ts)
-  const k = b.CreateSub(u32(LOG_SERIES_ONE), b.CreateLShr(c[0], u32(8)));
-  const x = b.CreateFMul(b.CreateUIToFP(k, em.f32), f(UNIFORM_SCALE));
-  let a = f(LOG_SERIES[0]);
-  for (const c of LOG_SERIES.slice(1)) a = b.CreateFAdd(b.CreateFMul(a, x), f(c));
-  const series = b.CreateFNeg(b.CreateFAdd(x, b.CreateFMul(b.CreateFMul(a, x), x)));
-  const near1 = b.CreateICmpULT(k, u32(LOG_SERIES_BELOW));
-  const log = b.CreateSelect(near1, series, em.call(I.log, [unit(c[0], 1)]));
-  const radius = em.call(I.sqrt, [b.CreateFMul(f(-2), log)]);
+  const mul = (x: llvm.Value, y: llvm.Value) => b.CreateFMul(x, y);
+  const add = (x: llvm.Value, y: llvm.Value) => b.CreateFAdd(x, y);
+  const horner = (x: llvm.Value, cs: readonly number[]) =>
+    cs.slice(1).reduce((a, k) => add(mul(a, x), f(k)), f(cs[0]));
+  // log(u1) = log(m) + E*ln2 from the float's exponent and mantissa (logOfU1 in targets/reference/philox.ts)
+  const bits = b.CreateBitCast(b.CreateUIToFP(top24(c[0], 1), em.f32), i32);
+  const mant = b.CreateOr(b.CreateAnd(bits, u32(0x7fffff)), u32(0x800000));
+  const big = b.CreateICmpUGT(mant, u32(SQRT2_MANTISSA));
+  const m = mul(b.CreateUIToFP(mant, em.f32), b.CreateSelect(big, f(2 ** -24), f(2 ** -23)));
+  const biased = b.CreateAdd(b.CreateLShr(bits, u32(23)), b.CreateZExt(big, i32));
+  const exp = b.CreateSIToFP(b.CreateSub(biased, u32(127 + 24)), em.f32);
+  const s = b.CreateFDiv(b.CreateFSub(m, f(1)), add(m, f(1)));
+  const logm = mul(mul(f(2), s), horner(mul(s, s), LOG_ATANH));
+  const log = add(mul(exp, f(LN2_HI)), add(logm, mul(exp, f(LN2_LO))));
+  const radius = em.call(I.sqrt, [mul(f(-2), log)]);
   // the angle as quadrant q and theta in [-pi/4, pi/4] (angleOf in targets/reference/philox.ts)
   const t = b.CreateLShr(c[1], u32(8));
   const q = b.CreateLShr(b.CreateAdd(t, u32(ANGLE_HALF_QUADRANT)), u32(ANGLE_QUADRANT_SHIFT));
   const units = b.CreateSIToFP(b.CreateSub(t, b.CreateShl(q, u32(ANGLE_QUADRANT_SHIFT))), em.f32);
   const theta = b.CreateFMul(f(TWO_PI_F32), b.CreateFMul(units, f(UNIFORM_SCALE)));
   const odd = b.CreateICmpNE(b.CreateAnd(q, u32(1)), u32(0));
-  const cs = b.CreateSelect(odd, em.call(I.sin, [theta]), em.call(I.cos, [theta]));
+  const z = mul(theta, theta);
+  const sin = add(theta, mul(theta, mul(z, horner(z, SIN_POLY)))), cos = add(f(1), mul(z, horner(z, COS_POLY)));
+  const cs = b.CreateSelect(odd, sin, cos);
   const negative = b.CreateICmpNE(b.CreateAnd(b.CreateAdd(q, u32(1)), u32(2)), u32(0)); // q mod 4 is 1 or 2
   return b.CreateFMul(radius, b.CreateSelect(negative, b.CreateFNeg(cs), cs));
 }

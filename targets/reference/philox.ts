@@ -12,10 +12,49 @@ export const PHILOX_ROUNDS = 10;
 /** 2^-24: a 24-bit integer times this is a float32 in [0, 1), exactly */
 export const UNIFORM_SCALE = 5.9604644775390625e-8;
 export const TWO_PI_F32 = Math.fround(2 * Math.PI);
-/** logOfU1: 1 - u1 in units of 2^-24 is LOG_SERIES_ONE - (w >>> 8); the series below 2^20 of them */
-export const LOG_SERIES_ONE = 0xffffff, LOG_SERIES_BELOW = 1 << 20;
-/** the series' Horner coefficients, highest power first: 1/7 ... 1/2 (float32) */
-export const LOG_SERIES = [7, 6, 5, 4, 3, 2].map((n) => Math.fround(1 / n));
+/**
+ * Box-Muller's log, sin and cos are polynomials in float32 +, *, / (with sqrt, the only float ops
+ * in a draw): IEEE targets (reference, native) agree bit for bit, and no target depends on a
+ * built-in log/sin/cos (WGSL allows sin/cos an absolute error of 2^-11; SwiftShader's is that loose).
+ * log: u1 = m * 2^E with m in [sqrt(1/2), sqrt(2)), log m = 2 atanh(s), s = (m-1)/(m+1).
+ */
+export const SQRT2_MANTISSA = 11863283; // floor(sqrt(2) * 2^23): a 24-bit mantissa above it is > sqrt(2)
+export const LOG_ATANH = [9, 7, 5, 3, 1].map((n) => Math.fround(1 / n)); // Horner in s^2, highest first
+export const LN2_HI = 0.693145751953125, LN2_LO = Math.fround(Math.LN2 - 0.693145751953125); // E*LN2_HI exact
+/** sin(t) = t + t*z*SIN(z), cos(t) = 1 + z*COS(z), z = t^2, |t| <= pi/4 (Taylor, truncation < 2^-28) */
+export const SIN_POLY = [362880, -5040, 120, -6].map((n) => Math.fround(1 / n));
+export const COS_POLY = [-3628800, 40320, -720, 24, -2].map((n) => Math.fround(1 / n));
+
+const f32 = Math.fround;
+/** Horner's rule in float32, coefficients highest power first */
+export function horner(x: number, cs: readonly number[]): number {
+  let a = cs[0];
+  for (let j = 1; j < cs.length; j++) a = f32(f32(a * x) + cs[j]);
+  return a;
+}
+
+/**
+ * log(u1) for u1 = n * 2^-24, n = (w >>> 8) + 1 in [1, 2^24]: the float32 n's exponent e and
+ * 24-bit mantissa M (what a bitcast gives), halved when M/2^23 > sqrt(2)
+ */
+export function logOfU1(w: number): number {
+  const n = (w >>> 8) + 1, e = 31 - Math.clz32(n), mant = n * 2 ** (23 - e);
+  const big = mant > SQRT2_MANTISSA;
+  const m = mant * (big ? 2 ** -24 : 2 ** -23), exp = e + (big ? 1 : 0) - 24;
+  const s = f32(f32(m - 1) / f32(m + 1));
+  const logm = f32(f32(2 * s) * horner(f32(s * s), LOG_ATANH));
+  return f32(f32(exp * LN2_HI) + f32(logm + f32(exp * LN2_LO)));
+}
+
+export function sinPoly(t: number): number {
+  const z = f32(t * t);
+  return f32(t + f32(t * f32(z * horner(z, SIN_POLY))));
+}
+export function cosPoly(t: number): number {
+  const z = f32(t * t);
+  return f32(1 + f32(z * horner(z, COS_POLY)));
+}
+
 /** a quarter turn is 2^22 units of 2^-24 */
 export const ANGLE_QUADRANT_SHIFT = 22, ANGLE_HALF_QUADRANT = 1 << 21;
 
@@ -56,28 +95,13 @@ export function angleOf(w: number): { quadrant: number; theta: number } {
 }
 
 /**
- * log(u1) for u1 = ((w >>> 8) + 1) * 2^-24 in (0, 1]. Where u1 is within 2^-4 of 1 it is the
- * series -(x + x^2/2 + ... + x^7/7) in x = 1 - u1 (exact: a 24-bit integer times 2^-24), by
- * Horner in float32, relative error ~2^-24: a target's log near 1 is only accurate to an absolute
- * ~2^-23 (Mesa llvmpipe's is), a large relative error in the small radius it gives.
- */
-export function logOfU1(w: number): number {
-  const f = Math.fround, k = LOG_SERIES_ONE - (w >>> 8);
-  if (k >= LOG_SERIES_BELOW) return f(Math.log(((w >>> 8) + 1) * UNIFORM_SCALE));
-  const x = k * UNIFORM_SCALE;
-  let a = LOG_SERIES[0];
-  for (let j = 1; j < LOG_SERIES.length; j++) a = f(f(a * x) + LOG_SERIES[j]);
-  return -f(x + f(f(a * x) * x));
-}
-
-/**
  * The value of a traced draw at one element. `pieces` are the 16-bit halves of the key (the
  * manualSeed seed, low half first) and of the run offset: [seed0..3, offset0..3]. The counter is
  * (element index, draw number within the trace, offset low word, offset high word).
  * uniform: the top 24 bits of word 0 times 2^-24, in [0, 1). normal: Box-Muller in float32 on
  * words 0 and 1 (u1 in (0, 1], so log(u1) is finite), rounded after every operation; the angle
  * 2*pi*u2 is reduced in integers to a quadrant q and theta in [-pi/4, pi/4] (cos of it is
- * +-cos(theta) or +-sin(theta)), so no target's cos sees a large argument (WGSL's cos is loose there).
+ * +-cos(theta) or +-sin(theta)), where the polynomials above hold.
  */
 export function randomAt(dist: RandomDist, index: number, draw: number, pieces: ArrayLike<number>): number {
   const k0 = joinHalves(pieces[0], pieces[1]), k1 = joinHalves(pieces[2], pieces[3]);
@@ -87,6 +111,6 @@ export function randomAt(dist: RandomDist, index: number, draw: number, pieces: 
   const f = Math.fround;
   const radius = f(Math.sqrt(f(-2 * logOfU1(w0))));
   const { quadrant, theta } = angleOf(w1);
-  const c = quadrant & 1 ? f(Math.sin(theta)) : f(Math.cos(theta));
+  const c = quadrant & 1 ? sinPoly(theta) : cosPoly(theta);
   return f(radius * (quadrant === 1 || quadrant === 2 ? -c : c));
 }
