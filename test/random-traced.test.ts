@@ -100,6 +100,24 @@ describe.each(TARGETS)('rand/randn inside compile() on %s', (target) => {
     expect(s.perKernel[0].ops).toEqual(expect.arrayContaining(['random', 'lt', 'mul', 'add']));
   });
 
+  it('one draw read by two parameters\' updates, one through a slice, is the same draw', async () => {
+    manualSeed(5);
+    const a = new nn.Parameter({ shape: [N], data: new Float32Array(N) });
+    const b = new nn.Parameter({ shape: [N / 2], data: new Float32Array(N / 2).fill(1) });
+    const opt = new optim.SGD([a, b], { lr: 1 });
+    const step = await compile(() => {
+      const noise = randn([N]); // not an output: each update computes it inline
+      a.grad = noise;
+      b.grad = noise.slice(0, 0, N / 2);
+      opt.step();
+    }, { inputs: [], target });
+    await step.run();
+    await step.sync();
+    const noise = Float32Array.from(a.data, (x) => -x);
+    expect(Math.abs(variance(noise) - 1)).toBeLessThan(0.15);
+    expect(b.data).toEqual(Float32Array.from(noise.subarray(0, N / 2), (x) => 1 - x));
+  });
+
   it('dropout trains: the gradient flows through the mask multiply, the draw has none', async () => {
     manualSeed(4);
     const w = new nn.Parameter({ shape: [N], data: new Float32Array(N).fill(1) });
@@ -137,7 +155,9 @@ describe.each(TARGETS)('rand/randn inside compile() on %s', (target) => {
 describe('traced draws on every target', () => {
   it('are bit-identical on reference, kernel interpreter, native, webgpu (llvmpipe and SwiftShader)', async () => {
     const results = new Map<string, Float32Array[]>();
-    const draws = () => [rand([N]), randn([N]), randn([40, 25]).add(rand([40, 1]))];
+    const draws = () => [
+      rand([N]), randn([N]), randn([40, 25]).add(rand([40, 1])), rand([64, 33]).sum(1), randn([10, 12]).permute([1, 0]),
+    ];
     for (const target of [...TARGETS, 'webgpu:swiftshader']) {
       manualSeed(11);
       const f = await compile(draws, { inputs: [], target });
@@ -160,6 +180,8 @@ describe('traced draws on every target', () => {
       expect(got[0], `${name}: uniform`).toEqual(want[0]);
       expect(got[1], `${name}: normal`).toEqual(want[1]);
       expect(got[2], `${name}: normal + broadcast uniform`).toEqual(want[2]);
+      expect(maxAbsDiff(got[3], want[3]), `${name}: a sum of uniforms`).toBeLessThanOrEqual(1e-5);
+      expect(got[4], `${name}: a permuted draw`).toEqual(want[4]);
     }
   });
 
