@@ -15,9 +15,12 @@ export class Hyperparameters {
   /** values of the hyperparameters this graph does not read live */
   private readonly fixed: Record<string, unknown>[];
   readonly paramGroups: readonly ParamGroupHandle[];
+  /** the host keys the graph reads live (lr, betas, ...): a run takes them when it is called */
+  readonly liveKeys: ReadonlySet<string>;
 
   constructor(private readonly specs: Record<string, HyperParam>[], private readonly host: Record<string, number>) {
     this.fixed = specs.map((g) => Object.fromEntries(Object.entries(g).filter(([, h]) => !h.host).map(([k, h]) => [k, h.value])));
+    this.liveKeys = new Set(specs.flatMap((g) => Object.values(g).flatMap((h) => h.host ?? [])));
     const handles = specs.map((_, gi) => this.handle(gi));
     this.paramGroups = new Proxy(Object.freeze(handles), {
       get: (t, k, r) => {
