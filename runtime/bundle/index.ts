@@ -95,7 +95,9 @@ export async function loadBundle(base: URL, opts: LoadOptions = {}): Promise<Bun
   for (const [k, ref] of Object.entries(m.state)) if (ref) files[k] = await readChecked(base, ref);
   const codes = await Promise.all(m.functions.map((f) => readChecked(base, f.targets[target]!.code)));
   const device = await openDevice(target, opts);
-  const state = new BundleState(device, m);
+  // runs, hyperparameter changes and state reads/loads in call order, whatever is awaited
+  const queue = new OrderedQueue();
+  const state = new BundleState(device, m, (change) => queue.apply(change));
   const exes: Executable[] = [];
   for (const [i, f] of m.functions.entries()) {
     const t = f.targets[target]!;
@@ -108,9 +110,6 @@ export async function loadBundle(base: URL, opts: LoadOptions = {}): Promise<Bun
   }
   await state.load(files, true);
 
-  // runs and state reads/loads in call order, whatever is awaited (see runtime/order.ts)
-  const queue = new OrderedQueue();
-  const live = state.hyper?.liveKeys ?? new Set<string>();
   const functions: Record<string, BundleFunctionHandle> = {};
   m.functions.forEach((f, i) => {
     const man = f.targets[target]!.manifest;
@@ -119,14 +118,13 @@ export async function loadBundle(base: URL, opts: LoadOptions = {}): Promise<Bun
     const init = Float64Array.from(man.host.vars, (v) => v.init);
     const scalars = new Float32Array(Math.max(1, man.host.scalarCount));
     const exe = exes[i];
-    /** the host program over the state's values (hyperparameters as `taken` holds them, if given) */
-    const hostStep = (taken?: Map<string, number>): void => {
+    const hostStep = (): void => {
       vars.set(init);
-      for (const h of f.hostState) vars[h.var] = taken?.get(h.key) ?? state.host[h.key];
+      for (const h of f.hostState) vars[h.var] = state.host[h.key];
       runHost(vars, scalars);
     };
     const finish = (outs: HostArray[]) => {
-      for (const h of f.hostState) if (!live.has(h.key)) state.host[h.key] = vars[h.var]; // only after the device ran
+      for (const h of f.hostState) state.host[h.key] = vars[h.var]; // only after the device ran
       const values = outs.map((d, j) => tensorValue(d, f.outputs[j].shape, f.outputs[j].dtype));
       return f.result === 'single' ? values[0] : f.result === 'array' ? values : undefined;
     };
@@ -141,9 +139,8 @@ export async function loadBundle(base: URL, opts: LoadOptions = {}): Promise<Bun
             return Promise.resolve(finish(exe.runSync(inputs, scalars)));
           }
           const taken = inputs.map(copyInput);
-          const hyper = new Map(f.hostState.filter((h) => live.has(h.key)).map((h) => [h.key, state.host[h.key]]));
           return queue.enqueue(async () => {
-            hostStep(hyper);
+            hostStep();
             return finish(await exe.run(taken, scalars));
           });
         } catch (e) {
