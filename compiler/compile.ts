@@ -224,7 +224,8 @@ export class CompiledFunction {
       }
       if (fault) {
         const why = fault.detached ? ' (its ArrayBuffer is detached)' : '';
-        throw new KilnError(`run: input ${i} has ${fault.length} elements, expected ${n} for shape [${spec.shape}]${why}`);
+        const want = `expected ${n} for shape [${spec.shape}]`;
+        throw new KilnError(`run: input ${i} has ${fault.length} elements, ${want}${why}`);
       }
       return arr as HostArray;
     });

@@ -219,7 +219,7 @@ console.log(JSON.stringify(out));
     expect(dts).toMatch(/ lr: number;[\s\S]* betas: readonly \[number, number\];[\s\S]* readonly amsgrad: boolean;/);
   });
 
-  it('orders unawaited runs, a hyperparameter change and a state load in call order; takes inputs at the call', async () => {
+  it('orders unawaited runs, an lr change and a state load in call order; takes inputs at the call', async () => {
     manualSeed(0);
     const model = new nn.Sequential(new nn.Linear(10, 5), new nn.ReLU(), new nn.Linear(5, 2));
     const opt = new optim.Adam(model.parameters(), { lr: 1e-3 });

@@ -154,7 +154,9 @@ class NativeExecutable implements Executable {
       if (typedArrayKind(x) !== this.inKind[i] || trueLength(x) !== this.inCount[i]) checkInputs(m, inputs); // throws
     }
     if (scalars !== this.scalars) {
-      if (typedArrayKind(scalars) !== 'Float32Array') throw new TypeError(`scalars: expected a Float32Array, got ${(scalars as object)?.constructor?.name}`);
+      if (typedArrayKind(scalars) !== 'Float32Array') {
+        throw new TypeError(`scalars: expected a Float32Array, got ${(scalars as object)?.constructor?.name}`);
+      }
       for (let k = 0; k < this.scalarBufs.length; k++) bufs[this.scalarBufs[k]] = scalars;
       this.scalars = scalars;
     }
@@ -171,7 +173,8 @@ class NativeExecutable implements Executable {
     for (let b = 0; b < bufs.length; b++) {
       if (trueLength(bufs[b]) < sizes[b]) {
         const d = m.buffers[b];
-        throw new RangeError(`buffer ${b} (${d.name}, ${d.kind}) has ${trueLength(bufs[b])} elements; the program needs ${d.size}`);
+        const has = trueLength(bufs[b]);
+        throw new RangeError(`buffer ${b} (${d.name}, ${d.kind}) has ${has} elements; the program needs ${d.size}`);
       }
     }
     for (let i = 0; i < ins.length; i++) if (!this.inDirect[i]) bufs[ins[i].buf].set(inputs[i], ins[i].offset);
