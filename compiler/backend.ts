@@ -59,3 +59,9 @@ export function getBackend(name: string): Promise<Backend> {
 export async function pullToHost(cells: Iterable<TensorCell>, except?: CellStore): Promise<void> {
   for (const c of cells) if (c.owner && c.owner !== except) await c.owner.pull(c);
 }
+
+/** pullToHost without waiting: false (some cells possibly pulled) when a store cannot do it now */
+export function pullToHostSync(cells: Iterable<TensorCell>, except?: CellStore): boolean {
+  for (const c of cells) if (c.owner && c.owner !== except && !c.owner.pullSync?.(c)) return false;
+  return true;
+}

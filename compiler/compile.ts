@@ -5,7 +5,8 @@ import { compileHostProgram, type HostStmt } from '../runtime/host.js';
 import type { HostArray } from '../runtime/device.js';
 import { getBackend, type Backend, type PreparedProgram, type ProgramStats } from './backend.js';
 import type { SyncPreparedProgram } from './device-backend.js';
-import type { HostCell, TensorCell } from './state.js';
+import { LiveHostCell, stateQueue, type HostCell, type TensorCell } from './state.js';
+import { copyInput, inputFault, trueLength, typedArrayKind } from '../runtime/typed-array.js';
 import { KilnError } from './errors.js';
 import { makeNode, numel } from './ir/graph.js';
 import { Tensor } from './tensor.js';
@@ -33,6 +34,8 @@ interface Variant {
   // the per-step work as flat arrays, built once
   hostVarIdx: Int32Array;
   hostCellList: HostCell[];
+  /** per host cell: whether it is a live hyperparameter (taken at call time, not at run time) */
+  liveHost: boolean[];
   /** the host cells a run may change, and their vars */
   outVarIdx: Int32Array;
   outCellList: HostCell[];
@@ -41,6 +44,9 @@ interface Variant {
   outShapes: number[][];
   outDTypes: ('float32' | 'int32' | 'bool')[];
 }
+
+/** the host cells' values when a queued run was called, for the variant that held then */
+interface LiveValues { v: Variant; values: Float64Array }
 
 function writeBack(traced: TracedProgram, stmts: HostStmt[]): { outVarIdx: Int32Array; outCellList: HostCell[] } {
   const set = new Set(stmts.flatMap((s) => (s.k === 'set' ? [s.v] : [])));
@@ -98,6 +104,7 @@ export class CompiledFunction {
       holds: compileGuards(guards),
       hostVarIdx: Int32Array.from(traced.hostCells, (h) => h.var),
       hostCellList: traced.hostCells.map((h) => h.cell),
+      liveHost: traced.hostCells.map((h) => h.cell instanceof LiveHostCell),
       // only cells whose var a statement sets change (others, like a live lr, are only read)
       ...writeBack(traced, host.stmts),
       definedCells: [...traced.definedAfter.keys()],
@@ -110,20 +117,54 @@ export class CompiledFunction {
   }
 
   /**
-   * Runs one step. Inputs are checked before anything changes. On a synchronous target (native)
-   * with nothing to pull from another device, all the work happens before this returns its one
-   * (already settled) promise.
+   * Runs one step. Inputs are checked before anything changes. Runs and host-side state changes
+   * take effect in call order whether or not each is awaited: when nothing is pending and the
+   * target is synchronous (native, reference) the whole step happens before this returns its one
+   * (already settled) promise; otherwise the step waits in `stateQueue` with private copies of
+   * its inputs and of the live hyperparameters as they were at this call.
    */
-  async run(...inputs: (HostArray | Tensor)[]): Promise<any> {
-    const arrays = this.checkInputs(inputs);
+  run(...inputs: (HostArray | Tensor)[]): Promise<any> {
+    try {
+      const arrays = this.checkInputs(inputs);
+      const v = this.current();
+      if (v && stateQueue.idle) {
+        const done = this.runNowSync(v, arrays);
+        if (done) return Promise.resolve(done.result);
+      }
+      const taken = arrays.map(copyInput);
+      const live = v && { v, values: Float64Array.from(v.hostCellList, (c) => c.value) };
+      return stateQueue.enqueue(() => this.runQueued(taken, live));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** the step now, if its target can do it without waiting; undefined, having changed nothing, if not */
+  private runNowSync(v: Variant, arrays: HostArray[]): { result: any } | undefined {
+    if (!v.runSync) return undefined;
+    this.hostStep(v);
+    const outs = v.runSync(arrays, v.scalars);
+    return outs && { result: this.commit(v, outs) };
+  }
+
+  private async runQueued(arrays: HostArray[], live: LiveValues | undefined): Promise<any> {
     const v = this.current() ?? (await this.prepareVariant());
-    const vars = v.hostVars, idx = v.hostVarIdx, hcells = v.hostCellList;
-    vars.set(v.hostInit);
-    for (let i = 0; i < idx.length; i++) vars[idx[i]] = hcells[i].value;
-    v.runHost(vars, v.scalars);
+    this.hostStep(v, live?.v === v ? live.values : undefined);
     const outs = (v.runSync && v.runSync(arrays, v.scalars)) || (await v.prepared.run(arrays, v.scalars));
-    // commit host state only after the device ran without error
-    const oidx = v.outVarIdx, ocells = v.outCellList;
+    return this.commit(v, outs);
+  }
+
+  /** the host program over the host cells' values (live ones as `live` took them, if given) */
+  private hostStep(v: Variant, live?: Float64Array): void {
+    const vars = v.hostVars, idx = v.hostVarIdx, hcells = v.hostCellList, isLive = v.liveHost;
+    vars.set(v.hostInit);
+    for (let i = 0; i < idx.length; i++) vars[idx[i]] = live && isLive[i] ? live[i] : hcells[i].value;
+    v.runHost(vars, v.scalars);
+  }
+
+  /** after the device ran without error: host state, definedness, the result tensors */
+  private commit(v: Variant, outs: HostArray[]): any {
+    const vars = v.hostVars, oidx = v.outVarIdx, ocells = v.outCellList;
     for (let i = 0; i < oidx.length; i++) ocells[i].value = vars[oidx[i]];
     const dc = v.definedCells, dv = v.definedValues;
     for (let i = 0; i < dc.length; i++) dc[i].defined = dv[i];
@@ -141,19 +182,20 @@ export class CompiledFunction {
     return Tensor.fromNode(makeNode('data', [], v.outShapes[i], dtype, { values }));
   }
 
-  /** per input: the array type and element count a run takes (built on first use) */
-  private inputPlan?: { ctor: typeof Float32Array | typeof Int32Array; n: number }[];
+  /** per input: the typed array kind and element count a run takes (built on first use) */
+  private inputPlan?: { kind: string; n: number }[];
 
   private checkInputs(inputs: (HostArray | Tensor)[]): HostArray[] {
     const plan = (this.inputPlan ??= this.options.inputs.map((spec) => ({
-      ctor: inputDType(spec.dtype) === 'float32' ? Float32Array : Int32Array,
+      kind: inputDType(spec.dtype) === 'float32' ? 'Float32Array' : 'Int32Array',
       n: numel(spec.shape),
     })));
     if (inputs.length === plan.length) {
       let ok = true;
       for (let i = 0; i < inputs.length; i++) {
+        // the internal slots, not `length`: a redefined property must not pass for the real size
         const x = inputs[i];
-        if (!(x instanceof plan[i].ctor) || x.length !== plan[i].n) { ok = false; break; }
+        if (typedArrayKind(x) !== plan[i].kind || trueLength(x as HostArray) !== plan[i].n) { ok = false; break; }
       }
       if (ok) return inputs as HostArray[];
     }
@@ -167,27 +209,30 @@ export class CompiledFunction {
     }
     return inputs.map((x, i) => {
       const spec = specs[i];
-      const dtype = inputDType(spec.dtype);
+      const dtype = inputDType(spec.dtype) === 'float32' ? 'float32' : 'int32';
       const n = numel(spec.shape);
       let arr: unknown = x;
       if (x instanceof Tensor) {
         if (x.shape.join() !== spec.shape.join()) throw new KilnError(`run: input ${i} has shape [${x.shape}], expected [${spec.shape}]`);
         arr = x.dtype === 'float32' ? x.data : Int32Array.from(x.data);
       }
-      const want = dtype === 'float32' ? Float32Array : Int32Array;
-      if (!(arr instanceof want)) {
-        const got = (arr as object)?.constructor?.name ?? typeof arr;
-        throw new KilnError(`run: input ${i} must be a ${want.name} for dtype ${spec.dtype} with shape [${spec.shape}], got ${got}`);
+      const fault = inputFault(arr, dtype, n);
+      if (fault && 'got' in fault) {
+        const want = dtype === 'float32' ? 'Float32Array' : 'Int32Array';
+        const at = `dtype ${spec.dtype} with shape [${spec.shape}]`;
+        throw new KilnError(`run: input ${i} must be a ${want} for ${at}, got ${fault.got}`);
       }
-      if (arr.length !== n) {
-        throw new KilnError(`run: input ${i} has ${arr.length} elements, expected ${n} for shape [${spec.shape}]`);
+      if (fault) {
+        const why = fault.detached ? ' (its ArrayBuffer is detached)' : '';
+        const want = `expected ${n} for shape [${spec.shape}]`;
+        throw new KilnError(`run: input ${i} has ${fault.length} elements, ${want}${why}`);
       }
-      return arr;
+      return arr as HostArray;
     });
   }
 
-  /** brings every state value this function's target holds back to the host objects */
-  async sync(): Promise<void> { await this.backend?.syncAll(); }
+  /** after every run issued before it: brings every state value this function's target holds back to the host */
+  sync(): Promise<void> { return stateQueue.enqueue(async () => { await this.backend?.syncAll(); }); }
 
   /** kernels, launches and bytes of the most recently prepared program */
   stats(): ProgramStats {

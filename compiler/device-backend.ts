@@ -8,7 +8,7 @@
 // the device and every cell it updates is already owned here, so the per-cell loops are skipped.
 // When the device's executable runs synchronously (native), so does the whole step (`runSync`).
 import type { Artifact, Device, Executable, HostArray } from '../runtime/device.js';
-import type { Backend, PreparedProgram, ProgramStats } from './backend.js';
+import { pullToHostSync, type Backend, type PreparedProgram, type ProgramStats } from './backend.js';
 import type { KernelProgram } from './ir/kernel.js';
 import { cellEpoch, type TensorCell } from './state.js';
 import type { TracedProgram } from './trace.js';
@@ -81,15 +81,12 @@ export class DeviceBackend implements Backend {
       for (const cell of updatedCells) cell.owner = this;
       lastEpoch = clean ? cellEpoch.value : -1;
     };
-    const foreign = (): boolean => {
-      for (const { cell } of cells) if (cell.owner && cell.owner !== this) return true;
-      return false;
-    };
+    const cellList = cells.map((c) => c.cell);
     const sync = typeof exe.runSync === 'function' ? (exe as SyncExecutable) : undefined;
     const runSync = (inputs: HostArray[], scalars: Float32Array): HostArray[] | undefined => {
       if (!sync) return undefined;
       if (lastEpoch === cellEpoch.value) return sync.runSync(inputs, scalars);
-      if (foreign()) return undefined;
+      if (!pullToHostSync(cellList, this)) return undefined;
       upload();
       const outs = sync.runSync(inputs, scalars);
       own(cellEpoch.value);
@@ -115,9 +112,25 @@ export class DeviceBackend implements Backend {
   async pull(cell: TensorCell): Promise<void> {
     const slot = this.slots.get(cell);
     if (!slot || cell.owner !== this) return;
-    const data = await this.target.device.readState(slot.dtype, slot.offset, slot.length);
+    this.pulled(cell, await this.target.device.readState(slot.dtype, slot.offset, slot.length));
+  }
+
+  pullSync(cell: TensorCell): boolean {
+    const slot = this.slots.get(cell), device = this.target.device;
+    if (!slot || cell.owner !== this) return true;
+    if (!device.readStateSync) return false;
+    this.pulled(cell, device.readStateSync(slot.dtype, slot.offset, slot.length));
+    return true;
+  }
+
+  /**
+   * The host copy now holds the device's value: a new version, so every other store that had
+   * uploaded an older value uploads this one before its next run (this one already has it).
+   */
+  private pulled(cell: TensorCell, data: HostArray): void {
     cell.data.set(data);
     cell.owner = null;
+    cell.version++;
     this.seen.set(cell, cell.version);
   }
 

@@ -1,15 +1,36 @@
 // Persistent state: parameters, gradients and optimizer state (tensor cells) and step counters
 // (host cells). A cell's host copy is authoritative until a compiled program on some device
 // updates it; then that device owns the latest value until `sync()` brings it back.
+//
+// Every compiled run and host-side state change goes through one process-wide queue in call
+// order (cells are shared by every target). A host read (`p.data`, `stateDict()`, an eager
+// forward) is current or throws: it pulls a device's value synchronously where the device can
+// (native memory), and otherwise asks for `await step.sync()`.
 import type { DType } from './ir/graph.js';
 import { numel } from './ir/graph.js';
+import { OrderedQueue } from '../runtime/order.js';
+import { KilnError } from './errors.js';
 
 export type CellData = Float32Array | Int32Array;
 
 /** A device-side holder of cell values (one per compiled target instance). */
 export interface CellStore {
+  readonly name?: string;
   /** copies the device's value of `cell` back into `cell.data` */
   pull(cell: TensorCell): Promise<void>;
+  /** the same without waiting, where the device allows it; false when it cannot */
+  pullSync?(cell: TensorCell): boolean;
+}
+
+/** runs and host-side state changes, in call order */
+export const stateQueue = new OrderedQueue();
+
+/** throws unless host state is settled: no run issued without `await` is still pending */
+export function assertHostCurrent(what: string): void {
+  if (!stateQueue.idle) {
+    throw new KilnError(`${what}: runs are still in flight (issued without await); `
+      + 'await them or `await step.sync()` before reading state on the host');
+  }
 }
 
 let nextCellId = 1;
@@ -47,19 +68,47 @@ export class TensorCell {
 
   /** host write: the host copy becomes the latest */
   write(values: ArrayLike<number>): void {
-    if (values.length !== this.data.length) {
-      throw new RangeError(`${this.name}: expected ${this.data.length} values for shape [${this.shape}], got ${values.length}`);
-    }
+    this.checkLength(values);
     this.data.set(values);
     this.owner = null;
     this.version++;
     cellEpoch.value++;
   }
 
-  /** brings the latest value to the host */
-  async pull(): Promise<CellData> {
-    if (this.owner) await this.owner.pull(this);
+  private checkLength(values: ArrayLike<number>): void {
+    if (values.length !== this.data.length) {
+      const want = `${this.data.length} values for shape [${this.shape}]`;
+      throw new RangeError(`${this.name}: expected ${want}, got ${values.length}`);
+    }
+  }
+
+  /** a user's host write, in call order: after every run issued before it (`values` copied if it waits) */
+  writeInOrder(values: ArrayLike<number>): void {
+    this.checkLength(values); // now, so a bad write throws at its call and changes nothing
+    const copy = stateQueue.idle ? values : Float32Array.from(values);
+    stateQueue.apply(() => this.write(copy));
+  }
+
+  /**
+   * The latest value for a host read (`what` names the reader in errors): pulled now when its
+   * device can do that synchronously; otherwise an error saying to `await step.sync()` first.
+   */
+  read(what: string = this.name): CellData {
+    assertHostCurrent(what);
+    const o = this.owner;
+    if (o && !o.pullSync?.(this)) {
+      throw new KilnError(`${what}: the latest value is on the '${o.name ?? 'device'}' target, `
+        + 'which cannot be read synchronously; `await step.sync()` first');
+    }
     return this.data;
+  }
+
+  /** brings the latest value to the host, after every run issued before this call */
+  pull(): Promise<CellData> {
+    return stateQueue.enqueue(async () => {
+      if (this.owner) await this.owner.pull(this);
+      return this.data;
+    });
   }
 }
 

@@ -1,5 +1,6 @@
 // The contract between kiln's front end (or a generated bundle) and a backend runtime.
 import { numel, type Manifest, type StorageDType } from './manifest.js';
+import { gotLength, inputFault } from './typed-array.js';
 
 export type HostArray = Float32Array | Int32Array;
 
@@ -15,6 +16,8 @@ export interface Device {
   writeState(dtype: StorageDType, offset: number, data: HostArray): void;
   /** device -> host copy out of a state arena */
   readState(dtype: StorageDType, offset: number, length: number): Promise<HostArray>;
+  /** optional: the same copy without waiting, where state is host memory (native) */
+  readStateSync?(dtype: StorageDType, offset: number, length: number): HostArray;
   /** prepares a compiled program for running (pipelines, library handles) */
   load(artifact: Artifact): Promise<Executable>;
   destroy?(): void;
@@ -47,14 +50,12 @@ export function checkInputs(manifest: Manifest, inputs: readonly ArrayBufferView
     throw new Error(`expected ${manifest.inputs.length} inputs, got ${inputs.length}`);
   }
   manifest.inputs.forEach((p, i) => {
-    const x = inputs[i];
-    const want = p.dtype === 'float32' ? Float32Array : Int32Array;
+    const want = p.dtype === 'float32' ? 'Float32Array' : 'Int32Array';
     const n = numel(p.shape);
-    if (!(x instanceof want)) {
-      throw new TypeError(`input ${i}: expected a ${want.name} (dtype ${p.dtype}, shape [${p.shape}]), got ${x?.constructor?.name ?? typeof x}`);
+    const fault = inputFault(inputs[i], p.dtype === 'float32' ? 'float32' : 'int32', n);
+    if (fault && 'got' in fault) {
+      throw new TypeError(`input ${i}: expected a ${want} (dtype ${p.dtype}, shape [${p.shape}]), got ${fault.got}`);
     }
-    if (x.length !== n) {
-      throw new RangeError(`input ${i}: expected ${n} elements for shape [${p.shape}], got ${x.length}`);
-    }
+    if (fault) throw new RangeError(`input ${i}: expected ${n} elements for shape [${p.shape}]${gotLength(fault)}`);
   });
 }

@@ -219,6 +219,52 @@ console.log(JSON.stringify(out));
     expect(dts).toMatch(/ lr: number;[\s\S]* betas: readonly \[number, number\];[\s\S]* readonly amsgrad: boolean;/);
   });
 
+  it('orders unawaited runs, an lr change and a state load in call order; takes inputs at the call', async () => {
+    manualSeed(0);
+    const model = new nn.Sequential(new nn.Linear(10, 5), new nn.ReLU(), new nn.Linear(5, 2));
+    const opt = new optim.Adam(model.parameters(), { lr: 1e-3 });
+    const crit = new nn.CrossEntropyLoss();
+    const step = await compile((x: Tensor, y: Tensor) => {
+      const loss = crit.forward(model.forward(x), y);
+      opt.zeroGrad(); loss.backward(); opt.step();
+      return loss;
+    }, { inputs: [{ shape: [1, 10], dtype: 'float32' }, { shape: [1], dtype: 'int32' }], target: 'reference' });
+    const initial = { model: model.stateDict(), opt: opt.stateDict() };
+    const expected: number[] = [];
+    for (let i = 0; i < STEPS; i++) {
+      if (i === 2) opt.paramGroups[0].lr = 0.05;
+      if (i === 4) { model.loadStateDict(initial.model); opt.loadStateDict(initial.opt); }
+      expected.push((await step.run(...inputs(i))).item());
+    }
+    const script = path.join(app, 'order.mjs');
+    writeFileSync(script, `import { load } from 'kiln-seed';
+const inputs = ${inputsSrc};
+const out = {};
+for (const target of ['native', 'webgpu']) {
+  const p = await load({ target });
+  const initial = await p.saveState();
+  const x = new Float32Array(10), y = new Int32Array(1);
+  const runs = [];
+  for (let i = 0; i < ${STEPS}; i++) {
+    if (i === 2) p.optimizer.paramGroups[0].lr = 0.05;
+    if (i === 4) runs.push(p.loadState(initial).then(() => null));
+    const [a, b] = inputs(i);
+    x.set(a); y.set(b);
+    runs.push(p.trainStep.run(x, y).then((t) => t.item())); // not awaited
+    x.fill(NaN); y[0] = 1 - b[0]; // the run took its inputs at the call
+  }
+  out[target] = (await Promise.all(runs)).filter((l) => l !== null);
+  p.destroy();
+}
+console.log(JSON.stringify(out));
+`);
+    const out = JSON.parse((await sh(process.execPath, [script], app)).trim().split('\n').at(-1)!);
+    for (const target of ['native', 'webgpu']) {
+      expect(out[target]).toHaveLength(STEPS);
+      out[target].forEach((l: number, i: number) => expect(l, `${target} step ${i}`).toBeCloseTo(expected[i], 5));
+    }
+  });
+
   it('refuses, before opening the library, a native bundle whose CPU features this machine lacks', async () => {
     const fake = path.join(app, 'fake-cpu');
     cpSync(path.join(app, 'node_modules/kiln-seed'), fake, { recursive: true });

@@ -67,8 +67,10 @@ for (const target of ['webgpu', 'webgpu:swiftshader']) {
       const initial = snapshot(s);
       await trainSteps(s, step, 0, 10);
       await trainSteps(r, await compileSeed(r, 'reference'), 0, 10);
-      // until sync() the device holds the latest values: the host copy is still the initial one
-      expect(s.model.stateDict()['0.weight'].data).toEqual(initial['0.weight']);
+      // until sync() the device holds the latest values: a host read says so instead of returning stale ones
+      expect(() => s.model.stateDict()).toThrow(/on the 'webgpu[^']*' target.*`await step\.sync\(\)` first/);
+      expect(() => s.model.parameters()[0].data).toThrow(/Parameter\.data: .*`await step\.sync\(\)` first/);
+      expect(s.model.parameters()[0].cell.data, 'the host copy is the initial one').toEqual(initial['0.weight']);
       await step.sync();
       const worst = expectClose(snapshot(s), snapshot(r), 'after sync');
       expect(s.optimizer.stateDict().state[0].step).toBe(10);

@@ -118,7 +118,7 @@ function stateFiles(t: TracedDefinition, programs: KernelProgram[], write: (rel:
     if (!used.has(id)) continue;
     const n = t.cellNames.get(id);
     const kind = n?.file === 'model' ? 'model' : n?.file === 'optimizer' ? 'optimizer' : 'extra';
-    files[kind][n?.key ?? cell.name] = { shape: [...cell.shape], data: cell.data.slice() };
+    files[kind][n?.key ?? cell.name] = { shape: [...cell.shape], data: cell.read('kiln build').slice() };
   }
   for (const [cell, key] of t.hostNames) files.optimizer[key] = { shape: [], data: Float32Array.of(cell.value) };
   const groups = t.def.optimizer?.paramGroups.map((g, gi, gs) => {

@@ -34,10 +34,15 @@ export abstract class Module {
   }
   parameters(): Parameter[] { return [...this.namedParameters()].map(([, p]) => p); }
 
-  /** current host values, keyed like PyTorch (`0.weight`); call `sync()` on a compiled function first */
+  /**
+   * Current values, keyed like PyTorch (`0.weight`); throws asking for `await step.sync()` when
+   * only an asynchronous device (webgpu) has them.
+   */
   stateDict(): StateDict {
     const out: StateDict = {};
-    for (const [name, p] of this.namedParameters()) out[name] = { shape: [...p.cell.shape], data: Float32Array.from(p.cell.data) };
+    for (const [name, p] of this.namedParameters()) {
+      out[name] = { shape: [...p.cell.shape], data: Float32Array.from(p.cell.read('stateDict()')) };
+    }
     return out;
   }
 
@@ -68,7 +73,7 @@ export abstract class Module {
     if (errors.length) {
       throw new KilnError(`Error(s) in loading state_dict for ${this.constructor.name}:\n\t${errors.join('\n\t')}`);
     }
-    for (const [k, p] of own) if (sd[k]) p.cell.write(sd[k].data);
+    for (const [k, p] of own) if (sd[k]) p.cell.writeInOrder(sd[k].data); // after every run issued before
     return { missingKeys: missing, unexpectedKeys: unexpected };
   }
 

@@ -6,7 +6,7 @@ import { makeNode, numel } from '../ir/graph.js';
 import { KilnError, fmtShape } from '../errors.js';
 import { Tensor, gradNodes, leafTensors } from '../tensor.js';
 import { currentTrace } from '../trace-context.js';
-import { TensorCell } from '../state.js';
+import { stateQueue, TensorCell } from '../state.js';
 
 let paramCount = 0;
 
@@ -38,9 +38,11 @@ export class Parameter extends Tensor {
     if (t) {
       n = t.read(this.cell)!;
     } else {
-      // outside a trace: the host value as a concrete tensor (pull with sync() first)
+      // outside a trace: the current host value as a concrete tensor
+      const values = this.cell.read('Parameter (eager use)');
       if (!this.hostNode || this.hostNode.version !== this.cell.version) {
-        this.hostNode = { version: this.cell.version, node: makeNode('data', [], this.cell.shape, 'float32', { values: Float32Array.from(this.cell.data) }) };
+        const node = makeNode('data', [], this.cell.shape, 'float32', { values: Float32Array.from(values) });
+        this.hostNode = { version: this.cell.version, node };
       }
       n = this.hostNode.node;
     }
@@ -48,9 +50,9 @@ export class Parameter extends Tensor {
     return n;
   }
 
-  /** the current host value (after `sync()` when a device has updated it) */
-  override get data(): Float32Array { return this.cell.data as Float32Array; }
-  override set data(values: ArrayLike<number>) { this.cell.write(values); }
+  /** the current value (throws asking for `await step.sync()` when only an asynchronous device has it) */
+  override get data(): Float32Array { return this.cell.read('Parameter.data') as Float32Array; }
+  override set data(values: ArrayLike<number>) { this.cell.writeInOrder(values); }
 
   override get grad(): Tensor | null {
     const t = currentTrace();
@@ -58,7 +60,9 @@ export class Parameter extends Tensor {
       const n = t.read(this.gradCell);
       return n ? Tensor.fromNode(n) : null;
     }
-    return this.gradCell.defined ? Tensor.fromNode(makeNode('data', [], this.cell.shape, 'float32', { values: Float32Array.from(this.gradCell.data) })) : null;
+    if (!this.gradCell.defined) return null;
+    const values = Float32Array.from(this.gradCell.read('Parameter.grad'));
+    return Tensor.fromNode(makeNode('data', [], this.cell.shape, 'float32', { values }));
   }
   override set grad(g: Tensor | null) {
     if (g && g.shape.join() !== this.cell.shape.join()) {
@@ -66,14 +70,17 @@ export class Parameter extends Tensor {
     }
     const t = currentTrace();
     if (t) { t.assign(this.gradCell, g ? g.float().node : null); return; }
-    if (g) this.gradCell.write(g.data); // host write: becomes the latest
-    this.gradCell.defined = g !== null;
+    const values = g && Float32Array.from(g.data); // host write, in call order: becomes the latest
+    stateQueue.apply(() => {
+      if (values) this.gradCell.write(values);
+      this.gradCell.defined = values !== null;
+    });
   }
 
   /** in-place update of the value inside a trace (optimizers use this) */
   assign(value: Tensor): void {
     const t = currentTrace();
-    if (!t) { this.cell.write(value.data); return; }
+    if (!t) { this.cell.writeInOrder(value.data); return; }
     t.assign(this.cell, value.node);
   }
 

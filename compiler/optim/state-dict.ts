@@ -6,6 +6,7 @@
 import { KilnError } from '../errors.js';
 import type { Parameter } from '../nn/parameter.js';
 import type { Optimizer } from './optimizer.js';
+import { assertHostCurrent, stateQueue } from '../state.js';
 
 export interface StateTensor { shape: number[]; data: Float32Array | ArrayLike<number> }
 export interface OptimizerStateDict {
@@ -14,6 +15,7 @@ export interface OptimizerStateDict {
 }
 
 export function optimizerStateDict(opt: Optimizer<any>): OptimizerStateDict {
+  assertHostCurrent('optimizer.stateDict()'); // step counters too
   const state: OptimizerStateDict['state'] = {};
   let index = 0;
   const paramGroups = opt.paramGroups.map((g) => {
@@ -24,7 +26,8 @@ export function optimizerStateDict(opt: Optimizer<any>): OptimizerStateDict {
         const entry: Record<string, unknown> = opt.hasStep ? { step: st.step.value } : {};
         for (const k of opt.stateKeys(g)) {
           const c = st.tensors.get(k);
-          entry[k] = c && c.defined ? { shape: [...c.shape], data: Float32Array.from(c.data) } : null;
+          const data = c && c.defined ? Float32Array.from(c.read('optimizer.stateDict()')) : null;
+          entry[k] = data && { shape: [...c!.shape], data };
         }
         state[index] = entry;
       }
@@ -67,17 +70,24 @@ export function loadOptimizerState(opt: Optimizer<any>, sd: OptimizerStateDict):
     const { params: _ids, ...opts } = structuredClone(g);
     Object.assign(groups[i], opts);
   });
-  for (const st of opt.state.values()) st.reset();
-  for (const [p, entry] of entries) {
-    const st = opt.stateOf(p);
-    const step = entry.step;
-    st.step.value = step === undefined ? 1 : Number(isTensor(step) ? step.data[0] : step);
-    for (const [k, v] of Object.entries(entry)) {
-      if (k === 'step') continue;
-      const cell = st.tensor(k, 0, v !== null);
-      if (v === null) { cell.defined = false; continue; }
-      cell.write(v.data);
-      cell.defined = true;
+  // the state itself after every run issued before this call (copied now: the caller may reuse it)
+  const loaded = entries.map(([p, entry]) => ({
+    p,
+    step: entry.step === undefined ? 1 : Number(isTensor(entry.step) ? entry.step.data[0] : entry.step),
+    tensors: Object.entries(entry).filter(([k]) => k !== 'step')
+      .map(([k, v]) => [k, v === null ? null : Float32Array.from((v as StateTensor).data)] as const),
+  }));
+  stateQueue.apply(() => {
+    for (const st of opt.state.values()) st.reset();
+    for (const { p, step, tensors } of loaded) {
+      const st = opt.stateOf(p);
+      st.step.value = step;
+      for (const [k, v] of tensors) {
+        const cell = st.tensor(k, 0, v !== null);
+        if (v === null) { cell.defined = false; continue; }
+        cell.write(v);
+        cell.defined = true;
+      }
     }
-  }
+  });
 }

@@ -16,7 +16,12 @@ export class Hyperparameters {
   private readonly fixed: Record<string, unknown>[];
   readonly paramGroups: readonly ParamGroupHandle[];
 
-  constructor(private readonly specs: Record<string, HyperParam>[], private readonly host: Record<string, number>) {
+  /** `inOrder` applies a user's change after every run issued before it (runtime/order.ts) */
+  constructor(
+    private readonly specs: Record<string, HyperParam>[],
+    private readonly host: Record<string, number>,
+    private readonly inOrder: (change: () => void) => void = (change) => change(),
+  ) {
     this.fixed = specs.map((g) => Object.fromEntries(Object.entries(g).filter(([, h]) => !h.host).map(([k, h]) => [k, h.value])));
     const handles = specs.map((_, gi) => this.handle(gi));
     this.paramGroups = new Proxy(Object.freeze(handles), {
@@ -54,9 +59,15 @@ export class Hyperparameters {
     return undefined;
   }
 
+  /** a user's change: checked now, applied in call order (values copied now) */
   set(gi: number, key: string, value: unknown): void {
     const why = this.check(gi, key, value);
     if (why) throw new Error(`kiln bundle: ${why}`);
+    const copy = structuredClone(value);
+    this.inOrder(() => this.assign(gi, key, copy));
+  }
+
+  private assign(gi: number, key: string, value: unknown): void {
     const h = this.specs[gi][key];
     if (!h.host) { this.fixed[gi][key] = structuredClone(value); return; }
     const vals = Array.isArray(value) ? value as number[] : [value as number];
@@ -80,7 +91,7 @@ export class Hyperparameters {
       for (const [k, v] of Object.entries(g)) if (this.specs[gi][camel(k)]) sets.push([gi, camel(k), v]); // other keys (params, foreach) stay
     });
     const errors = sets.map(([gi, k, v]) => this.check(gi, k, v)).filter((e): e is string => !!e);
-    return { errors, apply: () => { for (const [gi, k, v] of sets) this.set(gi, k, v); } };
+    return { errors, apply: () => { for (const [gi, k, v] of sets) this.assign(gi, k, v); } }; // checked above
   }
 
   private handle(gi: number): ParamGroupHandle {

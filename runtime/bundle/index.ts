@@ -2,7 +2,9 @@
 // every file's hash, opens a device (native in Node when built, else WebGPU), uploads the initial
 // state, and exposes each compiled function as `program.<name>.run(...inputs)`. Needs neither
 // the compiler nor LLVM: only this runtime, koffi (native) or a WebGPU implementation.
-import type { Device, Executable, HostArray } from '../device.js';
+import { checkInputs, type Device, type Executable, type HostArray } from '../device.js';
+import { OrderedQueue } from '../order.js';
+import { copyInput } from '../typed-array.js';
 import { compileHostProgram } from '../host.js';
 import { storageOf, type CellPlacement } from '../manifest.js';
 import { decodeSafetensors, toFloat32, toInt32 } from '../safetensors.js';
@@ -93,7 +95,9 @@ export async function loadBundle(base: URL, opts: LoadOptions = {}): Promise<Bun
   for (const [k, ref] of Object.entries(m.state)) if (ref) files[k] = await readChecked(base, ref);
   const codes = await Promise.all(m.functions.map((f) => readChecked(base, f.targets[target]!.code)));
   const device = await openDevice(target, opts);
-  const state = new BundleState(device, m);
+  // runs, hyperparameter changes and state reads/loads in call order, whatever is awaited
+  const queue = new OrderedQueue();
+  const state = new BundleState(device, m, (change) => queue.apply(change));
   const exes: Executable[] = [];
   for (const [i, f] of m.functions.entries()) {
     const t = f.targets[target]!;
@@ -113,25 +117,43 @@ export async function loadBundle(base: URL, opts: LoadOptions = {}): Promise<Bun
     const vars = new Float64Array(man.host.vars.length);
     const init = Float64Array.from(man.host.vars, (v) => v.init);
     const scalars = new Float32Array(Math.max(1, man.host.scalarCount));
+    const exe = exes[i];
+    const hostStep = (): void => {
+      vars.set(init);
+      for (const h of f.hostState) vars[h.var] = state.host[h.key];
+      runHost(vars, scalars);
+    };
+    const finish = (outs: HostArray[]) => {
+      for (const h of f.hostState) state.host[h.key] = vars[h.var]; // only after the device ran
+      const values = outs.map((d, j) => tensorValue(d, f.outputs[j].shape, f.outputs[j].dtype));
+      return f.result === 'single' ? values[0] : f.result === 'array' ? values : undefined;
+    };
     functions[f.name] = {
       name: f.name,
       inputs: f.inputs,
-      async run(...inputs: HostArray[]) {
-        vars.set(init);
-        for (const h of f.hostState) vars[h.var] = state.host[h.key];
-        runHost(vars, scalars);
-        const outs = await exes[i].run(inputs, scalars);
-        for (const h of f.hostState) state.host[h.key] = vars[h.var]; // only after the device ran
-        const values = outs.map((d, j) => tensorValue(d, f.outputs[j].shape, f.outputs[j].dtype));
-        return f.result === 'single' ? values[0] : f.result === 'array' ? values : undefined;
+      run(...inputs: HostArray[]) {
+        try {
+          checkInputs(man, inputs);
+          if (queue.idle && exe.runSync) { // native with nothing pending: the whole step now
+            hostStep();
+            return Promise.resolve(finish(exe.runSync(inputs, scalars)));
+          }
+          const taken = inputs.map(copyInput);
+          return queue.enqueue(async () => {
+            hostStep();
+            return finish(await exe.run(taken, scalars));
+          });
+        } catch (e) {
+          return Promise.reject(e);
+        }
       },
     };
   });
   return {
     name: m.name, target, device, functions,
-    stateDict: () => state.modelDict(),
-    saveState: () => state.save(),
-    loadState: (f) => state.load(f as Record<string, Uint8Array>, false),
+    stateDict: () => queue.enqueue(() => state.modelDict()),
+    saveState: () => queue.enqueue(() => state.save()),
+    loadState: (f) => queue.enqueue(() => state.load(f as Record<string, Uint8Array>, false)),
     ...(state.hyper ? { optimizer: Object.freeze({ paramGroups: state.hyper.paramGroups }) } : {}),
     destroy: () => device.destroy?.(),
   };

@@ -19,9 +19,10 @@ export class BundleState {
   /** the optimizer's param groups (live hyperparameters are entries of `host`) */
   readonly hyper?: Hyperparameters;
 
-  constructor(private readonly device: Device, m: BundleManifest) {
+  /** `inOrder`: how a user's hyperparameter change waits for the runs issued before it */
+  constructor(private readonly device: Device, m: BundleManifest, inOrder?: (change: () => void) => void) {
     this.host = { ...m.host };
-    if (m.optimizer) this.hyper = new Hyperparameters(m.optimizer.groups, this.host);
+    if (m.optimizer) this.hyper = new Hyperparameters(m.optimizer.groups, this.host, inOrder);
   }
 
   addCells(cells: CellPlacement[]): void {

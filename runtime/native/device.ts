@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import koffi, { type LibraryHandle } from 'koffi';
 import { checkInputs, type Artifact, type Device, type Executable, type HostArray } from '../device.js';
 import { numel, type Manifest, type Placement, type StorageDType } from '../manifest.js';
+import { trueLength, typedArrayKind } from '../typed-array.js';
 
 /** Artifact.code of target 'llvm' */
 export interface NativeCode {
@@ -54,6 +55,10 @@ export class NativeDevice implements Device {
   }
 
   async readState(dtype: StorageDType, offset: number, length: number): Promise<HostArray> {
+    return this.readStateSync(dtype, offset, length);
+  }
+
+  readStateSync(dtype: StorageDType, offset: number, length: number): HostArray {
     const a = this.arenas[dtype];
     if (offset < 0 || offset + length > a.length) {
       throw new RangeError(`readState: [${offset}, ${offset + length}) is outside the ${dtype} state arena (${a.length} elements)`);
@@ -101,7 +106,8 @@ class NativeExecutable implements Executable {
   private scalars?: Float32Array;
   private f32Arena?: HostArray;
   private i32Arena?: HostArray;
-  private readonly inCtor: (typeof Float32Array | typeof Int32Array)[];
+  /** per input: the typed array kind it must be (its internal slot, not its prototype) */
+  private readonly inKind: string[];
   private readonly inCount: number[];
   private readonly inDirect: boolean[];
   private readonly scalarBufs: number[];
@@ -122,7 +128,7 @@ class NativeExecutable implements Executable {
     this.stateBufs = m.buffers.flatMap((d, b) => (d.kind === 'state' ? [b] : []));
     this.scalarBufs = m.buffers.flatMap((d, b) => (d.kind === 'scalars' ? [b] : []));
     this.bufs = m.buffers.map((d, b) => this.own[b] ?? alloc(d.dtype, 0));
-    this.inCtor = m.inputs.map((p) => (p.dtype === 'float32' ? Float32Array : Int32Array));
+    this.inKind = m.inputs.map((p) => (p.dtype === 'float32' ? 'Float32Array' : 'Int32Array'));
     this.inCount = m.inputs.map(count);
     this.inDirect = m.inputs.map((p, i) => this.direct[p.buf] === i);
     this.outCount = m.outputs.map(count);
@@ -144,10 +150,13 @@ class NativeExecutable implements Executable {
     if (inputs.length !== this.inCount.length) checkInputs(m, inputs);
     for (let i = 0; i < inputs.length; i++) {
       const x = inputs[i];
-      if (!(x instanceof this.inCtor[i]) || x.length !== this.inCount[i]) checkInputs(m, inputs); // throws the precise error
+      // internal slots, not properties: a redefined `length` must not let the kernel read past x
+      if (typedArrayKind(x) !== this.inKind[i] || trueLength(x) !== this.inCount[i]) checkInputs(m, inputs); // throws
     }
     if (scalars !== this.scalars) {
-      if (!(scalars instanceof Float32Array)) throw new TypeError(`scalars: expected a Float32Array, got ${(scalars as object)?.constructor?.name}`);
+      if (typedArrayKind(scalars) !== 'Float32Array') {
+        throw new TypeError(`scalars: expected a Float32Array, got ${(scalars as object)?.constructor?.name}`);
+      }
       for (let k = 0; k < this.scalarBufs.length; k++) bufs[this.scalarBufs[k]] = scalars;
       this.scalars = scalars;
     }
@@ -162,9 +171,10 @@ class NativeExecutable implements Executable {
     for (let i = 0; i < ins.length; i++) if (this.inDirect[i]) bufs[ins[i].buf] = inputs[i];
     // every buffer must hold what the program may touch: checked before anything is written
     for (let b = 0; b < bufs.length; b++) {
-      if (bufs[b].length < sizes[b]) {
+      if (trueLength(bufs[b]) < sizes[b]) {
         const d = m.buffers[b];
-        throw new RangeError(`buffer ${b} (${d.name}, ${d.kind}) has ${bufs[b].length} elements; the program needs ${d.size}`);
+        const has = trueLength(bufs[b]);
+        throw new RangeError(`buffer ${b} (${d.name}, ${d.kind}) has ${has} elements; the program needs ${d.size}`);
       }
     }
     for (let i = 0; i < ins.length; i++) if (!this.inDirect[i]) bufs[ins[i].buf].set(inputs[i], ins[i].offset);

@@ -3,6 +3,7 @@
 // encoder, one compute pass with every dispatch in order, one submit, one readback of the outputs.
 import { checkInputs, type Executable, type HostArray } from '../device.js';
 import { runHostProgram } from '../host.js';
+import { copyInput } from '../typed-array.js';
 import { guardHolds, numel, type Manifest } from '../manifest.js';
 import { LLVMPIPE_LOOP_LIMIT, type WGSLArtifact, type WGSLKernel, type WGSLRequirements } from './artifact.js';
 import type { WebGPUDevice } from './device.js';
@@ -107,8 +108,18 @@ export class WebGPUExecutable implements Executable {
   }
 
   run(inputs: readonly HostArray[], scalars?: Float32Array): Promise<HostArray[]> {
+    // Inputs and scalars are taken now, in call order, as private unshared copies: a caller may
+    // reuse its arrays before an earlier run reaches the queue, and writeBuffer refuses shared memory.
+    let taken: HostArray[], s: Float32Array | undefined;
+    try {
+      checkInputs(this.manifest, inputs);
+      taken = inputs.map(copyInput);
+      s = scalars && (copyInput(scalars) as Float32Array);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     // runs are serialized: they share the staging buffer and the scalar uniform
-    const r = this.chain.then(() => this.dev.errors.scoped('run', () => this.runNow(inputs, scalars)));
+    const r = this.chain.then(() => this.dev.errors.scoped('run', () => this.runNow(taken, s)));
     this.chain = r.catch(() => undefined);
     return r;
   }
@@ -123,7 +134,6 @@ export class WebGPUExecutable implements Executable {
   private async runNow(inputs: readonly HostArray[], scalars: Float32Array | undefined): Promise<HostArray[]> {
     const m = this.manifest;
     const gpu = this.dev.device;
-    checkInputs(m, inputs);
     const s = scalars ?? this.stepScalars();
     if (s.length < m.host.scalarCount) throw new RangeError(`expected ${m.host.scalarCount} scalars, got ${s.length}`);
     m.inputs.forEach((p, i) => {
