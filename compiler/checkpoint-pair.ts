@@ -6,11 +6,10 @@
 // Loading checks each file against the manifest's hash, so a model from one save never loads
 // with an optimizer from another. Folders without the manifest (written by PyTorch, or by hand)
 // load as before, unchecked.
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { KilnError } from './errors.js';
-import { readFileWhole, removeOrphanTemps, syncDir, tempNameFor, writeFileAtomic, writeFileSynced } from './files.js';
+import { readFileWhole, removeOrphanTemps, sha256Hex as sha256, syncDir, tempNameFor, writeFileAtomic, writeFileSynced } from './files.js';
 
 export type PairKind = 'model' | 'optimizer';
 export const PAIR_MANIFEST = 'kiln-checkpoint.json';
@@ -20,7 +19,6 @@ const FORMAT = 'kiln-checkpoint-1';
 interface PairEntry { file: string; sha256: string; /** the temporary holding it until the rename */ staged?: string }
 interface PairManifest { format: typeof FORMAT; files: Partial<Record<PairKind, PairEntry>> }
 
-const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const NAMES = [...Object.values(PAIR_FILES), PAIR_MANIFEST];
 
 function readManifest(dir: string): PairManifest | undefined {

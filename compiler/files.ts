@@ -2,10 +2,18 @@
 // folder, fsync, rename), whole-file reads past Node's 2 GiB `readFile` limit (positional reads in
 // chunks), and removal of the temporaries a killed writer left behind.
 import { closeSync, fstatSync, fsyncSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 
 /** bytes per read or write call: below the 2 GiB a single call moves, far above what is efficient */
 export const IO_CHUNK_BYTES = 1 << 30;
+
+/** hex SHA-256 of any size of bytes (one Hash.update takes at most 2 GiB) */
+export function sha256Hex(bytes: Uint8Array, chunk = IO_CHUNK_BYTES): string {
+  const h = createHash('sha256');
+  for (let off = 0; off < bytes.length; off += chunk) h.update(bytes.subarray(off, Math.min(bytes.length, off + chunk)));
+  return h.digest('hex');
+}
 
 const TMP_SUFFIX = '.tmp';
 /** `.<name>.<pid>.<time>.tmp`: the pid tells a live writer's file from a dead one's */
@@ -57,7 +65,8 @@ export function readFileWhole(file: string, chunk = IO_CHUNK_BYTES): Uint8Array 
   } finally { closeSync(fd); }
 }
 
-const alive = (pid: number): boolean => {
+/** whether process `pid` still runs (its temporaries are a write in progress) */
+export const processAlive = (pid: number): boolean => {
   if (pid === process.pid) return true;
   try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
 };
@@ -72,7 +81,7 @@ export function removeOrphanTemps(dir: string, names: readonly string[], keep: R
   const removed: string[] = [];
   for (const e of entries) {
     const m = TEMP_RE.exec(e);
-    if (!m || !names.includes(m[1]) || keep.has(e) || alive(Number(m[2]))) continue;
+    if (!m || !names.includes(m[1]) || keep.has(e) || processAlive(Number(m[2]))) continue;
     rmSync(path.join(dir, e), { force: true });
     removed.push(e);
   }

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { compile, manualSeed, nn, optim, type Tensor } from '../compiler/index.js';
 import { loadCheckpoint, loadModel, saveCheckpoint, saveModel } from '../compiler/checkpoint.js';
 import { decodeSafetensors, encodeSafetensors } from '../runtime/safetensors.js';
-import { readFileWhole, writeFileAtomic } from '../compiler/files.js';
+import { readFileWhole, sha256Hex, writeFileAtomic } from '../compiler/files.js';
+import { createHash } from 'node:crypto';
 
 /** a safetensors file with this header (as JSON) over `data` bytes: what a hostile writer can make */
 function rawSafetensors(header: unknown, data: Uint8Array, headerLength?: bigint): Uint8Array {
@@ -85,6 +86,7 @@ describe('safetensors', () => {
     const back = readFileWhole(file, 5); // 5 bytes per positional read
     expect(back).toEqual(bytes);
     expect(Array.from(decodeSafetensors(back).tensors.w.data as Float32Array)).toEqual(Array.from({ length: 257 }, (_, i) => Math.fround(i / 3)));
+    expect(sha256Hex(bytes, 64)).toBe(createHash('sha256').update(bytes).digest('hex')); // hashed in chunks too
     writeFileSync(file, bytes.subarray(0, 100));
     expect(readFileWhole(file, 3).length).toBe(100);
   });

@@ -7,7 +7,7 @@
 //   model.safetensors     initial parameters (PyTorch keys); optimizer.safetensors, extra.safetensors
 //   runtime/              kiln's runtime as plain JS (vendored: no kiln install needed)
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { encodeSafetensors, type SafeArray } from '../../runtime/safetensors.js';
 import { BUNDLE_FORMAT, type BundleFunction, type BundleManifest, type BundleTarget, type FileRef } from '../../runtime/bundle/format.js';
@@ -20,6 +20,7 @@ import { traceDefinition, type TracedDefinition } from './program.js';
 import type { ProgramDefinition } from './define.js';
 import { generateDts } from './dts.js';
 import { vendorRuntime } from './vendor.js';
+import { checkOutput, stageOutput } from './output.js';
 import { hyperSpecs } from './hyper.js';
 import { cpuTargetOf } from './cpu.js';
 import type { Progress } from '../cli/report.js';
@@ -31,24 +32,41 @@ const WEBGPU_MIN_STORAGE_BUFFERS = 8;
 
 export interface BuildOptions {
   targets: BundleTarget[]; out: string; progress: Progress;
+  /** files the build reads (the entry): an --out holding one is refused (compiler/build/output.ts) */
+  inputs?: string[];
   /** native: LLVM's -mcpu (default KILN_CPU or 'native': the build machine, which other CPUs may lack) */
   cpu?: string;
 }
 
+/**
+ * Writes the bundle into a staging folder and swaps it in for `opts.out` only when complete: a
+ * failure anywhere leaves the previous output untouched.
+ */
 export async function buildBundle(def: ProgramDefinition, opts: BuildOptions): Promise<BundleManifest> {
-  const { out, progress } = opts;
+  checkOutput(opts.out, opts.inputs ?? []); // before the work: a refused --out fails fast
+  const t = await opts.progress.stage(`trace ${def.name}`, () => traceDefinition(def));
+  if (t.unstable.length) {
+    throw new KilnError(`cannot bundle ${def.name}: a bundle runs one trace per function, and these traces would not hold on every run:\n  ${t.unstable.join('\n  ')}\n(call optimizer.zeroGrad() or model.zeroGrad() before backward(), or set the gradient in every run)`, '');
+  }
+  const staged = stageOutput(opts.out, opts.inputs ?? []);
+  try {
+    const m = await writeBundle(def, t, opts, staged.dir);
+    staged.commit();
+    return m;
+  } catch (e) {
+    staged.abort();
+    throw e;
+  }
+}
+
+async function writeBundle(def: ProgramDefinition, t: TracedDefinition, opts: BuildOptions, out: string): Promise<BundleManifest> {
+  const { progress } = opts;
   const write = (rel: string, bytes: Uint8Array | string): FileRef => {
     const p = path.join(out, rel);
     mkdirSync(path.dirname(p), { recursive: true });
     writeFileSync(p, bytes);
     return { file: rel, sha256: createHash('sha256').update(bytes).digest('hex') };
   };
-  const t = await progress.stage(`trace ${def.name}`, () => traceDefinition(def));
-  if (t.unstable.length) {
-    throw new KilnError(`cannot bundle ${def.name}: a bundle runs one trace per function, and these traces would not hold on every run:\n  ${t.unstable.join('\n  ')}\n(call optimizer.zeroGrad() or model.zeroGrad() before backward(), or set the gradient in every run)`, '');
-  }
-  rmSync(out, { recursive: true, force: true }); // only once the program traced cleanly
-  mkdirSync(out, { recursive: true });
   // one state layout: every function sees a cell at one offset. The adapter is unknown here, so a
   // webgpu bundle's kernels fit the binding limit every WebGPU device offers
   const fit = opts.targets.includes('webgpu') ? { maxStorageBuffers: WEBGPU_MIN_STORAGE_BUFFERS } : {};

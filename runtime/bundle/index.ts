@@ -84,6 +84,9 @@ export async function loadBundle(base: URL, opts: LoadOptions = {}): Promise<Bun
   const m = JSON.parse(new TextDecoder().decode(await readAsset(base, 'kiln-bundle.json'))) as BundleManifest;
   if (m.format !== BUNDLE_FORMAT) throw new Error(`kiln bundle: format ${m.format}, this runtime reads format ${BUNDLE_FORMAT}`);
   const target = opts.target ?? (isNode() && m.targets.includes('native') ? 'native' : 'webgpu');
+  if (target !== 'native' && target !== 'webgpu') {
+    throw new Error(`kiln bundle ${m.name}: unknown target ${JSON.stringify(target)}: a bundle runs 'native' or 'webgpu' (built: ${m.targets.join(', ')}); the 'reference' interpreter is compile()'s, not shipped in bundles`);
+  }
   if (!m.targets.includes(target)) throw new Error(`kiln bundle ${m.name}: built for ${m.targets.join(', ')}, not '${target}' (kiln build --target ${target})`);
   if (target === 'native' && !isNode()) throw new Error('kiln bundle: the native target runs in Node only; use webgpu in a browser');
   if (target === 'native') checkCpu(m, process.arch, await hostCpuFeatures()); // before any file or library
