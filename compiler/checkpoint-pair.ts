@@ -9,7 +9,9 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { KilnError } from './errors.js';
-import { readFileWhole, removeOrphanTemps, sha256Hex as sha256, syncDir, tempNameFor, writeFileAtomic, writeFileSynced } from './files.js';
+import {
+  readFileWhole, removeOrphanTemps, sha256Hex as sha256, syncDir, tempNameFor, writeFileAtomic, writeFileSynced,
+} from './files.js';
 
 export type PairKind = 'model' | 'optimizer';
 export const PAIR_MANIFEST = 'kiln-checkpoint.json';
@@ -45,7 +47,8 @@ function recover(dir: string, verify = true): PairManifest | undefined {
     const tmp = path.join(dir, e.staged!);
     if (existsSync(tmp)) {
       if (verify && sha256(readFileWhole(tmp)) !== e.sha256) {
-        throw new KilnError(`checkpoint ${dir}: the interrupted save's ${e.staged} does not match ${PAIR_MANIFEST}; the folder was changed by hand`);
+        throw new KilnError(`checkpoint ${dir}: the interrupted save's ${e.staged} does not match ${PAIR_MANIFEST}; `
+          + 'the folder was changed by hand');
       }
       renameSync(tmp, path.join(dir, e.file));
     }
@@ -74,7 +77,8 @@ export function savePair(dir: string, files: Partial<Record<PairKind, Uint8Array
     for (const t of temps) rmSync(t, { force: true });
     throw e;
   }
-  recover(dir, false); // the renames (of files just written): a failure from here on is completed by the next save or load
+  // the renames (of files just written): a failure from here on is completed by the next save or load
+  recover(dir, false);
 }
 
 /**
@@ -92,9 +96,13 @@ export function loadPair<T>(dir: string, kinds: PairKind[], read: (file: string)
     if (m) {
       const e = m.files[kind];
       const saved = Object.values(m.files).map((x) => x.file).join(' and ');
-      if (!e) throw new KilnError(`checkpoint ${dir}: ${PAIR_FILES[kind]} is not part of the last saveCheckpoint (${PAIR_MANIFEST} names only ${saved}): it would not match`);
+      if (!e) {
+        throw new KilnError(`checkpoint ${dir}: ${PAIR_FILES[kind]} is not part of the last saveCheckpoint `
+          + `(${PAIR_MANIFEST} names only ${saved}): it would not match`);
+      }
       if (sha256(bytes) !== e.sha256) {
-        throw new KilnError(`checkpoint ${dir}: ${PAIR_FILES[kind]} does not match ${PAIR_MANIFEST} (SHA-256 differs): the files are not from one saveCheckpoint (changed by hand, or by another writer); nothing was loaded`);
+        throw new KilnError(`checkpoint ${dir}: ${PAIR_FILES[kind]} does not match ${PAIR_MANIFEST} (SHA-256 differs): `
+          + 'the files are not from one saveCheckpoint (changed by hand, or by another writer); nothing was loaded');
       }
     }
   }

@@ -24,7 +24,9 @@ export const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase
 export const camel = (k: string) => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
 function readSafetensors(file: string, bytes?: Uint8Array): SafeFile {
-  try { bytes ??= readFileWhole(file); } catch (e) { throw new KilnError(`cannot read checkpoint ${file}: ${(e as Error).message}`); }
+  try { bytes ??= readFileWhole(file); } catch (e) {
+    throw new KilnError(`cannot read checkpoint ${file}: ${(e as Error).message}`);
+  }
   try { return decodeSafetensors(bytes, file); } catch (e) {
     throw new KilnError(`checkpoint ${file} is not a valid safetensors file: ${(e as Error).message}`);
   }
@@ -132,7 +134,8 @@ export async function loadOptimizer(file: string, opt: AnyOptimizer): Promise<vo
 
 // ---- both --------------------------------------------------------------------------------------
 
-export const checkpointFiles = (dir: string) => ({ model: path.join(dir, PAIR_FILES.model), optimizer: path.join(dir, PAIR_FILES.optimizer) });
+export const checkpointFiles = (dir: string) =>
+  ({ model: path.join(dir, PAIR_FILES.model), optimizer: path.join(dir, PAIR_FILES.optimizer) });
 
 /**
  * `dir/model.safetensors` and `dir/optimizer.safetensors`, written as one unit (a kill mid-save
@@ -150,7 +153,9 @@ export async function loadCheckpoint(dir: string, objs: CheckpointObjects): Prom
   const files = checkpointFiles(dir);
   const kinds = (['model', 'optimizer'] as PairKind[]).filter((k) => objs[k]);
   const read = (file: string): Uint8Array => {
-    try { return readFileWhole(file); } catch (e) { throw new KilnError(`cannot read checkpoint ${file}: ${(e as Error).message}`); }
+    try { return readFileWhole(file); } catch (e) {
+      throw new KilnError(`cannot read checkpoint ${file}: ${(e as Error).message}`);
+    }
   };
   const parsed = loadPair(dir, kinds, read, readSafetensors);
   const model = parsed.model && modelDict(parsed.model);

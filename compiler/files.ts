@@ -1,7 +1,9 @@
 // File I/O that checkpoints and `save` share: atomic replacement (a temporary file in the same
 // folder, fsync, rename), whole-file reads past Node's 2 GiB `readFile` limit (positional reads in
 // chunks), and removal of the temporaries a killed writer left behind.
-import { closeSync, fstatSync, fsyncSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync, fstatSync, fsyncSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync,
+} from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 
@@ -11,14 +13,16 @@ export const IO_CHUNK_BYTES = 1 << 30;
 /** hex SHA-256 of any size of bytes (one Hash.update takes at most 2 GiB) */
 export function sha256Hex(bytes: Uint8Array, chunk = IO_CHUNK_BYTES): string {
   const h = createHash('sha256');
-  for (let off = 0; off < bytes.length; off += chunk) h.update(bytes.subarray(off, Math.min(bytes.length, off + chunk)));
+  for (let off = 0; off < bytes.length; off += chunk) h.update(bytes.subarray(off, off + chunk));
   return h.digest('hex');
 }
 
 const TMP_SUFFIX = '.tmp';
 /** `.<name>.<pid>.<time>.tmp`: the pid tells a live writer's file from a dead one's */
-export const tempNameFor = (file: string): string =>
-  path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}${Math.random().toString(36).slice(2, 6)}${TMP_SUFFIX}`);
+export const tempNameFor = (file: string): string => {
+  const unique = `${Date.now()}${Math.random().toString(36).slice(2, 6)}`;
+  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${unique}${TMP_SUFFIX}`);
+};
 const TEMP_RE = /^\.(.+)\.(\d+)\.[0-9a-z]+\.tmp$/;
 
 /** writes all of `bytes` to `file` (created or truncated), fsynced, `chunk` bytes per call */
@@ -75,7 +79,7 @@ export const processAlive = (pid: number): boolean => {
  * Removes the temporaries of `names` in `dir` that a writer which no longer runs left behind
  * (killed mid-save); a live process's are its save in progress and stay. `keep`: files to leave.
  */
-export function removeOrphanTemps(dir: string, names: readonly string[], keep: ReadonlySet<string> = new Set()): string[] {
+export function removeOrphanTemps(dir: string, names: readonly string[], keep = new Set<string>()): string[] {
   let entries: string[];
   try { entries = readdirSync(dir); } catch { return []; }
   const removed: string[] = [];

@@ -67,7 +67,9 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'file'): SafeFile {
   if (bytes.length < 8) fail(`too short (${bytes.length} bytes): not a safetensors file, or truncated`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n64 = dv.getBigUint64(0, true);
-  if (n64 > BigInt(MAX_HEADER_BYTES)) fail(`header says ${n64} bytes of JSON, more than the ${MAX_HEADER_BYTES} the format allows: not a safetensors file`);
+  if (n64 > BigInt(MAX_HEADER_BYTES)) {
+    fail(`header says ${n64} bytes of JSON, more than the ${MAX_HEADER_BYTES} the format allows: not a safetensors file`);
+  }
   const n = Number(n64);
   if (n > bytes.length - 8) fail(`header says ${n} bytes of JSON but the file has ${bytes.length - 8} after the length: truncated or not a safetensors file`);
   if (bytes[8] !== 0x7b) fail('header does not start with \'{\': not a safetensors file');
@@ -92,9 +94,12 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'file'): SafeFile {
       continue;
     }
     const { dtype, shape, data_offsets: off } = info ?? {};
-    if (typeof dtype !== 'string' || !Object.hasOwn(BYTES, dtype)) fail(`${name}: unsupported dtype ${JSON.stringify(dtype)} (F32, F64, I32, I64, U8, BOOL)`);
-    if (!Array.isArray(shape) || shape.some((d: unknown) => !Number.isSafeInteger(d) || (d as number) < 0)) fail(`${name}: invalid shape ${JSON.stringify(shape)}`);
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0) || off[0] > off[1]) {
+    if (typeof dtype !== 'string' || !Object.hasOwn(BYTES, dtype)) {
+      fail(`${name}: unsupported dtype ${JSON.stringify(dtype)} (F32, F64, I32, I64, U8, BOOL)`);
+    }
+    const natural = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0;
+    if (!Array.isArray(shape) || !shape.every(natural)) fail(`${name}: invalid shape ${JSON.stringify(shape)}`);
+    if (!Array.isArray(off) || off.length !== 2 || !off.every(natural) || off[0] > off[1]) {
       fail(`${name}: invalid data_offsets ${JSON.stringify(off)} (two offsets 0 <= begin <= end)`);
     }
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
@@ -107,7 +112,8 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'file'): SafeFile {
   let at = 0;
   for (const t of [...spans].sort((a, b) => a.begin - b.begin || a.end - b.end)) {
     if (t.begin !== at) {
-      fail(`${t.name}: data_offsets begin at byte ${t.begin}, but the previous tensor's data ends at ${at}: tensors must lie end to end from 0 (${t.begin < at ? 'overlap' : 'gap'})`);
+      fail(`${t.name}: data_offsets begin at byte ${t.begin}, but the previous tensor's data ends at ${at}: `
+        + `tensors must lie end to end from 0 (${t.begin < at ? 'overlap' : 'gap'})`);
     }
     at = t.end;
   }

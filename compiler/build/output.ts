@@ -2,7 +2,9 @@
 // once the whole bundle is written, so a failing build leaves the previous output as it was. The
 // output folder is replaced only when it is empty or a previous kiln build (it holds a
 // kiln-bundle.json kiln wrote), and never when it holds the entry or another input.
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import {
+  existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync,
+} from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../errors.js';
 import { processAlive } from '../files.js';
@@ -14,7 +16,8 @@ const RETIRED = '.kiln-old-';
 export function isKilnBuild(dir: string): boolean {
   try {
     const m = JSON.parse(readFileSync(path.join(dir, 'kiln-bundle.json'), 'utf8')) as Record<string, unknown>;
-    return typeof m.format === 'number' && typeof m.kiln === 'string' && typeof m.name === 'string' && Array.isArray(m.functions);
+    return typeof m.format === 'number' && typeof m.kiln === 'string' && typeof m.name === 'string'
+      && Array.isArray(m.functions);
   } catch {
     return false;
   }
@@ -33,7 +36,8 @@ export function checkOutput(out: string, inputs: readonly string[]): void {
   const abs = path.resolve(out);
   for (const f of inputs) {
     if (inside(real(f), real(abs))) {
-      throw new KilnError(`--out ${out} contains ${f}, an input of this build: a build replaces its output folder, which would delete it; choose another --out`, '');
+      throw new KilnError(`--out ${out} contains ${f}, an input of this build: a build replaces its output folder, `
+        + 'which would delete it; choose another --out', '');
     }
   }
   if (!existsSync(abs)) return;
@@ -42,7 +46,9 @@ export function checkOutput(out: string, inputs: readonly string[]): void {
   if (!st.isDirectory()) throw new KilnError(`--out ${out} is a file, not a folder: choose another --out`, '');
   const entries = readdirSync(abs);
   if (entries.length && !isKilnBuild(abs)) {
-    throw new KilnError(`--out ${out} is not empty and not a previous kiln build (no kiln-bundle.json written by kiln): refusing to replace it (it holds ${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}); choose an empty or new folder`, '');
+    const some = `${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}`;
+    throw new KilnError(`--out ${out} is not empty and not a previous kiln build (no kiln-bundle.json written by kiln): `
+      + `refusing to replace it (it holds ${some}); choose an empty or new folder`, '');
   }
 }
 

@@ -37,8 +37,8 @@ export async function loadDefinitions(entry: string): Promise<ProgramDefinition[
   // an entry whose top-level await never settles leaves nothing for the event loop: Node would
   // exit with code 13 and no word; 'beforeExit' fires first, while the import is still pending
   const unsettled = () => {
-    console.error(`error: ${entry} never finished loading: its top-level \`await\` waits on a promise that never settles `
-      + '(nothing left to run would settle it: an await on a timer or event that never comes, or a promise nobody resolves)');
+    console.error(`error: ${entry} never finished loading: its top-level \`await\` waits on a promise that never `
+      + 'settles (nothing left to run would settle it: a timer or event that never comes, a promise nobody resolves)');
     process.exit(1);
   };
   process.once('beforeExit', unsettled);

@@ -12,12 +12,14 @@ const PLAIN_PATH = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*(?:\/[A-Za-z0-9_-][A-Za-z0-9_.-
 /** throws unless `file` is a plain relative path inside the bundle folder */
 export function checkBundlePath(file: unknown, what: string): asserts file is string {
   if (typeof file !== 'string' || file.length > 255 || !PLAIN_PATH.test(file)) {
-    throw new Error(`kiln bundle: ${what} ${JSON.stringify(file)} is not a plain relative path inside the bundle's folder: refusing to read it (the manifest was changed)`);
+    throw new Error(`kiln bundle: ${what} ${JSON.stringify(file)} is not a plain relative path inside the bundle's folder: `
+      + 'refusing to read it (the manifest was changed)');
   }
 }
 
 async function nodeModules() {
-  const fsName = 'node:fs/promises', urlName = 'node:url', pathName = 'node:path'; // variables: browser bundlers leave these alone
+  // variables: browser bundlers leave these alone
+  const fsName = 'node:fs/promises', urlName = 'node:url', pathName = 'node:path';
   const fs = (await import(/* @vite-ignore */ fsName)) as typeof import('node:fs/promises');
   const { fileURLToPath } = (await import(/* @vite-ignore */ urlName)) as typeof import('node:url');
   const path = (await import(/* @vite-ignore */ pathName)) as typeof import('node:path');
@@ -38,7 +40,8 @@ export async function confinedPath(base: URL, file: string): Promise<string> {
   }
   const rel = path.relative(root, real);
   if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
-    throw new Error(`kiln bundle: ${file} leads outside the bundle's folder (to ${real}, through a symbolic link): refusing to read it`);
+    throw new Error(`kiln bundle: ${file} leads outside the bundle's folder (to ${real}, through a symbolic link): `
+      + 'refusing to read it');
   }
   return real;
 }

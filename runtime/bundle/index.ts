@@ -81,7 +81,8 @@ export interface BundleIntegrity { manifestSha256: string }
 /** the manifest, after checking its hash against the root one and every path and name it holds */
 async function readManifest(base: URL, integrity: BundleIntegrity | undefined): Promise<BundleManifest> {
   if (!integrity || !/^[0-9a-f]{64}$/.test(integrity.manifestSha256)) {
-    throw new Error('kiln bundle: loadBundle needs the SHA-256 of kiln-bundle.json (the bundle\'s generated index.js passes it): load the bundle through its index.js');
+    throw new Error('kiln bundle: loadBundle needs the SHA-256 of kiln-bundle.json (the bundle\'s generated index.js '
+      + 'passes it): load the bundle through its index.js');
   }
   const bytes = await readChecked(base, { file: MANIFEST_FILE, sha256: integrity.manifestSha256 });
   const m = JSON.parse(new TextDecoder().decode(bytes)) as BundleManifest;
@@ -94,7 +95,8 @@ export async function loadBundle(base: URL, opts: LoadOptions = {}, integrity?: 
   const m = await readManifest(base, integrity);
   const target = opts.target ?? (isNode() && m.targets.includes('native') ? 'native' : 'webgpu');
   if (target !== 'native' && target !== 'webgpu') {
-    throw new Error(`kiln bundle ${m.name}: unknown target ${JSON.stringify(target)}: a bundle runs 'native' or 'webgpu' (built: ${m.targets.join(', ')}); the 'reference' interpreter is compile()'s, not shipped in bundles`);
+    throw new Error(`kiln bundle ${m.name}: unknown target ${JSON.stringify(target)}: a bundle runs 'native' or 'webgpu' `
+      + `(built: ${m.targets.join(', ')}); the 'reference' interpreter is compile()'s, not shipped in bundles`);
   }
   if (!m.targets.includes(target)) throw new Error(`kiln bundle ${m.name}: built for ${m.targets.join(', ')}, not '${target}' (kiln build --target ${target})`);
   if (target === 'native' && !isNode()) throw new Error('kiln bundle: the native target runs in Node only; use webgpu in a browser');

@@ -69,7 +69,8 @@ export class NativeDevice implements Device {
       throw new Error('native artifact: code must name a library and an entry point');
     }
     if (code.entry !== NATIVE_ENTRY) {
-      throw new Error(`native artifact: entry ${JSON.stringify(code.entry)} is not kiln's entry point '${NATIVE_ENTRY}': refusing to call into it`);
+      throw new Error(`native artifact: entry ${JSON.stringify(code.entry)} is not kiln's entry point '${NATIVE_ENTRY}': `
+        + 'refusing to call into it');
     }
     if (!existsSync(code.library)) throw new Error(`native artifact: library ${code.library} does not exist (was the cache cleared?)`);
     let lib = libraries.get(code.library);
@@ -91,11 +92,13 @@ function checkDeclaredSizes(lib: LibraryHandle, library: string, m: Manifest): v
     if (!Number.isSafeInteger(count) || count < 0 || count > 1 << 16) throw new Error(`buffer count ${count}`);
     declared = count ? Array.from(koffi.decode(table, 8, 'int64_t', count) as ArrayLike<number | bigint>, Number) : [];
   } catch (e) {
-    throw new Error(`native artifact: ${library} declares no buffer sizes (${NATIVE_SIZES}: ${(e as Error).message}): it was not built by this kiln; refusing to run it`);
+    throw new Error(`native artifact: ${library} declares no buffer sizes (${NATIVE_SIZES}: ${(e as Error).message}): `
+      + 'it was not built by this kiln; refusing to run it');
   }
   const want = m.buffers.map((d) => d.size);
   if (declared.length !== want.length || declared.some((n, i) => n !== want[i])) {
-    throw new Error(`native artifact: ${library} was compiled for buffer sizes [${declared.join(', ')}], the manifest says [${want.join(', ')}]: refusing to run it (the manifest does not belong to this library)`);
+    throw new Error(`native artifact: ${library} was compiled for buffer sizes [${declared.join(', ')}], the manifest says `
+      + `[${want.join(', ')}]: refusing to run it (the manifest does not belong to this library)`);
   }
 }
 

@@ -43,7 +43,8 @@ export class WebGPUExecutable implements Executable {
     const m = a.manifest;
     const declared = a.code.bufferSizes, sizes = m.buffers.map((b) => b.size);
     if (!Array.isArray(declared) || declared.length !== sizes.length || declared.some((n, i) => n !== sizes[i])) {
-      throw new Error(`webgpu: the kernels were generated for buffer sizes [${declared}], the manifest says [${sizes.join(', ')}]: refusing to run them (the manifest does not belong to this code)`);
+      throw new Error(`webgpu: the kernels were generated for buffer sizes [${declared}], the manifest says `
+        + `[${sizes.join(', ')}]: refusing to run them (the manifest does not belong to this code)`);
     }
     checkRequirements(a.code.requirements, dev.limits);
     if (dev.isLlvmpipe) {

@@ -93,7 +93,8 @@ function emitSizes(em: KernelEmitter, p: KernelProgram): void {
   const i64 = llvm.Type.getInt64Ty(em.ctx);
   const vals = [p.buffers.length, ...p.buffers.map((d) => d.size)].map((v) => llvm.ConstantInt.get(i64, v));
   const arrT = llvm.ArrayType.get(i64, vals.length);
-  new llvm.GlobalVariable(em.mod, arrT, true, llvm.GlobalValue.LinkageTypes.ExternalLinkage, llvm.ConstantArray.get(arrT, vals), NATIVE_SIZES);
+  const linkage = llvm.GlobalValue.LinkageTypes.ExternalLinkage;
+  new llvm.GlobalVariable(em.mod, arrT, true, linkage, llvm.ConstantArray.get(arrT, vals), NATIVE_SIZES);
 }
 
 function emitEntry(em: KernelEmitter, p: KernelProgram, fns: llvm.Function[], threshold: number): void {
