@@ -6,12 +6,14 @@
 //                          `state.0.momentum_buffer`); `state.<i>.step` is an F32 scalar (shape []),
 //                          as torch 1.13 keeps it; `__metadata__.param_groups` is the JSON of
 //                          `param_groups` with snake_case keys (`weight_decay`) and `params` indices.
-// Writes are atomic (a temporary file in the same folder, fsync, rename); loads read and check
-// everything first, so a checkpoint of another shape or a truncated file changes nothing.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+// Writes are atomic (a temporary file in the same folder, fsync, rename), and a checkpoint folder's
+// pair is one unit (compiler/checkpoint-pair.ts); loads read and check everything first, so a
+// checkpoint of another shape or a truncated file changes nothing.
 import path from 'node:path';
 import { decodeSafetensors, encodeSafetensors, toFloat32, type SafeFile, type SafeTensor } from '../runtime/safetensors.js';
 import { KilnError } from './errors.js';
+import { readFileWhole, writeFileAtomic } from './files.js';
+import { loadPair, PAIR_FILES, savePair, type PairKind } from './checkpoint-pair.js';
 import type { Module } from './nn/module.js';
 import type { Optimizer } from './optim/optimizer.js';
 
@@ -21,26 +23,13 @@ export interface CheckpointObjects { model?: Module; optimizer?: AnyOptimizer }
 export const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 export const camel = (k: string) => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
-/** writes bytes to `file` atomically: readers see the old file or the whole new one */
-export function writeFileAtomic(file: string, bytes: Uint8Array): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    const fd = openSync(tmp, 'w');
-    try {
-      for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, bytes.length - off);
-      fsyncSync(fd);
-    } finally { closeSync(fd); }
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
+function readSafetensors(file: string, bytes?: Uint8Array): SafeFile {
+  try { bytes ??= readFileWhole(file); } catch (e) {
+    throw new KilnError(`cannot read checkpoint ${file}: ${(e as Error).message}`);
   }
-}
-
-function readSafetensors(file: string): SafeFile {
-  let bytes: Uint8Array;
-  try { bytes = readFileSync(file); } catch (e) { throw new KilnError(`cannot read checkpoint ${file}: ${(e as Error).message}`); }
-  try { return decodeSafetensors(bytes, file); } catch (e) { throw new KilnError(`checkpoint ${file} is not a valid safetensors file: ${(e as Error).message}`); }
+  try { return decodeSafetensors(bytes, file); } catch (e) {
+    throw new KilnError(`checkpoint ${file} is not a valid safetensors file: ${(e as Error).message}`);
+  }
 }
 
 // ---- model -------------------------------------------------------------------------------------
@@ -145,23 +134,32 @@ export async function loadOptimizer(file: string, opt: AnyOptimizer): Promise<vo
 
 // ---- both --------------------------------------------------------------------------------------
 
-export const checkpointFiles = (dir: string) => ({ model: path.join(dir, 'model.safetensors'), optimizer: path.join(dir, 'optimizer.safetensors') });
+export const checkpointFiles = (dir: string) =>
+  ({ model: path.join(dir, PAIR_FILES.model), optimizer: path.join(dir, PAIR_FILES.optimizer) });
 
-/** `dir/model.safetensors` and `dir/optimizer.safetensors` (each written atomically) */
+/**
+ * `dir/model.safetensors` and `dir/optimizer.safetensors`, written as one unit (a kill mid-save
+ * leaves the old pair or, on the next save or load, the new one); creates `dir` if needed.
+ */
 export async function saveCheckpoint(dir: string, objs: CheckpointObjects): Promise<void> {
-  const files = checkpointFiles(dir);
   // encode both before writing either, so a failure leaves the old pair
   const model = objs.model && (await modelSafetensors(objs.model));
-  const opt = objs.optimizer && (await optimizerSafetensors(objs.optimizer));
-  if (model) writeFileAtomic(files.model, model);
-  if (opt) writeFileAtomic(files.optimizer, opt);
+  const optimizer = objs.optimizer && (await optimizerSafetensors(objs.optimizer));
+  savePair(dir, { ...(model ? { model } : {}), ...(optimizer ? { optimizer } : {}) });
 }
 
-/** loads both files; if either does not fit, neither object changes */
+/** loads both files; if either does not fit, or they are not from one save, neither object changes */
 export async function loadCheckpoint(dir: string, objs: CheckpointObjects): Promise<void> {
   const files = checkpointFiles(dir);
-  const model = objs.model && modelDict(readSafetensors(files.model));
-  const opt = objs.optimizer && unflattenOptimizerState(readSafetensors(files.optimizer), `checkpoint ${files.optimizer}`);
+  const kinds = (['model', 'optimizer'] as PairKind[]).filter((k) => objs[k]);
+  const read = (file: string): Uint8Array => {
+    try { return readFileWhole(file); } catch (e) {
+      throw new KilnError(`cannot read checkpoint ${file}: ${(e as Error).message}`);
+    }
+  };
+  const parsed = loadPair(dir, kinds, read, readSafetensors);
+  const model = parsed.model && modelDict(parsed.model);
+  const opt = parsed.optimizer && unflattenOptimizerState(parsed.optimizer, `checkpoint ${files.optimizer}`);
   if (opt) checkOptimizerDict(objs.optimizer!, opt, `checkpoint ${files.optimizer}`);
   let undo: Record<string, { shape: number[]; data: Float32Array }> | undefined;
   if (objs.model && model) {

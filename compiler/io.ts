@@ -4,9 +4,8 @@
 // and a checksum over them. Saving writes a temp file and renames it over `path`, so a crash never
 // leaves a half-written checkpoint; loading checks everything before returning, so a truncated or
 // foreign file fails clearly and (since load is pure) nothing changes.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import path from 'node:path';
 import { KilnError } from './errors.js';
+import { readFileWhole, writeFileAtomic } from './files.js';
 
 const MAGIC = 'KILNSD01';
 type Typed = Float32Array | Int32Array | Uint8Array;
@@ -64,24 +63,14 @@ export function save(obj: unknown, file: string): void {
   const pre = Buffer.alloc(12);
   pre.write(MAGIC, 0, 'latin1');
   pre.writeUInt32LE(header.length, 8);
-  // temp file in the same directory, then an atomic rename over the target
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  let fd = -1;
-  try {
-    fd = openSync(tmp, 'w');
-    for (const part of [pre, header, payload]) writeSync(fd, part);
-    fsyncSync(fd);
-    closeSync(fd); fd = -1;
-    renameSync(tmp, file);
-  } catch (e) {
-    if (fd >= 0) closeSync(fd);
-    try { unlinkSync(tmp); } catch { /* already gone */ }
-    throw e;
-  }
+  const bytes = new Uint8Array(pre.length + header.length + payload.length);
+  bytes.set(pre, 0); bytes.set(header, pre.length); bytes.set(payload, pre.length + header.length);
+  writeFileAtomic(file, bytes);
 }
 
 export function load(file: string): any {
-  const buf = readFileSync(file);
+  const whole = readFileWhole(file); // past 2 GiB, where readFileSync stops
+  const buf = Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength);
   const bad = (why: string): never => { throw new KilnError(`load: ${file} ${why}`); };
   if (buf.length < 12 || buf.toString('latin1', 0, 8) !== MAGIC) bad('is not a kiln checkpoint (no KILNSD01 header)');
   const hlen = buf.readUInt32LE(8);

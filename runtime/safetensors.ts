@@ -52,13 +52,27 @@ export function encodeSafetensors(tensors: Record<string, { shape: readonly numb
   return out;
 }
 
-/** Parses and validates a whole file: any truncation or inconsistency throws a SafetensorsError. */
+/** the reference implementation's bound on the JSON header (safetensors' MAX_HEADER_SIZE) */
+export const MAX_HEADER_BYTES = 100_000_000;
+
+/**
+ * Parses and validates a whole file as the reference implementation (huggingface/safetensors,
+ * `SafeTensors::deserialize`) does: header length within the file and MAX_HEADER_BYTES, a JSON
+ * object, each tensor's byte span equal to its dtype x shape, the spans (sorted by offset) laid
+ * end to end from 0 with no gap or overlap and ending exactly at the end of the file. Any
+ * truncation or inconsistency throws a SafetensorsError; header bytes never load as values.
+ */
 export function decodeSafetensors(bytes: Uint8Array, what = 'file'): SafeFile {
   const fail = (m: string): never => { throw new SafetensorsError(`safetensors ${what}: ${m}`); };
   if (bytes.length < 8) fail(`too short (${bytes.length} bytes): not a safetensors file, or truncated`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = Number(dv.getBigUint64(0, true));
+  const n64 = dv.getBigUint64(0, true);
+  if (n64 > BigInt(MAX_HEADER_BYTES)) {
+    fail(`header says ${n64} bytes of JSON, more than the ${MAX_HEADER_BYTES} the format allows: not a safetensors file`);
+  }
+  const n = Number(n64);
   if (n > bytes.length - 8) fail(`header says ${n} bytes of JSON but the file has ${bytes.length - 8} after the length: truncated or not a safetensors file`);
+  if (bytes[8] !== 0x7b) fail('header does not start with \'{\': not a safetensors file');
   let header: Record<string, any>;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
@@ -69,30 +83,53 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'file'): SafeFile {
   const dataStart = 8 + n;
   const dataLen = bytes.length - dataStart;
   const metadata: Record<string, string> = {};
-  const tensors: Record<string, SafeTensor> = {};
-  let covered = 0;
+  const spans: { name: string; dtype: SafeDType; shape: number[]; begin: number; end: number; count: number }[] = [];
   for (const [name, info] of Object.entries(header)) {
     if (name === '__metadata__') {
-      for (const [k, v] of Object.entries(info ?? {})) {
+      if (!info || typeof info !== 'object' || Array.isArray(info)) fail('__metadata__ is not an object of strings');
+      for (const [k, v] of Object.entries(info)) {
         if (typeof v !== 'string') fail(`__metadata__.${k} is not a string`);
-        metadata[k] = v as string;
+        own(metadata, k, v as string);
       }
       continue;
     }
     const { dtype, shape, data_offsets: off } = info ?? {};
-    if (!(dtype in BYTES)) fail(`${name}: unsupported dtype ${JSON.stringify(dtype)} (F32, F64, I32, I64, U8, BOOL)`);
-    if (!Array.isArray(shape) || shape.some((d: unknown) => !Number.isInteger(d) || (d as number) < 0)) fail(`${name}: invalid shape ${JSON.stringify(shape)}`);
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((x: unknown) => Number.isInteger(x)) || off[0] > off[1]) fail(`${name}: invalid data_offsets ${JSON.stringify(off)}`);
+    if (typeof dtype !== 'string' || !Object.hasOwn(BYTES, dtype)) {
+      fail(`${name}: unsupported dtype ${JSON.stringify(dtype)} (F32, F64, I32, I64, U8, BOOL)`);
+    }
+    const natural = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0;
+    if (!Array.isArray(shape) || !shape.every(natural)) fail(`${name}: invalid shape ${JSON.stringify(shape)}`);
+    if (!Array.isArray(off) || off.length !== 2 || !off.every(natural) || off[0] > off[1]) {
+      fail(`${name}: invalid data_offsets ${JSON.stringify(off)} (two offsets 0 <= begin <= end)`);
+    }
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
     const size = count * BYTES[dtype as SafeDType];
+    if (!Number.isSafeInteger(size)) fail(`${name}: shape [${shape}] is too large`);
     if (off[1] - off[0] !== size) fail(`${name}: data_offsets span ${off[1] - off[0]} bytes, but ${dtype}[${shape}] needs ${size}`);
     if (off[1] > dataLen) fail(`${name}: data ends at byte ${off[1]} but the file holds ${dataLen} bytes of data: truncated`);
-    covered += size;
-    tensors[name] = { dtype, shape: [...shape], data: fromLittleEndianBytes(bytes.subarray(dataStart + off[0], dataStart + off[1]), dtype, count) };
+    spans.push({ name, dtype: dtype as SafeDType, shape: [...shape], begin: off[0], end: off[1], count });
   }
-  if (covered !== dataLen) fail(`tensors cover ${covered} bytes but the file holds ${dataLen} bytes of data`);
+  let at = 0;
+  for (const t of [...spans].sort((a, b) => a.begin - b.begin || a.end - b.end)) {
+    if (t.begin !== at) {
+      fail(`${t.name}: data_offsets begin at byte ${t.begin}, but the previous tensor's data ends at ${at}: `
+        + `tensors must lie end to end from 0 (${t.begin < at ? 'overlap' : 'gap'})`);
+    }
+    at = t.end;
+  }
+  if (at !== dataLen) fail(`tensors cover ${at} bytes but the file holds ${dataLen} bytes of data`);
+  const tensors: Record<string, SafeTensor> = {};
+  for (const t of spans) { // in the header's order
+    const data = fromLittleEndianBytes(bytes.subarray(dataStart + t.begin, dataStart + t.end), t.dtype, t.count);
+    own(tensors, t.name, { dtype: t.dtype, shape: t.shape, data });
+  }
   return { tensors, metadata };
 }
+
+/** o[k] = v as an own property, even for k = "__proto__" (a name a file may hold) */
+const own = <T>(o: Record<string, T>, k: string, v: T): void => {
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+};
 
 function toLittleEndianBytes(a: SafeArray): Uint8Array {
   const copy = new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));

@@ -2,7 +2,8 @@
 // install the tarball into a fresh project, and run it there with node (native and webgpu) and in
 // headless Chromium (webgpu). The losses equal the reference target's.
 import { execFile, execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -25,6 +26,29 @@ const sh = (cmd: string, args: string[], cwd: string) => new Promise<string>((re
 });
 
 let work: string, bundle: string, app: string;
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/**
+ * A copy of the installed bundle (under app/, so it finds koffi) with its manifest changed by
+ * `edit`; `rehash`: also rewrite the root hash in index.js, as someone who edits every file would.
+ */
+function tampered(name: string, edit: (m: any, dir: string) => void, rehash = true): string {
+  const dir = path.join(app, `tampered-${name}`);
+  cpSync(path.join(app, 'node_modules/kiln-seed'), dir, { recursive: true });
+  const mf = path.join(dir, 'kiln-bundle.json');
+  const m = JSON.parse(readFileSync(mf, 'utf8'));
+  edit(m, dir);
+  writeFileSync(mf, JSON.stringify(m));
+  if (rehash) {
+    const index = path.join(dir, 'index.js');
+    writeFileSync(index, readFileSync(index, 'utf8').replace(/MANIFEST_SHA256 = '[0-9a-f]+'/, `MANIFEST_SHA256 = '${sha256(readFileSync(mf))}'`));
+  }
+  return path.relative(app, dir);
+}
+
+/** loads the bundle in `dir` (relative to app) in a child node */
+const loadIn = (dir: string, target: string) =>
+  sh(process.execPath, ['-e', `import('./${dir}/index.js').then((b) => b.load({ target: '${target}' }))`], app);
 let reference: number[];
 
 beforeAll(async () => {
@@ -265,16 +289,68 @@ console.log(JSON.stringify(out));
     }
   });
 
+  it('hashes its own manifest: editing only kiln-bundle.json (buffer sizes) is refused before anything runs', async () => {
+    const dir = tampered('sizes-only', (m) => { m.functions[0].targets.native.manifest.buffers[0].size = 1; }, false);
+    await expect(loadIn(dir, 'native')).rejects.toThrow(/kiln-bundle\.json has SHA-256 .* the file was changed or corrupted/);
+    const pkg = JSON.parse(readFileSync(path.join(bundle, 'package.json'), 'utf8'));
+    expect(pkg.kiln.manifestSha256).toBe(sha256(readFileSync(path.join(bundle, 'kiln-bundle.json'))));
+  });
+
+  it('even with the root hash rewritten, refuses buffer sizes the code was not compiled for (native and webgpu)', async () => {
+    const grow = tampered('sizes', (m) => {
+      for (const t of ['native', 'webgpu']) m.functions[0].targets[t].manifest.buffers.forEach((b: { size: number }) => { b.size = Math.max(1, b.size >> 1); });
+    });
+    await expect(loadIn(grow, 'native')).rejects.toThrow(/trainStep\.so was compiled for buffer sizes \[\d.*\], the manifest says \[.*\]: refusing to run it/);
+    await expect(loadIn(grow, 'webgpu')).rejects.toThrow(/kernels were generated for buffer sizes \[.*\], the manifest says .*refusing to run them/);
+    // another function's library (also kiln's, same entry point): its sizes differ
+    const swapped = tampered('swapped', (m, dir) => {
+      m.functions[0].targets.native.code = { file: 'native/predict.so', sha256: sha256(readFileSync(path.join(dir, 'native/predict.so'))) };
+    });
+    await expect(loadIn(swapped, 'native')).rejects.toThrow(/predict\.so was compiled for buffer sizes/);
+  });
+
+  it('never opens a library outside the bundle or calls an entry kiln did not generate (libc system)', async () => {
+    const libc = ['/lib/x86_64-linux-gnu/libc.so.6', '/lib/aarch64-linux-gnu/libc.so.6', '/lib64/libc.so.6'].find(existsSync)!;
+    const code = (file: string) => ({ file, sha256: sha256(readFileSync(file.startsWith('/') ? file : path.join(bundle, file))) });
+    const attacks: [string, (m: any, dir: string) => void, RegExp][] = [
+      ['libc', (m) => { Object.assign(m.functions[0].targets.native, { code: code(libc), entry: 'system' }); }, /"\/lib.*libc\.so\.6" is not a plain relative path inside the bundle's folder/],
+      ['dotdot', (m) => { m.functions[0].targets.native.code.file = '../kiln-seed/native/trainStep.so'; }, /"\.\.\/kiln-seed\/native\/trainStep\.so" is not a plain relative path/],
+      ['encoded', (m) => { m.state.model.file = '%2e%2e/kiln-seed/model.safetensors'; }, /is not a plain relative path/],
+      ['symlink', (m, dir) => {
+        rmSync(path.join(dir, 'native/trainStep.so'));
+        symlinkSync(libc, path.join(dir, 'native/trainStep.so'));
+        m.functions[0].targets.native.code = { file: 'native/trainStep.so', sha256: code(libc).sha256 };
+      }, /native\/trainStep\.so leads outside the bundle's folder \(to .*libc.*, through a symbolic link\)/],
+      ['entry', (m) => { m.functions[0].targets.native.entry = 'system'; }, /names "system" as trainStep's native entry point; kiln's libraries have one, 'kiln_run'/],
+    ];
+    for (const [name, edit, error] of attacks) {
+      const dir = tampered(name, edit);
+      await expect(loadIn(dir, 'native')).rejects.toThrow(error);
+    }
+    // a foreign library copied into the bundle, kiln's entry name: it declares no sizes, so it is never called
+    const foreign = ['/lib/x86_64-linux-gnu/libz.so.1', '/usr/lib/x86_64-linux-gnu/libz.so.1', '/lib/aarch64-linux-gnu/libz.so.1'].find(existsSync);
+    if (foreign) {
+      const dir = tampered('foreign', (m, d) => {
+        writeFileSync(path.join(d, 'native/trainStep.so'), readFileSync(foreign));
+        m.functions[0].targets.native.code.sha256 = sha256(readFileSync(foreign));
+      });
+      await expect(loadIn(dir, 'native')).rejects.toThrow(/trainStep\.so declares no buffer sizes \(kiln_sizes.*it was not built by this kiln/);
+    }
+  });
+
+  it('refuses a target bundles do not have without suggesting a flag the CLI rejects', async () => {
+    const message = await loadIn('node_modules/kiln-seed', 'reference').then(() => '', (e: Error) => e.message);
+    expect(message).toMatch(/unknown target "reference": a bundle runs 'native' or 'webgpu' \(built: native, webgpu\); the 'reference' interpreter is compile\(\)'s/);
+    expect(message).not.toMatch(/--target reference/);
+  });
+
   it('refuses, before opening the library, a native bundle whose CPU features this machine lacks', async () => {
-    const fake = path.join(app, 'fake-cpu');
-    cpSync(path.join(app, 'node_modules/kiln-seed'), fake, { recursive: true });
-    const mf = path.join(fake, 'kiln-bundle.json');
-    const m = JSON.parse(readFileSync(mf, 'utf8'));
-    expect(m.cpuTarget).toMatchObject({ arch: process.arch, features: expect.arrayContaining(['sse2']) });
-    m.cpuTarget.features.push('kiln_imaginary_feature');
-    writeFileSync(mf, JSON.stringify(m));
-    writeFileSync(path.join(fake, 'native/trainStep.so'), 'not a library'); // never reached
-    await expect(sh(process.execPath, ['-e', "import('./fake-cpu/index.js').then((b) => b.load({ target: 'native' }))"], app))
+    const fake = tampered('cpu', (m, dir) => {
+      expect(m.cpuTarget).toMatchObject({ arch: process.arch, features: expect.arrayContaining(['sse2']) });
+      m.cpuTarget.features.push('kiln_imaginary_feature');
+      writeFileSync(path.join(dir, 'native/trainStep.so'), 'not a library'); // never reached
+    });
+    await expect(loadIn(fake, 'native'))
       .rejects.toThrow(/built for CPU '.*' and uses features this CPU lacks: kiln_imaginary_feature \(running it would crash with SIGILL\); rebuild it .*kiln build --cpu native/);
   });
 

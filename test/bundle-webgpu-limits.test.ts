@@ -39,7 +39,8 @@ describe('webgpu bundle with 16 inputs', () => {
   });
 
   it.each(['llvmpipe', 'swiftshader'])('runs on %s', async (backend) => {
-    const program = await loadBundle(pathToFileURL(out + path.sep), { target: 'webgpu', backend });
+    const { manifestSha256 } = JSON.parse(readFileSync(path.join(out, 'package.json'), 'utf8')).kiln; // the root hash
+    const program = await loadBundle(pathToFileURL(out + path.sep), { target: 'webgpu', backend }, { manifestSha256 });
     const r = (await program.functions.weighted.run(...xs)) as TensorValue;
     expect(Array.from(r.data)).toEqual(want);
     program.destroy();

@@ -1,10 +1,21 @@
-import { mkdtempSync, readdirSync, readFileSync, truncateSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compile, manualSeed, nn, optim, type Tensor } from '../compiler/index.js';
 import { loadCheckpoint, loadModel, saveCheckpoint, saveModel } from '../compiler/checkpoint.js';
 import { decodeSafetensors, encodeSafetensors } from '../runtime/safetensors.js';
+import { readFileWhole, sha256Hex, writeFileAtomic } from '../compiler/files.js';
+import { createHash } from 'node:crypto';
+
+/** a safetensors file with this header (as JSON) over `data` bytes: what a hostile writer can make */
+function rawSafetensors(header: unknown, data: Uint8Array, headerLength?: bigint): Uint8Array {
+  const json = new TextEncoder().encode(typeof header === 'string' ? header : JSON.stringify(header));
+  const out = new Uint8Array(8 + json.length + data.length);
+  new DataView(out.buffer).setBigUint64(0, headerLength ?? BigInt(json.length), true);
+  out.set(json, 8); out.set(data, 8 + json.length);
+  return out;
+}
 
 const fixtures = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures/checkpoint');
 const expected = JSON.parse(readFileSync(path.join(fixtures, 'expected.json'), 'utf8'));
@@ -49,6 +60,36 @@ describe('safetensors', () => {
     const extra = new Uint8Array(bytes.length + 4); extra.set(bytes);
     expect(() => decodeSafetensors(extra)).toThrow(/cover 16 bytes but the file holds 20/);
   });
+
+  it('validates offsets as the reference implementation does: no negative, overlapping or gapped spans', () => {
+    const data = Uint8Array.from({ length: 16 }, (_, i) => i + 1);
+    const f32 = (begin: number, end: number) => ({ dtype: 'F32', shape: [2], data_offsets: [begin, end] });
+    // each of these passed a check that only summed the spans: header bytes or one span twice loaded as weights
+    expect(() => decodeSafetensors(rawSafetensors({ a: f32(-8, 0), b: f32(0, 8) }, data))).toThrow(/a: invalid data_offsets \[-8,0\]/);
+    expect(() => decodeSafetensors(rawSafetensors({ a: f32(0, 8), b: f32(0, 8) }, data))).toThrow(/begin at byte 0, but the previous tensor's data ends at 8.*overlap/);
+    expect(() => decodeSafetensors(rawSafetensors({ a: f32(4, 12), b: f32(8, 16) }, data))).toThrow(/a: data_offsets begin at byte 4, .* ends at 0.*gap/);
+    expect(() => decodeSafetensors(rawSafetensors({ a: f32(0, 8), b: f32(8, 16) }, data, 1n << 40n))).toThrow(/more than the 100000000 the format allows/);
+    expect(() => decodeSafetensors(rawSafetensors(' {"a":1}', data))).toThrow(/does not start with '\{'/);
+    expect(() => decodeSafetensors(rawSafetensors({ a: { dtype: 'toString', shape: [], data_offsets: [0, 0] } }, new Uint8Array(0)))).toThrow(/unsupported dtype "toString"/);
+    expect(() => decodeSafetensors(rawSafetensors({ __metadata__: 'x' }, new Uint8Array(0)))).toThrow(/__metadata__ is not an object/);
+    // spans out of header order are fine, as in the reference implementation; values come from their own span
+    const ok = decodeSafetensors(rawSafetensors({ b: f32(8, 16), a: f32(0, 8), e: { dtype: 'F32', shape: [0], data_offsets: [16, 16] } }, data));
+    expect(Object.keys(ok.tensors)).toEqual(['b', 'a', 'e']);
+    expect(new Uint8Array(ok.tensors.b.data.buffer)).toEqual(data.subarray(8));
+  });
+
+  it('reads and writes files in chunks (the path that carries files past the 2 GiB readFile limit)', () => {
+    const file = path.join(tmp(), 'big.safetensors');
+    const bytes = encodeSafetensors({ w: { shape: [257], data: Float32Array.from({ length: 257 }, (_, i) => i / 3) } });
+    writeFileAtomic(file, bytes, 7); // 7 bytes per write call
+    expect(new Uint8Array(readFileSync(file))).toEqual(bytes);
+    const back = readFileWhole(file, 5); // 5 bytes per positional read
+    expect(back).toEqual(bytes);
+    expect(Array.from(decodeSafetensors(back).tensors.w.data as Float32Array)).toEqual(Array.from({ length: 257 }, (_, i) => Math.fround(i / 3)));
+    expect(sha256Hex(bytes, 64)).toBe(createHash('sha256').update(bytes).digest('hex')); // hashed in chunks too
+    writeFileSync(file, bytes.subarray(0, 100));
+    expect(readFileWhole(file, 3).length).toBe(100);
+  });
 });
 
 describe('checkpoints', () => {
@@ -72,7 +113,7 @@ describe('checkpoints', () => {
     for (let i = 0; i < 2; i++) await stepA.run(x, y);
     const dir = tmp();
     await saveCheckpoint(dir, { model: a.model, optimizer: a.opt });
-    expect(readdirSync(dir).sort()).toEqual(['model.safetensors', 'optimizer.safetensors']); // no temp files left
+    expect(readdirSync(dir).sort()).toEqual(['kiln-checkpoint.json', 'model.safetensors', 'optimizer.safetensors']); // no temp files left
     const m = decodeSafetensors(readFileSync(path.join(dir, 'model.safetensors')));
     expect(Object.keys(m.tensors)).toEqual(['0.weight', '0.bias', '2.weight', '2.bias']);
     const o = decodeSafetensors(readFileSync(path.join(dir, 'optimizer.safetensors')));

@@ -2,15 +2,16 @@
 //   package.json          depends only on what the targets need at run time (koffi, webgpu)
 //   index.js, index.d.ts  `load()` -> Program with typed `run(...)` per function (ts-morph)
 //   kiln-bundle.json      format version, functions, per-target runtime manifests (kernels,
-//                         buffer plan), SHA-256 of every file (checked at load)
+//                         buffer plan), SHA-256 of every file (checked at load); its own
+//                         SHA-256 is in index.js: one root hash (README: integrity, not authenticity)
 //   webgpu/<fn>.json      WGSL kernels;  native/<fn>.so  the LLVM-built library
 //   model.safetensors     initial parameters (PyTorch keys); optimizer.safetensors, extra.safetensors
 //   runtime/              kiln's runtime as plain JS (vendored: no kiln install needed)
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { encodeSafetensors, type SafeArray } from '../../runtime/safetensors.js';
-import { BUNDLE_FORMAT, type BundleFunction, type BundleManifest, type BundleTarget, type FileRef } from '../../runtime/bundle/format.js';
+import { BUNDLE_FORMAT, MANIFEST_FILE, type BundleFunction, type BundleManifest, type BundleTarget, type FileRef } from '../../runtime/bundle/format.js';
 import type { KernelProgram } from '../ir/kernel.js';
 import type { Manifest } from '../../runtime/manifest.js';
 import { snake } from '../checkpoint.js';
@@ -20,6 +21,7 @@ import { traceDefinition, type TracedDefinition } from './program.js';
 import type { ProgramDefinition } from './define.js';
 import { generateDts } from './dts.js';
 import { vendorRuntime } from './vendor.js';
+import { checkOutput, stageOutput } from './output.js';
 import { hyperSpecs } from './hyper.js';
 import { cpuTargetOf } from './cpu.js';
 import type { Progress } from '../cli/report.js';
@@ -31,24 +33,41 @@ const WEBGPU_MIN_STORAGE_BUFFERS = 8;
 
 export interface BuildOptions {
   targets: BundleTarget[]; out: string; progress: Progress;
+  /** files the build reads (the entry): an --out holding one is refused (compiler/build/output.ts) */
+  inputs?: string[];
   /** native: LLVM's -mcpu (default KILN_CPU or 'native': the build machine, which other CPUs may lack) */
   cpu?: string;
 }
 
+/**
+ * Writes the bundle into a staging folder and swaps it in for `opts.out` only when complete: a
+ * failure anywhere leaves the previous output untouched.
+ */
 export async function buildBundle(def: ProgramDefinition, opts: BuildOptions): Promise<BundleManifest> {
-  const { out, progress } = opts;
+  checkOutput(opts.out, opts.inputs ?? []); // before the work: a refused --out fails fast
+  const t = await opts.progress.stage(`trace ${def.name}`, () => traceDefinition(def));
+  if (t.unstable.length) {
+    throw new KilnError(`cannot bundle ${def.name}: a bundle runs one trace per function, and these traces would not hold on every run:\n  ${t.unstable.join('\n  ')}\n(call optimizer.zeroGrad() or model.zeroGrad() before backward(), or set the gradient in every run)`, '');
+  }
+  const staged = stageOutput(opts.out, opts.inputs ?? []);
+  try {
+    const m = await writeBundle(def, t, opts, staged.dir);
+    staged.commit();
+    return m;
+  } catch (e) {
+    staged.abort();
+    throw e;
+  }
+}
+
+async function writeBundle(def: ProgramDefinition, t: TracedDefinition, opts: BuildOptions, out: string): Promise<BundleManifest> {
+  const { progress } = opts;
   const write = (rel: string, bytes: Uint8Array | string): FileRef => {
     const p = path.join(out, rel);
     mkdirSync(path.dirname(p), { recursive: true });
     writeFileSync(p, bytes);
     return { file: rel, sha256: createHash('sha256').update(bytes).digest('hex') };
   };
-  const t = await progress.stage(`trace ${def.name}`, () => traceDefinition(def));
-  if (t.unstable.length) {
-    throw new KilnError(`cannot bundle ${def.name}: a bundle runs one trace per function, and these traces would not hold on every run:\n  ${t.unstable.join('\n  ')}\n(call optimizer.zeroGrad() or model.zeroGrad() before backward(), or set the gradient in every run)`, '');
-  }
-  rmSync(out, { recursive: true, force: true }); // only once the program traced cleanly
-  mkdirSync(out, { recursive: true });
   // one state layout: every function sees a cell at one offset. The adapter is unknown here, so a
   // webgpu bundle's kernels fit the binding limit every WebGPU device offers
   const fit = opts.targets.includes('webgpu') ? { maxStorageBuffers: WEBGPU_MIN_STORAGE_BUFFERS } : {};
@@ -97,12 +116,12 @@ export async function buildBundle(def: ProgramDefinition, opts: BuildOptions): P
     ...(cpu ? { cpu, cpuTarget } : {}), ...(optimizer ? { optimizer } : {}),
   };
   await progress.stage('package (runtime, typed API)', () => {
-    write('kiln-bundle.json', JSON.stringify(manifest, null, 1));
+    const root = write(MANIFEST_FILE, JSON.stringify(manifest, null, 1)).sha256; // the one hash every other hangs from
     vendorRuntime(out);
     const modelKeys = [...t.cellNames.values()].filter((n) => n.file === 'model').map((n) => n.key);
     write('index.d.ts', generateDts(manifest, modelKeys));
-    write('index.js', ENTRY_JS);
-    write('package.json', JSON.stringify(packageJson(def, opts.targets), null, 2) + '\n');
+    write('index.js', entryJs(root));
+    write('package.json', JSON.stringify(packageJson(def, opts.targets, root), null, 2) + '\n');
     write('README.md', readme(def, manifest));
   });
   return manifest;
@@ -133,12 +152,15 @@ function stateFiles(t: TracedDefinition, programs: KernelProgram[], write: (rel:
   return out;
 }
 
-const ENTRY_JS = `// Generated by kiln build. Do not edit. Runs in Node and in browsers (WebGPU).
+const entryJs = (manifestSha256: string) => `// Generated by kiln build. Do not edit. Runs in Node and in browsers (WebGPU).
 import { loadBundle } from './runtime/bundle/index.js';
+
+// SHA-256 of kiln-bundle.json, which records every other file's: checked at load (integrity, not authenticity)
+const MANIFEST_SHA256 = '${manifestSha256}';
 
 /** Loads the program: checks every file's hash, opens the device, uploads the initial state. */
 export async function load(options = {}) {
-  const p = await loadBundle(new URL('./', import.meta.url), options);
+  const p = await loadBundle(new URL('./', import.meta.url), options, { manifestSha256: MANIFEST_SHA256 });
   const program = { name: p.name, target: p.target, stateDict: p.stateDict, saveState: p.saveState, loadState: p.loadState, destroy: p.destroy };
   if (p.optimizer) program.optimizer = p.optimizer;
   for (const [name, f] of Object.entries(p.functions)) program[name] = f;
@@ -146,7 +168,7 @@ export async function load(options = {}) {
 }
 `;
 
-function packageJson(def: ProgramDefinition, targets: BundleTarget[]) {
+function packageJson(def: ProgramDefinition, targets: BundleTarget[], manifestSha256: string) {
   const deps: Record<string, string> = {};
   if (targets.includes('native')) deps.koffi = kilnPkg.dependencies.koffi;
   if (targets.includes('webgpu')) deps.webgpu = kilnPkg.dependencies.webgpu; // Dawn, for WebGPU in Node
@@ -156,7 +178,7 @@ function packageJson(def: ProgramDefinition, targets: BundleTarget[]) {
     exports: { '.': { types: './index.d.ts', default: './index.js' }, './package.json': './package.json' },
     files: ['index.js', 'index.d.ts', 'kiln-bundle.json', '*.safetensors', 'runtime', 'webgpu', 'native', 'README.md'],
     dependencies: deps,
-    kiln: { version: kilnPkg.version, targets },
+    kiln: { version: kilnPkg.version, targets, manifestSha256 },
   };
 }
 

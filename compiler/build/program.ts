@@ -34,6 +34,14 @@ export async function loadDefinitions(entry: string): Promise<ProgramDefinition[
   const abs = path.resolve(entry);
   if (!existsSync(abs)) throw new KilnError(`entry ${entry} does not exist`, '');
   let mod: Record<string, unknown>;
+  // an entry whose top-level await never settles leaves nothing for the event loop: Node would
+  // exit with code 13 and no word; 'beforeExit' fires first, while the import is still pending
+  const unsettled = () => {
+    console.error(`error: ${entry} never finished loading: its top-level \`await\` waits on a promise that never `
+      + 'settles (nothing left to run would settle it: a timer or event that never comes, a promise nobody resolves)');
+    process.exit(1);
+  };
+  process.once('beforeExit', unsettled);
   try {
     mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
   } catch (e) {
@@ -42,6 +50,8 @@ export async function loadDefinitions(entry: string): Promise<ProgramDefinition[
       throw new KilnError(`${entry} was loaded as CommonJS and cannot import kiln (an ES module): add "type": "module" to the nearest package.json, or name the entry .mts\n(${(e as Error).message.split('\n')[0]})`, '');
     }
     throw e;
+  } finally {
+    process.off('beforeExit', unsettled);
   }
   const defs = [...new Set(Object.values(mod).filter(isProgramDefinition))];
   if (!defs.length) {

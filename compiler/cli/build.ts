@@ -12,7 +12,7 @@ export const spec: CommandSpec = {
   positionals: [{ name: 'entry.ts', desc: 'a module exporting defineProgram({...})' }],
   options: [
     { name: 'target', short: 't', value: 'target', choices: ['native', 'webgpu', 'all'], default: 'all', desc: 'code to ship: native (LLVM, Node), webgpu (WGSL: Node and browsers), or both' },
-    { name: 'out', short: 'o', value: 'dir', desc: 'output folder, replaced (default: build/<program name>)' },
+    { name: 'out', short: 'o', value: 'dir', desc: 'output folder, replaced only if empty or a previous kiln build, and only once the build succeeds (default: build/<program name>)' },
     { name: 'cpu', value: 'name', desc: "native: the CPU to compile for (LLVM's -mcpu: x86-64-v2, x86-64-v3, znver3, ...); default KILN_CPU or 'native' (this machine: may refuse to load on a CPU lacking its features)" },
     { name: 'quiet', short: 'q', desc: 'no progress on stderr' },
   ],
@@ -28,7 +28,7 @@ export async function run({ positionals: [entry], opts }: Parsed): Promise<numbe
     const base = (opts.out as string | undefined) ?? path.join('build', def.name);
     const out = defs.length > 1 && opts.out ? path.join(base, def.name) : base;
     progress.info(`building ${def.name} (${targets.join(', ')}) -> ${out}`);
-    const m = await buildBundle(def, { targets, out, progress, ...(opts.cpu ? { cpu: opts.cpu as string } : {}) });
+    const m = await buildBundle(def, { targets, out, progress, inputs: [entry], ...(opts.cpu ? { cpu: opts.cpu as string } : {}) });
     progress.info(`${def.name}: ${m.functions.length} function(s), ${m.functions.map((f) => `${f.name} ${Object.values(f.targets)[0]?.manifest.kernels.length ?? 0} kernels`).join(', ')}`);
   }
   progress.summary();

@@ -3,6 +3,7 @@
 import type { Manifest } from '../manifest.js';
 
 export const BUNDLE_FORMAT = 1;
+export const MANIFEST_FILE = 'kiln-bundle.json';
 
 export interface FileRef { file: string; sha256: string }
 

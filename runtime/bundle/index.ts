@@ -8,8 +8,9 @@ import { copyInput } from '../typed-array.js';
 import { compileHostProgram } from '../host.js';
 import { storageOf, type CellPlacement } from '../manifest.js';
 import { decodeSafetensors, toFloat32, toInt32 } from '../safetensors.js';
-import { readAsset, readChecked } from './assets.js';
-import { BUNDLE_FORMAT, type BundleFunction, type BundleManifest, type BundleTarget } from './format.js';
+import { confinedPath, readChecked } from './assets.js';
+import { BUNDLE_FORMAT, MANIFEST_FILE, type BundleFunction, type BundleManifest, type BundleTarget } from './format.js';
+import { checkManifest } from './validate.js';
 import { BundleState } from './state.js';
 import { checkCpu, hostCpuFeatures } from './cpu.js';
 import type { ParamGroupHandle } from './hyper.js';
@@ -76,16 +77,29 @@ async function openDevice(target: BundleTarget, opts: LoadOptions): Promise<Devi
   return createWebGPUDevice({ gpu: opts.gpu, ...(opts.backend ? { backend: opts.backend as never } : {}) });
 }
 
-async function libraryPath(base: URL, file: string): Promise<string> {
-  const urlName = 'node:url';
-  const { fileURLToPath } = (await import(/* @vite-ignore */ urlName)) as typeof import('node:url');
-  return fileURLToPath(new URL(file, base));
+/** what the generated index.js knows of its bundle: the root of the hashes (see README "Bundles") */
+export interface BundleIntegrity { manifestSha256: string }
+
+/** the manifest, after checking its hash against the root one and every path and name it holds */
+async function readManifest(base: URL, integrity: BundleIntegrity | undefined): Promise<BundleManifest> {
+  if (!integrity || !/^[0-9a-f]{64}$/.test(integrity.manifestSha256)) {
+    throw new Error('kiln bundle: loadBundle needs the SHA-256 of kiln-bundle.json (the bundle\'s generated index.js '
+      + 'passes it): load the bundle through its index.js');
+  }
+  const bytes = await readChecked(base, { file: MANIFEST_FILE, sha256: integrity.manifestSha256 });
+  const m = JSON.parse(new TextDecoder().decode(bytes)) as BundleManifest;
+  if (m.format !== BUNDLE_FORMAT) throw new Error(`kiln bundle: format ${m.format}, this runtime reads format ${BUNDLE_FORMAT}`);
+  checkManifest(m);
+  return m;
 }
 
-export async function loadBundle(base: URL, opts: LoadOptions = {}): Promise<BundleProgram> {
-  const m = JSON.parse(new TextDecoder().decode(await readAsset(base, 'kiln-bundle.json'))) as BundleManifest;
-  if (m.format !== BUNDLE_FORMAT) throw new Error(`kiln bundle: format ${m.format}, this runtime reads format ${BUNDLE_FORMAT}`);
+export async function loadBundle(base: URL, opts: LoadOptions = {}, integrity?: BundleIntegrity): Promise<BundleProgram> {
+  const m = await readManifest(base, integrity);
   const target = opts.target ?? (isNode() && m.targets.includes('native') ? 'native' : 'webgpu');
+  if (target !== 'native' && target !== 'webgpu') {
+    throw new Error(`kiln bundle ${m.name}: unknown target ${JSON.stringify(target)}: a bundle runs 'native' or 'webgpu' `
+      + `(built: ${m.targets.join(', ')}); the 'reference' interpreter is compile()'s, not shipped in bundles`);
+  }
   if (!m.targets.includes(target)) throw new Error(`kiln bundle ${m.name}: built for ${m.targets.join(', ')}, not '${target}' (kiln build --target ${target})`);
   if (target === 'native' && !isNode()) throw new Error('kiln bundle: the native target runs in Node only; use webgpu in a browser');
   if (target === 'native') checkCpu(m, process.arch, await hostCpuFeatures()); // before any file or library
@@ -102,7 +116,7 @@ export async function loadBundle(base: URL, opts: LoadOptions = {}): Promise<Bun
   for (const [i, f] of m.functions.entries()) {
     const t = f.targets[target]!;
     const code = target === 'native'
-      ? { library: await libraryPath(base, t.code.file), entry: t.entry, hash: t.code.sha256, cpu: m.cpu }
+      ? { library: await confinedPath(base, t.code.file), entry: t.entry, hash: t.code.sha256, cpu: m.cpu }
       : JSON.parse(new TextDecoder().decode(codes[i]));
     for (const b of t.manifest.buffers) if (b.kind === 'state') device.ensureState(b.dtype, b.size);
     exes.push(await device.load({ target: target === 'native' ? 'llvm' : 'wgsl', manifest: t.manifest, code }));

@@ -9,6 +9,7 @@ import koffi, { type LibraryHandle } from 'koffi';
 import { checkInputs, type Artifact, type Device, type Executable, type HostArray } from '../device.js';
 import { numel, type Manifest, type Placement, type StorageDType } from '../manifest.js';
 import { trueLength, typedArrayKind } from '../typed-array.js';
+import { NATIVE_ENTRY, NATIVE_SIZES } from './entry.js';
 
 /** Artifact.code of target 'llvm' */
 export interface NativeCode {
@@ -72,13 +73,37 @@ export class NativeDevice implements Device {
     if (!code || typeof code.library !== 'string' || typeof code.entry !== 'string') {
       throw new Error('native artifact: code must name a library and an entry point');
     }
+    if (code.entry !== NATIVE_ENTRY) {
+      throw new Error(`native artifact: entry ${JSON.stringify(code.entry)} is not kiln's entry point '${NATIVE_ENTRY}': `
+        + 'refusing to call into it');
+    }
     if (!existsSync(code.library)) throw new Error(`native artifact: library ${code.library} does not exist (was the cache cleared?)`);
     let lib = libraries.get(code.library);
     if (!lib) { lib = koffi.load(code.library); libraries.set(code.library, lib); }
     const m = artifact.manifest;
+    checkDeclaredSizes(lib, code.library, m);
     const fn = lib.func(code.entry, 'void', m.buffers.map(() => 'void *'));
     for (const d of m.buffers) if (d.kind === 'state') this.ensureState(d.dtype, d.size);
     return new NativeExecutable(this, m, fn);
+  }
+}
+
+/** throws unless the library's kiln_sizes equals the manifest's buffer sizes (runtime/native/entry.ts) */
+function checkDeclaredSizes(lib: LibraryHandle, library: string, m: Manifest): void {
+  let declared: number[];
+  try {
+    const table = lib.symbol(NATIVE_SIZES);
+    const count = Number(koffi.decode(table, 'int64_t'));
+    if (!Number.isSafeInteger(count) || count < 0 || count > 1 << 16) throw new Error(`buffer count ${count}`);
+    declared = count ? Array.from(koffi.decode(table, 8, 'int64_t', count) as ArrayLike<number | bigint>, Number) : [];
+  } catch (e) {
+    throw new Error(`native artifact: ${library} declares no buffer sizes (${NATIVE_SIZES}: ${(e as Error).message}): `
+      + 'it was not built by this kiln; refusing to run it');
+  }
+  const want = m.buffers.map((d) => d.size);
+  if (declared.length !== want.length || declared.some((n, i) => n !== want[i])) {
+    throw new Error(`native artifact: ${library} was compiled for buffer sizes [${declared.join(', ')}], the manifest says `
+      + `[${want.join(', ')}]: refusing to run it (the manifest does not belong to this library)`);
   }
 }
 

@@ -41,6 +41,11 @@ export interface WGSLRequirements {
 export interface WGSLCode {
   kernels: WGSLKernel[];
   requirements: WGSLRequirements;
+  /**
+   * each manifest buffer's length in elements as the kernels were generated for: the runtime
+   * refuses a manifest whose sizes differ (the buffers it would allocate are what shaders index)
+   */
+  bufferSizes: number[];
 }
 
 export interface WGSLArtifact extends Artifact {

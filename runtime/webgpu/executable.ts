@@ -42,6 +42,11 @@ export class WebGPUExecutable implements Executable {
 
   static async create(dev: WebGPUDevice, a: WGSLArtifact): Promise<WebGPUExecutable> {
     const m = a.manifest;
+    const declared = a.code.bufferSizes, sizes = m.buffers.map((b) => b.size);
+    if (!Array.isArray(declared) || declared.length !== sizes.length || declared.some((n, i) => n !== sizes[i])) {
+      throw new Error(`webgpu: the kernels were generated for buffer sizes [${declared}], the manifest says `
+        + `[${sizes.join(', ')}]: refusing to run them (the manifest does not belong to this code)`);
+    }
     checkRequirements(a.code.requirements, dev.limits);
     if (dev.isLlvmpipe) {
       const k = a.code.kernels.find((k) => (k.loopTrips ?? 0) > LLVMPIPE_LOOP_LIMIT);

@@ -9,8 +9,9 @@ import { KernelEmitter } from './kernel.js';
 import { shapeFor, type Shape } from './plan.js';
 import { cpuOf } from './toolchain.js';
 import { unalignVectors } from './vreduce.js';
+import { NATIVE_ENTRY, NATIVE_SIZES } from '../../runtime/native/entry.js';
 
-export const ENTRY = 'kiln_run';
+export const ENTRY = NATIVE_ENTRY;
 
 /** data layouts of the triples we target (llvm-bindings cannot create a TargetMachine to ask) */
 const LAYOUTS: Record<string, string> = {
@@ -87,11 +88,21 @@ export class VerifyError extends Error {
   constructor(readonly ir: string) { super('kiln llvm: generated module failed verification'); }
 }
 
+/** `const int64_t kiln_sizes[]`: the buffer count, then each buffer's size (runtime/native/entry.ts) */
+function emitSizes(em: KernelEmitter, p: KernelProgram): void {
+  const i64 = llvm.Type.getInt64Ty(em.ctx);
+  const vals = [p.buffers.length, ...p.buffers.map((d) => d.size)].map((v) => llvm.ConstantInt.get(i64, v));
+  const arrT = llvm.ArrayType.get(i64, vals.length);
+  const linkage = llvm.GlobalValue.LinkageTypes.ExternalLinkage;
+  new llvm.GlobalVariable(em.mod, arrT, true, linkage, llvm.ConstantArray.get(arrT, vals), NATIVE_SIZES);
+}
+
 function emitEntry(em: KernelEmitter, p: KernelProgram, fns: llvm.Function[], threshold: number): void {
   const ctx = em.ctx, L = llvm.GlobalValue.LinkageTypes, voidT = llvm.Type.getVoidTy(ctx);
   const kt = em.kernelType();
   const ptrTypes = p.buffers.map((d) => llvm.PointerType.get(d.dtype === 'f32' ? em.f32 : em.i32, 0));
   const run = llvm.Function.Create(llvm.FunctionType.get(voidT, ptrTypes, false), L.ExternalLinkage, ENTRY, em.mod);
+  emitSizes(em, p);
   const args = p.buffers.map((_, i) => { const a = run.getArg(i); a.setName(`b${i}`); return a; });
   const b = new llvm.IRBuilder(llvm.BasicBlock.Create(ctx, 'entry', run));
   // kiln_par(thunk, bufs, n) (rt.ts) runs thunk(bufs, lo, hi) over [0, n) split across threads;

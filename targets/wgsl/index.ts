@@ -68,5 +68,6 @@ export function buildWGSL(program: KernelProgram, opts: WGSLOptions = {}): WGSLA
   });
   const { kernels: irKernels, ...rest } = program;
   const manifest: Manifest = { format: 1, ...rest, kernels: irKernels.map(kernelInfo) };
-  return { target: 'wgsl', manifest, code: { kernels, requirements: requirementsOf(kernels) } };
+  const bufferSizes = program.buffers.map((b) => b.size);
+  return { target: 'wgsl', manifest, code: { kernels, requirements: requirementsOf(kernels), bufferSizes } };
 }
