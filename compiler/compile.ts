@@ -2,6 +2,7 @@
 // A compiled function re-traces only when an assumption of its trace no longer holds (a gradient
 // that was None is now set, say): the guards are the definedness of the cells it read.
 import { compileHostProgram, type HostStmt } from '../runtime/host.js';
+import { findIndexViolation, indexViolationMessage } from '../runtime/index-bounds.js';
 import type { HostArray } from '../runtime/device.js';
 import { getBackend, type Backend, type PreparedProgram, type ProgramStats } from './backend.js';
 import type { SyncPreparedProgram } from './device-backend.js';
@@ -117,6 +118,7 @@ export class CompiledFunction {
   async run(...inputs: (HostArray | Tensor)[]): Promise<any> {
     const arrays = this.checkInputs(inputs);
     const v = this.current() ?? (await this.prepareVariant());
+    checkIndexInputs(v.traced, arrays);
     const vars = v.hostVars, idx = v.hostVarIdx, hcells = v.hostCellList;
     vars.set(v.hostInit);
     for (let i = 0; i < idx.length; i++) vars[idx[i]] = hcells[i].value;
@@ -198,6 +200,13 @@ export class CompiledFunction {
 
   /** the traced programs (for inspection) */
   get programs(): TracedProgram[] { return this.variants.map((v) => v.traced); }
+}
+
+/** class/gather indices given to run() must be in range (PyTorch's message), before anything launches */
+function checkIndexInputs(traced: TracedProgram, arrays: readonly HostArray[]): void {
+  if (!traced.indexBounds.length) return;
+  const bad = findIndexViolation(traced.indexBounds, arrays);
+  if (bad) throw new KilnError(indexViolationMessage(bad), bad.bound.site);
 }
 
 export async function compile(fn: (...args: any[]) => unknown, options: CompileOptions): Promise<CompiledFunction> {

@@ -1,6 +1,7 @@
 // Loss functions with PyTorch's options and exact formulas (torch 1.13's LossNLL.cpp).
 import { KilnError, fmtShape } from '../errors.js';
 import { Tensor, tensor, where } from '../tensor.js';
+import { checkIndices } from '../tensor-index.js';
 import { Module } from './module.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -10,11 +11,6 @@ function checkReduction(r: string): Reduction {
   return r;
 }
 const reduce = (x: Tensor, r: Reduction) => (r === 'none' ? x : r === 'sum' ? x.sum() : x.mean());
-
-/** a concrete tensor's values, when it has them (a target given eagerly), for bounds checks */
-function concrete(t: Tensor): ArrayLike<number> | undefined {
-  return t.node.op === 'data' ? (t.node.arg.values as ArrayLike<number>) : undefined;
-}
 
 export interface CrossEntropyOptions {
   reduction?: Reduction;
@@ -84,12 +80,7 @@ export class CrossEntropyLoss extends Module {
     if (target.dtype !== 'int32' || target.shape.join() !== want.join()) {
       throw new KilnError(`CrossEntropyLoss: expected int32 class indices of shape ${fmtShape(want)} for input ${fmtShape(input.shape)}, got ${target.dtype}${fmtShape(target.shape)}`);
     }
-    const vals = concrete(target);
-    if (vals) {
-      for (let i = 0; i < vals.length; i++) {
-        if (vals[i] !== this.ignoreIndex && (vals[i] < 0 || vals[i] >= c)) throw new KilnError(`CrossEntropyLoss: Target ${vals[i]} is out of bounds (${c} classes).`);
-      }
-    }
+    checkIndices(target, { kind: 'target', size: c, ignore: this.ignoreIndex });
     const valid = target.ne(this.ignoreIndex);
     const safe = where(valid, target, 0);
     const picked = logp.gather(cdim, safe.unsqueeze(cdim)).squeeze(cdim);

@@ -5,6 +5,7 @@
 import type { Device, Executable, HostArray } from '../device.js';
 import { compileHostProgram } from '../host.js';
 import { storageOf, type CellPlacement } from '../manifest.js';
+import { findIndexViolation, indexViolationMessage } from '../index-bounds.js';
 import { decodeSafetensors, toFloat32, toInt32 } from '../safetensors.js';
 import { readAsset, readChecked } from './assets.js';
 import { BUNDLE_FORMAT, type BundleFunction, type BundleManifest, type BundleTarget } from './format.js';
@@ -117,6 +118,8 @@ export async function loadBundle(base: URL, opts: LoadOptions = {}): Promise<Bun
       name: f.name,
       inputs: f.inputs,
       async run(...inputs: HostArray[]) {
+        const bad = f.indexBounds && findIndexViolation(f.indexBounds, inputs);
+        if (bad) throw new Error(`${f.name}: ${indexViolationMessage(bad)}`);
         vars.set(init);
         for (const h of f.hostState) vars[h.var] = state.host[h.key];
         runHost(vars, scalars);
