@@ -66,7 +66,10 @@ export class CrossEntropyLoss extends Module {
     if (target.shape.join() !== input.shape.join()) {
       throw new KilnError(`CrossEntropyLoss: probability targets must have the input's shape: input ${fmtShape(input.shape)}, target ${fmtShape(target.shape)} (class indices must be int32)`);
     }
-    if (this.ignoreIndex !== -100) throw new KilnError('CrossEntropyLoss: ignore_index is not supported for floating point target');
+    // PyTorch takes any negative ignore_index here (it matches no probability) and refuses the rest
+    if (this.ignoreIndex >= 0) {
+      throw new KilnError('CrossEntropyLoss: ignore_index is not supported for floating point target');
+    }
     const ls = this.labelSmoothing;
     const t = ls > 0 ? target.mul(1 - ls).add(ls / c) : target;
     const prod = wb ? logp.mul(t).mul(wb) : logp.mul(t);
@@ -86,7 +89,9 @@ export class CrossEntropyLoss extends Module {
     const picked = logp.gather(cdim, safe.unsqueeze(cdim)).squeeze(cdim);
     // per-target weight w[y], 0 where ignored
     const wt = this.weight ? where(valid, this.weight.gather(0, safe.flatten()).reshape(want), 0) : valid.float();
-    const nll = picked.neg().mul(wt);
+    // zero where ignored through `where`, not the weight: a mean over no targets is 0/0 = NaN, and
+    // its gradient must stay 0 there (PyTorch skips ignored rows) rather than 0 * inf = NaN
+    const nll = where(valid, picked.neg().mul(wt), 0);
     const r = this.reduction;
     const nllRed = r === 'none' ? nll : r === 'sum' ? nll.sum() : nll.sum().div(wt.sum());
     const ls = this.labelSmoothing;
