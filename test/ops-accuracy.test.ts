@@ -1,0 +1,56 @@
+// Elementwise ops against float64 truth and PyTorch 1.13's rules (issue #9 item 4), on every
+// target: tanh and sigmoid and their gradients from |x| = 1e-8 to 100 (tanh was NaN from 44.4,
+// its gradient 2 for x in 22..44, sigmoid's gradient NaN below -89, tanh(1e-6) 1.3% off).
+import { describe, expect, it } from 'vitest';
+import { compile, nn, tensor } from 'kiln';
+
+const TARGETS = ['reference', 'native', 'webgpu'];
+const MAGNITUDES = [1e-8, 1e-6, 1e-3, 0.3, 0.6249, 0.6251, 1, 5, 9, 20, 30, 44.4, 50, 89, 100];
+const XS = Float32Array.from(MAGNITUDES.flatMap((m) => [m, -m]));
+
+// float64 truth at the float32 points; the derivatives in forms that do not cancel
+const tanhTruth = (x: number) => Math.tanh(x);
+const tanhGradTruth = (x: number) => 1 / Math.cosh(x) ** 2;
+const sigmoidTruth = (x: number) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
+const sigmoidGradTruth = (x: number) => Math.exp(-Math.abs(x)) / (1 + Math.exp(-Math.abs(x))) ** 2;
+
+/**
+ * elements failing |got - truth| <= rtol |truth| + atol (NaN fails). The gradients use PyTorch's
+ * formulas on the float32 result (1 - y*y, (1 - y) * y): an ulp of y near 1 is 6e-8 absolute, and
+ * where y rounds to 1 (tanh from x = 9, sigmoid from 17) the gradient is 0, in PyTorch too.
+ */
+function misses(got: ArrayLike<number>, truth: (x: number) => number, rtol: number, atol: number): string[] {
+  const out: string[] = [];
+  XS.forEach((x, i) => {
+    const t = truth(x);
+    if (!(Math.abs(got[i] - t) <= rtol * Math.abs(t) + atol)) out.push(`x=${x}: ${got[i]} vs ${t}`);
+  });
+  return out;
+}
+
+describe.each(TARGETS)('tanh and sigmoid on %s', (target) => {
+  // WGSL's exp may be a few ulp off (3 + 2|x| ulp): tanh's (1 - e)/(1 + e) passes that on damped
+  const rtol = target === 'webgpu' ? 4e-6 : 1e-6;
+
+  it('tanh and sigmoid match float64 truth for |x| in [1e-8, 100], their gradients too', async () => {
+    const pt = new nn.Parameter({ shape: [XS.length], data: XS }), ps = new nn.Parameter({ shape: [XS.length], data: XS });
+    const f = await compile(() => {
+      pt.grad = null; ps.grad = null;
+      const t = pt.tanh(), s = ps.sigmoid();
+      t.sum().add(s.sum()).backward();
+      return [t, s, pt.grad!, ps.grad!];
+    }, { inputs: [], target });
+    const [t, s, gt, gs] = await f.run();
+    expect(misses(t.data, tanhTruth, rtol, 1e-37)).toEqual([]);
+    expect(misses(s.data, sigmoidTruth, rtol, 1e-37)).toEqual([]);
+    expect(misses(gt.data, tanhGradTruth, rtol, 2.5e-7)).toEqual([]);
+    expect(misses(gs.data, sigmoidGradTruth, rtol, 1e-7)).toEqual([]);
+  });
+});
+
+describe('eager', () => {
+  it('tanh(1e-6) and tanh(50) are right', () => {
+    expect(tensor([1e-6]).tanh().item()).toBeCloseTo(Math.fround(1e-6), 12);
+    expect(tensor([50, -50]).tanh().tolist()).toEqual([1, -1]);
+  });
+});
