@@ -284,10 +284,17 @@ export class Tensor {
   maximum(o: TensorLike) { return this.binary('max', o); }
   minimum(o: TensorLike) { return this.binary('min', o); }
   clamp(min?: ScalarLike, max?: ScalarLike): Tensor {
+    if (min === undefined && max === undefined) throw new KilnError("clamp: At least one of 'min' or 'max' must not be None");
     let x: Tensor = this;
     if (min !== undefined) x = x.maximum(min);
     if (max !== undefined) x = x.minimum(max);
-    return x;
+    // PyTorch's clamp_backward passes the gradient wherever min <= x <= max, bounds included
+    // (maximum/minimum would halve it at a tie)
+    const self = this.detach();
+    return withVjp(x, [this], (g) => {
+      const lo = min === undefined ? null : self.ge(min), hi = max === undefined ? null : self.le(max);
+      return [where(lo && hi ? lo.logicalAnd(hi) : (lo ?? hi)!, g, 0)];
+    });
   }
   lt(o: TensorLike) { return this.binary('lt', o, 'bool'); }
   le(o: TensorLike) { return this.binary('le', o, 'bool'); }

@@ -1,8 +1,9 @@
 // Elementwise ops against float64 truth and PyTorch 1.13's rules (issue #9 item 4), on every
 // target: tanh and sigmoid and their gradients from |x| = 1e-8 to 100 (tanh was NaN from 44.4,
-// its gradient 2 for x in 22..44, sigmoid's gradient NaN below -89, tanh(1e-6) 1.3% off).
+// its gradient 2 for x in 22..44, sigmoid's gradient NaN below -89, tanh(1e-6) 1.3% off);
+// clamp's gradient at its bounds (1, as PyTorch; maximum/minimum split it); dim=[] reduces all.
 import { describe, expect, it } from 'vitest';
-import { compile, nn, tensor } from 'kiln';
+import { compile, nn, tensor, type Tensor } from 'kiln';
 
 const TARGETS = ['reference', 'native', 'webgpu'];
 const MAGNITUDES = [1e-8, 1e-6, 1e-3, 0.3, 0.6249, 0.6251, 1, 5, 9, 20, 30, 44.4, 50, 89, 100];
@@ -28,7 +29,7 @@ function misses(got: ArrayLike<number>, truth: (x: number) => number, rtol: numb
   return out;
 }
 
-describe.each(TARGETS)('tanh and sigmoid on %s', (target) => {
+describe.each(TARGETS)('tanh, sigmoid and clamp on %s', (target) => {
   // WGSL's exp may be a few ulp off (3 + 2|x| ulp): tanh's (1 - e)/(1 + e) passes that on damped
   const rtol = target === 'webgpu' ? 4e-6 : 1e-6;
 
@@ -46,11 +47,27 @@ describe.each(TARGETS)('tanh and sigmoid on %s', (target) => {
     expect(misses(gt.data, tanhGradTruth, rtol, 2.5e-7)).toEqual([]);
     expect(misses(gs.data, sigmoidGradTruth, rtol, 1e-7)).toEqual([]);
   });
+
+  it('clamp passes the whole gradient at its bounds; dim=[] reduces every dim', async () => {
+    const data = Float32Array.of(0.5, 1, 2, 3, 3.5);
+    const p = new nn.Parameter({ shape: [5], data }), q = new nn.Parameter({ shape: [5], data });
+    const f = await compile((m: Tensor) => {
+      p.grad = null; q.grad = null;
+      p.clamp(1, 3).sum().add(q.clamp(1).sum()).backward();
+      return [p.grad!, q.grad!, m.sum([]), m.mean([]), m.amax([]), m.sum([], true)];
+    }, { inputs: [{ shape: [2, 3], dtype: 'float32' }], target });
+    const [gp, gq, sum, mean, amax, kept] = await f.run(Float32Array.of(1, 2, 3, 4, 5, 9));
+    expect(Array.from(gp.data)).toEqual([0, 1, 1, 1, 0]);
+    expect(Array.from(gq.data)).toEqual([0, 1, 1, 1, 1]);
+    expect([sum.shape, sum.item(), mean.item(), amax.item(), kept.shape]).toEqual([[], 24, 4, 9, [1, 1]]);
+  });
 });
 
 describe('eager', () => {
-  it('tanh(1e-6) and tanh(50) are right', () => {
+  it('tanh(1e-6) and tanh(50) are right; clamp needs a bound; dim=[] reduces all', () => {
     expect(tensor([1e-6]).tanh().item()).toBeCloseTo(Math.fround(1e-6), 12);
     expect(tensor([50, -50]).tanh().tolist()).toEqual([1, -1]);
+    expect(() => tensor([1]).clamp()).toThrow("At least one of 'min' or 'max' must not be None");
+    expect(tensor([[1, 2], [3, 4]]).sum([]).item()).toBe(10);
   });
 });
