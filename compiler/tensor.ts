@@ -10,7 +10,7 @@ import { evaluate } from '../targets/reference/graph.js';
 import { TensorCell } from './state.js';
 import { gatherImpl, movedimImpl } from './tensor-index.js';
 import { checkMaxReduction, reductionAxes } from './tensor-reduce.js';
-import { sigmoidImpl, tanhImpl } from './tensor-activation.js';
+import { clampImpl, sigmoidImpl, tanhImpl } from './tensor-elementwise.js';
 
 /** nodes whose value depends on something that requires grad */
 export const gradNodes = new WeakSet<Node>();
@@ -283,19 +283,7 @@ export class Tensor {
   pow(exponent: TensorLike) { return this.binary('pow', exponent); }
   maximum(o: TensorLike) { return this.binary('max', o); }
   minimum(o: TensorLike) { return this.binary('min', o); }
-  clamp(min?: ScalarLike, max?: ScalarLike): Tensor {
-    if (min === undefined && max === undefined) throw new KilnError("clamp: At least one of 'min' or 'max' must not be None");
-    let x: Tensor = this;
-    if (min !== undefined) x = x.maximum(min);
-    if (max !== undefined) x = x.minimum(max);
-    // PyTorch's clamp_backward passes the gradient wherever min <= x <= max, bounds included
-    // (maximum/minimum would halve it at a tie)
-    const self = this.detach();
-    return withVjp(x, [this], (g) => {
-      const lo = min === undefined ? null : self.ge(min), hi = max === undefined ? null : self.le(max);
-      return [where(lo && hi ? lo.logicalAnd(hi) : (lo ?? hi)!, g, 0)];
-    });
-  }
+  clamp(min?: ScalarLike, max?: ScalarLike): Tensor { return clampImpl(this, min, max); }
   lt(o: TensorLike) { return this.binary('lt', o, 'bool'); }
   le(o: TensorLike) { return this.binary('le', o, 'bool'); }
   gt(o: TensorLike) { return this.binary('gt', o, 'bool'); }

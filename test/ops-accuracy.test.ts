@@ -34,7 +34,8 @@ describe.each(TARGETS)('tanh, sigmoid and clamp on %s', (target) => {
   const rtol = target === 'webgpu' ? 4e-6 : 1e-6;
 
   it('tanh and sigmoid match float64 truth for |x| in [1e-8, 100], their gradients too', async () => {
-    const pt = new nn.Parameter({ shape: [XS.length], data: XS }), ps = new nn.Parameter({ shape: [XS.length], data: XS });
+    const pt = new nn.Parameter({ shape: [XS.length], data: XS });
+    const ps = new nn.Parameter({ shape: [XS.length], data: XS });
     const f = await compile(() => {
       pt.grad = null; ps.grad = null;
       const t = pt.tanh(), s = ps.sigmoid();

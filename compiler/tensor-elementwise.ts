@@ -1,8 +1,11 @@
+// Elementwise ops with a backward of their own, as PyTorch defines them.
 // tanh and sigmoid in forms that stay finite and accurate in float32 for every x, built from ops
 // every target already has (so the reference, the kernel interpreter, LLVM and WGSL agree), with
 // PyTorch's backward formulas on the result. The textbook forms fail: (e^2x - 1)/(e^2x + 1) is
 // inf/inf = NaN from x = 44.4 and loses digits near 0; 1/(1 + e^-x) differentiated through exp
 // gives 0 * inf = NaN for x <= -89.
+import { KilnError } from './errors.js';
+import type { ScalarLike } from './host-scalar.js';
 import { Tensor, where, withVjp } from './tensor.js';
 
 /** cephes tanhf: x + x^3 P(x^2) for |x| < 0.625 (about 2 ulp in float32), highest power first */
@@ -31,4 +34,20 @@ export function sigmoidImpl(input: Tensor): Tensor {
   const y = out.detach();
   // PyTorch's sigmoid_backward: g * (1 - y) * y
   return withVjp(out, [x], (g) => [g.mul(y.neg().add(1)).mul(y)]);
+}
+
+/** min(max(x, min), max); PyTorch's clamp_backward passes the gradient on [min, max], bounds included */
+export function clampImpl(x: Tensor, min?: ScalarLike, max?: ScalarLike): Tensor {
+  if (min === undefined && max === undefined) {
+    throw new KilnError("clamp: At least one of 'min' or 'max' must not be None");
+  }
+  let out = x;
+  if (min !== undefined) out = out.maximum(min);
+  if (max !== undefined) out = out.minimum(max);
+  // not maximum/minimum's backward: they split the gradient at a tie (0.5 at a bound)
+  const self = x.detach();
+  return withVjp(out, [x], (g) => {
+    const lo = min === undefined ? null : self.ge(min), hi = max === undefined ? null : self.le(max);
+    return [where(lo && hi ? lo.logicalAnd(hi) : (lo ?? hi)!, g, 0)];
+  });
 }
