@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { compile, manualSeed, nn, oneHot, optim, tensor, KilnError, type Tensor } from 'kiln';
 import { findIndexViolation } from '../runtime/index-bounds.js';
 
-const TARGETS = ['reference', 'native', 'webgpu'];
+const TARGETS = ['reference', 'native', 'webgpu', 'webgpu:swiftshader'];
 const ints = (...v: number[]) => Int32Array.from(v);
 
 describe.each(TARGETS)('host index inputs on %s', (target) => {

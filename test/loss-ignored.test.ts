@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { compile, manualSeed, nn, optim, tensor, type Tensor } from 'kiln';
 
-const TARGETS = ['reference', 'native', 'webgpu'];
+const TARGETS = ['reference', 'native', 'webgpu', 'webgpu:swiftshader'];
 const OPTIONS = [{}, { weight: [1, 2, 0.5] }, { labelSmoothing: 0.1 }, { weight: [1, 2, 0.5], labelSmoothing: 0.2 }];
 const x = Float32Array.from({ length: 12 }, (_, i) => Math.cos(i));
 
