@@ -3,9 +3,11 @@
 // one known while tracing is checked at once, one computed on the device selects nothing.
 import { describe, expect, it } from 'vitest';
 import { compile, manualSeed, nn, oneHot, optim, tensor, KilnError, type Tensor } from 'kiln';
+import './helpers/fused-backend.js';
 import { findIndexViolation } from '../runtime/index-bounds.js';
 
-const TARGETS = ['reference', 'native', 'webgpu', 'webgpu:swiftshader'];
+// 'fused': the kernel-IR interpreter (test/helpers/fused-backend.ts), which throws on any access outside a buffer
+const TARGETS = ['reference', 'fused', 'native', 'webgpu', 'webgpu:swiftshader'];
 const ints = (...v: number[]) => Int32Array.from(v);
 
 describe.each(TARGETS)('host index inputs on %s', (target) => {

@@ -3,8 +3,10 @@
 // poisoned every weight); probability targets take any negative ignoreIndex.
 import { describe, expect, it } from 'vitest';
 import { compile, manualSeed, nn, optim, tensor, type Tensor } from 'kiln';
+import './helpers/fused-backend.js';
 
-const TARGETS = ['reference', 'native', 'webgpu', 'webgpu:swiftshader'];
+// 'fused': the kernel-IR interpreter (test/helpers/fused-backend.ts), which throws on any access outside a buffer
+const TARGETS = ['reference', 'fused', 'native', 'webgpu', 'webgpu:swiftshader'];
 const OPTIONS = [{}, { weight: [1, 2, 0.5] }, { labelSmoothing: 0.1 }, { weight: [1, 2, 0.5], labelSmoothing: 0.2 }];
 const x = Float32Array.from({ length: 12 }, (_, i) => Math.cos(i));
 

@@ -4,8 +4,10 @@
 // clamp's gradient at its bounds (1, as PyTorch; maximum/minimum split it); dim=[] reduces all.
 import { describe, expect, it } from 'vitest';
 import { compile, nn, tensor, type Tensor } from 'kiln';
+import './helpers/fused-backend.js';
 
-const TARGETS = ['reference', 'native', 'webgpu', 'webgpu:swiftshader'];
+// 'fused': the kernel-IR interpreter (test/helpers/fused-backend.ts), which throws on any access outside a buffer
+const TARGETS = ['reference', 'fused', 'native', 'webgpu', 'webgpu:swiftshader'];
 const MAGNITUDES = [1e-8, 1e-6, 1e-3, 0.3, 0.6249, 0.6251, 1, 5, 9, 20, 30, 44.4, 50, 89, 100];
 const XS = Float32Array.from(MAGNITUDES.flatMap((m) => [m, -m]));
 
