@@ -2,6 +2,7 @@
 // A compiled function re-traces only when an assumption of its trace no longer holds (a gradient
 // that was None is now set, say): the guards are the definedness of the cells it read.
 import { compileHostProgram, type HostStmt } from '../runtime/host.js';
+import { findIndexViolation, indexViolationMessage } from '../runtime/index-bounds.js';
 import type { HostArray } from '../runtime/device.js';
 import { getBackend, type Backend, type PreparedProgram, type ProgramStats } from './backend.js';
 import type { SyncPreparedProgram } from './device-backend.js';
@@ -127,6 +128,7 @@ export class CompiledFunction {
     try {
       const arrays = this.checkInputs(inputs);
       const v = this.current();
+      if (v) checkIndexInputs(v.traced, arrays); // class indices in range, before anything changes
       if (v && stateQueue.idle) {
         const done = this.runNowSync(v, arrays);
         if (done) return Promise.resolve(done.result);
@@ -149,6 +151,7 @@ export class CompiledFunction {
 
   private async runQueued(arrays: HostArray[], live: LiveValues | undefined): Promise<any> {
     const v = this.current() ?? (await this.prepareVariant());
+    checkIndexInputs(v.traced, arrays);
     this.hostStep(v, live?.v === v ? live.values : undefined);
     const outs = (v.runSync && v.runSync(arrays, v.scalars)) || (await v.prepared.run(arrays, v.scalars));
     return this.commit(v, outs);
@@ -243,6 +246,13 @@ export class CompiledFunction {
 
   /** the traced programs (for inspection) */
   get programs(): TracedProgram[] { return this.variants.map((v) => v.traced); }
+}
+
+/** class/gather indices given to run() must be in range (PyTorch's message), before anything launches */
+function checkIndexInputs(traced: TracedProgram, arrays: readonly HostArray[]): void {
+  if (!traced.indexBounds.length) return;
+  const bad = findIndexViolation(traced.indexBounds, arrays);
+  if (bad) throw new KilnError(indexViolationMessage(bad), bad.bound.site);
 }
 
 export async function compile(fn: (...args: any[]) => unknown, options: CompileOptions): Promise<CompiledFunction> {

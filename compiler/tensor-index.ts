@@ -1,8 +1,12 @@
 // Indexing by tensors of class indices (gather, one-hot), built from iota + eq + where + sum so
 // that no new IR op is needed: every target already fuses these, and autodiff's where/expand/sum
 // rules give gather's scatter-add gradient for free.
-import { KilnError, fmtShape } from './errors.js';
+import { outOfBoundsMessage, type IndexBound } from '../runtime/index-bounds.js';
+import { evaluateNodes } from '../targets/reference/graph.js';
+import { KilnError, fmtShape, userSite } from './errors.js';
+import { numel, toposort } from './ir/graph.js';
 import { Tensor, arange, normDim, where } from './tensor.js';
+import { currentTrace } from './trace-context.js';
 
 export function movedimImpl(x: Tensor, source: number, destination: number): Tensor {
   const s = normDim('movedim', source, x.ndim, x.shape), d = normDim('movedim', destination, x.ndim, x.shape);
@@ -11,9 +15,53 @@ export function movedimImpl(x: Tensor, source: number, destination: number): Ten
   return x.permute(order);
 }
 
-/** a concrete index tensor's values, to check bounds eagerly (inside a trace they are unknown) */
-function concreteValues(t: Tensor): ArrayLike<number> | undefined {
-  try { return t.node.op === 'data' ? (t.node.arg.values as ArrayLike<number>) : undefined; } catch { return undefined; }
+const INDEX_VIEWS = new Set(['reshape', 'permute', 'expand', 'slice']);
+
+/**
+ * The values of an index tensor when tracing can know them: literals, views and arithmetic of
+ * them, constants a trace captured. Undefined when they depend on an input, state or host scalar.
+ */
+function knownValues(t: Tensor): ArrayLike<number> | undefined {
+  const trace = currentTrace();
+  const constants = new Map<number, Float32Array | Int32Array>();
+  for (const cell of trace?.constants.values() ?? []) constants.set(cell.id, cell.data);
+  const nodes = toposort([t.node]);
+  if (nodes.some((n) => n.op === 'input' || n.op === 'scalar' || (n.op === 'state' && !constants.has(n.arg.cell)))) {
+    return undefined;
+  }
+  return evaluateNodes([t.node], (n) => constants.get(n.arg.cell)!)[0];
+}
+
+/** the traced input an index tensor is a view of, and which of its elements the view uses */
+function inputSource(t: Tensor): { input: number; elements?: number[] } | undefined {
+  let n = t.node, sliced = false;
+  while (INDEX_VIEWS.has(n.op)) { sliced ||= n.op === 'slice'; n = n.src[0]; }
+  if (n.op !== 'input') return undefined;
+  const input = n.arg.index as number;
+  if (!sliced) return { input };
+  // the view applied to the input's element positions says which elements it reads
+  const positions = Int32Array.from({ length: numel(n.shape) }, (_, i) => i);
+  const used = evaluateNodes([t.node], () => positions)[0];
+  return { input, elements: [...new Set(used)].sort((a, b) => a - b) };
+}
+
+/**
+ * Checks class/gather indices against 0..size-1 (`ignore` allowed), PyTorch's checks: at once when
+ * their values are known, else, for a view of a traced input, on the host before every run
+ * (runtime/index-bounds.ts). Indices computed on the device need no check to stay in memory:
+ * gather and one_hot compare them with iota, so one out of range selects nothing.
+ */
+export function checkIndices(index: Tensor, rule: Pick<IndexBound, 'kind' | 'size' | 'ignore' | 'dim'>): void {
+  const vals = knownValues(index);
+  if (vals) {
+    for (let i = 0; i < vals.length; i++) {
+      const v = vals[i];
+      if ((v < 0 || v >= rule.size) && v !== rule.ignore) throw new KilnError(outOfBoundsMessage(rule, v));
+    }
+    return;
+  }
+  const trace = currentTrace(), source = inputSource(index);
+  if (trace && source) trace.indexBounds.push({ ...rule, ...source, site: userSite() });
 }
 
 export function gatherImpl(x: Tensor, dim: number, index: Tensor): Tensor {
@@ -26,19 +74,14 @@ export function gatherImpl(x: Tensor, dim: number, index: Tensor): Tensor {
     throw new KilnError(`gather(): Size does not match at dimension ${is.findIndex((n, i) => i !== d && n > xs[i])} expected index ${fmtShape(is)} to be smaller than self ${fmtShape(xs)} apart from dimension ${d}`);
   }
   const n = xs[d];
-  const vals = concreteValues(index);
-  if (vals) {
-    for (let i = 0; i < vals.length; i++) {
-      if (vals[i] < -n || vals[i] >= n) throw new KilnError(`gather(): index ${vals[i]} is out of bounds for dimension ${d} with size ${n}`);
-    }
-  }
+  checkIndices(index, { kind: 'gather', size: n, dim: d });
   // x cut to the index's extent in the other dims, its `dim` moved last: [..., 1 at d, ..., n]
   let xc = x;
   is.forEach((m, i) => { if (i !== d && m !== xs[i]) xc = xc.slice(i, 0, m); });
   const xk = movedimImpl(xc, d, -1).unsqueeze(d);
   const full = [...is, n];
-  // negative indices count from the end, as PyTorch allows
-  const idx = where(index.lt(0), index.add(n), index).unsqueeze(-1);
+  // an index outside 0..n-1 (PyTorch rejects negatives too) matches no k: it selects nothing
+  const idx = index.unsqueeze(-1);
   const k = arange(n).reshape([...is.map(() => 1), n]);
   const mask = k.eq(idx.expand(full));
   return where(mask, xk.expand(full), 0).sum(-1);
@@ -48,11 +91,11 @@ export function gatherImpl(x: Tensor, dim: number, index: Tensor): Tensor {
 export function oneHot(index: Tensor, numClasses = -1): Tensor {
   if (index.dtype !== 'int32') throw new KilnError(`one_hot: one_hot is only applicable to index tensor, got ${index.dtype}${fmtShape(index.shape)}`);
   let c = numClasses;
-  const vals = concreteValues(index);
   if (c < 0) {
+    const vals = knownValues(index);
     if (!vals) throw new KilnError(`one_hot: numClasses must be given inside compile() (index shape ${fmtShape(index.shape)})`);
-    c = vals.length ? Math.max(...Array.from(vals)) + 1 : 0;
+    c = vals.length ? Math.max(0, ...Array.from(vals)) + 1 : 0;
   }
-  if (vals && Array.from(vals).some((v) => v < 0 || v >= c)) throw new KilnError(`one_hot: Class values must be smaller than num_classes (${c}) and non-negative; index shape ${fmtShape(index.shape)}`);
+  checkIndices(index, { kind: 'one_hot', size: c });
   return arange(c).reshape([...index.shape.map(() => 1), c]).eq(index.unsqueeze(-1)).int();
 }

@@ -6,9 +6,9 @@ import type { Shape } from './ir/graph.js';
 import { numel } from './ir/graph.js';
 import { normDim } from './tensor.js';
 
-/** the wrapped axes `dim` names (all of them when undefined); none for a 0-d tensor */
+/** the wrapped axes `dim` names (all of them when undefined or [], PyTorch 1.13's rule); none for 0-d */
 export function reductionAxes(name: string, dim: number | number[] | undefined, shape: Shape): number[] {
-  if (dim === undefined) return shape.map((_, i) => i);
+  if (dim === undefined || (Array.isArray(dim) && dim.length === 0)) return shape.map((_, i) => i);
   const axes = (Array.isArray(dim) ? dim : [dim]).map((d) => normDim(name, d, shape.length, shape));
   return shape.length === 0 ? [] : axes;
 }

@@ -10,6 +10,7 @@ import { evaluate } from '../targets/reference/graph.js';
 import { TensorCell } from './state.js';
 import { gatherImpl, movedimImpl } from './tensor-index.js';
 import { checkMaxReduction, reductionAxes } from './tensor-reduce.js';
+import { clampImpl, sigmoidImpl, tanhImpl } from './tensor-elementwise.js';
 
 /** nodes whose value depends on something that requires grad */
 export const gradNodes = new WeakSet<Node>();
@@ -242,8 +243,8 @@ export class Tensor {
   reciprocal() { return this.unary('recip'); }
   /** where(x > 0, x, 0): its gradient at 0 is 0, as PyTorch's threshold_backward */
   relu() { return where(this.gt(0), this, 0); }
-  sigmoid() { return this.neg().exp().add(1).reciprocal(); }
-  tanh() { const e = this.mul(2).exp(); return e.sub(1).div(e.add(1)); }
+  sigmoid() { return sigmoidImpl(this); }
+  tanh() { return tanhImpl(this); }
   square() { return this.mul(this); }
   sign() { return where(this.gt(0), 1, where(this.lt(0), -1, 0)).to(this.dtype); }
 
@@ -282,12 +283,7 @@ export class Tensor {
   pow(exponent: TensorLike) { return this.binary('pow', exponent); }
   maximum(o: TensorLike) { return this.binary('max', o); }
   minimum(o: TensorLike) { return this.binary('min', o); }
-  clamp(min?: ScalarLike, max?: ScalarLike): Tensor {
-    let x: Tensor = this;
-    if (min !== undefined) x = x.maximum(min);
-    if (max !== undefined) x = x.minimum(max);
-    return x;
-  }
+  clamp(min?: ScalarLike, max?: ScalarLike): Tensor { return clampImpl(this, min, max); }
   lt(o: TensorLike) { return this.binary('lt', o, 'bool'); }
   le(o: TensorLike) { return this.binary('le', o, 'bool'); }
   gt(o: TensorLike) { return this.binary('gt', o, 'bool'); }
@@ -430,7 +426,7 @@ export class Tensor {
  * A composite op with a backward of its own, like PyTorch's: `out` was built from `inputs` by
  * other ops, and autodiff applies `vjp` at `out` instead of walking through them.
  */
-function withVjp(out: Tensor, inputs: Tensor[], vjp: (g: Tensor) => (Tensor | null)[]): Tensor {
+export function withVjp(out: Tensor, inputs: Tensor[], vjp: (g: Tensor) => (Tensor | null)[]): Tensor {
   if (out.requiresGrad) customVjp.set(out.node, { inputs, vjp });
   return out;
 }

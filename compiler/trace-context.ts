@@ -2,6 +2,7 @@
 // read of persistent state goes through it, so that a program sees its own in-place updates and
 // ends as a pure (state, inputs) -> (state', outputs) function.
 import type { HostStmt, HostVar } from '../runtime/host.js';
+import type { IndexBound } from '../runtime/index-bounds.js';
 import { HostScalar } from './host-scalar.js';
 import type { DType, Node } from './ir/graph.js';
 import { makeNode } from './ir/graph.js';
@@ -24,6 +25,8 @@ export class Trace {
   scalarCount = 0;
   /** frozen tensors captured by the trace become read-only cells */
   readonly constants = new Map<object, TensorCell>();
+  /** index inputs and their valid ranges, checked before every run */
+  readonly indexBounds: IndexBound[] = [];
   noGrad = 0;
 
   read(cell: TensorCell): Node | null {

@@ -6,6 +6,7 @@ import { KilnError } from './errors.js';
 import { Tensor } from './tensor.js';
 import { Trace, withTrace } from './trace-context.js';
 import type { HostCell, TensorCell } from './state.js';
+import type { IndexBound } from '../runtime/index-bounds.js';
 
 export interface InputSpec { shape: number[]; dtype: 'float32' | 'int32' | 'int64' | 'bool'; name?: string }
 
@@ -21,6 +22,8 @@ export interface TracedProgram {
   definedAfter: Map<TensorCell, boolean>;
   /** how the outputs were returned: a single tensor, an array, or nothing */
   resultShape: 'single' | 'array' | 'none';
+  /** inputs holding indices (class targets, gather indices) and the range each run must respect */
+  indexBounds: IndexBound[];
 }
 
 export const inputDType = (d: InputSpec['dtype']): DType => (d === 'float32' ? 'float32' : d === 'bool' ? 'bool' : 'int32');
@@ -73,7 +76,7 @@ export function trace(fn: (...args: Tensor[]) => unknown, inputs: InputSpec[]): 
     updates,
   };
   return {
-    graph, cells, hostCells, assumed: t.assumed, definedAfter,
+    graph, cells, hostCells, assumed: t.assumed, definedAfter, indexBounds: t.indexBounds,
     resultShape: result === undefined ? 'none' : Array.isArray(result) ? 'array' : 'single',
   };
 }

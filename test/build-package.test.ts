@@ -97,10 +97,13 @@ const inputs = ${inputsSrc};
 const out = {};
 for (const target of ['native', 'webgpu']) {
   const p = await load({ target });
+  // a class index out of range is refused before the step runs: the losses below start untouched
+  let badIndex = '';
+  try { await p.trainStep.run(inputs(0)[0], Int32Array.of(7)); } catch (e) { badIndex = e.message; }
   const losses = [];
   for (let i = 0; i < ${STEPS}; i++) losses.push((await p.trainStep.run(...inputs(i))).item());
   const { model, optimizer } = await p.saveState();
-  out[target] = { losses, modelBytes: model.length, optimizerBytes: optimizer.length };
+  out[target] = { losses, badIndex, modelBytes: model.length, optimizerBytes: optimizer.length };
   p.destroy();
 }
 console.log(JSON.stringify(out));
@@ -108,6 +111,7 @@ console.log(JSON.stringify(out));
     const out = JSON.parse((await sh(process.execPath, [script], app)).trim().split('\n').at(-1)!);
     for (const target of ['native', 'webgpu']) {
       expect(out[target].losses).toHaveLength(STEPS);
+      expect(out[target].badIndex).toContain('Target 7 is out of bounds.');
       out[target].losses.forEach((l: number, i: number) => expect(l).toBeCloseTo(reference[i], 5));
       expect(out[target].modelBytes).toBeGreaterThan(4 * 67);
     }

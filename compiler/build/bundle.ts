@@ -82,6 +82,7 @@ async function writeBundle(def: ProgramDefinition, t: TracedDefinition, opts: Bu
     outputs: f.traced.graph.outputs.map((o) => ({ shape: [...o.shape], dtype: o.dtype })),
     result: f.traced.resultShape,
     hostState: f.traced.hostCells.map(({ var: v, cell }) => ({ var: v, key: t.hostNames.get(cell) ?? cell.name })),
+    ...(f.traced.indexBounds.length ? { indexBounds: f.traced.indexBounds } : {}),
     targets: {},
   }));
   let cpu: string | undefined;

@@ -1,6 +1,7 @@
 // Loss functions with PyTorch's options and exact formulas (torch 1.13's LossNLL.cpp).
 import { KilnError, fmtShape } from '../errors.js';
 import { Tensor, tensor, where } from '../tensor.js';
+import { checkIndices } from '../tensor-index.js';
 import { Module } from './module.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -10,11 +11,6 @@ function checkReduction(r: string): Reduction {
   return r;
 }
 const reduce = (x: Tensor, r: Reduction) => (r === 'none' ? x : r === 'sum' ? x.sum() : x.mean());
-
-/** a concrete tensor's values, when it has them (a target given eagerly), for bounds checks */
-function concrete(t: Tensor): ArrayLike<number> | undefined {
-  return t.node.op === 'data' ? (t.node.arg.values as ArrayLike<number>) : undefined;
-}
 
 export interface CrossEntropyOptions {
   reduction?: Reduction;
@@ -70,7 +66,10 @@ export class CrossEntropyLoss extends Module {
     if (target.shape.join() !== input.shape.join()) {
       throw new KilnError(`CrossEntropyLoss: probability targets must have the input's shape: input ${fmtShape(input.shape)}, target ${fmtShape(target.shape)} (class indices must be int32)`);
     }
-    if (this.ignoreIndex !== -100) throw new KilnError('CrossEntropyLoss: ignore_index is not supported for floating point target');
+    // PyTorch takes any negative ignore_index here (it matches no probability) and refuses the rest
+    if (this.ignoreIndex >= 0) {
+      throw new KilnError('CrossEntropyLoss: ignore_index is not supported for floating point target');
+    }
     const ls = this.labelSmoothing;
     const t = ls > 0 ? target.mul(1 - ls).add(ls / c) : target;
     const prod = wb ? logp.mul(t).mul(wb) : logp.mul(t);
@@ -84,18 +83,15 @@ export class CrossEntropyLoss extends Module {
     if (target.dtype !== 'int32' || target.shape.join() !== want.join()) {
       throw new KilnError(`CrossEntropyLoss: expected int32 class indices of shape ${fmtShape(want)} for input ${fmtShape(input.shape)}, got ${target.dtype}${fmtShape(target.shape)}`);
     }
-    const vals = concrete(target);
-    if (vals) {
-      for (let i = 0; i < vals.length; i++) {
-        if (vals[i] !== this.ignoreIndex && (vals[i] < 0 || vals[i] >= c)) throw new KilnError(`CrossEntropyLoss: Target ${vals[i]} is out of bounds (${c} classes).`);
-      }
-    }
+    checkIndices(target, { kind: 'target', size: c, ignore: this.ignoreIndex });
     const valid = target.ne(this.ignoreIndex);
     const safe = where(valid, target, 0);
     const picked = logp.gather(cdim, safe.unsqueeze(cdim)).squeeze(cdim);
     // per-target weight w[y], 0 where ignored
     const wt = this.weight ? where(valid, this.weight.gather(0, safe.flatten()).reshape(want), 0) : valid.float();
-    const nll = picked.neg().mul(wt);
+    // zero where ignored through `where`, not the weight: a mean over no targets is 0/0 = NaN, and
+    // its gradient must stay 0 there (PyTorch skips ignored rows) rather than 0 * inf = NaN
+    const nll = where(valid, picked.neg().mul(wt), 0);
     const r = this.reduction;
     const nllRed = r === 'none' ? nll : r === 'sum' ? nll.sum() : nll.sum().div(wt.sum());
     const ls = this.labelSmoothing;

@@ -1,6 +1,7 @@
 // The bundle manifest (kiln-bundle.json) that `kiln build` writes and runtime/bundle reads.
 // Plain JSON; every file it names carries a SHA-256 checked before use.
 import type { Manifest } from '../manifest.js';
+import type { IndexBound } from '../index-bounds.js';
 
 export const BUNDLE_FORMAT = 1;
 export const MANIFEST_FILE = 'kiln-bundle.json';
@@ -16,6 +17,8 @@ export interface BundleFunction {
   result: 'single' | 'array' | 'none';
   /** host program vars that persist between runs (step counters): var index -> state key */
   hostState: { var: number; key: string }[];
+  /** inputs holding indices and their valid ranges, checked before each run (absent: none) */
+  indexBounds?: IndexBound[];
   /** per target: the runtime manifest (cell names are state keys) and the code file */
   targets: Partial<Record<BundleTarget, { manifest: Manifest; code: FileRef; /** native: the library's entry symbol */ entry?: string }>>;
 }

@@ -7,6 +7,7 @@ import { OrderedQueue } from '../order.js';
 import { copyInput } from '../typed-array.js';
 import { compileHostProgram } from '../host.js';
 import { storageOf, type CellPlacement } from '../manifest.js';
+import { findIndexViolation, indexViolationMessage } from '../index-bounds.js';
 import { decodeSafetensors, toFloat32, toInt32 } from '../safetensors.js';
 import { confinedPath, readChecked } from './assets.js';
 import { BUNDLE_FORMAT, MANIFEST_FILE, type BundleFunction, type BundleManifest, type BundleTarget } from './format.js';
@@ -148,6 +149,8 @@ export async function loadBundle(base: URL, opts: LoadOptions = {}, integrity?: 
       run(...inputs: HostArray[]) {
         try {
           checkInputs(man, inputs);
+          const bad = f.indexBounds && findIndexViolation(f.indexBounds, inputs);
+          if (bad) throw new Error(`${f.name}: ${indexViolationMessage(bad)}`);
           if (queue.idle && exe.runSync) { // native with nothing pending: the whole step now
             hostStep();
             return Promise.resolve(finish(exe.runSync(inputs, scalars)));
