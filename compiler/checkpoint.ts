@@ -11,7 +11,7 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { decodeSafetensors, encodeSafetensors, toFloat32, type SafeFile, type SafeTensor } from '../runtime/safetensors.js';
-import { KilnError } from './errors.js';
+import { KilnError, fmtShape } from './errors.js';
 import type { Module } from './nn/module.js';
 import type { Optimizer } from './optim/optimizer.js';
 
@@ -131,7 +131,7 @@ function checkOptimizerDict(opt: AnyOptimizer, sd: ReturnType<AnyOptimizer['stat
       if (k === 'step') continue;
       const t = v as { shape: number[] };
       if (t.shape.join() !== p.cell.shape.join()) {
-        throw new KilnError(`${what}: state.${id}.${snake(k)} has shape [${t.shape}], the parameter has shape [${p.cell.shape}]`);
+        throw new KilnError(`${what}: state.${id}.${snake(k)} has shape ${fmtShape(t.shape)}, the parameter has shape ${fmtShape(p.cell.shape)}`);
       }
     }
   }

@@ -3,7 +3,7 @@
 // Tensors are { shape, data: Float32Array } (as module state dicts); a state tensor that is
 // PyTorch's None (SGD's momentumBuffer without momentum) is null. Values are the host copies:
 // call `sync()` on a compiled function first when a device has run it.
-import { KilnError } from '../errors.js';
+import { KilnError, fmtShape } from '../errors.js';
 import type { Parameter } from '../nn/parameter.js';
 import type { Optimizer } from './optimizer.js';
 
@@ -56,7 +56,7 @@ export function loadOptimizerState(opt: Optimizer<any>, sd: OptimizerStateDict):
     for (const [k, v] of Object.entries(entry)) {
       if (k === 'step' || v === null) continue;
       if (!isTensor(v) || v.shape.join() !== p.cell.shape.join() || v.data.length !== p.cell.data.length) {
-        throw new KilnError(`loaded state dict: state '${k}' of parameter ${id} must be a tensor of shape [${p.cell.shape}], got ${isTensor(v) ? `shape [${v.shape}]` : typeof v}`);
+        throw new KilnError(`loaded state dict: state '${k}' of parameter ${id} must be a tensor of shape ${fmtShape(p.cell.shape)}, got ${isTensor(v) ? `shape ${fmtShape(v.shape)}` : typeof v}`);
       }
     }
     entries.push([p, entry]);
