@@ -330,7 +330,8 @@ export class Tensor {
   bool() { return this.to('bool'); }
   /** the same value cut from autodiff (an identity view the simplifier removes) */
   detach(): Tensor { return new Tensor(makeNode('reshape', [this.node], this.shape, this.dtype, { shape: this.shape })); }
-  clone(): Tensor { return this.detach(); }
+  /** a copy that stays in the graph: the gradient flows back through it, as PyTorch's clone */
+  clone(): Tensor { return Tensor.derive('reshape', [this], this.shape, this.dtype, { shape: this.shape }); }
 
   // ---- reductions ----
   protected reduce(op: 'sum' | 'rmax', name: string, dim?: number | number[], keepdim = false): Tensor {
@@ -421,7 +422,8 @@ export class Tensor {
   movedim(source: number, destination: number): Tensor { return movedimImpl(this, source, destination); }
 
   // ---- autodiff ----
-  backward(gradient?: Tensor): void { backwardHook(this, gradient); }
+  /** `backward()`, `backward(gradient)`, `backward({ retainGraph })` or `backward(gradient, { retainGraph })` */
+  backward(...args: BackwardArgs): void { backwardHook(this, ...args); }
 
   toString(): string { return `Tensor(${this.dtype}${fmtShape(this.shape)})`; }
 }
@@ -454,5 +456,6 @@ export function noGrad<T>(fn: () => T): T {
 }
 
 // set by autodiff.ts / state.ts to break import cycles
-let backwardHook: (t: Tensor, g?: Tensor) => void = () => { throw new Error('autodiff not loaded'); };
+type BackwardArgs = [gradient?: Tensor | { retainGraph?: boolean } | null, options?: { retainGraph?: boolean }];
+let backwardHook: (t: Tensor, ...args: BackwardArgs) => void = () => { throw new Error('autodiff not loaded'); };
 export function setBackward(fn: typeof backwardHook) { backwardHook = fn; }
