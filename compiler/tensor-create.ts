@@ -6,12 +6,14 @@ import { KilnError, fmtShape } from './errors.js';
 import { HostScalar } from './host-scalar.js';
 import { randn as randnValues, uniform } from './random.js';
 import { Tensor, broadcastShapes, type TensorLike } from './tensor.js';
+import { checkInt, checkSize } from './view-args.js';
 
 const promote = (a: DType, b: DType): DType => (a === 'float32' || b === 'float32' ? 'float32' : a === 'int32' || b === 'int32' ? 'int32' : 'bool');
 export function tensor(values: ArrayLike<number> | number[][] | number, opts: { shape?: number[]; dtype?: DType; requiresGrad?: boolean } = {}): Tensor {
   // typed arrays skip the nested-array flattening (data loaders build one per batch)
   const flat: ArrayLike<number> = typeof values === 'number' ? [values] : ArrayBuffer.isView(values) ? (values as ArrayLike<number>) : (Array.from(values as ArrayLike<number>) as any[]).flat(Infinity as 1) as number[];
   const shape = opts.shape ?? inferShape(values);
+  checkSize('tensor', shape);
   const dtype = opts.dtype ?? (values instanceof Int32Array ? 'int32' : 'float32');
   if (numel(shape) !== flat.length) throw new KilnError(`tensor: ${flat.length} values do not fill shape ${fmtShape(shape)}`);
   const data = dtype === 'float32' ? Float32Array.from(flat) : dtype === 'int32' ? Int32Array.from(flat) : Uint8Array.from(flat, (v) => (v ? 1 : 0));
@@ -23,17 +25,20 @@ function inferShape(v: unknown): number[] {
   const arr = v as unknown[];
   return arr.length && Array.isArray(arr[0]) ? [arr.length, ...inferShape(arr[0])] : [arr.length];
 }
-export function full(shape: number[], value: number, dtype: DType = 'float32'): Tensor {
+export function full(shape: number[], value: number, dtype: DType = 'float32', op = 'full'): Tensor {
+  checkSize(op, shape);
   return new Tensor(makeNode('const', [], [], dtype, { value: dtype === 'float32' ? Math.fround(value) : value })).expand(shape);
 }
 /** PyTorch's `torch.randn` / `torch.rand`: seeded by manualSeed */
-export const randn = (shape: number[]) => tensor(randnValues(numel(shape)), { shape });
-export const rand = (shape: number[]) => tensor(uniform(numel(shape), 0, 1), { shape });
-export const zeros = (shape: number[], dtype: DType = 'float32') => full(shape, 0, dtype);
-export const ones = (shape: number[], dtype: DType = 'float32') => full(shape, 1, dtype);
+export const randn = (shape: number[]) => { checkSize('randn', shape); return tensor(randnValues(numel(shape)), { shape }); };
+export const rand = (shape: number[]) => { checkSize('rand', shape); return tensor(uniform(numel(shape), 0, 1), { shape }); };
+export const zeros = (shape: number[], dtype: DType = 'float32') => full(shape, 0, dtype, 'zeros');
+export const ones = (shape: number[], dtype: DType = 'float32') => full(shape, 1, dtype, 'ones');
 export const zerosLike = (t: Tensor) => zeros(t.shape, t.dtype);
 export const onesLike = (t: Tensor) => ones(t.shape, t.dtype);
 export function arange(n: number): Tensor {
+  checkInt('arange', 'end', n, 1);
+  if (n < 0) throw new KilnError(`upper bound and larger bound inconsistent with step sign (arange(${n}))`);
   return new Tensor(makeNode('iota', [], [n], 'int32', { axis: 0 }));
 }
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {

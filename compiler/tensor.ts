@@ -10,6 +10,7 @@ import { evaluate } from '../targets/reference/graph.js';
 import { TensorCell } from './state.js';
 import { gatherImpl, movedimImpl } from './tensor-index.js';
 import { checkMaxReduction, reductionAxes } from './tensor-reduce.js';
+import { checkInt, checkInts, checkSliceIndex, expandedShape, narrowStart, selectIndex } from './view-args.js';
 
 /** nodes whose value depends on something that requires grad */
 export const gradNodes = new WeakSet<Node>();
@@ -35,6 +36,7 @@ export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
 }
 
 export function normDim(op: string, dim: number, rank: number, shape?: Shape): number {
+  checkInt(op, 'dim', dim);
   const d = dim < 0 ? dim + Math.max(rank, 1) : dim; // a 0-d tensor takes dim 0 and -1, as PyTorch's
   if (!Number.isInteger(dim) || d < 0 || d >= Math.max(rank, 1)) {
     const of = shape ? ` for a tensor of shape ${fmtShape(shape)}` : '';
@@ -130,6 +132,7 @@ export class Tensor {
   // ---- views ----
   reshape(...shape: (number | number[])[]): Tensor {
     const want = (Array.isArray(shape[0]) ? shape[0] : shape) as number[];
+    checkInts('reshape', 'shape', want);
     const n = this.numel();
     const infer = want.indexOf(-1);
     const known = want.reduce((a, b) => (b === -1 ? a : a * b), 1);
@@ -180,17 +183,9 @@ export class Tensor {
     return this.ndim < 2 ? this : this.transpose(0, 1);
   }
   expand(...shape: (number | number[])[]): Tensor {
-    const want = (Array.isArray(shape[0]) ? shape[0] : shape) as number[];
     const src = this.shape;
-    if (want.length < src.length) throw new KilnError(`expand: the number of sizes provided (${want.length}) must be greater or equal to the number of dimensions in the tensor (${src.length})`);
-    const lead = want.length - src.length;
-    const out = want.map((d, i) => (i >= lead && d === -1 ? src[i - lead] : d));
-    out.forEach((d, i) => {
-      const s = i >= lead ? src[i - lead] : 1;
-      if (s !== d && s !== 1) {
-        throw new KilnError(`expand: The expanded size of the tensor (${d}) must match the existing size (${s}) at non-singleton dimension ${i}.  Target sizes: ${fmtShape(want)}.  Tensor sizes: ${fmtShape(src)}`);
-      }
-    });
+    const out = expandedShape(src, Array.isArray(shape[0]) ? shape[0] : shape);
+    const lead = out.length - src.length;
     if (out.join() === src.join()) return this;
     const aligned = lead > 0 ? this.reshape([...Array(lead).fill(1), ...src]) : this;
     return Tensor.derive('expand', [aligned], out, this.dtype, { shape: out });
@@ -200,7 +195,9 @@ export class Tensor {
   slice(dim: number, start = 0, end?: number, step = 1): Tensor {
     const d = normDim('slice', dim, this.ndim, this.shape);
     const n = this.shape[d];
-    if (!(step > 0) || !Number.isInteger(step)) throw new KilnError(`slice: slice step must be positive, got ${step} for a tensor of shape ${fmtShape(this.shape)}`);
+    [start, end, step].forEach(checkSliceIndex);
+    if (step === 0) throw new KilnError('slice step cannot be zero');
+    if (!(step > 0)) throw new KilnError(`slice: slice step must be positive, got ${step} for a tensor of shape ${fmtShape(this.shape)}`);
     const clamp = (i: number) => Math.min(Math.max(i < 0 ? i + n : i, 0), n);
     const s = clamp(start), e = Math.max(clamp(end ?? n), s);
     const len = Math.ceil((e - s) / step);
@@ -209,12 +206,17 @@ export class Tensor {
     const starts = shape.map((_, i) => (i === d ? s : 0)), steps = shape.map((_, i) => (i === d ? step : 1));
     return Tensor.derive('slice', [this], shape, this.dtype, { starts, steps });
   }
-  narrow(dim: number, start: number, length: number): Tensor { return this.slice(dim, start, start + length); }
+  narrow(dim: number, start: number, length: number): Tensor {
+    if (this.ndim === 0) throw new KilnError('narrow() cannot be applied to a 0-dim tensor.');
+    const d = normDim('narrow', dim, this.ndim, this.shape);
+    const s = narrowStart(this.shape[d], start, length);
+    return this.slice(d, s, s + length);
+  }
   select(dim: number, index: number): Tensor {
+    if (this.ndim === 0) throw new KilnError('select() cannot be applied to a 0-dim tensor.');
     const d = normDim('select', dim, this.ndim, this.shape);
-    const n = this.shape[d];
-    if (index < -n || index >= n) throw new KilnError(`select: index ${index} out of range for tensor of size ${fmtShape(this.shape)} at dimension ${d}`);
-    return this.slice(d, index < 0 ? index + n : index, (index < 0 ? index + n : index) + 1).squeeze(d);
+    const i = selectIndex(this.shape, d, index);
+    return this.slice(d, i, i + 1).squeeze(d);
   }
   /** zero padding: `pads[i] = [before, after]` for each dim */
   pad(pads: [number, number][]): Tensor {
