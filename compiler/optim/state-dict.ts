@@ -46,13 +46,35 @@ export function loadOptimizerState(opt: Optimizer<any>, sd: OptimizerStateDict):
   if (sd.paramGroups.some((g, i) => !Array.isArray(g?.params) || g.params.length !== groups[i].params.length)) {
     throw new KilnError("loaded state dict contains a parameter group that doesn't match the size of optimizer's group");
   }
-  // saved ids -> our parameters, in group order (PyTorch's id_map); state of other ids is ignored
-  const byId = new Map<string, Parameter>();
-  sd.paramGroups.forEach((g, gi) => g.params.forEach((id: number, i: number) => byId.set(String(id), groups[gi].params[i])));
+  // the groups as they will be: hyperparameters checked as the constructor checks them
+  const name = opt.constructor.name;
+  const merged = sd.paramGroups.map((g, i) => {
+    const { params: _ids, ...opts } = structuredClone(g);
+    opt.checkGroupKeys(opts, `${name} (loaded param group ${i})`);
+    const candidate = { ...groups[i], ...opts };
+    opt.checkGroup(candidate, `${name} (loaded param group ${i})`);
+    return { opts, candidate };
+  });
+  // saved ids -> our parameters and their groups, in group order (PyTorch's id_map); state of other ids is ignored
+  const byId = new Map<string, [Parameter, number]>();
+  sd.paramGroups.forEach((g, gi) => g.params.forEach((id: number, i: number) => byId.set(String(id), [groups[gi].params[i], gi])));
   const entries: [Parameter, Record<string, any>][] = [];
   for (const [id, entry] of Object.entries(sd.state)) {
-    const p = byId.get(id);
-    if (!p || entry === null || typeof entry !== 'object') continue;
+    const found = byId.get(id);
+    if (!found || entry === null || typeof entry !== 'object') continue;
+    const [p, gi] = found;
+    // what a step reads: PyTorch's `state['step']` raises KeyError when it is not there
+    for (const k of opt.requiredStateKeys(merged[gi].candidate)) {
+      if (entry[k] === undefined || entry[k] === null) {
+        throw new KilnError(`KeyError: '${k}' (the loaded state of parameter ${id} has no ${k}; ${name} keeps ${opt.requiredStateKeys(merged[gi].candidate).join(', ')})`);
+      }
+    }
+    if (entry.step !== undefined) {
+      const step = isTensor(entry.step) ? Number(entry.step.data[0]) : entry.step;
+      if (typeof step !== 'number' || !(step >= 0) || !Number.isFinite(step)) {
+        throw new KilnError(`loaded state dict: step of parameter ${id} must be a non-negative number, got ${JSON.stringify(entry.step)}`);
+      }
+    }
     for (const [k, v] of Object.entries(entry)) {
       if (k === 'step' || v === null) continue;
       if (!isTensor(v) || v.shape.join() !== p.cell.shape.join() || v.data.length !== p.cell.data.length) {
@@ -63,14 +85,12 @@ export function loadOptimizerState(opt: Optimizer<any>, sd: OptimizerStateDict):
   }
   // validated: apply. Hyperparameters come from the dict (compiled steps read them live);
   // state is reset and refilled in place, since compiled programs keep reading the same cells.
-  sd.paramGroups.forEach((g, i) => {
-    const { params: _ids, ...opts } = structuredClone(g);
-    Object.assign(groups[i], opts);
-  });
+  merged.forEach(({ opts }, i) => Object.assign(groups[i], opts));
   for (const st of opt.state.values()) st.reset();
   for (const [p, entry] of entries) {
     const st = opt.stateOf(p);
     const step = entry.step;
+    // SGD's state has no step: its hidden counter only marks that the parameter has state
     st.step.value = step === undefined ? 1 : Number(isTensor(step) ? step.data[0] : step);
     for (const [k, v] of Object.entries(entry)) {
       if (k === 'step') continue;
