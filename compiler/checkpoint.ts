@@ -12,6 +12,7 @@ import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, write
 import path from 'node:path';
 import { decodeSafetensors, encodeSafetensors, toFloat32, type SafeFile, type SafeTensor } from '../runtime/safetensors.js';
 import { KilnError, fmtShape } from './errors.js';
+import { checkOptions } from './options.js';
 import type { Module } from './nn/module.js';
 import type { Optimizer } from './optim/optimizer.js';
 
@@ -149,6 +150,7 @@ export const checkpointFiles = (dir: string) => ({ model: path.join(dir, 'model.
 
 /** `dir/model.safetensors` and `dir/optimizer.safetensors` (each written atomically) */
 export async function saveCheckpoint(dir: string, objs: CheckpointObjects): Promise<void> {
+  checkOptions('saveCheckpoint', objs, ['model', 'optimizer']);
   const files = checkpointFiles(dir);
   // encode both before writing either, so a failure leaves the old pair
   const model = objs.model && (await modelSafetensors(objs.model));
@@ -159,6 +161,7 @@ export async function saveCheckpoint(dir: string, objs: CheckpointObjects): Prom
 
 /** loads both files; if either does not fit, neither object changes */
 export async function loadCheckpoint(dir: string, objs: CheckpointObjects): Promise<void> {
+  checkOptions('loadCheckpoint', objs, ['model', 'optimizer']);
   const files = checkpointFiles(dir);
   const model = objs.model && modelDict(readSafetensors(files.model));
   const opt = objs.optimizer && unflattenOptimizerState(readSafetensors(files.optimizer), `checkpoint ${files.optimizer}`);

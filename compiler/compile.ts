@@ -7,6 +7,7 @@ import { getBackend, type Backend, type PreparedProgram, type ProgramStats } fro
 import type { SyncPreparedProgram } from './device-backend.js';
 import type { HostCell, TensorCell } from './state.js';
 import { KilnError } from './errors.js';
+import { checkOptions } from './options.js';
 import { makeNode, numel } from './ir/graph.js';
 import { Tensor } from './tensor.js';
 import { trace, inputDType, type InputSpec, type TracedProgram } from './trace.js';
@@ -202,6 +203,7 @@ export class CompiledFunction {
 
 export async function compile(fn: (...args: any[]) => unknown, options: CompileOptions): Promise<CompiledFunction> {
   if (!options || !Array.isArray(options.inputs)) throw new KilnError('compile: options.inputs (a list of { shape, dtype }) is required');
+  checkOptions('compile', options, ['inputs', 'target']);
   const f = new CompiledFunction(fn, { target: options.target ?? 'reference', inputs: options.inputs });
   await f.ready();
   return f;

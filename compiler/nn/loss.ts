@@ -2,6 +2,7 @@
 import { KilnError, fmtShape } from '../errors.js';
 import { Tensor, tensor, where } from '../tensor.js';
 import { Module } from './module.js';
+import { checkOptions } from '../options.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -38,6 +39,7 @@ export class CrossEntropyLoss extends Module {
 
   constructor(opts: CrossEntropyOptions = {}) {
     super();
+    checkOptions('CrossEntropyLoss', opts, ['reduction', 'weight', 'ignoreIndex', 'labelSmoothing']);
     this.reduction = checkReduction(opts.reduction ?? 'mean');
     this.ignoreIndex = opts.ignoreIndex ?? -100;
     this.labelSmoothing = opts.labelSmoothing ?? 0;
@@ -109,7 +111,11 @@ export class CrossEntropyLoss extends Module {
 
 export class MSELoss extends Module {
   readonly reduction: Reduction;
-  constructor(opts: { reduction?: Reduction } = {}) { super(); this.reduction = checkReduction(opts.reduction ?? 'mean'); }
+  constructor(opts: { reduction?: Reduction } = {}) {
+    super();
+    checkOptions('MSELoss', opts, ['reduction']);
+    this.reduction = checkReduction(opts.reduction ?? 'mean');
+  }
   forward(input: Tensor, target: Tensor): Tensor {
     if (input.dtype !== 'float32' || target.dtype !== 'float32') {
       throw new KilnError(`MSELoss: expected float32 input and target, got ${input.dtype}${fmtShape(input.shape)} and ${target.dtype}${fmtShape(target.shape)}`);
