@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
+import { nn, zeros, KilnError } from '../compiler/index.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const work = mkdtempSync(path.join(os.tmpdir(), 'kiln-error-site-'));
@@ -52,6 +53,15 @@ const run = (cmd: string, args: string[]): Promise<string> => new Promise((resol
 const tsx = (file: string) => run('npx', ['tsx', file]);
 
 describe('the user site of a KilnError', () => {
+  it('is found below more kiln frames than the default stack depth (10)', () => {
+    let model: nn.Module = new nn.Linear(3, 2);
+    for (let i = 0; i < 12; i++) model = new nn.Sequential(model);
+    let err: unknown;
+    try { model.forward(zeros([1, 4])); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(KilnError);
+    expect((err as Error).message).toMatch(/\n {4}at test\/error-site\.test\.ts:\d+:\d+$/);
+  });
+
   it('is the script line under tsx, running the sources', async () => {
     const out = await tsx(script('from-source.ts', path.join(repo, 'compiler/index.ts')));
     expect(out).toContain('The size of tensor a (3) must match the size of tensor b (2)');
