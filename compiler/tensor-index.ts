@@ -3,6 +3,7 @@
 // rules give gather's scatter-add gradient for free.
 import { KilnError, fmtShape } from './errors.js';
 import { Tensor, arange, normDim, where } from './tensor.js';
+import { checkInt } from './view-args.js';
 
 export function movedimImpl(x: Tensor, source: number, destination: number): Tensor {
   const s = normDim('movedim', source, x.ndim, x.shape), d = normDim('movedim', destination, x.ndim, x.shape);
@@ -47,6 +48,7 @@ export function gatherImpl(x: Tensor, dim: number, index: Tensor): Tensor {
 /** PyTorch's `F.one_hot`: int32 [..., numClasses] with a 1 at each index */
 export function oneHot(index: Tensor, numClasses = -1): Tensor {
   if (index.dtype !== 'int32') throw new KilnError(`one_hot: one_hot is only applicable to index tensor, got ${index.dtype}${fmtShape(index.shape)}`);
+  checkInt('one_hot', 'num_classes', numClasses, 2);
   let c = numClasses;
   const vals = concreteValues(index);
   if (c < 0) {

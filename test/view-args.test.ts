@@ -2,7 +2,7 @@
 // that was built and run. The messages are PyTorch 1.13's (checked against torch), the site the
 // user's line; inside compile() the same checks fail the trace.
 import { describe, expect, it } from 'vitest';
-import { compile, nn, tensor, zeros, ones, arange, randn, KilnError, type Tensor } from '../compiler/index.js';
+import { compile, nn, tensor, zeros, ones, arange, randn, oneHot, KilnError, type Tensor } from '../compiler/index.js';
 
 const a23 = zeros([2, 3]), scalar = tensor(1);
 
@@ -57,6 +57,8 @@ describe('view ops reject non-integer and out-of-range arguments eagerly', () =>
     expect(firstLine(() => tensor([1, 2], { shape: [-1, -2] }))).toBe('Trying to create tensor with negative dimension -1: [-1, -2]');
     expect(firstLine(() => new nn.Parameter({ shape: [-1, -2], data: [1, 2] }))).toBe('Trying to create tensor with negative dimension -1: [-1, -2]');
     expect(firstLine(() => arange(2.5))).toBe("arange(): argument 'end' (position 1) must be int, not float");
+    expect(firstLine(() => oneHot(tensor(Int32Array.of(0, 1), { dtype: 'int32' }), 2.5)))
+      .toBe("one_hot(): argument 'num_classes' (position 2) must be int, not float");
   });
 
   it('valid arguments still work (negative indices, -1 sizes, narrow to the end)', () => {
