@@ -150,9 +150,8 @@ export interface BackwardOptions {
 }
 
 function backward(t: Tensor, gradientOrOptions?: Tensor | BackwardOptions | null, options?: BackwardOptions): void {
-  const byPosition = gradientOrOptions instanceof Tensor || gradientOrOptions === undefined || gradientOrOptions === null;
   const gradient = gradientOrOptions instanceof Tensor ? gradientOrOptions : undefined;
-  const opts = byPosition ? options : gradientOrOptions;
+  const opts = gradientOrOptions instanceof Tensor || !gradientOrOptions ? options : gradientOrOptions;
   checkOptions('backward', opts, ['retainGraph']);
   if (!gradNodes.has(t.node)) {
     throw new KilnError('element 0 of tensors does not require grad and does not have a grad_fn');

@@ -132,7 +132,8 @@ function checkOptimizerDict(opt: AnyOptimizer, sd: ReturnType<AnyOptimizer['stat
       if (k === 'step') continue;
       const t = v as { shape: number[] };
       if (t.shape.join() !== p.cell.shape.join()) {
-        throw new KilnError(`${what}: state.${id}.${snake(k)} has shape ${fmtShape(t.shape)}, the parameter has shape ${fmtShape(p.cell.shape)}`);
+        const shapes = `${fmtShape(t.shape)}, the parameter has shape ${fmtShape(p.cell.shape)}`;
+        throw new KilnError(`${what}: state.${id}.${snake(k)} has shape ${shapes}`);
       }
     }
   }

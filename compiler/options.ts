@@ -48,7 +48,8 @@ export function unknownOptionMessage(name: string, owner: string, valid: readonl
 export function checkOptions(owner: string, opts: unknown, valid: readonly string[]): void {
   if (opts === undefined || opts === null) return;
   if (typeof opts !== 'object' || Array.isArray(opts)) {
-    throw new KilnError(`${owner}: options must be an object of { ${valid.join(', ')} }, got ${Array.isArray(opts) ? 'an array' : typeof opts}`);
+    const got = Array.isArray(opts) ? 'an array' : typeof opts;
+    throw new KilnError(`${owner}: options must be an object of { ${valid.join(', ')} }, got ${got}`);
   }
   for (const key of Object.keys(opts)) {
     if (!valid.includes(key)) throw new KilnError(unknownOptionMessage(key, owner, valid));

@@ -32,8 +32,14 @@ export function full(shape: number[], value: number, dtype: DType = 'float32', o
   return new Tensor(makeNode('const', [], [], dtype, { value: dtype === 'float32' ? Math.fround(value) : value })).expand(shape);
 }
 /** PyTorch's `torch.randn` / `torch.rand`: seeded by manualSeed */
-export const randn = (shape: number[]) => { checkSize('randn', shape); return tensor(randnValues(numel(shape)), { shape }); };
-export const rand = (shape: number[]) => { checkSize('rand', shape); return tensor(uniform(numel(shape), 0, 1), { shape }); };
+export function randn(shape: number[]): Tensor {
+  checkSize('randn', shape);
+  return tensor(randnValues(numel(shape)), { shape });
+}
+export function rand(shape: number[]): Tensor {
+  checkSize('rand', shape);
+  return tensor(uniform(numel(shape), 0, 1), { shape });
+}
 export const zeros = (shape: number[], dtype: DType = 'float32') => full(shape, 0, dtype, 'zeros');
 export const ones = (shape: number[], dtype: DType = 'float32') => full(shape, 1, dtype, 'ones');
 export const zerosLike = (t: Tensor) => zeros(t.shape, t.dtype);

@@ -197,7 +197,9 @@ export class Tensor {
     const n = this.shape[d];
     [start, end, step].forEach(checkSliceIndex);
     if (step === 0) throw new KilnError('slice step cannot be zero');
-    if (!(step > 0)) throw new KilnError(`slice: slice step must be positive, got ${step} for a tensor of shape ${fmtShape(this.shape)}`);
+    if (!(step > 0)) {
+      throw new KilnError(`slice: slice step must be positive, got ${step} for a tensor of shape ${fmtShape(this.shape)}`);
+    }
     const clamp = (i: number) => Math.min(Math.max(i < 0 ? i + n : i, 0), n);
     const s = clamp(start), e = Math.max(clamp(end ?? n), s);
     const len = Math.ceil((e - s) / step);

@@ -24,18 +24,19 @@ export function checkInt(op: string, name: string, v: unknown, position?: number
 
 /** `expand(): argument 'size' must be tuple of ints, but found element of type float at pos 2` */
 export function checkInts(op: string, name: string, values: unknown): asserts values is number[] {
-  if (!Array.isArray(values)) throw new KilnError(`${op}(): argument '${name}' must be tuple of ints, not ${pyType(values)}`);
+  const what = `${op}(): argument '${name}' must be tuple of ints`;
+  if (!Array.isArray(values)) throw new KilnError(`${what}, not ${pyType(values)}`);
   const bad = values.findIndex((v) => !isInt(v));
-  if (bad >= 0) {
-    throw new KilnError(`${op}(): argument '${name}' must be tuple of ints, but found element of type ${pyType(values[bad])} at pos ${bad}`);
-  }
+  if (bad >= 0) throw new KilnError(`${what}, but found element of type ${pyType(values[bad])} at pos ${bad}`);
 }
 
 /** a shape to create a tensor of: integers, none negative (PyTorch's factories' message) */
 export function checkSize(op: string, shape: unknown): asserts shape is number[] {
   checkInts(op, 'size', shape);
   const neg = shape.find((d) => d < 0);
-  if (neg !== undefined) throw new KilnError(`Trying to create tensor with negative dimension ${neg}: ${fmtShape(shape)}`);
+  if (neg !== undefined) {
+    throw new KilnError(`Trying to create tensor with negative dimension ${neg}: ${fmtShape(shape)}`);
+  }
 }
 
 /** Python's slice bounds: integers or None (undefined) */
@@ -49,18 +50,23 @@ export function checkSliceIndex(v: unknown): void {
 export function expandedShape(src: readonly number[], want: unknown): number[] {
   checkInts('expand', 'size', want);
   if (want.length < src.length) {
-    throw new KilnError(`expand: the number of sizes provided (${want.length}) must be greater or equal to the number of dimensions in the tensor (${src.length})`);
+    throw new KilnError(`expand: the number of sizes provided (${want.length}) must be greater or equal to `
+      + `the number of dimensions in the tensor (${src.length})`);
   }
   const lead = want.length - src.length;
   return want.map((d, i) => {
     if (i < lead) {
-      if (d < 0) throw new KilnError(`expand: The expanded size of the tensor (${d}) isn't allowed in a leading, non-existing dimension ${i}`);
+      if (d < 0) {
+        const why = `isn't allowed in a leading, non-existing dimension ${i}`;
+        throw new KilnError(`expand: The expanded size of the tensor (${d}) ${why}`);
+      }
       return d;
     }
     const s = src[i - lead];
     if (d === -1 || d === s) return s;
     if (s !== 1) {
-      throw new KilnError(`expand: The expanded size of the tensor (${d}) must match the existing size (${s}) at non-singleton dimension ${i}.  Target sizes: ${fmtShape(want)}.  Tensor sizes: ${fmtShape(src)}`);
+      throw new KilnError(`expand: The expanded size of the tensor (${d}) must match the existing size (${s}) at `
+        + `non-singleton dimension ${i}.  Target sizes: ${fmtShape(want)}.  Tensor sizes: ${fmtShape(src)}`);
     }
     if (d < 0) throw new KilnError(`Trying to create tensor with negative dimension ${d}: ${fmtShape(want)}`);
     return d;
@@ -85,7 +91,8 @@ export function selectIndex(shape: readonly number[], dim: number, index: unknow
   checkInt('select', 'index', index, 2);
   const n = shape[dim];
   if (index < -n || index >= n) {
-    throw new KilnError(`select(): index ${index} out of range for tensor of size ${fmtShape(shape)} at dimension ${dim}`);
+    const size = fmtShape(shape);
+    throw new KilnError(`select(): index ${index} out of range for tensor of size ${size} at dimension ${dim}`);
   }
   return index < 0 ? index + n : index;
 }

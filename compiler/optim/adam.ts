@@ -9,7 +9,9 @@ import { rsub } from '../host-scalar.js';
 import { checkOptions } from '../options.js';
 import type { Tensor } from '../tensor.js';
 import type { Parameter } from '../nn/parameter.js';
-import { Optimizer, pyNum, withDefaults, type GroupView, type ParamGroup, type ParamState, type Params } from './optimizer.js';
+import {
+  Optimizer, pyNum, withDefaults, type GroupView, type ParamGroup, type ParamState, type Params,
+} from './optimizer.js';
 
 export interface AdamOptions {
   lr: number;
@@ -31,7 +33,8 @@ export function validateAdam(o: AdamOptions): void {
 }
 
 const adamDefaults = (): AdamOptions => ({
-  lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false, decoupledWeightDecay: false,
+  lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false,
+  decoupledWeightDecay: false,
 });
 
 export class Adam extends Optimizer<AdamOptions> {

@@ -31,7 +31,8 @@ export class LiveHyper {
         // read before each run: a group edited to `lr = 'fast'` must not train with NaN
         if (typeof x !== 'number') {
           const at = `paramGroups[${gi}].${key}${index === undefined ? '' : `[${index}]`}`;
-          throw new KilnError(`optimizer ${at} must be a number, got ${typeof x === 'string' ? `string '${x}'` : String(x)}`);
+          const got = typeof x === 'string' ? `string '${x}'` : String(x);
+          throw new KilnError(`optimizer ${at} must be a number, got ${got}`);
         }
         return x;
       });

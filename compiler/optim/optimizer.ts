@@ -54,7 +54,8 @@ export function withDefaults<O extends object>(owner: string, defaults: O, opts:
   return { ...defaults, ...opts };
 }
 
-const describe = (v: unknown) => (typeof v === 'string' ? `string '${v}'` : Array.isArray(v) ? `[${v.join(', ')}]` : String(v));
+const describe = (v: unknown) =>
+  (typeof v === 'string' ? `string '${v}'` : Array.isArray(v) ? `[${v.join(', ')}]` : String(v));
 
 /** hyperparameters of the type their defaults have (JS compares '0.1' < 0 without complaint) */
 function checkHyperTypes(owner: string, group: Record<string, unknown>, defaults: Record<string, unknown>): void {
@@ -114,7 +115,8 @@ export abstract class Optimizer<O extends object> {
     }
     // PyTorch keeps keys of its own in a group (a scheduler's initial_lr): only a near miss is an error
     this.checkGroupKeys(group as Record<string, unknown>, `${this.constructor.name} param group`);
-    checkHyperTypes(`${this.constructor.name} param group ${this.paramGroups.length}`, group as Record<string, unknown>, this.defaults as Record<string, unknown>);
+    const owner = `${this.constructor.name} param group ${this.paramGroups.length}`;
+    checkHyperTypes(owner, group as Record<string, unknown>, this.defaults as Record<string, unknown>);
     const existing = new Set(this.paramGroups.flatMap((g) => g.params));
     if (params.some((p) => existing.has(p as Parameter))) throw new KilnError('some parameters appear in more than one parameter group');
     const filled = { ...structuredClone(this.defaults), ...group, params } as ParamGroup<O>;
@@ -137,7 +139,9 @@ export abstract class Optimizer<O extends object> {
   checkGroupKeys(group: Record<string, unknown>, owner: string): void {
     const valid = Object.keys(this.defaults);
     for (const k of Object.keys(group)) {
-      if (k !== 'params' && !valid.includes(k) && closestOption(k, valid)) throw new KilnError(unknownOptionMessage(k, owner, valid));
+      if (k !== 'params' && !valid.includes(k) && closestOption(k, valid)) {
+        throw new KilnError(unknownOptionMessage(k, owner, valid));
+      }
     }
   }
 

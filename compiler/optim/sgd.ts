@@ -25,7 +25,9 @@ export interface SGDOptions {
 
 export class SGD extends Optimizer<SGDOptions> {
   constructor(params: Params<SGDOptions>, opts: Partial<SGDOptions> = {}) {
-    const defaults = { lr: undefined as unknown as number, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false };
+    const defaults = {
+      lr: undefined as unknown as number, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false,
+    };
     super(params, withDefaults('SGD', defaults, opts));
   }
 

@@ -57,28 +57,35 @@ export function loadOptimizerState(opt: Optimizer<any>, sd: OptimizerStateDict):
   });
   // saved ids -> our parameters and their groups, in group order (PyTorch's id_map); state of other ids is ignored
   const byId = new Map<string, [Parameter, number]>();
-  sd.paramGroups.forEach((g, gi) => g.params.forEach((id: number, i: number) => byId.set(String(id), [groups[gi].params[i], gi])));
+  sd.paramGroups.forEach((g, gi) => g.params.forEach((id: number, i: number) => {
+    byId.set(String(id), [groups[gi].params[i], gi]);
+  }));
   const entries: [Parameter, Record<string, any>][] = [];
   for (const [id, entry] of Object.entries(sd.state)) {
     const found = byId.get(id);
     if (!found || entry === null || typeof entry !== 'object') continue;
     const [p, gi] = found;
     // what a step reads: PyTorch's `state['step']` raises KeyError when it is not there
-    for (const k of opt.requiredStateKeys(merged[gi].candidate)) {
+    const required = opt.requiredStateKeys(merged[gi].candidate);
+    for (const k of required) {
       if (entry[k] === undefined || entry[k] === null) {
-        throw new KilnError(`KeyError: '${k}' (the loaded state of parameter ${id} has no ${k}; ${name} keeps ${opt.requiredStateKeys(merged[gi].candidate).join(', ')})`);
+        const why = `the loaded state of parameter ${id} has no ${k}; ${name} keeps ${required.join(', ')}`;
+        throw new KilnError(`KeyError: '${k}' (${why})`);
       }
     }
     if (entry.step !== undefined) {
       const step = isTensor(entry.step) ? Number(entry.step.data[0]) : entry.step;
       if (typeof step !== 'number' || !(step >= 0) || !Number.isFinite(step)) {
-        throw new KilnError(`loaded state dict: step of parameter ${id} must be a non-negative number, got ${JSON.stringify(entry.step)}`);
+        const got = JSON.stringify(entry.step);
+        throw new KilnError(`loaded state dict: step of parameter ${id} must be a non-negative number, got ${got}`);
       }
     }
     for (const [k, v] of Object.entries(entry)) {
       if (k === 'step' || v === null) continue;
       if (!isTensor(v) || v.shape.join() !== p.cell.shape.join() || v.data.length !== p.cell.data.length) {
-        throw new KilnError(`loaded state dict: state '${k}' of parameter ${id} must be a tensor of shape ${fmtShape(p.cell.shape)}, got ${isTensor(v) ? `shape ${fmtShape(v.shape)}` : typeof v}`);
+        const got = isTensor(v) ? `shape ${fmtShape(v.shape)}` : typeof v;
+        const want = `a tensor of shape ${fmtShape(p.cell.shape)}`;
+        throw new KilnError(`loaded state dict: state '${k}' of parameter ${id} must be ${want}, got ${got}`);
       }
     }
     entries.push([p, entry]);
