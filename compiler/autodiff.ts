@@ -5,6 +5,7 @@
 import type { Node } from './ir/graph.js';
 import { toposort } from './ir/graph.js';
 import { KilnError } from './errors.js';
+import { checkOptions } from './options.js';
 import { Tensor, customVjp, gradNodes, leafTensors, noGrad, ones, where, setBackward } from './tensor.js';
 
 const T = (n: Node) => Tensor.fromNode(n);
@@ -87,8 +88,12 @@ function minmax(n: Node, g: Tensor, win: 'gt' | 'lt'): Tensor[] {
   return [where(a[win](b), g, where(a.eq(b), half, 0)), where(b[win](a), g, where(a.eq(b), half, 0))];
 }
 
-/** Computes d(root)/d(leaf) for every leaf reachable from root, calling `deliver` for each. */
-export function gradients(root: Tensor, seed: Tensor, deliver: (leaf: Tensor, g: Tensor) => void): void {
+/**
+ * Computes d(root)/d(leaf) for every leaf reachable from root, calling `deliver` for each, and
+ * `enter` for each node whose backward rule it is about to apply.
+ */
+export function gradients(root: Tensor, seed: Tensor, deliver: (leaf: Tensor, g: Tensor) => void,
+  enter: (n: Node) => void = () => {}): void {
   const order = toposort([root.node]).filter((n) => gradNodes.has(n));
   const grads = new Map<number, Tensor>([[root.node.id, seed]]);
   const accumulate = (n: Node, g: Tensor) => {
@@ -101,9 +106,12 @@ export function gradients(root: Tensor, seed: Tensor, deliver: (leaf: Tensor, g:
     if (!g) continue;
     const leaf = leafTensors.get(n);
     if (leaf) { deliver(leaf, g); continue; }
+    enter(n);
     const custom = customVjp.get(n);
     if (custom) {
-      custom.vjp(g).forEach((gi, j) => { if (gi && gradNodes.has(custom.inputs[j].node)) accumulate(custom.inputs[j].node, gi); });
+      custom.vjp(g).forEach((gi, j) => {
+        if (gi && gradNodes.has(custom.inputs[j].node)) accumulate(custom.inputs[j].node, gi);
+      });
       continue;
     }
     const rule = rules[n.op];
@@ -115,17 +123,58 @@ export function gradients(root: Tensor, seed: Tensor, deliver: (leaf: Tensor, g:
   }
 }
 
-function backward(t: Tensor, gradient?: Tensor): void {
+// PyTorch frees the values a graph saved for its backward when backward() is done (unless
+// retain_graph): walking such a node again is an error, not a second, doubled gradient.
+const SECOND_BACKWARD = 'Trying to backward through the graph a second time (or directly access saved tensors after '
+  + 'they have already been freed). Saved intermediate values of the graph are freed when you call .backward() or '
+  + 'autograd.grad(). Specify retainGraph: true if you need to backward through the graph a second time or if you need '
+  + 'to access saved tensors after calling backward.';
+/** nodes whose saved values a backward() without retainGraph has freed */
+const freed = new WeakSet<Node>();
+/** ops whose backward reads no forward value (PyTorch saves no tensor for them) */
+const savesNothing = new Set(['neg', 'add', 'sub', 'cast', 'sum', 'reshape', 'permute', 'expand', 'slice', 'pad']);
+const isConstant = (n: Node): boolean =>
+  n.op === 'const' || n.op === 'scalar' || ((n.op === 'expand' || n.op === 'reshape') && isConstant(n.src[0]));
+
+function savesValues(n: Node): boolean {
+  if (customVjp.has(n)) return true;
+  // fma(a, b, c): a's gradient is g * b, b's is g * a; add(x, y, alpha) multiplies by a constant
+  if (n.op === 'fma') {
+    const [a, b] = n.src;
+    return (gradNodes.has(a) && !isConstant(b)) || (gradNodes.has(b) && !isConstant(a));
+  }
+  return !savesNothing.has(n.op);
+}
+
+export interface BackwardOptions {
+  /** keep the graph's saved values so that it can be walked again (PyTorch's retain_graph) */
+  retainGraph?: boolean;
+}
+
+function backward(t: Tensor, gradientOrOptions?: Tensor | BackwardOptions | null, options?: BackwardOptions): void {
+  const gradient = gradientOrOptions instanceof Tensor ? gradientOrOptions : undefined;
+  const opts = gradientOrOptions instanceof Tensor || !gradientOrOptions ? options : gradientOrOptions;
+  checkOptions('backward', opts, ['retainGraph']);
   if (!gradNodes.has(t.node)) {
     throw new KilnError('element 0 of tensors does not require grad and does not have a grad_fn');
   }
   if (!gradient && t.numel() !== 1) throw new KilnError('grad can be implicitly created only for scalar outputs');
   const seed = gradient ?? ones(t.shape);
-  // gradients are plain values (no create_graph); leaves accumulate into .grad, as PyTorch does
-  noGrad(() => gradients(t, seed, (leaf, g) => {
-    const prev = leaf.grad;
-    leaf.grad = prev ? prev.add(g) : g;
+  // every gradient is computed before any leaf changes: a second walk of a freed graph changes nothing
+  const delivered: [Tensor, Tensor][] = [];
+  const walked: Node[] = [];
+  noGrad(() => gradients(t, seed, (leaf, g) => delivered.push([leaf, g]), (n) => {
+    if (freed.has(n)) throw new KilnError(SECOND_BACKWARD);
+    walked.push(n);
   }));
+  if (!opts?.retainGraph) for (const n of walked) if (savesValues(n)) freed.add(n);
+  // gradients are plain values (no create_graph); leaves accumulate into .grad, as PyTorch does
+  noGrad(() => {
+    for (const [leaf, g] of delivered) {
+      const prev = leaf.grad;
+      leaf.grad = prev ? prev.add(g) : g;
+    }
+  });
 }
 
 setBackward(backward);

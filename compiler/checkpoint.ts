@@ -11,9 +11,10 @@
 // checkpoint of another shape or a truncated file changes nothing.
 import path from 'node:path';
 import { decodeSafetensors, encodeSafetensors, toFloat32, type SafeFile, type SafeTensor } from '../runtime/safetensors.js';
-import { KilnError } from './errors.js';
+import { KilnError, fmtShape } from './errors.js';
 import { readFileWhole, writeFileAtomic } from './files.js';
 import { loadPair, PAIR_FILES, savePair, type PairKind } from './checkpoint-pair.js';
+import { checkOptions } from './options.js';
 import type { Module } from './nn/module.js';
 import type { Optimizer } from './optim/optimizer.js';
 
@@ -120,7 +121,8 @@ function checkOptimizerDict(opt: AnyOptimizer, sd: ReturnType<AnyOptimizer['stat
       if (k === 'step') continue;
       const t = v as { shape: number[] };
       if (t.shape.join() !== p.cell.shape.join()) {
-        throw new KilnError(`${what}: state.${id}.${snake(k)} has shape [${t.shape}], the parameter has shape [${p.cell.shape}]`);
+        const shapes = `${fmtShape(t.shape)}, the parameter has shape ${fmtShape(p.cell.shape)}`;
+        throw new KilnError(`${what}: state.${id}.${snake(k)} has shape ${shapes}`);
       }
     }
   }
@@ -142,6 +144,7 @@ export const checkpointFiles = (dir: string) =>
  * leaves the old pair or, on the next save or load, the new one); creates `dir` if needed.
  */
 export async function saveCheckpoint(dir: string, objs: CheckpointObjects): Promise<void> {
+  checkOptions('saveCheckpoint', objs, ['model', 'optimizer']);
   // encode both before writing either, so a failure leaves the old pair
   const model = objs.model && (await modelSafetensors(objs.model));
   const optimizer = objs.optimizer && (await optimizerSafetensors(objs.optimizer));
@@ -150,6 +153,7 @@ export async function saveCheckpoint(dir: string, objs: CheckpointObjects): Prom
 
 /** loads both files; if either does not fit, or they are not from one save, neither object changes */
 export async function loadCheckpoint(dir: string, objs: CheckpointObjects): Promise<void> {
+  checkOptions('loadCheckpoint', objs, ['model', 'optimizer']);
   const files = checkpointFiles(dir);
   const kinds = (['model', 'optimizer'] as PairKind[]).filter((k) => objs[k]);
   const read = (file: string): Uint8Array => {

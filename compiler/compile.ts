@@ -9,6 +9,7 @@ import type { SyncPreparedProgram } from './device-backend.js';
 import { LiveHostCell, stateQueue, type HostCell, type TensorCell } from './state.js';
 import { copyInput, inputFault, trueLength, typedArrayKind } from '../runtime/typed-array.js';
 import { KilnError } from './errors.js';
+import { checkOptions } from './options.js';
 import { makeNode, numel } from './ir/graph.js';
 import { Tensor } from './tensor.js';
 import { trace, inputDType, type InputSpec, type TracedProgram } from './trace.js';
@@ -257,6 +258,7 @@ function checkIndexInputs(traced: TracedProgram, arrays: readonly HostArray[]): 
 
 export async function compile(fn: (...args: any[]) => unknown, options: CompileOptions): Promise<CompiledFunction> {
   if (!options || !Array.isArray(options.inputs)) throw new KilnError('compile: options.inputs (a list of { shape, dtype }) is required');
+  checkOptions('compile', options, ['inputs', 'target']);
   const f = new CompiledFunction(fn, { target: options.target ?? 'reference', inputs: options.inputs });
   await f.ready();
   return f;

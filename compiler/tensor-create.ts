@@ -8,12 +8,16 @@ import { randn as randnValues, uniform } from './random.js';
 import { checkRandomShape, tracedRandom } from './random-traced.js';
 import { currentTrace } from './trace-context.js';
 import { Tensor, broadcastShapes, type TensorLike } from './tensor.js';
+import { checkInt, checkSize } from './view-args.js';
+import { checkOptions } from './options.js';
 
 const promote = (a: DType, b: DType): DType => (a === 'float32' || b === 'float32' ? 'float32' : a === 'int32' || b === 'int32' ? 'int32' : 'bool');
 export function tensor(values: ArrayLike<number> | number[][] | number, opts: { shape?: number[]; dtype?: DType; requiresGrad?: boolean } = {}): Tensor {
   // typed arrays skip the nested-array flattening (data loaders build one per batch)
   const flat: ArrayLike<number> = typeof values === 'number' ? [values] : ArrayBuffer.isView(values) ? (values as ArrayLike<number>) : (Array.from(values as ArrayLike<number>) as any[]).flat(Infinity as 1) as number[];
+  checkOptions('tensor', opts, ['shape', 'dtype', 'requiresGrad']);
   const shape = opts.shape ?? inferShape(values);
+  checkSize('tensor', shape);
   const dtype = opts.dtype ?? (values instanceof Int32Array ? 'int32' : 'float32');
   if (numel(shape) !== flat.length) throw new KilnError(`tensor: ${flat.length} values do not fill shape ${fmtShape(shape)}`);
   const data = dtype === 'float32' ? Float32Array.from(flat) : dtype === 'int32' ? Int32Array.from(flat) : Uint8Array.from(flat, (v) => (v ? 1 : 0));
@@ -25,7 +29,8 @@ function inferShape(v: unknown): number[] {
   const arr = v as unknown[];
   return arr.length && Array.isArray(arr[0]) ? [arr.length, ...inferShape(arr[0])] : [arr.length];
 }
-export function full(shape: number[], value: number, dtype: DType = 'float32'): Tensor {
+export function full(shape: number[], value: number, dtype: DType = 'float32', op = 'full'): Tensor {
+  checkSize(op, shape);
   return new Tensor(makeNode('const', [], [], dtype, { value: dtype === 'float32' ? Math.fround(value) : value })).expand(shape);
 }
 /**
@@ -33,20 +38,22 @@ export function full(shape: number[], value: number, dtype: DType = 'float32'): 
  * generator's numbers (random.ts). Inside compile(): fresh numbers every run (random-traced.ts).
  */
 export function randn(shape: number[]): Tensor {
-  checkRandomShape('randn', shape);
+  checkSize('randn', shape);
   const t = currentTrace();
   return t ? Tensor.fromNode(tracedRandom(t, shape, 'normal')) : tensor(randnValues(numel(shape)), { shape });
 }
 export function rand(shape: number[]): Tensor {
-  checkRandomShape('rand', shape);
+  checkSize('rand', shape);
   const t = currentTrace();
   return t ? Tensor.fromNode(tracedRandom(t, shape, 'uniform')) : tensor(uniform(numel(shape), 0, 1), { shape });
 }
-export const zeros = (shape: number[], dtype: DType = 'float32') => full(shape, 0, dtype);
-export const ones = (shape: number[], dtype: DType = 'float32') => full(shape, 1, dtype);
+export const zeros = (shape: number[], dtype: DType = 'float32') => full(shape, 0, dtype, 'zeros');
+export const ones = (shape: number[], dtype: DType = 'float32') => full(shape, 1, dtype, 'ones');
 export const zerosLike = (t: Tensor) => zeros(t.shape, t.dtype);
 export const onesLike = (t: Tensor) => ones(t.shape, t.dtype);
 export function arange(n: number): Tensor {
+  checkInt('arange', 'end', n, 1);
+  if (n < 0) throw new KilnError(`upper bound and larger bound inconsistent with step sign (arange(${n}))`);
   return new Tensor(makeNode('iota', [], [n], 'int32', { axis: 0 }));
 }
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {

@@ -7,6 +7,7 @@ import { KilnError, fmtShape, userSite } from './errors.js';
 import { numel, toposort } from './ir/graph.js';
 import { Tensor, arange, normDim, where } from './tensor.js';
 import { currentTrace } from './trace-context.js';
+import { checkInt } from './view-args.js';
 
 export function movedimImpl(x: Tensor, source: number, destination: number): Tensor {
   const s = normDim('movedim', source, x.ndim, x.shape), d = normDim('movedim', destination, x.ndim, x.shape);
@@ -90,6 +91,7 @@ export function gatherImpl(x: Tensor, dim: number, index: Tensor): Tensor {
 /** PyTorch's `F.one_hot`: int32 [..., numClasses] with a 1 at each index */
 export function oneHot(index: Tensor, numClasses = -1): Tensor {
   if (index.dtype !== 'int32') throw new KilnError(`one_hot: one_hot is only applicable to index tensor, got ${index.dtype}${fmtShape(index.shape)}`);
+  checkInt('one_hot', 'num_classes', numClasses, 2);
   let c = numClasses;
   if (c < 0) {
     const vals = knownValues(index);

@@ -11,6 +11,7 @@ import { TensorCell } from './state.js';
 import { gatherImpl, movedimImpl } from './tensor-index.js';
 import { checkMaxReduction, reductionAxes } from './tensor-reduce.js';
 import { clampImpl, sigmoidImpl, tanhImpl } from './tensor-elementwise.js';
+import { checkInt, checkInts, checkSliceIndex, expandedShape, narrowStart, selectIndex } from './view-args.js';
 
 /** nodes whose value depends on something that requires grad */
 export const gradNodes = new WeakSet<Node>();
@@ -36,6 +37,7 @@ export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
 }
 
 export function normDim(op: string, dim: number, rank: number, shape?: Shape): number {
+  checkInt(op, 'dim', dim);
   const d = dim < 0 ? dim + Math.max(rank, 1) : dim; // a 0-d tensor takes dim 0 and -1, as PyTorch's
   if (!Number.isInteger(dim) || d < 0 || d >= Math.max(rank, 1)) {
     const of = shape ? ` for a tensor of shape ${fmtShape(shape)}` : '';
@@ -131,6 +133,7 @@ export class Tensor {
   // ---- views ----
   reshape(...shape: (number | number[])[]): Tensor {
     const want = (Array.isArray(shape[0]) ? shape[0] : shape) as number[];
+    checkInts('reshape', 'shape', want);
     const n = this.numel();
     const infer = want.indexOf(-1);
     const known = want.reduce((a, b) => (b === -1 ? a : a * b), 1);
@@ -181,17 +184,9 @@ export class Tensor {
     return this.ndim < 2 ? this : this.transpose(0, 1);
   }
   expand(...shape: (number | number[])[]): Tensor {
-    const want = (Array.isArray(shape[0]) ? shape[0] : shape) as number[];
     const src = this.shape;
-    if (want.length < src.length) throw new KilnError(`expand: the number of sizes provided (${want.length}) must be greater or equal to the number of dimensions in the tensor (${src.length})`);
-    const lead = want.length - src.length;
-    const out = want.map((d, i) => (i >= lead && d === -1 ? src[i - lead] : d));
-    out.forEach((d, i) => {
-      const s = i >= lead ? src[i - lead] : 1;
-      if (s !== d && s !== 1) {
-        throw new KilnError(`expand: The expanded size of the tensor (${d}) must match the existing size (${s}) at non-singleton dimension ${i}.  Target sizes: ${fmtShape(want)}.  Tensor sizes: ${fmtShape(src)}`);
-      }
-    });
+    const out = expandedShape(src, Array.isArray(shape[0]) ? shape[0] : shape);
+    const lead = out.length - src.length;
     if (out.join() === src.join()) return this;
     const aligned = lead > 0 ? this.reshape([...Array(lead).fill(1), ...src]) : this;
     return Tensor.derive('expand', [aligned], out, this.dtype, { shape: out });
@@ -201,7 +196,11 @@ export class Tensor {
   slice(dim: number, start = 0, end?: number, step = 1): Tensor {
     const d = normDim('slice', dim, this.ndim, this.shape);
     const n = this.shape[d];
-    if (!(step > 0) || !Number.isInteger(step)) throw new KilnError(`slice: slice step must be positive, got ${step} for a tensor of shape ${fmtShape(this.shape)}`);
+    [start, end, step].forEach(checkSliceIndex);
+    if (step === 0) throw new KilnError('slice step cannot be zero');
+    if (!(step > 0)) {
+      throw new KilnError(`slice: slice step must be positive, got ${step} for a tensor of shape ${fmtShape(this.shape)}`);
+    }
     const clamp = (i: number) => Math.min(Math.max(i < 0 ? i + n : i, 0), n);
     const s = clamp(start), e = Math.max(clamp(end ?? n), s);
     const len = Math.ceil((e - s) / step);
@@ -210,12 +209,17 @@ export class Tensor {
     const starts = shape.map((_, i) => (i === d ? s : 0)), steps = shape.map((_, i) => (i === d ? step : 1));
     return Tensor.derive('slice', [this], shape, this.dtype, { starts, steps });
   }
-  narrow(dim: number, start: number, length: number): Tensor { return this.slice(dim, start, start + length); }
+  narrow(dim: number, start: number, length: number): Tensor {
+    if (this.ndim === 0) throw new KilnError('narrow() cannot be applied to a 0-dim tensor.');
+    const d = normDim('narrow', dim, this.ndim, this.shape);
+    const s = narrowStart(this.shape[d], start, length);
+    return this.slice(d, s, s + length);
+  }
   select(dim: number, index: number): Tensor {
+    if (this.ndim === 0) throw new KilnError('select() cannot be applied to a 0-dim tensor.');
     const d = normDim('select', dim, this.ndim, this.shape);
-    const n = this.shape[d];
-    if (index < -n || index >= n) throw new KilnError(`select: index ${index} out of range for tensor of size ${fmtShape(this.shape)} at dimension ${d}`);
-    return this.slice(d, index < 0 ? index + n : index, (index < 0 ? index + n : index) + 1).squeeze(d);
+    const i = selectIndex(this.shape, d, index);
+    return this.slice(d, i, i + 1).squeeze(d);
   }
   /** zero padding: `pads[i] = [before, after]` for each dim */
   pad(pads: [number, number][]): Tensor {
@@ -326,7 +330,8 @@ export class Tensor {
   bool() { return this.to('bool'); }
   /** the same value cut from autodiff (an identity view the simplifier removes) */
   detach(): Tensor { return new Tensor(makeNode('reshape', [this.node], this.shape, this.dtype, { shape: this.shape })); }
-  clone(): Tensor { return this.detach(); }
+  /** a copy that stays in the graph: the gradient flows back through it, as PyTorch's clone */
+  clone(): Tensor { return Tensor.derive('reshape', [this], this.shape, this.dtype, { shape: this.shape }); }
 
   // ---- reductions ----
   protected reduce(op: 'sum' | 'rmax', name: string, dim?: number | number[], keepdim = false): Tensor {
@@ -417,7 +422,8 @@ export class Tensor {
   movedim(source: number, destination: number): Tensor { return movedimImpl(this, source, destination); }
 
   // ---- autodiff ----
-  backward(gradient?: Tensor): void { backwardHook(this, gradient); }
+  /** `backward()`, `backward(gradient)`, `backward({ retainGraph })` or `backward(gradient, { retainGraph })` */
+  backward(...args: BackwardArgs): void { backwardHook(this, ...args); }
 
   toString(): string { return `Tensor(${this.dtype}${fmtShape(this.shape)})`; }
 }
@@ -450,5 +456,6 @@ export function noGrad<T>(fn: () => T): T {
 }
 
 // set by autodiff.ts / state.ts to break import cycles
-let backwardHook: (t: Tensor, g?: Tensor) => void = () => { throw new Error('autodiff not loaded'); };
+type BackwardArgs = [gradient?: Tensor | { retainGraph?: boolean } | null, options?: { retainGraph?: boolean }];
+let backwardHook: (t: Tensor, ...args: BackwardArgs) => void = () => { throw new Error('autodiff not loaded'); };
 export function setBackward(fn: typeof backwardHook) { backwardHook = fn; }

@@ -3,6 +3,7 @@
 import type { DType, GraphProgram, Node } from './ir/graph.js';
 import { makeNode, toposort } from './ir/graph.js';
 import { KilnError } from './errors.js';
+import { checkOptions } from './options.js';
 import { Tensor } from './tensor.js';
 import { Trace, withTrace } from './trace-context.js';
 import type { HostCell, TensorCell } from './state.js';
@@ -31,6 +32,7 @@ export const inputDType = (d: InputSpec['dtype']): DType => (d === 'float32' ? '
 export function trace(fn: (...args: Tensor[]) => unknown, inputs: InputSpec[]): TracedProgram {
   const t = new Trace();
   const args = inputs.map((spec, index) => {
+    checkOptions(`compile: input ${index}`, spec, ['shape', 'dtype', 'name']);
     if (!Array.isArray(spec.shape) || spec.shape.some((d) => !Number.isInteger(d) || d < 0)) {
       throw new KilnError(`compile: input ${index} has an invalid shape ${JSON.stringify(spec.shape)}`);
     }

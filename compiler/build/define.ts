@@ -7,6 +7,7 @@
 //     functions: { trainStep: { fn: (x, y) => { ... return loss; }, inputs: [{ name: 'x', shape: [1, 10], dtype: 'float32' }, ...] } },
 //   });
 import { KilnError } from '../errors.js';
+import { checkOptions } from '../options.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Tensor } from '../tensor.js';
@@ -36,6 +37,7 @@ export function defineProgram(def: ProgramDefinition): ProgramDefinition {
   if (typeof def.name !== 'string' || !/^[a-z0-9][a-z0-9._-]*$/.test(def.name)) {
     throw new KilnError(`defineProgram: name ${JSON.stringify(def.name)} must be an npm package name (lower case letters, digits, '-', '.', '_')`);
   }
+  checkOptions('defineProgram', def, ['name', 'model', 'optimizer', 'functions', 'description']);
   const fns = Object.entries(def.functions ?? {});
   if (!fns.length) throw new KilnError(`defineProgram(${def.name}): functions must name at least one function to compile`);
   for (const [k, f] of fns) {
@@ -43,6 +45,7 @@ export function defineProgram(def: ProgramDefinition): ProgramDefinition {
     if (typeof f?.fn !== 'function' || !Array.isArray(f.inputs)) {
       throw new KilnError(`defineProgram(${def.name}): functions.${k} must be { fn, inputs: [{ shape, dtype }, ...] }`);
     }
+    checkOptions(`defineProgram(${def.name}): functions.${k}`, f, ['fn', 'inputs', 'doc']);
   }
   return Object.defineProperty({ ...def }, TAG, { value: true });
 }

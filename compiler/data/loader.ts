@@ -5,6 +5,7 @@ import { KilnError, fmtShape } from '../errors.js';
 import { randperm } from '../random.js';
 import { Tensor, tensor } from '../tensor.js';
 import { TensorDataset, type Dataset } from './dataset.js';
+import { checkOptions } from '../options.js';
 
 export interface DataLoaderOptions {
   batchSize?: number;
@@ -18,6 +19,7 @@ export class DataLoader implements Iterable<Tensor[]> {
   readonly dropLast: boolean;
 
   constructor(readonly dataset: Dataset, opts: DataLoaderOptions = {}) {
+    checkOptions('DataLoader', opts, ['batchSize', 'shuffle', 'dropLast']);
     this.batchSize = opts.batchSize ?? 1;
     this.shuffle = opts.shuffle ?? false;
     this.dropLast = opts.dropLast ?? false;

@@ -4,6 +4,7 @@ import { uniform } from '../random.js';
 import type { Tensor } from '../tensor.js';
 import { Module } from './module.js';
 import { Parameter } from './parameter.js';
+import { checkOptions } from '../options.js';
 
 export class Linear extends Module {
   readonly weight: Parameter;
@@ -11,7 +12,8 @@ export class Linear extends Module {
 
   constructor(readonly inFeatures: number, readonly outFeatures: number, opts: { bias?: boolean } | boolean = {}) {
     super();
-    const withBias = typeof opts === 'boolean' ? opts : opts.bias ?? true;
+    if (typeof opts !== 'boolean') checkOptions('Linear', opts, ['bias']);
+    const withBias = typeof opts === 'boolean' ? opts : opts?.bias ?? true;
     // PyTorch: kaiming_uniform_(a=sqrt(5)) gives U(±1/sqrt(fan_in)) for the weight, and the bias too
     // (bounds rounded to float32 first, as PyTorch passes them to uniform_: then the draws are bitwise PyTorch's)
     const bound = Math.fround(inFeatures > 0 ? 1 / Math.sqrt(inFeatures) : 0);

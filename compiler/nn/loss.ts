@@ -3,6 +3,7 @@ import { KilnError, fmtShape } from '../errors.js';
 import { Tensor, tensor, where } from '../tensor.js';
 import { checkIndices } from '../tensor-index.js';
 import { Module } from './module.js';
+import { checkOptions } from '../options.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -34,6 +35,7 @@ export class CrossEntropyLoss extends Module {
 
   constructor(opts: CrossEntropyOptions = {}) {
     super();
+    checkOptions('CrossEntropyLoss', opts, ['reduction', 'weight', 'ignoreIndex', 'labelSmoothing']);
     this.reduction = checkReduction(opts.reduction ?? 'mean');
     this.ignoreIndex = opts.ignoreIndex ?? -100;
     this.labelSmoothing = opts.labelSmoothing ?? 0;
@@ -105,7 +107,11 @@ export class CrossEntropyLoss extends Module {
 
 export class MSELoss extends Module {
   readonly reduction: Reduction;
-  constructor(opts: { reduction?: Reduction } = {}) { super(); this.reduction = checkReduction(opts.reduction ?? 'mean'); }
+  constructor(opts: { reduction?: Reduction } = {}) {
+    super();
+    checkOptions('MSELoss', opts, ['reduction']);
+    this.reduction = checkReduction(opts.reduction ?? 'mean');
+  }
   forward(input: Tensor, target: Tensor): Tensor {
     if (input.dtype !== 'float32' || target.dtype !== 'float32') {
       throw new KilnError(`MSELoss: expected float32 input and target, got ${input.dtype}${fmtShape(input.shape)} and ${target.dtype}${fmtShape(target.shape)}`);

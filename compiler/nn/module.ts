@@ -60,9 +60,11 @@ export abstract class Module {
     for (const [k, p] of own) {
       const v = sd[k];
       if (!v) continue;
-      const size = (s: readonly number[]) => `torch.Size([${s.join(', ')}])`;
+      // PyTorch's sentence, with kiln's shapes (`[5, 10]`, as every kiln message) for its torch.Size
       if (!Array.isArray(v.shape) || v.shape.join() !== p.cell.shape.join()) {
-        errors.push(`size mismatch for ${k}: copying a param with shape ${size(v.shape ?? [])} from checkpoint, the shape in current model is ${size(p.cell.shape)}.`);
+        const theirs = Array.isArray(v.shape) ? fmtShape(v.shape) : String(v.shape);
+        errors.push(`size mismatch for ${k}: copying a param with shape ${theirs} from checkpoint, `
+          + `the shape in current model is ${fmtShape(p.cell.shape)}.`);
       } else if (!v.data || v.data.length !== p.cell.data.length) {
         errors.push(`size mismatch for ${k}: ${v.data?.length ?? 0} values for shape ${fmtShape(v.shape)} in checkpoint, expected ${p.cell.data.length}.`);
       }

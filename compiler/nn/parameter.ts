@@ -7,6 +7,7 @@ import { KilnError, fmtShape } from '../errors.js';
 import { Tensor, gradNodes, leafTensors } from '../tensor.js';
 import { currentTrace } from '../trace-context.js';
 import { stateQueue, TensorCell } from '../state.js';
+import { checkSize } from '../view-args.js';
 
 let paramCount = 0;
 
@@ -20,6 +21,7 @@ export class Parameter extends Tensor {
 
   constructor(init: TensorData | Tensor, requiresGrad = true) {
     const name = `param${paramCount++}`;
+    if (!(init instanceof Tensor)) checkSize('Parameter', init?.shape);
     const shape = init instanceof Tensor ? init.shape : [...init.shape];
     const values = init instanceof Tensor ? init.data : init.data;
     if (!(init instanceof Tensor) && values.length !== numel(shape)) {

@@ -5,7 +5,9 @@
 import { KilnError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { Parameter } from '../nn/parameter.js';
-import { Optimizer, pyNum, type GroupView, type ParamGroup, type ParamState, type Params } from './optimizer.js';
+import {
+  Optimizer, pyNum, withDefaults, type GroupView, type ParamGroup, type ParamState, type Params,
+} from './optimizer.js';
 
 export interface AdagradOptions {
   lr: number;
@@ -18,7 +20,8 @@ export interface AdagradOptions {
 
 export class Adagrad extends Optimizer<AdagradOptions> {
   constructor(params: Params<AdagradOptions>, opts: Partial<AdagradOptions> = {}) {
-    super(params, { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, maximize: false, ...opts });
+    const defaults = { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, maximize: false };
+    super(params, withDefaults('Adagrad', defaults, opts));
   }
 
   protected validate(o: AdagradOptions): void {

@@ -6,9 +6,12 @@
 // and in kiln (Tensor.add/addcmul emit fma): the goldens are reproduced bit for bit.
 import { KilnError } from '../errors.js';
 import { rsub } from '../host-scalar.js';
+import { checkOptions } from '../options.js';
 import type { Tensor } from '../tensor.js';
 import type { Parameter } from '../nn/parameter.js';
-import { Optimizer, pyNum, type GroupView, type ParamGroup, type ParamState, type Params } from './optimizer.js';
+import {
+  Optimizer, pyNum, withDefaults, type GroupView, type ParamGroup, type ParamState, type Params,
+} from './optimizer.js';
 
 export interface AdamOptions {
   lr: number;
@@ -29,12 +32,14 @@ export function validateAdam(o: AdamOptions): void {
   if (!(0 <= o.weightDecay)) throw new KilnError(`Invalid weight_decay value: ${pyNum(o.weightDecay)}`);
 }
 
+const adamDefaults = (): AdamOptions => ({
+  lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false,
+  decoupledWeightDecay: false,
+});
+
 export class Adam extends Optimizer<AdamOptions> {
   constructor(params: Params<AdamOptions>, opts: Partial<AdamOptions> = {}) {
-    super(params, {
-      lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false, decoupledWeightDecay: false,
-      ...opts,
-    });
+    super(params, withDefaults(new.target.name, adamDefaults(), opts));
   }
 
   protected validate(o: AdamOptions): void { validateAdam(o); }
@@ -74,6 +79,8 @@ export class Adam extends Optimizer<AdamOptions> {
 /** AdamW: Adam with decoupled weight decay (default 1e-2), as torch.optim.AdamW */
 export class AdamW extends Adam {
   constructor(params: Params<AdamOptions>, opts: Partial<AdamOptions> = {}) {
+    // torch.optim.AdamW has no such keyword: it is what AdamW is
+    checkOptions('AdamW', opts, Object.keys(adamDefaults()).filter((k) => k !== 'decoupledWeightDecay'));
     super(params, { weightDecay: 1e-2, ...opts, decoupledWeightDecay: true });
   }
 }

@@ -8,6 +8,7 @@
 // the graph (amsgrad, maximize, centered, nesterov, weightDecay !== 0, momentum !== 0) stay baked
 // into the trace, each guarded by a guard cell (state.ts) whose `defined` is the predicate's live
 // value: compile()'s existing definedness guards then re-trace when one flips, and keep the old variant.
+import { KilnError } from '../errors.js';
 import { GuardCell, LiveHostCell } from '../state.js';
 import { currentTrace } from '../trace-context.js';
 import type { HostScalar } from '../host-scalar.js';
@@ -26,7 +27,14 @@ export class LiveHyper {
     if (!cell) {
       cell = new LiveHostCell(name, () => {
         const v = this.group(gi)?.[key] as unknown;
-        return Number(index === undefined ? v : (v as ArrayLike<number> | undefined)?.[index]);
+        const x = index === undefined ? v : (v as ArrayLike<unknown> | undefined)?.[index];
+        // read before each run: a group edited to `lr = 'fast'` must not train with NaN
+        if (typeof x !== 'number') {
+          const at = `paramGroups[${gi}].${key}${index === undefined ? '' : `[${index}]`}`;
+          const got = typeof x === 'string' ? `string '${x}'` : String(x);
+          throw new KilnError(`optimizer ${at} must be a number, got ${got}`);
+        }
+        return x;
       });
       this.nums.set(name, cell);
     }

@@ -11,6 +11,7 @@ import { Parameter } from '../nn/parameter.js';
 import { LiveHyper } from './live.js';
 import { ParamState } from './param-state.js';
 import { loadOptimizerState, optimizerStateDict, type OptimizerStateDict } from './state-dict.js';
+import { checkOptions, closestOption, unknownOptionMessage } from '../options.js';
 
 export { ParamState } from './param-state.js';
 export type { OptimizerStateDict } from './state-dict.js';
@@ -47,6 +48,30 @@ export function pyNum(x: number): string {
 
 let optimizerCount = 0;
 
+/** `defaults` overridden by the user's `opts`, which may name only keys of `defaults` */
+export function withDefaults<O extends object>(owner: string, defaults: O, opts: Partial<O> | undefined): O {
+  checkOptions(owner, opts, Object.keys(defaults));
+  return { ...defaults, ...opts };
+}
+
+const describe = (v: unknown) =>
+  (typeof v === 'string' ? `string '${v}'` : Array.isArray(v) ? `[${v.join(', ')}]` : String(v));
+
+/** hyperparameters of the type their defaults have (JS compares '0.1' < 0 without complaint) */
+function checkHyperTypes(owner: string, group: Record<string, unknown>, defaults: Record<string, unknown>): void {
+  for (const [k, dv] of Object.entries(defaults)) {
+    const v = group[k];
+    if (v === undefined) continue; // a required option left out: addParamGroup names it
+    const ok = typeof dv === 'boolean' ? typeof v === 'boolean'
+      : Array.isArray(dv) ? Array.isArray(v) && v.length === dv.length && v.every((x) => typeof x === 'number')
+        : typeof v === 'number';
+    if (!ok) {
+      const want = typeof dv === 'boolean' ? 'a boolean' : Array.isArray(dv) ? `${dv.length} numbers` : 'a number';
+      throw new KilnError(`${owner}: ${k} must be ${want}, got ${describe(v)}`);
+    }
+  }
+}
+
 export abstract class Optimizer<O extends object> {
   readonly paramGroups: ParamGroup<O>[] = [];
   readonly state = new Map<Parameter, ParamState>();
@@ -58,7 +83,7 @@ export abstract class Optimizer<O extends object> {
   get hostPrefix(): string { return this.live.owner; }
 
   constructor(params: Params<O>, readonly defaults: O) {
-    this.validate(defaults); // PyTorch checks the keywords before looking at the parameters
+    this.checkGroup(defaults, this.constructor.name); // PyTorch checks the keywords before looking at the parameters
     this.live = new LiveHyper(`opt${optimizerCount++}`, (gi) => this.paramGroups[gi] as Record<string, unknown> | undefined);
     if (params instanceof Tensor) {
       throw new KilnError(`params argument given to the optimizer should be an iterable of Tensors or dicts, but got ${params}`);
@@ -88,6 +113,10 @@ export abstract class Optimizer<O extends object> {
     if (new Set(params).size !== params.length) {
       console.warn('optimizer contains a parameter group with duplicate parameters; in future, this will cause an error');
     }
+    // PyTorch keeps keys of its own in a group (a scheduler's initial_lr): only a near miss is an error
+    this.checkGroupKeys(group as Record<string, unknown>, `${this.constructor.name} param group`);
+    const owner = `${this.constructor.name} param group ${this.paramGroups.length}`;
+    checkHyperTypes(owner, group as Record<string, unknown>, this.defaults as Record<string, unknown>);
     const existing = new Set(this.paramGroups.flatMap((g) => g.params));
     if (params.some((p) => existing.has(p as Parameter))) throw new KilnError('some parameters appear in more than one parameter group');
     const filled = { ...structuredClone(this.defaults), ...group, params } as ParamGroup<O>;
@@ -99,6 +128,25 @@ export abstract class Optimizer<O extends object> {
 
   /** throws PyTorch's messages for invalid constructor keywords */
   protected abstract validate(defaults: O): void;
+
+  /** @internal hyperparameters of the right types and values (the constructor's checks) */
+  checkGroup(group: Record<string, unknown> | O, owner: string): void {
+    checkHyperTypes(owner, group as Record<string, unknown>, this.defaults as Record<string, unknown>);
+    this.validate(group as O);
+  }
+
+  /** @internal a group's key that is not an option but looks like one (`weight_decay`) is an error */
+  checkGroupKeys(group: Record<string, unknown>, owner: string): void {
+    const valid = Object.keys(this.defaults);
+    for (const k of Object.keys(group)) {
+      if (k !== 'params' && !valid.includes(k) && closestOption(k, valid)) {
+        throw new KilnError(unknownOptionMessage(k, owner, valid));
+      }
+    }
+  }
+
+  /** the per-parameter state a step reads: a loaded state without one is PyTorch's KeyError */
+  requiredStateKeys(group: ParamGroup<O>): string[] { return this.hasStep ? ['step', ...this.stateKeys(group)] : []; }
 
   /** one parameter's update inside a trace */
   protected abstract update(p: Parameter, grad: Tensor, group: GroupView<O>, state: ParamState): void;

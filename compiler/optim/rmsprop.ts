@@ -9,7 +9,9 @@ import { KilnError } from '../errors.js';
 import { rsub } from '../host-scalar.js';
 import type { Tensor } from '../tensor.js';
 import type { Parameter } from '../nn/parameter.js';
-import { Optimizer, pyNum, type GroupView, type ParamGroup, type ParamState, type Params } from './optimizer.js';
+import {
+  Optimizer, pyNum, withDefaults, type GroupView, type ParamGroup, type ParamState, type Params,
+} from './optimizer.js';
 
 export interface RMSpropOptions {
   lr: number;
@@ -23,7 +25,10 @@ export interface RMSpropOptions {
 
 export class RMSprop extends Optimizer<RMSpropOptions> {
   constructor(params: Params<RMSpropOptions>, opts: Partial<RMSpropOptions> = {}) {
-    super(params, { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false, ...opts });
+    const defaults = {
+      lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false,
+    };
+    super(params, withDefaults('RMSprop', defaults, opts));
   }
 
   protected validate(o: RMSpropOptions): void {

@@ -11,7 +11,7 @@ import { KilnError } from '../errors.js';
 import { rsub } from '../host-scalar.js';
 import type { Tensor } from '../tensor.js';
 import type { Parameter } from '../nn/parameter.js';
-import { Optimizer, pyNum, type GroupView, type ParamState, type Params } from './optimizer.js';
+import { Optimizer, pyNum, withDefaults, type GroupView, type ParamState, type Params } from './optimizer.js';
 
 export interface SGDOptions {
   /** required, as in PyTorch */
@@ -25,7 +25,10 @@ export interface SGDOptions {
 
 export class SGD extends Optimizer<SGDOptions> {
   constructor(params: Params<SGDOptions>, opts: Partial<SGDOptions> = {}) {
-    super(params, { lr: undefined as unknown as number, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, ...opts });
+    const defaults = {
+      lr: undefined as unknown as number, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false,
+    };
+    super(params, withDefaults('SGD', defaults, opts));
   }
 
   protected validate(o: SGDOptions): void {

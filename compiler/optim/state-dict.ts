@@ -3,7 +3,7 @@
 // Tensors are { shape, data: Float32Array } (as module state dicts); a state tensor that is
 // PyTorch's None (SGD's momentumBuffer without momentum) is null. Values are the host copies:
 // call `sync()` on a compiled function first when a device has run it.
-import { KilnError } from '../errors.js';
+import { KilnError, fmtShape } from '../errors.js';
 import type { Parameter } from '../nn/parameter.js';
 import type { Optimizer } from './optimizer.js';
 import { assertHostCurrent, stateQueue } from '../state.js';
@@ -49,27 +49,53 @@ export function loadOptimizerState(opt: Optimizer<any>, sd: OptimizerStateDict):
   if (sd.paramGroups.some((g, i) => !Array.isArray(g?.params) || g.params.length !== groups[i].params.length)) {
     throw new KilnError("loaded state dict contains a parameter group that doesn't match the size of optimizer's group");
   }
-  // saved ids -> our parameters, in group order (PyTorch's id_map); state of other ids is ignored
-  const byId = new Map<string, Parameter>();
-  sd.paramGroups.forEach((g, gi) => g.params.forEach((id: number, i: number) => byId.set(String(id), groups[gi].params[i])));
+  // the groups as they will be: hyperparameters checked as the constructor checks them
+  const name = opt.constructor.name;
+  const merged = sd.paramGroups.map((g, i) => {
+    const { params: _ids, ...opts } = structuredClone(g);
+    opt.checkGroupKeys(opts, `${name} (loaded param group ${i})`);
+    const candidate = { ...groups[i], ...opts };
+    opt.checkGroup(candidate, `${name} (loaded param group ${i})`);
+    return { opts, candidate };
+  });
+  // saved ids -> our parameters and their groups, in group order (PyTorch's id_map); state of other ids is ignored
+  const byId = new Map<string, [Parameter, number]>();
+  sd.paramGroups.forEach((g, gi) => g.params.forEach((id: number, i: number) => {
+    byId.set(String(id), [groups[gi].params[i], gi]);
+  }));
   const entries: [Parameter, Record<string, any>][] = [];
   for (const [id, entry] of Object.entries(sd.state)) {
-    const p = byId.get(id);
-    if (!p || entry === null || typeof entry !== 'object') continue;
+    const found = byId.get(id);
+    if (!found || entry === null || typeof entry !== 'object') continue;
+    const [p, gi] = found;
+    // what a step reads: PyTorch's `state['step']` raises KeyError when it is not there
+    const required = opt.requiredStateKeys(merged[gi].candidate);
+    for (const k of required) {
+      if (entry[k] === undefined || entry[k] === null) {
+        const why = `the loaded state of parameter ${id} has no ${k}; ${name} keeps ${required.join(', ')}`;
+        throw new KilnError(`KeyError: '${k}' (${why})`);
+      }
+    }
+    if (entry.step !== undefined) {
+      const step = isTensor(entry.step) ? Number(entry.step.data[0]) : entry.step;
+      if (typeof step !== 'number' || !(step >= 0) || !Number.isFinite(step)) {
+        const got = JSON.stringify(entry.step);
+        throw new KilnError(`loaded state dict: step of parameter ${id} must be a non-negative number, got ${got}`);
+      }
+    }
     for (const [k, v] of Object.entries(entry)) {
       if (k === 'step' || v === null) continue;
       if (!isTensor(v) || v.shape.join() !== p.cell.shape.join() || v.data.length !== p.cell.data.length) {
-        throw new KilnError(`loaded state dict: state '${k}' of parameter ${id} must be a tensor of shape [${p.cell.shape}], got ${isTensor(v) ? `shape [${v.shape}]` : typeof v}`);
+        const got = isTensor(v) ? `shape ${fmtShape(v.shape)}` : typeof v;
+        const want = `a tensor of shape ${fmtShape(p.cell.shape)}`;
+        throw new KilnError(`loaded state dict: state '${k}' of parameter ${id} must be ${want}, got ${got}`);
       }
     }
     entries.push([p, entry]);
   }
   // validated: apply. Hyperparameters come from the dict (compiled steps read them live);
   // state is reset and refilled in place, since compiled programs keep reading the same cells.
-  sd.paramGroups.forEach((g, i) => {
-    const { params: _ids, ...opts } = structuredClone(g);
-    Object.assign(groups[i], opts);
-  });
+  merged.forEach(({ opts }, i) => Object.assign(groups[i], opts));
   // the state itself after every run issued before this call (copied now: the caller may reuse it)
   const loaded = entries.map(([p, entry]) => ({
     p,
