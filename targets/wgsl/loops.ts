@@ -19,8 +19,11 @@ export function loopTrips(body: readonly Stmt[], unroll: number, stepOf: (l: Loo
   let n = 0;
   for (const s of body) {
     if (s.s !== 'loop') continue;
-    const iters = Math.ceil(s.extent / stepOf(s));
-    if (!hasLoop(s.body) && iters > UNROLL_MIN_TRIPS) n += Math.ceil(iters / unroll) + unroll;
+    const step = stepOf(s), iters = Math.ceil(s.extent / step);
+    // unrolled: the main loop, then the remainder loop (a strided loop's count varies by thread)
+    if (!hasLoop(s.body) && iters > UNROLL_MIN_TRIPS) {
+      n += Math.ceil(iters / unroll) + (step === 1 ? iters % unroll : unroll);
+    }
     else n += iters + iters * loopTrips(s.body, unroll, stepOf);
   }
   return n;
