@@ -240,8 +240,8 @@ export class Tensor {
   sqrt() { return this.unary('sqrt'); }
   abs() { return this.unary('abs'); }
   reciprocal() { return this.unary('recip'); }
-  /** where(x > 0, x, 0): its gradient at 0 is 0, as PyTorch's threshold_backward */
-  relu() { return where(this.gt(0), this, 0); }
+  /** where(x <= 0, 0, x): NaN stays NaN (as PyTorch's), and the gradient at 0 is 0 (threshold_backward) */
+  relu() { return where(this.le(0), 0, this); }
   sigmoid() { return this.neg().exp().add(1).reciprocal(); }
   tanh() { const e = this.mul(2).exp(); return e.sub(1).div(e.add(1)); }
   square() { return this.mul(this); }

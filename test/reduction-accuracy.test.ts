@@ -13,7 +13,8 @@ import { g, program, runReference, runScheduled } from './kernels-util.js';
 const TOL = 1e-6;
 const VALUE = Math.fround(0.16);
 const rel = (got: number, want: number) => Math.abs(got - want) / Math.abs(want);
-const targets = ['reference', 'webgpu', ...(availableTargets().includes('native') ? ['native'] : [])];
+// native before webgpu: llvm-bindings' LLVM must load before Mesa's (the other order aborts the process)
+const targets = ['reference', ...(availableTargets().includes('native') ? ['native'] : []), 'webgpu'];
 /** WebGPU binds at most 128 MiB per buffer (maxStorageBufferBindingSize): 2e7 floats there */
 const sizes = (target: string) => [1e6, 1e7, target.startsWith('webgpu') ? 2e7 : 5e7];
 

@@ -127,13 +127,13 @@ export function renderWorkgroupReduce(k: Kernel, dtypes: readonly StorageDType[]
     body.push(`${pad}  if (lid < kiln_s) {`);
     names.forEach((name, j) => {
       const a = accs.get(name)!;
-      body.push(`${pad}    ${accumulate(`${red(a, j)}[lid]`, a.fn, `${red(a, j)}[lid + kiln_s]`)};`);
+      body.push(`${pad}    ${accumulate(`${red(a, j)}[lid]`, a.fn, `${red(a, j)}[lid + kiln_s]`, a.type, ctx)};`);
     });
     body.push(`${pad}  }`, `${pad}  workgroupBarrier();`, `${pad}}`);
     names.forEach((name, j) => {
       const nm = ident(name);
       const a = accs.get(name)!;
-      body.push(`${pad}${nm} = kiln_init_${nm};`, `${pad}${accumulate(nm, a.fn, `${red(a, j)}[0]`)};`);
+      body.push(`${pad}${nm} = kiln_init_${nm};`, `${pad}${accumulate(nm, a.fn, `${red(a, j)}[0]`, a.type, ctx)};`);
     });
     body.push(`${pad}workgroupBarrier(); // kiln_red_* are reused by the next reduce loop`);
   });
