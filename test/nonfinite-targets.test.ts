@@ -38,7 +38,8 @@ const CASES: [string, (x: Tensor, y: Tensor) => Tensor, (a: number, b: number) =
 function expectIEEE(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
   for (let i = 0; i < want.length; i++) {
     const g = got[i], w = want[i], at = `${what} at [${A[i]}, ${B[i]}]: got ${g}, want ${w}`;
-    if (Number.isNaN(w) || !Number.isFinite(w)) expect(Object.is(g, w) || (Number.isNaN(w) && Number.isNaN(g)), at).toBe(true);
+    const same = Object.is(g, w) || (Number.isNaN(w) && Number.isNaN(g));
+    if (!Number.isFinite(w)) expect(same, at).toBe(true);
     else expect(Math.abs(g - w), at).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(w)));
   }
 }
@@ -55,8 +56,9 @@ describe.each(targets)('IEEE special values on %s', (target) => {
     const x = Float32Array.of(1, 2, NaN, 4), y = Float32Array.of(0, 0, 0, 0);
     const spec = { shape: [1, 4], dtype: 'float32' as const };
     const mse = new nn.MSELoss(), ce = new nn.CrossEntropyLoss();
-    const step = await compile((a: Tensor, b: Tensor, t: Tensor) => [a.sum(), a.mean(), a.amax(), mse.forward(a, b), ce.forward(a, t)],
-      { inputs: [spec, spec, { shape: [1], dtype: 'int32' }], target });
+    const losses = (a: Tensor, b: Tensor, t: Tensor) =>
+      [a.sum(), a.mean(), a.amax(), mse.forward(a, b), ce.forward(a, t)];
+    const step = await compile(losses, { inputs: [spec, spec, { shape: [1], dtype: 'int32' }], target });
     const outs = (await step.run(x, y, Int32Array.of(1))) as unknown as Tensor[];
     expect(outs.map((o) => o.item()), target).toEqual([NaN, NaN, NaN, NaN, NaN]);
   });
@@ -76,7 +78,8 @@ describe('a diverged training run', () => {
       return loss;
     }, { inputs: [{ shape: [2, 4], dtype: 'float32' }, { shape: [2, 1], dtype: 'float32' }], target });
     const out: number[] = [];
-    for (let k = 0; k < 60; k++) out.push((await step.run(Float32Array.of(1, 2, 3, 4, -1, 0.5, 2, -3), Float32Array.of(1, -1))).item());
+    const x = Float32Array.of(1, 2, 3, 4, -1, 0.5, 2, -3), y = Float32Array.of(1, -1);
+    for (let k = 0; k < 60; k++) out.push((await step.run(x, y)).item());
     await step.sync();
     return { losses: out, weights: model.weight.data };
   }
@@ -89,7 +92,8 @@ describe('a diverged training run', () => {
     for (const target of targets.filter((t) => t !== 'reference')) {
       const run = await losses(target);
       const first = run.losses.findIndex((l) => !Number.isFinite(l));
-      expect(Math.abs(first - diverged), `${target}: first non-finite loss at step ${first}, reference ${diverged}`).toBeLessThanOrEqual(1);
+      const at = `${target}: first non-finite loss at step ${first}, reference ${diverged}`;
+      expect(Math.abs(first - diverged), at).toBeLessThanOrEqual(1);
       expect(run.losses[run.losses.length - 1], target).toBeNaN();
       expect(Array.from(run.weights).some((w) => !Number.isFinite(w)), target).toBe(true);
     }

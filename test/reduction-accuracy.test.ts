@@ -60,10 +60,12 @@ describe('the accumulator of a float32 sum', () => {
   });
 
   it('graph and kernel interpreters group the terms alike: the same bits, one axis or several', () => {
-    for (const [shape, axes] of [[[100003], [0]], [[37, 5000], [1]], [[300, 70, 9], [0, 2]], [[50, 4000], [0, 1]]] as const) {
+    const cases = [[[100003], [0]], [[37, 5000], [1]], [[300, 70, 9], [0, 2]], [[50, 4000], [0, 1]]] as const;
+    for (const [shape, axes] of cases) {
       const gp = sumProgram([...shape], [...axes]);
       const env = { inputs: [wild(shape.reduce((a, b) => a * b, 1))], cells: new Map(), scalars: new Float32Array(0) };
-      const want = runReference(gp, env).outputs[0], got = runScheduled(schedule(gp, new StateLayout()), env).outputs[0];
+      const want = runReference(gp, env).outputs[0];
+      const got = runScheduled(schedule(gp, new StateLayout()), env).outputs[0];
       expect(Array.from(got), `sum over ${axes} of [${shape}]`).toEqual(Array.from(want));
     }
   });

@@ -60,7 +60,8 @@ function comparisons() {
   const nan = (v: string) => `(bitcast<u32>(${v}) & 0x7fffffffu) > ${EXP}`;
   const out = {} as Record<`kiln_${keyof typeof ops | 'ne'}`, string>;
   for (const [name, op] of Object.entries(ops) as [keyof typeof ops, string][]) {
-    out[`kiln_${name}`] = `fn kiln_${name}(a: f32, b: f32) -> bool { return !(${nan('a')} || ${nan('b')}) && (a ${op} b); }`;
+    const ordered = `!(${nan('a')} || ${nan('b')})`;
+    out[`kiln_${name}`] = `fn kiln_${name}(a: f32, b: f32) -> bool { return ${ordered} && (a ${op} b); }`;
   }
   out.kiln_ne = `fn kiln_ne(a: f32, b: f32) -> bool { return !kiln_eq(a, b); }`;
   return out;

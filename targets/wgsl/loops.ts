@@ -53,7 +53,8 @@ export function forLoop(v: string, start: string, extent: number, step: number, 
   if (!innermost || unroll <= 1 || Math.ceil(extent / step) <= UNROLL_MIN_TRIPS) return plain(start, pad);
   if (step === 1 && start === '0i' && extent <= unroll) {
     // straight-line: no back-edge at all
-    return Array.from({ length: extent }, (_, i) => [`${pad}{`, `${pad}  let ${v}: i32 = ${i}i;`, ...body(pad + '  '), `${pad}}`]).flat();
+    return Array.from({ length: extent }, (_, i) => [`${pad}{`, `${pad}  let ${v}: i32 = ${i}i;`, ...body(pad + '  '), `${pad}}`])
+      .flat();
   }
   const u = `kiln_u_${v}`;
   const out = [`${pad}{`, `${pad}  var ${u}: i32 = ${start};`];
