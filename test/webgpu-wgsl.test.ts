@@ -26,7 +26,7 @@ describe('wgsl expressions', () => {
     expect(show(where(bin('gt', v('x', 'i32'), c(0, 'i32')), c(1), c(2)))).toBe('select(2f, 1f, (v_x > 0i))');
   });
 
-  it('float arithmetic and comparisons go through the IEEE helpers unless a finite constant rules the specials out', () => {
+  it('float arithmetic and comparisons go through the IEEE helpers unless a finite constant rules specials out', () => {
     const x = v('x', 'f32'), y = v('y', 'f32');
     expect(show(bin('mul', x, y))).toBe('kiln_mul(v_x, v_y)');
     expect(show(bin('mul', x, c(0)))).toBe('kiln_mul(v_x, 0f)'); // llvmpipe folds x * 0.0 to 0
