@@ -142,7 +142,7 @@ export function evalNode(n: Node, src: Values[], env: (n: Node) => Values): Valu
  */
 function sumFloat32(n: Node, x: Values, out: Float32Array): Float32Array {
   const xs = n.src[0].shape, xst = stridesOf(xs);
-  const axes = (n.arg.axes as number[]).filter((a) => xs[a] > 1);
+  const axes = (n.arg.axes as number[]).filter((a) => xs[a] !== 1); // a size-0 axis: no terms
   const ext = axes.map((a) => xs[a]), st = axes.map((a) => xst[a]);
   const terms = ext.reduce((a, b) => a * b, 1);
   forEachIndex(n.shape, (f, idx) => {
