@@ -245,8 +245,8 @@ export class Tensor {
   sqrt() { return this.unary('sqrt'); }
   abs() { return this.unary('abs'); }
   reciprocal() { return this.unary('recip'); }
-  /** where(x > 0, x, 0): its gradient at 0 is 0, as PyTorch's threshold_backward */
-  relu() { return where(this.gt(0), this, 0); }
+  /** where(x <= 0, 0, x): NaN stays NaN (as PyTorch's), and the gradient at 0 is 0 (threshold_backward) */
+  relu() { return where(this.le(0), 0, this); }
   sigmoid() { return sigmoidImpl(this); }
   tanh() { return tanhImpl(this); }
   square() { return this.mul(this); }

@@ -22,7 +22,22 @@ describe('wgsl expressions', () => {
   });
 
   it('select takes the false value first', () => {
-    expect(show(where(bin('gt', v('x', 'f32'), c(0)), c(1), c(2)))).toBe('select(2f, 1f, (v_x > 0f))');
+    expect(show(where(bin('gt', v('x', 'f32'), c(0)), c(1), c(2)))).toBe('select(2f, 1f, kiln_gt(v_x, 0f))');
+    expect(show(where(bin('gt', v('x', 'i32'), c(0, 'i32')), c(1), c(2)))).toBe('select(2f, 1f, (v_x > 0i))');
+  });
+
+  it('float arithmetic and comparisons go through the IEEE helpers unless a finite constant rules specials out', () => {
+    const x = v('x', 'f32'), y = v('y', 'f32');
+    expect(show(bin('mul', x, y))).toBe('kiln_mul(v_x, v_y)');
+    expect(show(bin('mul', x, c(0)))).toBe('kiln_mul(v_x, 0f)'); // llvmpipe folds x * 0.0 to 0
+    expect(show(bin('mul', x, c(0.5)))).toBe('(v_x * 0.5f)');
+    expect(show(bin('div', x, c(0)))).toBe('kiln_div(v_x, 0f)');
+    expect(show(bin('div', c(1), x))).toBe('kiln_div(1f, v_x)');
+    expect(show(bin('sub', x, x))).toBe('kiln_sub(v_x, v_x)');
+    expect(show(bin('add', x, c(1)))).toBe('(v_x + 1f)');
+    expect(show(bin('max', x, c(0)))).toBe('kiln_max(v_x, 0f)');
+    expect(show(bin('eq', x, x))).toBe('kiln_eq(v_x, v_x)');
+    expect(show(bin('mul', v('i'), v('j')))).toBe('(v_i * v_j)');
   });
 
   it('pow: x*x for exponent 2 (negative bases), C semantics otherwise', () => {
@@ -42,7 +57,7 @@ describe('wgsl expressions', () => {
   it('bools are stored as i32 0/1 and loaded back as bool', () => {
     expect(show(ld(1, c(0, 'i32'), 'bool'))).toBe('(b1[0i] != 0i)');
     const p = program([buf('o', 'output', 4, 'i32')], [kernel('k', [4], [st(0, g(0), bin('lt', cast(g(0), 'f32'), c(2)))])], [], [place(0, [4], 'bool')]);
-    expect(buildWGSL(p).code.kernels[0].wgsl).toContain('b0[v_g0] = i32((f32(v_g0) < 2f));');
+    expect(buildWGSL(p).code.kernels[0].wgsl).toContain('b0[v_g0] = i32(kiln_lt(f32(v_g0), 2f));');
   });
 
   it('host scalars come from a vec4 uniform array', () => {

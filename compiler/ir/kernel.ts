@@ -7,6 +7,8 @@ import type { LaunchGuard, Manifest } from '../../runtime/manifest.js';
 export type { LaunchGuard, BufferDecl, Placement, CellPlacement, Manifest } from '../../runtime/manifest.js';
 
 export type KType = 'f32' | 'i32' | 'bool';
+/** how an f32 sum groups its terms (compiler/ir/accumulate.ts) */
+export type SumScheme = 'chain' | 'cascade';
 
 export type UnaryFn = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'recip' | 'not';
 export type BinaryFn =
@@ -65,7 +67,13 @@ export type Stmt =
   | { s: 'store'; buf: number; index: Expr; value: Expr }
   /** serial loop; `reduce` marks a loop whose only effect is accumulating (renderers may reorder it) */
   | { s: 'loop'; var: string; extent: number; body: Stmt[]; reduce?: boolean }
-  | { s: 'acc'; name: string; type: KType; fn: 'add' | 'max'; init: number } // declares an accumulator
+  /**
+   * declares an accumulator. Sums accumulate in `type`, never wider (f32 for float sums); how their
+   * terms are grouped is `scheme` (compiler/ir/accumulate.ts): 'chain' (the default) adds them one
+   * by one in loop order, 'cascade' in blocks of a few terms whose sums are added level by level
+   * (every consumer expands it the same way: compiler/kernel/cascade.ts)
+   */
+  | { s: 'acc'; name: string; type: KType; fn: 'add' | 'max'; init: number; scheme?: SumScheme }
   | { s: 'accum'; name: string; value: Expr };                                 // name = name (fn) value
 
 export interface KernelMeta {

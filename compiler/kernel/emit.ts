@@ -9,6 +9,7 @@ import type { Ix } from './index.js';
 import { flatten, ixConst, ixKey, ixVar, toExpr, unflatten } from './index.js';
 import { throughViews, type Bound } from './views.js';
 import { numel } from '../ir/graph.js';
+import { sumScheme } from '../ir/accumulate.js';
 
 /** where a materialized value (or an input/state source) lives */
 export interface Home { buf: number; offset: number; shape: readonly number[]; storage: 'f32' | 'i32' }
@@ -150,8 +151,13 @@ export class Emitter {
   /** an inlined reduction: an accumulator and a serial loop nest over the reduced axes */
   private reduce(n: Node, idx: Ix[], blk: Block, guard: { e: Expr; key: string } | null): Expr {
     const t = ktype(n.dtype), name = this.fresh('acc');
-    blk.stmts.push({ s: 'acc', name, type: t, fn: n.op === 'sum' ? 'add' : 'max', init: n.op === 'sum' ? 0 : t === 'f32' ? -Infinity : -2147483648 });
     const src = n.src[0], sidx = [...idx];
+    const terms = (n.arg.axes as number[]).reduce((m, a) => m * src.shape[a], 1);
+    blk.stmts.push({
+      s: 'acc', name, type: t, fn: n.op === 'sum' ? 'add' : 'max',
+      init: n.op === 'sum' ? 0 : t === 'f32' ? -Infinity : -2147483648,
+      ...(n.op === 'sum' && t === 'f32' && sumScheme(terms) === 'cascade' ? { scheme: 'cascade' as const } : {}),
+    });
     let inner = blk;
     for (const a of n.arg.axes as number[]) {
       if (src.shape[a] === 1) { sidx[a] = ixConst(0); continue; }

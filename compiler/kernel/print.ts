@@ -24,7 +24,10 @@ function printStmts(ss: readonly Stmt[], ind: string, out: string[], accs = new 
     switch (s.s) {
       case 'let': out.push(`${ind}${s.name} = ${printExpr(s.value)}`); break;
       case 'store': out.push(`${ind}b${s.buf}[${printExpr(s.index)}] = ${printExpr(s.value)}`); break;
-      case 'acc': accs.set(s.name, s.fn); out.push(`${ind}${s.name}: ${s.type} = ${s.init} (${s.fn})`); break;
+      case 'acc':
+        accs.set(s.name, s.fn);
+        out.push(`${ind}${s.name}: ${s.type} = ${s.init} (${s.fn}${s.scheme ? `, ${s.scheme}` : ''})`);
+        break;
       case 'accum': out.push(`${ind}${s.name} ${accs.get(s.name) === 'max' ? 'max=' : '+='} ${printExpr(s.value)}`); break;
       case 'loop':
         out.push(`${ind}for ${s.var} < ${s.extent}${s.reduce ? ' (reduce)' : ''}:`);

@@ -4,6 +4,7 @@
 // wherever the IR has them so the unroller and vectorizers can reason about them.
 import llvm from 'llvm-bindings';
 import type { Kernel, Stmt } from '../../compiler/ir/kernel.js';
+import { cascadeSums } from '../../compiler/kernel/cascade.js';
 import { ExprEmitter, type Env } from './expr.js';
 import { BLOCK_BUDGET, BLOCK_LANES, bodySize, chooseStrategy, shapeFor, TILE_LANES, UNROLL, vectorReduce, type Shape, type Strategy } from './plan.js';
 import { emitVectorReduce, type VectorHooks } from './vreduce.js';
@@ -25,7 +26,8 @@ export class KernelEmitter extends ExprEmitter {
     return llvm.FunctionType.get(llvm.Type.getVoidTy(this.ctx), [...ptrs, this.i64, this.i64], false);
   }
 
-  emitKernel(k: Kernel, name: string, linkage: number): llvm.Function {
+  emitKernel(kernel: Kernel, name: string, linkage: number): llvm.Function {
+    const k = cascadeSums(kernel);
     const fn = llvm.Function.Create(this.kernelType(), linkage, name, this.mod);
     this.fn = fn;
     this.args = this.bufs.map((d, i) => { const a = fn.getArg(i); a.setName(`b${i}`); return a; });

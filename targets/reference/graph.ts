@@ -1,11 +1,12 @@
 // The reference target: an interpreter of the graph IR over typed arrays. Plain and obviously
 // right, one dense array per node, float32 rounding after every op as a float32 device does
-// (fma rounds once: fma.ts).
+// (fma rounds once: fma.ts; sums accumulate in float32 as compiler/ir/accumulate.ts says).
 // Every other target is compared with it.
 import type { DType, Node } from '../../compiler/ir/graph.js';
 import { numel, toposort } from '../../compiler/ir/graph.js';
 import { fmaf32 } from './fma.js';
 import { randomAt } from './philox.js';
+import { cascadeSum } from '../../compiler/ir/accumulate.js';
 
 export type Values = Float32Array | Int32Array | Uint8Array;
 
@@ -84,6 +85,7 @@ export function evalNode(n: Node, src: Values[], env: (n: Node) => Values): Valu
       return out;
     }
     case 'sum': case 'rmax': {
+      if (n.op === 'sum' && n.dtype === 'float32') return sumFloat32(n, src[0], out as Float32Array);
       const x = src[0], xs = n.src[0].shape, axes: number[] = n.arg.axes;
       const acc = new Float64Array(out.length).fill(n.op === 'sum' ? 0 : -Infinity);
       const ost = stridesOf(n.shape);
@@ -131,6 +133,29 @@ export function evalNode(n: Node, src: Values[], env: (n: Node) => Values): Valu
       return out;
     }
   }
+}
+
+/**
+ * A float32 sum as every target computes it (compiler/ir/accumulate.ts): per output element, the
+ * terms in the kernel's loop order (the reduced axes in `arg.axes` order, the first outermost),
+ * added in float32 as a cascade.
+ */
+function sumFloat32(n: Node, x: Values, out: Float32Array): Float32Array {
+  const xs = n.src[0].shape, xst = stridesOf(xs);
+  const axes = (n.arg.axes as number[]).filter((a) => xs[a] !== 1); // a size-0 axis: no terms
+  const ext = axes.map((a) => xs[a]), st = axes.map((a) => xst[a]);
+  const terms = ext.reduce((a, b) => a * b, 1);
+  forEachIndex(n.shape, (f, idx) => {
+    let base = 0;
+    for (let d = 0; d < idx.length; d++) base += idx[d] * xst[d];
+    const term = axes.length === 1 ? (r: number) => x[base + r * st[0]] : (r: number) => {
+      let off = base;
+      for (let j = ext.length - 1; j >= 0; j--) { off += (r % ext[j]) * st[j]; r = Math.floor(r / ext[j]); }
+      return x[off];
+    };
+    out[f] = cascadeSum(0, terms, term);
+  });
+  return out;
 }
 
 /** Evaluates `roots` (and everything they depend on); sources come from `env`. */

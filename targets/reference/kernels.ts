@@ -1,12 +1,14 @@
 // The kernel-IR interpreter: runs a KernelProgram over typed arrays. It is the oracle for the
 // LLVM and WGSL renderers, so it is deliberately plain: every f32 op is rounded with Math.fround
 // (as a float32 device does; fma rounds once, fma.ts), i32 ops wrap to 32 bits, bools are 0/1. Grid points run serially in
-// row-major order; a correct kernel must not depend on that order.
+// row-major order; a correct kernel must not depend on that order. Cascade sums are expanded as
+// every target expands them (compiler/kernel/cascade.ts).
 // Each kernel is first turned into closures over a slot array (one slot per variable name), which
 // keeps the semantics in one small switch while running fast enough for the golden tests.
 import type { Expr, Kernel, KernelProgram, KType, Stmt } from '../../compiler/ir/kernel.js';
 import { fmaf32 } from './fma.js';
 import { randomAt } from './philox.js';
+import { cascadeSums } from '../../compiler/kernel/cascade.js';
 import { guardHolds, numel } from '../../runtime/manifest.js';
 
 export type Memory = Float32Array | Int32Array;
@@ -158,7 +160,7 @@ class Compiler {
 export function runKernel(k: Kernel, mem: readonly Memory[], scalars: Float32Array = new Float32Array(0)): void {
   const c = new Compiler(mem, scalars);
   const gslots = k.grid.map((_, i) => c.slot(`g${i}`));
-  const body = c.stmts(k.body);
+  const body = c.stmts(cascadeSums(k).body);
   const v = new Float64Array(Math.max(c.slots.size, 1));
   const total = numel(k.grid);
   const idx = new Array(k.grid.length).fill(0);

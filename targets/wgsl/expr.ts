@@ -4,10 +4,14 @@
 //   - `pow(x, y)` is undefined for x < 0, where PyTorch (C powf) gives a real for integer y;
 //   - a const-expression that overflows to inf/NaN is a shader-creation error, so infinities
 //     come from a bitcast of a private variable (evaluated at run time);
-//   - there is no f64, and bool is not storable: bool values live in i32 buffers as 0/1.
+//   - there is no f64, and bool is not storable: bool values live in i32 buffers as 0/1;
+//   - implementations may assume floats are finite (llvmpipe folds x*0 and x-x to 0, max drops
+//     NaN), so float arithmetic goes through IEEE helpers (ieee.ts) unless an operand is a
+//     finite constant that rules the special cases out.
 import type { BinaryFn, Expr, KType, UnaryFn } from '../../compiler/ir/kernel.js';
 import type { StorageDType } from '../../runtime/manifest.js';
 import { PHILOX_DEPS, PHILOX_HELPERS } from './philox.js';
+import { IEEE_BINARY, IEEE_DEPS, IEEE_HELPERS } from './ieee.js';
 
 /** What printing a kernel learns: the buffers it touches, and the helper functions it calls. */
 export interface Ctx {
@@ -54,9 +58,12 @@ fn kiln_nan() -> f32 { return bitcast<f32>(kiln_nan_bits); }`,
   return select(r, r + b, (r != 0i) && ((r < 0i) != (b < 0i)));
 }`,
   ...PHILOX_HELPERS,
+  ...IEEE_HELPERS,
 } as const;
 export type HelperName = keyof typeof HELPERS;
-const HELPER_DEPS: Partial<Record<HelperName, readonly HelperName[]>> = { kiln_pow: ['kiln_inf', 'kiln_nan'], ...PHILOX_DEPS };
+const HELPER_DEPS: Partial<Record<HelperName, readonly HelperName[]>> = {
+  kiln_pow: ['kiln_inf', 'kiln_nan'], ...PHILOX_DEPS, ...(IEEE_DEPS as Partial<Record<HelperName, HelperName[]>>),
+};
 
 export function useHelper(ctx: Ctx, h: HelperName): void {
   ctx.helpers.add(h);
@@ -104,7 +111,7 @@ const UNARY: Record<UnaryFn, Printer<[string, KType]>> = {
   log: (a) => `log(${a})`,
   sqrt: (a) => `sqrt(${a})`,
   abs: (a) => `abs(${a})`,
-  recip: (a, t) => (t === 'f32' ? `(1.0f / ${a})` : `(1i / ${a})`),
+  recip: (a, t) => (t === 'f32' ? `kiln_div(1.0f, ${a})` : `(1i / ${a})`),
   not: (a, t) => `(!${conv(a, t, 'bool')})`,
 };
 
@@ -135,12 +142,19 @@ function binary(e: Extract<Expr, { e: 'binary' }>, ctx: Ctx): string {
   const ta = e.a.type;
   let a = expr(e.a, ctx);
   let b = expr(e.b, ctx);
+  if (LOGICAL.has(e.fn) && ta === 'f32') {
+    const h = IEEE_BINARY[e.fn]!;
+    useHelper(ctx, h);
+    return conv(`${h}(${a}, ${b})`, 'bool', e.type);
+  }
   if (LOGICAL.has(e.fn)) return conv(`(${a} ${INFIX[e.fn]} ${b})`, 'bool', e.type);
   if ((e.fn === 'and' || e.fn === 'or') && e.type === 'bool') {
     a = conv(a, ta, 'bool');
     b = conv(b, e.b.type, 'bool');
     return `(${a} ${e.fn === 'and' ? '&&' : '||'} ${b})`;
   }
+  const ieee = ta === 'f32' ? IEEE_BINARY[e.fn] : undefined;
+  if (ieee && !specialsRuledOut(e)) { useHelper(ctx, ieee); return `${ieee}(${a}, ${b})`; }
   switch (e.fn) {
     case 'max': case 'min': return `${e.fn}(${a}, ${b})`;
     case 'and': return ta === 'bool' ? `(${a} && ${b})` : `(${a} & ${b})`;
@@ -155,6 +169,21 @@ function binary(e: Extract<Expr, { e: 'binary' }>, ctx: Ctx): string {
     }
   }
   return `(${a} ${INFIX[e.fn]} ${b})`;
+}
+
+/**
+ * does a finite constant operand leave the plain operation IEEE results no compiler can fold
+ * away? x ± c, x·c and x/c for c finite (and nonzero for · and /), which the hardware computes
+ * right for x = ±inf or NaN and no identity rewrites wrongly (unlike x·0 -> 0)
+ */
+function specialsRuledOut(e: Extract<Expr, { e: 'binary' }>): boolean {
+  const finite = (x: Expr, nonZero: boolean) => x.e === 'const' && Number.isFinite(Math.fround(x.value)) && (!nonZero || x.value !== 0);
+  switch (e.fn) {
+    case 'add': case 'sub': return finite(e.a, false) || finite(e.b, false);
+    case 'mul': return finite(e.a, true) || finite(e.b, true);
+    case 'div': return finite(e.b, true);
+    default: return false;
+  }
 }
 
 function pow(ea: Expr, eb: Expr, a: string, b: string, ctx: Ctx): string {
@@ -187,6 +216,7 @@ export function expr(e: Expr, ctx: Ctx): string {
       ctx.scalars = Math.max(ctx.scalars, e.slot + 1);
       return `kiln_scalars[${e.slot >> 2}].${'xyzw'[e.slot & 3]}`;
     case 'unary': {
+      if (e.fn === 'recip' && e.a.type === 'f32') useHelper(ctx, 'kiln_div');
       const code = UNARY[e.fn](expr(e.a, ctx), e.a.type);
       return e.fn === 'not' ? conv(code, 'bool', e.type) : code;
     }
@@ -195,7 +225,7 @@ export function expr(e: Expr, ctx: Ctx): string {
       return `select(${expr(e.b, ctx)}, ${expr(e.a, ctx)}, ${conv(expr(e.cond, ctx), e.cond.type, 'bool')})`;
     case 'cast': return conv(expr(e.a, ctx), e.a.type, e.type);
     // WGSL's fma may or may not be fused on a given device (the spec allows either)
-    case 'fma': return `fma(${expr(e.a, ctx)}, ${expr(e.b, ctx)}, ${expr(e.c, ctx)})`;
+    case 'fma': useHelper(ctx, 'kiln_fma'); return `kiln_fma(${expr(e.a, ctx)}, ${expr(e.b, ctx)}, ${expr(e.c, ctx)})`;
     case 'random': {
       const h = e.dist === 'uniform' ? 'kiln_uniform' : 'kiln_normal';
       useHelper(ctx, h);

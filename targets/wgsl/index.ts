@@ -16,6 +16,8 @@ export interface WGSLOptions {
   tile?: boolean;
 }
 
+import { cascadeSums } from '../../compiler/kernel/cascade.js';
+
 export { renderSerialKernel } from './kernel.js';
 export { renderWorkgroupReduce } from './reduce.js';
 export { renderTiledMatmul } from './tile.js';
@@ -26,11 +28,12 @@ export function renderKernel(k: Kernel, program: Pick<KernelProgram, 'buffers'>,
     const r = renderWorkgroupReduce(k, dtypes, REDUCE_WORKGROUP_SIZE);
     if (r) return r;
   }
+  const expanded = cascadeSums(k); // the tree reduction above spreads a cascade over its threads itself
   if (opts.tile !== false) {
-    const t = renderTiledMatmul(k, dtypes);
+    const t = renderTiledMatmul(expanded, dtypes);
     if (t && (t.loopTrips ?? 0) <= LLVMPIPE_LOOP_LIMIT) return t; // else serial, unrolled: fewer trips
   }
-  return renderSerialKernel(k, dtypes, opts.workgroupSize ?? DEFAULT_WORKGROUP_SIZE);
+  return renderSerialKernel(expanded, dtypes, opts.workgroupSize ?? DEFAULT_WORKGROUP_SIZE);
 }
 
 export function kernelInfo(k: Kernel): KernelInfo {

@@ -5,7 +5,7 @@ import type { Kernel, KType, Stmt } from '../../compiler/ir/kernel.js';
 import type { StorageDType } from '../../runtime/manifest.js';
 import { MAX_WORKGROUPS_PER_DIM, type WGSLBinding, type WGSLKernel } from '../../runtime/webgpu/artifact.js';
 import {
-  bufName, conv, expr, helperSource, ident, index, lit, newCtx, nonNeg, storageKType, WGSL_TYPE, type Ctx,
+  bufName, conv, expr, helperSource, ident, index, lit, newCtx, nonNeg, storageKType, useHelper, WGSL_TYPE, type Ctx,
 } from './expr.js';
 import { chooseUnroll, forLoop, loopTrips } from './loops.js';
 import { numel } from '../../runtime/manifest.js';
@@ -42,7 +42,7 @@ export function stmts(body: readonly Stmt[], ctx: Ctx, accs: Map<string, { type:
       case 'accum': {
         const a = accs.get(s.name);
         if (!a) throw new Error(`wgsl: accum into undeclared accumulator ${s.name}`);
-        out.push(`${pad}${accumulate(ident(s.name), a.fn, conv(expr(s.value, ctx), s.value.type, a.type))};`);
+        out.push(`${pad}${accumulate(ident(s.name), a.fn, conv(expr(s.value, ctx), s.value.type, a.type), a.type, ctx)};`);
         break;
       }
     }
@@ -51,8 +51,13 @@ export function stmts(body: readonly Stmt[], ctx: Ctx, accs: Map<string, { type:
 }
 
 export const accInit = (type: KType, init: number, ctx: Ctx) => lit(type, init, ctx);
-export const accumulate = (name: string, fn: 'add' | 'max', value: string) =>
-  fn === 'add' ? `${name} = ${name} + ${value}` : `${name} = max(${name}, ${value})`;
+/** `name = name (fn) value`; a float max propagates NaN (ieee.ts), a sum adds plainly (no operand can fold) */
+export function accumulate(name: string, fn: 'add' | 'max', value: string, type: KType, ctx: Ctx): string {
+  if (fn === 'add') return `${name} = ${name} + ${value}`;
+  if (type !== 'f32') return `${name} = max(${name}, ${value})`;
+  useHelper(ctx, 'kiln_max');
+  return `${name} = kiln_max(${name}, ${value})`;
+}
 
 /** row-major strides of the grid, for turning a flat index back into g0, g1, ... */
 export function gridStrides(grid: readonly number[]): number[] {

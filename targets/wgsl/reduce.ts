@@ -3,8 +3,10 @@
 // Each reduce loop is strided across the workgroup's threads, the per-thread partials are combined
 // in a var<workgroup> tree, and every thread continues with the reduced value; whatever follows
 // the last reduce loop and writes memory runs on thread 0 only.
-// The order of additions differs from the serial loop (as it does in PyTorch's own reductions).
-import type { Kernel, KType, Stmt } from '../../compiler/ir/kernel.js';
+// The order of additions differs from the serial loop (as it does in PyTorch's own reductions); a
+// cascade sum stays a cascade within each thread, over the terms that thread takes.
+import type { Expr, Kernel, KType, Stmt } from '../../compiler/ir/kernel.js';
+import { accumulators, cascadeLevels, cascadeNest, type CascadeNest } from '../../compiler/kernel/cascade.js';
 import type { StorageDType } from '../../runtime/manifest.js';
 import type { WGSLKernel } from '../../runtime/webgpu/artifact.js';
 import { helperSource, ident, lit, newCtx, WGSL_TYPE, type Ctx } from './expr.js';
@@ -31,7 +33,7 @@ function accumsIn(ss: readonly Stmt[], out = new Set<string>()): Set<string> {
   }
   return out;
 }
-const isReduceLoop = (s: Stmt): s is Loop =>
+const isLongLoop = (s: Stmt): s is Loop =>
   s.s === 'loop' && !!s.reduce && s.extent >= REDUCE_MIN_EXTENT && !hasStore(s.body) && !hasAcc(s.body);
 
 function identity(a: Acc, ctx: Ctx): string {
@@ -39,10 +41,36 @@ function identity(a: Acc, ctx: Ctx): string {
   return lit(a.type, -Infinity, ctx); // -inf for f32, INT32_MIN for i32
 }
 
+/** the IR variable holding the thread's index in the workgroup */
+const LID = 'kiln_lid';
+
+/**
+ * One thread's share of a cascade sum: the terms lid, lid + wg, lid + 2·wg, ... as a cascade of
+ * their own (`rounds`), then the leftover term wg·m + lid on the first `restThreads` threads.
+ */
+function threadCascade(c: CascadeNest, wg: number, name: (base: string) => string) {
+  const m = Math.floor(c.terms / wg), restThreads = c.terms - m * wg;
+  const lid: Expr = { e: 'var', type: 'i32', name: LID };
+  const i32 = (value: number): Expr => ({ e: 'const', type: 'i32', value });
+  const into = new Map(c.sums.map((s) => [s, s]));
+  const rounds = cascadeLevels(m, (j, to) => c.termAt({ e: 'binary', type: 'i32', fn: 'add', a: lid,
+    b: { e: 'binary', type: 'i32', fn: 'mul', a: j, b: i32(wg) } }, to), into, c.sums, name);
+  const rest = restThreads ? c.termAt({ e: 'binary', type: 'i32', fn: 'add', a: i32(m * wg), b: lid }, into) : [];
+  return { rounds, rest, restThreads };
+}
+
 /** the WGSL for a kernel, or null when the kernel does not have the shape this handles */
 export function renderWorkgroupReduce(k: Kernel, dtypes: readonly StorageDType[], wg = REDUCE_WORKGROUP_SIZE): WGSLKernel | null {
   const n = numel(k.grid);
   if (n === 0 || n > REDUCE_MAX_GRID) return null;
+  // a cascade sum (compiler/ir/accumulate.ts) is spread over the threads by its flat term index
+  const allAccs = accumulators(k.body);
+  const cascades = new Map<Stmt, CascadeNest>();
+  for (const s of k.body) {
+    const c = s.s === 'loop' ? cascadeNest(s, allAccs) : null;
+    if (c) cascades.set(s, c);
+  }
+  const isReduceLoop = (s: Stmt): s is Loop => cascades.has(s) || isLongLoop(s);
   const lastReduce = k.body.reduce((last, s, i) => (isReduceLoop(s) ? i : last), -1);
   if (lastReduce < 0 || hasStore(k.body.slice(0, lastReduce))) return null;
   const accs = new Map<string, Acc>();
@@ -57,8 +85,13 @@ export function renderWorkgroupReduce(k: Kernel, dtypes: readonly StorageDType[]
 
   const ctx = newCtx(dtypes);
   k.grid.forEach((_, i) => ctx.nonNeg.add(`g${i}`));
+  ctx.nonNeg.add(LID);
+  let fresh = 0;
+  const perThread = new Map([...cascades].map(([s, c]) => [s, threadCascade(c, wg, (b) => `${b}_t${fresh++}`)]));
   const treeTrips = k.body.filter(isReduceLoop).length * Math.log2(wg);
-  const { unroll, trips } = chooseUnroll((u) => loopTrips(k.body, u, (l) => (isReduceLoop(l) && k.body.includes(l) ? wg : 1)) + treeTrips);
+  const { unroll, trips } = chooseUnroll((u) => treeTrips
+    + loopTrips(k.body.filter((s) => !cascades.has(s)), u, (l) => (isReduceLoop(l) && k.body.includes(l) ? wg : 1))
+    + [...perThread.values()].reduce((t, c) => t + loopTrips(c.rounds, u) + loopTrips(c.rest, u), 0));
   ctx.unroll = unroll;
   const pad = '  ';
   const body: string[] = [];
@@ -75,23 +108,32 @@ export function renderWorkgroupReduce(k: Kernel, dtypes: readonly StorageDType[]
       // the tree combines `wg` partials: each starts at the identity, the initial value is added once
       body.push(`${pad}let kiln_init_${ident(name)} = ${ident(name)};`, `${pad}${ident(name)} = ${identity(a, ctx)};`);
     });
-    const v = ident(s.var);
-    ctx.nonNeg.add(s.var);
-    const inner = !s.body.some((x) => x.s === 'loop');
-    body.push(...forLoop(v, 'i32(lid)', s.extent, wg, inner, ctx.unroll, pad, (p) => stmts(s.body, ctx, declAccs, p)));
+    const c = perThread.get(s);
+    if (c) {
+      body.push(...stmts(c.rounds, ctx, declAccs, pad));
+      if (c.rest.length) {
+        body.push(`${pad}if (lid < ${c.restThreads}u) {`, ...stmts(c.rest, ctx, declAccs, pad + '  '), `${pad}}`);
+      }
+    } else {
+      const v = ident(s.var);
+      ctx.nonNeg.add(s.var);
+      const inner = !s.body.some((x) => x.s === 'loop');
+      body.push(...forLoop(v, 'i32(lid)', s.extent, wg, inner, ctx.unroll, pad, 
+        (p) => stmts(s.body, ctx, declAccs, p)));
+    }
     names.forEach((name, j) => body.push(`${pad}${red(accs.get(name)!, j)}[lid] = ${ident(name)};`));
     body.push(`${pad}workgroupBarrier();`);
     body.push(`${pad}for (var kiln_s: u32 = ${wg / 2}u; kiln_s > 0u; kiln_s = kiln_s >> 1u) {`);
     body.push(`${pad}  if (lid < kiln_s) {`);
     names.forEach((name, j) => {
       const a = accs.get(name)!;
-      body.push(`${pad}    ${accumulate(`${red(a, j)}[lid]`, a.fn, `${red(a, j)}[lid + kiln_s]`)};`);
+      body.push(`${pad}    ${accumulate(`${red(a, j)}[lid]`, a.fn, `${red(a, j)}[lid + kiln_s]`, a.type, ctx)};`);
     });
     body.push(`${pad}  }`, `${pad}  workgroupBarrier();`, `${pad}}`);
     names.forEach((name, j) => {
       const nm = ident(name);
       const a = accs.get(name)!;
-      body.push(`${pad}${nm} = kiln_init_${nm};`, `${pad}${accumulate(nm, a.fn, `${red(a, j)}[0]`)};`);
+      body.push(`${pad}${nm} = kiln_init_${nm};`, `${pad}${accumulate(nm, a.fn, `${red(a, j)}[0]`, a.type, ctx)};`);
     });
     body.push(`${pad}workgroupBarrier(); // kiln_red_* are reused by the next reduce loop`);
   });
@@ -114,6 +156,7 @@ export function renderWorkgroupReduce(k: Kernel, dtypes: readonly StorageDType[]
     // workgroup_id is uniform, so this early return keeps the barriers below in uniform control flow
     workgroups[1] > 1 ? `  if (kiln_p >= ${n}u) { return; }` : '',
     ...gridLets(k.grid, 'kiln_p', '  '),
+    cascades.size ? `  let ${ident(LID)} = i32(lid);` : '',
     ...body,
     '}',
     '',

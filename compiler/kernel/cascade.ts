@@ -1,0 +1,121 @@
+// The expansion of a `scheme: 'cascade'` sum (compiler/ir/accumulate.ts) into plain kernel IR,
+// shared by every consumer (kernel interpreter, LLVM, WGSL) so they group the terms alike.
+// The reduce loop nest accumulating into such an accumulator (loops that each hold only the next,
+// around a body of lets and accums) becomes nested loops over blocks of CASCADE_BLOCK terms: each
+// block sums into a fresh partial accumulator (a chain), added once into the block one level up.
+// The nest's loop variables are recovered from the flat term index, so the terms keep their order;
+// max and integer accumulators in the same loop are exact in any grouping and accumulate directly.
+import type { Expr, Kernel, Stmt } from '../ir/kernel.js';
+import { exprChildren } from '../ir/kernel.js';
+import { CASCADE_BLOCK } from '../ir/accumulate.js';
+
+type Loop = Extract<Stmt, { s: 'loop' }>;
+export type Acc = Extract<Stmt, { s: 'acc' }>;
+/** one term's statements, accumulating into `into` (original accumulator name -> the one to add to) */
+export type TermAt = (index: Expr, into: ReadonlyMap<string, string>) => Stmt[];
+
+const i32 = (value: number): Expr => ({ e: 'const', type: 'i32', value });
+const ivar = (name: string): Expr => ({ e: 'var', type: 'i32', name });
+const fvar = (name: string): Expr => ({ e: 'var', type: 'f32', name });
+const bin = (fn: 'add' | 'mul' | 'idiv' | 'mod', a: Expr, b: Expr): Expr => ({ e: 'binary', type: 'i32', fn, a, b });
+
+/** every accumulator declared in `body`, by name */
+export function accumulators(body: readonly Stmt[], out = new Map<string, Acc>()): Map<string, Acc> {
+  for (const s of body) {
+    if (s.s === 'acc') out.set(s.name, s);
+    else if (s.s === 'loop') accumulators(s.body, out);
+  }
+  return out;
+}
+
+/** `k` with its cascade sums expanded (`k` itself when it has none) */
+export function cascadeSums(k: Kernel): Kernel {
+  const accs = accumulators(k.body);
+  if (![...accs.values()].some((a) => a.scheme === 'cascade')) return k;
+  let fresh = 0;
+  const name = (base: string) => `${base}_c${fresh++}`;
+  const rewrite = (ss: readonly Stmt[]): Stmt[] => ss.flatMap((s): Stmt[] => {
+    if (s.s !== 'loop') return [s];
+    const c = cascadeNest(s, accs);
+    if (!c) return [{ ...s, body: rewrite(s.body) }];
+    return cascadeLevels(c.terms, c.termAt, new Map(c.sums.map((n) => [n, n])), c.sums, name);
+  });
+  return { ...k, body: rewrite(k.body) };
+}
+
+/** a cascade sum's loop nest seen as one sequence of terms: how many, and term r's statements */
+export interface CascadeNest { terms: number; termAt: TermAt; sums: string[] }
+
+/** the cascade `loop` (the top of a reduce nest accumulating into cascade sums), or null */
+export function cascadeNest(loop: Loop, accs: ReadonlyMap<string, Acc>): CascadeNest | null {
+  const nest = reduceNest(loop);
+  const sums = nest ? cascadedAccs(nest.leaf, accs) : null;
+  if (!nest || !sums) return null;
+  const { vars, extents, leaf } = nest;
+  // the leaf at flat term index r: each loop variable is its digit of r (the first the most significant)
+  const termAt: TermAt = (r, into) => {
+    const digits: Stmt[] = [];
+    let below = 1;
+    for (let j = vars.length - 1; j >= 0; j--) {
+      const q = below === 1 ? r : bin('idiv', r, i32(below));
+      digits.unshift({ s: 'let', name: vars[j], value: j === 0 ? q : bin('mod', q, i32(extents[j])) });
+      below *= extents[j];
+    }
+    return [...digits, ...leaf.map((s) => (s.s === 'accum' ? { ...s, name: into.get(s.name) ?? s.name } : s))];
+  };
+  return { terms: extents.reduce((a, b) => a * b, 1), termAt, sums };
+}
+
+interface Nest { vars: string[]; extents: number[]; leaf: Stmt[] }
+
+/** loops that each hold only the next one, all `reduce`, around a body of lets and accums */
+function reduceNest(top: Loop): Nest | null {
+  const vars: string[] = [], extents: number[] = [];
+  for (let l = top; ; l = l.body[0] as Loop) {
+    if (!l.reduce) return null;
+    vars.push(l.var);
+    extents.push(l.extent);
+    if (l.body.length === 1 && l.body[0].s === 'loop') continue;
+    return l.body.every((x) => x.s === 'let' || x.s === 'accum') ? { vars, extents, leaf: l.body } : null;
+  }
+}
+
+/**
+ * the cascade sums the leaf accumulates into, or null when there are none or it reads one (a
+ * running value: regrouping would change what it sees; such a sum stays a chain)
+ */
+function cascadedAccs(leaf: Stmt[], accs: ReadonlyMap<string, Acc>): string[] | null {
+  const sums = [...new Set(leaf.flatMap((s) => (s.s === 'accum' ? [s.name] : [])))]
+    .filter((n) => accs.get(n)?.scheme === 'cascade');
+  const reads = (e: Expr): boolean => (e.e === 'var' && sums.includes(e.name)) || exprChildren(e).some(reads);
+  if (!sums.length || leaf.some((s) => (s.s === 'let' || s.s === 'accum') && reads(s.value))) return null;
+  return sums;
+}
+
+/**
+ * statements adding terms 0..n-1 (termAt) of the sums `sums` into `into` as a cascade: one loop
+ * when n <= CASCADE_BLOCK, else full blocks (a cascade one level up) and the remainder block
+ */
+export function cascadeLevels(
+  n: number, termAt: TermAt, into: ReadonlyMap<string, string>, sums: string[], name: (base: string) => string,
+): Stmt[] {
+  const B = CASCADE_BLOCK;
+  const loop = (extent: number, at: (v: Expr) => Expr, inner: ReadonlyMap<string, string>): Loop => {
+    const v = name('r');
+    return { s: 'loop', var: v, extent, reduce: true, body: termAt(at(ivar(v)), inner) };
+  };
+  if (n <= B) return [loop(n, (v) => v, into)];
+  // one block: `len` terms from `start` into fresh partials, then each partial added once
+  const block = (start: Expr, len: number, outer: ReadonlyMap<string, string>): Stmt[] => {
+    const partial = new Map(sums.map((s) => [s, name(`${s}_b`)]));
+    return [
+      ...sums.map((s): Stmt => ({ s: 'acc', name: partial.get(s)!, type: 'f32', fn: 'add', init: 0 })),
+      loop(len, (v) => (start.e === 'const' && start.value === 0 ? v : bin('add', start, v)), partial),
+      ...sums.map((s): Stmt => ({ s: 'accum', name: outer.get(s)!, value: fvar(partial.get(s)!) })),
+    ];
+  };
+  const blocks = Math.floor(n / B), rest = n - blocks * B;
+  const out = cascadeLevels(blocks, (jb, outer) => block(bin('mul', jb, i32(B)), B, outer), into, sums, name);
+  if (rest > 0) out.push(...block(i32(blocks * B), rest, into));
+  return out;
+}
