@@ -7,10 +7,9 @@ import type { Kernel, KernelProgram } from '../../compiler/ir/kernel.js';
 import { cpuProfile } from './cpu.js';
 import { KernelEmitter } from './kernel.js';
 import { shapeFor, type Shape } from './plan.js';
+import { ENTRY } from './rt.js';
 import { cpuOf } from './toolchain.js';
 import { unalignVectors } from './vreduce.js';
-
-export const ENTRY = 'kiln_run';
 
 /** data layouts of the triples we target (llvm-bindings cannot create a TargetMachine to ask) */
 const LAYOUTS: Record<string, string> = {
