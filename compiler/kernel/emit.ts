@@ -5,6 +5,7 @@
 // by later stages at the same point (an Adam kernel loads each of p, g, m, v once).
 import type { DType, Node } from '../ir/graph.js';
 import type { Expr, KType, Stmt } from '../ir/kernel.js';
+import { exprChildren } from '../ir/kernel.js';
 import type { Ix } from './index.js';
 import { flatten, ixConst, ixKey, ixVar, toExpr, unflatten } from './index.js';
 import { throughViews, type Bound } from './views.js';
@@ -30,6 +31,20 @@ export const newBlock = (stmts: Stmt[], parent: Block | null = null): Block => (
 const UNARY = new Set(['neg', 'exp', 'log', 'sqrt', 'abs', 'recip']);
 const c = (type: KType, value: number): Expr => ({ e: 'const', type, value });
 const andE = (a: Expr | null, b: Expr): Expr => (a ? { e: 'binary', type: 'bool', fn: 'and', a, b } : b);
+
+/**
+ * Deeper values are bound to a `let`, so no expression tree nests more than this whatever the
+ * graph's depth (a 2,000-op elementwise chain is a sequence of lets): every pass and renderer
+ * over expressions may recurse, and WGSL parsers and the v8 serializer have depth limits too.
+ */
+export const MAX_EXPR_DEPTH = 32;
+const depths = new WeakMap<Expr, number>();
+/** nesting depth of `e` (memoized: emitted values are built bottom-up) */
+export function exprDepth(e: Expr): number {
+  let d = depths.get(e);
+  if (d === undefined) depths.set(e, d = 1 + Math.max(0, ...exprChildren(e).map(exprDepth)));
+  return d;
+}
 
 export class Emitter {
   readonly ops: string[] = [];
@@ -133,7 +148,8 @@ export class Emitter {
         else e = { e: 'binary', type: t, fn: n.op as any, a: this.emit(n.src[0], idx, blk, guard), b: this.emit(n.src[1], idx, blk, guard) };
     }
     this.ops.push(n.op);
-    return n === this.self || this.uses(n) > 1 || e.e === 'var' ? this.bind(blk, key, e) : (blk.memo.set(key, e), e);
+    const bound = n === this.self || this.uses(n) > 1 || e.e === 'var' || exprDepth(e) >= MAX_EXPR_DEPTH;
+    return bound ? this.bind(blk, key, e) : (blk.memo.set(key, e), e);
   }
 
   private guardOf(bounds: Bound[], outer: { e: Expr; key: string } | null) {

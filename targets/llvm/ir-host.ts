@@ -12,10 +12,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
 import type { KernelProgram } from '../../compiler/ir/kernel.js';
-import type { ModuleOptions } from './module.js';
+import type { IRProgram, ModuleOptions } from './module.js';
 import { cpuOf, hostCpu } from './toolchain.js';
 
-export interface IRRequest { program: KernelProgram; opts: ModuleOptions }
+export interface IRRequest { program: IRProgram; opts: ModuleOptions }
 /** the module's text, or IR that failed LLVM's verifier, or another error's message */
 export type IRReply = { ir: string } | { invalid: string } | { error: string };
 
@@ -26,8 +26,8 @@ const childArgv = (): string[] =>
   ext === '.ts' ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] : [];
 
 /** the IR of `program`, built in the shared child process */
-export function emitIR(program: KernelProgram, opts: ModuleOptions): Promise<IRReply> {
-  const c = irChild();
+export function emitIR(p: KernelProgram, opts: ModuleOptions): Promise<IRReply> {
+  const c = irChild(), program = irProgram(p);
   const id = nextId++;
   return new Promise((resolve, reject) => {
     pending.set(id, { resolve, reject });
@@ -37,7 +37,8 @@ export function emitIR(program: KernelProgram, opts: ModuleOptions): Promise<IRR
 }
 
 /** the same, blocking: a fresh child for this one request */
-export function emitIRSync(program: KernelProgram, opts: ModuleOptions): IRReply {
+export function emitIRSync(p: KernelProgram, opts: ModuleOptions): IRReply {
+  const program = irProgram(p);
   const r = spawnSync(process.execPath, [...childArgv(), childScript], {
     input: serialize({ program, opts } satisfies IRRequest), maxBuffer: 1 << 30, stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -45,6 +46,9 @@ export function emitIRSync(program: KernelProgram, opts: ModuleOptions): IRReply
   if (r.status !== 0) throw new Error(`kiln llvm: the IR builder process failed (${r.signal ?? `exit ${r.status}`})`);
   return deserialize(r.stdout) as IRReply;
 }
+
+/** only what the IR reads travels (a program also carries its graph, for inspection) */
+const irProgram = (p: KernelProgram): IRProgram => ({ buffers: p.buffers, kernels: p.kernels });
 
 interface Waiter { resolve: (r: IRReply) => void; reject: (e: Error) => void }
 let child: ChildProcess | undefined;
@@ -91,7 +95,8 @@ function codegen(): string {
 }
 
 /** a content hash of everything emitModule(program, opts) reads */
-export function programKey(program: KernelProgram, opts: ModuleOptions): string {
+export function programKey(p: KernelProgram, opts: ModuleOptions): string {
+  const program = irProgram(p);
   const env = ['KILN_LLVM_TRIPLE', 'KILN_LLVM_DATALAYOUT'].map((k) => process.env[k] ?? '');
   const cpu = cpuOf(opts); // 'native' reads this host's CPU flags
   return createHash('sha256').update([codegen(), process.arch, ...env, cpu, cpu === 'native' ? hostCpu() : ''].join('\0'))

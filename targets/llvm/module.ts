@@ -48,6 +48,9 @@ function addNoalias(ir: string, ok: boolean[]): string {
     line.replace(/(float\*|i32\*) %b(\d+)\b/g, (m, t: string, i: string) => (ok[+i] ? `${t} noalias %b${i}` : m)));
 }
 
+/** what the IR is built from: the memory declarations and the kernels */
+export type IRProgram = Pick<KernelProgram, 'buffers' | 'kernels'>;
+
 export interface ModuleOptions {
   /** emit only this kernel (external, no entry point): for inspecting one kernel */
   kernel?: number;
@@ -60,7 +63,7 @@ export interface ModuleOptions {
 }
 
 /** Builds and verifies the module; returns its textual IR. */
-export function emitModule(p: KernelProgram, opts: ModuleOptions = {}): string {
+export function emitModule(p: IRProgram, opts: ModuleOptions = {}): string {
   const ctx = new llvm.LLVMContext();
   const mod = new llvm.Module('kiln', ctx);
   const triple = hostTriple();
@@ -86,7 +89,7 @@ export class VerifyError extends Error {
   constructor(readonly ir: string) { super('kiln llvm: generated module failed verification'); }
 }
 
-function emitEntry(em: KernelEmitter, p: KernelProgram, fns: llvm.Function[], threshold: number): void {
+function emitEntry(em: KernelEmitter, p: IRProgram, fns: llvm.Function[], threshold: number): void {
   const ctx = em.ctx, L = llvm.GlobalValue.LinkageTypes, voidT = llvm.Type.getVoidTy(ctx);
   const kt = em.kernelType();
   const ptrTypes = p.buffers.map((d) => llvm.PointerType.get(d.dtype === 'f32' ? em.f32 : em.i32, 0));
