@@ -14,7 +14,8 @@ interface Report { stages: { target: string; got: number[]; want: number[] }[]; 
 function inFreshProcess(targets: string[]): Promise<Report> {
   return new Promise((resolve, reject) => execFile(process.execPath,
     ['--import', 'tsx', '--conditions=kiln-source', script, ...targets], { timeout: 180_000 },
-    (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(JSON.parse(out.trim().split('\n').at(-1)!)))));
+    (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`))
+      : resolve(JSON.parse(out.trim().split('\n').at(-1)!)))));
 }
 
 describe('native and webgpu in one process', () => {
@@ -23,7 +24,8 @@ describe('native and webgpu in one process', () => {
       const r = await inFreshProcess(order);
       expect(r.stages.map((s) => s.target)).toEqual(order);
       for (const [i, s] of r.stages.entries()) {
-        s.got.forEach((l, k) => expect(Math.abs(l - s.want[k]) / s.want[k], `${s.target} (stage ${i}) loss ${k}`).toBeLessThanOrEqual(TOL));
+        s.got.forEach((l, k) =>
+          expect(Math.abs(l - s.want[k]) / s.want[k], `${s.target} (stage ${i}) loss ${k}`).toBeLessThanOrEqual(TOL));
       }
       expect(r.dawn).toHaveLength(1);
       expect(r.llvmBindings).toEqual([]);

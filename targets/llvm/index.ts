@@ -43,7 +43,8 @@ export function manifestOf(p: KernelProgram): Manifest {
 function moduleOptions(opts: ModuleOptions & NativeOptions): ModuleOptions {
   const threshold = opts.parallelThreshold ?? Number(process.env.KILN_PAR_THRESHOLD ?? DEFAULT_PAR_THRESHOLD);
   const { kernel, shape } = opts;
-  return { parallelThreshold: threshold, cpu: cpuOf(opts), ...(kernel !== undefined ? { kernel } : {}), ...(shape ? { shape } : {}) };
+  const cpu = cpuOf(opts);
+  return { parallelThreshold: threshold, cpu, ...(kernel !== undefined ? { kernel } : {}), ...(shape ? { shape } : {}) };
 }
 
 function irOf(r: IRReply): string {
@@ -69,7 +70,7 @@ export type NativeArtifact = Artifact & { code: NativeCode };
 const artifact = (p: KernelProgram, lib: Library, opts: NativeOptions): NativeArtifact =>
   ({ target: 'llvm', manifest: manifestOf(p), code: { library: lib.path, entry: ENTRY, hash: lib.hash, cpu: cpuOf(opts) } });
 
-/** builds (or finds in the cache, without building IR) the program's shared library; blocks while it builds */
+/** builds (or finds in the cache, without building IR) the program's shared library; blocks */
 export function compileNative(p: KernelProgram, opts: NativeOptions = {}): NativeArtifact {
   const mo = moduleOptions(opts), key = programKey(p, mo);
   let lib = cachedLibrary(key, opts);

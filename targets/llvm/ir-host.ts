@@ -62,7 +62,9 @@ function hold(c: ChildProcess, busy: boolean): void {
 
 function irChild(): ChildProcess {
   if (child) return child;
-  const c = fork(childScript, [], { execArgv: childArgv(), serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const c = fork(childScript, [], {
+    execArgv: childArgv(), serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const fail = (why: string) => {
     if (child === c) child = undefined;
     const err = new Error(`kiln llvm: the IR builder process ${why}`);
@@ -90,7 +92,8 @@ function codegen(): string {
   const h = createHash('sha256');
   const dir = dirname(here);
   const files = readdirSync(dir).filter((f) => f.endsWith(ext)).sort().map((f) => join(dir, f));
-  for (const f of [...files, join(dir, '..', '..', 'compiler', 'ir', `kernel${ext}`)]) h.update(f).update(readFileSync(f));
+  const kernelIR = join(dir, '..', '..', 'compiler', 'ir', `kernel${ext}`);
+  for (const f of [...files, kernelIR]) h.update(f).update(readFileSync(f));
   return (codegenHash = h.digest('hex'));
 }
 
@@ -99,6 +102,7 @@ export function programKey(p: KernelProgram, opts: ModuleOptions): string {
   const program = irProgram(p);
   const env = ['KILN_LLVM_TRIPLE', 'KILN_LLVM_DATALAYOUT'].map((k) => process.env[k] ?? '');
   const cpu = cpuOf(opts); // 'native' reads this host's CPU flags
-  return createHash('sha256').update([codegen(), process.arch, ...env, cpu, cpu === 'native' ? hostCpu() : ''].join('\0'))
+  const host = [process.arch, ...env, cpu, cpu === 'native' ? hostCpu() : ''];
+  return createHash('sha256').update([codegen(), ...host].join('\0'))
     .update(serialize({ program, opts })).digest('hex').slice(0, 32);
 }
