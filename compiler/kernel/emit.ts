@@ -167,18 +167,22 @@ export class Emitter {
           return record({ e: 'var', type: t, name: r.name });
         } };
       }
-      case 'where': return { deps: n.src.map(here), finish: ([cond, a, b]) => record({ e: 'where', type: t, cond, a, b }) };
+      case 'where':
+        return { deps: n.src.map(here), finish: ([cond, a, b]) => record({ e: 'where', type: t, cond, a, b }) };
       case 'cast': return { deps: n.src.map(here), finish: ([a]) => record({ e: 'cast', type: t, a }) };
-      case 'fma': return { deps: n.src.map(here), finish: ([a, b, x]) => record({ e: 'fma', type: 'f32', a, b, c: x }) };
-      case 'random':
+      case 'fma':
+        return { deps: n.src.map(here), finish: ([a, b, x]) => record({ e: 'fma', type: 'f32', a, b, c: x }) };
+      case 'random': {
         // a pure function of the element's position in the draw's own shape: views of it (an
         // expand) read the same element, and recomputing it in another kernel gives the same value
-        return { deps: n.src.map(here), finish: (pieces) => record({
-          e: 'random', type: 'f32', dist: n.arg.dist, draw: n.arg.draw, index: toExpr(flatten(idx, n.shape, 0)), pieces,
-        }) };
+        const { dist, draw } = n.arg, index = toExpr(flatten(idx, n.shape, 0));
+        return { deps: n.src.map(here), finish: (pieces) => record({ e: 'random', type: 'f32', dist, draw, index, pieces }) };
+      }
       default: {
         const fn = n.op as any, unary = UNARY.has(n.op), deps = n.src.slice(0, unary ? 1 : 2).map(here);
-        return { deps, finish: ([a, b]) => record(unary ? { e: 'unary', type: t, fn, a } : { e: 'binary', type: t, fn, a, b }) };
+        const op = ([a, b]: Expr[]): Expr =>
+          (unary ? { e: 'unary', type: t, fn, a } : { e: 'binary', type: t, fn, a, b });
+        return { deps, finish: (vals) => record(op(vals)) };
       }
     }
   }

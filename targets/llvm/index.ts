@@ -44,7 +44,7 @@ function moduleOptions(opts: ModuleOptions & NativeOptions): ModuleOptions {
   const threshold = opts.parallelThreshold ?? Number(process.env.KILN_PAR_THRESHOLD ?? DEFAULT_PAR_THRESHOLD);
   const { kernel, shape } = opts;
   const cpu = cpuOf(opts);
-  return { parallelThreshold: threshold, cpu, ...(kernel !== undefined ? { kernel } : {}), ...(shape ? { shape } : {}) };
+  return { parallelThreshold: threshold, cpu, ...(kernel !== undefined ? { kernel } : {}), ...(shape && { shape }) };
 }
 
 function irOf(r: IRReply): string {

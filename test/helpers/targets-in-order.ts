@@ -20,5 +20,6 @@ for (const target of process.argv.slice(2)) {
   stages.push({ target, got, want });
   rmSync(cache, { recursive: true, force: true });
 }
-console.log(JSON.stringify({ stages, llvmBindings: libs(/llvm-bindings\.node$|libLLVM-14/), dawn: libs(/dawn\.node$/) }));
+const llvmBindings = libs(/llvm-bindings\.node$|libLLVM-14/);
+console.log(JSON.stringify({ stages, llvmBindings, dawn: libs(/dawn\.node$/) }));
 process.exit(0);
