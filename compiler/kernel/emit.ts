@@ -176,7 +176,8 @@ export class Emitter {
         // a pure function of the element's position in the draw's own shape: views of it (an
         // expand) read the same element, and recomputing it in another kernel gives the same value
         const { dist, draw } = n.arg, index = toExpr(flatten(idx, n.shape, 0));
-        return { deps: n.src.map(here), finish: (pieces) => record({ e: 'random', type: 'f32', dist, draw, index, pieces }) };
+        const finish = (pieces: Expr[]) => record({ e: 'random', type: 'f32', dist, draw, index, pieces });
+        return { deps: n.src.map(here), finish };
       }
       default: {
         const fn = n.op as any, unary = UNARY.has(n.op), deps = n.src.slice(0, unary ? 1 : 2).map(here);
