@@ -94,10 +94,10 @@ async function writeBundle(def: ProgramDefinition, t: TracedDefinition, opts: Bu
     }));
   }
   if (opts.targets.includes('native')) {
-    const { compileNative } = await import('../../targets/llvm/index.js');
+    const { compileNativeAsync } = await import('../../targets/llvm/index.js');
     for (const [i, kp] of programs.entries()) {
-      await progress.stage(`native: ${functions[i].name} (LLVM)`, () => {
-        const a = compileNative(kp, opts.cpu ? { cpu: opts.cpu } : {});
+      await progress.stage(`native: ${functions[i].name} (LLVM)`, async () => {
+        const a = await compileNativeAsync(kp, opts.cpu ? { cpu: opts.cpu } : {});
         const rel = `native/${functions[i].name}.so`;
         mkdirSync(path.join(out, 'native'), { recursive: true });
         copyFileSync(a.code.library, path.join(out, rel));

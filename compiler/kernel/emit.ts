@@ -5,6 +5,7 @@
 // by later stages at the same point (an Adam kernel loads each of p, g, m, v once).
 import type { DType, Node } from '../ir/graph.js';
 import type { Expr, KType, Stmt } from '../ir/kernel.js';
+import { exprChildren } from '../ir/kernel.js';
 import type { Ix } from './index.js';
 import { flatten, ixConst, ixKey, ixVar, toExpr, unflatten } from './index.js';
 import { throughViews, type Bound } from './views.js';
@@ -26,11 +27,31 @@ export const ktype = (d: DType): KType => (d === 'float32' ? 'f32' : d === 'int3
 export const squeezed = (shape: readonly number[]) => shape.map((n, i) => [i, n]).filter(([, n]) => n !== 1);
 
 export interface Block { stmts: Stmt[]; memo: Map<string, Expr>; parent: Block | null }
+/** a bounds condition on the index (from slices and pads), with its memo key */
+type Guard = { e: Expr; key: string } | null;
+/** a value wanted: node n at idx, in blk, under guard */
+interface Want { n: Node; idx: Ix[]; blk: Block; guard: Guard }
+/** the sources a value needs, in order, and how to combine their values into it */
+interface Plan { deps: Want[]; finish: (vals: Expr[]) => Expr }
 export const newBlock = (stmts: Stmt[], parent: Block | null = null): Block => ({ stmts, memo: new Map(), parent });
 
 const UNARY = new Set(['neg', 'exp', 'log', 'sqrt', 'abs', 'recip']);
 const c = (type: KType, value: number): Expr => ({ e: 'const', type, value });
 const andE = (a: Expr | null, b: Expr): Expr => (a ? { e: 'binary', type: 'bool', fn: 'and', a, b } : b);
+
+/**
+ * Deeper values are bound to a `let`, so no expression tree nests more than this whatever the
+ * graph's depth (a 2,000-op elementwise chain is a sequence of lets): every pass and renderer
+ * over expressions may recurse, and WGSL parsers and the v8 serializer have depth limits too.
+ */
+export const MAX_EXPR_DEPTH = 32;
+const depths = new WeakMap<Expr, number>();
+/** nesting depth of `e` (memoized: emitted values are built bottom-up) */
+export function exprDepth(e: Expr): number {
+  let d = depths.get(e);
+  if (d === undefined) depths.set(e, d = 1 + Math.max(0, ...exprChildren(e).map(exprDepth)));
+  return d;
+}
 
 export class Emitter {
   readonly ops: string[] = [];
@@ -77,67 +98,98 @@ export class Emitter {
     return v;
   }
 
-  emit(n: Node, idx: Ix[], blk: Block, guard: { e: Expr; key: string } | null): Expr {
+  /**
+   * The value of `n` at `idx`, emitted into `blk`. An explicit stack of frames, not recursion: a
+   * chain of thousands of ops between two stored values is one walk. Frames run their sources
+   * in order, each to completion, so statements, memo hits and `ops` come out in depth-first order.
+   */
+  emit(n: Node, idx: Ix[], blk: Block, guard: Guard): Expr {
+    const first = this.plan({ n, idx, blk, guard });
+    if ('done' in first) return first.done;
+    const stack: (Plan & { vals: Expr[] })[] = [{ ...first, vals: [] }];
+    for (;;) {
+      const top = stack[stack.length - 1];
+      if (top.vals.length < top.deps.length) {
+        const p = this.plan(top.deps[top.vals.length]);
+        if ('done' in p) top.vals.push(p.done); else stack.push({ ...p, vals: [] });
+        continue;
+      }
+      stack.pop();
+      const v = top.finish(top.vals);
+      if (!stack.length) return v;
+      stack[stack.length - 1].vals.push(v);
+    }
+  }
+
+  /** one step of emit: a finished value, or the sources to emit first and how to combine them */
+  private plan({ n, idx, blk, guard }: Want): { done: Expr } | Plan {
     const key = `${n.id}:${idx.map(ixKey).join(',')}${guard ? `|${guard.key}` : ''}`;
-    for (let b: Block | null = blk; b; b = b.parent) { const hit = b.memo.get(key); if (hit) return hit; }
+    for (let b: Block | null = blk; b; b = b.parent) { const hit = b.memo.get(key); if (hit) return { done: hit }; }
     const t = ktype(n.dtype);
-    const home = n !== this.self ? this.homeOf(n) : n.op === 'input' || n.op === 'state' ? this.sourceOf?.(n) : undefined;
+    const home = n !== this.self ? this.homeOf(n)
+      : n.op === 'input' || n.op === 'state' ? this.sourceOf?.(n) : undefined;
     if (home) {
       this.loads.push({ node: n, idx });
       let index = toExpr(flatten(idx, home.shape, home.offset));
       if (guard) index = { e: 'where', type: 'i32', cond: guard.e, a: index, b: c('i32', 0) };
       let e: Expr = { e: 'load', type: home.storage, buf: home.buf, index };
       if (t === 'bool') e = { e: 'cast', type: 'bool', a: e };
-      return this.bind(blk, key, e);
+      return { done: this.bind(blk, key, e) };
     }
-    let e: Expr;
+    const record = (e: Expr): Expr => {
+      this.ops.push(n.op);
+      const bound = n === this.self || this.uses(n) > 1 || e.e === 'var' || exprDepth(e) >= MAX_EXPR_DEPTH;
+      return bound ? this.bind(blk, key, e) : (blk.memo.set(key, e), e);
+    };
+    const here = (s: Node): Want => ({ n: s, idx, blk, guard });
     switch (n.op) {
       case 'reshape': case 'permute': case 'expand': case 'slice': case 'pad': {
         const a = throughViews(n, idx, (m) => m !== n && m !== this.self && !!this.homeOf(m));
         const g = this.guardOf(a.bounds, guard);
-        const inner = this.emit(a.node, a.idx, blk, g);
-        if (!a.bounds.length) return inner;
-        e = { e: 'where', type: t, cond: g!.e, a: inner, b: c(t, 0) };
-        break;
+        const finish = ([inner]: Expr[]) =>
+          (a.bounds.length ? record({ e: 'where', type: t, cond: g!.e, a: inner, b: c(t, 0) }) : inner);
+        return { deps: [{ n: a.node, idx: a.idx, blk, guard: g }], finish };
       }
-      case 'const': return c(t, t === 'bool' ? +!!n.arg.value : n.arg.value);
-      case 'scalar': return { e: 'scalar', type: 'f32', slot: n.arg.slot };
+      case 'const': return { done: c(t, t === 'bool' ? +!!n.arg.value : n.arg.value) };
+      case 'scalar': return { done: { e: 'scalar', type: 'f32', slot: n.arg.slot } };
       case 'iota': {
         const i = toExpr(idx[n.arg.axis]);
-        return t === 'i32' ? i : { e: 'cast', type: t, a: i };
+        return { done: t === 'i32' ? i : { e: 'cast', type: t, a: i } };
       }
       case 'data':
-        if (n.arg.values.length === 1) return c(t, n.arg.values[0]);
+        if (n.arg.values.length === 1) return { done: c(t, n.arg.values[0]) };
         throw new Error('kernel lowering: a data node must become a state cell before scheduling');
       case 'input': case 'state':
         throw new Error(`kernel lowering: no placement for ${n.op} ${JSON.stringify(n.arg)}`);
-      case 'sum': case 'rmax': e = this.reduce(n, idx, blk, guard); break;
-      case 'where':
-        e = { e: 'where', type: t, cond: this.emit(n.src[0], idx, blk, guard), a: this.emit(n.src[1], idx, blk, guard), b: this.emit(n.src[2], idx, blk, guard) };
-        break;
-      case 'cast': e = { e: 'cast', type: t, a: this.emit(n.src[0], idx, blk, guard) }; break;
-      case 'fma': {
-        const [a, b, cc] = n.src.map((s) => this.emit(s, idx, blk, guard));
-        e = { e: 'fma', type: 'f32', a, b, c: cc };
-        break;
+      case 'sum': case 'rmax': {
+        const r = this.reduce(n, idx, blk);
+        return { deps: [{ n: n.src[0], idx: r.idx, blk: r.inner, guard }], finish: ([v]) => {
+          r.inner.stmts.push({ s: 'accum', name: r.name, value: v });
+          return record({ e: 'var', type: t, name: r.name });
+        } };
       }
+      case 'where':
+        return { deps: n.src.map(here), finish: ([cond, a, b]) => record({ e: 'where', type: t, cond, a, b }) };
+      case 'cast': return { deps: n.src.map(here), finish: ([a]) => record({ e: 'cast', type: t, a }) };
+      case 'fma':
+        return { deps: n.src.map(here), finish: ([a, b, x]) => record({ e: 'fma', type: 'f32', a, b, c: x }) };
       case 'random': {
         // a pure function of the element's position in the draw's own shape: views of it (an
         // expand) read the same element, and recomputing it in another kernel gives the same value
-        const pieces = n.src.map((s) => this.emit(s, idx, blk, guard));
-        const index = toExpr(flatten(idx, n.shape, 0));
-        e = { e: 'random', type: 'f32', dist: n.arg.dist, draw: n.arg.draw, index, pieces };
-        break;
+        const { dist, draw } = n.arg, index = toExpr(flatten(idx, n.shape, 0));
+        const finish = (pieces: Expr[]) => record({ e: 'random', type: 'f32', dist, draw, index, pieces });
+        return { deps: n.src.map(here), finish };
       }
-      default:
-        if (UNARY.has(n.op)) e = { e: 'unary', type: t, fn: n.op as any, a: this.emit(n.src[0], idx, blk, guard) };
-        else e = { e: 'binary', type: t, fn: n.op as any, a: this.emit(n.src[0], idx, blk, guard), b: this.emit(n.src[1], idx, blk, guard) };
+      default: {
+        const fn = n.op as any, unary = UNARY.has(n.op), deps = n.src.slice(0, unary ? 1 : 2).map(here);
+        const op = ([a, b]: Expr[]): Expr =>
+          (unary ? { e: 'unary', type: t, fn, a } : { e: 'binary', type: t, fn, a, b });
+        return { deps, finish: (vals) => record(op(vals)) };
+      }
     }
-    this.ops.push(n.op);
-    return n === this.self || this.uses(n) > 1 || e.e === 'var' ? this.bind(blk, key, e) : (blk.memo.set(key, e), e);
   }
 
-  private guardOf(bounds: Bound[], outer: { e: Expr; key: string } | null) {
+  private guardOf(bounds: Bound[], outer: Guard): Guard {
     if (!bounds.length) return outer;
     let e = outer?.e ?? null;
     for (const b of bounds) {
@@ -148,8 +200,8 @@ export class Emitter {
     return { e: e!, key: `${outer?.key ?? ''}&${bounds.map((b) => `${ixKey(b.ix)}<${b.hi}`).join('&')}` };
   }
 
-  /** an inlined reduction: an accumulator and a serial loop nest over the reduced axes */
-  private reduce(n: Node, idx: Ix[], blk: Block, guard: { e: Expr; key: string } | null): Expr {
+  /** an inlined reduction: an accumulator and a serial loop nest over the reduced axes, for its source */
+  private reduce(n: Node, idx: Ix[], blk: Block): { name: string; inner: Block; idx: Ix[] } {
     const t = ktype(n.dtype), name = this.fresh('acc');
     const src = n.src[0], sidx = [...idx];
     const terms = (n.arg.axes as number[]).reduce((m, a) => m * src.shape[a], 1);
@@ -166,7 +218,6 @@ export class Emitter {
       inner = newBlock(body, inner);
       sidx[a] = ixVar(v, src.shape[a]);
     }
-    inner.stmts.push({ s: 'accum', name, value: this.emit(src, sidx, inner, guard) });
-    return { e: 'var', type: t, name };
+    return { name, inner, idx: sidx };
   }
 }

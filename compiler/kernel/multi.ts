@@ -89,8 +89,9 @@ export function clusterUpdates(stages: SStage[], primary: Map<number, SStage>, p
   const units: SStage[][][] = [];
   for (const clusters of bySig.values()) {
     const unit: SStage[][] = [];
+    const joined = new Independent(stages);
     for (const c of clusters) {
-      if (unit.every((u) => !reaches(stages, c, u) && !reaches(stages, u, c))) unit.push(c);
+      if (joined.tryAdd(c)) unit.push(c);
       else units.push([c]);
     }
     if (unit.length) units.push(unit);
@@ -98,18 +99,38 @@ export function clusterUpdates(stages: SStage[], primary: Map<number, SStage>, p
   return units;
 }
 
-function reaches(stages: SStage[], from: SStage[], to: SStage[]): boolean {
-  const target = new Set(to.map((s) => s.id));
-  const seen = new Set<number>();
-  const stack = from.map((s) => s.id);
-  while (stack.length) {
-    const x = stack.pop()!;
-    for (const d of stages[x].deps) {
-      if (target.has(d)) return true;
-      if (!seen.has(d)) { seen.add(d); stack.push(d); }
-    }
+/**
+ * Clusters none of which reaches another through the stages' dependencies (rule f). Adding one
+ * walks its ancestors once and compares them with the members and the members' ancestors, so a
+ * unit of thousands of clusters (a deep network's parameters) costs one walk per cluster.
+ */
+class Independent {
+  private readonly member: Uint8Array;
+  private readonly ancestor: Uint8Array; // of some member
+  private readonly seen: Int32Array;     // walk stamps
+  private stamp = 0;
+  constructor(private readonly stages: SStage[]) {
+    this.member = new Uint8Array(stages.length);
+    this.ancestor = new Uint8Array(stages.length);
+    this.seen = new Int32Array(stages.length);
   }
-  return false;
+
+  tryAdd(c: SStage[]): boolean {
+    const mine = ++this.stamp, walked: number[] = [];
+    for (const s of c) if (this.ancestor[s.id]) return false; // a member reaches c
+    for (const todo = c.map((s) => s.id); todo.length;) {
+      for (const d of this.stages[todo.pop()!].deps) {
+        if (this.seen[d] === mine) continue;
+        if (this.member[d]) return false; // c reaches a member
+        this.seen[d] = mine;
+        walked.push(d);
+        todo.push(d);
+      }
+    }
+    for (const s of c) this.member[s.id] = 1;
+    for (const d of walked) this.ancestor[d] = 1;
+    return true;
+  }
 }
 
 /** provisional buffer identity for signatures: the kind of memory a node lives in */

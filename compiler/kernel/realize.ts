@@ -45,14 +45,13 @@ export function realize(p: GraphProgram): Realization {
     const hits = new Set<number>();
     let broadcast = false;
     const seen = new Set<number>();
-    const walk = (m: Node) => {
-      for (const u of users.get(m.id) ?? []) {
+    for (const todo = [n]; todo.length;) { // an explicit stack: graphs may be thousands of nodes deep
+      for (const u of users.get(todo.pop()!.id) ?? []) {
         if (BROADCAST.has(u.op)) broadcast = true;
         if (stored.has(u.id)) { hits.add(u.id); continue; }
-        if (!seen.has(u.id)) { seen.add(u.id); walk(u); }
+        if (!seen.has(u.id)) { seen.add(u.id); todo.push(u); }
       }
-    };
-    walk(n);
+    }
     return { hits, broadcast };
   };
   /** leaf reads and inlined reductions below n, stopping at stored values */
@@ -60,16 +59,15 @@ export function realize(p: GraphProgram): Realization {
     const leaves = new Set<number>();
     let reduces = 0;
     const seen = new Set<number>();
-    const walk = (m: Node) => {
-      for (const s of m.src) {
+    for (const todo = [n]; todo.length;) {
+      for (const s of todo.pop()!.src) {
         if (seen.has(s.id)) continue;
         seen.add(s.id);
         if (stored.has(s.id) || s.op === 'input' || s.op === 'state') { leaves.add(s.id); continue; }
         if (REDUCES.has(s.op)) reduces++;
-        walk(s);
+        todo.push(s);
       }
-    };
-    walk(n);
+    }
     return { leaves: leaves.size, reduces: reduces + (REDUCES.has(n.op) ? 1 : 0) };
   };
 

@@ -86,13 +86,26 @@ export function schedule(graph: GraphProgram, layout: StateLayout = new StateLay
 
   // -- rules 3 and 4: list scheduling
   const minPar = opts.minParallel ?? 4096, serialWork = opts.serialWork ?? 4096;
-  const done = new Set<number>();
   const plans: Plan[] = [];
   let cur: { stages: SStage[]; grid: number[] } | null = null;
   const unitStages = (u: number) => units[u].flat();
-  const ready = (u: number) => unitStages(u).every((s) => [...s.deps].every((d) => done.has(d) || unitOf.get(d) === u));
-  const uprio = (u: number) => Math.min(...unitStages(u).map(prio));
+  const uprio = units.map((_, u) => unitStages(u).reduce((a, s) => Math.min(a, prio(s)), Infinity));
   const pending = new Set(units.keys());
+  // ready units (every dependency outside the unit done), kept by counting: a graph of thousands
+  // of stages is scheduled in time linear in its dependencies, not quadratic
+  const waiting = units.map(() => 0), dependents = new Map<number, number[]>();
+  for (const u of units.keys()) for (const s of unitStages(u)) for (const d of s.deps) {
+    if (unitOf.get(d) === u) continue;
+    waiting[u]++;
+    const ws = dependents.get(d);
+    if (ws) ws.push(u); else dependents.set(d, [u]);
+  }
+  const ready = new Set([...units.keys()].filter((u) => waiting[u] === 0));
+  const take = (u: number, ss: SStage[]) => {
+    pending.delete(u);
+    ready.delete(u);
+    for (const s of ss) for (const w of dependents.get(s.id) ?? []) if (--waiting[w] === 0) ready.add(w);
+  };
   const close = () => { if (cur) plans.push({ kind: 'fused', ...cur, reason: 'next stage cannot share its grid' }); cur = null; };
   const join = (s: SStage): number[] | null => {
     if (!cur || inMulti.has(s.id)) return null;
@@ -117,7 +130,7 @@ export function schedule(graph: GraphProgram, layout: StateLayout = new StateLay
     return grid;
   };
   while (pending.size) {
-    const rs = [...pending].filter(ready).sort((a, b) => uprio(a) - uprio(b));
+    const rs = [...ready].sort((a, b) => uprio[a] - uprio[b]);
     if (!rs.length) throw new Error('kiln scheduler: cyclic stage dependencies');
     let joined = false;
     if (cur) for (const u of rs) {
@@ -125,13 +138,12 @@ export function schedule(graph: GraphProgram, layout: StateLayout = new StateLay
       if (c.length !== 1 || c[0].length !== 1) continue;
       const g = join(c[0][0]);
       if (!g) continue;
-      cur.stages.push(c[0][0]); cur.grid = g; done.add(c[0][0].id); pending.delete(u); joined = true; break;
+      cur.stages.push(c[0][0]); cur.grid = g; take(u, c[0]); joined = true; break;
     }
     if (joined) continue;
     close();
     const u = rs[0];
-    pending.delete(u);
-    for (const s of unitStages(u)) done.add(s.id);
+    take(u, unitStages(u));
     const c = units[u];
     if (inMulti.has(c[0][0].id)) plans.push({ kind: 'multi', clusters: c });
     else cur = { stages: [c[0][0]], grid: squeezed(c[0][0].node.shape).map(([, n]) => n) };

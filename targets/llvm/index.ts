@@ -7,8 +7,13 @@ import type { KernelProgram } from '../../compiler/ir/kernel.js';
 import type { Artifact } from '../../runtime/device.js';
 import type { Manifest } from '../../runtime/manifest.js';
 import type { NativeCode } from '../../runtime/native/device.js';
-import { emitModule, ENTRY, VerifyError, type ModuleOptions } from './module.js';
-import { assemble, buildLibrary, buildLibraryAsync, cpuOf, verifierMessage, type Library, type ToolchainOptions } from './toolchain.js';
+import { emitIR, emitIRSync, programKey, type IRReply } from './ir-host.js';
+import type { ModuleOptions } from './module.js';
+import { ENTRY } from './rt.js';
+import {
+  assemble, buildLibrary, buildLibraryAsync, cachedLibrary, cpuOf, rememberLibrary, verifierMessage,
+  type Library, type ToolchainOptions,
+} from './toolchain.js';
 
 export { toolchainStats, hostCpu } from './toolchain.js';
 export type { ToolchainOptions } from './toolchain.js';
@@ -34,15 +39,26 @@ export function manifestOf(p: KernelProgram): Manifest {
   };
 }
 
-/** textual LLVM IR of the program (or of kernel `kernel` alone), verified */
-export function llvmIR(p: KernelProgram, opts: ModuleOptions & NativeOptions = {}): string {
+/** what the IR builder needs: every option resolved, so the program key sees what the IR depends on */
+function moduleOptions(opts: ModuleOptions & NativeOptions): ModuleOptions {
   const threshold = opts.parallelThreshold ?? Number(process.env.KILN_PAR_THRESHOLD ?? DEFAULT_PAR_THRESHOLD);
-  try {
-    return emitModule(p, { ...opts, parallelThreshold: threshold });
-  } catch (e) {
-    if (e instanceof VerifyError) throw new Error(`kiln llvm: generated IR is invalid: ${verifierMessage(e.ir)}`);
-    throw e;
-  }
+  const { kernel, shape } = opts;
+  const cpu = cpuOf(opts);
+  return { parallelThreshold: threshold, cpu, ...(kernel !== undefined ? { kernel } : {}), ...(shape && { shape }) };
+}
+
+function irOf(r: IRReply): string {
+  if ('ir' in r) return r.ir;
+  if ('invalid' in r) throw new Error(`kiln llvm: generated IR is invalid: ${verifierMessage(r.invalid)}`);
+  throw new Error(r.error);
+}
+
+/**
+ * textual LLVM IR of the program (or of kernel `kernel` alone), verified. Built in a child
+ * process (ir-host.ts): llvm-bindings never shares an address space with Dawn's LLVM.
+ */
+export function llvmIR(p: KernelProgram, opts: ModuleOptions & NativeOptions = {}): string {
+  return irOf(emitIRSync(p, moduleOptions(opts)));
 }
 
 export function nativeAssembly(p: KernelProgram, opts: ModuleOptions & NativeOptions = {}): string {
@@ -54,12 +70,18 @@ export type NativeArtifact = Artifact & { code: NativeCode };
 const artifact = (p: KernelProgram, lib: Library, opts: NativeOptions): NativeArtifact =>
   ({ target: 'llvm', manifest: manifestOf(p), code: { library: lib.path, entry: ENTRY, hash: lib.hash, cpu: cpuOf(opts) } });
 
-/** builds (or finds in the cache) the program's shared library; blocks while the tools run */
+/** builds (or finds in the cache, without building IR) the program's shared library; blocks */
 export function compileNative(p: KernelProgram, opts: NativeOptions = {}): NativeArtifact {
-  return artifact(p, buildLibrary(llvmIR(p, opts), opts), opts);
+  const mo = moduleOptions(opts), key = programKey(p, mo);
+  let lib = cachedLibrary(key, opts);
+  if (!lib) rememberLibrary(key, lib = buildLibrary(irOf(emitIRSync(p, mo)), opts), opts);
+  return artifact(p, lib, opts);
 }
 
-/** compileNative without blocking the event loop while opt, llc and cc run */
+/** compileNative without blocking the event loop while the IR builder, opt, llc and cc run */
 export async function compileNativeAsync(p: KernelProgram, opts: NativeOptions = {}): Promise<NativeArtifact> {
-  return artifact(p, await buildLibraryAsync(llvmIR(p, opts), opts), opts);
+  const mo = moduleOptions(opts), key = programKey(p, mo);
+  let lib = cachedLibrary(key, opts);
+  if (!lib) rememberLibrary(key, lib = await buildLibraryAsync(irOf(await emitIR(p, mo)), opts), opts);
+  return artifact(p, lib, opts);
 }

@@ -7,11 +7,10 @@ import type { Kernel, KernelProgram } from '../../compiler/ir/kernel.js';
 import { cpuProfile } from './cpu.js';
 import { KernelEmitter } from './kernel.js';
 import { shapeFor, type Shape } from './plan.js';
+import { ENTRY } from './rt.js';
 import { cpuOf } from './toolchain.js';
 import { unalignVectors } from './vreduce.js';
-import { NATIVE_ENTRY, NATIVE_SIZES } from '../../runtime/native/entry.js';
-
-export const ENTRY = NATIVE_ENTRY;
+import { NATIVE_SIZES } from '../../runtime/native/entry.js';
 
 /** data layouts of the triples we target (llvm-bindings cannot create a TargetMachine to ask) */
 const LAYOUTS: Record<string, string> = {
@@ -50,6 +49,9 @@ function addNoalias(ir: string, ok: boolean[]): string {
     line.replace(/(float\*|i32\*) %b(\d+)\b/g, (m, t: string, i: string) => (ok[+i] ? `${t} noalias %b${i}` : m)));
 }
 
+/** what the IR is built from: the memory declarations and the kernels */
+export type IRProgram = Pick<KernelProgram, 'buffers' | 'kernels'>;
+
 export interface ModuleOptions {
   /** emit only this kernel (external, no entry point): for inspecting one kernel */
   kernel?: number;
@@ -62,7 +64,7 @@ export interface ModuleOptions {
 }
 
 /** Builds and verifies the module; returns its textual IR. */
-export function emitModule(p: KernelProgram, opts: ModuleOptions = {}): string {
+export function emitModule(p: IRProgram, opts: ModuleOptions = {}): string {
   const ctx = new llvm.LLVMContext();
   const mod = new llvm.Module('kiln', ctx);
   const triple = hostTriple();
@@ -89,7 +91,7 @@ export class VerifyError extends Error {
 }
 
 /** `const int64_t kiln_sizes[]`: the buffer count, then each buffer's size (runtime/native/entry.ts) */
-function emitSizes(em: KernelEmitter, p: KernelProgram): void {
+function emitSizes(em: KernelEmitter, p: IRProgram): void {
   const i64 = llvm.Type.getInt64Ty(em.ctx);
   const vals = [p.buffers.length, ...p.buffers.map((d) => d.size)].map((v) => llvm.ConstantInt.get(i64, v));
   const arrT = llvm.ArrayType.get(i64, vals.length);
@@ -97,7 +99,7 @@ function emitSizes(em: KernelEmitter, p: KernelProgram): void {
   new llvm.GlobalVariable(em.mod, arrT, true, linkage, llvm.ConstantArray.get(arrT, vals), NATIVE_SIZES);
 }
 
-function emitEntry(em: KernelEmitter, p: KernelProgram, fns: llvm.Function[], threshold: number): void {
+function emitEntry(em: KernelEmitter, p: IRProgram, fns: llvm.Function[], threshold: number): void {
   const ctx = em.ctx, L = llvm.GlobalValue.LinkageTypes, voidT = llvm.Type.getVoidTy(ctx);
   const kt = em.kernelType();
   const ptrTypes = p.buffers.map((d) => llvm.PointerType.get(d.dtype === 'f32' ? em.f32 : em.i32, 0));

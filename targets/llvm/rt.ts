@@ -1,5 +1,8 @@
 // Runtime support linked into every kiln native library, as C source (embedded so a built
 // package needs no extra files; toolchain.ts writes it next to the object and compiles it with cc).
+/** the library's one exported function: void kiln_run(T0* b0, ..., TN* bN) (module.ts emits it) */
+export const ENTRY = 'kiln_run';
+
 export const RT_C = `// Runtime support linked into every kiln native library. kiln_par splits a kernel's outer grid
 // [0, n) into chunks that the caller and a small persistent thread pool (created on first use)
 // claim dynamically: a worker that wakes late (another process holds the core) just claims

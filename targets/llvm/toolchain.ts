@@ -5,7 +5,7 @@
 // cannot express; opt then writes the bitcode llc reads.)
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RT_C } from './rt.js';
 const FORMAT = 'kiln-llvm-1'; // bump when codegen changes in a way the IR text does not show
@@ -134,4 +134,23 @@ export async function buildLibraryAsync(ir: string, opts: ToolchainOptions = {})
     rmSync(tmp, { recursive: true, force: true });
   }
   return { path: j.path, hash: j.hash, cached: false };
+}
+
+// programs/<key> holds the hash of the library a program (ir-host.ts programKey) was built into,
+// so a cached build needs neither the IR nor the process that makes it
+const keyFile = (key: string, opts: ToolchainOptions) => join(cacheDirOf(opts), 'programs', key);
+
+export function cachedLibrary(key: string, opts: ToolchainOptions = {}): Library | undefined {
+  let hash: string;
+  try { hash = readFileSync(keyFile(key, opts), 'utf8').trim(); } catch { return undefined; }
+  const path = join(cacheDirOf(opts), `${hash}.so`);
+  return /^[0-9a-f]{32}$/.test(hash) && existsSync(path) ? { path, hash, cached: true } : undefined;
+}
+
+export function rememberLibrary(key: string, lib: Library, opts: ToolchainOptions = {}): void {
+  const file = keyFile(key, opts);
+  mkdirSync(join(file, '..'), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, lib.hash);
+  renameSync(tmp, file);
 }
