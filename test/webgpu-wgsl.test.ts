@@ -104,6 +104,24 @@ describe('wgsl kernels and limits', () => {
     expect(serial.loopTrips).toBeLessThan(65535); // unrolled within llvmpipe's loop limit
   });
 
+  it('writes every IR loop bound through kiln_one, so the driver cannot fully unroll nested loops', () => {
+    // nested constant loops, fully unrolled by Mesa, made llvmpipe's first dispatch take seconds
+    const body = [loop('i', 5, [acc('s', 'add', 0), loop('r', 10, [accum('s', ld(0, v('r')))], true),
+      st(1, v('i'), v('s', 'f32'))]), loop('j', 40, [st(1, bin('add', v('j'), c(5, 'i32')), c(1))])];
+    const p = program([buf('x', 'input', 10), buf('o', 'output', 45)], [kernel('nest', [1], body)], [place(0, [10])], [place(1, [45])]);
+    const sum = [acc('s', 'add', 0), loop('k', 100000, [accum('s', ld(0, v('k')))], true), st(1, c(0, 'i32'), v('s', 'f32'))];
+    const q = program([buf('x', 'input', 100000), buf('o', 'output', 1)], [kernel('sum', [], sum)], [place(0, [100000])], [place(1, [1])]);
+    const kernels = [buildWGSL(p).code.kernels[0], buildWGSL(q).code.kernels[0], buildWGSL(q, { workgroupReduce: false }).code.kernels[0]];
+    for (const k of kernels) {
+      expect(k.wgsl).toContain('@builtin(num_workgroups) kiln_nwg: vec3<u32>');
+      expect(k.wgsl).toContain('let kiln_one: i32 = i32(kiln_nwg.z);');
+      const irLoops = k.wgsl.split('\n').filter((l) => /for \((var v_|; kiln_u_)/.test(l));
+      expect(irLoops.length).toBeGreaterThan(0);
+      for (const l of irLoops) expect(l).toMatch(/< \d+i \* kiln_one;/);
+    }
+    expect(kernels[0].wgsl.match(/\* kiln_one/g)).toHaveLength(4); // i, r, and j unrolled: main + remainder loop
+  });
+
   it('tiles matmul-shaped kernels (A by row and k, B by k and column), and only those', () => {
     const M = 20, N = 12, K = 40;
     const mm = (ai: Parameters<typeof ld>[1], bi: Parameters<typeof ld>[1]) => program(

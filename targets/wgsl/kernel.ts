@@ -7,7 +7,7 @@ import { MAX_WORKGROUPS_PER_DIM, type WGSLBinding, type WGSLKernel } from '../..
 import {
   bufName, conv, expr, helperSource, ident, index, lit, newCtx, nonNeg, storageKType, useHelper, WGSL_TYPE, type Ctx,
 } from './expr.js';
-import { chooseUnroll, forLoop, loopTrips } from './loops.js';
+import { chooseUnroll, ENTRY_POINT, forLoop, loopTrips } from './loops.js';
 import { numel } from '../../runtime/manifest.js';
 
 export const DEFAULT_WORKGROUP_SIZE = 64; // compat devices guarantee 128 invocations; 64 suits CPUs and GPUs
@@ -124,7 +124,7 @@ export function renderSerialKernel(k: Kernel, dtypes: readonly StorageDType[], w
     ...decls,
     '',
     `@compute @workgroup_size(${workgroupSize})`,
-    'fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {',
+    ...ENTRY_POINT,
     `  let kiln_i: u32 = ${flat};`,
     `  if (kiln_i >= ${n}u) { return; }`,
     ...gridLets(k.grid, 'kiln_i', '  '),

@@ -11,7 +11,7 @@ import type { StorageDType } from '../../runtime/manifest.js';
 import type { WGSLKernel } from '../../runtime/webgpu/artifact.js';
 import { helperSource, ident, lit, newCtx, WGSL_TYPE, type Ctx } from './expr.js';
 import { accumulate, bindingDecls, foldWorkgroups, gridLets, header, stmts } from './kernel.js';
-import { chooseUnroll, forLoop, loopTrips } from './loops.js';
+import { chooseUnroll, ENTRY_POINT, forLoop, loopTrips } from './loops.js';
 import { numel } from '../../runtime/manifest.js';
 
 export const REDUCE_WORKGROUP_SIZE = 64;
@@ -151,7 +151,7 @@ export function renderWorkgroupReduce(k: Kernel, dtypes: readonly StorageDType[]
     ...decls,
     ...shared,
     `@compute @workgroup_size(${wg})`,
-    'fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {',
+    ...ENTRY_POINT,
     `  let kiln_p: u32 = ${p};`,
     // workgroup_id is uniform, so this early return keeps the barriers below in uniform control flow
     workgroups[1] > 1 ? `  if (kiln_p >= ${n}u) { return; }` : '',

@@ -8,6 +8,7 @@ import type { StorageDType } from '../../runtime/manifest.js';
 import type { WGSLKernel } from '../../runtime/webgpu/artifact.js';
 import { expr, helperSource, ident, newCtx, WGSL_TYPE } from './expr.js';
 import { bindingDecls, foldWorkgroups, gridLets, header, stmts } from './kernel.js';
+import { ENTRY_POINT } from './loops.js';
 
 const T = 8; // tile edge: 64 invocations, within every device's limit
 export const TILE_MIN_K = 16;
@@ -110,7 +111,7 @@ export function renderTiledMatmul(k: Kernel, dtypes: readonly StorageDType[]): W
     `var<workgroup> kiln_ta: array<${WGSL_TYPE[a.type]}, ${T * T}>;`,
     `var<workgroup> kiln_tb: array<${WGSL_TYPE[b.type]}, ${T * T}>;`,
     `@compute @workgroup_size(${T * T})`,
-    'fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {',
+    ...ENTRY_POINT,
     ...body,
     '}',
     '',
