@@ -29,7 +29,10 @@ export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
   for (let i = 0; i < n; i++) {
     const x = a[a.length - n + i] ?? 1, y = b[b.length - n + i] ?? 1;
     if (x !== y && x !== 1 && y !== 1) {
-      throw new KilnError(`${op}: The size of tensor a (${x}) must match the size of tensor b (${y}) at non-singleton dimension ${i}; shapes ${fmtShape(a)} and ${fmtShape(b)}`);
+      throw new KilnError(
+        `${op}: The size of tensor a (${x}) must match the size of tensor b (${y}) ` +
+          `at non-singleton dimension ${i}; shapes ${fmtShape(a)} and ${fmtShape(b)}`,
+      );
     }
     out.push(x === 1 ? y : x);
   }
@@ -41,12 +44,16 @@ export function normDim(op: string, dim: number, rank: number, shape?: Shape): n
   const d = dim < 0 ? dim + Math.max(rank, 1) : dim; // a 0-d tensor takes dim 0 and -1, as PyTorch's
   if (!Number.isInteger(dim) || d < 0 || d >= Math.max(rank, 1)) {
     const of = shape ? ` for a tensor of shape ${fmtShape(shape)}` : '';
-    throw new KilnError(`${op}: Dimension out of range (expected to be in range of [${-Math.max(rank, 1)}, ${Math.max(rank, 1) - 1}], but got ${dim})${of}`);
+    throw new KilnError(
+      `${op}: Dimension out of range ` +
+        `(expected to be in range of [${-Math.max(rank, 1)}, ${Math.max(rank, 1) - 1}], but got ${dim})${of}`,
+    );
   }
   return d;
 }
 
-const promote = (a: DType, b: DType): DType => (a === 'float32' || b === 'float32' ? 'float32' : a === 'int32' || b === 'int32' ? 'int32' : 'bool');
+const promote = (a: DType, b: DType): DType =>
+  (a === 'float32' || b === 'float32' ? 'float32' : a === 'int32' || b === 'int32' ? 'int32' : 'bool');
 
 export class Tensor {
   protected _node: Node;
@@ -68,7 +75,12 @@ export class Tensor {
       let cell = t.constants.get(this);
       if (!cell) {
         const values = this._node.arg.values as TypedData;
-        cell = new TensorCell(`const${t.constants.size}`, [...this._node.shape], this._node.dtype, values instanceof Float32Array ? values : Int32Array.from(values));
+        cell = new TensorCell(
+          `const${t.constants.size}`,
+          [...this._node.shape],
+          this._node.dtype,
+          values instanceof Float32Array ? values : Int32Array.from(values),
+        );
         t.constants.set(this, cell);
       }
       const n = t.read(cell)!;
@@ -81,7 +93,9 @@ export class Tensor {
   get dtype(): DType { return this.node.dtype; }
   get ndim(): number { return this.node.shape.length; }
   numel(): number { return numel(this.node.shape); }
-  size(dim?: number): number | number[] { return dim === undefined ? this.shape : this.shape[normDim('size', dim, this.ndim, this.shape)]; }
+  size(dim?: number): number | number[] {
+    return dim === undefined ? this.shape : this.shape[normDim('size', dim, this.ndim, this.shape)];
+  }
 
   get grad(): Tensor | null { return this._grad; }
   set grad(g: Tensor | null) { this._grad = g; }
@@ -89,7 +103,9 @@ export class Tensor {
   // ---- values (outside a trace) ----
   get data(): TypedData {
     if (currentTrace() && this._node.op !== 'data') {
-      throw new KilnError('cannot read the value of a traced tensor inside compile(): return it from the function instead');
+      throw new KilnError(
+        'cannot read the value of a traced tensor inside compile(): return it from the function instead',
+      );
     }
     return evaluate(this._node);
   }
@@ -126,7 +142,8 @@ export class Tensor {
       const n = t.scalarNode(x);
       return new Tensor(n);
     }
-    const dtype = this.dtype === 'float32' || !Number.isInteger(x) ? 'float32' : this.dtype === 'bool' ? 'int32' : this.dtype;
+    const dtype =
+      this.dtype === 'float32' || !Number.isInteger(x) ? 'float32' : this.dtype === 'bool' ? 'int32' : this.dtype;
     return new Tensor(makeNode('const', [], [], dtype, { value: dtype === 'float32' ? Math.fround(x) : x }));
   }
 
@@ -138,8 +155,14 @@ export class Tensor {
     const infer = want.indexOf(-1);
     const known = want.reduce((a, b) => (b === -1 ? a : a * b), 1);
     const out = want.map((d) => (d === -1 ? n / known : d));
-    if ((infer >= 0 && want.lastIndexOf(-1) !== infer) || numel(out) !== n || out.some((d) => !Number.isInteger(d) || d < 0)) {
-      throw new KilnError(`reshape: shape '${fmtShape(want)}' is invalid for input of size ${n} (shape ${fmtShape(this.shape)})`);
+    if (
+      (infer >= 0 && want.lastIndexOf(-1) !== infer) ||
+      numel(out) !== n ||
+      out.some((d) => !Number.isInteger(d) || d < 0)
+    ) {
+      throw new KilnError(
+        `reshape: shape '${fmtShape(want)}' is invalid for input of size ${n} (shape ${fmtShape(this.shape)})`,
+      );
     }
     if (out.join() === this.shape.join()) return this;
     return Tensor.derive('reshape', [this], out, this.dtype, { shape: out });
@@ -147,7 +170,8 @@ export class Tensor {
   view(...shape: (number | number[])[]): Tensor { return this.reshape(...shape); }
   flatten(startDim = 0, endDim = -1): Tensor {
     if (this.ndim === 0) return this.reshape([1]);
-    const s = normDim('flatten', startDim, this.ndim, this.shape), e = normDim('flatten', endDim, this.ndim, this.shape);
+    const s = normDim('flatten', startDim, this.ndim, this.shape),
+      e = normDim('flatten', endDim, this.ndim, this.shape);
     const shape = this.shape;
     return this.reshape([...shape.slice(0, s), numel(shape.slice(s, e + 1)), ...shape.slice(e + 1)]);
   }
@@ -165,9 +189,14 @@ export class Tensor {
     return this.reshape(s);
   }
   permute(...order: (number | number[])[]): Tensor {
-    const o = ((Array.isArray(order[0]) ? order[0] : order) as number[]).map((d) => normDim('permute', d, this.ndim, this.shape));
+    const o = ((Array.isArray(order[0]) ? order[0] : order) as number[]).map((d) =>
+      normDim('permute', d, this.ndim, this.shape),
+    );
     if (o.length !== this.ndim || new Set(o).size !== o.length) {
-      throw new KilnError(`permute: number of dims don't match in permute: order ${fmtShape(o)} for a tensor of shape ${fmtShape(this.shape)}`);
+      throw new KilnError(
+        `permute: number of dims don't match in permute: order ${fmtShape(o)} ` +
+          `for a tensor of shape ${fmtShape(this.shape)}`,
+      );
     }
     if (o.every((d, i) => d === i)) return this;
     return Tensor.derive('permute', [this], o.map((d) => this.shape[d]), this.dtype, { order: o });
@@ -199,7 +228,9 @@ export class Tensor {
     [start, end, step].forEach(checkSliceIndex);
     if (step === 0) throw new KilnError('slice step cannot be zero');
     if (!(step > 0)) {
-      throw new KilnError(`slice: slice step must be positive, got ${step} for a tensor of shape ${fmtShape(this.shape)}`);
+      throw new KilnError(
+        `slice: slice step must be positive, got ${step} for a tensor of shape ${fmtShape(this.shape)}`,
+      );
     }
     const clamp = (i: number) => Math.min(Math.max(i < 0 ? i + n : i, 0), n);
     const s = clamp(start), e = Math.max(clamp(end ?? n), s);
@@ -224,7 +255,10 @@ export class Tensor {
   /** zero padding: `pads[i] = [before, after]` for each dim */
   pad(pads: [number, number][]): Tensor {
     if (pads.length !== this.ndim || pads.flat().some((p) => !(p >= 0) || !Number.isInteger(p))) {
-      throw new KilnError(`pad: expected ${this.ndim} non-negative (before, after) pairs for a tensor of shape ${fmtShape(this.shape)}, got ${JSON.stringify(pads)}`);
+      throw new KilnError(
+        `pad: expected ${this.ndim} non-negative (before, after) pairs ` +
+          `for a tensor of shape ${fmtShape(this.shape)}, got ${JSON.stringify(pads)}`,
+      );
     }
     if (pads.every(([a, b]) => a === 0 && b === 0)) return this;
     const shape = this.shape.map((d, i) => d + pads[i][0] + pads[i][1]);
@@ -234,7 +268,10 @@ export class Tensor {
   // ---- elementwise ----
   protected unary(op: 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'recip'): Tensor {
     if (op === 'neg' && this.dtype === 'bool') {
-      throw new KilnError(`neg: Negation, the \`-\` operator, on a bool tensor is not supported (bool${fmtShape(this.shape)}). If you are trying to invert a mask, use logicalNot() instead.`);
+      throw new KilnError(
+        `neg: Negation, the \`-\` operator, on a bool tensor is not supported (bool${fmtShape(this.shape)}). ` +
+          'If you are trying to invert a mask, use logicalNot() instead.',
+      );
     }
     const x = this.dtype === 'float32' || op === 'neg' || op === 'abs' ? this : this.float();
     return Tensor.derive(op, [x], x.shape, x.dtype);
@@ -257,7 +294,10 @@ export class Tensor {
     let a: Tensor = this, b = o;
     const common = promote(a.dtype, b.dtype);
     if (op === 'sub' && common === 'bool') {
-      throw new KilnError(`sub: Subtraction, the \`-\` operator, with two bool tensors is not supported (shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)}). Use logicalXor() or logicalNot() instead.`);
+      throw new KilnError(
+        'sub: Subtraction, the `-` operator, with two bool tensors is not supported ' +
+          `(shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)}). Use logicalXor() or logicalNot() instead.`,
+      );
     }
     const wantFloat = op === 'div' || op === 'pow';
     const t = wantFloat && common !== 'float32' ? 'float32' : common;
@@ -273,7 +313,9 @@ export class Tensor {
   add(o: TensorLike, alpha?: ScalarLike) {
     if (alpha === undefined) return this.binary('add', o);
     const t = this.lift(o);
-    return promote(this.dtype, t.dtype) === 'float32' ? fused(t, this.lift(alpha), this) : this.binary('add', t.mul(alpha));
+    return promote(this.dtype, t.dtype) === 'float32'
+      ? fused(t, this.lift(alpha), this)
+      : this.binary('add', t.mul(alpha));
   }
   sub(o: TensorLike, alpha?: ScalarLike) {
     if (alpha === undefined) return this.binary('sub', o);
@@ -329,7 +371,9 @@ export class Tensor {
   int() { return this.to('int32'); }
   bool() { return this.to('bool'); }
   /** the same value cut from autodiff (an identity view the simplifier removes) */
-  detach(): Tensor { return new Tensor(makeNode('reshape', [this.node], this.shape, this.dtype, { shape: this.shape })); }
+  detach(): Tensor {
+    return new Tensor(makeNode('reshape', [this.node], this.shape, this.dtype, { shape: this.shape }));
+  }
   /** a copy that stays in the graph: the gradient flows back through it, as PyTorch's clone */
   clone(): Tensor { return Tensor.derive('reshape', [this], this.shape, this.dtype, { shape: this.shape }); }
 
@@ -345,7 +389,10 @@ export class Tensor {
   sum(dim?: number | number[], keepdim = false) { return this.reduce('sum', 'sum', dim, keepdim); }
   mean(dim?: number | number[], keepdim = false) {
     if (this.dtype !== 'float32') {
-      throw new KilnError(`mean(): could not infer output dtype. Input dtype must be a floating point dtype. Got: ${this.dtype}${fmtShape(this.shape)} (use .float() first)`);
+      throw new KilnError(
+        'mean(): could not infer output dtype. Input dtype must be a floating point dtype. ' +
+          `Got: ${this.dtype}${fmtShape(this.shape)} (use .float() first)`,
+      );
     }
     const dims = reductionAxes('mean', dim, this.shape);
     const count = dims.reduce((a, d) => a * this.shape[d], 1);
@@ -382,15 +429,27 @@ export class Tensor {
   // ---- linear algebra ----
   matmul(other: Tensor): Tensor {
     const a = this, b = other;
-    if (a.ndim === 0 || b.ndim === 0) throw new KilnError(`matmul: both arguments to matmul need to be at least 1D, but they are ${a.ndim}D ${fmtShape(a.shape)} and ${b.ndim}D ${fmtShape(b.shape)}`);
+    if (a.ndim === 0 || b.ndim === 0) {
+      throw new KilnError(
+        'matmul: both arguments to matmul need to be at least 1D, ' +
+          `but they are ${a.ndim}D ${fmtShape(a.shape)} and ${b.ndim}D ${fmtShape(b.shape)}`,
+      );
+    }
     if (a.dtype !== b.dtype || a.dtype === 'bool') {
-      throw new KilnError(`matmul: expected both arguments to have the same numeric dtype, but got ${a.dtype}${fmtShape(a.shape)} and ${b.dtype}${fmtShape(b.shape)}`);
+      throw new KilnError(
+        'matmul: expected both arguments to have the same numeric dtype, ' +
+          `but got ${a.dtype}${fmtShape(a.shape)} and ${b.dtype}${fmtShape(b.shape)}`,
+      );
     }
     const a2 = a.ndim === 1 ? a.reshape([1, a.shape[0]]) : a;
     const b2 = b.ndim === 1 ? b.reshape([b.shape[0], 1]) : b;
     const [m, k] = a2.shape.slice(-2), [k2, n] = b2.shape.slice(-2);
     if (k !== k2) {
-      throw new KilnError(`matmul: mat1 and mat2 shapes cannot be multiplied (${a2.shape.slice(0, -1).reduce((x, y) => x * y, 1)}x${k} and ${k2}x${n}); shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+      throw new KilnError(
+        'matmul: mat1 and mat2 shapes cannot be multiplied ' +
+          `(${a2.shape.slice(0, -1).reduce((x, y) => x * y, 1)}x${k} and ${k2}x${n}); ` +
+          `shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`,
+      );
     }
     const batch = broadcastShapes('matmul', a2.shape.slice(0, -2), b2.shape.slice(0, -2));
     // [..., m, k, 1] * [..., 1, k, n] summed over k: no matmul op, one reduce the scheduler knows
@@ -406,7 +465,9 @@ export class Tensor {
   // ---- softmax family ----
   logSoftmax(dim: number): Tensor {
     const d = normDim('log_softmax', dim, this.ndim, this.shape);
-    if (this.dtype !== 'float32') throw new KilnError(`log_softmax: expected a floating point input, got ${this.dtype}${fmtShape(this.shape)}`);
+    if (this.dtype !== 'float32') {
+      throw new KilnError(`log_softmax: expected a floating point input, got ${this.dtype}${fmtShape(this.shape)}`);
+    }
     const x = this;
     // the row max only shifts for stability: an empty input has no rows and needs no check
     const shifted = x.sub(x.numel() ? x.detach().amax(d, true) : x.detach());
@@ -445,7 +506,9 @@ function fused(a: Tensor, b: Tensor, c: Tensor): Tensor {
 }
 
 // ---- free functions: tensor-create.ts (factories, where) ----
-export { tensor, full, zeros, ones, zerosLike, onesLike, randn, rand, arange, where, evalConst } from './tensor-create.js';
+export {
+  tensor, full, zeros, ones, zerosLike, onesLike, randn, rand, arange, where, evalConst,
+} from './tensor-create.js';
 import { full, arange, where, evalConst } from './tensor-create.js';
 
 let noGradDepth = 0;

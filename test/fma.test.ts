@@ -91,7 +91,11 @@ describe('fmaf32', () => {
       const a = randF32(1, 254), b = randF32(1, 254);
       // c near -a*b (cancellation), near a*b's scale, or anywhere
       const p = a * b, mode = i % 3;
-      const c = mode === 0 ? Math.fround(-p * (1 + ((rnd() % 65) - 32) * 2 ** -24)) : mode === 1 ? Math.fround(p * fromBits(0x3f800000 + (rnd() % 0x800000))) : randF32(0, 254);
+      const c = mode === 0
+        ? Math.fround(-p * (1 + ((rnd() % 65) - 32) * 2 ** -24))
+        : mode === 1
+          ? Math.fround(p * fromBits(0x3f800000 + (rnd() % 0x800000)))
+          : randF32(0, 254);
       if (!Number.isFinite(c) || !Number.isFinite(Math.fround(p))) continue;
       const want = exactFma(a, b, c);
       if (!Object.is(fmaf32(a, b, c), want)) expect(fmaf32(a, b, c), `fma(${a}, ${b}, ${c})`).toBe(want);

@@ -4,7 +4,9 @@
 // optimizer that sets that grad to null (so both functions share state). Targets are a parameter.
 import { describe, expect, it } from 'vitest';
 import { optim, compile, type Tensor, type CompiledFunction } from '../compiler/index.js';
-import { camelOptions, f32, goldenCheck, goldenNames, goldenTargets, loadGolden, toParameter, type GoldenTensor } from './helpers/golden.js';
+import {
+  camelOptions, f32, goldenCheck, goldenNames, goldenTargets, loadGolden, toParameter, type GoldenTensor,
+} from './helpers/golden.js';
 
 // Reference and native: every element equal to PyTorch's (its CPU add-with-alpha and addcmul are
 // fused multiply-adds, which kiln's fma reproduces; before fma the worst element was 4.3e-5 off,
@@ -28,7 +30,9 @@ async function stepper(params: ReturnType<typeof toParameter>[], opt: optim.Opti
     const key = present.map(Number).join('');
     let fn = fns.get(key);
     if (!fn) {
-      const specs = grads.filter((g): g is GoldenTensor => g !== null).map((g) => ({ shape: g.shape, dtype: 'float32' as const }));
+      const specs = grads
+        .filter((g): g is GoldenTensor => g !== null)
+        .map((g) => ({ shape: g.shape, dtype: 'float32' as const }));
       fn = await compile((...gs: Tensor[]) => {
         let j = 0;
         params.forEach((p, i) => { p.grad = present[i] ? gs[j++] : null; });
@@ -63,7 +67,8 @@ for (const target of goldenTargets()) {
         const sd = opt.stateDict();
         g.final_state.forEach((want, i) => {
           const got = sd.state[i];
-          expect(Object.keys(got).map(snake).sort(), `${name} state keys of param ${i}`).toEqual(Object.keys(want).sort());
+          expect(Object.keys(got).map(snake).sort(), `${name} state keys of param ${i}`)
+            .toEqual(Object.keys(want).sort());
           for (const [k, v] of Object.entries(want)) {
             const mine = got[k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())];
             if (typeof v === 'number') expect(mine, `${name} param ${i} ${k}`).toBe(v);

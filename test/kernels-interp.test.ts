@@ -61,7 +61,12 @@ describe('kernel interpreter', () => {
   });
 
   it('reports out-of-bounds accesses instead of reading undefined', () => {
-    const k: Kernel = { name: 'oob', grid: [2], meta, body: [{ s: 'store', buf: 1, index: v('g0'), value: ld(0, bin('add', v('g0'), c(1))) }] };
+    const k: Kernel = {
+      name: 'oob',
+      grid: [2],
+      meta,
+      body: [{ s: 'store', buf: 1, index: v('g0'), value: ld(0, bin('add', v('g0'), c(1))) }],
+    };
     expect(() => runKernel(k, [new Float32Array(2), new Float32Array(2)])).toThrow(/out of bounds/);
   });
 });
@@ -71,7 +76,10 @@ describe('kernel printer', () => {
     const { printKernel } = await import('../compiler/kernel/print.js');
     const k: Kernel = { name: 'rowmax', grid: [2], meta, body: [
       { s: 'acc', name: 'm', type: 'f32', fn: 'max', init: -Infinity },
-      { s: 'loop', var: 'r0', extent: 3, reduce: true, body: [{ s: 'accum', name: 'm', value: ld(0, bin('add', bin('mul', v('g0'), c(3)), v('r0'))) }] },
+      {
+        s: 'loop', var: 'r0', extent: 3, reduce: true,
+        body: [{ s: 'accum', name: 'm', value: ld(0, bin('add', bin('mul', v('g0'), c(3)), v('r0'))) }],
+      },
       { s: 'store', buf: 1, index: v('g0'), value: { e: 'var', type: 'f32', name: 'm' } },
     ] };
     expect(printKernel(k)).toBe([

@@ -11,15 +11,20 @@ import { nativeAssembly } from '../targets/llvm/index.js';
 import { cpuProfile } from '../targets/llvm/cpu.js';
 import { hostTriple } from '../targets/llvm/module.js';
 import { chooseStrategy, shapeFor } from '../targets/llvm/plan.js';
-import { add, bin, buf, c, ci, io, kernel, ld, loop, mul, program, randn, runBoth, store, v, where } from './llvm-helpers.js';
+import {
+  add, bin, buf, c, ci, io, kernel, ld, loop, mul, program, randn, runBoth, store, v, where,
+} from './llvm-helpers.js';
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'kiln-llvm-block-'));
 afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
 
-const both = (p: KernelProgram, inputs: Float32Array[], parallelThreshold?: number, cpu?: string) => runBoth(p, inputs, { cacheDir, parallelThreshold, cpu });
+const both = (p: KernelProgram, inputs: Float32Array[], parallelThreshold?: number, cpu?: string) =>
+  runBoth(p, inputs, { cacheDir, parallelThreshold, cpu });
 
 /** x86 levels this host can run (their code runs here): the CPU flags each one needs */
-const flags = existsSync('/proc/cpuinfo') ? new Set(/^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1].trim().split(/\s+/) ?? []) : new Set<string>();
+const flags = existsSync('/proc/cpuinfo')
+  ? new Set(/^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1].trim().split(/\s+/) ?? [])
+  : new Set<string>();
 const x86 = hostTriple().startsWith('x86_64');
 const levels = [
   ...(x86 && flags.has('sse4_2') && flags.has('popcnt') ? ['x86-64-v2'] : []),
@@ -30,7 +35,10 @@ const levels = [
  * vector reduce loop (a reload of a loop-invariant value spilled outside it costs what a load does) */
 function hotLoopSpills(asm: string): number {
   const blocks = asm.split(/^\.?[\w.$]+:.*$/m);
-  const hot = blocks.reduce((a, b) => ((b.match(/mulps/g) ?? []).length > (a.match(/mulps/g) ?? []).length ? b : a), '');
+  const hot = blocks.reduce(
+    (a, b) => ((b.match(/mulps/g) ?? []).length > (a.match(/mulps/g) ?? []).length ? b : a),
+    '',
+  );
   expect(hot).toMatch(/mulps/);
   return (hot.match(/^\s*v?mov[au]ps\s+%[xyz]mm\d+, -?\d*\(%rsp\)/gm) ?? []).length;
 }
@@ -49,8 +57,11 @@ function linearRelu(M: number, N: number, K: number): KernelProgram {
     { s: 'let', name: 'y', value: add(v('s', 'f32'), ld(2, g1)) },
     store(3, add(mul(g0, ci(N)), g1), where(bin('gt', v('y', 'f32'), c(0)), v('y', 'f32'), c(0))),
   ], 2 * M * N * K);
-  return program([buf('x', 'input', M * K), buf('w', 'input', N * K), buf('bias', 'input', N), buf('y', 'output', M * N)], [k],
-    { inputs: [io(0, [M, K]), io(1, [N, K]), io(2, [N])], outputs: [io(3, [M, N])] });
+  return program(
+    [buf('x', 'input', M * K), buf('w', 'input', N * K), buf('bias', 'input', N), buf('y', 'output', M * N)],
+    [k],
+    { inputs: [io(0, [M, K]), io(1, [N, K]), io(2, [N])], outputs: [io(3, [M, N])] },
+  );
 }
 
 /** gᵀ·x: grid [I, J], reduce over the batch R (g [R, I], x [R, J]): the 'tile' strategy */
@@ -89,40 +100,52 @@ describe('llvm target: blocked strategies at their edges', () => {
     }
   });
 
-  it.skipIf(levels.length === 0)('block and tile built for x86-64-v2 / -v3 (smaller blocks): the native build\'s bits', async () => {
-    for (const cpu of levels) {
-      for (const [M, N, K] of [[13, 10, 37], [4, 4, 8], [9, 17, 100], [64, 20, 784]]) {
-        const p = linearRelu(M, N, K);
-        const inputs = [randn(M * K, M + 1), randn(N * K, N + 1), randn(N, K + 1)];
-        const ref = await both(p, inputs);
-        // same lanes (8 partial sums per point, whatever the vector width), no FMA: the same bits
-        expect((await both(p, inputs, undefined, cpu)).native[0]).toEqual(ref.native[0]);
-        expect((await both(p, inputs, 0, cpu)).native[0]).toEqual(ref.native[0]);
+  it.skipIf(levels.length === 0)(
+    'block and tile built for x86-64-v2 / -v3 (smaller blocks): the native build\'s bits',
+    async () => {
+      for (const cpu of levels) {
+        for (const [M, N, K] of [[13, 10, 37], [4, 4, 8], [9, 17, 100], [64, 20, 784]]) {
+          const p = linearRelu(M, N, K);
+          const inputs = [randn(M * K, M + 1), randn(N * K, N + 1), randn(N, K + 1)];
+          const ref = await both(p, inputs);
+          // same lanes (8 partial sums per point, whatever the vector width), no FMA: the same bits
+          expect((await both(p, inputs, undefined, cpu)).native[0]).toEqual(ref.native[0]);
+          expect((await both(p, inputs, 0, cpu)).native[0]).toEqual(ref.native[0]);
+        }
+        for (const [I, J, R] of [[11, 37, 9], [8, 16, 64]]) {
+          const p = gtx(I, J, R), inputs = [randn(R * I, I), randn(R * J, J)];
+          const { native, oracle } = await both(p, inputs, undefined, cpu);
+          expect(native[0]).toEqual(oracle[0]);
+        }
+        const asm = nativeAssembly(linearRelu(16, 16, 256), { kernel: 0, cpu });
+        expect(asm).not.toMatch(/vfmadd/);
+        expect(hotLoopSpills(asm)).toBe(0);
       }
-      for (const [I, J, R] of [[11, 37, 9], [8, 16, 64]]) {
-        const p = gtx(I, J, R), inputs = [randn(R * I, I), randn(R * J, J)];
-        const { native, oracle } = await both(p, inputs, undefined, cpu);
-        expect(native[0]).toEqual(oracle[0]);
-      }
-      const asm = nativeAssembly(linearRelu(16, 16, 256), { kernel: 0, cpu });
-      expect(asm).not.toMatch(/vfmadd/);
-      expect(hotLoopSpills(asm)).toBe(0);
-    }
-  });
+    },
+  );
 
   it('the block loop keeps its accumulators and operands in registers (no spills)', () => {
     expect(hotLoopSpills(nativeAssembly(linearRelu(16, 16, 256), { kernel: 0, cpu: 'native' }))).toBe(0);
   });
 
   it('register blocks follow the target CPU', () => {
-    expect(shapeFor(cpuProfile('x86-64-v4', 'x86_64-pc-linux-gnu'))).toEqual({ tileRows: 8, blockRows: 4, blockCols: 4 });
-    expect(shapeFor(cpuProfile('skylake-avx512', 'x86_64-pc-linux-gnu'))).toEqual({ tileRows: 8, blockRows: 4, blockCols: 4 });
-    expect(shapeFor(cpuProfile('x86-64-v3', 'x86_64-pc-linux-gnu'))).toEqual({ tileRows: 4, blockRows: 2, blockCols: 4 });
-    expect(shapeFor(cpuProfile('haswell', 'x86_64-pc-linux-gnu'))).toEqual({ tileRows: 4, blockRows: 2, blockCols: 4 });
-    expect(shapeFor(cpuProfile('x86-64-v2', 'x86_64-pc-linux-gnu'))).toEqual({ tileRows: 2, blockRows: 2, blockCols: 2 });
-    expect(shapeFor(cpuProfile('x86-64', 'x86_64-pc-linux-gnu'))).toEqual({ tileRows: 2, blockRows: 2, blockCols: 2 });
-    expect(shapeFor(cpuProfile('native', 'aarch64-unknown-linux-gnu'))).toEqual({ tileRows: 4, blockRows: 2, blockCols: 4 });
-    if (x86 && flags.has('avx512f')) expect(shapeFor(cpuProfile('native'))).toEqual({ tileRows: 8, blockRows: 4, blockCols: 4 });
+    expect(shapeFor(cpuProfile('x86-64-v4', 'x86_64-pc-linux-gnu')))
+      .toEqual({ tileRows: 8, blockRows: 4, blockCols: 4 });
+    expect(shapeFor(cpuProfile('skylake-avx512', 'x86_64-pc-linux-gnu')))
+      .toEqual({ tileRows: 8, blockRows: 4, blockCols: 4 });
+    expect(shapeFor(cpuProfile('x86-64-v3', 'x86_64-pc-linux-gnu')))
+      .toEqual({ tileRows: 4, blockRows: 2, blockCols: 4 });
+    expect(shapeFor(cpuProfile('haswell', 'x86_64-pc-linux-gnu')))
+      .toEqual({ tileRows: 4, blockRows: 2, blockCols: 4 });
+    expect(shapeFor(cpuProfile('x86-64-v2', 'x86_64-pc-linux-gnu')))
+      .toEqual({ tileRows: 2, blockRows: 2, blockCols: 2 });
+    expect(shapeFor(cpuProfile('x86-64', 'x86_64-pc-linux-gnu')))
+      .toEqual({ tileRows: 2, blockRows: 2, blockCols: 2 });
+    expect(shapeFor(cpuProfile('native', 'aarch64-unknown-linux-gnu')))
+      .toEqual({ tileRows: 4, blockRows: 2, blockCols: 4 });
+    if (x86 && flags.has('avx512f')) {
+      expect(shapeFor(cpuProfile('native'))).toEqual({ tileRows: 8, blockRows: 4, blockCols: 4 });
+    }
   });
 
   it('block: a reduce shorter than the vector width is a plain loop (unroll strategy)', () => {

@@ -9,13 +9,15 @@ import { llvmIR, nativeAssembly } from '../targets/llvm/index.js';
 import { chooseStrategy } from '../targets/llvm/plan.js';
 import type { HostArray } from '../runtime/device.js';
 import {
-  add, bin, buf, c, cast, ci, div, io, kernel, ld, loop, matmul, mul, program, randn, relErr, runBoth, store, sub, un, v, where,
+  add, bin, buf, c, cast, ci, div, io, kernel, ld, loop, matmul, mul, program, randn, relErr, runBoth, store, sub,
+  un, v, where,
 } from './llvm-helpers.js';
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'kiln-llvm-test-'));
 afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
 
-const both = (p: KernelProgram, inputs: HostArray[], parallelThreshold?: number) => runBoth(p, inputs, { cacheDir, parallelThreshold });
+const both = (p: KernelProgram, inputs: HostArray[], parallelThreshold?: number) =>
+  runBoth(p, inputs, { cacheDir, parallelThreshold });
 
 describe('llvm target: kernels', () => {
   it('elementwise with broadcast index math (idiv/mod), flat and 3-d grids', async () => {
@@ -30,8 +32,14 @@ describe('llvm target: kernels', () => {
       store(4, add(mul(add(mul(v('g0'), ci(B)), v('g1')), ci(C)), v('g2')),
         bin('max', sub(ld(0, add(mul(add(mul(v('g0'), ci(B)), v('g1')), ci(C)), v('g2'))), ld(2, v('g2'))), c(0))),
     ]);
-    const p = program([buf('x', 'input', n), buf('y', 'input', A * C), buf('bias', 'input', C), buf('o1', 'output', n), buf('o2', 'output', n)],
-      [flat, grid3], { inputs: [io(0, [A, B, C]), io(1, [A, 1, C]), io(2, [C])], outputs: [io(3, [A, B, C]), io(4, [A, B, C])] });
+    const p = program(
+      [
+        buf('x', 'input', n), buf('y', 'input', A * C), buf('bias', 'input', C),
+        buf('o1', 'output', n), buf('o2', 'output', n),
+      ],
+      [flat, grid3],
+      { inputs: [io(0, [A, B, C]), io(1, [A, 1, C]), io(2, [C])], outputs: [io(3, [A, B, C]), io(4, [A, B, C])] },
+    );
     const { native, oracle } = await both(p, [randn(n, 1), randn(A * C, 2), randn(C, 3)]);
     expect(relErr(native[0], oracle[0])).toBeLessThan(1e-6);
     expect(relErr(native[1], oracle[1])).toBe(0);
@@ -75,7 +83,10 @@ describe('llvm target: kernels', () => {
       store(1, v('g0'), v('s', 'f32')),
     ]);
     expect(chooseStrategy(k)).toBe('tile');
-    const p = program([buf('x', 'input', K * N), buf('o', 'output', N)], [k], { inputs: [io(0, [K, N])], outputs: [io(1, [N])] });
+    const p = program([buf('x', 'input', K * N), buf('o', 'output', N)], [k], {
+      inputs: [io(0, [K, N])],
+      outputs: [io(1, [N])],
+    });
     const { native, oracle } = await both(p, [randn(K * N, 5)]);
     expect(relErr(native[0], oracle[0])).toBeLessThan(1e-6);
   });
@@ -95,13 +106,22 @@ describe('llvm target: kernels', () => {
     const [Bt, M, N, K] = [3, 10, 19, 12];
     const k = kernel('bmm', [Bt, M, N], [
       { s: 'acc', name: 's', type: 'f32', fn: 'add', init: 0 },
-      loop('k', K, [{ s: 'accum', name: 's', value: mul(ld(0, add(mul(add(mul(v('g0'), ci(M)), v('g1')), ci(K)), v('k'))),
-        ld(1, add(mul(add(mul(v('g0'), ci(K)), v('k')), ci(N)), v('g2')))) }], true),
+      loop('k', K, [{
+        s: 'accum',
+        name: 's',
+        value: mul(
+          ld(0, add(mul(add(mul(v('g0'), ci(M)), v('g1')), ci(K)), v('k'))),
+          ld(1, add(mul(add(mul(v('g0'), ci(K)), v('k')), ci(N)), v('g2'))),
+        ),
+      }], true),
       store(2, add(mul(add(mul(v('g0'), ci(M)), v('g1')), ci(N)), v('g2')), v('s', 'f32')),
     ]);
     expect(chooseStrategy(k)).toBe('tile');
-    const p = program([buf('a', 'input', Bt * M * K), buf('b', 'input', Bt * K * N), buf('c', 'output', Bt * M * N)], [k],
-      { inputs: [io(0, [Bt, M, K]), io(1, [Bt, K, N])], outputs: [io(2, [Bt, M, N])] });
+    const p = program(
+      [buf('a', 'input', Bt * M * K), buf('b', 'input', Bt * K * N), buf('c', 'output', Bt * M * N)],
+      [k],
+      { inputs: [io(0, [Bt, M, K]), io(1, [Bt, K, N])], outputs: [io(2, [Bt, M, N])] },
+    );
     const { native, oracle } = await both(p, [randn(Bt * M * K, 13), randn(Bt * K * N, 14)]);
     expect(relErr(native[0], oracle[0])).toBeLessThan(1e-6);
     expect(llvmIR(p).length).toBeLessThan(400_000); // no 8 × 8 × 16 blow-up
@@ -118,9 +138,18 @@ describe('llvm target: kernels', () => {
       store(5, i, cast(mul(x, c(10)), 'i32')),
       store(6, i, bin('and', ld(7, i, 'bool'), bin('lt', a, ci(500)))),
     ]);
-    const p = program([buf('a', 'input', n, 'i32'), buf('x', 'input', n), buf('o1', 'output', n, 'i32'), buf('o2', 'output', n),
-      buf('o3', 'output', n, 'i32'), buf('o4', 'output', n, 'i32'), buf('o5', 'output', n, 'i32'), buf('flag', 'input', n, 'i32')], [k],
-    { inputs: [io(0, [n], 'int32'), io(1, [n]), io(7, [n], 'bool')], outputs: [io(2, [n], 'int32'), io(3, [n]), io(4, [n], 'bool'), io(5, [n], 'int32'), io(6, [n], 'bool')] });
+    const p = program(
+      [
+        buf('a', 'input', n, 'i32'), buf('x', 'input', n), buf('o1', 'output', n, 'i32'), buf('o2', 'output', n),
+        buf('o3', 'output', n, 'i32'), buf('o4', 'output', n, 'i32'), buf('o5', 'output', n, 'i32'),
+        buf('flag', 'input', n, 'i32'),
+      ],
+      [k],
+      {
+        inputs: [io(0, [n], 'int32'), io(1, [n]), io(7, [n], 'bool')],
+        outputs: [io(2, [n], 'int32'), io(3, [n]), io(4, [n], 'bool'), io(5, [n], 'int32'), io(6, [n], 'bool')],
+      },
+    );
     const ai = Int32Array.from({ length: n }, (_, j) => (j * 37) % 1000);
     const flag = Int32Array.from({ length: n }, (_, j) => j % 3 === 0 ? 1 : 0);
     const { native, oracle } = await both(p, [ai, randn(n, 8), flag]);
@@ -136,12 +165,18 @@ describe('llvm target: kernels', () => {
       loop('k', K, [{ s: 'accum', name: 'm', value: x('k') }], true),
       { s: 'acc', name: 's', type: 'f32', fn: 'add', init: 0 },
       loop('k', K, [{ s: 'accum', name: 's', value: un('exp', sub(x('k'), v('m', 'f32'))) }], true),
-      loop('k', K, [store(1, add(mul(v('g0'), ci(K)), v('k')), div(un('exp', sub(x('k'), v('m', 'f32'))), v('s', 'f32')))]),
+      loop('k', K, [
+        store(1, add(mul(v('g0'), ci(K)), v('k')), div(un('exp', sub(x('k'), v('m', 'f32'))), v('s', 'f32'))),
+      ]),
     ]);
     const [A, B] = [7, 29]; // sum over axes 1, 2 of x viewed as [R, A, B] (A * B = K)
     const sum2 = kernel('sum2', [R], [
       { s: 'acc', name: 't', type: 'f32', fn: 'add', init: 1 },
-      loop('a', A, [loop('b', B, [{ s: 'accum', name: 't', value: ld(0, add(mul(v('g0'), ci(K)), add(mul(v('a'), ci(B)), v('b')))) }], true)], true),
+      loop('a', A, [
+        loop('b', B, [
+          { s: 'accum', name: 't', value: ld(0, add(mul(v('g0'), ci(K)), add(mul(v('a'), ci(B)), v('b')))) },
+        ], true),
+      ], true),
       store(2, v('g0'), v('t', 'f32')),
     ]);
     const isum = kernel('isum', [R], [
@@ -149,8 +184,11 @@ describe('llvm target: kernels', () => {
       loop('k', K, [{ s: 'accum', name: 'n', value: cast(bin('gt', x('k'), c(0)), 'i32') }], true),
       store(3, v('g0'), v('n')),
     ]);
-    const p = program([buf('x', 'input', R * K), buf('sm', 'output', R * K), buf('s2', 'output', R), buf('cnt', 'output', R, 'i32')],
-      [softmax, sum2, isum], { inputs: [io(0, [R, K])], outputs: [io(1, [R, K]), io(2, [R]), io(3, [R], 'int32')] });
+    const p = program(
+      [buf('x', 'input', R * K), buf('sm', 'output', R * K), buf('s2', 'output', R), buf('cnt', 'output', R, 'i32')],
+      [softmax, sum2, isum],
+      { inputs: [io(0, [R, K])], outputs: [io(1, [R, K]), io(2, [R]), io(3, [R], 'int32')] },
+    );
     const { native, oracle } = await both(p, [randn(R * K, 11)]);
     expect(relErr(native[0], oracle[0])).toBeLessThan(1e-5); // exp: libm vs Math.exp, plus a reassociated sum
     expect(relErr(native[1], oracle[1], 1)).toBeLessThan(1e-5);
@@ -164,7 +202,10 @@ describe('llvm target: kernels', () => {
       loop('k', n, [{ s: 'accum', name: 't', value: ld(0, v('k')) }], true),
       store(1, ci(0), v('t', 'f32')),
     ]);
-    const p = program([buf('x', 'input', n), buf('o', 'output', 1)], [total], { inputs: [io(0, [n])], outputs: [io(1, [])] });
+    const p = program([buf('x', 'input', n), buf('o', 'output', 1)], [total], {
+      inputs: [io(0, [n])],
+      outputs: [io(1, [])],
+    });
     const x = randn(n, 12);
     const { native } = await both(p, [x], 0);
     const mag = x.reduce((a, b) => a + Math.abs(b), 0);

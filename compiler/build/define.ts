@@ -4,7 +4,12 @@
 //
 //   export default defineProgram({
 //     name: 'seed', model, optimizer,
-//     functions: { trainStep: { fn: (x, y) => { ... return loss; }, inputs: [{ name: 'x', shape: [1, 10], dtype: 'float32' }, ...] } },
+//     functions: {
+//       trainStep: {
+//         fn: (x, y) => { ... return loss; },
+//         inputs: [{ name: 'x', shape: [1, 10], dtype: 'float32' }, ...],
+//       },
+//     },
 //   });
 import { KilnError } from '../errors.js';
 import { checkOptions } from '../options.js';
@@ -33,15 +38,24 @@ export interface ProgramDefinition {
 const TAG = Symbol.for('kiln.programDefinition');
 
 export function defineProgram(def: ProgramDefinition): ProgramDefinition {
-  if (!def || typeof def !== 'object') throw new KilnError('defineProgram: expected { name, functions, model?, optimizer? }');
+  if (!def || typeof def !== 'object') {
+    throw new KilnError('defineProgram: expected { name, functions, model?, optimizer? }');
+  }
   if (typeof def.name !== 'string' || !/^[a-z0-9][a-z0-9._-]*$/.test(def.name)) {
-    throw new KilnError(`defineProgram: name ${JSON.stringify(def.name)} must be an npm package name (lower case letters, digits, '-', '.', '_')`);
+    throw new KilnError(
+      `defineProgram: name ${JSON.stringify(def.name)} must be an npm package name ` +
+        "(lower case letters, digits, '-', '.', '_')",
+    );
   }
   checkOptions('defineProgram', def, ['name', 'model', 'optimizer', 'functions', 'description']);
   const fns = Object.entries(def.functions ?? {});
-  if (!fns.length) throw new KilnError(`defineProgram(${def.name}): functions must name at least one function to compile`);
+  if (!fns.length) {
+    throw new KilnError(`defineProgram(${def.name}): functions must name at least one function to compile`);
+  }
   for (const [k, f] of fns) {
-    if (!/^[A-Za-z_$][\w$]*$/.test(k)) throw new KilnError(`defineProgram(${def.name}): function name '${k}' is not a JavaScript identifier`);
+    if (!/^[A-Za-z_$][\w$]*$/.test(k)) {
+      throw new KilnError(`defineProgram(${def.name}): function name '${k}' is not a JavaScript identifier`);
+    }
     if (typeof f?.fn !== 'function' || !Array.isArray(f.inputs)) {
       throw new KilnError(`defineProgram(${def.name}): functions.${k} must be { fn, inputs: [{ shape, dtype }, ...] }`);
     }

@@ -10,7 +10,12 @@ import { printGraph, type GraphProgram } from '../ir/graph.js';
 import type { KernelProgram } from '../ir/kernel.js';
 import type { TracedProgram } from '../trace.js';
 
-export interface GraphStage { name: string; graph: GraphProgram; /** rules that fired (simplify) */ fired?: Record<string, number> }
+export interface GraphStage {
+  name: string;
+  graph: GraphProgram;
+  /** rules that fired (simplify) */
+  fired?: Record<string, number>;
+}
 export interface Lowered { stages: GraphStage[]; kernels: KernelProgram }
 
 /** one lowering over a shared state layout: cells keep one offset across every function */
@@ -29,7 +34,13 @@ export function graphPasses(g: GraphProgram): GraphStage[] {
     for (const [name, pass] of steps) {
       const before = printGraph(p);
       p = pass(p);
-      if (printGraph(p) !== before) stages.push({ name: `${name}${round}`, graph: p, ...(name === 'simplify' ? { fired: Object.fromEntries(fired) } : {}) });
+      if (printGraph(p) !== before) {
+        stages.push({
+          name: `${name}${round}`,
+          graph: p,
+          ...(name === 'simplify' ? { fired: Object.fromEntries(fired) } : {}),
+        });
+      }
     }
     const m = countNodes(p);
     if (m >= n && i > 0) break;

@@ -21,7 +21,10 @@ export interface Ix { c: number; terms: readonly Term[] }
 export const atomKey = (a: Atom): string =>
   a.k === 'var' ? a.name : a.k === 'div' ? `(${ixKey(a.a)})/${a.d}` : `(${ixKey(a.a)})%${a.d}`;
 export const ixKey = (e: Ix): string =>
-  [...e.terms.map((t) => (t.coef === 1 ? t.key : `${t.coef}*${t.key}`)), ...(e.c || !e.terms.length ? [String(e.c)] : [])].join('+');
+  [
+    ...e.terms.map((t) => (t.coef === 1 ? t.key : `${t.coef}*${t.key}`)),
+    ...(e.c || !e.terms.length ? [String(e.c)] : []),
+  ].join('+');
 
 export const ixConst = (c: number): Ix => ({ c, terms: [] });
 export const ixVar = (name: string, ext: number): Ix =>
@@ -39,13 +42,16 @@ function normalize(c: number, terms: Term[]): Ix {
     if (t.coef === 0 || t.atom.k !== 'mod') continue;
     // the matching floor(a / d), in normal form: floor(floor(e/2)/2) is keyed floor(e/4)
     const m = t.atom, q = idiv(m.a, m.d);
-    const dk = !q.c && q.terms.length === 1 && q.terms[0].coef === 1 ? q.terms[0].key : `(${ixKey(m.a)})/${m.d}`, dt = byKey.get(dk);
+    const dk = !q.c && q.terms.length === 1 && q.terms[0].coef === 1 ? q.terms[0].key : `(${ixKey(m.a)})/${m.d}`,
+      dt = byKey.get(dk);
     if (dt && dt.coef === t.coef * m.d) {
       byKey.delete(k); byKey.delete(dk);
       return add(normalize(c, [...byKey.values()]), mul(m.a, t.coef));
     }
   }
-  const out = [...byKey.values()].filter((t) => t.coef !== 0).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const out = [...byKey.values()]
+    .filter((t) => t.coef !== 0)
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return { c, terms: out };
 }
 
@@ -78,7 +84,11 @@ function atomRange(a: Atom): [number, number] {
   return lo >= 0 && hi < a.d ? [lo, hi] : lo >= 0 ? [0, a.d - 1] : [-(a.d - 1), a.d - 1];
 }
 
-const gcd = (a: number, b: number): number => { a = Math.abs(a); b = Math.abs(b); while (b) [a, b] = [b, a % b]; return a; };
+const gcd = (a: number, b: number): number => {
+  a = Math.abs(a); b = Math.abs(b);
+  while (b) [a, b] = [b, a % b];
+  return a;
+};
 const within = (e: Ix, d: number) => { const [lo, hi] = range(e); return lo >= 0 && hi < d; };
 
 /** splits e = d*q + r: q gathers the terms (and constant part) divisible by d */
@@ -128,7 +138,10 @@ export function mod(e: Ix, d: number): Ix {
   if (within(r, d)) return r;
   const f = gcdFactor(r, d);
   if (f && f.g < d) return add(mul(mod(f.x, d / f.g), f.g), f.r);
-  if (r.terms.length === 1 && !r.c && r.terms[0].coef === 1 && r.terms[0].atom.k === 'mod' && r.terms[0].atom.d % d === 0) {
+  if (
+    r.terms.length === 1 && !r.c && r.terms[0].coef === 1 &&
+    r.terms[0].atom.k === 'mod' && r.terms[0].atom.d % d === 0
+  ) {
     return mod(r.terms[0].atom.a, d);
   }
   return ofAtom({ k: 'mod', a: r, d });
@@ -163,13 +176,16 @@ export function unflatten(flat: Ix, shape: readonly number[]): Ix[] {
 }
 
 const i32 = (value: number): Expr => ({ e: 'const', type: 'i32', value });
-const bin = (fn: 'add' | 'mul' | 'idiv' | 'mod' | 'sub', a: Expr, b: Expr): Expr => ({ e: 'binary', type: 'i32', fn, a, b });
+const bin = (fn: 'add' | 'mul' | 'idiv' | 'mod' | 'sub', a: Expr, b: Expr): Expr =>
+  ({ e: 'binary', type: 'i32', fn, a, b });
 
 /** renders to kernel IR (i32 arithmetic) */
 export function toExpr(e: Ix): Expr {
   let out: Expr | null = null;
   for (const t of e.terms) {
-    const a: Expr = t.atom.k === 'var' ? { e: 'var', type: 'i32', name: t.atom.name } : bin(t.atom.k === 'div' ? 'idiv' : 'mod', toExpr(t.atom.a), i32(t.atom.d));
+    const a: Expr = t.atom.k === 'var'
+      ? { e: 'var', type: 'i32', name: t.atom.name }
+      : bin(t.atom.k === 'div' ? 'idiv' : 'mod', toExpr(t.atom.a), i32(t.atom.d));
     const term = Math.abs(t.coef) === 1 ? a : bin('mul', a, i32(Math.abs(t.coef)));
     out = out === null ? (t.coef < 0 ? bin('sub', i32(0), term) : term) : bin(t.coef < 0 ? 'sub' : 'add', out, term);
   }

@@ -51,4 +51,5 @@ export function broadcastIdx(idx: readonly Ix[], from: readonly number[], to: re
   return to.map((s, d) => (s === 1 ? ixConst(0) : idx[d + lead]));
 }
 
-export const sameIx = (a: Ix, b: Ix) => a.c === b.c && a.terms.length === b.terms.length && add(a, mul(b, -1)).terms.length === 0;
+export const sameIx = (a: Ix, b: Ix) =>
+  a.c === b.c && a.terms.length === b.terms.length && add(a, mul(b, -1)).terms.length === 0;

@@ -41,7 +41,9 @@ export async function nativeAvailable(): Promise<{ ok: true } | { ok: false; why
     await loadCompiler();
     await import('../../runtime/native/index.js');
     const { execFileSync } = await import('node:child_process');
-    for (const tool of [process.env.KILN_OPT ?? 'opt', process.env.KILN_LLC ?? 'llc']) execFileSync(tool, ['--version'], { stdio: 'ignore' });
+    for (const tool of [process.env.KILN_OPT ?? 'opt', process.env.KILN_LLC ?? 'llc']) {
+      execFileSync(tool, ['--version'], { stdio: 'ignore' });
+    }
     return { ok: true };
   } catch (e) {
     return { ok: false, why: (e as Error).message.split('\n')[0] };

@@ -14,14 +14,20 @@ const fail = (m: BundleManifest, why: string): never => {
 function checkRef(m: BundleManifest, ref: FileRef | undefined, what: string): void {
   if (!ref || typeof ref !== 'object') fail(m, `has no file for ${what}`);
   checkBundlePath(ref!.file, what);
-  if (typeof ref!.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(ref!.sha256)) fail(m, `has no SHA-256 for ${ref!.file}`);
+  if (typeof ref!.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(ref!.sha256)) {
+    fail(m, `has no SHA-256 for ${ref!.file}`);
+  }
 }
 
 function checkRuntimeManifest(m: BundleManifest, man: Manifest, what: string): void {
   if (!man || !Array.isArray(man.buffers)) fail(m, `has no buffer list for ${what}`);
   man.buffers.forEach((b, i) => {
-    if (!Number.isSafeInteger(b?.size) || b.size < 0) fail(m, `gives ${what} buffer ${i} the size ${JSON.stringify(b?.size)}`);
-    if (b.dtype !== 'f32' && b.dtype !== 'i32') fail(m, `gives ${what} buffer ${i} the dtype ${JSON.stringify(b.dtype)}`);
+    if (!Number.isSafeInteger(b?.size) || b.size < 0) {
+      fail(m, `gives ${what} buffer ${i} the size ${JSON.stringify(b?.size)}`);
+    }
+    if (b.dtype !== 'f32' && b.dtype !== 'i32') {
+      fail(m, `gives ${what} buffer ${i} the dtype ${JSON.stringify(b.dtype)}`);
+    }
   });
 }
 
@@ -34,7 +40,11 @@ export function checkManifest(m: BundleManifest): void {
       checkRef(m, t?.code, what);
       checkRuntimeManifest(m, t!.manifest, what);
       if (target === 'native' && t!.entry !== NATIVE_ENTRY) {
-        fail(m, `names ${JSON.stringify(t!.entry)} as ${f.name}'s native entry point; kiln's libraries have one, '${NATIVE_ENTRY}'`);
+        fail(
+          m,
+          `names ${JSON.stringify(t!.entry)} as ${f.name}'s native entry point; ` +
+            `kiln's libraries have one, '${NATIVE_ENTRY}'`,
+        );
       }
     }
   }

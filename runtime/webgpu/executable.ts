@@ -15,7 +15,9 @@ export function checkRequirements(req: WGSLRequirements, limits: GPUSupportedLim
   for (const [k, need] of Object.entries(req) as [keyof WGSLRequirements, number][]) {
     const have = (limits as unknown as Record<string, number>)[k];
     if (typeof have === 'number' && need > have) {
-      const hint = k === 'maxStorageBuffersPerShaderStage' ? ' (a kernel binds too many distinct buffers; fuse less or place values in fewer buffers)' : '';
+      const hint = k === 'maxStorageBuffersPerShaderStage'
+        ? ' (a kernel binds too many distinct buffers; fuse less or place values in fewer buffers)'
+        : '';
       throw new Error(`webgpu: ${what} needs ${k} = ${need}, the device allows ${have}${hint}`);
     }
   }
@@ -50,7 +52,11 @@ export class WebGPUExecutable implements Executable {
     checkRequirements(a.code.requirements, dev.limits);
     if (dev.isLlvmpipe) {
       const k = a.code.kernels.find((k) => (k.loopTrips ?? 0) > LLVMPIPE_LOOP_LIMIT);
-      if (k) throw new Error(`webgpu: kernel ${k.name} takes up to ${k.loopTrips} loop iterations per invocation; Mesa llvmpipe stops every invocation after ${LLVMPIPE_LOOP_LIMIT} (its loop limiter) and would return wrong results`);
+      if (k) {
+        throw new Error(`webgpu: kernel ${k.name} takes up to ${k.loopTrips} loop iterations per invocation; `
+          + `Mesa llvmpipe stops every invocation after ${LLVMPIPE_LOOP_LIMIT} (its loop limiter) `
+          + 'and would return wrong results');
+      }
     }
     const gpu = dev.device;
     const own = m.buffers.map((b, i) => {
@@ -63,7 +69,9 @@ export class WebGPUExecutable implements Executable {
     const outOffsets: number[] = [];
     let bytes = 0;
     for (const p of m.outputs) { outOffsets.push(bytes); bytes += numel(p.shape) * 4; }
-    const staging = bytes ? gpu.createBuffer({ label: 'kiln outputs', size: bytes, usage: USAGE.MAP_READ | USAGE.COPY_DST }) : null;
+    const staging = bytes
+      ? gpu.createBuffer({ label: 'kiln outputs', size: bytes, usage: USAGE.MAP_READ | USAGE.COPY_DST })
+      : null;
 
     // Each kernel's module and pipeline inside its own validation scope, pushed and popped
     // synchronously so scopes never interleave: a bad shader fails this load, naming the kernel,
@@ -71,7 +79,11 @@ export class WebGPUExecutable implements Executable {
     const pending = a.code.kernels.map((k) => {
       gpu.pushErrorScope('validation');
       const module = gpu.createShaderModule({ label: k.name, code: k.wgsl });
-      const pipeline = gpu.createComputePipelineAsync({ label: k.name, layout: 'auto', compute: { module, entryPoint: k.entryPoint } });
+      const pipeline = gpu.createComputePipelineAsync({
+        label: k.name,
+        layout: 'auto',
+        compute: { module, entryPoint: k.entryPoint },
+      });
       pipeline.catch(() => undefined); // awaited below, after the scope
       return { k, module, pipeline, scope: gpu.popErrorScope() };
     });
@@ -80,7 +92,8 @@ export class WebGPUExecutable implements Executable {
       const err = await scope;
       const compile = err || dev.debug ? await compilationErrors(module, k.wgsl) : null;
       if (err || compile) {
-        throw new Error(`webgpu: kernel ${k.name}: ${compile ? `WGSL does not compile:\n${compile}` : err!.message}${dev.debug ? `\n--- WGSL ---\n${k.wgsl}` : ''}`);
+        throw new Error(`webgpu: kernel ${k.name}: ${compile ? `WGSL does not compile:\n${compile}` : err!.message}`
+          + `${dev.debug ? `\n--- WGSL ---\n${k.wgsl}` : ''}`);
       }
       try {
         kernels.push({ k, pipeline: await pipeline, group: null });
@@ -106,7 +119,10 @@ export class WebGPUExecutable implements Executable {
       c.group = this.dev.device.createBindGroup({
         label: c.k.name,
         layout: c.pipeline.getBindGroupLayout(0),
-        entries: c.k.bindings.map((b) => ({ binding: b.binding, resource: { buffer: b.buf === 'scalars' ? this.scalars : this.buffer(b.buf) } })),
+        entries: c.k.bindings.map((b) => ({
+          binding: b.binding,
+          resource: { buffer: b.buf === 'scalars' ? this.scalars : this.buffer(b.buf) },
+        })),
       });
     }
     this.generation = this.dev.arenaGeneration;

@@ -16,8 +16,14 @@ const AVX512 = { vectorBits: 512, vectorRegs: 32 }, AVX = { vectorBits: 256, vec
 const SSE = { vectorBits: 128, vectorRegs: 16 }, NEON = { vectorBits: 128, vectorRegs: 32 };
 
 /** LLVM x86 CPU names by vector level (anything else x86 is taken as SSE: the safe assumption) */
-const X86_512 = /avx512|x86-64-v4|knl|knm|cannonlake|icelake|tigerlake|cascadelake|cooperlake|rocketlake|sapphirerapids|graniterapids|emeraldrapids|znver[4-9]/;
-const X86_256 = /x86-64-v3|sandybridge|ivybridge|corei7-avx|core-avx|haswell|broadwell|skylake|alderlake|raptorlake|meteorlake|arrowlake|lunarlake|gracemont|bdver|btver2|znver/;
+const X86_512 = new RegExp(
+  'avx512|x86-64-v4|knl|knm|cannonlake|icelake|tigerlake|cascadelake|cooperlake|rocketlake|' +
+    'sapphirerapids|graniterapids|emeraldrapids|znver[4-9]',
+);
+const X86_256 = new RegExp(
+  'x86-64-v3|sandybridge|ivybridge|corei7-avx|core-avx|haswell|broadwell|skylake|alderlake|raptorlake|' +
+    'meteorlake|arrowlake|lunarlake|gracemont|bdver|btver2|znver',
+);
 
 function x86Named(cpu: string): CpuProfile {
   return X86_512.test(cpu) ? AVX512 : X86_256.test(cpu) ? AVX : SSE;
@@ -28,7 +34,9 @@ let nativeX86: CpuProfile | undefined;
 function hostX86(): CpuProfile {
   if (nativeX86) return nativeX86;
   try {
-    const flags = new Set(/^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1].trim().split(/\s+/) ?? []);
+    const flags = new Set(
+      /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1].trim().split(/\s+/) ?? [],
+    );
     if (flags.size) return (nativeX86 = flags.has('avx512f') ? AVX512 : flags.has('avx') ? AVX : SSE);
   } catch { /* not Linux: ask llc */ }
   return (nativeX86 = x86Named(hostCpu()));

@@ -24,7 +24,8 @@ const tool = (name: string): string => process.env[`KILN_${name.toUpperCase()}`]
 
 function toolError(exe: string, name: string, err: NodeJS.ErrnoException): Error {
   const why = err.code === 'ENOENT'
-    ? `\`${exe}\` was not found on PATH (kiln's native target needs LLVM 14's opt and llc, and a C compiler; set KILN_${name.toUpperCase()} to override)`
+    ? `\`${exe}\` was not found on PATH (kiln's native target needs LLVM 14's opt and llc, and a C compiler; ` +
+      `set KILN_${name.toUpperCase()} to override)`
     : err.message;
   return new Error(`kiln llvm: ${why}`);
 }

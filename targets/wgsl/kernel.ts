@@ -13,7 +13,12 @@ import { numel } from '../../runtime/manifest.js';
 export const DEFAULT_WORKGROUP_SIZE = 64; // compat devices guarantee 128 invocations; 64 suits CPUs and GPUs
 
 /** statement printer; `accs` tracks accumulator types so accumulated values convert */
-export function stmts(body: readonly Stmt[], ctx: Ctx, accs: Map<string, { type: KType; fn: 'add' | 'max' }>, pad: string): string[] {
+export function stmts(
+  body: readonly Stmt[],
+  ctx: Ctx,
+  accs: Map<string, { type: KType; fn: 'add' | 'max' }>,
+  pad: string,
+): string[] {
   const out: string[] = [];
   for (const s of body) {
     switch (s.s) {
@@ -25,7 +30,10 @@ export function stmts(body: readonly Stmt[], ctx: Ctx, accs: Map<string, { type:
         const dt = ctx.dtypes[s.buf];
         if (dt === undefined) throw new Error(`wgsl: store to unknown buffer ${s.buf}`);
         ctx.written.add(s.buf);
-        out.push(`${pad}${bufName(s.buf)}[${index(s.index, ctx)}] = ${conv(expr(s.value, ctx), s.value.type, storageKType(dt))};`);
+        out.push(
+          `${pad}${bufName(s.buf)}[${index(s.index, ctx)}] = ` +
+            `${conv(expr(s.value, ctx), s.value.type, storageKType(dt))};`,
+        );
         break;
       }
       case 'loop': {
@@ -42,7 +50,9 @@ export function stmts(body: readonly Stmt[], ctx: Ctx, accs: Map<string, { type:
       case 'accum': {
         const a = accs.get(s.name);
         if (!a) throw new Error(`wgsl: accum into undeclared accumulator ${s.name}`);
-        out.push(`${pad}${accumulate(ident(s.name), a.fn, conv(expr(s.value, ctx), s.value.type, a.type), a.type, ctx)};`);
+        out.push(
+          `${pad}${accumulate(ident(s.name), a.fn, conv(expr(s.value, ctx), s.value.type, a.type), a.type, ctx)};`,
+        );
         break;
       }
     }
@@ -80,7 +90,9 @@ export function gridLets(grid: readonly number[], flat: string, pad: string): st
 export function foldWorkgroups(count: number): [number, number] {
   if (count <= MAX_WORKGROUPS_PER_DIM) return [count, 1];
   const y = Math.ceil(count / MAX_WORKGROUPS_PER_DIM);
-  if (y > MAX_WORKGROUPS_PER_DIM) throw new Error(`wgsl: ${count} workgroups exceed ${MAX_WORKGROUPS_PER_DIM}^2 (maxComputeWorkgroupsPerDimension)`);
+  if (y > MAX_WORKGROUPS_PER_DIM) {
+    throw new Error(`wgsl: ${count} workgroups exceed ${MAX_WORKGROUPS_PER_DIM}^2 (maxComputeWorkgroupsPerDimension)`);
+  }
   return [Math.ceil(count / y), y];
 }
 
@@ -98,7 +110,9 @@ export function bindingDecls(ctx: Ctx): { decls: string[]; bindings: WGSLBinding
     const binding = used.length;
     bindings.push({ binding, buf: 'scalars', access: 'uniform' });
     // uniform arrays need a 16-byte stride: four scalars per vec4
-    decls.push(`@group(0) @binding(${binding}) var<uniform> kiln_scalars: array<vec4<f32>, ${Math.ceil(ctx.scalars / 4)}>;`);
+    decls.push(
+      `@group(0) @binding(${binding}) var<uniform> kiln_scalars: array<vec4<f32>, ${Math.ceil(ctx.scalars / 4)}>;`,
+    );
   }
   return { decls, bindings };
 }
@@ -107,7 +121,11 @@ export function header(k: Kernel): string {
   return `// kernel ${k.name}: grid [${k.grid.join(', ')}]; ops ${k.meta.ops.join(', ') || '-'}`;
 }
 
-export function renderSerialKernel(k: Kernel, dtypes: readonly StorageDType[], workgroupSize = DEFAULT_WORKGROUP_SIZE): WGSLKernel {
+export function renderSerialKernel(
+  k: Kernel,
+  dtypes: readonly StorageDType[],
+  workgroupSize = DEFAULT_WORKGROUP_SIZE,
+): WGSLKernel {
   const ctx = newCtx(dtypes);
   k.grid.forEach((_, i) => ctx.nonNeg.add(`g${i}`));
   const { unroll, trips } = chooseUnroll((u) => loopTrips(k.body, u));
@@ -117,7 +135,9 @@ export function renderSerialKernel(k: Kernel, dtypes: readonly StorageDType[], w
   const workgroups = n === 0 ? [0, 1] as [number, number] : foldWorkgroups(Math.ceil(n / workgroupSize));
   const body = stmts(k.body, ctx, new Map(), '  ');
   const { decls, bindings } = bindingDecls(ctx);
-  const flat = workgroups[1] > 1 ? `(wid.y * ${workgroups[0]}u + wid.x) * ${workgroupSize}u + lid` : `wid.x * ${workgroupSize}u + lid`;
+  const flat = workgroups[1] > 1
+    ? `(wid.y * ${workgroups[0]}u + wid.x) * ${workgroupSize}u + lid`
+    : `wid.x * ${workgroupSize}u + lid`;
   const wgsl = [
     header(k),
     helperSource(ctx),
@@ -132,5 +152,8 @@ export function renderSerialKernel(k: Kernel, dtypes: readonly StorageDType[], w
     '}',
     '',
   ].filter((l) => l !== '').join('\n');
-  return { name: k.name, wgsl, entryPoint: 'main', bindings, workgroupSize, workgroups, workgroupStorageBytes: 0, loopTrips: trips };
+  return {
+    name: k.name, wgsl, entryPoint: 'main', bindings, workgroupSize, workgroups,
+    workgroupStorageBytes: 0, loopTrips: trips,
+  };
 }

@@ -86,8 +86,10 @@ export function renderTiledMatmul(k: Kernel, dtypes: readonly StorageDType[]): W
     ...pre,
     `  for (var kiln_k0: i32 = 0i; kiln_k0 < ${K}i; kiln_k0 += ${T}i) {`,
     // this thread stages A(own row, k0 + tx) and B(k0 + ty, own column); zeros past the edges
-    `    { let ${kv} = kiln_k0 + i32(kiln_tx); kiln_ta[lid] = select(${zero(a)}, ${expr(a, ctx)}, ${gi} < ${M}i && ${kv} < ${K}i); }`,
-    `    { let ${kv} = kiln_k0 + i32(kiln_ty); kiln_tb[lid] = select(${zero(b)}, ${expr(b, ctx)}, ${gj} < ${N}i && ${kv} < ${K}i); }`,
+    `    { let ${kv} = kiln_k0 + i32(kiln_tx); ` +
+      `kiln_ta[lid] = select(${zero(a)}, ${expr(a, ctx)}, ${gi} < ${M}i && ${kv} < ${K}i); }`,
+    `    { let ${kv} = kiln_k0 + i32(kiln_ty); ` +
+      `kiln_tb[lid] = select(${zero(b)}, ${expr(b, ctx)}, ${gj} < ${N}i && ${kv} < ${K}i); }`,
     '    workgroupBarrier();',
     `    for (var kiln_kk: u32 = 0u; kiln_kk < ${T}u; kiln_kk++) {`,
     `      let ${kv} = kiln_k0 + i32(kiln_kk);`,
