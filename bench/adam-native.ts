@@ -58,20 +58,32 @@ async function timeProgram(p: KernelProgram, parallelThreshold: number, scalars:
 }
 
 const gbs = (bytes: number, s: number) => (bytes / s / 1e9).toFixed(1);
-const rows: string[][] = [['kernel', 'n', 'bytes', '1 thread GB/s', '2 threads GB/s', '1 thread µs', '2 threads µs', 'JS set GB/s']];
+const rows: string[][] = [
+  ['kernel', 'n', 'bytes', '1 thread GB/s', '2 threads GB/s', '1 thread µs', '2 threads µs', 'JS set GB/s'],
+];
 for (const n of SIZES) {
   const s = adamScalars(1);
   const [a1, a2] = [await timeProgram(adamProgram(n), Infinity, s), await timeProgram(adamProgram(n), 0, s)];
-  rows.push(['adam', n.toExponential(0), String(28 * n), gbs(28 * n, a1), gbs(28 * n, a2), (a1 * 1e6).toFixed(1), (a2 * 1e6).toFixed(1), '']);
+  rows.push([
+    'adam', n.toExponential(0), String(28 * n), gbs(28 * n, a1), gbs(28 * n, a2), (a1 * 1e6).toFixed(1),
+    (a2 * 1e6).toFixed(1), '',
+  ]);
   const [c1, c2] = [await timeProgram(copyProgram(n), Infinity, s), await timeProgram(copyProgram(n), 0, s)];
   const src = new Float32Array(n).fill(1), dst = new Float32Array(n);
   const js = time(() => dst.set(src));
-  rows.push(['copy', n.toExponential(0), String(8 * n), gbs(8 * n, c1), gbs(8 * n, c2), (c1 * 1e6).toFixed(1), (c2 * 1e6).toFixed(1), gbs(8 * n, js)]);
+  rows.push([
+    'copy', n.toExponential(0), String(8 * n), gbs(8 * n, c1), gbs(8 * n, c2), (c1 * 1e6).toFixed(1),
+    (c2 * 1e6).toFixed(1), gbs(8 * n, js),
+  ]);
   const [s1, s2] = [await timeProgram(scaleProgram(n), Infinity, s), await timeProgram(scaleProgram(n), 0, s)];
-  rows.push(['scale', n.toExponential(0), String(8 * n), gbs(8 * n, s1), gbs(8 * n, s2), (s1 * 1e6).toFixed(1), (s2 * 1e6).toFixed(1), '']);
+  rows.push([
+    'scale', n.toExponential(0), String(8 * n), gbs(8 * n, s1), gbs(8 * n, s2), (s1 * 1e6).toFixed(1),
+    (s2 * 1e6).toFixed(1), '',
+  ]);
 }
 
-console.log(`kiln native Adam vs copy bandwidth (cpu ${hostCpu()}, GB/s = bytes moved / time; adam 28 B/param, copy and scale 8 B/float)`);
+console.log(`kiln native Adam vs copy bandwidth (cpu ${hostCpu()}, GB/s = bytes moved / time; `
+  + 'adam 28 B/param, copy and scale 8 B/float)');
 const w = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
 for (const r of rows) console.log(r.map((x, j) => x.padStart(w[j])).join('  '));
 if (tmpCache) rmSync(tmpCache, { recursive: true, force: true });

@@ -101,7 +101,9 @@ async function child(target: 'webgpu' | 'native', name: string): Promise<Phases>
     gpu.createComputePipelineAsync = (d) => {
       if (!open++) first = now();
       const p = create(d);
-      void p.finally(() => { if (!--open) ph['pipelines'] = (ph['pipelines'] ?? 0) + now() - first; }).catch(() => undefined);
+      void p.finally(() => {
+        if (!--open) ph['pipelines'] = (ph['pipelines'] ?? 0) + now() - first;
+      }).catch(() => undefined);
       return p;
     };
   }
@@ -152,7 +154,8 @@ function parent(): void {
         ms('first step'), ratio]);
     }
   }
-  console.log(`first step (compile() + first run), median of ${rounds} fresh processes per cell; load includes modules and pipelines`);
+  console.log(`first step (compile() + first run), median of ${rounds} fresh processes per cell; `
+    + 'load includes modules and pipelines');
   const w = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
   for (const r of rows) console.log(r.map((x, j) => (j >= 2 ? x.padStart(w[j]) : x.padEnd(w[j]))).join('  '));
   console.log('reproduce: npx tsx bench/webgpu-startup.ts');

@@ -25,7 +25,8 @@ async function seedBundle(): Promise<SeedBundle> {
   const s = seedSetup('seed_example');
   const traced = trace(s.fn, s.inputs);
   const { artifact } = await buildWebGPUArtifact(traced);
-  const size = (dt: 'f32' | 'i32') => artifact.manifest.buffers.find((b) => b.kind === 'state' && b.dtype === dt)?.size ?? 0;
+  const size = (dt: 'f32' | 'i32') =>
+    artifact.manifest.buffers.find((b) => b.kind === 'state' && b.dtype === dt)?.size ?? 0;
   const state = { f32: new Array<number>(size('f32')).fill(0), i32: new Array<number>(size('i32')).fill(0) };
   for (const c of artifact.manifest.cells) {
     const dt = artifact.manifest.buffers[c.buf].dtype;
@@ -33,9 +34,14 @@ async function seedBundle(): Promise<SeedBundle> {
   }
   const g = s.golden;
   const cellOf = new Map([...s.model.namedParameters()].map(([name, p]) => [p.cell.id, name]));
-  const final = artifact.manifest.cells.filter((c) => cellOf.has(c.cell)).map((c) => ({ name: cellOf.get(c.cell)!, offset: c.offset, data: g.final[cellOf.get(c.cell)!].data }));
+  const final = artifact.manifest.cells.filter((c) => cellOf.has(c.cell)).map((c) => ({
+    name: cellOf.get(c.cell)!, offset: c.offset, data: g.final[cellOf.get(c.cell)!].data,
+  }));
   expect(final).toHaveLength(4);
-  return { artifact, state, inputs: g.inputs.map((t) => t.data), targets: g.targets.map((t) => t.data), losses: g.losses, final, tolerance: TOL };
+  return {
+    artifact, state, inputs: g.inputs.map((t) => t.data), targets: g.targets.map((t) => t.data), losses: g.losses,
+    final, tolerance: TOL,
+  };
 }
 
 async function bundlePage(): Promise<string> {
@@ -92,12 +98,15 @@ describe.skipIf(!existsSync(CHROMIUM))('browser: the seed on navigator.gpu (head
       const r = await page.evaluate(() => (window as unknown as { kilnResult: PageResult }).kilnResult);
       const shot = '/tmp/kiln-browser-webgpu.png';
       await page.screenshot({ path: shot, fullPage: true });
-      console.log(`[browser] adapter: ${r.adapter}; ${r.kernels} kernels; max loss error vs PyTorch ${r.maxRelErr.toExponential(2)}, final params ${r.paramErr.toExponential(2)}; screenshot ${shot}`);
+      console.log(`[browser] adapter: ${r.adapter}; ${r.kernels} kernels; `
+        + `max loss error vs PyTorch ${r.maxRelErr.toExponential(2)}, `
+        + `final params ${r.paramErr.toExponential(2)}; screenshot ${shot}`);
       expect(r.error, `page failed:\n${r.error}\n${logs.join('\n')}`).toBeUndefined();
       expect(r.adapter).toMatch(/swiftshader/i);
       expect(r.losses).toHaveLength(bundle.losses.length);
       expect(r.paramErr, 'final parameters vs PyTorch').toBeLessThanOrEqual(TOL);
-      r.losses.forEach((l, k) => expect(Math.abs(l - bundle.losses[k]) / bundle.losses[k], `loss at step ${k}`).toBeLessThanOrEqual(TOL));
+      r.losses.forEach((l, k) =>
+        expect(Math.abs(l - bundle.losses[k]) / bundle.losses[k], `loss at step ${k}`).toBeLessThanOrEqual(TOL));
       // what the page shows
       expect(await page.locator('#status').innerText()).toMatch(/^PASS: 20 steps, max relative error/);
       expect(await page.locator('#steps tr.ok').count()).toBe(20);

@@ -4,7 +4,8 @@ import { nn, optim, compile, manualSeed, tensor, KilnError, type Tensor } from '
 import { f32, goldenTargets, i32, loadGolden, toStateDict } from './helpers/golden.js';
 
 const g = loadGolden('seed_example');
-const snapshot = (m: nn.Module, o: optim.Optimizer<any>) => structuredClone({ model: m.stateDict(), opt: o.stateDict() });
+const snapshot = (m: nn.Module, o: optim.Optimizer<any>) =>
+  structuredClone({ model: m.stateDict(), opt: o.stateDict() });
 
 describe.each(goldenTargets())('CONTRACT.md on %s', (target) => {
   async function setup() {
@@ -73,7 +74,10 @@ describe.each(goldenTargets())('CONTRACT.md on %s', (target) => {
 
   it('a second compiled function (an eval step) sees the training step updates', async () => {
     const { model, trainStep } = await setup();
-    const evalStep = await compile((x: Tensor) => model.forward(x), { inputs: [{ shape: [1, 10], dtype: 'float32' }], target });
+    const evalStep = await compile(
+      (x: Tensor) => model.forward(x),
+      { inputs: [{ shape: [1, 10], dtype: 'float32' }], target },
+    );
     const x = f32(g.inputs[0]);
     const before = Array.from((await evalStep.run(x)).data);
     for (let k = 0; k < 3; k++) await trainStep.run(f32(g.inputs[k]), i32(g.targets[k]));
@@ -91,7 +95,10 @@ describe.each(goldenTargets())('CONTRACT.md on %s', (target) => {
     expect(a.shape).toEqual([7, 3]);
     expect(a.data).toBeInstanceOf(Float32Array);
     const opt = new optim.SGD([a, b], { lr: 0.5 });
-    const step = await compile((ga: Tensor) => { a.grad = ga; b.grad = null; opt.step(); }, { inputs: [{ shape: [7, 3], dtype: 'float32' }], target });
+    const step = await compile(
+      (ga: Tensor) => { a.grad = ga; b.grad = null; opt.step(); },
+      { inputs: [{ shape: [7, 3], dtype: 'float32' }], target },
+    );
     await step.run(new Float32Array(21).fill(2));
     await step.sync();
     expect(a.data[0]).toBe(-1);

@@ -10,7 +10,9 @@ import { schedule } from '../compiler/kernel/schedule.js';
 import { StateLayout } from '../compiler/kernel/memory.js';
 import { printStats } from '../compiler/kernel/stats.js';
 import { runHostProgram } from '../runtime/host.js';
-import { cellsWrittenBy, launched, maxRelErr, randomEnv, runReference, runScheduled, type Env } from './kernels-util.js';
+import {
+  cellsWrittenBy, launched, maxRelErr, randomEnv, runReference, runScheduled, type Env,
+} from './kernels-util.js';
 
 const CASES: [string, Record<string, unknown>][] = [
   ['Adam', { lr: 1e-2 }],
@@ -52,7 +54,8 @@ function updateKernels(gp: GraphProgram, seed: number) {
   const updated = new Set(gp.updates.map((u) => u.cell));
   const optimCells = prog.cells.filter((c) => updated.has(c.cell) && !c.name.endsWith('.grad')).map((c) => c.cell);
   // one update kernel = one launch: a guarded fast/general pair counts once (kernels-util launched)
-  const kernels = prog.kernels.filter((k, i) => launched(prog).includes(k) && optimCells.some((c) => writers[i].has(c)));
+  const kernels = prog.kernels.filter((k, i) =>
+    launched(prog).includes(k) && optimCells.some((c) => writers[i].has(c)));
   // the fused program equals the graph reference
   const want = runReference(gp, e), got = runScheduled(prog, e);
   let err = 0;
@@ -62,9 +65,13 @@ function updateKernels(gp: GraphProgram, seed: number) {
 }
 
 /** the traced programs of two steps (the first step creates momentum buffers; the second re-traces) */
-async function twoSteps(fn: (...a: Tensor[]) => unknown, inputs: { shape: number[]; dtype: 'float32' | 'int32' }[]): Promise<GraphProgram[]> {
+async function twoSteps(
+  fn: (...a: Tensor[]) => unknown, inputs: { shape: number[]; dtype: 'float32' | 'int32' }[],
+): Promise<GraphProgram[]> {
   const step = await compile(fn, { inputs, target: 'reference' });
-  const args = () => inputs.map((x, i) => (x.dtype === 'float32' ? Float32Array.from({ length: numel(x.shape) }, (_, j) => Math.sin(7 * i + j)) : Int32Array.from({ length: numel(x.shape) }, (_, j) => j % 2)));
+  const args = () => inputs.map((x, i) => (x.dtype === 'float32'
+    ? Float32Array.from({ length: numel(x.shape) }, (_, j) => Math.sin(7 * i + j))
+    : Int32Array.from({ length: numel(x.shape) }, (_, j) => j % 2)));
   for (let k = 0; k < 2; k++) await step.run(...args());
   return step.programs.map((p) => p.graph);
 }
@@ -72,9 +79,13 @@ async function twoSteps(fn: (...a: Tensor[]) => unknown, inputs: { shape: number
 describe('any optimizer is one multi-tensor kernel', () => {
   it.each(CASES)('%s %j, gradients as inputs: the whole step is one kernel', async (name, opts) => {
     manualSeed(0);
-    const params = SHAPES.map((s) => new nn.Parameter({ shape: s, data: Array.from({ length: numel(s) }, (_, i) => Math.cos(i)) }));
+    const params = SHAPES.map((s) =>
+      new nn.Parameter({ shape: s, data: Array.from({ length: numel(s) }, (_, i) => Math.cos(i)) }));
     const opt = new (optim[name as keyof typeof optim] as unknown as Cls)(params, opts);
-    const gps = await twoSteps((...gs: Tensor[]) => { params.forEach((p, i) => { p.grad = gs[i]; }); opt.step(); }, SHAPES.map((shape) => ({ shape, dtype: 'float32' })));
+    const gps = await twoSteps(
+      (...gs: Tensor[]) => { params.forEach((p, i) => { p.grad = gs[i]; }); opt.step(); },
+      SHAPES.map((shape) => ({ shape, dtype: 'float32' })),
+    );
     for (const [i, gp] of gps.entries()) {
       const { prog, kernels, err, optimCells } = updateKernels(gp, i + 1);
       expect(launched(prog), printStats(prog)).toHaveLength(1);
@@ -87,11 +98,22 @@ describe('any optimizer is one multi-tensor kernel', () => {
 
   it.each(CASES)('%s %j, gradients from backward: one update kernel', async (name, opts) => {
     manualSeed(0);
-    const model = new nn.Sequential(new nn.Linear(3, 4), new nn.ReLU(), new nn.Linear(4, 2, false), new nn.ReLU(), new nn.Linear(2, 3));
+    const model = new nn.Sequential(
+      new nn.Linear(3, 4), new nn.ReLU(), new nn.Linear(4, 2, false), new nn.ReLU(), new nn.Linear(2, 3),
+    );
     const lossFn = new nn.CrossEntropyLoss();
     const opt = new (optim[name as keyof typeof optim] as unknown as Cls)(model.parameters(), opts);
-    const fn = (x: Tensor, y: Tensor) => { opt.zeroGrad(); const loss = lossFn.forward(model.forward(x), y); loss.backward(); opt.step(); return loss; };
-    const gps = await twoSteps(fn as (...a: Tensor[]) => unknown, [{ shape: [4, 3], dtype: 'float32' }, { shape: [4], dtype: 'int32' }]);
+    const fn = (x: Tensor, y: Tensor) => {
+      opt.zeroGrad();
+      const loss = lossFn.forward(model.forward(x), y);
+      loss.backward();
+      opt.step();
+      return loss;
+    };
+    const gps = await twoSteps(
+      fn as (...a: Tensor[]) => unknown,
+      [{ shape: [4, 3], dtype: 'float32' }, { shape: [4], dtype: 'int32' }],
+    );
     for (const [i, gp] of gps.entries()) {
       const { prog, kernels, err } = updateKernels(gp, i + 1);
       expect(kernels, printStats(prog)).toHaveLength(1);

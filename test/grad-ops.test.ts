@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { tensor, where, type Tensor } from 'kiln';
 import { gradcheck, randData, type Input } from './grad-check.js';
 
-const inp = (shape: number[], lo = -1, hi = 1): Input => ({ shape, data: randData(shape.reduce((a, b) => a * b, 1), lo, hi) });
+const inp = (shape: number[], lo = -1, hi = 1): Input => ({
+  shape, data: randData(shape.reduce((a, b) => a * b, 1), lo, hi),
+});
 
 const cases: [string, (...xs: Tensor[]) => Tensor, Input[]][] = [
   ['neg', (x) => x.neg(), [inp([3, 2])]],
@@ -45,7 +47,11 @@ const cases: [string, (...xs: Tensor[]) => Tensor, Input[]][] = [
   ['pad', (x) => x.pad([[1, 0], [2, 1]]).exp(), [inp([2, 2])]],
   ['logSoftmax', (x) => x.logSoftmax(1), [inp([3, 4], -2, 2)]],
   ['softmax', (x) => x.softmax(0), [inp([3, 4], -2, 2)]],
-  ['gather', (x) => x.gather(1, tensor(Int32Array.from([2, 0, 0, 1, 1, 1]), { shape: [3, 2], dtype: 'int32' })), [inp([3, 4])]],
+  [
+    'gather',
+    (x) => x.gather(1, tensor(Int32Array.from([2, 0, 0, 1, 1, 1]), { shape: [3, 2], dtype: 'int32' })),
+    [inp([3, 4])],
+  ],
 ];
 
 describe('gradients match central finite differences', () => {
@@ -67,7 +73,8 @@ describe('gradients where finite differences do not apply', () => {
     expect(Array.from(x.grad!.data)).toEqual([1.5, 1, 1.5, 0]);
   });
   it('max(dim) sends the gradient to the first maximum it returns, as PyTorch does (min(dim) too)', () => {
-    // torch 1.13: x.max(1).values.sum().backward() -> [[0,1,0],[1,0,0]]; min(1, keepdim) * [[2],[5]] -> [[2,0,0],[0,0,5]]
+    // torch 1.13: x.max(1).values.sum().backward() -> [[0,1,0],[1,0,0]];
+    // min(1, keepdim) * [[2],[5]] -> [[2,0,0],[0,0,5]]
     const x = tensor([[1, 3, 3], [2, 2, 1]], { requiresGrad: true });
     x.max(1).sum().backward();
     expect(Array.from(x.grad!.data)).toEqual([0, 1, 0, 1, 0, 0]);

@@ -46,14 +46,22 @@ export function parseArgs(argv: string[], spec: CommandSpec): Parsed {
       continue;
     }
     const v = inline ?? argv[++i];
-    if (v === undefined || (inline === undefined && v.startsWith('--'))) throw new UsageError(`option --${o.name} needs a value <${o.value}>`, spec.name);
-    if (o.choices && !o.choices.includes(v)) throw new UsageError(`option --${o.name} must be one of ${o.choices.join(', ')} (got '${v}')`, spec.name);
+    if (v === undefined || (inline === undefined && v.startsWith('--'))) {
+      throw new UsageError(`option --${o.name} needs a value <${o.value}>`, spec.name);
+    }
+    if (o.choices && !o.choices.includes(v)) {
+      throw new UsageError(`option --${o.name} must be one of ${o.choices.join(', ')} (got '${v}')`, spec.name);
+    }
     opts[o.name] = v;
   }
   if (opts.help) return { positionals, opts };
   const required = spec.positionals.filter((p) => !p.optional).length;
-  if (positionals.length < required) throw new UsageError(`missing <${spec.positionals[positionals.length].name}>`, spec.name);
-  if (positionals.length > spec.positionals.length) throw new UsageError(`unexpected argument '${positionals[spec.positionals.length]}'`, spec.name);
+  if (positionals.length < required) {
+    throw new UsageError(`missing <${spec.positionals[positionals.length].name}>`, spec.name);
+  }
+  if (positionals.length > spec.positionals.length) {
+    throw new UsageError(`unexpected argument '${positionals[spec.positionals.length]}'`, spec.name);
+  }
   return { positionals, opts };
 }
 
@@ -69,7 +77,9 @@ function suggest(flag: string, options: OptSpec[]): string {
 
 export function helpText(spec: CommandSpec): string {
   const pos = spec.positionals.map((p) => (p.optional ? `[${p.name}]` : `<${p.name}>`)).join(' ');
-  const lines = [`kiln ${spec.name} — ${spec.summary}`, '', `Usage: kiln ${spec.name} ${pos} [options]`.replace(/ +/g, ' ')];
+  const lines = [
+    `kiln ${spec.name} — ${spec.summary}`, '', `Usage: kiln ${spec.name} ${pos} [options]`.replace(/ +/g, ' '),
+  ];
   if (spec.positionals.length) {
     lines.push('', 'Arguments:');
     for (const p of spec.positionals) lines.push(`  ${p.name.padEnd(24)}${p.desc}`);
@@ -77,7 +87,10 @@ export function helpText(spec: CommandSpec): string {
   lines.push('', 'Options:');
   for (const o of [...spec.options, HELP]) {
     const left = `${o.short ? `-${o.short}, ` : '    '}--${o.name}${o.value ? ` <${o.value}>` : ''}`;
-    const extra = [o.choices ? `one of: ${o.choices.join(', ')}` : '', o.default !== undefined ? `default: ${o.default}` : ''].filter(Boolean).join('; ');
+    const extra = [
+      o.choices ? `one of: ${o.choices.join(', ')}` : '',
+      o.default !== undefined ? `default: ${o.default}` : '',
+    ].filter(Boolean).join('; ');
     lines.push(`  ${left.padEnd(30)}${o.desc}${extra ? ` (${extra})` : ''}`);
   }
   if (spec.details) lines.push('', spec.details);

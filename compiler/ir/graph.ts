@@ -8,7 +8,9 @@ export type DType = 'float32' | 'int32' | 'bool';
 export type Shape = readonly number[];
 
 export const UNARY_OPS = ['neg', 'exp', 'log', 'sqrt', 'abs', 'recip', 'cast'] as const;
-export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'max', 'min', 'pow', 'lt', 'le', 'gt', 'ge', 'eq', 'ne', 'and', 'or'] as const;
+export const BINARY_OPS = [
+  'add', 'sub', 'mul', 'div', 'max', 'min', 'pow', 'lt', 'le', 'gt', 'ge', 'eq', 'ne', 'and', 'or',
+] as const;
 export const REDUCE_OPS = ['sum', 'rmax'] as const;
 export const VIEW_OPS = ['reshape', 'permute', 'expand', 'slice', 'pad'] as const;
 export const SOURCE_OPS = ['input', 'state', 'const', 'scalar', 'iota', 'data'] as const;

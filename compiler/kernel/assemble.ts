@@ -23,7 +23,8 @@ export interface Scheduled extends KernelProgram {
 const DT: StorageDType[] = ['f32', 'i32'];
 
 export function assemble(
-  gp: GraphProgram, R: Realization, sp: StagePlan, plans: Plan[], layout: StateLayout, uses: (n: Node) => number,
+  gp: GraphProgram, R: Realization, sp: StagePlan, plans: Plan[], layout: StateLayout,
+  uses: (n: Node) => number,
   maxStorageBuffers = Infinity,
 ): Scheduled {
   const { stages, primary } = sp;
@@ -38,7 +39,10 @@ export function assemble(
     if (p.kind !== 'multi') continue;
     const seqs = p.clusters.map((c) => {
       const seq: number[] = [];
-      for (const s of c) for (const x of [s.target.kind === 'cell' ? s.target.cell : undefined, ...s.loads.map((l) => cellOfNode(l.node))]) {
+      for (const s of c) for (const x of [
+        s.target.kind === 'cell' ? s.target.cell : undefined,
+        ...s.loads.map((l) => cellOfNode(l.node)),
+      ]) {
         if (x !== undefined && !seq.includes(x)) seq.push(x);
       }
       return seq;
@@ -54,18 +58,26 @@ export function assemble(
     for (const l of s.loads) if (l.node.op === 'state') used.add(l.node.arg.cell);
   }
   for (const c of gp.cells) if (used.has(c.id)) layout.place(c);
-  for (const id of used) if (!cells.has(id)) throw new Error(`kiln scheduler: cell ${id} is not declared in the program`);
+  for (const id of used) {
+    if (!cells.has(id)) throw new Error(`kiln scheduler: cell ${id} is not declared in the program`);
+  }
 
   // scratch by liveness over kernel indices
   const kernelOf = new Map<number, number>();
-  plans.forEach((p, i) => (p.kind === 'fused' ? p.stages : p.kind === 'concat' ? p.parts.flatMap((q) => q.stages) : p.clusters.flat()).forEach((s) => kernelOf.set(s.id, i)));
+  plans.forEach((p, i) => (
+    p.kind === 'fused' ? p.stages : p.kind === 'concat' ? p.parts.flatMap((q) => q.stages) : p.clusters.flat()
+  ).forEach((s) => kernelOf.set(s.id, i)));
   const last = new Map<number, number>();
   for (const s of stages) for (const l of s.loads) {
     const p = primary.get(l.node.id);
     if (p) last.set(p.id, Math.max(last.get(p.id) ?? 0, kernelOf.get(s.id)!));
   }
   const temps: Temp[] = stages.filter((s) => s.target.kind === 'scratch' && !s.local).map((s) => ({
-    key: s.id, storage: storageOf(s.node.dtype), size: numel(s.node.shape), first: kernelOf.get(s.id)!, last: Math.max(kernelOf.get(s.id)!, last.get(s.id) ?? 0),
+    key: s.id,
+    storage: storageOf(s.node.dtype),
+    size: numel(s.node.shape),
+    first: kernelOf.get(s.id)!,
+    last: Math.max(kernelOf.get(s.id)!, last.get(s.id) ?? 0),
   }));
   const scratch = planScratch(temps);
 
@@ -77,17 +89,28 @@ export function assemble(
     const ends = [...used].map((id) => layout.get(id)!).filter((s) => s.dtype === dt).map((s) => s.offset + s.size);
     if (ends.length) stateBuf[dt] = decl({ name: `state_${dt}`, kind: 'state', dtype: dt, size: Math.max(...ends) });
   }
-  for (const dt of DT) if (scratch.size[dt] > 0) scratchBuf[dt] = decl({ name: `scratch_${dt}`, kind: 'scratch', dtype: dt, size: scratch.size[dt] });
+  for (const dt of DT) {
+    if (scratch.size[dt] > 0) {
+      scratchBuf[dt] = decl({ name: `scratch_${dt}`, kind: 'scratch', dtype: dt, size: scratch.size[dt] });
+    }
+  }
   // past MAX_SEPARATE_IO per-value buffers, inputs and outputs share one buffer per dtype: a native
   // entry point takes one pointer per buffer (koffi calls take at most 64 arguments). Likewise
   // when state, scratch and one buffer per value could exceed what one kernel may bind: packed,
   // a kernel binds at most two buffers (f32, i32) of each kind
   const io = gp.inputs.length + gp.outputs.length;
   const packed = io > MAX_SEPARATE_IO || buffers.length + io > maxStorageBuffers;
-  const inputs = packed ? packValues(gp.inputs, inputOrder(gp, plans), 'inputs', 'input', decl) : placeInputs(gp, plans, decl);
+  const inputs = packed
+    ? packValues(gp.inputs, inputOrder(gp, plans), 'inputs', 'input', decl)
+    : placeInputs(gp, plans, decl);
   const outputs: Placement[] = packed
     ? packValues(gp.outputs, gp.outputs.map((_, i) => i), 'outputs', 'output', decl)
-    : gp.outputs.map((o, i) => ({ buf: decl({ name: `out${i}`, kind: 'output', dtype: storageOf(o.dtype), size: numel(o.shape) }), offset: 0, shape: [...o.shape], dtype: o.dtype }));
+    : gp.outputs.map((o, i) => ({
+      buf: decl({ name: `out${i}`, kind: 'output', dtype: storageOf(o.dtype), size: numel(o.shape) }),
+      offset: 0,
+      shape: [...o.shape],
+      dtype: o.dtype,
+    }));
   if (gp.host.scalarCount > 0) decl({ name: 'scalars', kind: 'scalars', dtype: 'f32', size: gp.host.scalarCount });
 
   const cellHome = (id: number, shape: readonly number[]): Home => {
@@ -97,11 +120,17 @@ export function assemble(
   const targetOf = (s: SStage): Home => {
     const t = s.target, storage = storageOf(s.node.dtype);
     if (t.kind === 'cell') return cellHome(t.cell, s.node.shape);
-    if (t.kind === 'output') return { buf: outputs[t.index].buf, offset: outputs[t.index].offset, shape: s.node.shape, storage };
+    if (t.kind === 'output') {
+      return { buf: outputs[t.index].buf, offset: outputs[t.index].offset, shape: s.node.shape, storage };
+    }
     return { buf: scratchBuf[storage]!, offset: scratch.offsets.get(s.id)!, shape: s.node.shape, storage };
   };
   const sourceOf = (n: Node): Home | undefined => {
-    if (n.op === 'input') return { buf: inputs[n.arg.index].buf, offset: inputs[n.arg.index].offset, shape: n.shape, storage: storageOf(n.dtype) };
+    if (n.op === 'input') {
+      return {
+        buf: inputs[n.arg.index].buf, offset: inputs[n.arg.index].offset, shape: n.shape, storage: storageOf(n.dtype),
+      };
+    }
     if (n.op === 'state') return cellHome(n.arg.cell, n.shape);
     return undefined;
   };
@@ -115,13 +144,22 @@ export function assemble(
   for (const p of plans) {
     if (p.kind === 'fused') {
       const last = p.stages[p.stages.length - 1].node.op;
-      kernels.push(lowerFused(name(last), p.stages, p.grid, homeOf, targetOf, uses, p.stages.length > 1 ? `${p.stages.length} stages share grid [${p.grid}]` : R.reason.get(p.stages[0].node.id), sourceOf));
+      kernels.push(lowerFused(
+        name(last), p.stages, p.grid, homeOf, targetOf, uses,
+        p.stages.length > 1 ? `${p.stages.length} stages share grid [${p.grid}]` : R.reason.get(p.stages[0].node.id),
+        sourceOf,
+      ));
       continue;
     }
     if (p.kind === 'concat') {
       // rule 5: lowered apart, then concatenated along the axis; apart when they do not fit
-      const ks = p.parts.map((q) => lowerFused('', q.stages, q.grid, homeOf, targetOf, uses, R.reason.get(q.stages[0].node.id), sourceOf));
-      const joined = concatGrid(name(p.parts[p.parts.length - 1].stages[0].node.op), ks, p.axis, `${p.parts.length} kernels concatenated along grid axis ${p.axis}`);
+      const ks = p.parts.map((q) => lowerFused(
+        '', q.stages, q.grid, homeOf, targetOf, uses, R.reason.get(q.stages[0].node.id), sourceOf,
+      ));
+      const joined = concatGrid(
+        name(p.parts[p.parts.length - 1].stages[0].node.op), ks, p.axis,
+        `${p.parts.length} kernels concatenated along grid axis ${p.axis}`,
+      );
       if (joined) kernels.push(joined);
       else for (const [j, kn] of ks.entries()) kernels.push({ ...kn, name: name(p.parts[j].stages[0].node.op) });
       continue;
@@ -132,9 +170,15 @@ export function assemble(
     p.clusters.forEach((c) => {
       const part = lowerFlat(c, homeOf, targetOf, uses);
       if (part) bySig.set(part.sig, [...(bySig.get(part.sig) ?? []), part]);
-      else kernels.push(lowerFused(name('update'), c, squeezed(c[0].node.shape).map(([, n]) => n), homeOf, targetOf, uses, 'update', sourceOf));
+      else {
+        kernels.push(lowerFused(
+          name('update'), c, squeezed(c[0].node.shape).map(([, n]) => n), homeOf, targetOf, uses, 'update', sourceOf,
+        ));
+      }
     });
-    for (const parts of bySig.values()) kernels.push(...concatFlat(name('multi'), parts, `multi-tensor update of ${parts.length} parameter groups`));
+    for (const parts of bySig.values()) {
+      kernels.push(...concatFlat(name('multi'), parts, `multi-tensor update of ${parts.length} parameter groups`));
+    }
   }
 
   const cellPlacements: CellPlacement[] = [...used].map((id) => {
@@ -149,10 +193,14 @@ export function assemble(
     for (const l of s.loads) if (l.node.op === 'state') read.add(l.node.arg.cell);
   }
   const cellBytes = (ids: Set<number>) => [...ids].reduce((a, id) => a + 4 * numel(cells.get(id)!.shape), 0);
-  const minBytes = 4 * gp.inputs.reduce((a, x) => a + numel(x.shape), 0) + 4 * gp.outputs.reduce((a, o) => a + numel(o.shape), 0) + cellBytes(read) + cellBytes(written);
+  const minBytes = 4 * gp.inputs.reduce((a, x) => a + numel(x.shape), 0)
+    + 4 * gp.outputs.reduce((a, o) => a + numel(o.shape), 0) + cellBytes(read) + cellBytes(written);
   const peakBytes = buffers.reduce((a, b) => a + 4 * b.size, 0);
 
-  return { buffers, host: gp.host, inputs, outputs, cells: cellPlacements, kernels: kernels.map(annotate), peakBytes, minBytes, graph: gp };
+  return {
+    buffers, host: gp.host, inputs, outputs, cells: cellPlacements, kernels: kernels.map(annotate), peakBytes, minBytes,
+    graph: gp,
+  };
 }
 
 /**
@@ -166,7 +214,12 @@ function placeInputs(gp: GraphProgram, plans: Plan[], decl: (b: BufferDecl) => n
   const bufOf = new Map<number[], number>();
   return gp.inputs.map((x, i) => {
     const g = group.get(i), dtype = storageOf(x.dtype);
-    if (!g) return { buf: decl({ name: x.name, kind: 'input', dtype, size: numel(x.shape) }), offset: 0, shape: [...x.shape], dtype: x.dtype };
+    if (!g) {
+      return {
+        buf: decl({ name: x.name, kind: 'input', dtype, size: numel(x.shape) }),
+        offset: 0, shape: [...x.shape], dtype: x.dtype,
+      };
+    }
     if (!bufOf.has(g.role)) {
       const size = g.role.reduce((a, j) => a + numel(gp.inputs[j].shape), 0);
       bufOf.set(g.role, decl({ name: g.role.map((j) => gp.inputs[j].name).join('+'), kind: 'input', dtype, size }));
@@ -190,14 +243,22 @@ function inputOrder(gp: GraphProgram, plans: Plan[]): number[] {
 }
 
 /** every value of one dtype in one buffer, in `order` */
-function packValues(vals: readonly { shape: readonly number[]; dtype: Placement['dtype'] }[], order: number[], name: string, kind: 'input' | 'output', decl: (b: BufferDecl) => number): Placement[] {
+function packValues(
+  vals: readonly { shape: readonly number[]; dtype: Placement['dtype'] }[], order: number[], name: string,
+  kind: 'input' | 'output', decl: (b: BufferDecl) => number,
+): Placement[] {
   const out: Placement[] = [];
   for (const dt of DT) {
     const mine = order.filter((i) => storageOf(vals[i].dtype) === dt);
     if (!mine.length) continue;
-    const buf = decl({ name: `${name}_${dt}`, kind, dtype: dt, size: mine.reduce((a, i) => a + numel(vals[i].shape), 0) });
+    const buf = decl({
+      name: `${name}_${dt}`, kind, dtype: dt, size: mine.reduce((a, i) => a + numel(vals[i].shape), 0),
+    });
     let offset = 0;
-    for (const i of mine) { out[i] = { buf, offset, shape: [...vals[i].shape], dtype: vals[i].dtype }; offset += numel(vals[i].shape); }
+    for (const i of mine) {
+      out[i] = { buf, offset, shape: [...vals[i].shape], dtype: vals[i].dtype };
+      offset += numel(vals[i].shape);
+    }
   }
   return out;
 }
@@ -209,15 +270,23 @@ function inputRoles(gp: GraphProgram, plans: Plan[]): Map<number, { role: number
     if (p.kind !== 'multi') continue;
     const seqs = p.clusters.map((c) => {
       const seq: number[] = [];
-      for (const s of c) for (const l of s.loads) if (l.node.op === 'input' && !seq.includes(l.node.arg.index)) seq.push(l.node.arg.index);
+      for (const s of c) for (const l of s.loads) {
+        if (l.node.op === 'input' && !seq.includes(l.node.arg.index)) seq.push(l.node.arg.index);
+      }
       return seq;
     });
     for (let k = 0; k < seqs[0].length; k++) {
       const role = seqs.map((s) => s[k]);
       const dt = storageOf(gp.inputs[role[0]].dtype);
-      if (role.some((i) => i === undefined || group.has(i) || storageOf(gp.inputs[i].dtype) !== dt) || new Set(role).size < role.length) continue;
+      if (
+        role.some((i) => i === undefined || group.has(i) || storageOf(gp.inputs[i].dtype) !== dt)
+        || new Set(role).size < role.length
+      ) continue;
       let offset = 0;
-      for (const i of role) { group.set(i, { role, offset }); offset += numel(gp.inputs[i].shape); }
+      for (const i of role) {
+        group.set(i, { role, offset });
+        offset += numel(gp.inputs[i].shape);
+      }
     }
   }
   return group;

@@ -46,7 +46,9 @@ export function buildStages(gp: GraphProgram, R: Realization): StagePlan {
     const primary = new Map<number, SStage>();
     const writer = new Map<number, SStage>();
     const add = (node: Node, target: Target, copy: boolean) => {
-      const st: SStage = { id: stages.length, node, target, copy, loads: [], ops: [], deps: new Set(), identity: false, work: 0 };
+      const st: SStage = {
+        id: stages.length, node, target, copy, loads: [], ops: [], deps: new Set(), identity: false, work: 0,
+      };
       stages.push(st);
       if (!copy) primary.set(node.id, st);
       if (target.kind === 'cell') writer.set(target.cell, st);
@@ -63,7 +65,9 @@ export function buildStages(gp: GraphProgram, R: Realization): StagePlan {
     }
     // an output with no elements needs no stage (its placement still has its shape)
     gp.outputs.forEach((o, index) => {
-      if (numel(o.shape)) add(o, { kind: 'output', index }, (isStored(o) && primary.has(o.id)) || o.op === 'input' || o.op === 'state');
+      if (numel(o.shape)) {
+        add(o, { kind: 'output', index }, (isStored(o) && primary.has(o.id)) || o.op === 'input' || o.op === 'state');
+      }
     });
     for (const n of R.order) if (isStored(n) && !primary.has(n.id)) add(n, { kind: 'scratch' }, false);
     for (const [v, t] of late) add(v, t, true);
@@ -72,17 +76,30 @@ export function buildStages(gp: GraphProgram, R: Realization): StagePlan {
     const uses = (n: Node) => R.users.get(n.id)?.length ?? 0;
     // buffers and offsets do not matter here, only which node is read at which index
     const homeOf = (n: Node): Home | undefined =>
-      primary.has(n.id) || n.op === 'input' || n.op === 'state' ? { buf: -1, offset: 0, shape: n.shape, storage: 'f32' } : undefined;
+      primary.has(n.id) || n.op === 'input' || n.op === 'state'
+        ? { buf: -1, offset: 0, shape: n.shape, storage: 'f32' }
+        : undefined;
     for (const st of stages) {
-      const em = new Emitter((n) => (n === st.node && !st.copy ? undefined : homeOf(n)), uses, (n) => ({ buf: -1, offset: 0, shape: n.shape, storage: 'f32' }));
+      const em = new Emitter(
+        (n) => (n === st.node && !st.copy ? undefined : homeOf(n)),
+        uses,
+        (n) => ({ buf: -1, offset: 0, shape: n.shape, storage: 'f32' }),
+      );
       const body: Stmt[] = [], top = newBlock(body), dims = squeezed(st.node.shape).map(([, n]) => n);
-      em.stage({ id: st.id, node: st.node, home: { buf: -1, offset: 0, shape: st.node.shape, storage: 'f32' }, copy: st.copy }, dims.length, top);
+      em.stage(
+        { id: st.id, node: st.node, home: { buf: -1, offset: 0, shape: st.node.shape, storage: 'f32' }, copy: st.copy },
+        dims.length,
+        top,
+      );
       st.loads = em.loads;
       st.ops = em.ops;
-      const cost = kernelCost({ name: '', grid: dims.length ? dims : [1], body, meta: { ops: [], flops: 0, bytesRead: 0, bytesWritten: 0 } });
+      const cost = kernelCost({
+        name: '', grid: dims.length ? dims : [1], body, meta: { ops: [], flops: 0, bytesRead: 0, bytesWritten: 0 },
+      });
       st.work = cost.flops + (cost.bytesRead + cost.bytesWritten) / 4;
       const mine = flatten(analysisIdx(st.node), st.node.shape);
-      st.identity = em.loads.every((l) => sameIx(flatten(l.idx, l.node.shape), mine) && numel(l.node.shape) === numel(st.node.shape));
+      st.identity = em.loads.every((l) =>
+        sameIx(flatten(l.idx, l.node.shape), mine) && numel(l.node.shape) === numel(st.node.shape));
     }
     for (const st of stages) for (const l of st.loads) {
       const p = primary.get(l.node.id);
@@ -98,7 +115,8 @@ export function buildStages(gp: GraphProgram, R: Realization): StagePlan {
       const self = w.loads.filter((l) => l.node.op === 'state' && l.node.arg.cell === cell && !primary.has(l.node.id));
       const mine = flatten(analysisIdx(w.node), w.node.shape);
       const selfBad = self.some((l) => !sameIx(flatten(l.idx, l.node.shape), mine));
-      const readers = stages.filter((s) => s !== w && s.loads.some((l) => l.node.op === 'state' && l.node.arg.cell === cell && !primary.has(l.node.id)));
+      const readers = stages.filter((s) => s !== w && s.loads.some((l) =>
+        l.node.op === 'state' && l.node.arg.cell === cell && !primary.has(l.node.id)));
       if (selfBad || readers.some((r) => dependsOn(stages, r, w))) bad.push(w.node);
     }
     if (!bad.length) return { stages, primary, writer };

@@ -38,16 +38,24 @@ export function optimizerStateDict(opt: Optimizer<any>): OptimizerStateDict {
   return { state, paramGroups };
 }
 
-const isTensor = (v: any): v is StateTensor => v !== null && typeof v === 'object' && Array.isArray(v.shape) && v.data !== undefined;
+const isTensor = (v: any): v is StateTensor =>
+  v !== null && typeof v === 'object' && Array.isArray(v.shape) && v.data !== undefined;
 
 export function loadOptimizerState(opt: Optimizer<any>, sd: OptimizerStateDict): void {
-  if (!sd || typeof sd !== 'object' || !Array.isArray(sd.paramGroups) || sd.state === null || typeof sd.state !== 'object') {
+  if (
+    !sd || typeof sd !== 'object' || !Array.isArray(sd.paramGroups) || sd.state === null
+    || typeof sd.state !== 'object'
+  ) {
     throw new KilnError('loaded state dict is not an optimizer state dict ({ state, paramGroups })');
   }
   const groups = opt.paramGroups;
-  if (sd.paramGroups.length !== groups.length) throw new KilnError('loaded state dict has a different number of parameter groups');
+  if (sd.paramGroups.length !== groups.length) {
+    throw new KilnError('loaded state dict has a different number of parameter groups');
+  }
   if (sd.paramGroups.some((g, i) => !Array.isArray(g?.params) || g.params.length !== groups[i].params.length)) {
-    throw new KilnError("loaded state dict contains a parameter group that doesn't match the size of optimizer's group");
+    throw new KilnError(
+      "loaded state dict contains a parameter group that doesn't match the size of optimizer's group",
+    );
   }
   // the groups as they will be: hyperparameters checked as the constructor checks them
   const name = opt.constructor.name;

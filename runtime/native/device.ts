@@ -50,7 +50,9 @@ export class NativeDevice implements Device {
       throw new TypeError(`writeState: ${dtype} arena written with a ${data.constructor.name}`);
     }
     if (offset < 0 || offset + data.length > a.length) {
-      throw new RangeError(`writeState: [${offset}, ${offset + data.length}) is outside the ${dtype} state arena (${a.length} elements)`);
+      throw new RangeError(
+        `writeState: [${offset}, ${offset + data.length}) is outside the ${dtype} state arena (${a.length} elements)`,
+      );
     }
     a.set(data, offset);
   }
@@ -62,22 +64,28 @@ export class NativeDevice implements Device {
   readStateSync(dtype: StorageDType, offset: number, length: number): HostArray {
     const a = this.arenas[dtype];
     if (offset < 0 || offset + length > a.length) {
-      throw new RangeError(`readState: [${offset}, ${offset + length}) is outside the ${dtype} state arena (${a.length} elements)`);
+      throw new RangeError(
+        `readState: [${offset}, ${offset + length}) is outside the ${dtype} state arena (${a.length} elements)`,
+      );
     }
     return a.slice(offset, offset + length);
   }
 
   async load(artifact: Artifact): Promise<Executable> {
-    if (artifact.target !== 'llvm') throw new Error(`the native device runs 'llvm' artifacts, not '${artifact.target}'`);
+    if (artifact.target !== 'llvm') {
+      throw new Error(`the native device runs 'llvm' artifacts, not '${artifact.target}'`);
+    }
     const code = artifact.code as NativeCode;
     if (!code || typeof code.library !== 'string' || typeof code.entry !== 'string') {
       throw new Error('native artifact: code must name a library and an entry point');
     }
     if (code.entry !== NATIVE_ENTRY) {
-      throw new Error(`native artifact: entry ${JSON.stringify(code.entry)} is not kiln's entry point '${NATIVE_ENTRY}': `
-        + 'refusing to call into it');
+      throw new Error(`native artifact: entry ${JSON.stringify(code.entry)} is not kiln's entry point `
+        + `'${NATIVE_ENTRY}': refusing to call into it`);
     }
-    if (!existsSync(code.library)) throw new Error(`native artifact: library ${code.library} does not exist (was the cache cleared?)`);
+    if (!existsSync(code.library)) {
+      throw new Error(`native artifact: library ${code.library} does not exist (was the cache cleared?)`);
+    }
     let lib = libraries.get(code.library);
     if (!lib) { lib = koffi.load(code.library); libraries.set(code.library, lib); }
     const m = artifact.manifest;
@@ -102,8 +110,9 @@ function checkDeclaredSizes(lib: LibraryHandle, library: string, m: Manifest): v
   }
   const want = m.buffers.map((d) => d.size);
   if (declared.length !== want.length || declared.some((n, i) => n !== want[i])) {
-    throw new Error(`native artifact: ${library} was compiled for buffer sizes [${declared.join(', ')}], the manifest says `
-      + `[${want.join(', ')}]: refusing to run it (the manifest does not belong to this library)`);
+    throw new Error(`native artifact: ${library} was compiled for buffer sizes [${declared.join(', ')}], `
+      + `the manifest says [${want.join(', ')}]: refusing to run it `
+      + '(the manifest does not belong to this library)');
   }
 }
 
@@ -144,10 +153,14 @@ class NativeExecutable implements Executable {
   constructor(private dev: NativeDevice, private m: Manifest, private fn: ReturnType<LibraryHandle['func']>) {
     this.direct = m.buffers.map((d, b) => {
       const ins = m.inputs.map((p, i) => [p, i] as const).filter(([p]) => p.buf === b);
-      return d.kind === 'input' && ins.length === 1 && ins[0][0].offset === 0 && count(ins[0][0]) >= d.size ? ins[0][1] : undefined;
+      return d.kind === 'input' && ins.length === 1 && ins[0][0].offset === 0 && count(ins[0][0]) >= d.size
+        ? ins[0][1]
+        : undefined;
     });
     this.own = m.buffers.map((d, b) =>
-      (d.kind === 'scratch' || d.kind === 'output' || (d.kind === 'input' && this.direct[b] === undefined) ? alloc(d.dtype, d.size) : undefined));
+      (d.kind === 'scratch' || d.kind === 'output' || (d.kind === 'input' && this.direct[b] === undefined)
+        ? alloc(d.dtype, d.size)
+        : undefined));
     this.sizes = Int32Array.from(m.buffers, (d) => d.size);
     this.isF32 = m.buffers.map((d) => d.dtype === 'f32');
     this.stateBufs = m.buffers.flatMap((d, b) => (d.kind === 'state' ? [b] : []));
@@ -159,8 +172,14 @@ class NativeExecutable implements Executable {
     this.outCount = m.outputs.map(count);
     for (const p of [...m.inputs, ...m.outputs]) {
       const d = m.buffers[p.buf];
-      if (!d || p.offset < 0 || p.offset + count(p) > d.size) { this.placementError = `placement [${p.offset}, +${count(p)}) outside buffer ${p.buf}`; break; }
-      if ((p.dtype === 'float32') !== (d.dtype === 'f32')) { this.placementError = `buffer ${p.buf} (${d.name}) must be ${d.dtype}`; break; }
+      if (!d || p.offset < 0 || p.offset + count(p) > d.size) {
+        this.placementError = `placement [${p.offset}, +${count(p)}) outside buffer ${p.buf}`;
+        break;
+      }
+      if ((p.dtype === 'float32') !== (d.dtype === 'f32')) {
+        this.placementError = `buffer ${p.buf} (${d.name}) must be ${d.dtype}`;
+        break;
+      }
     }
     this.call = makeCaller(m.buffers.length);
   }
@@ -205,7 +224,9 @@ class NativeExecutable implements Executable {
     for (let i = 0; i < ins.length; i++) if (!this.inDirect[i]) bufs[ins[i].buf].set(inputs[i], ins[i].offset);
     this.call(this.fn, bufs);
     const outs = m.outputs, res: HostArray[] = new Array(outs.length);
-    for (let o = 0; o < outs.length; o++) res[o] = bufs[outs[o].buf].slice(outs[o].offset, outs[o].offset + this.outCount[o]);
+    for (let o = 0; o < outs.length; o++) {
+      res[o] = bufs[outs[o].buf].slice(outs[o].offset, outs[o].offset + this.outCount[o]);
+    }
     return res;
   }
 }

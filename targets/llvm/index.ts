@@ -68,7 +68,11 @@ export function nativeAssembly(p: KernelProgram, opts: ModuleOptions & NativeOpt
 export type NativeArtifact = Artifact & { code: NativeCode };
 
 const artifact = (p: KernelProgram, lib: Library, opts: NativeOptions): NativeArtifact =>
-  ({ target: 'llvm', manifest: manifestOf(p), code: { library: lib.path, entry: ENTRY, hash: lib.hash, cpu: cpuOf(opts) } });
+  ({
+    target: 'llvm',
+    manifest: manifestOf(p),
+    code: { library: lib.path, entry: ENTRY, hash: lib.hash, cpu: cpuOf(opts) },
+  });
 
 /** builds (or finds in the cache, without building IR) the program's shared library; blocks */
 export function compileNative(p: KernelProgram, opts: NativeOptions = {}): NativeArtifact {

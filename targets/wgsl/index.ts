@@ -2,7 +2,9 @@
 // Device-independent: the runtime checks `requirements` against the adapter's limits at load.
 import type { Kernel, KernelProgram } from '../../compiler/ir/kernel.js';
 import type { KernelInfo, Manifest } from '../../runtime/manifest.js';
-import { LLVMPIPE_LOOP_LIMIT, type WGSLArtifact, type WGSLKernel, type WGSLRequirements } from '../../runtime/webgpu/artifact.js';
+import {
+  LLVMPIPE_LOOP_LIMIT, type WGSLArtifact, type WGSLKernel, type WGSLRequirements,
+} from '../../runtime/webgpu/artifact.js';
 import { DEFAULT_WORKGROUP_SIZE, renderSerialKernel } from './kernel.js';
 import { REDUCE_WORKGROUP_SIZE, renderWorkgroupReduce } from './reduce.js';
 import { renderTiledMatmul } from './tile.js';
@@ -38,7 +40,10 @@ export function renderKernel(k: Kernel, program: Pick<KernelProgram, 'buffers'>,
 
 export function kernelInfo(k: Kernel): KernelInfo {
   const { ops, flops, bytesRead, bytesWritten, reason } = k.meta;
-  return { name: k.name, grid: [...k.grid], ops: [...ops], flops, bytesRead, bytesWritten, ...(reason ? { reason } : {}), ...(k.when ? { when: k.when } : {}) };
+  return {
+    name: k.name, grid: [...k.grid], ops: [...ops], flops, bytesRead, bytesWritten,
+    ...(reason ? { reason } : {}), ...(k.when ? { when: k.when } : {}),
+  };
 }
 
 export function requirementsOf(kernels: readonly WGSLKernel[]): WGSLRequirements {

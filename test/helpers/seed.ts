@@ -45,10 +45,13 @@ export function seedSetup(name = 'seed_example'): Seed {
     { shape: [...golden.inputs[0].shape], dtype: 'float32' as const },
     { shape: [...golden.targets[0].shape], dtype: 'int32' as const },
   ];
-  return { golden, model, optimizer, criterion, fn, inputs, batch: (k) => [f32(golden.inputs[k]), i32(golden.targets[k])] };
+  return {
+    golden, model, optimizer, criterion, fn, inputs, batch: (k) => [f32(golden.inputs[k]), i32(golden.targets[k])],
+  };
 }
 
-export const compileSeed = (s: Seed, target: string): Promise<CompiledFunction> => compile(s.fn, { inputs: s.inputs, target });
+export const compileSeed = (s: Seed, target: string): Promise<CompiledFunction> =>
+  compile(s.fn, { inputs: s.inputs, target });
 
 /** runs steps [from, to) and returns their losses */
 export async function trainSteps(s: Seed, step: CompiledFunction, from: number, to: number): Promise<number[]> {
