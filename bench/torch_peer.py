@@ -93,9 +93,11 @@ def at_threads(fn):
 
 blas = blas_info()
 if blas['name'] in ('reference', 'unknown') and '--allow-reference-blas' not in sys.argv:
-    sys.stderr.write(f"torch_peer: PyTorch is linked to the {blas['name']} BLAS ({', '.join(blas['libraries']) or 'none'}, "
+    sys.stderr.write(f"torch_peer: PyTorch is linked to the {blas['name']} BLAS "
+                     f"({', '.join(blas['libraries']) or 'none'}, "
                      f"{blas['sgemm512_gflops']} GFLOP/s): not what PyTorch users run. Install OpenBLAS "
-                     "(apt-get install libopenblas0-pthread, or bash scripts/setup.sh --bench) or pass --allow-reference-blas\n")
+                     "(apt-get install libopenblas0-pthread, or bash scripts/setup.sh --bench) "
+                     "or pass --allow-reference-blas\n")
     sys.exit(3)
 out = {'torch': torch.__version__, 'blas': blas, 'threads': THREADS, 'adam': {}, 'train': {}, 'detail': {}}
 sizes = [10**4, 10**6] if QUICK else [10**4, 10**6, 10**7]

@@ -72,7 +72,8 @@ export function gatherImpl(x: Tensor, dim: number, index: Tensor): Tensor {
   }
   const xs = x.shape, is = index.shape;
   if (is.length !== xs.length || is.some((n, i) => i !== d && n > xs[i])) {
-    throw new KilnError(`gather(): Size does not match at dimension ${is.findIndex((n, i) => i !== d && n > xs[i])} expected index ${fmtShape(is)} to be smaller than self ${fmtShape(xs)} apart from dimension ${d}`);
+    throw new KilnError(`gather(): Size does not match at dimension ${is.findIndex((n, i) => i !== d && n > xs[i])} `
+      + `expected index ${fmtShape(is)} to be smaller than self ${fmtShape(xs)} apart from dimension ${d}`);
   }
   const n = xs[d];
   checkIndices(index, { kind: 'gather', size: n, dim: d });
@@ -90,12 +91,17 @@ export function gatherImpl(x: Tensor, dim: number, index: Tensor): Tensor {
 
 /** PyTorch's `F.one_hot`: int32 [..., numClasses] with a 1 at each index */
 export function oneHot(index: Tensor, numClasses = -1): Tensor {
-  if (index.dtype !== 'int32') throw new KilnError(`one_hot: one_hot is only applicable to index tensor, got ${index.dtype}${fmtShape(index.shape)}`);
+  if (index.dtype !== 'int32') {
+    throw new KilnError('one_hot: one_hot is only applicable to index tensor, '
+      + `got ${index.dtype}${fmtShape(index.shape)}`);
+  }
   checkInt('one_hot', 'num_classes', numClasses, 2);
   let c = numClasses;
   if (c < 0) {
     const vals = knownValues(index);
-    if (!vals) throw new KilnError(`one_hot: numClasses must be given inside compile() (index shape ${fmtShape(index.shape)})`);
+    if (!vals) {
+      throw new KilnError(`one_hot: numClasses must be given inside compile() (index shape ${fmtShape(index.shape)})`);
+    }
     c = vals.length ? Math.max(0, ...Array.from(vals)) + 1 : 0;
   }
   checkIndices(index, { kind: 'one_hot', size: c });

@@ -14,7 +14,8 @@ describe('seed training step through the fused path', () => {
   // invocation (schedule.ts rule 3) whose stages share serial loops (lower.ts), the Adam step is
   // one multi-tensor kernel (rule 2). Bytes moved: 3252, 6344, 13324, 87660 (before: 3280, 6356,
   // 13356, 91756)
-  it.each([[1, 2, 3252], [3, 2, 6344], [8, 3, 13324], [64, 6, 87660]])('batch %i: %i kernels moving %i bytes, one of them the whole Adam step at 28 bytes per parameter', (batch, measured, bytes) => {
+  it.each([[1, 2, 3252], [3, 2, 6344], [8, 3, 13324], [64, 6, 87660]])('batch %i: %i kernels moving %i bytes, '
+    + 'one of them the whole Adam step at 28 bytes per parameter', (batch, measured, bytes) => {
     const gp = seedStep(batch);
     const prog = schedule(gp, new StateLayout());
     const s = programStats(prog);
@@ -33,7 +34,8 @@ describe('seed training step through the fused path', () => {
   // from batch 512 on, each layer's weight and bias gradients (both summed over the batch) were two
   // kernels each: 8 in all. Rule 5 (schedule.ts) concatenates them along the output-feature grid
   // axis ([5,10] + [5] -> [5,11], [2,5] + [2] -> [2,6], one batch loop each): 6.
-  it.each([[512, 6], [4096, 6]])('batch %i: %i kernels, the weight and bias gradients of a layer one kernel', (batch, measured) => {
+  it.each([[512, 6], [4096, 6]])('batch %i: %i kernels, the weight and bias gradients of a layer one kernel',
+    (batch, measured) => {
     const prog = schedule(seedStep(batch), new StateLayout());
     expect(launched(prog).length, printStats(prog)).toBeLessThanOrEqual(measured);
     const before = schedule(seedStep(batch), new StateLayout(), { siblings: false });
@@ -43,7 +45,9 @@ describe('seed training step through the fused path', () => {
   });
 
   it('at most 8 kernels at every batch size (sweep 1..65536; 6 from batch 512 on)', () => {
-    const counts = [1, 2, 5, 6, 12, 32, 128, 512, 1000, 4096, 65536].map((b) => schedule(seedStep(b), new StateLayout())).map((p) => launched(p).length);
+    const counts = [1, 2, 5, 6, 12, 32, 128, 512, 1000, 4096, 65536]
+      .map((b) => schedule(seedStep(b), new StateLayout()))
+      .map((p) => launched(p).length);
     expect(Math.max(...counts), `${counts}`).toBeLessThanOrEqual(8);
     expect(counts.slice(-4).every((c) => c <= 6), `${counts}`).toBe(true);
   });
@@ -77,7 +81,9 @@ describe('an MLP 784-256-10 training step (batch 64)', () => {
     const model = new nn.Sequential(new nn.Linear(784, 256), new nn.ReLU(), new nn.Linear(256, 10));
     const lossFn = new nn.CrossEntropyLoss();
     const opt = new optim.Adam(model.parameters());
-    const gp = trace((x, y) => { opt.zeroGrad(); const l = lossFn.forward(model.forward(x), y); l.backward(); opt.step(); return l; },
+    const gp = trace((x, y) => {
+      opt.zeroGrad(); const l = lossFn.forward(model.forward(x), y); l.backward(); opt.step(); return l;
+    },
       [{ shape: [64, 784], dtype: 'float32' }, { shape: [64], dtype: 'int32' }]).graph;
     const grids = schedule(gp, new StateLayout()).kernels.map((k) => k.grid.join('x'));
     // dW1 = gᵀ·x over [256, 784] stays its own kernel (joined with db1 as [256, 785] it lost the

@@ -32,7 +32,10 @@ describe.each(goldenTargets())('training goldens on %s', (target) => {
         optimizer.step();
         return loss;
       }, {
-        inputs: [{ shape: x0.shape, dtype: 'float32' }, { shape: y0.shape, dtype: y0.dtype === 'int64' ? 'int64' : 'float32' }],
+        inputs: [
+          { shape: x0.shape, dtype: 'float32' },
+          { shape: y0.shape, dtype: y0.dtype === 'int64' ? 'int64' : 'float32' },
+        ],
         target,
       });
       let lossErr = 0;
@@ -48,7 +51,8 @@ describe.each(goldenTargets())('training goldens on %s', (target) => {
         paramErr = Math.max(paramErr, relErr(fin[k].data, t.data));
         paramElem = Math.max(paramElem, maxRelErr(fin[k].data, t.data));
       }
-      console.log(`${target} ${name}: loss rel err ${lossErr.toExponential(2)}, params rel err ${paramErr.toExponential(2)} (elementwise ${paramElem.toExponential(2)})`);
+      console.log(`${target} ${name}: loss rel err ${lossErr.toExponential(2)}, `
+        + `params rel err ${paramErr.toExponential(2)} (elementwise ${paramElem.toExponential(2)})`);
       expect(lossErr).toBeLessThanOrEqual(TOL);
       expect(paramErr).toBeLessThanOrEqual(TOL);
       expect(paramElem).toBeLessThanOrEqual(TOL);

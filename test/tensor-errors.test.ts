@@ -19,7 +19,10 @@ describe('eager ops reject bad shapes and dtypes with the op, the shapes and the
     ['where', () => where(zeros([2, 3]).gt(0), a4, 0), [/^where:/, /\[2, 3\]/, /\[4\]/]],
     ['where (dtype)', () => where(a23, a23, 0), [/^where:/, /boolean/, /float32\[2, 3\]/]],
     ['matmul', () => a23.matmul(zeros([2, 3])), [/^matmul:/, /2x3 and 2x3/, /\[2, 3\]/]],
-    ['matmul (dtype)', () => a23.matmul(tensor(Int32Array.from([1, 2, 3]), { shape: [3, 1], dtype: 'int32' })), [/^matmul:/, /float32\[2, 3\]/, /int32\[3, 1\]/]],
+    [
+      'matmul (dtype)', () => a23.matmul(tensor(Int32Array.from([1, 2, 3]), { shape: [3, 1], dtype: 'int32' })),
+      [/^matmul:/, /float32\[2, 3\]/, /int32\[3, 1\]/],
+    ],
     ['reshape', () => a23.reshape([4, 2]), [/^reshape:/, /\[4, 2\]/, /\[2, 3\]/]],
     ['expand', () => a23.expand([3, 3]), [/^expand:/, /\[3, 3\]/, /\[2, 3\]/]],
     ['permute', () => a23.permute(0, 0), [/^permute:/, /\[2, 3\]/]],
@@ -31,8 +34,14 @@ describe('eager ops reject bad shapes and dtypes with the op, the shapes and the
     ['neg (bool)', () => a23.gt(0).neg(), [/^neg:/, /bool\[2, 3\]/]],
     ['sub (bool)', () => a23.gt(0).sub(a23.lt(0)), [/^sub:/, /\[2, 3\]/]],
     ['gather (dtype)', () => a23.gather(1, a23), [/^gather\(\):/, /float32\[2, 3\]/]],
-    ['gather (shape)', () => a23.gather(1, tensor(Int32Array.from([0, 0, 0]), { shape: [3, 1], dtype: 'int32' })), [/^gather\(\):/, /\[3, 1\]/, /\[2, 3\]/]],
-    ['gather (bounds)', () => a23.gather(1, tensor(Int32Array.from([0, 3]), { shape: [2, 1], dtype: 'int32' })), [/^gather\(\):/, /index 3 is out of bounds/]],
+    [
+      'gather (shape)', () => a23.gather(1, tensor(Int32Array.from([0, 0, 0]), { shape: [3, 1], dtype: 'int32' })),
+      [/^gather\(\):/, /\[3, 1\]/, /\[2, 3\]/],
+    ],
+    [
+      'gather (bounds)', () => a23.gather(1, tensor(Int32Array.from([0, 3]), { shape: [2, 1], dtype: 'int32' })),
+      [/^gather\(\):/, /index 3 is out of bounds/],
+    ],
   ];
   for (const [name, fn, patterns] of cases) {
     it(name, () => {
@@ -54,7 +63,9 @@ describe('traced ops are checked too', () => {
   it('a Linear(10, 5) fed [1, 7] fails at trace time naming the layer, shapes and line', async () => {
     const model = new nn.Sequential(new nn.Linear(10, 5), new nn.ReLU(), new nn.Linear(5, 2));
     let at = 0;
-    const err = await compile((x: Tensor) => { at = line(); return model.forward(x); }, { inputs: [{ shape: [1, 7], dtype: 'float32' }] })
+    const err = await compile((x: Tensor) => { at = line(); return model.forward(x); }, {
+      inputs: [{ shape: [1, 7], dtype: 'float32' }],
+    })
       .then(() => null, (e) => e as KilnError);
     expect(err).toBeInstanceOf(KilnError);
     expect(err!.message).toMatch(/Linear\(10, 5\)/);
@@ -63,7 +74,9 @@ describe('traced ops are checked too', () => {
     expect(Number(here(err!))).toBe(at);
   });
   it('a broadcast error inside compile names the op and the shapes', async () => {
-    const err = await compile((x: Tensor, y: Tensor) => x.add(y), { inputs: [{ shape: [2, 3], dtype: 'float32' }, { shape: [2], dtype: 'float32' }] })
+    const err = await compile((x: Tensor, y: Tensor) => x.add(y), {
+      inputs: [{ shape: [2, 3], dtype: 'float32' }, { shape: [2], dtype: 'float32' }],
+    })
       .then(() => null, (e) => e as KilnError);
     expect(err!.message).toMatch(/^add:.*\[2, 3\] and \[2\]/);
     expect(here(err!)).toBeDefined();

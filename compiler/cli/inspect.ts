@@ -16,9 +16,15 @@ export const spec: CommandSpec = {
   positionals: [{ name: 'entry.ts', desc: 'a module exporting defineProgram({...})' }],
   options: [
     { name: 'function', short: 'f', value: 'name', desc: 'only this function of the program' },
-    { name: 'stages', value: 'which', choices: ['all', 'last', 'none'], default: 'all', desc: 'graphs to print: after every pass, the last, or none' },
+    {
+      name: 'stages', value: 'which', choices: ['all', 'last', 'none'], default: 'all',
+      desc: 'graphs to print: after every pass, the last, or none',
+    },
     { name: 'kernel', short: 'k', value: 'N', desc: 'print the generated code of kernel N (with --emit)' },
-    { name: 'emit', short: 'e', value: 'kind', choices: ['wgsl', 'llvm', 'asm'], desc: 'code to print: WGSL, LLVM IR or x86 assembly' },
+    {
+      name: 'emit', short: 'e', value: 'kind', choices: ['wgsl', 'llvm', 'asm'],
+      desc: 'code to print: WGSL, LLVM IR or x86 assembly',
+    },
     { name: 'json', desc: 'print the report as JSON (for tools)' },
     { name: 'html', value: 'file', desc: 'write an HTML report: fused graph as SVG, kernel table, highlighted code' },
     { name: 'quiet', short: 'q', desc: 'no progress on stderr' },
@@ -35,32 +41,43 @@ export const spec: CommandSpec = {
 export async function run({ positionals: [entry], opts }: Parsed): Promise<number> {
   const kernelOpt = opts.kernel as string | undefined;
   const emit = opts.emit as EmitKind | undefined;
-  if (kernelOpt !== undefined && !/^\d+$/.test(kernelOpt)) throw new UsageError(`--kernel must be a kernel index (0, 1, ...), got '${kernelOpt}'`, 'inspect');
-  if ((kernelOpt === undefined) !== (emit === undefined) && !opts.html) throw new UsageError('--kernel and --emit go together: --kernel N --emit wgsl|llvm|asm', 'inspect');
+  if (kernelOpt !== undefined && !/^\d+$/.test(kernelOpt)) {
+    throw new UsageError(`--kernel must be a kernel index (0, 1, ...), got '${kernelOpt}'`, 'inspect');
+  }
+  if ((kernelOpt === undefined) !== (emit === undefined) && !opts.html) {
+    throw new UsageError('--kernel and --emit go together: --kernel N --emit wgsl|llvm|asm', 'inspect');
+  }
   const progress = new Progress(!!opts.quiet || (!!opts.json || !!emit) && !process.stderr.isTTY);
   const defs = await progress.stage(`load ${entry}`, () => loadDefinitions(entry));
   const reports: InspectReport[] = [];
   const programs: KernelProgram[][] = [];
   for (const def of defs) {
-    const traced = await progress.stage(`trace ${def.name}`, () => traceDefinition(def, opts.function as string | undefined));
+    const traced = await progress.stage(`trace ${def.name}`,
+      () => traceDefinition(def, opts.function as string | undefined));
     for (const u of traced.unstable) progress.info(`warning: ${u} (compile() re-traces; kiln build refuses this)`);
     const lowering = createLowering();
-    const { report, kernels } = await progress.stage(`lower ${def.name}`, () => inspectDefinition(traced, entry, lowering));
+    const { report, kernels } = await progress.stage(`lower ${def.name}`,
+      () => inspectDefinition(traced, entry, lowering));
     reports.push(report);
     programs.push(kernels);
   }
   if (emit && kernelOpt !== undefined) {
     const kp = programs[0][0];
     const text = await emitKernel(kp, Number(kernelOpt), emit);
-    if (opts.json) console.log(JSON.stringify({ function: reports[0].functions[0].name, kernel: Number(kernelOpt), emit, code: text }, null, 1));
-    else console.log(text);
+    if (opts.json) {
+      console.log(JSON.stringify(
+        { function: reports[0].functions[0].name, kernel: Number(kernelOpt), emit, code: text }, null, 1));
+    } else {
+      console.log(text);
+    }
     return 0;
   }
   if (opts.html) {
     const kind = emit ?? 'wgsl';
     const code = await progress.stage('render code', async () => {
       const kp = programs[0];
-      return Promise.all(kp.map((p) => Promise.all(p.kernels.map(async (_, i) => ({ kernel: i, emit: kind, text: await emitKernel(p, i, kind) })))));
+      return Promise.all(kp.map((p) => Promise.all(p.kernels.map(async (_, i) =>
+        ({ kernel: i, emit: kind, text: await emitKernel(p, i, kind) })))));
     });
     writeFileSync(opts.html as string, renderHTML(reports[0], code));
     progress.info(`wrote ${opts.html}`);

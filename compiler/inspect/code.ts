@@ -21,7 +21,11 @@ export async function emitKernel(p: KernelProgram, kernel: number, emit: EmitKin
 export function highlight(code: string, lang: EmitKind | 'graph' = 'graph'): string {
   const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   const comment = { wgsl: '\\/\\/[^\\n]*', llvm: ';[^\\n]*', asm: '#[^\\n]*', graph: '(?!x)x' }[lang];
-  const re = new RegExp(`(${comment})|` + /("[^"\n]*")|\b(fn|let|var|const|for|if|else|return|loop|break|struct|define|declare|ret|br|phi|load|store|call|getelementptr|alloca|icmp|fcmp|select|label|workgroup|storage|uniform|read_write|read)\b|(@[\w.$]+|%[\w.$]+)|\b(f32|i32|u32|i64|i1|float|double|ptr|void|bool|vec[234]|array)\b|(\b\d+(?:\.\d+)?(?:e[+-]?\d+)?\b)/.source, 'g');
+  const re = new RegExp(`(${comment})|` + /("[^"\n]*")|/.source
+    + '\\b(fn|let|var|const|for|if|else|return|loop|break|struct|define|declare|ret|br|phi|load|store|call|'
+    + 'getelementptr|alloca|icmp|fcmp|select|label|workgroup|storage|uniform|read_write|read)\\b|'
+    + /(@[\w.$]+|%[\w.$]+)|\b(f32|i32|u32|i64|i1|float|double|ptr|void|bool|vec[234]|array)\b|/.source
+    + /(\b\d+(?:\.\d+)?(?:e[+-]?\d+)?\b)/.source, 'g');
   let out = '', last = 0;
   for (const m of code.matchAll(re)) {
     out += esc(code.slice(last, m.index));

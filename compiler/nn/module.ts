@@ -52,7 +52,9 @@ export abstract class Module {
    * changes nothing.
    */
   loadStateDict(sd: Record<string, TensorData>, strict = true): { missingKeys: string[]; unexpectedKeys: string[] } {
-    if (!sd || typeof sd !== 'object') throw new KilnError(`Expected state_dict to be dict-like, got ${sd === null ? 'null' : typeof sd}.`);
+    if (!sd || typeof sd !== 'object') {
+      throw new KilnError(`Expected state_dict to be dict-like, got ${sd === null ? 'null' : typeof sd}.`);
+    }
     const own = new Map(this.namedParameters());
     const missing = [...own.keys()].filter((k) => !(k in sd));
     const unexpected = Object.keys(sd).filter((k) => !own.has(k));
@@ -66,12 +68,17 @@ export abstract class Module {
         errors.push(`size mismatch for ${k}: copying a param with shape ${theirs} from checkpoint, `
           + `the shape in current model is ${fmtShape(p.cell.shape)}.`);
       } else if (!v.data || v.data.length !== p.cell.data.length) {
-        errors.push(`size mismatch for ${k}: ${v.data?.length ?? 0} values for shape ${fmtShape(v.shape)} in checkpoint, expected ${p.cell.data.length}.`);
+        errors.push(`size mismatch for ${k}: ${v.data?.length ?? 0} values for shape ${fmtShape(v.shape)} `
+          + `in checkpoint, expected ${p.cell.data.length}.`);
       }
     }
     // PyTorch puts the key errors first: missing, then unexpected
-    if (strict && unexpected.length) errors.unshift(`Unexpected key(s) in state_dict: ${unexpected.map((k) => `"${k}"`).join(', ')}. `);
-    if (strict && missing.length) errors.unshift(`Missing key(s) in state_dict: ${missing.map((k) => `"${k}"`).join(', ')}. `);
+    if (strict && unexpected.length) {
+      errors.unshift(`Unexpected key(s) in state_dict: ${unexpected.map((k) => `"${k}"`).join(', ')}. `);
+    }
+    if (strict && missing.length) {
+      errors.unshift(`Missing key(s) in state_dict: ${missing.map((k) => `"${k}"`).join(', ')}. `);
+    }
     if (errors.length) {
       throw new KilnError(`Error(s) in loading state_dict for ${this.constructor.name}:\n\t${errors.join('\n\t')}`);
     }

@@ -36,7 +36,9 @@ export class SGD extends Optimizer<SGDOptions> {
     if (o.lr !== undefined && o.lr < 0) throw new KilnError(`Invalid learning rate: ${pyNum(o.lr)}`);
     if (o.momentum < 0) throw new KilnError(`Invalid momentum value: ${pyNum(o.momentum)}`);
     if (o.weightDecay < 0) throw new KilnError(`Invalid weight_decay value: ${pyNum(o.weightDecay)}`);
-    if (o.nesterov && (o.momentum <= 0 || o.dampening !== 0)) throw new KilnError('Nesterov momentum requires a momentum and zero dampening');
+    if (o.nesterov && (o.momentum <= 0 || o.dampening !== 0)) {
+      throw new KilnError('Nesterov momentum requires a momentum and zero dampening');
+    }
   }
 
   /** PyTorch's SGD state has no step; a parameter has state after its first step */

@@ -16,18 +16,24 @@ export function constOf(n: Node): number | undefined {
   if (['reshape', 'expand', 'permute', 'slice'].includes(n.op)) return constOf(n.src[0]);
   return undefined;
 }
-const round = (d: DType, v: number) => (d === 'float32' ? Math.fround(v) : d === 'int32' ? Math.trunc(v) | 0 : +(v !== 0));
+const round = (d: DType, v: number) =>
+  (d === 'float32' ? Math.fround(v) : d === 'int32' ? Math.trunc(v) | 0 : +(v !== 0));
 const konst = (n: Node, v: number) => makeNode('const', [], n.shape, n.dtype, { value: round(n.dtype, v) }, n.site);
-const same = (a: Node, n: Node) => a.dtype === n.dtype && a.shape.length === n.shape.length && a.shape.every((d, i) => d === n.shape[i]);
+const same = (a: Node, n: Node) =>
+  a.dtype === n.dtype && a.shape.length === n.shape.length && a.shape.every((d, i) => d === n.shape[i]);
 /** returns `a` in place of `n` when it is interchangeable with it */
 const keep = (a: Node, n: Node) => (same(a, n) ? a : undefined);
 const isConst = (n: Node, v: number) => constOf(n) === v;
 
-const UNARY: Record<string, (x: number) => number> = { neg: (x) => -x, exp: Math.exp, log: Math.log, sqrt: Math.sqrt, abs: Math.abs, recip: (x) => 1 / x };
+const UNARY: Record<string, (x: number) => number> = {
+  neg: (x) => -x, exp: Math.exp, log: Math.log, sqrt: Math.sqrt, abs: Math.abs, recip: (x) => 1 / x,
+};
 const BINARY: Record<string, (a: number, b: number) => number> = {
   add: (a, b) => a + b, sub: (a, b) => a - b, mul: (a, b) => a * b, div: (a, b) => a / b, pow: Math.pow,
-  max: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b)), min: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b)),
-  lt: (a, b) => +(a < b), le: (a, b) => +(a <= b), gt: (a, b) => +(a > b), ge: (a, b) => +(a >= b), eq: (a, b) => +(a === b), ne: (a, b) => +(a !== b),
+  max: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b)),
+  min: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b)),
+  lt: (a, b) => +(a < b), le: (a, b) => +(a <= b), gt: (a, b) => +(a > b), ge: (a, b) => +(a >= b),
+  eq: (a, b) => +(a === b), ne: (a, b) => +(a !== b),
   and: (a, b) => +(!!a && !!b), or: (a, b) => +(!!a || !!b),
 };
 const isView = (op: string) => ['reshape', 'permute', 'expand', 'slice', 'pad'].includes(op);
@@ -69,41 +75,64 @@ export const RULES: Rule[] = [
     if (c === undefined) return undefined;
     return konst(n, n.op === 'sum' ? c * (numel(n.src[0].shape) / numel(n.shape)) : c);
   } },
-  { name: 'broadcast-const', doc: 'a view (reshape/expand/permute/slice) of a constant is a constant of the view shape: broadcast scalars stay scalars', apply: (n) => {
-    if (!isView(n.op) || n.op === 'pad') return undefined;
-    const c = constOf(n.src[0]);
-    return c === undefined ? undefined : konst(n, c);
-  } },
+  {
+    name: 'broadcast-const',
+    doc: 'a view (reshape/expand/permute/slice) of a constant is a constant of the view shape: '
+      + 'broadcast scalars stay scalars',
+    apply: (n) => {
+      if (!isView(n.op) || n.op === 'pad') return undefined;
+      const c = constOf(n.src[0]);
+      return c === undefined ? undefined : konst(n, c);
+    },
+  },
   { name: 'where-const', doc: 'where(c, a, b) with a constant mask is a or b', apply: (n) => {
     if (n.op !== 'where') return undefined;
     const c = constOf(n.src[0]);
     return c === undefined ? undefined : keep(c ? n.src[1] : n.src[2], n);
   } },
-  { name: 'where-same', doc: 'where(c, a, a) is a', apply: (n) => (n.op === 'where' && n.src[1] === n.src[2] ? keep(n.src[1], n) : undefined) },
+  { name: 'where-same', doc: 'where(c, a, a) is a', apply: (n) =>
+    (n.op === 'where' && n.src[1] === n.src[2] ? keep(n.src[1], n) : undefined) },
 
   // ---- identities
-  { name: 'mul-one', doc: 'x * 1 = 1 * x = x', apply: (n) => (n.op !== 'mul' ? undefined : isConst(n.src[1], 1) ? keep(n.src[0], n) : isConst(n.src[0], 1) ? keep(n.src[1], n) : undefined) },
-  { name: 'add-zero', doc: 'x + 0 = 0 + x = x', apply: (n) => (n.op !== 'add' ? undefined : isConst(n.src[1], 0) ? keep(n.src[0], n) : isConst(n.src[0], 0) ? keep(n.src[1], n) : undefined) },
+  { name: 'mul-one', doc: 'x * 1 = 1 * x = x', apply: (n) =>
+    (n.op !== 'mul' ? undefined
+      : isConst(n.src[1], 1) ? keep(n.src[0], n)
+        : isConst(n.src[0], 1) ? keep(n.src[1], n) : undefined) },
+  { name: 'add-zero', doc: 'x + 0 = 0 + x = x', apply: (n) =>
+    (n.op !== 'add' ? undefined
+      : isConst(n.src[1], 0) ? keep(n.src[0], n)
+        : isConst(n.src[0], 0) ? keep(n.src[1], n) : undefined) },
   { name: 'fma-one', doc: 'fma(x, 1, c) = fma(1, x, c) = x + c (the product is exact)', apply: (n) => {
     if (n.op !== 'fma') return undefined;
     const x = isConst(n.src[1], 1) ? n.src[0] : isConst(n.src[0], 1) ? n.src[1] : undefined;
     return x && same(x, n) ? makeNode('add', [x, n.src[2]], n.shape, n.dtype, undefined, n.site) : undefined;
   } },
-  { name: 'sub-zero', doc: 'x - 0 = x', apply: (n) => (n.op === 'sub' && isConst(n.src[1], 0) ? keep(n.src[0], n) : undefined) },
-  { name: 'div-one', doc: 'x / 1 = x', apply: (n) => (n.op === 'div' && isConst(n.src[1], 1) ? keep(n.src[0], n) : undefined) },
-  { name: 'neg-neg', doc: '-(-x) = x', apply: (n) => (n.op === 'neg' && n.src[0].op === 'neg' ? keep(n.src[0].src[0], n) : undefined) },
-  { name: 'cast-same', doc: 'a cast to the dtype it already has is the value', apply: (n) => (n.op === 'cast' ? keep(n.src[0], n) : undefined) },
+  { name: 'sub-zero', doc: 'x - 0 = x', apply: (n) =>
+    (n.op === 'sub' && isConst(n.src[1], 0) ? keep(n.src[0], n) : undefined) },
+  { name: 'div-one', doc: 'x / 1 = x', apply: (n) =>
+    (n.op === 'div' && isConst(n.src[1], 1) ? keep(n.src[0], n) : undefined) },
+  { name: 'neg-neg', doc: '-(-x) = x', apply: (n) =>
+    (n.op === 'neg' && n.src[0].op === 'neg' ? keep(n.src[0].src[0], n) : undefined) },
+  { name: 'cast-same', doc: 'a cast to the dtype it already has is the value', apply: (n) =>
+    (n.op === 'cast' ? keep(n.src[0], n) : undefined) },
 
   // ---- views: identity views vanish, chains of the same view compose into one
-  { name: 'view-identity', doc: 'reshape/expand to the same shape, identity permute, full unit-step slice, zero pad', apply: (n) => {
-    if (!isView(n.op)) return undefined;
-    const id = n.op === 'permute' ? (n.arg.order as number[]).every((o, i) => o === i)
-      : n.op === 'slice' ? (n.arg.starts as number[]).every((s) => s === 0) && (n.arg.steps as number[]).every((s) => s === 1)
-        : n.op === 'pad' ? (n.arg.before as number[]).every((b) => b === 0) : true;
-    return id ? keep(n.src[0], n) : undefined;
-  } },
+  {
+    name: 'view-identity',
+    doc: 'reshape/expand to the same shape, identity permute, full unit-step slice, zero pad',
+    apply: (n) => {
+      if (!isView(n.op)) return undefined;
+      const id = n.op === 'permute' ? (n.arg.order as number[]).every((o, i) => o === i)
+        : n.op === 'slice'
+          ? (n.arg.starts as number[]).every((s) => s === 0) && (n.arg.steps as number[]).every((s) => s === 1)
+          : n.op === 'pad' ? (n.arg.before as number[]).every((b) => b === 0) : true;
+      return id ? keep(n.src[0], n) : undefined;
+    },
+  },
   { name: 'reshape-reshape', doc: 'reshape(reshape(x)) = reshape(x)', apply: (n) =>
-    n.op === 'reshape' && n.src[0].op === 'reshape' ? makeNode('reshape', [n.src[0].src[0]], n.shape, n.dtype, { shape: [...n.shape] }, n.site) : undefined },
+    n.op === 'reshape' && n.src[0].op === 'reshape'
+      ? makeNode('reshape', [n.src[0].src[0]], n.shape, n.dtype, { shape: [...n.shape] }, n.site)
+      : undefined },
   { name: 'permute-permute', doc: 'permute(permute(x, p), q) = permute(x, p[q[i]])', apply: (n) => {
     if (n.op !== 'permute' || n.src[0].op !== 'permute') return undefined;
     const p = n.src[0].arg.order as number[], q = n.arg.order as number[];

@@ -89,20 +89,30 @@ async function readManifest(base: URL, integrity: BundleIntegrity | undefined): 
   }
   const bytes = await readChecked(base, { file: MANIFEST_FILE, sha256: integrity.manifestSha256 });
   const m = JSON.parse(new TextDecoder().decode(bytes)) as BundleManifest;
-  if (m.format !== BUNDLE_FORMAT) throw new Error(`kiln bundle: format ${m.format}, this runtime reads format ${BUNDLE_FORMAT}`);
+  if (m.format !== BUNDLE_FORMAT) {
+    throw new Error(`kiln bundle: format ${m.format}, this runtime reads format ${BUNDLE_FORMAT}`);
+  }
   checkManifest(m);
   return m;
 }
 
-export async function loadBundle(base: URL, opts: LoadOptions = {}, integrity?: BundleIntegrity): Promise<BundleProgram> {
+export async function loadBundle(
+  base: URL, opts: LoadOptions = {}, integrity?: BundleIntegrity,
+): Promise<BundleProgram> {
   const m = await readManifest(base, integrity);
   const target = opts.target ?? (isNode() && m.targets.includes('native') ? 'native' : 'webgpu');
   if (target !== 'native' && target !== 'webgpu') {
-    throw new Error(`kiln bundle ${m.name}: unknown target ${JSON.stringify(target)}: a bundle runs 'native' or 'webgpu' `
-      + `(built: ${m.targets.join(', ')}); the 'reference' interpreter is compile()'s, not shipped in bundles`);
+    throw new Error(`kiln bundle ${m.name}: unknown target ${JSON.stringify(target)}: `
+      + `a bundle runs 'native' or 'webgpu' (built: ${m.targets.join(', ')}); `
+      + "the 'reference' interpreter is compile()'s, not shipped in bundles");
   }
-  if (!m.targets.includes(target)) throw new Error(`kiln bundle ${m.name}: built for ${m.targets.join(', ')}, not '${target}' (kiln build --target ${target})`);
-  if (target === 'native' && !isNode()) throw new Error('kiln bundle: the native target runs in Node only; use webgpu in a browser');
+  if (!m.targets.includes(target)) {
+    throw new Error(`kiln bundle ${m.name}: built for ${m.targets.join(', ')}, not '${target}' `
+      + `(kiln build --target ${target})`);
+  }
+  if (target === 'native' && !isNode()) {
+    throw new Error('kiln bundle: the native target runs in Node only; use webgpu in a browser');
+  }
   if (target === 'native') checkCpu(m, process.arch, await hostCpuFeatures()); // before any file or library
 
   // read and check everything before touching a device

@@ -147,10 +147,13 @@ export function chooseStrategy(k: Kernel): Strategy {
  * value of the loop body, add/sub/mul (no FMA contraction: each op rounds as in the interpreter).
  */
 export function vectorReduce(body: Stmt[], loop: Extract<Stmt, { s: 'loop' }>): boolean {
-  if (!loop.reduce || loop.extent < BLOCK_LANES || bodySize(loop.body) * BLOCK_ROWS * BLOCK_COLS > BLOCK_BUDGET / 8) return false;
+  if (!loop.reduce || loop.extent < BLOCK_LANES || bodySize(loop.body) * BLOCK_ROWS * BLOCK_COLS > BLOCK_BUDGET / 8) {
+    return false;
+  }
   const accs = new Set(body.flatMap((s) => (s.s === 'acc' && s.type === 'f32' && s.fn === 'add' ? [s.name] : [])));
   const lets = new Set<string>();
-  const uses = (e: Expr, names: Set<string>): boolean => (e.e === 'var' && names.has(e.name)) || exprChildren(e).some((x) => uses(x, names));
+  const uses = (e: Expr, names: Set<string>): boolean =>
+    (e.e === 'var' && names.has(e.name)) || exprChildren(e).some((x) => uses(x, names));
   const vec = (e: Expr): boolean => {
     if (e.type !== 'f32') return false;
     if (e.e === 'load') return !uses(e.index, lets) && !uses(e.index, accs);
