@@ -118,7 +118,9 @@ export function gradients(root: Tensor, seed: Tensor, deliver: (leaf: Tensor, g:
     if (!rule) throw new KilnError(`no gradient rule for ${n.op}`);
     rule(n, g, T(n)).forEach((gi, j) => {
       const s = n.src[j];
-      if (gi && gradNodes.has(s)) accumulate(s, gi.shape.join() === s.shape.join() ? gi : gi.reshape(s.shape as number[]));
+      if (gi && gradNodes.has(s)) {
+        accumulate(s, gi.shape.join() === s.shape.join() ? gi : gi.reshape(s.shape as number[]));
+      }
     });
   }
 }

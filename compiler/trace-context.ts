@@ -40,7 +40,10 @@ export class Trace {
 
   assign(cell: TensorCell, value: Node | null): void {
     if (value && (value.dtype !== cell.dtype || value.shape.join() !== cell.shape.join())) {
-      throw new KilnError(`assigning to ${cell.name}: expected ${cell.dtype}${fmtShape(cell.shape)}, got ${value.dtype}${fmtShape(value.shape)}`);
+      throw new KilnError(
+        `assigning to ${cell.name}: expected ${cell.dtype}${fmtShape(cell.shape)}, ` +
+          `got ${value.dtype}${fmtShape(value.shape)}`,
+      );
     }
     // a write before any read assumes nothing about the entry state: no guard
     this.current.set(cell, value);

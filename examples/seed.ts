@@ -37,7 +37,11 @@ function makeSet(n: number, w: Tensor): [Tensor, Tensor] {
 const w = randn([10]);
 const [xTrain, yTrain] = makeSet(512, w);
 const [xVal, yVal] = makeSet(128, w);
-const loader = new data.DataLoader(new data.TensorDataset(xTrain, yTrain), { batchSize, shuffle: true, dropLast: true });
+const loader = new data.DataLoader(new data.TensorDataset(xTrain, yTrain), {
+  batchSize,
+  shuffle: true,
+  dropLast: true,
+});
 
 const model = new nn.Sequential(new nn.Linear(10, 5), new nn.ReLU(), new nn.Linear(5, 2));
 const criterion = new nn.CrossEntropyLoss();
@@ -64,4 +68,7 @@ for (let epoch = 1; epoch <= epochs; epoch++) {
 }
 model.eval();
 const correct = (await evalStep.run(xVal, yVal)).item();
-console.log(`Validation accuracy: ${(100 * correct / 128).toFixed(1)}% (${correct}/128) on target '${target}' in ${((performance.now() - start) / 1000).toFixed(1)} s`);
+console.log(
+  `Validation accuracy: ${(100 * correct / 128).toFixed(1)}% (${correct}/128) on target '${target}' ` +
+    `in ${((performance.now() - start) / 1000).toFixed(1)} s`,
+);

@@ -23,7 +23,11 @@ describe('fusion', () => {
     const a = g.input(0, [4, 3]), w = g.state(1, [3, 5]), b = g.state(2, [5]);
     const z = g.add(g.matmul(a, w), g.expand(g.reshape(b, [1, 5]), [4, 5]));
     const zero = g.bcast(g.const(0), [4, 5]);
-    const { prog, err } = check(program({ inputs: [f32('a', [4, 3])], cells: [cell(1, [3, 5]), cell(2, [5])], outputs: [g.where(g.gt(z, zero), z, zero)] }));
+    const { prog, err } = check(program({
+      inputs: [f32('a', [4, 3])],
+      cells: [cell(1, [3, 5]), cell(2, [5])],
+      outputs: [g.where(g.gt(z, zero), z, zero)],
+    }));
     expect(err).toBeLessThan(1e-6);
     expect(prog.kernels.length).toBe(1);
     expect(prog.kernels[0].meta.ops).toEqual(['mul', 'sum', 'add', 'gt', 'where']);
@@ -56,7 +60,11 @@ describe('fusion', () => {
     // needs both the old and the new a
     const w2 = g.add(g.permute(w, [1, 0]), g.bcast(g.const(1), [3, 3]));
     const out = g.sum(g.mul(a, g.permute(b, [1, 0])), [0, 1]);
-    const gp = program({ cells, outputs: [out, g.sum(w2, [0, 1])], updates: [{ cell: 1, value: w2 }, { cell: 2, value: b }, { cell: 3, value: a }] });
+    const gp = program({
+      cells,
+      outputs: [out, g.sum(w2, [0, 1])],
+      updates: [{ cell: 1, value: w2 }, { cell: 2, value: b }, { cell: 3, value: a }],
+    });
     const { err } = check(gp);
     expect(err).toBeLessThan(1e-6);
   });

@@ -10,7 +10,11 @@ const rnd = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 
 export const randData = (n: number, lo = -1, hi = 1) => Array.from({ length: n }, () => lo + (hi - lo) * rnd());
 
 /** returns the worst |analytic - numeric| / (atol + rtol * |numeric|) over every input element (<= 1 passes) */
-export function gradcheck(f: (...xs: Tensor[]) => Tensor, inputs: Input[], opts: { h?: number; atol?: number; rtol?: number } = {}): number {
+export function gradcheck(
+  f: (...xs: Tensor[]) => Tensor,
+  inputs: Input[],
+  opts: { h?: number; atol?: number; rtol?: number } = {},
+): number {
   const h = opts.h ?? 1e-2, atol = opts.atol ?? 2e-3, rtol = opts.rtol ?? 1e-2;
   const xs = inputs.map((x) => tensor(x.data, { shape: x.shape, requiresGrad: true }));
   const y = f(...xs);

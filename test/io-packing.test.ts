@@ -36,15 +36,22 @@ describe.each(['reference', 'native', 'webgpu', 'webgpu:swiftshader'])('%s: many
     const f = await compile((...xs: Tensor[]) => xs.map((x, i) => x.mul(2).add(i)), { inputs: specs, target });
     const outs = await f.run(...inputs);
     expect(outs).toHaveLength(N);
-    outs.forEach((o: Tensor, i: number) => expect(Array.from(o.data)).toEqual(Array.from(inputs[i], (v) => Math.fround(v * 2 + i))));
+    outs.forEach((o: Tensor, i: number) =>
+      expect(Array.from(o.data)).toEqual(Array.from(inputs[i], (v) => Math.fround(v * 2 + i))));
   });
 
   it('steps an optimizer over many parameters with hand-set gradients in one update kernel', async () => {
-    const make = () => Array.from({ length: N }, (_, i) => new nn.Parameter({ shape: specs[i].shape, data: new Float32Array(specs[i].shape[0]).fill(1) }));
+    const make = () => Array.from({ length: N }, (_, i) => new nn.Parameter({
+      shape: specs[i].shape,
+      data: new Float32Array(specs[i].shape[0]).fill(1),
+    }));
     const ps = make(), ref = make();
     const run = async (params: nn.Parameter[], t: string) => {
       const opt = new optim.Adam(params, { lr: 0.1 });
-      const step = await compile((...gs: Tensor[]) => { params.forEach((p, i) => { p.grad = gs[i]; }); opt.step(); }, { inputs: specs, target: t });
+      const step = await compile((...gs: Tensor[]) => {
+        params.forEach((p, i) => { p.grad = gs[i]; });
+        opt.step();
+      }, { inputs: specs, target: t });
       await step.run(...inputs);
       await step.run(...inputs);
       await step.sync();
@@ -54,7 +61,9 @@ describe.each(['reference', 'native', 'webgpu', 'webgpu:swiftshader'])('%s: many
     await run(ref, 'reference');
     // bit-exact on the CPU targets; WGSL's fma and sqrt are not exactly rounded on every driver
     const tol = target.startsWith('webgpu') ? 1e-6 : 0;
-    ps.forEach((p, i) => p.data.forEach((v, k) => expect(Math.abs(v - ref[i].data[k])).toBeLessThanOrEqual(tol * Math.abs(ref[i].data[k]))));
-    if (target !== 'reference') expect(step.stats().launchesPerRun).toBe(1); // one update kernel (a fast/general pair counts once)
+    ps.forEach((p, i) => p.data.forEach((v, k) =>
+      expect(Math.abs(v - ref[i].data[k])).toBeLessThanOrEqual(tol * Math.abs(ref[i].data[k]))));
+    // one update kernel (a fast/general pair counts once)
+    if (target !== 'reference') expect(step.stats().launchesPerRun).toBe(1);
   });
 });

@@ -23,7 +23,11 @@ describe('optimizer constructor validation (PyTorch 1.13 messages)', () => {
     ['Adagrad lr', () => new optim.Adagrad(P(), { lr: -1 }), 'Invalid learning rate: -1'],
     ['Adagrad lr_decay', () => new optim.Adagrad(P(), { lrDecay: -1 }), 'Invalid lr_decay value: -1'],
     ['Adagrad weight decay', () => new optim.Adagrad(P(), { weightDecay: -1 }), 'Invalid weight_decay value: -1'],
-    ['Adagrad accumulator', () => new optim.Adagrad(P(), { initialAccumulatorValue: -0.1 }), 'Invalid initial_accumulator_value value: -0.1'],
+    [
+      'Adagrad accumulator',
+      () => new optim.Adagrad(P(), { initialAccumulatorValue: -0.1 }),
+      'Invalid initial_accumulator_value value: -0.1',
+    ],
     ['Adagrad eps', () => new optim.Adagrad(P(), { eps: -1e-10 }), 'Invalid epsilon value: -1e-10'],
     ['RMSprop lr', () => new optim.RMSprop(P(), { lr: -1 }), 'Invalid learning rate: -1'],
     ['RMSprop eps', () => new optim.RMSprop(P(), { eps: -0.00001 }), 'Invalid epsilon value: -1e-05'],
@@ -33,9 +37,21 @@ describe('optimizer constructor validation (PyTorch 1.13 messages)', () => {
     ['SGD lr', () => new optim.SGD(P(), { lr: -1 }), 'Invalid learning rate: -1'],
     ['SGD momentum', () => new optim.SGD(P(), { lr: 0.1, momentum: -0.5 }), 'Invalid momentum value: -0.5'],
     ['SGD weight decay', () => new optim.SGD(P(), { lr: 0.1, weightDecay: -1 }), 'Invalid weight_decay value: -1'],
-    ['SGD nesterov without momentum', () => new optim.SGD(P(), { lr: 0.1, nesterov: true }), 'Nesterov momentum requires a momentum and zero dampening'],
-    ['SGD nesterov with dampening', () => new optim.SGD(P(), { lr: 0.1, momentum: 0.9, dampening: 0.1, nesterov: true }), 'Nesterov momentum requires a momentum and zero dampening'],
-    ['SGD without lr', () => new optim.SGD(P()), "parameter group didn't specify a value of required optimization parameter lr"],
+    [
+      'SGD nesterov without momentum',
+      () => new optim.SGD(P(), { lr: 0.1, nesterov: true }),
+      'Nesterov momentum requires a momentum and zero dampening',
+    ],
+    [
+      'SGD nesterov with dampening',
+      () => new optim.SGD(P(), { lr: 0.1, momentum: 0.9, dampening: 0.1, nesterov: true }),
+      'Nesterov momentum requires a momentum and zero dampening',
+    ],
+    [
+      'SGD without lr',
+      () => new optim.SGD(P()),
+      "parameter group didn't specify a value of required optimization parameter lr",
+    ],
     // PyTorch checks the keywords before it looks at the parameters
     ['keywords first', () => new optim.Adam([], { lr: -1 }), 'Invalid learning rate: -1'],
     ['empty parameter list', () => new optim.Adam([]), 'optimizer got an empty parameter list'],
@@ -54,7 +70,15 @@ describe('param groups', () => {
     const [a, b, c] = [P()[0], P()[0], P()[0]];
     const opt = new optim.RMSprop([{ params: [a, b] }, { params: c, lr: 0.5, centered: true }], { alpha: 0.9 });
     expect(opt.paramGroups.map((g) => g.params.length)).toEqual([2, 1]);
-    expect(opt.paramGroups[0]).toMatchObject({ lr: 1e-2, alpha: 0.9, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false });
+    expect(opt.paramGroups[0]).toMatchObject({
+      lr: 1e-2,
+      alpha: 0.9,
+      eps: 1e-8,
+      weightDecay: 0,
+      momentum: 0,
+      centered: false,
+      maximize: false,
+    });
     expect(opt.paramGroups[1]).toMatchObject({ lr: 0.5, alpha: 0.9, centered: true });
     // SGD's required lr may come from each group instead of the defaults
     const sgd = new optim.SGD([{ params: [a], lr: 0.1 }]);
@@ -63,12 +87,15 @@ describe('param groups', () => {
 
   it('rejects a parameter in two groups, and non-parameters', () => {
     const a = P()[0];
-    expect(message(() => new optim.Adam([{ params: [a] }, { params: [a], lr: 0.1 }]))).toBe('some parameters appear in more than one parameter group');
+    expect(message(() => new optim.Adam([{ params: [a] }, { params: [a], lr: 0.1 }])))
+      .toBe('some parameters appear in more than one parameter group');
     const opt = new optim.Adam([a]);
-    expect(message(() => opt.addParamGroup({ params: [a] }))).toBe('some parameters appear in more than one parameter group');
+    expect(message(() => opt.addParamGroup({ params: [a] })))
+      .toBe('some parameters appear in more than one parameter group');
     expect(opt.paramGroups).toHaveLength(1);
     expect(message(() => new optim.Adam([{ params: new Set(P()) }]))).toMatch(/ordered collections/);
     expect(message(() => new optim.Adam([a.mul(2)] as never))).toBe("can't optimize a non-leaf Tensor");
-    expect(message(() => new optim.Adam([{ params: [3] }] as never))).toBe('optimizer can only optimize Tensors, but one of the params is number');
+    expect(message(() => new optim.Adam([{ params: [3] }] as never)))
+      .toBe('optimizer can only optimize Tensors, but one of the params is number');
   });
 });

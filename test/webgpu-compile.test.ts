@@ -58,7 +58,10 @@ for (const target of ['webgpu', 'webgpu:swiftshader']) {
       }
       // the evaluation saw the training step's updates without any sync
       expect((await evaluate.run(...probe)).item()).not.toBe(before);
-      console.log(`[${target}] adapter: ${await adapterOf(target)}; shared train/eval: worst loss error vs reference ${worst.toExponential(2)}`);
+      console.log(
+        `[${target}] adapter: ${await adapterOf(target)}; ` +
+          `shared train/eval: worst loss error vs reference ${worst.toExponential(2)}`,
+      );
     });
 
     it('sync() brings parameters and optimizer state back to the host objects', async () => {
@@ -74,7 +77,10 @@ for (const target of ['webgpu', 'webgpu:swiftshader']) {
       await step.sync();
       const worst = expectClose(snapshot(s), snapshot(r), 'after sync');
       expect(s.optimizer.stateDict().state[0].step).toBe(10);
-      console.log(`[${target}] adapter: ${await adapterOf(target)}; sync: worst state error vs reference ${worst.toExponential(2)}`);
+      console.log(
+        `[${target}] adapter: ${await adapterOf(target)}; ` +
+          `sync: worst state error vs reference ${worst.toExponential(2)}`,
+      );
     });
   });
 }
@@ -87,7 +93,12 @@ describe('state moving between targets', () => {
       webgpu: await compileSeed(s, 'webgpu'),
       'webgpu:swiftshader': await compileSeed(s, 'webgpu:swiftshader'),
     };
-    const plan: [keyof typeof steps, number, number][] = [['reference', 0, 5], ['webgpu', 5, 10], ['webgpu:swiftshader', 10, 15], ['reference', 15, 20]];
+    const plan: [keyof typeof steps, number, number][] = [
+      ['reference', 0, 5],
+      ['webgpu', 5, 10],
+      ['webgpu:swiftshader', 10, 15],
+      ['reference', 15, 20],
+    ];
     const losses: number[] = [];
     for (const [t, a, b] of plan) losses.push(...(await trainSteps(s, steps[t], a, b)));
     const refLosses = await trainSteps(r, await compileSeed(r, 'reference'), 0, 20);
@@ -95,7 +106,8 @@ describe('state moving between targets', () => {
     const worst = expectClose(snapshot(s), snapshot(r), 'after moving between targets');
     expect(s.optimizer.stateDict().state[0].step).toBe(20);
     console.log(`targets moved: adapters ${await adapterOf('webgpu')} and ${await adapterOf('webgpu:swiftshader')}; ` +
-      `worst loss error ${Math.max(...losses.map((l, k) => rel(l, refLosses[k]))).toExponential(2)}, worst state error ${worst.toExponential(2)}`);
+      `worst loss error ${Math.max(...losses.map((l, k) => rel(l, refLosses[k]))).toExponential(2)}, ` +
+      `worst state error ${worst.toExponential(2)}`);
   });
 
   it('webgpu -> reference -> webgpu: the device picks up host writes (loadStateDict) between runs', async () => {
@@ -125,12 +137,19 @@ describe('loading', () => {
       const dawn = () => process.report.getReport().sharedObjects.filter((s) => /dawn\\.node$/.test(s));
       const kiln = await import(${JSON.stringify(entry)});
       const before = dawn();
-      const step = await kiln.compile((x) => x.mul(2), { inputs: [{ shape: [2], dtype: 'float32' }], target: 'webgpu' });
+      const step = await kiln.compile((x) => x.mul(2), {
+        inputs: [{ shape: [2], dtype: 'float32' }],
+        target: 'webgpu',
+      });
       const out = Array.from((await step.run(Float32Array.of(1, 2))).data);
       console.log(JSON.stringify({ before, after: dawn(), out }));
       process.exit(0);`;
-    const stdout = await new Promise<string>((resolve, reject) => execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script],
-      { timeout: 60_000 }, (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out))));
+    const stdout = await new Promise<string>((resolve, reject) => execFile(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      { timeout: 60_000 },
+      (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out)),
+    ));
     const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
     expect(r.before).toEqual([]);
     expect(r.after).toHaveLength(1);

@@ -16,7 +16,9 @@ export type TensorSource = Tensor | { shape: number[]; data: ArrayLike<number>; 
 
 function toTensor(x: TensorSource, i: number): Tensor {
   if (x instanceof Tensor) return x;
-  if (!x || !Array.isArray(x.shape) || !x.data) throw new KilnError(`TensorDataset: argument ${i} is not a tensor or { shape, data }`);
+  if (!x || !Array.isArray(x.shape) || !x.data) {
+    throw new KilnError(`TensorDataset: argument ${i} is not a tensor or { shape, data }`);
+  }
   const dtype = x.dtype ?? (x.data instanceof Int32Array ? 'int32' : 'float32');
   return tensor(x.data as ArrayLike<number>, { shape: x.shape, dtype });
 }
@@ -31,7 +33,10 @@ export class TensorDataset implements Dataset {
     const n = this.tensors[0].shape[0];
     this.tensors.forEach((t) => {
       if (t.ndim === 0 || t.shape[0] !== n) {
-        throw new KilnError(`TensorDataset: Size mismatch between tensors: ${this.tensors.map((x) => fmtShape(x.shape)).join(', ')} (the first dimensions must be equal)`);
+        throw new KilnError(
+          `TensorDataset: Size mismatch between tensors: ${this.tensors.map((x) => fmtShape(x.shape)).join(', ')} ` +
+            '(the first dimensions must be equal)',
+        );
       }
     });
     this.values = this.tensors.map((t) => t.data);
@@ -40,7 +45,9 @@ export class TensorDataset implements Dataset {
   get length(): number { return this.tensors[0].shape[0]; }
 
   get(i: number): Tensor[] {
-    if (!Number.isInteger(i) || i < -this.length || i >= this.length) throw new KilnError(`TensorDataset: index ${i} is out of range for ${this.length} samples`);
+    if (!Number.isInteger(i) || i < -this.length || i >= this.length) {
+      throw new KilnError(`TensorDataset: index ${i} is out of range for ${this.length} samples`);
+    }
     return this.rows([i < 0 ? i + this.length : i]).map((t) => t.reshape(t.shape.slice(1)));
   }
 
@@ -51,7 +58,9 @@ export class TensorDataset implements Dataset {
       const size = numel(rowShape);
       const src = this.values[k];
       const out = new (src.constructor as { new (n: number): Rows })(indices.length * size);
-      for (let r = 0; r < indices.length; r++) out.set(src.subarray(indices[r] * size, (indices[r] + 1) * size), r * size);
+      for (let r = 0; r < indices.length; r++) {
+        out.set(src.subarray(indices[r] * size, (indices[r] + 1) * size), r * size);
+      }
       return tensor(out, { shape: [indices.length, ...rowShape], dtype: t.dtype });
     });
   }

@@ -43,14 +43,20 @@ import { numel } from '../ir/graph.js';
 const REDUCE = new Set(['sum', 'rmax']);
 
 /** units of clusters: each unit becomes one multi-tensor kernel */
-export function clusterUpdates(stages: SStage[], primary: Map<number, SStage>, prio: (s: SStage) => number, uses: (n: Node) => number): SStage[][][] {
+export function clusterUpdates(
+  stages: SStage[],
+  primary: Map<number, SStage>,
+  prio: (s: SStage) => number,
+  uses: (n: Node) => number,
+): SStage[][][] {
   const readers = new Map<number, SStage[]>();
   for (const s of stages) for (const l of s.loads) readers.set(l.node.id, [...(readers.get(l.node.id) ?? []), s]);
   const elementwise = (s: SStage) => s.identity && !s.ops.some((o) => REDUCE.has(o));
   const moveOfComputed = (s: SStage) => !s.ops.length && s.loads.some((l) => primary.has(l.node.id));
   const arith = stages.filter((s) => s.target.kind === 'cell' && elementwise(s) && !moveOfComputed(s));
   const readByArith = new Set(arith.flatMap((s) => s.loads.map((l) => l.node.id)));
-  const moves = stages.filter((s) => s.target.kind === 'cell' && elementwise(s) && moveOfComputed(s) && s.loads.every((l) => readByArith.has(l.node.id)));
+  const moves = stages.filter((s) => s.target.kind === 'cell' && elementwise(s) && moveOfComputed(s)
+    && s.loads.every((l) => readByArith.has(l.node.id)));
   const updates = [...arith, ...moves];
   const upd = new Set(updates.map((s) => s.id));
   const temps = stages.filter((s) => s.target.kind === 'scratch' && !s.copy && elementwise(s) && s.ops.length > 0
@@ -75,14 +81,22 @@ export function clusterUpdates(stages: SStage[], primary: Map<number, SStage>, p
   const provisional = (n: Node): Home | undefined => {
     const p = primary.get(n.id);
     if (p?.local) return undefined;
-    return p || n.op === 'input' || n.op === 'state' ? { buf: bufKey(n, primary), offset: 0, shape: n.shape, storage: n.dtype === 'float32' ? 'f32' : 'i32' } : undefined;
+    return p || n.op === 'input' || n.op === 'state'
+      ? { buf: bufKey(n, primary), offset: 0, shape: n.shape, storage: n.dtype === 'float32' ? 'f32' : 'i32' }
+      : undefined;
   };
   const bySig = new Map<string, SStage[][]>();
   for (const g of groups.values()) {
     g.sort((a, b) => prio(a) - prio(b));
-    if (!g.some((s) => s.target.kind === 'cell') || !g.every((s) => numel(s.node.shape) === numel(g[0].node.shape))) continue;
+    if (!g.some((s) => s.target.kind === 'cell')
+      || !g.every((s) => numel(s.node.shape) === numel(g[0].node.shape))) continue;
     for (const s of g) s.local = s.target.kind === 'scratch';
-    const part = lowerFlat(g, provisional, (s) => provisional(s.node) ?? { buf: -1, offset: 0, shape: s.node.shape, storage: 'f32' }, uses);
+    const part = lowerFlat(
+      g,
+      provisional,
+      (s) => provisional(s.node) ?? { buf: -1, offset: 0, shape: s.node.shape, storage: 'f32' },
+      uses,
+    );
     if (!part) { for (const s of g) s.local = false; continue; }
     bySig.set(part.sig, [...(bySig.get(part.sig) ?? []), g]);
   }

@@ -79,13 +79,21 @@ export function realize(p: GraphProgram): Realization {
       if (stored.has(n.id) || SOURCES.has(n.op) || VIEWS.has(n.op)) continue;
       const { hits, broadcast } = above(n);
       if (REDUCES.has(n.op)) {
-        if (broadcast || hits.size !== 1) { store(n, broadcast ? 'reduction read through a broadcast' : 'reduction with several consumers'); changed = true; }
+        if (broadcast || hits.size !== 1) {
+          store(n, broadcast ? 'reduction read through a broadcast' : 'reduction with several consumers');
+          changed = true;
+        }
         continue;
       }
       if (hits.size < 2 && !broadcast) continue;
       const b = below(n);
-      if (b.reduces > 0 && (hits.size >= 2 || broadcast)) { store(n, 'holds a reduction and has several consumers'); changed = true; }
-      else if (hits.size >= 2 && b.leaves >= 2) { store(n, `used by ${hits.size} stored values, reads ${b.leaves} buffers`); changed = true; }
+      if (b.reduces > 0 && (hits.size >= 2 || broadcast)) {
+        store(n, 'holds a reduction and has several consumers');
+        changed = true;
+      } else if (hits.size >= 2 && b.leaves >= 2) {
+        store(n, `used by ${hits.size} stored values, reads ${b.leaves} buffers`);
+        changed = true;
+      }
     }
   }
   return { order, users, stored, reason };

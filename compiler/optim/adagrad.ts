@@ -28,7 +28,9 @@ export class Adagrad extends Optimizer<AdagradOptions> {
     if (!(0 <= o.lr)) throw new KilnError(`Invalid learning rate: ${pyNum(o.lr)}`);
     if (!(0 <= o.lrDecay)) throw new KilnError(`Invalid lr_decay value: ${pyNum(o.lrDecay)}`);
     if (!(0 <= o.weightDecay)) throw new KilnError(`Invalid weight_decay value: ${pyNum(o.weightDecay)}`);
-    if (!(0 <= o.initialAccumulatorValue)) throw new KilnError(`Invalid initial_accumulator_value value: ${pyNum(o.initialAccumulatorValue)}`);
+    if (!(0 <= o.initialAccumulatorValue)) {
+      throw new KilnError(`Invalid initial_accumulator_value value: ${pyNum(o.initialAccumulatorValue)}`);
+    }
     if (!(0 <= o.eps)) throw new KilnError(`Invalid epsilon value: ${pyNum(o.eps)}`);
   }
 

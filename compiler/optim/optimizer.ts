@@ -84,26 +84,42 @@ export abstract class Optimizer<O extends object> {
 
   constructor(params: Params<O>, readonly defaults: O) {
     this.checkGroup(defaults, this.constructor.name); // PyTorch checks the keywords before looking at the parameters
-    this.live = new LiveHyper(`opt${optimizerCount++}`, (gi) => this.paramGroups[gi] as Record<string, unknown> | undefined);
+    this.live = new LiveHyper(
+      `opt${optimizerCount++}`,
+      (gi) => this.paramGroups[gi] as Record<string, unknown> | undefined,
+    );
     if (params instanceof Tensor) {
-      throw new KilnError(`params argument given to the optimizer should be an iterable of Tensors or dicts, but got ${params}`);
+      throw new KilnError(
+        `params argument given to the optimizer should be an iterable of Tensors or dicts, but got ${params}`,
+      );
     }
     const list = [...(params as Iterable<unknown>)];
     if (list.length === 0) throw new KilnError('optimizer got an empty parameter list');
-    const groups = list[0] instanceof Tensor ? [{ params: list as Parameter[] } as unknown as ParamGroupInput<O>] : (list as ParamGroupInput<O>[]);
+    const groups = list[0] instanceof Tensor
+      ? [{ params: list as Parameter[] } as unknown as ParamGroupInput<O>]
+      : (list as ParamGroupInput<O>[]);
     for (const g of groups) this.addParamGroup(g);
   }
 
   addParamGroup(group: ParamGroupInput<O>): void {
-    if (group === null || typeof group !== 'object' || !('params' in group)) throw new KilnError('param group must be a dict');
+    if (group === null || typeof group !== 'object' || !('params' in group)) {
+      throw new KilnError('param group must be a dict');
+    }
     const raw = group.params;
     if (raw instanceof Set) {
-      throw new KilnError('optimizer parameters need to be organized in ordered collections, but the ordering of tensors in sets will change between runs. Please use a list instead.');
+      throw new KilnError(
+        'optimizer parameters need to be organized in ordered collections, ' +
+          'but the ordering of tensors in sets will change between runs. Please use a list instead.',
+      );
     }
     const params = raw instanceof Tensor ? [raw] : [...(raw as Iterable<unknown>)];
     for (const p of params) {
       if (p instanceof Tensor && !(p instanceof Parameter)) throw new KilnError("can't optimize a non-leaf Tensor");
-      if (!(p instanceof Parameter)) throw new KilnError(`optimizer can only optimize Tensors, but one of the params is ${p === null ? 'null' : typeof p}`);
+      if (!(p instanceof Parameter)) {
+        throw new KilnError(
+          `optimizer can only optimize Tensors, but one of the params is ${p === null ? 'null' : typeof p}`,
+        );
+      }
     }
     for (const [k, v] of Object.entries(this.defaults)) {
       if (v === undefined && (group as Record<string, unknown>)[k] === undefined) {
@@ -111,16 +127,22 @@ export abstract class Optimizer<O extends object> {
       }
     }
     if (new Set(params).size !== params.length) {
-      console.warn('optimizer contains a parameter group with duplicate parameters; in future, this will cause an error');
+      console.warn(
+        'optimizer contains a parameter group with duplicate parameters; in future, this will cause an error',
+      );
     }
     // PyTorch keeps keys of its own in a group (a scheduler's initial_lr): only a near miss is an error
     this.checkGroupKeys(group as Record<string, unknown>, `${this.constructor.name} param group`);
     const owner = `${this.constructor.name} param group ${this.paramGroups.length}`;
     checkHyperTypes(owner, group as Record<string, unknown>, this.defaults as Record<string, unknown>);
     const existing = new Set(this.paramGroups.flatMap((g) => g.params));
-    if (params.some((p) => existing.has(p as Parameter))) throw new KilnError('some parameters appear in more than one parameter group');
+    if (params.some((p) => existing.has(p as Parameter))) {
+      throw new KilnError('some parameters appear in more than one parameter group');
+    }
     const filled = { ...structuredClone(this.defaults), ...group, params } as ParamGroup<O>;
-    for (const k of Object.keys(filled) as (keyof typeof filled)[]) if (filled[k] === undefined) filled[k] = (this.defaults as any)[k];
+    for (const k of Object.keys(filled) as (keyof typeof filled)[]) {
+      if (filled[k] === undefined) filled[k] = (this.defaults as any)[k];
+    }
     this.paramGroups.push(filled);
     this.layout++;
     this.initGroup(filled);
@@ -179,7 +201,11 @@ export abstract class Optimizer<O extends object> {
   }
 
   step(): void {
-    if (!currentTrace()) throw new KilnError('optimizer.step() runs inside a compiled function: call it from the function given to compile()');
+    if (!currentTrace()) {
+      throw new KilnError(
+        'optimizer.step() runs inside a compiled function: call it from the function given to compile()',
+      );
+    }
     const layout = this.layout;
     this.live.guard(`layout@${layout}`, () => this.layout === layout);
     noGrad(() => {

@@ -38,13 +38,21 @@ export class WebGPUDevice implements Device {
     const size = Math.max(16, Math.ceil(bytes / 16) * 16); // no zero-size bindings; 16 suits uniforms
     const L = this.device.limits;
     if (size > L.maxBufferSize) {
-      throw new Error(`webgpu: buffer '${label}' needs ${bytes} bytes, above the device's maxBufferSize (${L.maxBufferSize})`);
+      throw new Error(
+        `webgpu: buffer '${label}' needs ${bytes} bytes, above the device's maxBufferSize (${L.maxBufferSize})`,
+      );
     }
     if (usage & USAGE.STORAGE && size > L.maxStorageBufferBindingSize) {
-      throw new Error(`webgpu: buffer '${label}' needs ${bytes} bytes, above the device's maxStorageBufferBindingSize (${L.maxStorageBufferBindingSize})`);
+      throw new Error(
+        `webgpu: buffer '${label}' needs ${bytes} bytes, above the device's ` +
+          `maxStorageBufferBindingSize (${L.maxStorageBufferBindingSize})`,
+      );
     }
     if (usage & USAGE.UNIFORM && size > L.maxUniformBufferBindingSize) {
-      throw new Error(`webgpu: buffer '${label}' needs ${bytes} bytes, above the device's maxUniformBufferBindingSize (${L.maxUniformBufferBindingSize})`);
+      throw new Error(
+        `webgpu: buffer '${label}' needs ${bytes} bytes, above the device's ` +
+          `maxUniformBufferBindingSize (${L.maxUniformBufferBindingSize})`,
+      );
     }
     return this.device.createBuffer({ label, size, usage });
   }
@@ -78,7 +86,10 @@ export class WebGPUDevice implements Device {
     const want = dtype === 'f32' ? Float32Array : Int32Array;
     if (!(data instanceof want)) throw new TypeError(`writeState(${dtype}): expected a ${want.name}`);
     if (offset < 0 || offset + data.length > this.stateLength(dtype)) {
-      throw new RangeError(`writeState(${dtype}): [${offset}, ${offset + data.length}) is outside the arena of ${this.stateLength(dtype)} elements (call ensureState first)`);
+      throw new RangeError(
+        `writeState(${dtype}): [${offset}, ${offset + data.length}) is outside the arena of ` +
+          `${this.stateLength(dtype)} elements (call ensureState first)`,
+      );
     }
     this.errors.check('writeState');
     if (data.length) this.device.queue.writeBuffer(this.arena(dtype), offset * 4, bufferSource(data));
@@ -86,12 +97,19 @@ export class WebGPUDevice implements Device {
 
   async readState(dtype: StorageDType, offset: number, length: number): Promise<HostArray> {
     if (offset < 0 || length < 0 || offset + length > this.stateLength(dtype)) {
-      throw new RangeError(`readState(${dtype}): [${offset}, ${offset + length}) is outside the arena of ${this.stateLength(dtype)} elements`);
+      throw new RangeError(
+        `readState(${dtype}): [${offset}, ${offset + length}) is outside the arena of ` +
+          `${this.stateLength(dtype)} elements`,
+      );
     }
     const out = dtype === 'f32' ? new Float32Array(length) : new Int32Array(length);
     if (!length) return out;
     return this.errors.scoped('readState', async () => {
-      const staging = this.device.createBuffer({ label: 'kiln readState', size: length * 4, usage: USAGE.MAP_READ | USAGE.COPY_DST });
+      const staging = this.device.createBuffer({
+        label: 'kiln readState',
+        size: length * 4,
+        usage: USAGE.MAP_READ | USAGE.COPY_DST,
+      });
       const enc = this.device.createCommandEncoder();
       enc.copyBufferToBuffer(this.arena(dtype), offset * 4, staging, 0, length * 4);
       this.device.queue.submit([enc.finish()]);
@@ -105,7 +123,9 @@ export class WebGPUDevice implements Device {
   }
 
   async load(artifact: Artifact): Promise<Executable> {
-    if (!isWGSLArtifact(artifact)) throw new Error(`webgpu: cannot load a '${artifact.target}' artifact (expected target 'wgsl' with WGSL code)`);
+    if (!isWGSLArtifact(artifact)) {
+      throw new Error(`webgpu: cannot load a '${artifact.target}' artifact (expected target 'wgsl' with WGSL code)`);
+    }
     return this.errors.scoped(`load`, () => WebGPUExecutable.create(this, artifact));
   }
 

@@ -6,7 +6,18 @@ import llvm from 'llvm-bindings';
 import type { Kernel, Stmt } from '../../compiler/ir/kernel.js';
 import { cascadeSums } from '../../compiler/kernel/cascade.js';
 import { ExprEmitter, type Env } from './expr.js';
-import { BLOCK_BUDGET, BLOCK_LANES, bodySize, chooseStrategy, shapeFor, TILE_LANES, UNROLL, vectorReduce, type Shape, type Strategy } from './plan.js';
+import {
+  BLOCK_BUDGET,
+  BLOCK_LANES,
+  bodySize,
+  chooseStrategy,
+  shapeFor,
+  TILE_LANES,
+  UNROLL,
+  vectorReduce,
+  type Shape,
+  type Strategy,
+} from './plan.js';
 import { emitVectorReduce, type VectorHooks } from './vreduce.js';
 
 const child = (env: Env, name: string, v: llvm.Value): Env => new Map(env).set(name, { k: 'val', v });
@@ -141,7 +152,9 @@ export class KernelEmitter extends ExprEmitter {
         case 'loop':
           if (this.strategy === 'block' && vectorReduce(body, s)) {
             emitVectorReduce(this, this.hooks, s, envs, BLOCK_LANES);
-          } else if (this.strategy === 'unroll' && s.reduce && s.extent >= 2 * UNROLL && !s.body.some((x) => x.s === 'loop')) {
+          } else if (
+            this.strategy === 'unroll' && s.reduce && s.extent >= 2 * UNROLL && !s.body.some((x) => x.s === 'loop')
+          ) {
             this.unrolled(s, envs);
           } else {
             this.loop(this.i(0), this.i(s.extent), 1, (iv) => this.stmts(s.body, envs.map((e) => child(e, s.var, iv))));
@@ -186,7 +199,9 @@ export class KernelEmitter extends ExprEmitter {
         let vals: llvm.Value[] = ps.map((p) => b.CreateLoad(this.ty(a.type), p));
         while (vals.length > 1) {
           const next: llvm.Value[] = [];
-          for (let j = 0; j < vals.length; j += 2) next.push(j + 1 < vals.length ? this.combine(a.fn, a.type, vals[j], vals[j + 1]) : vals[j]);
+          for (let j = 0; j < vals.length; j += 2) {
+            next.push(j + 1 < vals.length ? this.combine(a.fn, a.type, vals[j], vals[j + 1]) : vals[j]);
+          }
           vals = next;
         }
         b.CreateStore(vals[0], a.ptr);

@@ -177,7 +177,8 @@ function binary(e: Extract<Expr, { e: 'binary' }>, ctx: Ctx): string {
  * right for x = ±inf or NaN and no identity rewrites wrongly (unlike x·0 -> 0)
  */
 function specialsRuledOut(e: Extract<Expr, { e: 'binary' }>): boolean {
-  const finite = (x: Expr, nonZero: boolean) => x.e === 'const' && Number.isFinite(Math.fround(x.value)) && (!nonZero || x.value !== 0);
+  const finite = (x: Expr, nonZero: boolean) =>
+    x.e === 'const' && Number.isFinite(Math.fround(x.value)) && (!nonZero || x.value !== 0);
   switch (e.fn) {
     case 'add': case 'sub': return finite(e.a, false) || finite(e.b, false);
     case 'mul': return finite(e.a, true) || finite(e.b, true);

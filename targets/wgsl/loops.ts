@@ -63,21 +63,43 @@ export const opaqueBound = (extent: number): string => `${extent}i * kiln_one`;
  * is long, unrolled `unroll` times (each copy in its own block: the body's lets are redeclared)
  * with a remainder loop. `body(pad)` renders the body at an indentation; `v` is the WGSL name.
  */
-export function forLoop(v: string, start: string, extent: number, step: number, innermost: boolean, unroll: number, pad: string, body: (pad: string) => string[]): string[] {
+export function forLoop(
+  v: string,
+  start: string,
+  extent: number,
+  step: number,
+  innermost: boolean,
+  unroll: number,
+  pad: string,
+  body: (pad: string) => string[],
+): string[] {
   const inc = step === 1 ? `${v}++` : `${v} += ${step}i`;
   const bound = opaqueBound(extent);
-  const plain = (init: string, p: string) => [`${p}for (var ${v}: i32 = ${init}; ${v} < ${bound}; ${inc}) {`, ...body(p + '  '), `${p}}`];
+  const plain = (init: string, p: string) => [
+    `${p}for (var ${v}: i32 = ${init}; ${v} < ${bound}; ${inc}) {`,
+    ...body(p + '  '),
+    `${p}}`,
+  ];
   if (!innermost || unroll <= 1 || Math.ceil(extent / step) <= UNROLL_MIN_TRIPS) return plain(start, pad);
   if (step === 1 && start === '0i' && extent <= unroll) {
     // straight-line: no back-edge at all
-    return Array.from({ length: extent }, (_, i) => [`${pad}{`, `${pad}  let ${v}: i32 = ${i}i;`, ...body(pad + '  '), `${pad}}`])
-      .flat();
+    return Array.from({ length: extent }, (_, i) => [
+      `${pad}{`,
+      `${pad}  let ${v}: i32 = ${i}i;`,
+      ...body(pad + '  '),
+      `${pad}}`,
+    ]).flat();
   }
   const u = `kiln_u_${v}`;
   const out = [`${pad}{`, `${pad}  var ${u}: i32 = ${start};`];
   out.push(`${pad}  for (; ${u} + ${(unroll - 1) * step}i < ${bound}; ${u} += ${unroll * step}i) {`);
   for (let i = 0; i < unroll; i++) {
-    out.push(`${pad}    {`, `${pad}      let ${v}: i32 = ${u}${i ? ` + ${i * step}i` : ''};`, ...body(pad + '      '), `${pad}    }`);
+    out.push(
+      `${pad}    {`,
+      `${pad}      let ${v}: i32 = ${u}${i ? ` + ${i * step}i` : ''};`,
+      ...body(pad + '      '),
+      `${pad}    }`,
+    );
   }
   out.push(`${pad}  }`, ...plain(u, pad + '  '), `${pad}}`);
   return out;

@@ -7,7 +7,10 @@ import { formatFailure, runCampaign } from './driver.js';
 export function fuzzSuite(target: string, cases: number, maxBuffers: number): void {
   const seed = Number(process.env.KILN_FUZZ_SEED ?? Math.floor(Math.random() * 1e9));
   it(`${cases} random programs and training steps on ${target} equal the reference (seed ${seed})`, async () => {
-    console.log(`fuzz on ${target}: seed ${seed} (replay: KILN_FUZZ_SEED=${seed}, or npm run fuzz -- --targets ${target} --seed ${seed} --cases ${cases})`);
+    console.log(
+      `fuzz on ${target}: seed ${seed} (replay: KILN_FUZZ_SEED=${seed}, ` +
+        `or npm run fuzz -- --targets ${target} --seed ${seed} --cases ${cases})`,
+    );
     const r = await runCampaign({ target, seed, cases, maxBuffers, minimize: true });
     expect(r.graphCases).toBeGreaterThan(0);
     expect(r.trainCases).toBeGreaterThan(0);
