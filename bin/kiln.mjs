@@ -8,7 +8,11 @@ import { fileURLToPath } from 'node:url';
 
 const CONDITION = '--conditions=kiln-source';
 if (!process.execArgv.includes(CONDITION)) {
-  const r = spawnSync(process.execPath, [CONDITION, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  const r = spawnSync(
+    process.execPath,
+    [CONDITION, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    { stdio: 'inherit' },
+  );
   if (r.error) { console.error(`kiln: cannot start node: ${r.error.message}`); process.exit(1); }
   process.exit(r.status ?? 1);
 }

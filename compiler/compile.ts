@@ -60,8 +60,13 @@ function writeBack(traced: TracedProgram, stmts: HostStmt[]): { outVarIdx: Int32
 function compileGuards(guards: [{ defined: boolean }, boolean][]): () => boolean {
   const cells = guards.map(([c]) => c), want = guards.map(([, d]) => d);
   try {
-    const body = guards.length ? want.map((d, i) => `c[${i}].defined === ${d ? 'true' : 'false'}`).join(' &&\n  ') : 'true';
-    return new Function('c', `"use strict";\nreturn function kilnGuards() {\n  return ${body};\n};`)(cells) as () => boolean;
+    const body = guards.length
+      ? want.map((d, i) => `c[${i}].defined === ${d ? 'true' : 'false'}`).join(' &&\n  ')
+      : 'true';
+    return new Function(
+      'c',
+      `"use strict";\nreturn function kilnGuards() {\n  return ${body};\n};`,
+    )(cells) as () => boolean;
   } catch { // no eval here (a CSP)
     return () => {
       for (let i = 0; i < cells.length; i++) if (cells[i].defined !== want[i]) return false;
@@ -209,7 +214,8 @@ export class CompiledFunction {
   private checkInputsSlow(inputs: (HostArray | Tensor)[]): HostArray[] {
     const specs = this.options.inputs;
     if (inputs.length !== specs.length) {
-      throw new KilnError(`run: expected ${specs.length} inputs (${specs.map((s) => `${s.dtype}[${s.shape}]`).join(', ')}), got ${inputs.length}`);
+      throw new KilnError(`run: expected ${specs.length} inputs `
+        + `(${specs.map((s) => `${s.dtype}[${s.shape}]`).join(', ')}), got ${inputs.length}`);
     }
     return inputs.map((x, i) => {
       const spec = specs[i];
@@ -217,7 +223,9 @@ export class CompiledFunction {
       const n = numel(spec.shape);
       let arr: unknown = x;
       if (x instanceof Tensor) {
-        if (x.shape.join() !== spec.shape.join()) throw new KilnError(`run: input ${i} has shape [${x.shape}], expected [${spec.shape}]`);
+        if (x.shape.join() !== spec.shape.join()) {
+          throw new KilnError(`run: input ${i} has shape [${x.shape}], expected [${spec.shape}]`);
+        }
         arr = x.dtype === 'float32' ? x.data : Int32Array.from(x.data);
       }
       const fault = inputFault(arr, dtype, n);
@@ -257,7 +265,9 @@ function checkIndexInputs(traced: TracedProgram, arrays: readonly HostArray[]): 
 }
 
 export async function compile(fn: (...args: any[]) => unknown, options: CompileOptions): Promise<CompiledFunction> {
-  if (!options || !Array.isArray(options.inputs)) throw new KilnError('compile: options.inputs (a list of { shape, dtype }) is required');
+  if (!options || !Array.isArray(options.inputs)) {
+    throw new KilnError('compile: options.inputs (a list of { shape, dtype }) is required');
+  }
   checkOptions('compile', options, ['inputs', 'target']);
   const f = new CompiledFunction(fn, { target: options.target ?? 'reference', inputs: options.inputs });
   await f.ready();

@@ -27,7 +27,10 @@ export class SafetensorsError extends Error {
 }
 
 /** Serializes tensors (in the given key order, 8-byte aligned header as the reference writer does). */
-export function encodeSafetensors(tensors: Record<string, { shape: readonly number[]; data: SafeArray; dtype?: SafeDType }>, metadata: Record<string, string> = {}): Uint8Array {
+export function encodeSafetensors(
+  tensors: Record<string, { shape: readonly number[]; data: SafeArray; dtype?: SafeDType }>,
+  metadata: Record<string, string> = {},
+): Uint8Array {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   let offset = 0;
@@ -36,7 +39,9 @@ export function encodeSafetensors(tensors: Record<string, { shape: readonly numb
     if (name === '__metadata__') throw new SafetensorsError('safetensors: "__metadata__" is not a tensor name');
     const dtype = t.dtype ?? dtypeOf(t.data);
     const n = t.shape.reduce((a, b) => a * b, 1);
-    if (t.data.length !== n) throw new SafetensorsError(`safetensors: ${name} has ${t.data.length} values for shape [${t.shape}]`);
+    if (t.data.length !== n) {
+      throw new SafetensorsError(`safetensors: ${name} has ${t.data.length} values for shape [${t.shape}]`);
+    }
     const bytes = toLittleEndianBytes(t.data);
     header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes.length] };
     parts.push([offset, bytes]);
@@ -68,10 +73,14 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'file'): SafeFile {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n64 = dv.getBigUint64(0, true);
   if (n64 > BigInt(MAX_HEADER_BYTES)) {
-    fail(`header says ${n64} bytes of JSON, more than the ${MAX_HEADER_BYTES} the format allows: not a safetensors file`);
+    fail(`header says ${n64} bytes of JSON, more than the ${MAX_HEADER_BYTES} the format allows: `
+      + 'not a safetensors file');
   }
   const n = Number(n64);
-  if (n > bytes.length - 8) fail(`header says ${n} bytes of JSON but the file has ${bytes.length - 8} after the length: truncated or not a safetensors file`);
+  if (n > bytes.length - 8) {
+    fail(`header says ${n} bytes of JSON but the file has ${bytes.length - 8} after the length: `
+      + 'truncated or not a safetensors file');
+  }
   if (bytes[8] !== 0x7b) fail('header does not start with \'{\': not a safetensors file');
   let header: Record<string, any>;
   try {
@@ -105,8 +114,12 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'file'): SafeFile {
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
     const size = count * BYTES[dtype as SafeDType];
     if (!Number.isSafeInteger(size)) fail(`${name}: shape [${shape}] is too large`);
-    if (off[1] - off[0] !== size) fail(`${name}: data_offsets span ${off[1] - off[0]} bytes, but ${dtype}[${shape}] needs ${size}`);
-    if (off[1] > dataLen) fail(`${name}: data ends at byte ${off[1]} but the file holds ${dataLen} bytes of data: truncated`);
+    if (off[1] - off[0] !== size) {
+      fail(`${name}: data_offsets span ${off[1] - off[0]} bytes, but ${dtype}[${shape}] needs ${size}`);
+    }
+    if (off[1] > dataLen) {
+      fail(`${name}: data ends at byte ${off[1]} but the file holds ${dataLen} bytes of data: truncated`);
+    }
     spans.push({ name, dtype: dtype as SafeDType, shape: [...shape], begin: off[0], end: off[1], count });
   }
   let at = 0;
@@ -168,7 +181,9 @@ export function toInt32(t: SafeTensor, name = 'tensor'): Int32Array {
   const out = new Int32Array(t.data.length);
   for (let i = 0; i < out.length; i++) {
     const v = Number(t.data[i]);
-    if (!Number.isInteger(v) || v !== (v | 0)) throw new SafetensorsError(`safetensors: ${name}[${i}] = ${v} is not an int32`);
+    if (!Number.isInteger(v) || v !== (v | 0)) {
+      throw new SafetensorsError(`safetensors: ${name}[${i}] = ${v} is not an int32`);
+    }
     out[i] = v;
   }
   return out;

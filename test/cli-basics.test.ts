@@ -77,13 +77,15 @@ describe('kiln CLI', () => {
       'const model = new nn.Linear(3, 1);',
       'const opt = new optim.SGD(model.parameters(), { lr: 0.1 });',
       'export default defineProgram({ name: "acc", model, optimizer: opt, functions: {',
-      '  accumulate: { inputs: [{ shape: [1, 3], dtype: "float32" }], fn: (x: Tensor) => { const l = model.forward(x).sum(); l.backward(); return l; } },',
+      '  accumulate: { inputs: [{ shape: [1, 3], dtype: "float32" }], '
+        + 'fn: (x: Tensor) => { const l = model.forward(x).sum(); l.backward(); return l; } },',
       '} });',
     ].join('\n'));
     const acc = await kiln(['build', path.join(dir, 'acc.ts'), '--out', path.join(dir, 'acc-out')]);
     expect(acc.code).toBe(1);
     expect(acc.stderr).toMatch(/cannot bundle acc: a bundle runs one trace per function/);
-    expect(acc.stderr).toMatch(/\n\s+accumulate was traced with weight\.grad None, but running accumulate makes it set/);
+    expect(acc.stderr)
+      .toMatch(/\n\s+accumulate was traced with weight\.grad None, but running accumulate makes it set/);
     expect(existsSync(path.join(dir, 'acc-out'))).toBe(false);
 
     const missing = await kiln(['inspect', path.join(dir, 'nope.ts')]);

@@ -19,7 +19,8 @@ describe('multi-tensor update: fast variant when per-parameter scalars are equal
   it('is a guarded pair: one launch, two kernels', () => {
     expect(prog.kernels).toHaveLength(2);
     expect(fast.when?.is).toBe(true);
-    expect(fast.when!.equal.map((g) => g.join()).sort()).toEqual(['0,2,4,6', '1,3,5,7']); // each role's slots, one per parameter
+    // each role's slots, one per parameter
+    expect(fast.when!.equal.map((g) => g.join()).sort()).toEqual(['0,2,4,6', '1,3,5,7']);
     expect(general.when).toEqual({ ...fast.when, is: false });
     expect(JSON.stringify(fast.body)).not.toContain('"where"'); // no select tree
     expect(JSON.stringify(general.body)).toContain('"where"');
@@ -29,7 +30,8 @@ describe('multi-tensor update: fast variant when per-parameter scalars are equal
 
   const envWith = (scalars: number[]): Env => {
     const e = randomEnv(gp, 3);
-    for (const x of e.cells.values()) for (let i = 0; i < x.length; i++) x[i] = Math.abs(x[i]); // v >= 0: no NaN from sqrt
+    // v >= 0: no NaN from sqrt
+    for (const x of e.cells.values()) for (let i = 0; i < x.length; i++) x[i] = Math.abs(x[i]);
     return { ...e, scalars: Float32Array.from(scalars) };
   };
   const equalEnv = envWith([0.01, 0.5, 0.01, 0.5, 0.01, 0.5, 0.01, 0.5]);

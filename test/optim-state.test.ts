@@ -34,8 +34,14 @@ describe('optimizer state dicts', () => {
     const sd = adam.stateDict();
     expect(sd.state[0].step).toBe(1);
     expect(sd.paramGroups).toEqual([
-      { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false, decoupledWeightDecay: false, params: [0] },
-      { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: true, maximize: false, decoupledWeightDecay: false, params: [1] },
+      {
+        lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0,
+        amsgrad: false, maximize: false, decoupledWeightDecay: false, params: [0],
+      },
+      {
+        lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0,
+        amsgrad: true, maximize: false, decoupledWeightDecay: false, params: [1],
+      },
     ]);
   });
 
@@ -59,17 +65,28 @@ describe('optimizer state dicts', () => {
     const opt = new optim.Adam([{ params: [a] }, { params: [b] }], { lr: 0.1 });
     await (await handStep([a, b], opt)).run(Float32Array.of(1, 2), Float32Array.of(3));
     const before = opt.stateDict();
-    const bad = (f: (sd: any) => void) => { const sd = structuredClone(before); f(sd); sd.paramGroups[0].lr = 7; return sd; };
-    expect(() => opt.loadStateDict(bad((sd) => sd.paramGroups.pop()))).toThrow(/^loaded state dict has a different number of parameter groups/);
-    expect(() => opt.loadStateDict(bad((sd) => sd.paramGroups[1].params.push(5)))).toThrow(/^loaded state dict contains a parameter group that doesn't match the size of optimizer's group/);
-    expect(() => opt.loadStateDict(bad((sd) => { sd.state[0].expAvg = { shape: [3], data: [1, 2, 3] }; }))).toThrow(/expAvg of parameter 0|'expAvg' of parameter 0/);
+    const bad = (f: (sd: any) => void) => {
+      const sd = structuredClone(before);
+      f(sd);
+      sd.paramGroups[0].lr = 7;
+      return sd;
+    };
+    expect(() => opt.loadStateDict(bad((sd) => sd.paramGroups.pop())))
+      .toThrow(/^loaded state dict has a different number of parameter groups/);
+    expect(() => opt.loadStateDict(bad((sd) => sd.paramGroups[1].params.push(5))))
+      .toThrow(/^loaded state dict contains a parameter group that doesn't match the size of optimizer's group/);
+    expect(() => opt.loadStateDict(bad((sd) => { sd.state[0].expAvg = { shape: [3], data: [1, 2, 3] }; })))
+      .toThrow(/expAvg of parameter 0|'expAvg' of parameter 0/);
     expect(opt.stateDict()).toEqual(before);
     expect(opt.paramGroups[0].lr).toBe(0.1);
   });
 
   it('round-trips Adagrad and SGD state into fresh optimizers', async () => {
     const p = param([1, -2, 3]);
-    for (const make of [() => new optim.Adagrad([p], { lrDecay: 0.1 }), () => new optim.SGD([p], { lr: 0.1, momentum: 0.9 })]) {
+    for (const make of [
+      () => new optim.Adagrad([p], { lrDecay: 0.1 }),
+      () => new optim.SGD([p], { lr: 0.1, momentum: 0.9 }),
+    ]) {
       const opt = make();
       await (await handStep([p], opt)).run(Float32Array.of(1, 2, 3));
       const fresh = make();

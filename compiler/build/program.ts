@@ -47,7 +47,9 @@ export async function loadDefinitions(entry: string): Promise<ProgramDefinition[
   } catch (e) {
     // a .ts file outside a "type": "module" package loads as CommonJS, which cannot import kiln (ESM)
     if (/require\(\) ES Module|Cannot use import statement|ERR_REQUIRE/.test((e as Error).message)) {
-      throw new KilnError(`${entry} was loaded as CommonJS and cannot import kiln (an ES module): add "type": "module" to the nearest package.json, or name the entry .mts\n(${(e as Error).message.split('\n')[0]})`, '');
+      throw new KilnError(`${entry} was loaded as CommonJS and cannot import kiln (an ES module): `
+        + 'add "type": "module" to the nearest package.json, or name the entry .mts\n'
+        + `(${(e as Error).message.split('\n')[0]})`, '');
     }
     throw e;
   } finally {
@@ -55,7 +57,8 @@ export async function loadDefinitions(entry: string): Promise<ProgramDefinition[
   }
   const defs = [...new Set(Object.values(mod).filter(isProgramDefinition))];
   if (!defs.length) {
-    throw new KilnError(`${entry} exports no program: export the result of defineProgram({ name, model, optimizer, functions }) (see examples/programs/seed.ts)`, '');
+    throw new KilnError(`${entry} exports no program: export the result of `
+      + 'defineProgram({ name, model, optimizer, functions }) (see examples/programs/seed.ts)', '');
   }
   return defs;
 }
@@ -63,7 +66,12 @@ export async function loadDefinitions(entry: string): Promise<ProgramDefinition[
 /** traces each function once, in order (later functions see the state cells earlier ones made) */
 export function traceDefinition(def: ProgramDefinition, only?: string): TracedDefinition {
   const entries = Object.entries(def.functions).filter(([n]) => !only || n === only);
-  if (!entries.length) throw new KilnError(`program ${def.name} has no function '${only}' (it has ${Object.keys(def.functions).join(', ')})`, '');
+  if (!entries.length) {
+    throw new KilnError(
+      `program ${def.name} has no function '${only}' (it has ${Object.keys(def.functions).join(', ')})`,
+      '',
+    );
+  }
   const functions = entries.map(([name, spec]) => {
     const inputs = spec.inputs.map((s, i) => ({ ...s, name: s.name ?? `input${i}` }));
     return { name, spec: { ...spec, inputs }, traced: trace(spec.fn, inputs) };
@@ -80,7 +88,8 @@ function unstableGuards(fns: TracedFunction[], names: Map<number, StateName>): s
       const by = fns.find((g) => g.traced.definedAfter.has(cell) && g.traced.definedAfter.get(cell) !== assumed);
       if (by) {
         const key = names.get(cell.id)?.key ?? cell.name;
-        out.push(`${f.name} was traced with ${key} ${assumed ? 'set' : 'None'}, but running ${by.name} makes it ${assumed ? 'None' : 'set'}`);
+        out.push(`${f.name} was traced with ${key} ${assumed ? 'set' : 'None'}, `
+          + `but running ${by.name} makes it ${assumed ? 'None' : 'set'}`);
       }
     }
   }

@@ -68,7 +68,8 @@ export class Parameter extends Tensor {
   }
   override set grad(g: Tensor | null) {
     if (g && g.shape.join() !== this.cell.shape.join()) {
-      throw new KilnError(`assigned grad has data of a different size: expected ${fmtShape(this.cell.shape)}, got ${fmtShape(g.shape)}`);
+      throw new KilnError('assigned grad has data of a different size: '
+        + `expected ${fmtShape(this.cell.shape)}, got ${fmtShape(g.shape)}`);
     }
     const t = currentTrace();
     if (t) { t.assign(this.gradCell, g ? g.float().node : null); return; }

@@ -27,8 +27,12 @@ export interface AdamOptions {
 export function validateAdam(o: AdamOptions): void {
   if (!(0 <= o.lr)) throw new KilnError(`Invalid learning rate: ${pyNum(o.lr)}`);
   if (!(0 <= o.eps)) throw new KilnError(`Invalid epsilon value: ${pyNum(o.eps)}`);
-  if (!(0 <= o.betas[0] && o.betas[0] < 1)) throw new KilnError(`Invalid beta parameter at index 0: ${pyNum(o.betas[0])}`);
-  if (!(0 <= o.betas[1] && o.betas[1] < 1)) throw new KilnError(`Invalid beta parameter at index 1: ${pyNum(o.betas[1])}`);
+  if (!(0 <= o.betas[0] && o.betas[0] < 1)) {
+    throw new KilnError(`Invalid beta parameter at index 0: ${pyNum(o.betas[0])}`);
+  }
+  if (!(0 <= o.betas[1] && o.betas[1] < 1)) {
+    throw new KilnError(`Invalid beta parameter at index 1: ${pyNum(o.betas[1])}`);
+  }
   if (!(0 <= o.weightDecay)) throw new KilnError(`Invalid weight_decay value: ${pyNum(o.weightDecay)}`);
 }
 

@@ -49,7 +49,11 @@ export async function buildWebGPUArtifact(
 
 /** A DeviceBackend that also exposes its WebGPU device (tests report which adapter ran). */
 export class WebGPUBackend extends DeviceBackend {
-  constructor(readonly device: WebGPUDevice, readonly layout: StateLayout, target: ConstructorParameters<typeof DeviceBackend>[0]) {
+  constructor(
+    readonly device: WebGPUDevice,
+    readonly layout: StateLayout,
+    target: ConstructorParameters<typeof DeviceBackend>[0],
+  ) {
     super(target);
   }
   /** e.g. 'webgpu:llvmpipe:mesa / llvmpipe / ...' */

@@ -10,7 +10,9 @@ import { Hyperparameters } from './hyper.js';
 
 type Kind = 'model' | 'optimizer' | 'extra';
 /** which checkpoint file a key belongs to */
-export const fileOf = (key: string): Kind => (/^state\.\d+\./.test(key) ? 'optimizer' : /\.grad$/.test(key) ? 'extra' : 'model');
+export const fileOf = (key: string): Kind => (/^state\.\d+\./.test(key)
+  ? 'optimizer'
+  : /\.grad$/.test(key) ? 'extra' : 'model');
 
 export class BundleState {
   readonly cells = new Map<string, CellPlacement>();
@@ -28,7 +30,9 @@ export class BundleState {
   addCells(cells: CellPlacement[]): void {
     for (const c of cells) {
       const had = this.cells.get(c.name);
-      if (had && (had.offset !== c.offset || had.buf === undefined)) throw new Error(`kiln bundle: cell ${c.name} has two offsets`);
+      if (had && (had.offset !== c.offset || had.buf === undefined)) {
+        throw new Error(`kiln bundle: cell ${c.name} has two offsets`);
+      }
       this.cells.set(c.name, c);
     }
   }
@@ -52,17 +56,27 @@ export class BundleState {
         groups = { json, apply: r.apply };
       }
       for (const [key, t] of Object.entries(f.tensors)) {
-        if (kind === 'optimizer' && /^state\.\d+\.step$/.test(key)) { host.push([key, Number(toFloat32(t)[0])]); continue; }
+        if (kind === 'optimizer' && /^state\.\d+\.step$/.test(key)) {
+          host.push([key, Number(toFloat32(t)[0])]);
+          continue;
+        }
         const c = this.cells.get(key);
         if (!c) { if (!initial && kind === 'model') errors.push(`Unexpected key "${key}"`); continue; }
-        if (t.shape.join() !== c.shape.join()) { errors.push(`size mismatch for ${key}: the checkpoint has shape [${t.shape}], the bundle [${c.shape}]`); continue; }
+        if (t.shape.join() !== c.shape.join()) {
+          errors.push(`size mismatch for ${key}: the checkpoint has shape [${t.shape}], the bundle [${c.shape}]`);
+          continue;
+        }
         writes.push([c, c.dtype === 'float32' ? toFloat32(t) : toInt32(t as SafeTensor, key)]);
       }
       if (!initial && kind === 'model') {
-        for (const key of this.cells.keys()) if (fileOf(key) === 'model' && !(key in f.tensors)) errors.push(`Missing key "${key}"`);
+        for (const key of this.cells.keys()) {
+          if (fileOf(key) === 'model' && !(key in f.tensors)) errors.push(`Missing key "${key}"`);
+        }
       }
     }
-    if (errors.length) throw new Error(`kiln bundle: the checkpoint does not fit this program:\n\t${errors.join('\n\t')}`);
+    if (errors.length) {
+      throw new Error(`kiln bundle: the checkpoint does not fit this program:\n\t${errors.join('\n\t')}`);
+    }
     for (const [c, data] of writes) this.device.writeState(storageOf(c.dtype), c.offset, data);
     for (const [k, v] of host) this.host[k] = v;
     if (groups) { groups.apply(); this.groups = groups.json; }
@@ -74,7 +88,9 @@ export class BundleState {
 
   async modelDict(): Promise<Record<string, { shape: number[]; data: Float32Array }>> {
     const out: Record<string, { shape: number[]; data: Float32Array }> = {};
-    for (const [k, c] of this.cells) if (fileOf(k) === 'model') out[k] = { shape: [...c.shape], data: Float32Array.from(await this.read(c)) };
+    for (const [k, c] of this.cells) {
+      if (fileOf(k) === 'model') out[k] = { shape: [...c.shape], data: Float32Array.from(await this.read(c)) };
+    }
     return out;
   }
 
@@ -85,10 +101,19 @@ export class BundleState {
       const kind = fileOf(k);
       if (kind !== 'extra') (kind === 'model' ? model : opt)[k] = { shape: [...c.shape], data: await this.read(c) };
     }
-    for (const [k, v] of Object.entries(this.host)) if (/^state\.\d+\.step$/.test(k)) opt[k] = { shape: [], data: Float32Array.of(v) };
+    for (const [k, v] of Object.entries(this.host)) {
+      if (/^state\.\d+\.step$/.test(k)) opt[k] = { shape: [], data: Float32Array.of(v) };
+    }
     return {
       model: encodeSafetensors(model, { format: 'pt' }),
-      ...(Object.keys(opt).length ? { optimizer: encodeSafetensors(opt, { format: 'pt', param_groups: this.hyper?.toMetadata(this.groups) ?? this.groups }) } : {}),
+      ...(Object.keys(opt).length
+        ? {
+          optimizer: encodeSafetensors(opt, {
+            format: 'pt',
+            param_groups: this.hyper?.toMetadata(this.groups) ?? this.groups,
+          }),
+        }
+        : {}),
     };
   }
 }

@@ -61,7 +61,9 @@ export class ExprEmitter {
     }
     const raw = this.b.CreateLoad(this.i32, p);
     if (t === 'f32') throw new Error(`load of f32 from int32 buffer ${buf} (${d.name})`);
-    return t === 'bool' ? this.b.CreateICmpNE(raw, llvm.ConstantInt.get(this.i32, 0, false)) : this.b.CreateSExt(raw, this.i64);
+    return t === 'bool'
+      ? this.b.CreateICmpNE(raw, llvm.ConstantInt.get(this.i32, 0, false))
+      : this.b.CreateSExt(raw, this.i64);
   }
 
   store(buf: number, index: llvm.Value, v: llvm.Value, t: KType): void {
@@ -180,7 +182,8 @@ export class ExprEmitter {
         case 'ne': return b.CreateICmpNE(x, y);
         case 'and': return b.CreateAnd(x, y);
         case 'or': return b.CreateOr(x, y);
-        case 'pow': return this.cast(this.binary('pow', 'f32', this.cast(x, t, 'f32'), this.cast(y, t, 'f32')), 'f32', t);
+        case 'pow':
+          return this.cast(this.binary('pow', 'f32', this.cast(x, t, 'f32'), this.cast(y, t, 'f32')), 'f32', t);
       }
     }
     throw new Error(`binary ${fn} on ${t} is not supported by the LLVM target`);
@@ -195,7 +198,9 @@ export class ExprEmitter {
     const b = this.b;
     if (from === to) return a;
     if (to === 'f32') return from === 'i32' ? b.CreateSIToFP(a, this.f32) : b.CreateUIToFP(a, this.f32);
-    if (to === 'bool') return from === 'f32' ? b.CreateFCmpUNE(a, this.constant('f32', 0)) : b.CreateICmpNE(a, this.i(0));
+    if (to === 'bool') {
+      return from === 'f32' ? b.CreateFCmpUNE(a, this.constant('f32', 0)) : b.CreateICmpNE(a, this.i(0));
+    }
     if (from === 'bool') return b.CreateZExt(a, this.i64);
     // float → int truncates toward zero; saturating so NaN/out-of-range give defined results
     const t = b.CreateCall(this.intrinsic(llvm.Intrinsic.fptosi_sat, [this.i32, this.f32]), [a]);

@@ -11,7 +11,8 @@ import { toposort, isView, isSource, numel } from '../../compiler/ir/graph.js';
 
 export function graphStats(program: TracedProgram): ProgramStats {
   const g = program.graph;
-  const nodes = toposort([...g.outputs, ...g.updates.map((u) => u.value)]).filter((n) => !isView(n.op) && !isSource(n.op));
+  const nodes = toposort([...g.outputs, ...g.updates.map((u) => u.value)])
+    .filter((n) => !isView(n.op) && !isSource(n.op));
   const bytes = (n: { shape: readonly number[] }) => 4 * numel(n.shape);
   const perKernel = nodes.map((n) => ({
     name: `${n.op}_${n.id}`, ops: [n.op], flops: numel(n.src[0]?.shape ?? n.shape),

@@ -54,7 +54,8 @@ function applyOp(op: FuzzOp, v: Tensor[]): Tensor {
     case 'binary': return a[op.f](v[op.b]);
     case 'scalar': return a[op.f](op.c);
     case 'where': return where(a[op.f](v[op.b]), v[op.x], v[op.y]);
-    case 'reduce': return op.dims === null && !op.keep ? a[op.f]() : a[op.f](op.dims ?? a.shape.map((_, i) => i), op.keep);
+    case 'reduce':
+      return op.dims === null && !op.keep ? a[op.f]() : a[op.f](op.dims ?? a.shape.map((_, i) => i), op.keep);
     case 'matmul': return a.matmul(v[op.b]);
     case 'reshape': return a.reshape(op.shape);
     case 'permute': return a.permute(op.order);

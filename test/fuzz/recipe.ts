@@ -56,8 +56,10 @@ export function prng(seed: number) {
 }
 export type Prng = ReturnType<typeof prng>;
 
-const UNARY: UnaryName[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'reciprocal', 'relu', 'sigmoid', 'tanh', 'square', 'sign',
-  'softmax', 'logSoftmax'];
+const UNARY: UnaryName[] = [
+  'neg', 'exp', 'log', 'sqrt', 'abs', 'reciprocal', 'relu', 'sigmoid', 'tanh', 'square', 'sign',
+  'softmax', 'logSoftmax',
+];
 const BINARY: BinaryName[] = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum'];
 const COMPARE: CompareName[] = ['lt', 'le', 'gt', 'ge', 'eq', 'ne'];
 const REDUCE: ReduceName[] = ['sum', 'mean', 'amax', 'amin'];
@@ -94,7 +96,9 @@ export function randomGraphRecipe(seed: number): GraphRecipe {
   };
   addInput({ shape: base, dtype: 'float32', fill: big && r.chance(0.4) ? 'const' : special ? 'special' : 'normal' });
   if (!big) {
-    addInput({ shape: broadcastable(r, base), dtype: 'float32', fill: special && r.chance(0.5) ? 'special' : 'normal' });
+    addInput({
+      shape: broadcastable(r, base), dtype: 'float32', fill: special && r.chance(0.5) ? 'special' : 'normal',
+    });
     if (r.chance(0.5)) addInput({ shape: base, dtype: 'float32', fill: 'normal' });
   }
   const ops: FuzzOp[] = [];
@@ -149,7 +153,9 @@ function genOp(r: Prng, choice: string, a: number, va: Value, values: Value[], i
   switch (choice) {
     case 'unary': {
       const f = r.pick(UNARY);
-      if ((f === 'softmax' || f === 'logSoftmax') && s.length === 0) return void push({ k: 'unary', f: 'tanh', a }, f32(s));
+      if ((f === 'softmax' || f === 'logSoftmax') && s.length === 0) {
+        return void push({ k: 'unary', f: 'tanh', a }, f32(s));
+      }
       return void push({ k: 'unary', f, a }, f32(s));
     }
     case 'binary': {
@@ -173,7 +179,9 @@ function genOp(r: Prng, choice: string, a: number, va: Value, values: Value[], i
       const keep = r.chance(0.4);
       const red = dims ?? s.map((_, i) => i);
       // amax/amin over an empty dim is an error (tested elsewhere); sum/mean of empty are 0/NaN
-      if ((f === 'amax' || f === 'amin') && red.some((d) => s[d] === 0)) return void push({ k: 'unary', f: 'abs', a }, f32(s));
+      if ((f === 'amax' || f === 'amin') && red.some((d) => s[d] === 0)) {
+        return void push({ k: 'unary', f: 'abs', a }, f32(s));
+      }
       if (dims && dims.length === 0) return void push({ k: 'unary', f: 'neg', a }, f32(s));
       const out = keep ? s.map((d, i) => (red.includes(i) ? 1 : d)) : s.filter((_, i) => !red.includes(i));
       return void push({ k: 'reduce', f, a, dims, keep }, f32(out));
@@ -246,7 +254,8 @@ function factor(r: Prng, n: number): number[] {
 
 /** the recipe as readable pseudo-code, for failure reports */
 export function printRecipe(rec: GraphRecipe): string {
-  const lines = rec.inputs.map((inp, i) => `v${i} = input ${inp.dtype}[${inp.shape}] ${inp.fill}${inp.range ? `<${inp.range}` : ''}`);
+  const lines = rec.inputs.map((inp, i) => `v${i} = input ${inp.dtype}[${inp.shape}] `
+    + `${inp.fill}${inp.range ? `<${inp.range}` : ''}`);
   rec.ops.forEach((op, j) => {
     const { k, ...rest } = op;
     const v = rec.values[rec.inputs.length + j];

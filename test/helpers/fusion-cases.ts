@@ -12,7 +12,11 @@ import { cell, g, program, type Env } from '../kernels-util.js';
 export function rng(seed: number) {
   let s = seed >>> 0;
   const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(xs: T[]): T => xs[Math.floor(next() * xs.length)] };
+  return {
+    next,
+    int: (n: number) => Math.floor(next() * n),
+    pick: <T>(xs: T[]): T => xs[Math.floor(next() * xs.length)],
+  };
 }
 
 /**
@@ -54,7 +58,11 @@ export function randomGraph(seed: number, cellBase = 0): GraphProgram {
     else n = g.sum(a, a.shape.map((_, d) => d));
     pool.push(n);
   }
-  const outputs = [pool[pool.length - 1], r.pick(pool.slice(4)), g.sum(pool[pool.length - 2], pool[pool.length - 2].shape.map((_, d) => d))];
+  const outputs = [
+    pool[pool.length - 1],
+    r.pick(pool.slice(4)),
+    g.sum(pool[pool.length - 2], pool[pool.length - 2].shape.map((_, d) => d)),
+  ];
   const upd = same(inputs[0]).filter((n) => n.op !== 'state' && n.op !== 'input');
   const updates = upd.length ? [{ cell: c1, value: r.pick(upd) }] : [];
   return program({
@@ -98,7 +106,11 @@ export function matmulBiasRelu(): GraphProgram {
   const a = g.input(0, [4, 3]), w = g.state(1, [3, 5]), b = g.state(2, [5]);
   const z = g.add(g.matmul(a, w), g.expand(g.reshape(b, [1, 5]), [4, 5]));
   const zero = g.bcast(g.const(0), [4, 5]);
-  return program({ inputs: [f32('a', [4, 3])], cells: [cell(1, [3, 5]), cell(2, [5])], outputs: [g.where(g.gt(z, zero), z, zero)] });
+  return program({
+    inputs: [f32('a', [4, 3])],
+    cells: [cell(1, [3, 5]), cell(2, [5])],
+    outputs: [g.where(g.gt(z, zero), z, zero)],
+  });
 }
 
 /** W <- W^T + 1 (reads other elements of the cell it writes), a <-> b, and an output reading old a and b */
@@ -107,7 +119,11 @@ export function updatesReadEntryState(): GraphProgram {
   const cells = [cell(1, [3, 3]), cell(2, [3, 3]), cell(3, [3, 3])];
   const w2 = g.add(g.permute(w, [1, 0]), g.bcast(g.const(1), [3, 3]));
   const out = g.sum(g.mul(a, g.permute(b, [1, 0])), [0, 1]);
-  return program({ cells, outputs: [out, g.sum(w2, [0, 1])], updates: [{ cell: 1, value: w2 }, { cell: 2, value: b }, { cell: 3, value: a }] });
+  return program({
+    cells,
+    outputs: [out, g.sum(w2, [0, 1])],
+    updates: [{ cell: 1, value: w2 }, { cell: 2, value: b }, { cell: 3, value: a }],
+  });
 }
 
 /** t = (x + y) * y used by two reductions: stored once in scratch */
@@ -129,8 +145,17 @@ export function seedStep(batch: number): GraphProgram {
   const model = new nn.Sequential(new nn.Linear(10, 5), new nn.ReLU(), new nn.Linear(5, 2));
   const lossFn = new nn.CrossEntropyLoss();
   const opt = new optim.Adam(model.parameters(), { lr: 1e-2 });
-  const step = (x: Tensor, y: Tensor) => { opt.zeroGrad(); const loss = lossFn.forward(model.forward(x), y); loss.backward(); opt.step(); return loss; };
-  return trace(step as (...a: Tensor[]) => unknown, [{ shape: [batch, 10], dtype: 'float32' }, { shape: [batch], dtype: 'int32' }]).graph;
+  const step = (x: Tensor, y: Tensor) => {
+    opt.zeroGrad();
+    const loss = lossFn.forward(model.forward(x), y);
+    loss.backward();
+    opt.step();
+    return loss;
+  };
+  return trace(
+    step as (...a: Tensor[]) => unknown,
+    [{ shape: [batch, 10], dtype: 'float32' }, { shape: [batch], dtype: 'int32' }],
+  ).graph;
 }
 
 export interface FusionCase {
@@ -145,7 +170,10 @@ export interface FusionCase {
   nativeTol?: number;
 }
 
-/** the fixed graphs: fusion-basic's, and the seed's training step at batch 1, 3, 8 and 512 (its weight and bias gradients concatenated: schedule.ts rule 5) */
+/**
+ * the fixed graphs: fusion-basic's, and the seed's training step at batch 1, 3, 8 and 512 (its weight
+ * and bias gradients concatenated: schedule.ts rule 5)
+ */
 export function fixedCases(): FusionCase[] {
   const misaligned = adamProgram([[3, 4], [7], [2, 2]]);
   return [
@@ -154,7 +182,11 @@ export function fixedCases(): FusionCase[] {
     { name: 'multi-tensor Adam', graph: adamProgram([[5, 10], [5], [2, 5], [2]]) },
     {
       name: 'multi-tensor Adam, cells out of line', graph: misaligned,
-      layout: () => { const l = new StateLayout(); for (const c of [...misaligned.cells].reverse()) l.place(c); return l; },
+      layout: () => {
+        const l = new StateLayout();
+        for (const c of [...misaligned.cells].reverse()) l.place(c);
+        return l;
+      },
     },
     { name: 'updates read the entry state', graph: updatesReadEntryState() },
     { name: 'a value stored once for two reductions', graph: storedOnce() },
@@ -183,16 +215,19 @@ function mapExpr(e: Expr, buf: (b: number) => number, slot: (s: number) => numbe
     case 'load': return { ...e, buf: buf(e.buf), index: mapExpr(e.index, buf, slot) };
     case 'unary': case 'cast': return { ...e, a: mapExpr(e.a, buf, slot) };
     case 'binary': return { ...e, a: mapExpr(e.a, buf, slot), b: mapExpr(e.b, buf, slot) };
-    case 'where': return { ...e, cond: mapExpr(e.cond, buf, slot), a: mapExpr(e.a, buf, slot), b: mapExpr(e.b, buf, slot) };
+    case 'where':
+      return { ...e, cond: mapExpr(e.cond, buf, slot), a: mapExpr(e.a, buf, slot), b: mapExpr(e.b, buf, slot) };
     case 'fma': return { ...e, a: mapExpr(e.a, buf, slot), b: mapExpr(e.b, buf, slot), c: mapExpr(e.c, buf, slot) };
-    case 'random': return { ...e, index: mapExpr(e.index, buf, slot), pieces: e.pieces.map((p) => mapExpr(p, buf, slot)) };
+    case 'random':
+      return { ...e, index: mapExpr(e.index, buf, slot), pieces: e.pieces.map((p) => mapExpr(p, buf, slot)) };
   }
 }
 
 function mapStmt(s: Stmt, buf: (b: number) => number, slot: (s: number) => number): Stmt {
   switch (s.s) {
     case 'let': return { ...s, value: mapExpr(s.value, buf, slot) };
-    case 'store': return { ...s, buf: buf(s.buf), index: mapExpr(s.index, buf, slot), value: mapExpr(s.value, buf, slot) };
+    case 'store':
+      return { ...s, buf: buf(s.buf), index: mapExpr(s.index, buf, slot), value: mapExpr(s.value, buf, slot) };
     case 'loop': return { ...s, body: s.body.map((x) => mapStmt(x, buf, slot)) };
     case 'acc': return s;
     case 'accum': return { ...s, value: mapExpr(s.value, buf, slot) };
@@ -213,11 +248,17 @@ export function mergePrograms(progs: KernelProgram[], { hostFromCaller = false }
   let scalarsBuf = -1, slotBase = 0;
   const parts: MergedProgram['parts'] = [];
   progs.forEach((p, k) => {
-    if (!hostFromCaller && (p.host.vars.length || p.host.stmts.length)) throw new Error('mergePrograms: programs with host statements are not merged');
+    if (!hostFromCaller && (p.host.vars.length || p.host.stmts.length)) {
+      throw new Error('mergePrograms: programs with host statements are not merged');
+    }
     const map = p.buffers.map((d) => {
       if (d.kind === 'state') {
         let i = state.get(d.dtype);
-        if (i === undefined) { i = buffers.length; state.set(d.dtype, i); buffers.push({ ...d, name: `state_${d.dtype}` }); }
+        if (i === undefined) {
+          i = buffers.length;
+          state.set(d.dtype, i);
+          buffers.push({ ...d, name: `state_${d.dtype}` });
+        }
         buffers[i].size = Math.max(buffers[i].size, d.size);
         return i;
       }
@@ -230,7 +271,9 @@ export function mergePrograms(progs: KernelProgram[], { hostFromCaller = false }
     });
     const base = slotBase;
     const buf = (b: number) => map[b], slot = (s: number) => s + base;
-    for (const kn of p.kernels) kernels.push({ ...kn, name: `p${k}_${kn.name}`, body: kn.body.map((s) => mapStmt(s, buf, slot)) });
+    for (const kn of p.kernels) {
+      kernels.push({ ...kn, name: `p${k}_${kn.name}`, body: kn.body.map((s) => mapStmt(s, buf, slot)) });
+    }
     parts.push({
       inputs: p.inputs.map((x) => inputs.push({ ...x, buf: buf(x.buf) }) - 1),
       outputs: p.outputs.map((x) => outputs.push({ ...x, buf: buf(x.buf) }) - 1),
