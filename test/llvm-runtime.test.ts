@@ -67,6 +67,17 @@ describe('llvm target: native runtime', () => {
     expect(await dev.readState('f32', 0, n)).toEqual(p0);
     await exe.run([new Float32Array(n).fill(1)], Float32Array.of(0.5));
     expect(relErr(await dev.readState('f32', 0, n), p0.map((x) => x - 0.5))).toBeLessThan(1e-6);
+    // the executable keeps the scalars array it was last given; one that shrinks in place (a
+    // length-tracking view of a resizable buffer) is measured again on the next call
+    type Resizable = ArrayBuffer & { resize(bytes: number): void };
+    const buffer = new (ArrayBuffer as unknown as new (n: number, o: object) => Resizable)(4, { maxByteLength: 8 });
+    const shrinking = new Float32Array(buffer);
+    shrinking[0] = 0.25;
+    await exe.run([new Float32Array(n).fill(1)], shrinking);
+    const after = await dev.readState('f32', 0, n);
+    buffer.resize(0);
+    await expect(exe.run([new Float32Array(n)], shrinking)).rejects.toThrow(/scalars.*has 0 elements; the program needs 1/);
+    expect(await dev.readState('f32', 0, n)).toEqual(after);
   });
 
   it('state arenas grow keeping contents; cells keep their offsets', async () => {

@@ -131,8 +131,8 @@ class NativeExecutable implements Executable {
   private own: (HostArray | undefined)[];
   private direct: (number | undefined)[]; // buffer → the input passed to it without copying
   // Precomputed per-call plan. `bufs` holds the array passed for each buffer: our own arrays and
-  // the arenas are bound when they change; inputs and scalars are stored per call. Every length
-  // is still compared with the declared size before each call.
+  // the arenas are bound when they change (and their sizes checked then); inputs and scalars are
+  // stored, and their lengths checked, per call.
   private readonly bufs: HostArray[];
   private readonly sizes: Int32Array;
   private readonly isF32: boolean[];
@@ -209,18 +209,16 @@ class NativeExecutable implements Executable {
     const arenas = this.dev.arenas;
     if (arenas.f32 !== this.f32Arena || arenas.i32 !== this.i32Arena) {
       for (const b of this.stateBufs) bufs[b] = this.isF32[b] ? arenas.f32 : arenas.i32;
+      for (const b of this.stateBufs) this.checkSize(b); // before the new arenas count as bound
       this.f32Arena = arenas.f32; this.i32Arena = arenas.i32;
     }
+    // The caller's scalars every call (a resizable ArrayBuffer can shrink an array seen before).
+    // The rest hold their sizes by construction: our own arrays were allocated at them, and a
+    // direct input's buffer is no larger than the input, whose length was just checked.
+    const sb = this.scalarBufs;
+    for (let k = 0; k < sb.length; k++) if (trueLength(bufs[sb[k]]) < sizes[sb[k]]) this.checkSize(sb[k]);
     const ins = m.inputs;
     for (let i = 0; i < ins.length; i++) if (this.inDirect[i]) bufs[ins[i].buf] = inputs[i];
-    // every buffer must hold what the program may touch: checked before anything is written
-    for (let b = 0; b < bufs.length; b++) {
-      if (trueLength(bufs[b]) < sizes[b]) {
-        const d = m.buffers[b];
-        const has = trueLength(bufs[b]);
-        throw new RangeError(`buffer ${b} (${d.name}, ${d.kind}) has ${has} elements; the program needs ${d.size}`);
-      }
-    }
     for (let i = 0; i < ins.length; i++) if (!this.inDirect[i]) bufs[ins[i].buf].set(inputs[i], ins[i].offset);
     this.call(this.fn, bufs);
     const outs = m.outputs, res: HostArray[] = new Array(outs.length);
@@ -228,5 +226,13 @@ class NativeExecutable implements Executable {
       res[o] = bufs[outs[o].buf].slice(outs[o].offset, outs[o].offset + this.outCount[o]);
     }
     return res;
+  }
+
+  /** every buffer must hold what the program may touch: throws before anything is written */
+  private checkSize(b: number): void {
+    const has = trueLength(this.bufs[b]), d = this.m.buffers[b];
+    if (has < this.sizes[b]) {
+      throw new RangeError(`buffer ${b} (${d.name}, ${d.kind}) has ${has} elements; the program needs ${d.size}`);
+    }
   }
 }
