@@ -22,6 +22,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile, manualSeed, nn, optim, type Tensor } from '../compiler/index.js';
 import { loadCheckpoint } from '../compiler/checkpoint.js';
 import { encodeSafetensors } from '../runtime/safetensors.js';
+import { trainingStep } from './helpers/seed.js';
+
+const SEED_INPUTS = [{ shape: [1, 10], dtype: 'float32' as const }, { shape: [1], dtype: 'int32' as const }];
+
+/** the seed program as examples/programs/seed.ts builds it (manualSeed(0)), compiled on 'reference' */
+async function referenceSeed() {
+  manualSeed(0);
+  const model = new nn.Sequential(new nn.Linear(10, 5), new nn.ReLU(), new nn.Linear(5, 2));
+  const opt = new optim.Adam(model.parameters(), { lr: 1e-3 });
+  const step = await compile(trainingStep(model, new nn.CrossEntropyLoss(), opt),
+    { inputs: SEED_INPUTS, target: 'reference' });
+  return { model, opt, step };
+}
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CHROMIUM = '/usr/bin/chromium';
@@ -195,26 +208,14 @@ console.log(JSON.stringify({ before, after, error, next }));
     await loadCheckpoint(ckpt, { model, optimizer: opt });
     expect(opt.stateDict().state[0].step).toBe(3);
     const crit = new nn.CrossEntropyLoss();
-    const step = await compile((x: Tensor, y: Tensor) => {
-      const loss = crit.forward(model.forward(x), y);
-      opt.zeroGrad(); loss.backward(); opt.step();
-      return loss;
-    }, { inputs: [{ shape: [1, 10], dtype: 'float32' }, { shape: [1], dtype: 'int32' }] });
+    const step = await compile(trainingStep(model, crit, opt), { inputs: SEED_INPUTS });
     expect((await step.run(...inputs(3))).item()).toBeCloseTo(out.next[0], 5);
   });
 
   it('changes hyperparameters between runs like compile() does; saves and restores them; ' +
     'refuses graph changes', async () => {
     // the reference: the seed program rebuilt (same seed), lr raised after 3 steps
-    manualSeed(0);
-    const model = new nn.Sequential(new nn.Linear(10, 5), new nn.ReLU(), new nn.Linear(5, 2));
-    const opt = new optim.Adam(model.parameters(), { lr: 1e-3 });
-    const crit = new nn.CrossEntropyLoss();
-    const step = await compile((x: Tensor, y: Tensor) => {
-      const loss = crit.forward(model.forward(x), y);
-      opt.zeroGrad(); loss.backward(); opt.step();
-      return loss;
-    }, { inputs: [{ shape: [1, 10], dtype: 'float32' }, { shape: [1], dtype: 'int32' }], target: 'reference' });
+    const { model, opt, step } = await referenceSeed();
     const expected: number[] = [];
     for (let i = 0; i < STEPS + 1; i++) {
       if (i === 3) { opt.paramGroups[0].lr = 0.05; opt.paramGroups[0].betas = [0.8, 0.99]; }
@@ -297,15 +298,7 @@ console.log(JSON.stringify(out));
   });
 
   it('orders unawaited runs, an lr change and a state load in call order; takes inputs at the call', async () => {
-    manualSeed(0);
-    const model = new nn.Sequential(new nn.Linear(10, 5), new nn.ReLU(), new nn.Linear(5, 2));
-    const opt = new optim.Adam(model.parameters(), { lr: 1e-3 });
-    const crit = new nn.CrossEntropyLoss();
-    const step = await compile((x: Tensor, y: Tensor) => {
-      const loss = crit.forward(model.forward(x), y);
-      opt.zeroGrad(); loss.backward(); opt.step();
-      return loss;
-    }, { inputs: [{ shape: [1, 10], dtype: 'float32' }, { shape: [1], dtype: 'int32' }], target: 'reference' });
+    const { model, opt, step } = await referenceSeed();
     const initial = { model: model.stateDict(), opt: opt.stateDict() };
     const expected: number[] = [];
     for (let i = 0; i < STEPS; i++) {

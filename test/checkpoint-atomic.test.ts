@@ -9,6 +9,7 @@ import path from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { compile, manualSeed, nn, optim, type Tensor } from '../compiler/index.js';
 import { loadCheckpoint, saveCheckpoint } from '../compiler/checkpoint.js';
+import { trainingStep } from './helpers/seed.js';
 
 const fault = vi.hoisted(() => ({ renameTo: undefined as RegExp | undefined }));
 vi.mock('node:fs', async (importOriginal) => {
@@ -27,11 +28,8 @@ async function setup() {
   const model = new nn.Sequential(new nn.Linear(4, 3), new nn.ReLU(), new nn.Linear(3, 2));
   const opt = new optim.Adam(model.parameters(), { lr: 0.01 });
   const crit = new nn.CrossEntropyLoss();
-  const step = await compile((a: Tensor, b: Tensor) => {
-    const loss = crit.forward(model.forward(a), b);
-    opt.zeroGrad(); loss.backward(); opt.step();
-    return loss;
-  }, { inputs: [{ shape: [1, 4], dtype: 'float32' }, { shape: [1], dtype: 'int32' }] });
+  const step = await compile(trainingStep(model, crit, opt),
+    { inputs: [{ shape: [1, 4], dtype: 'float32' }, { shape: [1], dtype: 'int32' }] });
   const snapshot = async () => {
     await step.sync();
     return JSON.stringify([model.stateDict(), opt.stateDict()],

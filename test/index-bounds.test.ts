@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { compile, manualSeed, nn, oneHot, optim, tensor, KilnError, type Tensor } from 'kiln';
 import './helpers/fused-backend.js';
 import { findIndexViolation } from '../runtime/index-bounds.js';
+import { trainingStep } from './helpers/seed.js';
 
 // 'fused': the kernel-IR interpreter (test/helpers/fused-backend.ts), which throws on any access outside a buffer
 const TARGETS = ['reference', 'fused', 'native', 'webgpu', 'webgpu:swiftshader'];
@@ -16,13 +17,8 @@ describe.each(TARGETS)('host index inputs on %s', (target) => {
     const model = new nn.Linear(3, 2);
     const criterion = new nn.CrossEntropyLoss(opts);
     const optimizer = new optim.Adam(model.parameters(), { lr: 0.1 });
-    const step = await compile((x: Tensor, y: Tensor) => {
-      const loss = criterion.forward(model.forward(x), y);
-      optimizer.zeroGrad();
-      loss.backward();
-      optimizer.step();
-      return loss;
-    }, { inputs: [{ shape: [3, 3], dtype: 'float32' }, { shape: [3], dtype: 'int64' }], target });
+    const step = await compile(trainingStep(model, criterion, optimizer),
+      { inputs: [{ shape: [3, 3], dtype: 'float32' }, { shape: [3], dtype: 'int64' }], target });
     return { model, optimizer, step };
   }
   const x = Float32Array.from({ length: 9 }, (_, i) => Math.sin(i));

@@ -3,6 +3,7 @@
 // NaN; targets/wgsl/ieee.ts), and a diverged training run reads as diverged everywhere.
 import { describe, expect, it } from 'vitest';
 import { availableTargets, compile, manualSeed, nn, optim, type Tensor } from 'kiln';
+import { trainingStep } from './helpers/seed.js';
 
 // native before webgpu: llvm-bindings' LLVM must load before Mesa's (the other order aborts the process)
 const targets = ['reference', ...(availableTargets().includes('native') ? ['native'] : []), 'webgpu'];
@@ -75,13 +76,8 @@ describe('a diverged training run', () => {
     const model = new nn.Sequential(hidden, new nn.ReLU(), new nn.Linear(8, 1));
     // only the hidden layer trains: the output layer stays finite, so only the ReLU can pass the NaN on
     const optimizer = new optim.SGD(hidden.parameters(), { lr: 1e4 });
-    const step = await compile((x: Tensor, y: Tensor) => {
-      const loss = criterion.forward(model.forward(x), y);
-      optimizer.zeroGrad();
-      loss.backward();
-      optimizer.step();
-      return loss;
-    }, { inputs: [{ shape: [2, 4], dtype: 'float32' }, { shape: [2, 1], dtype: 'float32' }], target });
+    const step = await compile(trainingStep(model, criterion, optimizer),
+      { inputs: [{ shape: [2, 4], dtype: 'float32' }, { shape: [2, 1], dtype: 'float32' }], target });
     const out: number[] = [];
     const x = Float32Array.of(1, 2, 3, 4, -1, 0.5, 2, -3), y = Float32Array.of(1, -1);
     for (let k = 0; k < 60; k++) out.push((await step.run(x, y)).item());

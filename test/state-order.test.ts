@@ -3,6 +3,7 @@
 // is checked against the reference target driven one awaited call at a time.
 import { describe, expect, it } from 'vitest';
 import { availableTargets, compile, manualSeed, nn, optim, tensor, type Tensor } from 'kiln';
+import { trainingStep } from './helpers/seed.js';
 
 const TARGETS = ['reference', 'native', 'webgpu'].filter((t) => availableTargets().includes(t));
 const inputs = [{ shape: [2, 4], dtype: 'float32' as const }, { shape: [2], dtype: 'int32' as const }];
@@ -14,11 +15,7 @@ function setup() {
   const model = new nn.Sequential(new nn.Linear(4, 3), new nn.ReLU(), new nn.Linear(3, 2));
   const criterion = new nn.CrossEntropyLoss();
   const opt = new optim.Adam(model.parameters(), { lr: 1e-2 });
-  const train = (x: Tensor, t: Tensor) => {
-    const loss = criterion.forward(model.forward(x), t);
-    opt.zeroGrad(); loss.backward(); opt.step();
-    return loss;
-  };
+  const train = trainingStep(model, criterion, opt);
   const evaluate = (x: Tensor) => model.forward(x).sum();
   return { model, opt, train, evaluate };
 }

@@ -34,19 +34,28 @@ export function seedSetup(name = 'seed_example'): Seed {
   model.loadStateDict(toStateDict(golden.init));
   const criterion = new nn.CrossEntropyLoss();
   const optimizer = new optim.Adam(model.parameters(), camelOptions(golden.options));
-  const fn = (x: Tensor, y: Tensor) => {
-    const loss = criterion.forward(model.forward(x), y);
-    optimizer.zeroGrad();
-    loss.backward();
-    optimizer.step();
-    return loss;
-  };
+  const fn = trainingStep(model, criterion, optimizer);
   const inputs = [
     { shape: [...golden.inputs[0].shape], dtype: 'float32' as const },
     { shape: [...golden.targets[0].shape], dtype: 'int32' as const },
   ];
   return {
     golden, model, optimizer, criterion, fn, inputs, batch: (k) => [f32(golden.inputs[k]), i32(golden.targets[k])],
+  };
+}
+
+/** PyTorch's training step for any model, loss and optimizer, as a function compile() traces */
+export function trainingStep(
+  model: { forward(x: Tensor): Tensor },
+  criterion: { forward(out: Tensor, target: Tensor): Tensor },
+  optimizer: { zeroGrad(): void; step(): void },
+): (x: Tensor, y: Tensor) => Tensor {
+  return (x, y) => {
+    const loss = criterion.forward(model.forward(x), y);
+    optimizer.zeroGrad();
+    loss.backward();
+    optimizer.step();
+    return loss;
   };
 }
 
