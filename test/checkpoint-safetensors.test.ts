@@ -56,7 +56,8 @@ describe('safetensors', () => {
     const bytes = encodeSafetensors({ a: { shape: [4], data: new Float32Array(4) } });
     expect(() => decodeSafetensors(bytes.subarray(0, 5))).toThrow(/too short/);
     expect(() => decodeSafetensors(bytes.subarray(0, 20))).toThrow(/truncated/);
-    expect(() => decodeSafetensors(bytes.subarray(0, bytes.length - 3))).toThrow(/a: data ends at byte 16 .* truncated/);
+    expect(() => decodeSafetensors(bytes.subarray(0, bytes.length - 3)))
+      .toThrow(/a: data ends at byte 16 .* truncated/);
     const extra = new Uint8Array(bytes.length + 4); extra.set(bytes);
     expect(() => decodeSafetensors(extra)).toThrow(/cover 16 bytes but the file holds 20/);
   });
@@ -65,15 +66,25 @@ describe('safetensors', () => {
     const data = Uint8Array.from({ length: 16 }, (_, i) => i + 1);
     const f32 = (begin: number, end: number) => ({ dtype: 'F32', shape: [2], data_offsets: [begin, end] });
     // each of these passed a check that only summed the spans: header bytes or one span twice loaded as weights
-    expect(() => decodeSafetensors(rawSafetensors({ a: f32(-8, 0), b: f32(0, 8) }, data))).toThrow(/a: invalid data_offsets \[-8,0\]/);
-    expect(() => decodeSafetensors(rawSafetensors({ a: f32(0, 8), b: f32(0, 8) }, data))).toThrow(/begin at byte 0, but the previous tensor's data ends at 8.*overlap/);
-    expect(() => decodeSafetensors(rawSafetensors({ a: f32(4, 12), b: f32(8, 16) }, data))).toThrow(/a: data_offsets begin at byte 4, .* ends at 0.*gap/);
-    expect(() => decodeSafetensors(rawSafetensors({ a: f32(0, 8), b: f32(8, 16) }, data, 1n << 40n))).toThrow(/more than the 100000000 the format allows/);
+    expect(() => decodeSafetensors(rawSafetensors({ a: f32(-8, 0), b: f32(0, 8) }, data)))
+      .toThrow(/a: invalid data_offsets \[-8,0\]/);
+    expect(() => decodeSafetensors(rawSafetensors({ a: f32(0, 8), b: f32(0, 8) }, data)))
+      .toThrow(/begin at byte 0, but the previous tensor's data ends at 8.*overlap/);
+    expect(() => decodeSafetensors(rawSafetensors({ a: f32(4, 12), b: f32(8, 16) }, data)))
+      .toThrow(/a: data_offsets begin at byte 4, .* ends at 0.*gap/);
+    expect(() => decodeSafetensors(rawSafetensors({ a: f32(0, 8), b: f32(8, 16) }, data, 1n << 40n)))
+      .toThrow(/more than the 100000000 the format allows/);
     expect(() => decodeSafetensors(rawSafetensors(' {"a":1}', data))).toThrow(/does not start with '\{'/);
-    expect(() => decodeSafetensors(rawSafetensors({ a: { dtype: 'toString', shape: [], data_offsets: [0, 0] } }, new Uint8Array(0)))).toThrow(/unsupported dtype "toString"/);
-    expect(() => decodeSafetensors(rawSafetensors({ __metadata__: 'x' }, new Uint8Array(0)))).toThrow(/__metadata__ is not an object/);
+    expect(() => decodeSafetensors(
+      rawSafetensors({ a: { dtype: 'toString', shape: [], data_offsets: [0, 0] } }, new Uint8Array(0)),
+    )).toThrow(/unsupported dtype "toString"/);
+    expect(() => decodeSafetensors(rawSafetensors({ __metadata__: 'x' }, new Uint8Array(0))))
+      .toThrow(/__metadata__ is not an object/);
     // spans out of header order are fine, as in the reference implementation; values come from their own span
-    const ok = decodeSafetensors(rawSafetensors({ b: f32(8, 16), a: f32(0, 8), e: { dtype: 'F32', shape: [0], data_offsets: [16, 16] } }, data));
+    const ok = decodeSafetensors(rawSafetensors(
+      { b: f32(8, 16), a: f32(0, 8), e: { dtype: 'F32', shape: [0], data_offsets: [16, 16] } },
+      data,
+    ));
     expect(Object.keys(ok.tensors)).toEqual(['b', 'a', 'e']);
     expect(new Uint8Array(ok.tensors.b.data.buffer)).toEqual(data.subarray(8));
   });
@@ -85,7 +96,8 @@ describe('safetensors', () => {
     expect(new Uint8Array(readFileSync(file))).toEqual(bytes);
     const back = readFileWhole(file, 5); // 5 bytes per positional read
     expect(back).toEqual(bytes);
-    expect(Array.from(decodeSafetensors(back).tensors.w.data as Float32Array)).toEqual(Array.from({ length: 257 }, (_, i) => Math.fround(i / 3)));
+    expect(Array.from(decodeSafetensors(back).tensors.w.data as Float32Array))
+      .toEqual(Array.from({ length: 257 }, (_, i) => Math.fround(i / 3)));
     expect(sha256Hex(bytes, 64)).toBe(createHash('sha256').update(bytes).digest('hex')); // hashed in chunks too
     writeFileSync(file, bytes.subarray(0, 100));
     expect(readFileWhole(file, 3).length).toBe(100);
@@ -113,14 +125,16 @@ describe('checkpoints', () => {
     for (let i = 0; i < 2; i++) await stepA.run(x, y);
     const dir = tmp();
     await saveCheckpoint(dir, { model: a.model, optimizer: a.opt });
-    expect(readdirSync(dir).sort()).toEqual(['kiln-checkpoint.json', 'model.safetensors', 'optimizer.safetensors']); // no temp files left
+    // no temp files left
+    expect(readdirSync(dir).sort()).toEqual(['kiln-checkpoint.json', 'model.safetensors', 'optimizer.safetensors']);
     const m = decodeSafetensors(readFileSync(path.join(dir, 'model.safetensors')));
     expect(Object.keys(m.tensors)).toEqual(['0.weight', '0.bias', '2.weight', '2.bias']);
     const o = decodeSafetensors(readFileSync(path.join(dir, 'optimizer.safetensors')));
     expect(o.tensors['state.0.step']).toMatchObject({ dtype: 'F32', shape: [] });
     expect(o.tensors['state.0.step'].data[0]).toBe(2);
     expect(o.tensors['state.3.exp_avg_sq']).toMatchObject({ dtype: 'F32', shape: [2] });
-    expect(JSON.parse(o.metadata.param_groups)[0]).toMatchObject({ lr: 0.01, betas: [0.8, 0.99], weight_decay: 0, params: [0, 1, 2, 3] });
+    expect(JSON.parse(o.metadata.param_groups)[0])
+      .toMatchObject({ lr: 0.01, betas: [0.8, 0.99], weight_decay: 0, params: [0, 1, 2, 3] });
 
     manualSeed(2);
     const b = setup();
@@ -138,13 +152,20 @@ describe('checkpoints', () => {
     const big = setup(5);
     await (await big.step).run(x, y);
     await (await big.step).sync();
-    const before = JSON.stringify([big.model.stateDict(), big.opt.stateDict()], (_, v) => (v instanceof Float32Array ? Array.from(v) : v));
-    await expect(loadCheckpoint(dir, { model: big.model, optimizer: big.opt })).rejects.toThrow(/state\.0\.exp_avg has shape \[3, 4\], the parameter has shape \[5, 4\]/);
-    await expect(loadModel(path.join(dir, 'model.safetensors'), big.model)).rejects.toThrow(/size mismatch for 0\.weight/);
+    const before = JSON.stringify(
+      [big.model.stateDict(), big.opt.stateDict()], (_, v) => (v instanceof Float32Array ? Array.from(v) : v),
+    );
+    await expect(loadCheckpoint(dir, { model: big.model, optimizer: big.opt }))
+      .rejects.toThrow(/state\.0\.exp_avg has shape \[3, 4\], the parameter has shape \[5, 4\]/);
+    await expect(loadModel(path.join(dir, 'model.safetensors'), big.model))
+      .rejects.toThrow(/size mismatch for 0\.weight/);
     const cut = path.join(dir, 'model.safetensors');
     truncateSync(cut, 100);
-    await expect(loadCheckpoint(dir, { model: small.model, optimizer: small.opt })).rejects.toThrow(/not a valid safetensors file.*truncated/s);
-    const after = JSON.stringify([big.model.stateDict(), big.opt.stateDict()], (_, v) => (v instanceof Float32Array ? Array.from(v) : v));
+    await expect(loadCheckpoint(dir, { model: small.model, optimizer: small.opt }))
+      .rejects.toThrow(/not a valid safetensors file.*truncated/s);
+    const after = JSON.stringify(
+      [big.model.stateDict(), big.opt.stateDict()], (_, v) => (v instanceof Float32Array ? Array.from(v) : v),
+    );
     expect(after).toBe(before);
   });
 

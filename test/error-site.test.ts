@@ -26,7 +26,9 @@ function buildWithSourceMaps(): void {
       const map = JSON.parse(r.sourceMapText!);
       map.sources = [src];
       mkdirSync(path.dirname(out), { recursive: true });
-      writeFileSync(out, r.outputText.replace(/\/\/# sourceMappingURL=.*$/m, `//# sourceMappingURL=${path.basename(out)}.map`));
+      writeFileSync(
+        out, r.outputText.replace(/\/\/# sourceMappingURL=.*$/m, `//# sourceMappingURL=${path.basename(out)}.map`),
+      );
       writeFileSync(`${out}.map`, JSON.stringify(map));
     }
   }

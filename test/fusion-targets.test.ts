@@ -63,7 +63,10 @@ function envOf(gp: GraphProgram, seed: number, special: boolean, adjust?: (e: En
   return e;
 }
 
-function prepare(name: string, gp: GraphProgram, layout: StateLayout, seed: number, opts: ScheduleOptions = {}, adjust?: (e: Env) => void): Scheduled {
+function prepare(
+  name: string, gp: GraphProgram, layout: StateLayout, seed: number, opts: ScheduleOptions = {},
+  adjust?: (e: Env) => void,
+): Scheduled {
   const prog = schedule(gp, layout, opts);
   const envs = [false, true].map((special) => {
     const env = envOf(gp, seed, special, adjust);
@@ -112,8 +115,12 @@ afterAll(() => {
  * Runs the programs as one executable (`merged`) on `dev` with each environment and compares
  * every output and updated cell with the interpreter's. Returns the worst relative error.
  */
-async function runOn(dev: Device, target: string, parts: Scheduled[], merged: KernelProgram, layout: ReturnType<typeof mergePrograms>['parts'],
-  load: (p: KernelProgram) => Promise<Awaited<ReturnType<Device['load']>>>, specialToo: boolean, { tol, floor }: { tol: number; floor: number }): Promise<void> {
+async function runOn(
+  dev: Device, target: string, parts: Scheduled[], merged: KernelProgram,
+  layout: ReturnType<typeof mergePrograms>['parts'],
+  load: (p: KernelProgram) => Promise<Awaited<ReturnType<Device['load']>>>, specialToo: boolean,
+  { tol, floor }: { tol: number; floor: number },
+): Promise<void> {
   const exe = await load(merged);
   for (const d of merged.buffers) if (d.kind === 'state') dev.ensureState(d.dtype, d.size);
   for (const envIdx of specialToo ? [0, 1] : [0]) {
@@ -134,7 +141,11 @@ async function runOn(dev: Device, target: string, parts: Scheduled[], merged: Ke
       for (const [i, j] of layout[k].outputs.entries()) {
         const err = relErr(out[j], want.outputs[i], floor);
         record(target, `${label} output ${i}`, err, relErr(out[j], want.outputs[i], 0), want.outputs[i].length);
-        expect(err, `${target}: ${label} output ${i}: ${Array.from(out[j]).slice(0, 8)} vs ${Array.from(want.outputs[i]).slice(0, 8)}`).toBeLessThanOrEqual(tol);
+        expect(
+          err,
+          `${target}: ${label} output ${i}: ${Array.from(out[j]).slice(0, 8)} ` +
+            `vs ${Array.from(want.outputs[i]).slice(0, 8)}`,
+        ).toBeLessThanOrEqual(tol);
       }
       for (const c of s.prog.cells) {
         const got = await dev.readState(storageOf(c.dtype), c.offset, numel(c.shape));
@@ -179,7 +190,11 @@ const fixedList = fixedCases();
 const fixedMemo = new Map<FusionCase, Scheduled>();
 const fixedOf = (c: FusionCase): Scheduled => {
   let s = fixedMemo.get(c);
-  if (!s) fixedMemo.set(c, s = prepare(c.name, c.graph, c.layout?.() ?? new StateLayout(), 1000 + fixedList.indexOf(c), {}, c.env));
+  if (!s) {
+    fixedMemo.set(c, s = prepare(
+      c.name, c.graph, c.layout?.() ?? new StateLayout(), 1000 + fixedList.indexOf(c), {}, c.env,
+    ));
+  }
   return s;
 };
 
@@ -210,7 +225,11 @@ describe('fused programs on native (LLVM target, native device)', () => {
     it(c.name, async () => {
       const s = fixedOf(c);
       const m = mergePrograms([s.prog], { hostFromCaller: true });
-      await runOn(dev, 'native', [s], s.prog, m.parts, async (p) => dev.load(await (fixedBuilt.get(c) ?? compileNativeAsync(p))), true, { ...NATIVE, tol: c.nativeTol ?? NATIVE.tol });
+      await runOn(
+        dev, 'native', [s], s.prog, m.parts,
+        async (p) => dev.load(await (fixedBuilt.get(c) ?? compileNativeAsync(p))),
+        true, { ...NATIVE, tol: c.nativeTol ?? NATIVE.tol },
+      );
     });
   }
 });
@@ -233,8 +252,12 @@ describe('fused programs on WebGPU (WGSL, llvmpipe)', () => {
   const check = async (s: Scheduled) => {
     const m = mergePrograms([s.prog], { hostFromCaller: true });
     await runOn(dev, 'webgpu', [s], s.prog, m.parts, (p) => dev.load(buildWGSL(p)), true, WEBGPU);
-    if (differs(s.prog)) await runOn(dev, 'webgpu serial', [s], s.prog, m.parts, (p) => dev.load(buildWGSL(p, SERIAL)), true, WEBGPU);
+    if (differs(s.prog)) {
+      await runOn(dev, 'webgpu serial', [s], s.prog, m.parts, (p) => dev.load(buildWGSL(p, SERIAL)), true, WEBGPU);
+    }
   };
-  it(`${RANDOM.length + RANDOM_PLAIN.length} random graphs`, async () => { for (const s of groups.flat()) await check(s); });
+  it(`${RANDOM.length + RANDOM_PLAIN.length} random graphs`, async () => {
+    for (const s of groups.flat()) await check(s);
+  });
   for (const c of fixedList) it(c.name, async () => { await check(fixedOf(c)); });
 });

@@ -3,7 +3,9 @@
 // sees every host write, lr change, sync and ownership move a plain reference run sees.
 import { describe, expect, it } from 'vitest';
 import { availableTargets, compile, manualSeed, nn, optim, type Tensor } from 'kiln';
-import { compileHostClosures, generateHostProgram, runHostProgram, type HostExpr, type HostProgram } from '../runtime/host.js';
+import {
+  compileHostClosures, generateHostProgram, runHostProgram, type HostExpr, type HostProgram,
+} from '../runtime/host.js';
 import { cellEpoch, TensorCell } from '../compiler/state.js';
 
 function randomProgram(seed: number): HostProgram {
@@ -13,13 +15,19 @@ function randomProgram(seed: number): HostProgram {
   const nv = 6;
   const expr = (d: number): HostExpr => {
     const r = rnd();
-    if (d <= 0 || r < 0.3) return rnd() < 0.5 ? { k: 'var', i: Math.floor(rnd() * nv) } : { k: 'num', v: specials[Math.floor(rnd() * specials.length)] };
+    if (d <= 0 || r < 0.3) {
+      return rnd() < 0.5
+        ? { k: 'var', i: Math.floor(rnd() * nv) }
+        : { k: 'num', v: specials[Math.floor(rnd() * specials.length)] };
+    }
     if (r < 0.4) return { k: (['sqrt', 'neg', 'floor'] as const)[Math.floor(rnd() * 3)], a: expr(d - 1) };
     const ops = ['add', 'sub', 'mul', 'div', 'pow', 'max', 'min'] as const;
     return { k: ops[Math.floor(rnd() * ops.length)], a: expr(d - 1), b: expr(d - 1) };
   };
   const stmts: HostProgram['stmts'] = [];
-  for (let i = 0; i < 12; i++) stmts.push(rnd() < 0.4 ? { k: 'set', v: Math.floor(rnd() * nv), e: expr(3) } : { k: 'emit', s: i, e: expr(3) });
+  for (let i = 0; i < 12; i++) {
+    stmts.push(rnd() < 0.4 ? { k: 'set', v: Math.floor(rnd() * nv), e: expr(3) } : { k: 'emit', s: i, e: expr(3) });
+  }
   // Adam's shape: pow(beta, t) with equal per-parameter step counters (the memoized pow's hits)
   stmts.push({ k: 'emit', s: 12, e: { k: 'pow', a: { k: 'num', v: 0.9 }, b: { k: 'var', i: 0 } } });
   stmts.push({ k: 'emit', s: 13, e: { k: 'pow', a: { k: 'num', v: 0.9 }, b: { k: 'var', i: 1 } } });
@@ -40,8 +48,10 @@ describe('generated host program', () => {
       for (let run = 0; run < 3; run++) {
         const [sa, sb, sc] = [new Float32Array(16), new Float32Array(16), new Float32Array(16)];
         runHostProgram(p, va, sa); gen(vb, sb); clo(vc, sc);
-        expect(Array.from(sb).map((x) => Object.is(x, -0) ? '-0' : x)).toEqual(Array.from(sa).map((x) => Object.is(x, -0) ? '-0' : x));
-        expect(Array.from(vb).map((x) => Object.is(x, -0) ? '-0' : x)).toEqual(Array.from(va).map((x) => Object.is(x, -0) ? '-0' : x));
+        expect(Array.from(sb).map((x) => Object.is(x, -0) ? '-0' : x))
+          .toEqual(Array.from(sa).map((x) => Object.is(x, -0) ? '-0' : x));
+        expect(Array.from(vb).map((x) => Object.is(x, -0) ? '-0' : x))
+          .toEqual(Array.from(va).map((x) => Object.is(x, -0) ? '-0' : x));
         expect(Array.from(sc)).toEqual(Array.from(sa));
       }
     }

@@ -76,7 +76,9 @@ describe('CSE and DCE', () => {
   });
 
   it('drops c <- c updates and unused cells', () => {
-    const p = program({ cells: [cell(1, S), cell(2, S)], outputs: [g.exp(g.state(2, S))], updates: [{ cell: 1, value: g.state(1, S) }] });
+    const p = program({
+      cells: [cell(1, S), cell(2, S)], outputs: [g.exp(g.state(2, S))], updates: [{ cell: 1, value: g.state(1, S) }],
+    });
     const q = dce(p);
     expect(q.updates).toHaveLength(0);
     expect(q.cells.map((c) => c.id)).toEqual([2]);

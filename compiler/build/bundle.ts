@@ -11,7 +11,9 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { encodeSafetensors, type SafeArray } from '../../runtime/safetensors.js';
-import { BUNDLE_FORMAT, MANIFEST_FILE, type BundleFunction, type BundleManifest, type BundleTarget, type FileRef } from '../../runtime/bundle/format.js';
+import {
+  BUNDLE_FORMAT, MANIFEST_FILE, type BundleFunction, type BundleManifest, type BundleTarget, type FileRef,
+} from '../../runtime/bundle/format.js';
 import type { KernelProgram } from '../ir/kernel.js';
 import type { Manifest } from '../../runtime/manifest.js';
 import { snake } from '../checkpoint.js';
@@ -26,7 +28,9 @@ import { hyperSpecs } from './hyper.js';
 import { cpuTargetOf } from './cpu.js';
 import type { Progress } from '../cli/report.js';
 
-const kilnPkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string; dependencies: Record<string, string> };
+const kilnPkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string; dependencies: Record<string, string>;
+};
 
 /** the WebGPU spec's default (and least) maxStorageBuffersPerShaderStage of a core device */
 const WEBGPU_MIN_STORAGE_BUFFERS = 8;
@@ -47,7 +51,12 @@ export async function buildBundle(def: ProgramDefinition, opts: BuildOptions): P
   checkOutput(opts.out, opts.inputs ?? []); // before the work: a refused --out fails fast
   const t = await opts.progress.stage(`trace ${def.name}`, () => traceDefinition(def));
   if (t.unstable.length) {
-    throw new KilnError(`cannot bundle ${def.name}: a bundle runs one trace per function, and these traces would not hold on every run:\n  ${t.unstable.join('\n  ')}\n(call optimizer.zeroGrad() or model.zeroGrad() before backward(), or set the gradient in every run)`, '');
+    throw new KilnError(
+      `cannot bundle ${def.name}: a bundle runs one trace per function, and these traces would not hold on every run:` +
+        `\n  ${t.unstable.join('\n  ')}\n` +
+        '(call optimizer.zeroGrad() or model.zeroGrad() before backward(), or set the gradient in every run)',
+      '',
+    );
   }
   const staged = stageOutput(opts.out, opts.inputs ?? []);
   try {
@@ -60,7 +69,9 @@ export async function buildBundle(def: ProgramDefinition, opts: BuildOptions): P
   }
 }
 
-async function writeBundle(def: ProgramDefinition, t: TracedDefinition, opts: BuildOptions, out: string): Promise<BundleManifest> {
+async function writeBundle(
+  def: ProgramDefinition, t: TracedDefinition, opts: BuildOptions, out: string,
+): Promise<BundleManifest> {
   const { progress } = opts;
   const write = (rel: string, bytes: Uint8Array | string): FileRef => {
     const p = path.join(out, rel);
@@ -72,7 +83,9 @@ async function writeBundle(def: ProgramDefinition, t: TracedDefinition, opts: Bu
   // webgpu bundle's kernels fit the binding limit every WebGPU device offers
   const fit = opts.targets.includes('webgpu') ? { maxStorageBuffers: WEBGPU_MIN_STORAGE_BUFFERS } : {};
   const lowering = createLowering(undefined, fit);
-  const programs = await progress.stage('passes + schedule', () => t.functions.map((f) => lowering.lower(f.traced).kernels));
+  const programs = await progress.stage(
+    'passes + schedule', () => t.functions.map((f) => lowering.lower(f.traced).kernels),
+  );
   const keyOf = (c: { cell: number; name: string }) => t.cellNames.get(c.cell)?.key ?? c.name;
   const named = (m: Manifest): Manifest => ({ ...m, cells: m.cells.map((c) => ({ ...c, name: keyOf(c) })) });
 
@@ -90,7 +103,9 @@ async function writeBundle(def: ProgramDefinition, t: TracedDefinition, opts: Bu
     const { buildWGSL } = await import('../../targets/wgsl/index.js');
     await progress.stage('webgpu: WGSL', () => programs.forEach((kp, i) => {
       const a = buildWGSL(kp);
-      functions[i].targets.webgpu = { manifest: named(a.manifest), code: write(`webgpu/${functions[i].name}.json`, JSON.stringify(a.code)) };
+      functions[i].targets.webgpu = {
+        manifest: named(a.manifest), code: write(`webgpu/${functions[i].name}.json`, JSON.stringify(a.code)),
+      };
     }));
   }
   if (opts.targets.includes('native')) {
@@ -102,14 +117,19 @@ async function writeBundle(def: ProgramDefinition, t: TracedDefinition, opts: Bu
         mkdirSync(path.join(out, 'native'), { recursive: true });
         copyFileSync(a.code.library, path.join(out, rel));
         const bytes = readFileSync(path.join(out, rel));
-        functions[i].targets.native = { manifest: named(a.manifest), entry: a.code.entry, code: { file: rel, sha256: createHash('sha256').update(bytes).digest('hex') } };
+        functions[i].targets.native = {
+          manifest: named(a.manifest), entry: a.code.entry,
+          code: { file: rel, sha256: createHash('sha256').update(bytes).digest('hex') },
+        };
         cpu = a.code.cpu;
       });
     }
   }
   const state = await progress.stage('initial state (safetensors)', () => stateFiles(t, programs, write));
   const host: Record<string, number> = {};
-  for (const f of t.functions) for (const { cell } of f.traced.hostCells) host[t.hostNames.get(cell) ?? cell.name] = cell.value;
+  for (const f of t.functions) {
+    for (const { cell } of f.traced.hostCells) host[t.hostNames.get(cell) ?? cell.name] = cell.value;
+  }
   const optimizer = hyperSpecs(t);
   const cpuTarget = cpu ? cpuTargetOf(cpu) : undefined;
   const manifest: BundleManifest = {
@@ -129,11 +149,16 @@ async function writeBundle(def: ProgramDefinition, t: TracedDefinition, opts: Bu
 }
 
 /** model / optimizer / extra (gradients, unnamed cells) initial values, by PyTorch key */
-function stateFiles(t: TracedDefinition, programs: KernelProgram[], write: (rel: string, b: Uint8Array) => FileRef): BundleManifest['state'] {
+function stateFiles(
+  t: TracedDefinition, programs: KernelProgram[], write: (rel: string, b: Uint8Array) => FileRef,
+): BundleManifest['state'] {
   const used = new Set(programs.flatMap((p) => p.cells.map((c) => c.cell)));
   const all = new Map(t.functions.flatMap((f) => [...f.traced.cells]));
-  const files: Record<'model' | 'optimizer' | 'extra', Record<string, { shape: number[]; data: SafeArray }>> = { model: {}, optimizer: {}, extra: {} };
-  for (const p of t.def.model?.parameters() ?? []) all.set(p.cell.id, p.cell), used.add(p.cell.id); // the whole model, even unused parameters
+  const files: Record<'model' | 'optimizer' | 'extra', Record<string, { shape: number[]; data: SafeArray }>> = {
+    model: {}, optimizer: {}, extra: {},
+  };
+  // the whole model, even unused parameters
+  for (const p of t.def.model?.parameters() ?? []) all.set(p.cell.id, p.cell), used.add(p.cell.id);
   for (const [id, cell] of all) {
     if (!used.has(id)) continue;
     const n = t.cellNames.get(id);
@@ -144,16 +169,27 @@ function stateFiles(t: TracedDefinition, programs: KernelProgram[], write: (rel:
   const groups = t.def.optimizer?.paramGroups.map((g, gi, gs) => {
     const base = gs.slice(0, gi).reduce((a, x) => a + x.params.length, 0);
     const { params, ...o } = g;
-    return { ...Object.fromEntries(Object.entries(o).map(([k, v]) => [snake(k), v])), params: params.map((_: unknown, i: number) => base + i) };
+    return {
+      ...Object.fromEntries(Object.entries(o).map(([k, v]) => [snake(k), v])),
+      params: params.map((_: unknown, i: number) => base + i),
+    };
   });
   const out: BundleManifest['state'] = {};
-  if (Object.keys(files.model).length) out.model = write('model.safetensors', encodeSafetensors(files.model, { format: 'pt' }));
-  if (groups) out.optimizer = write('optimizer.safetensors', encodeSafetensors(files.optimizer, { format: 'pt', param_groups: JSON.stringify(groups) }));
+  if (Object.keys(files.model).length) {
+    out.model = write('model.safetensors', encodeSafetensors(files.model, { format: 'pt' }));
+  }
+  if (groups) {
+    out.optimizer = write(
+      'optimizer.safetensors',
+      encodeSafetensors(files.optimizer, { format: 'pt', param_groups: JSON.stringify(groups) }),
+    );
+  }
   if (Object.keys(files.extra).length) out.extra = write('extra.safetensors', encodeSafetensors(files.extra));
   return out;
 }
 
-const entryJs = (manifestSha256: string) => `// Generated by kiln build. Do not edit. Runs in Node and in browsers (WebGPU).
+const entryJs = (manifestSha256: string) =>
+  `// Generated by kiln build. Do not edit. Runs in Node and in browsers (WebGPU).
 import { loadBundle } from './runtime/bundle/index.js';
 
 // SHA-256 of kiln-bundle.json, which records every other file's: checked at load (integrity, not authenticity)
@@ -162,7 +198,8 @@ const MANIFEST_SHA256 = '${manifestSha256}';
 /** Loads the program: checks every file's hash, opens the device, uploads the initial state. */
 export async function load(options = {}) {
   const p = await loadBundle(new URL('./', import.meta.url), options, { manifestSha256: MANIFEST_SHA256 });
-  const program = { name: p.name, target: p.target, stateDict: p.stateDict, saveState: p.saveState, loadState: p.loadState, destroy: p.destroy };
+  const program = { name: p.name, target: p.target, stateDict: p.stateDict, ` +
+  `saveState: p.saveState, loadState: p.loadState, destroy: p.destroy };
   if (p.optimizer) program.optimizer = p.optimizer;
   for (const [name, f] of Object.entries(p.functions)) program[name] = f;
   return Object.freeze(program);
@@ -184,6 +221,13 @@ function packageJson(def: ProgramDefinition, targets: BundleTarget[], manifestSh
 }
 
 function readme(def: ProgramDefinition, m: BundleManifest): string {
-  const sigs = m.functions.map((f) => `- \`${f.name}.run(${f.inputs.map((i) => `${i.name}: ${i.dtype}[${i.shape}]`).join(', ')})\`${f.doc ? `: ${f.doc}` : ''}`);
-  return `# ${def.name}\n\n${def.description ?? ''}\n\nCompiled by kiln ${m.kiln} for ${m.targets.join(' and ')}.\n\n\`\`\`js\nimport { load } from '${def.name}';\nconst program = await load(); // { target: 'webgpu', gpu: navigator.gpu } in a browser\n\`\`\`\n\n${sigs.join('\n')}\n`;
+  const sigs = m.functions.map((f) => {
+    const args = f.inputs.map((i) => `${i.name}: ${i.dtype}[${i.shape}]`).join(', ');
+    return `- \`${f.name}.run(${args})\`${f.doc ? `: ${f.doc}` : ''}`;
+  });
+  return `# ${def.name}\n\n${def.description ?? ''}\n\n` +
+    `Compiled by kiln ${m.kiln} for ${m.targets.join(' and ')}.\n\n` +
+    `\`\`\`js\nimport { load } from '${def.name}';\n` +
+    `const program = await load(); // { target: 'webgpu', gpu: navigator.gpu } in a browser\n\`\`\`\n\n` +
+    `${sigs.join('\n')}\n`;
 }

@@ -47,7 +47,8 @@ export function checkOutput(out: string, inputs: readonly string[]): void {
   const entries = readdirSync(abs);
   if (entries.length && !isKilnBuild(abs)) {
     const some = `${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}`;
-    throw new KilnError(`--out ${out} is not empty and not a previous kiln build (no kiln-bundle.json written by kiln): `
+    throw new KilnError(`--out ${out} is not empty and not a previous kiln build `
+      + '(no kiln-bundle.json written by kiln): '
       + `refusing to replace it (it holds ${some}); choose an empty or new folder`, '');
   }
 }

@@ -39,7 +39,9 @@ export class DataLoader implements Iterable<Tensor[]> {
     const order = this.shuffle ? randperm(n) : Int32Array.from({ length: n }, (_, i) => i);
     for (let b = 0; b < this.length; b++) {
       const idx = order.subarray(b * this.batchSize, Math.min(n, (b + 1) * this.batchSize));
-      yield this.dataset instanceof TensorDataset ? this.dataset.rows(idx) : collate(Array.from(idx, (i) => this.dataset.get(i)));
+      yield this.dataset instanceof TensorDataset
+        ? this.dataset.rows(idx)
+        : collate(Array.from(idx, (i) => this.dataset.get(i)));
     }
   }
 }
@@ -48,11 +50,20 @@ export class DataLoader implements Iterable<Tensor[]> {
 function collate(samples: Tensor[][]): Tensor[] {
   return samples[0].map((first, j) => {
     const size = first.numel();
-    const out = first.dtype === 'float32' ? new Float32Array(samples.length * size) : new Int32Array(samples.length * size);
+    const out = first.dtype === 'float32'
+      ? new Float32Array(samples.length * size)
+      : new Int32Array(samples.length * size);
     samples.forEach((s, i) => {
-      if (s[j].shape.join() !== first.shape.join()) throw new KilnError(`DataLoader: stack expects each tensor to be equal size, but got ${fmtShape(first.shape)} and ${fmtShape(s[j].shape)}`);
+      if (s[j].shape.join() !== first.shape.join()) {
+        throw new KilnError(
+          'DataLoader: stack expects each tensor to be equal size, ' +
+            `but got ${fmtShape(first.shape)} and ${fmtShape(s[j].shape)}`,
+        );
+      }
       out.set(s[j].data, i * size);
     });
-    return tensor(out, { shape: [samples.length, ...first.shape], dtype: first.dtype === 'bool' ? 'int32' : first.dtype });
+    return tensor(out, {
+      shape: [samples.length, ...first.shape], dtype: first.dtype === 'bool' ? 'int32' : first.dtype,
+    });
   });
 }

@@ -1,7 +1,9 @@
 // What `kiln inspect` reports for each function: the graph at every stage, the kernel table
 // (ops fused, FLOPs, bytes, arithmetic intensity, why each kernel ends), and a drawable graph.
 // Plain JSON (`--json`), rendered as text or as an HTML page.
-import { isSource, isView, numel, printGraph, programRoots, toposort, type GraphProgram, type Node } from '../ir/graph.js';
+import {
+  isSource, isView, numel, printGraph, programRoots, toposort, type GraphProgram, type Node,
+} from '../ir/graph.js';
 import type { KernelProgram, Stmt, Expr } from '../ir/kernel.js';
 import { exprChildren } from '../ir/kernel.js';
 import type { TracedDefinition } from '../build/program.js';
@@ -37,19 +39,26 @@ const row = (index: number, k: Omit<KernelRow, 'index' | 'intensity' | 'reason'>
   index, ...k, reason: k.reason ?? '', intensity: k.flops / Math.max(1, k.bytesRead + k.bytesWritten),
 });
 
-export function inspectDefinition(t: TracedDefinition, entry: string, lowering: Lowering): { report: InspectReport; kernels: KernelProgram[] } {
+export function inspectDefinition(
+  t: TracedDefinition, entry: string, lowering: Lowering,
+): { report: InspectReport; kernels: KernelProgram[] } {
   const kernels: KernelProgram[] = [];
   const functions = t.functions.map((f): FunctionReport => {
     const low = lowering.lower(f.traced);
     kernels.push(low.kernels);
     const last = low.stages[low.stages.length - 1].graph;
     const names = new Map([...t.cellNames].map(([id, n]) => [id, n.key]));
-    const named = (g: GraphProgram): GraphProgram => ({ ...g, cells: g.cells.map((c) => ({ ...c, name: names.get(c.id) ?? c.name })) });
+    const named = (g: GraphProgram): GraphProgram => ({
+      ...g, cells: g.cells.map((c) => ({ ...c, name: names.get(c.id) ?? c.name })),
+    });
     return {
       name: f.name,
       inputs: f.spec.inputs.map((s, i) => ({ name: s.name ?? `input${i}`, shape: [...s.shape], dtype: s.dtype })),
       outputs: f.traced.graph.outputs.map((o) => ({ shape: [...o.shape], dtype: o.dtype })),
-      stages: low.stages.map((s) => ({ name: s.name, nodes: toposort(programRoots(s.graph)).length, text: printGraph(named(s.graph)), ...(s.fired ? { fired: s.fired } : {}) })),
+      stages: low.stages.map((s) => ({
+        name: s.name, nodes: toposort(programRoots(s.graph)).length, text: printGraph(named(s.graph)),
+        ...(s.fired ? { fired: s.fired } : {}),
+      })),
       fused: true,
       kernels: low.kernels.kernels.map((k, i) => row(i, { name: k.name, grid: k.grid, ...k.meta })),
       graph: kernelGraph(low.kernels),
@@ -79,10 +88,17 @@ export function opGraph(g: GraphProgram): DrawGraph {
   const edges: [string, string][] = [];
   for (const n of order) {
     const srcs = n.src.flatMap((s) => through.get(s.id) ?? [s.id]);
-    if (isView(n.op) || n.op === 'const' || n.op === 'scalar' || n.op === 'iota') { through.set(n.id, n.op === 'const' || n.op === 'scalar' || n.op === 'iota' ? [] : srcs); continue; }
+    if (isView(n.op) || n.op === 'const' || n.op === 'scalar' || n.op === 'iota') {
+      through.set(n.id, n.op === 'const' || n.op === 'scalar' || n.op === 'iota' ? [] : srcs);
+      continue;
+    }
     const shape = `${n.dtype}[${n.shape.join(',')}]`;
-    const label = n.op === 'state' ? cells.get(n.arg.cell) ?? `cell${n.arg.cell}` : n.op === 'input' ? `input ${n.arg.index}` : n.op;
-    nodes.push({ id: `n${n.id}`, label, sub: shape, kind: n.op === 'state' ? 'state' : n.op === 'input' ? 'input' : 'op', title: `%${n.id} ${n.op} ${shape}${n.site ? ` at ${n.site}` : ''}` });
+    const label = n.op === 'state' ? cells.get(n.arg.cell) ?? `cell${n.arg.cell}`
+      : n.op === 'input' ? `input ${n.arg.index}` : n.op;
+    nodes.push({
+      id: `n${n.id}`, label, sub: shape, kind: n.op === 'state' ? 'state' : n.op === 'input' ? 'input' : 'op',
+      title: `%${n.id} ${n.op} ${shape}${n.site ? ` at ${n.site}` : ''}`,
+    });
     for (const s of new Set(srcs)) edges.push([`n${s}`, `n${n.id}`]);
   }
   const drawn = new Set(nodes.map((n) => n.id));
@@ -100,12 +116,23 @@ export function kernelGraph(p: KernelProgram): DrawGraph {
   const nodes: DrawNode[] = [];
   const edges: [string, string][] = [];
   const lastWriter = new Map<number, string>();
-  p.inputs.forEach((pl, i) => { nodes.push({ id: `in${i}`, label: `input ${i}`, sub: `${pl.dtype}[${pl.shape.join(',')}]`, kind: 'input' }); lastWriter.set(pl.buf, `in${i}`); });
-  p.buffers.forEach((b, i) => { if (b.kind === 'state' && !lastWriter.has(i)) { nodes.push({ id: `buf${i}`, label: b.name, sub: `state ${b.dtype}`, kind: 'state' }); lastWriter.set(i, `buf${i}`); } });
+  p.inputs.forEach((pl, i) => {
+    nodes.push({ id: `in${i}`, label: `input ${i}`, sub: `${pl.dtype}[${pl.shape.join(',')}]`, kind: 'input' });
+    lastWriter.set(pl.buf, `in${i}`);
+  });
+  p.buffers.forEach((b, i) => {
+    if (b.kind === 'state' && !lastWriter.has(i)) {
+      nodes.push({ id: `buf${i}`, label: b.name, sub: `state ${b.dtype}`, kind: 'state' });
+      lastWriter.set(i, `buf${i}`);
+    }
+  });
   p.kernels.forEach((k, i) => {
     const { loads, stores } = accesses(k.body);
     const id = `k${i}`;
-    nodes.push({ id, label: `#${i} ${k.name}`, sub: k.meta.ops.join(' ').slice(0, 40), kind: 'kernel', title: `${k.name}: ${k.meta.ops.join(', ')}${k.meta.reason ? ` — ${k.meta.reason}` : ''}` });
+    nodes.push({
+      id, label: `#${i} ${k.name}`, sub: k.meta.ops.join(' ').slice(0, 40), kind: 'kernel',
+      title: `${k.name}: ${k.meta.ops.join(', ')}${k.meta.reason ? ` — ${k.meta.reason}` : ''}`,
+    });
     for (const b of loads) { const w = lastWriter.get(b); if (w && w !== id) edges.push([w, id]); }
     for (const b of stores) lastWriter.set(b, id);
   });

@@ -2,7 +2,10 @@
 import type { Expr, Kernel, KernelProgram, Stmt } from '../ir/kernel.js';
 import { numel } from '../ir/graph.js';
 
-const SYM: Record<string, string> = { add: '+', sub: '-', mul: '*', div: '/', idiv: '/', mod: '%', lt: '<', le: '<=', gt: '>', ge: '>=', eq: '==', ne: '!=', and: '&&', or: '||' };
+const SYM: Record<string, string> = {
+  add: '+', sub: '-', mul: '*', div: '/', idiv: '/', mod: '%',
+  lt: '<', le: '<=', gt: '>', ge: '>=', eq: '==', ne: '!=', and: '&&', or: '||',
+};
 
 export function printExpr(e: Expr): string {
   switch (e.e) {
@@ -13,7 +16,10 @@ export function printExpr(e: Expr): string {
     case 'unary': return `${e.fn}(${printExpr(e.a)})`;
     case 'cast': return `${e.type}(${printExpr(e.a)})`;
     case 'where': return `(${printExpr(e.cond)} ? ${printExpr(e.a)} : ${printExpr(e.b)})`;
-    case 'binary': return SYM[e.fn] ? `(${printExpr(e.a)} ${SYM[e.fn]} ${printExpr(e.b)})` : `${e.fn}(${printExpr(e.a)}, ${printExpr(e.b)})`;
+    case 'binary':
+      return SYM[e.fn]
+        ? `(${printExpr(e.a)} ${SYM[e.fn]} ${printExpr(e.b)})`
+        : `${e.fn}(${printExpr(e.a)}, ${printExpr(e.b)})`;
     case 'fma': return `fma(${printExpr(e.a)}, ${printExpr(e.b)}, ${printExpr(e.c)})`;
     case 'random': return `${e.dist}#${e.draw}(${printExpr(e.index)}; ${e.pieces.map(printExpr).join(', ')})`;
   }
@@ -28,7 +34,9 @@ function printStmts(ss: readonly Stmt[], ind: string, out: string[], accs = new 
         accs.set(s.name, s.fn);
         out.push(`${ind}${s.name}: ${s.type} = ${s.init} (${s.fn}${s.scheme ? `, ${s.scheme}` : ''})`);
         break;
-      case 'accum': out.push(`${ind}${s.name} ${accs.get(s.name) === 'max' ? 'max=' : '+='} ${printExpr(s.value)}`); break;
+      case 'accum':
+        out.push(`${ind}${s.name} ${accs.get(s.name) === 'max' ? 'max=' : '+='} ${printExpr(s.value)}`);
+        break;
       case 'loop':
         out.push(`${ind}for ${s.var} < ${s.extent}${s.reduce ? ' (reduce)' : ''}:`);
         printStmts(s.body, ind + '  ', out, accs);
@@ -39,8 +47,12 @@ function printStmts(ss: readonly Stmt[], ind: string, out: string[], accs = new 
 
 export function printKernel(k: Kernel): string {
   // a guarded kernel runs only when the named scalar slots are (or are not) all equal this step
-  const when = k.when ? `  when ${k.when.is ? '' : 'not '}equal(${k.when.equal.map((g) => `s${g.join('=s')}`).join(', ')})` : '';
-  const out = [`kernel ${k.name} grid[${k.grid}]${when}  # ${k.meta.ops.join(',')}${k.meta.reason ? ` (${k.meta.reason})` : ''}`];
+  const when = k.when
+    ? `  when ${k.when.is ? '' : 'not '}equal(${k.when.equal.map((g) => `s${g.join('=s')}`).join(', ')})`
+    : '';
+  const out = [
+    `kernel ${k.name} grid[${k.grid}]${when}  # ${k.meta.ops.join(',')}${k.meta.reason ? ` (${k.meta.reason})` : ''}`,
+  ];
   printStmts(k.body, '  ', out);
   return out.join('\n');
 }

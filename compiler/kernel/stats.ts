@@ -44,7 +44,10 @@ export interface ProgramStats {
   bytesPerRun: number;
   minBytesPerRun?: number;
   peakBytes: number;
-  perKernel: { name: string; grid: number[]; ops: string[]; flops: number; bytesRead: number; bytesWritten: number; reason?: string }[];
+  perKernel: {
+    name: string; grid: number[]; ops: string[]; flops: number; bytesRead: number; bytesWritten: number;
+    reason?: string;
+  }[];
 }
 
 export function programStats(prog: KernelProgram & { minBytes?: number }): ProgramStats {
@@ -66,7 +69,12 @@ export function programStats(prog: KernelProgram & { minBytes?: number }): Progr
 /** one line per kernel, for `kiln inspect` and test failures */
 export function printStats(prog: KernelProgram & { minBytes?: number }): string {
   const s = programStats(prog);
-  const lines = s.perKernel.map((k) => `${k.name} grid[${k.grid}] ops=${k.ops.join(',')} flops=${k.flops} read=${k.bytesRead}B write=${k.bytesWritten}B${k.reason ? ` (${k.reason})` : ''}`);
-  lines.push(`${s.kernels} kernels, ${s.bytesPerRun} bytes moved (minimum ${s.minBytesPerRun ?? '?'}), peak ${s.peakBytes} bytes`);
+  const lines = s.perKernel.map((k) =>
+    `${k.name} grid[${k.grid}] ops=${k.ops.join(',')} flops=${k.flops} ` +
+    `read=${k.bytesRead}B write=${k.bytesWritten}B${k.reason ? ` (${k.reason})` : ''}`);
+  lines.push(
+    `${s.kernels} kernels, ${s.bytesPerRun} bytes moved (minimum ${s.minBytesPerRun ?? '?'}), ` +
+      `peak ${s.peakBytes} bytes`,
+  );
   return lines.join('\n');
 }

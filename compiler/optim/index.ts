@@ -1,4 +1,6 @@
-export { Optimizer, ParamState, GroupView, type ParamGroup, type ParamGroupInput, type Params, type OptimizerStateDict } from './optimizer.js';
+export {
+  Optimizer, ParamState, GroupView, type ParamGroup, type ParamGroupInput, type Params, type OptimizerStateDict,
+} from './optimizer.js';
 export { Adam, AdamW, type AdamOptions } from './adam.js';
 export { Adagrad, type AdagradOptions } from './adagrad.js';
 export { RMSprop, type RMSpropOptions } from './rmsprop.js';

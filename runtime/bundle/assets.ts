@@ -12,7 +12,8 @@ const PLAIN_PATH = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*(?:\/[A-Za-z0-9_-][A-Za-z0-9_.-
 /** throws unless `file` is a plain relative path inside the bundle folder */
 export function checkBundlePath(file: unknown, what: string): asserts file is string {
   if (typeof file !== 'string' || file.length > 255 || !PLAIN_PATH.test(file)) {
-    throw new Error(`kiln bundle: ${what} ${JSON.stringify(file)} is not a plain relative path inside the bundle's folder: `
+    throw new Error(`kiln bundle: ${what} ${JSON.stringify(file)} `
+      + 'is not a plain relative path inside the bundle\'s folder: '
       + 'refusing to read it (the manifest was changed)');
   }
 }
@@ -67,6 +68,9 @@ export async function sha256(bytes: Uint8Array): Promise<string> {
 export async function readChecked(base: URL, ref: FileRef): Promise<Uint8Array> {
   const bytes = await readAsset(base, ref.file);
   const got = await sha256(bytes);
-  if (got !== ref.sha256) throw new Error(`kiln bundle: ${ref.file} has SHA-256 ${got.slice(0, 16)}…, the manifest says ${String(ref.sha256).slice(0, 16)}…: the file was changed or corrupted`);
+  if (got !== ref.sha256) {
+    throw new Error(`kiln bundle: ${ref.file} has SHA-256 ${got.slice(0, 16)}…, `
+      + `the manifest says ${String(ref.sha256).slice(0, 16)}…: the file was changed or corrupted`);
+  }
   return bytes;
 }

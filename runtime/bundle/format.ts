@@ -20,7 +20,12 @@ export interface BundleFunction {
   /** inputs holding indices and their valid ranges, checked before each run (absent: none) */
   indexBounds?: IndexBound[];
   /** per target: the runtime manifest (cell names are state keys) and the code file */
-  targets: Partial<Record<BundleTarget, { manifest: Manifest; code: FileRef; /** native: the library's entry symbol */ entry?: string }>>;
+  targets: Partial<Record<BundleTarget, {
+    manifest: Manifest;
+    code: FileRef;
+    /** native: the library's entry symbol */
+    entry?: string;
+  }>>;
 }
 
 export type BundleTarget = 'webgpu' | 'native';

@@ -6,8 +6,14 @@ import type { HyperParam } from './format.js';
 
 const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 const camel = (k: string) => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-const RULES = { flag: (v: unknown) => Boolean(v), nonzero: (v: unknown) => Number(v) !== 0, positive: (v: unknown) => Number(v) > 0 };
-const RULE_TEXT = { flag: (k: string, h: boolean) => `${k} ${h}`, nonzero: (k: string, h: boolean) => `${k} ${h ? '!=' : '=='} 0`, positive: (k: string, h: boolean) => `${k} ${h ? '>' : '<='} 0` };
+const RULES = {
+  flag: (v: unknown) => Boolean(v), nonzero: (v: unknown) => Number(v) !== 0, positive: (v: unknown) => Number(v) > 0,
+};
+const RULE_TEXT = {
+  flag: (k: string, h: boolean) => `${k} ${h}`,
+  nonzero: (k: string, h: boolean) => `${k} ${h ? '!=' : '=='} 0`,
+  positive: (k: string, h: boolean) => `${k} ${h ? '>' : '<='} 0`,
+};
 
 export type ParamGroupHandle = Record<string, unknown>;
 
@@ -22,11 +28,17 @@ export class Hyperparameters {
     private readonly host: Record<string, number>,
     private readonly inOrder: (change: () => void) => void = (change) => change(),
   ) {
-    this.fixed = specs.map((g) => Object.fromEntries(Object.entries(g).filter(([, h]) => !h.host).map(([k, h]) => [k, h.value])));
+    this.fixed = specs.map((g) => Object.fromEntries(
+      Object.entries(g).filter(([, h]) => !h.host).map(([k, h]) => [k, h.value]),
+    ));
     const handles = specs.map((_, gi) => this.handle(gi));
     this.paramGroups = new Proxy(Object.freeze(handles), {
       get: (t, k, r) => {
-        if (typeof k === 'string' && /^\d+$/.test(k) && +k >= t.length) throw new Error(`kiln bundle: no paramGroups[${k}]: the optimizer has ${t.length} param group${t.length === 1 ? '' : 's'}`);
+        if (typeof k === 'string' && /^\d+$/.test(k) && +k >= t.length) {
+          throw new Error(
+            `kiln bundle: no paramGroups[${k}]: the optimizer has ${t.length} param group${t.length === 1 ? '' : 's'}`,
+          );
+        }
         return Reflect.get(t, k, r);
       },
     });
@@ -42,18 +54,26 @@ export class Hyperparameters {
   /** why `value` cannot be group `gi`'s `key`, or undefined */
   check(gi: number, key: string, value: unknown): string | undefined {
     const at = `paramGroups[${gi}].${key}`;
-    if (gi < 0 || gi >= this.specs.length) return `no paramGroups[${gi}]: the optimizer has ${this.specs.length} param group(s)`;
+    if (gi < 0 || gi >= this.specs.length) {
+      return `no paramGroups[${gi}]: the optimizer has ${this.specs.length} param group(s)`;
+    }
     const h = this.specs[gi][key];
     if (!h) return `${at}: unknown hyperparameter (the group has ${Object.keys(this.specs[gi]).join(', ')})`;
     if (h.host) {
       const arr = Array.isArray(h.value);
-      const ok = arr ? Array.isArray(value) && value.length === h.host.length && value.every((x) => typeof x === 'number')
+      const ok = arr
+        ? Array.isArray(value) && value.length === h.host.length && value.every((x) => typeof x === 'number')
         : typeof value === 'number';
-      if (!ok) return `${at} must be ${arr ? `an array of ${h.host.length} numbers` : 'a number'}, got ${JSON.stringify(value)}`;
+      if (!ok) {
+        const want = arr ? `an array of ${h.host.length} numbers` : 'a number';
+        return `${at} must be ${want}, got ${JSON.stringify(value)}`;
+      }
     }
     for (const b of h.baked ?? []) {
       if (RULES[b.rule](value) !== b.holds) {
-        return `${at} = ${JSON.stringify(value)} would change the compiled graph (it was traced with ${RULE_TEXT[b.rule](key, b.holds)}): set it in the program definition and rebuild with \`kiln build\``;
+        return `${at} = ${JSON.stringify(value)} would change the compiled graph ` +
+          `(it was traced with ${RULE_TEXT[b.rule](key, b.holds)}): ` +
+          'set it in the program definition and rebuild with `kiln build`';
       }
     }
     return undefined;
@@ -77,18 +97,27 @@ export class Hyperparameters {
   /** PyTorch's `param_groups` (snake_case keys) with the current values, `params` from `saved` */
   toMetadata(saved: string): string {
     const groups = JSON.parse(saved) as Record<string, unknown>[];
-    return JSON.stringify(groups.map((g, gi) => ({ ...g, ...Object.fromEntries(Object.keys(this.specs[gi] ?? {}).map((k) => [snake(k), this.get(gi, k)])) })));
+    return JSON.stringify(groups.map((g, gi) => ({
+      ...g, ...Object.fromEntries(Object.keys(this.specs[gi] ?? {}).map((k) => [snake(k), this.get(gi, k)])),
+    })));
   }
 
   /** checks a checkpoint's `param_groups`; returns the errors and, when none, the update to apply */
   fromMetadata(json: string): { errors: string[]; apply: () => void } {
     const groups = JSON.parse(json) as Record<string, unknown>[];
     if (!Array.isArray(groups) || groups.length !== this.specs.length) {
-      return { errors: [`the checkpoint has ${Array.isArray(groups) ? groups.length : 'no'} param groups, the bundle ${this.specs.length}`], apply: () => {} };
+      return {
+        errors: [
+          `the checkpoint has ${Array.isArray(groups) ? groups.length : 'no'} param groups, ` +
+            `the bundle ${this.specs.length}`,
+        ],
+        apply: () => {},
+      };
     }
     const sets: [number, string, unknown][] = [];
     groups.forEach((g, gi) => {
-      for (const [k, v] of Object.entries(g)) if (this.specs[gi][camel(k)]) sets.push([gi, camel(k), v]); // other keys (params, foreach) stay
+      // other keys (params, foreach) stay
+      for (const [k, v] of Object.entries(g)) if (this.specs[gi][camel(k)]) sets.push([gi, camel(k), v]);
     });
     const errors = sets.map(([gi, k, v]) => this.check(gi, k, v)).filter((e): e is string => !!e);
     return { errors, apply: () => { for (const [gi, k, v] of sets) this.assign(gi, k, v); } }; // checked above
@@ -101,9 +130,15 @@ export class Hyperparameters {
       set: (_, k, v) => { this.set(gi, String(k), v); return true; },
       has: (_, k) => typeof k === 'string' && !!this.specs[gi][k],
       ownKeys: () => keys(),
-      getOwnPropertyDescriptor: (_, k) => (typeof k === 'string' && this.specs[gi][k] ? { value: this.get(gi, k), writable: true, enumerable: true, configurable: true } : undefined),
+      getOwnPropertyDescriptor: (_, k) => (typeof k === 'string' && this.specs[gi][k]
+        ? { value: this.get(gi, k), writable: true, enumerable: true, configurable: true }
+        : undefined),
       deleteProperty: (_, k) => { throw new Error(`kiln bundle: cannot delete paramGroups[${gi}].${String(k)}`); },
-      defineProperty: (_, k) => { throw new Error(`kiln bundle: paramGroups[${gi}].${String(k)}: unknown hyperparameter (the group has ${keys().join(', ')})`); },
+      defineProperty: (_, k) => {
+        throw new Error(
+          `kiln bundle: paramGroups[${gi}].${String(k)}: unknown hyperparameter (the group has ${keys().join(', ')})`,
+        );
+      },
     });
   }
 }

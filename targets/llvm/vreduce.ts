@@ -88,15 +88,21 @@ export function emitVectorReduce(em: ExprEmitter, h: VectorHooks, s: Loop, envs:
       if (!a || a.k !== 'acc') throw new Error(`accum into ${n}, which is not an accumulator`);
       const arr = h.alloca(arrT, `${n}.lanes`);
       b.CreateStore(b.CreateLoad(vt, p), b.CreateBitCast(arr, vp));
-      let lanes: llvm.Value[] = Array.from({ length: V }, (_, u) => b.CreateLoad(em.f32, b.CreateInBoundsGEP(arrT, arr, [em.i(0), em.i(u)])));
+      let lanes: llvm.Value[] = Array.from(
+        { length: V }, (_, u) => b.CreateLoad(em.f32, b.CreateInBoundsGEP(arrT, arr, [em.i(0), em.i(u)])),
+      );
       while (lanes.length > 1) {
         const next: llvm.Value[] = [];
-        for (let j = 0; j < lanes.length; j += 2) next.push(j + 1 < lanes.length ? b.CreateFAdd(lanes[j], lanes[j + 1]) : lanes[j]);
+        for (let j = 0; j < lanes.length; j += 2) {
+          next.push(j + 1 < lanes.length ? b.CreateFAdd(lanes[j], lanes[j + 1]) : lanes[j]);
+        }
         lanes = next;
       }
       b.CreateStore(b.CreateFAdd(b.CreateLoad(em.f32, a.ptr), lanes[0]), a.ptr);
     }
   });
   // the remainder, one iteration at a time into the accumulators themselves
-  if (main < s.extent) h.loop(em.i(main), em.i(s.extent), 1, (iv) => h.stmts(s.body, envs.map((e) => h.child(e, s.var, iv))));
+  if (main < s.extent) {
+    h.loop(em.i(main), em.i(s.extent), 1, (iv) => h.stmts(s.body, envs.map((e) => h.child(e, s.var, iv))));
+  }
 }

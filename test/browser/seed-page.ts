@@ -19,7 +19,9 @@ export interface SeedBundle {
   tolerance: number;
 }
 
-export interface PageResult { adapter: string; losses: number[]; maxRelErr: number; paramErr: number; ok: boolean; kernels: number; error?: string }
+export interface PageResult {
+  adapter: string; losses: number[]; maxRelErr: number; paramErr: number; ok: boolean; kernels: number; error?: string;
+}
 
 const $ = (id: string) => document.getElementById(id)!;
 
@@ -45,7 +47,9 @@ async function main(): Promise<PageResult> {
     losses.push(loss[0]);
     const tr = document.createElement('tr');
     tr.className = err <= b.tolerance ? 'ok' : 'bad';
-    for (const c of [String(k), loss[0].toFixed(7), b.losses[k].toFixed(7), err.toExponential(2)]) tr.append(Object.assign(document.createElement('td'), { textContent: c }));
+    for (const c of [String(k), loss[0].toFixed(7), b.losses[k].toFixed(7), err.toExponential(2)]) {
+      tr.append(Object.assign(document.createElement('td'), { textContent: c }));
+    }
     rows.append(tr);
   }
   // final parameters, read back from the device: norm-wise relative error max|a-b| / max|b|
@@ -61,6 +65,16 @@ async function main(): Promise<PageResult> {
 }
 
 main().then(
-  (r) => { $('status').textContent = `${r.ok ? 'PASS' : 'FAIL'}: ${r.losses.length} steps, max relative error ${r.maxRelErr.toExponential(2)}`; return r; },
-  (e: Error) => { $('status').textContent = `ERROR: ${e.message}`; return { adapter: '', losses: [], maxRelErr: Infinity, paramErr: Infinity, ok: false, kernels: 0, error: String(e.stack ?? e) }; },
+  (r) => {
+    $('status').textContent =
+      `${r.ok ? 'PASS' : 'FAIL'}: ${r.losses.length} steps, max relative error ${r.maxRelErr.toExponential(2)}`;
+    return r;
+  },
+  (e: Error) => {
+    $('status').textContent = `ERROR: ${e.message}`;
+    return {
+      adapter: '', losses: [], maxRelErr: Infinity, paramErr: Infinity, ok: false, kernels: 0,
+      error: String(e.stack ?? e),
+    };
+  },
 ).then((r) => { (window as unknown as { kilnResult: PageResult }).kilnResult = r; document.body.dataset.done = '1'; });

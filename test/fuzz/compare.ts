@@ -13,7 +13,9 @@ export const toleranceFor = (target: string): Tolerance => TOLERANCE[target] ?? 
 
 export interface Mismatch { output: number; index: number; got: number; want: number; reason: string }
 
-export function compareArrays(got: ArrayLike<number>, want: ArrayLike<number>, tol: Tolerance, output = 0): Mismatch | null {
+export function compareArrays(
+  got: ArrayLike<number>, want: ArrayLike<number>, tol: Tolerance, output = 0,
+): Mismatch | null {
   if (got.length !== want.length) {
     return { output, index: -1, got: got.length, want: want.length, reason: 'length differs' };
   }
@@ -30,7 +32,10 @@ export function compareArrays(got: ArrayLike<number>, want: ArrayLike<number>, t
       continue;
     }
     if (Math.abs(g - w) > tol.rtol * Math.abs(w) + tol.atol * Math.max(scale, 1e-30) + 1e-37) {
-      return { output, index: i, got: g, want: w, reason: `off by ${Math.abs(g - w).toPrecision(3)} (scale ${scale.toPrecision(3)})` };
+      return {
+        output, index: i, got: g, want: w,
+        reason: `off by ${Math.abs(g - w).toPrecision(3)} (scale ${scale.toPrecision(3)})`,
+      };
     }
   }
   return null;

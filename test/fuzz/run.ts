@@ -17,7 +17,8 @@ async function evaluate(recs: GraphRecipe[], target: string): Promise<Float32Arr
   return outs.map((t) => Float32Array.from(t.data as ArrayLike<number>));
 }
 
-const describe = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e)).split('\n')[0].slice(0, 300);
+const describe = (e: unknown) =>
+  (e instanceof Error ? `${e.name}: ${e.message}` : String(e)).split('\n')[0].slice(0, 300);
 
 /** the reference's results for one recipe, or the error it raised (then the recipe is not a valid program) */
 async function reference(rec: GraphRecipe): Promise<Float32Array[] | Error> {
@@ -32,15 +33,24 @@ export async function checkGraph(rec: GraphRecipe, target: string): Promise<Fail
     if (want instanceof Error && describe(e) === describe(want)) return null; // the same error everywhere
     return { seed: rec.seed, kind: 'graph', target, what: `throws ${describe(e)}` };
   }
-  if (want instanceof Error) return { seed: rec.seed, kind: 'graph', target, what: `reference throws ${describe(want)}` };
+  if (want instanceof Error) {
+    return { seed: rec.seed, kind: 'graph', target, what: `reference throws ${describe(want)}` };
+  }
   return compareOutputs(rec, got, want, target);
 }
 
 function compareOutputs(rec: GraphRecipe, got: Float32Array[], want: Float32Array[], target: string): Failure | null {
-  if (got.length !== want.length) return { seed: rec.seed, kind: 'graph', target, what: `${got.length} outputs, want ${want.length}` };
+  if (got.length !== want.length) {
+    return { seed: rec.seed, kind: 'graph', target, what: `${got.length} outputs, want ${want.length}` };
+  }
   for (let o = 0; o < want.length; o++) {
     const m = compareArrays(got[o], want[o], toleranceFor(target), o);
-    if (m) return { seed: rec.seed, kind: 'graph', target, what: `output ${o}[${m.index}]: got ${m.got}, want ${m.want}: ${m.reason}`, mismatch: m };
+    if (m) {
+      return {
+        seed: rec.seed, kind: 'graph', target,
+        what: `output ${o}[${m.index}]: got ${m.got}, want ${m.want}: ${m.reason}`, mismatch: m,
+      };
+    }
   }
   return null;
 }
@@ -51,7 +61,9 @@ export async function checkGraphBatch(recs: GraphRecipe[], target: string): Prom
   const valid = recs.filter((_, i) => !(wants[i] instanceof Error));
   const failures: Failure[] = [];
   // recipes the reference rejects must be rejected the same way by the target
-  for (let i = 0; i < recs.length; i++) if (wants[i] instanceof Error) { const f = await checkGraph(recs[i], target); if (f) failures.push(f); }
+  for (let i = 0; i < recs.length; i++) {
+    if (wants[i] instanceof Error) { const f = await checkGraph(recs[i], target); if (f) failures.push(f); }
+  }
   if (!valid.length) return failures;
   let got: Float32Array[] | undefined;
   try { got = await evaluate(valid, target); } catch { got = undefined; }
@@ -79,10 +91,19 @@ export async function checkTrain(rec: TrainRecipe, target: string): Promise<Fail
   }
   const tol = toleranceFor(target);
   const m = compareArrays(got.losses, want.losses, { rtol: tol.rtol * 10, atol: tol.atol * 10 });
-  if (m) return { seed: rec.seed, kind: 'train', target, what: `loss at step ${m.index}: got ${m.got}, want ${m.want}`, mismatch: m };
+  if (m) {
+    return {
+      seed: rec.seed, kind: 'train', target, what: `loss at step ${m.index}: got ${m.got}, want ${m.want}`, mismatch: m,
+    };
+  }
   for (const [k, w] of Object.entries(want.params)) {
     const pm = compareArrays(got.params[k], w, { rtol: tol.rtol * 10, atol: tol.atol * 10 });
-    if (pm) return { seed: rec.seed, kind: 'train', target, what: `${k}[${pm.index}]: got ${pm.got}, want ${pm.want}: ${pm.reason}`, mismatch: pm };
+    if (pm) {
+      return {
+        seed: rec.seed, kind: 'train', target,
+        what: `${k}[${pm.index}]: got ${pm.got}, want ${pm.want}: ${pm.reason}`, mismatch: pm,
+      };
+    }
   }
   return null;
 }

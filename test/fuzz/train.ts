@@ -54,7 +54,8 @@ export async function runTrainRecipe(rec: TrainRecipe, target: string): Promise<
   const model = new nn.Sequential(...layers);
   const criterion = rec.loss === 'mse' ? new nn.MSELoss()
     : new nn.CrossEntropyLoss(rec.loss === 'ce-smooth' ? { labelSmoothing: 0.1 } : {});
-  const Opt = optim[rec.optimizer.name] as unknown as new (p: Iterable<nn.Parameter>, o: object) => optim.Optimizer<object>;
+  const Opt = optim[rec.optimizer.name] as unknown as
+    new (p: Iterable<nn.Parameter>, o: object) => optim.Optimizer<object>;
   const opt = new Opt(model.parameters(), rec.optimizer.options);
   const out = rec.widths[rec.widths.length - 1], inW = rec.widths[0];
   const yDType = rec.loss === 'mse' ? 'float32' : 'int32';
