@@ -7,7 +7,6 @@
 //   webgpu/<fn>.json      WGSL kernels;  native/<fn>.so  the LLVM-built library
 //   model.safetensors     initial parameters (PyTorch keys); optimizer.safetensors, extra.safetensors
 //   runtime/              kiln's runtime as plain JS (vendored: no kiln install needed)
-import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { encodeSafetensors, type SafeArray } from '../../runtime/safetensors.js';
@@ -27,6 +26,7 @@ import { checkOutput, stageOutput } from './output.js';
 import { hyperSpecs } from './hyper.js';
 import { cpuTargetOf } from './cpu.js';
 import type { Progress } from '../cli/report.js';
+import { sha256Hex } from '../files.js';
 
 const kilnPkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string; dependencies: Record<string, string>;
@@ -77,7 +77,7 @@ async function writeBundle(
     const p = path.join(out, rel);
     mkdirSync(path.dirname(p), { recursive: true });
     writeFileSync(p, bytes);
-    return { file: rel, sha256: createHash('sha256').update(bytes).digest('hex') };
+    return { file: rel, sha256: sha256Hex(typeof bytes === 'string' ? Buffer.from(bytes) : bytes) };
   };
   // one state layout: every function sees a cell at one offset. The adapter is unknown here, so a
   // webgpu bundle's kernels fit the binding limit every WebGPU device offers
@@ -119,7 +119,7 @@ async function writeBundle(
         const bytes = readFileSync(path.join(out, rel));
         functions[i].targets.native = {
           manifest: named(a.manifest), entry: a.code.entry,
-          code: { file: rel, sha256: createHash('sha256').update(bytes).digest('hex') },
+          code: { file: rel, sha256: sha256Hex(bytes) },
         };
         cpu = a.code.cpu;
       });
