@@ -10,7 +10,9 @@
 // pair is one unit (compiler/checkpoint-pair.ts); loads read and check everything first, so a
 // checkpoint of another shape or a truncated file changes nothing.
 import path from 'node:path';
-import { decodeSafetensors, encodeSafetensors, toFloat32, type SafeFile, type SafeTensor } from '../runtime/safetensors.js';
+import {
+  decodeSafetensors, encodeSafetensors, toFloat32, type SafeFile, type SafeTensor,
+} from '../runtime/safetensors.js';
 import { KilnError, fmtShape } from './errors.js';
 import { readFileWhole, writeFileAtomic } from './files.js';
 import { loadPair, PAIR_FILES, savePair, type PairKind } from './checkpoint-pair.js';
@@ -52,13 +54,19 @@ function modelDict(f: SafeFile): Record<string, { shape: number[]; data: Float32
 
 export async function loadModel(file: string, model: Module): Promise<void> {
   const f = readSafetensors(file);
-  try { model.loadStateDict(modelDict(f)); } catch (e) { throw new KilnError(`checkpoint ${file}: ${(e as Error).message}`); }
+  try {
+    model.loadStateDict(modelDict(f));
+  } catch (e) {
+    throw new KilnError(`checkpoint ${file}: ${(e as Error).message}`);
+  }
 }
 
 // ---- optimizer ---------------------------------------------------------------------------------
 
 /** optimizer.stateDict() flattened to `state.<i>.<key>` tensors plus param_groups metadata */
-export function flattenOptimizerState(sd: ReturnType<AnyOptimizer['stateDict']>): { tensors: Record<string, SafeTensor>; metadata: Record<string, string> } {
+export function flattenOptimizerState(
+  sd: ReturnType<AnyOptimizer['stateDict']>,
+): { tensors: Record<string, SafeTensor>; metadata: Record<string, string> } {
   const tensors: Record<string, SafeTensor> = {};
   for (const [i, entry] of Object.entries(sd.state)) {
     for (const [k, v] of Object.entries(entry)) {
@@ -75,7 +83,10 @@ export function flattenOptimizerState(sd: ReturnType<AnyOptimizer['stateDict']>)
 }
 
 /** the inverse of flattenOptimizerState: a dict optimizer.loadStateDict accepts */
-export function unflattenOptimizerState(f: SafeFile, what = 'optimizer checkpoint'): ReturnType<AnyOptimizer['stateDict']> {
+export function unflattenOptimizerState(
+  f: SafeFile,
+  what = 'optimizer checkpoint',
+): ReturnType<AnyOptimizer['stateDict']> {
   const raw = f.metadata.param_groups;
   if (raw === undefined) throw new KilnError(`${what}: no __metadata__.param_groups (is this a model checkpoint?)`);
   let groups: Record<string, unknown>[];
@@ -110,10 +121,14 @@ export async function saveOptimizer(file: string, opt: AnyOptimizer): Promise<vo
 function checkOptimizerDict(opt: AnyOptimizer, sd: ReturnType<AnyOptimizer['stateDict']>, what: string): void {
   const params = opt.paramGroups.flatMap((g) => g.params);
   if (sd.paramGroups.length !== opt.paramGroups.length) {
-    throw new KilnError(`${what}: ${sd.paramGroups.length} parameter groups, the optimizer has ${opt.paramGroups.length}`);
+    throw new KilnError(
+      `${what}: ${sd.paramGroups.length} parameter groups, the optimizer has ${opt.paramGroups.length}`,
+    );
   }
   const ids = sd.paramGroups.flatMap((g) => (Array.isArray(g.params) ? (g.params as number[]) : []));
-  if (ids.length !== params.length) throw new KilnError(`${what}: state for ${ids.length} parameters, the optimizer has ${params.length}`);
+  if (ids.length !== params.length) {
+    throw new KilnError(`${what}: state for ${ids.length} parameters, the optimizer has ${params.length}`);
+  }
   for (const [id, entry] of Object.entries(sd.state)) {
     const p = params[ids.indexOf(Number(id))];
     if (!p) throw new KilnError(`${what}: state for parameter ${id}, which no param group lists`);
@@ -169,7 +184,11 @@ export async function loadCheckpoint(dir: string, objs: CheckpointObjects): Prom
   if (objs.model && model) {
     for (const p of objs.model.parameters()) await p.cell.pull();
     undo = objs.model.stateDict();
-    try { objs.model.loadStateDict(model); } catch (e) { throw new KilnError(`checkpoint ${files.model}: ${(e as Error).message}`); }
+    try {
+      objs.model.loadStateDict(model);
+    } catch (e) {
+      throw new KilnError(`checkpoint ${files.model}: ${(e as Error).message}`);
+    }
   }
   try {
     if (opt) objs.optimizer!.loadStateDict(opt);

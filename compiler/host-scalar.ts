@@ -19,7 +19,9 @@ export class HostScalar {
     const b = HostScalar.of(o);
     const x = this.constant, y = b.constant;
     if (x !== undefined && y !== undefined) {
-      const v = { add: x + y, sub: x - y, mul: x * y, div: x / y, pow: Math.pow(x, y), max: Math.max(x, y), min: Math.min(x, y) }[k];
+      const v = {
+        add: x + y, sub: x - y, mul: x * y, div: x / y, pow: Math.pow(x, y), max: Math.max(x, y), min: Math.min(x, y),
+      }[k];
       return new HostScalar({ k: 'num', v });
     }
     return new HostScalar({ k, a: this.expr, b: b.expr });
@@ -31,9 +33,18 @@ export class HostScalar {
   pow(o: ScalarLike) { return this.bin('pow', o); }
   max(o: ScalarLike) { return this.bin('max', o); }
   min(o: ScalarLike) { return this.bin('min', o); }
-  neg() { const c = this.constant; return new HostScalar(c !== undefined ? { k: 'num', v: -c } : { k: 'neg', a: this.expr }); }
-  sqrt() { const c = this.constant; return new HostScalar(c !== undefined ? { k: 'num', v: Math.sqrt(c) } : { k: 'sqrt', a: this.expr }); }
-  floor() { const c = this.constant; return new HostScalar(c !== undefined ? { k: 'num', v: Math.floor(c) } : { k: 'floor', a: this.expr }); }
+  neg() {
+    const c = this.constant;
+    return new HostScalar(c !== undefined ? { k: 'num', v: -c } : { k: 'neg', a: this.expr });
+  }
+  sqrt() {
+    const c = this.constant;
+    return new HostScalar(c !== undefined ? { k: 'num', v: Math.sqrt(c) } : { k: 'sqrt', a: this.expr });
+  }
+  floor() {
+    const c = this.constant;
+    return new HostScalar(c !== undefined ? { k: 'num', v: Math.floor(c) } : { k: 'floor', a: this.expr });
+  }
   /** `base ** this` */
   rpow(base: number) { return HostScalar.of(base).pow(this); }
 }

@@ -121,7 +121,9 @@ function exprSource(e: HostExpr, consts: number[]): string {
  */
 export function generateHostProgram(p: HostProgram): ((vars: Float64Array, scalars: Float32Array) => void) | undefined {
   const consts: number[] = [];
-  const body = p.stmts.map((s) => (s.k === 'set' ? `v[${s.v | 0}] = ${exprSource(s.e, consts)};` : `s[${s.s | 0}] = ${exprSource(s.e, consts)};`));
+  const body = p.stmts.map((s) => (s.k === 'set'
+    ? `v[${s.v | 0}] = ${exprSource(s.e, consts)};`
+    : `s[${s.s | 0}] = ${exprSource(s.e, consts)};`));
   try {
     const make = new Function('k', 'pow', 'sqrt', 'max', 'min', 'floor',
       `"use strict";\nreturn function kilnHostProgram(v, s) {\n${body.join('\n')}\n};`);

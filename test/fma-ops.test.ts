@@ -15,7 +15,9 @@ import { schedule } from '../compiler/kernel/schedule.js';
 import { StateLayout } from '../compiler/kernel/memory.js';
 import { nativeAssembly } from '../targets/llvm/index.js';
 
-const fx = JSON.parse(readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/fma_ops.json'), 'utf8')) as Record<string, number[]>;
+const fx = JSON.parse(
+  readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/fma_ops.json'), 'utf8'),
+) as Record<string, number[]>;
 const f32 = (k: string) => Float32Array.from(fx[k]);
 const OPS: [string, (a: Tensor, b: Tensor, c: Tensor) => Tensor][] = [
   ['add_alpha_0.1', (a, b) => a.add(b, 0.1)],
@@ -50,7 +52,8 @@ describe('fma: PyTorch 1.13 CPU results, bit for bit', () => {
     }
     // a host-scalar weight picks its side of 0.5 per element (where over the scalar)
     for (const w of [0.3, 0.7, -0.7]) {
-      expect(Array.from(tensor(f32('a')).lerp(tensor(f32('b')), HostScalar.of(w)).data), `lerp ${w}`).toEqual(Array.from(f32(`lerp_${w}`)));
+      expect(Array.from(tensor(f32('a')).lerp(tensor(f32('b')), HostScalar.of(w)).data), `lerp ${w}`)
+        .toEqual(Array.from(f32(`lerp_${w}`)));
     }
   });
 
@@ -66,7 +69,10 @@ describe('fma: PyTorch 1.13 CPU results, bit for bit', () => {
 
 describe('fma in the graph', () => {
   it('add/sub with alpha trace to one fma node; without alpha a plain add', async () => {
-    const fn = await compile((x: Tensor, y: Tensor) => [x.add(y, 0.5), x.sub(y, 2), x.add(y)], { inputs: [{ shape: [3], dtype: 'float32' }, { shape: [3], dtype: 'float32' }], target: 'reference' });
+    const fn = await compile((x: Tensor, y: Tensor) => [x.add(y, 0.5), x.sub(y, 2), x.add(y)], {
+      inputs: [{ shape: [3], dtype: 'float32' }, { shape: [3], dtype: 'float32' }],
+      target: 'reference',
+    });
     const text = printGraph(fn.programs[0].graph);
     expect(text.match(/= fma\(/g)).toHaveLength(2);
     expect(text).not.toMatch(/= mul\(/);
@@ -104,7 +110,10 @@ describe('fma on native: the Adam update kernel', () => {
     const n = 4096;
     const p = new nn.Parameter({ shape: [n], data: Array.from({ length: n }, (_, i) => Math.sin(i)) });
     const opt = new optim.Adam([p], { lr: 1e-2 });
-    const fn = await compile((g: Tensor) => { p.grad = g; opt.step(); }, { inputs: [{ shape: [n], dtype: 'float32' }], target: 'reference' });
+    const fn = await compile(
+      (g: Tensor) => { p.grad = g; opt.step(); },
+      { inputs: [{ shape: [n], dtype: 'float32' }], target: 'reference' },
+    );
     await fn.run(new Float32Array(n).fill(0.5));
     const prog = schedule(fn.programs[0].graph, new StateLayout());
     const fmas: Expr[] = [];

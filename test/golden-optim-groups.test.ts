@@ -3,7 +3,9 @@
 // parameters: the round trip must not change the trajectory.
 import { describe, expect, it } from 'vitest';
 import { optim, compile, type Tensor, type nn } from '../compiler/index.js';
-import { camelOptions, f32, goldenCheck, goldenTargets, loadGolden, toParameter, type GoldenTensor } from './helpers/golden.js';
+import {
+  camelOptions, f32, goldenCheck, goldenTargets, loadGolden, toParameter, type GoldenTensor,
+} from './helpers/golden.js';
 
 interface GroupsGolden {
   groups: ({ params: number[] } & Record<string, unknown>)[];

@@ -9,8 +9,12 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const kiln = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => new Promise((resolve) => {
-  execFile(process.execPath, [path.join(root, 'bin/kiln.mjs'), ...args], { cwd: root, maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
-    resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+  execFile(
+    process.execPath,
+    [path.join(root, 'bin/kiln.mjs'), ...args],
+    { cwd: root, maxBuffer: 64 << 20 },
+    (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+  );
 });
 
 const seed = 'examples/programs/seed.ts';
@@ -23,7 +27,10 @@ describe('kiln inspect', () => {
     const report = JSON.parse(r.stdout);
     expect(report.program).toBe('kiln-seed');
     const train = report.functions.find((f: { name: string }) => f.name === 'trainStep');
-    expect(train.inputs).toEqual([{ name: 'x', shape: [1, 10], dtype: 'float32' }, { name: 'y', shape: [1], dtype: 'int32' }]);
+    expect(train.inputs).toEqual([
+      { name: 'x', shape: [1, 10], dtype: 'float32' },
+      { name: 'y', shape: [1], dtype: 'int32' },
+    ]);
     expect(train.stages[0].name).toBe('trace');
     expect(train.stages.length).toBeGreaterThan(1);
     expect(train.stages[0].text).toMatch(/state\(0\.weight\)/); // cells carry PyTorch's names
@@ -63,7 +70,8 @@ describe('kiln inspect', () => {
     expect(bad.stderr).toMatch(/--kernel 99: the program has kernels 0\.\.\d+/);
   });
 
-  it.skipIf(!existsSync(CHROMIUM))('writes an HTML page with the fused graph as SVG, the kernel table and highlighted code', async () => {
+  it.skipIf(!existsSync(CHROMIUM))('writes an HTML page with the fused graph as SVG, '
+    + 'the kernel table and highlighted code', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'kiln-inspect-'));
     const html = path.join(dir, 'report.html');
     const r = await kiln(['inspect', seed, '-f', 'trainStep', '--html', html]);
@@ -72,7 +80,10 @@ describe('kiln inspect', () => {
     const { chromium } = await import('playwright-core');
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync',
+      ],
     });
     try {
       const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });

@@ -7,7 +7,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compileNative, compileNativeAsync, nativeAssembly, toolchainStats } from '../targets/llvm/index.js';
 import { verifierMessage } from '../targets/llvm/toolchain.js';
 import { createNativeDevice } from '../runtime/native/index.js';
-import { adamProgram, adamScalars, add, ci, kernel, ld, matmul, mul, program, randn, relErr, sc, store, sub, v } from './llvm-helpers.js';
+import {
+  adamProgram, adamScalars, add, ci, kernel, ld, matmul, mul, program, randn, relErr, sc, store, sub, v,
+} from './llvm-helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'kiln-llvm-rt-'));
 const cacheDir = join(root, 'cache');
@@ -16,12 +18,15 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 const PACKED = /\bv(mul|add|sub|div|sqrt|fmadd\w*|fnmadd\w*)ps\s[^\n]*%[xyz]mm/;
 
 describe('llvm target: native runtime', () => {
-  it.each([['serial', Infinity], ['split over threads', 0]])('fused Adam over a flat state arena with host scalars (%s)', async (_, parallelThreshold) => {
+  it.each([['serial', Infinity], ['split over threads', 0]])(
+    'fused Adam over a flat state arena with host scalars (%s)', async (_, parallelThreshold) => {
     const n = 10007, off = { p: 3, g: 3 + n, m: 3 + 2 * n + 5, v: 3 + 3 * n + 11 };
     const prog = adamProgram(n, off);
     const dev = createNativeDevice();
     const exe = await dev.load(compileNative(prog, { cacheDir, parallelThreshold }));
-    const init = { p: randn(n, 1), g: randn(n, 2), m: randn(n, 3).map((x) => x * 0.1), v: randn(n, 4).map((x) => x * x) };
+    const init = {
+      p: randn(n, 1), g: randn(n, 2), m: randn(n, 3).map((x) => x * 0.1), v: randn(n, 4).map((x) => x * x),
+    };
     for (const k of ['p', 'g', 'm', 'v'] as const) dev.writeState('f32', off[k], init[k]);
     const ref = { p: init.p.slice(), m: init.m.slice(), v: init.v.slice() };
     const f = Math.fround;
@@ -51,7 +56,8 @@ describe('llvm target: native runtime', () => {
   it('wrong inputs throw clear errors and change no state', async () => {
     // sgd-like: state[i] -= scalar0 * x[i]
     const n = 100;
-    const prog = program([{ name: 'state', kind: 'state', dtype: 'f32', size: n }, { name: 'x', kind: 'input', dtype: 'f32', size: n },
+    const prog = program([{ name: 'state', kind: 'state', dtype: 'f32', size: n },
+      { name: 'x', kind: 'input', dtype: 'f32', size: n },
       { name: 'scalars', kind: 'scalars', dtype: 'f32', size: 1 }],
     [kernel('sgd', [n], [store(0, v('g0'), sub(ld(0, v('g0')), mul(sc(0), ld(1, v('g0')))))])],
     { inputs: [{ buf: 1, offset: 0, shape: [n], dtype: 'float32' }], scalars: 1 });
@@ -60,7 +66,8 @@ describe('llvm target: native runtime', () => {
     const p0 = randn(n, 9);
     dev.writeState('f32', 0, p0);
     const one = Float32Array.of(1);
-    await expect(exe.run([new Float32Array(n - 1)], one)).rejects.toThrow(/input 0: expected 100 elements for shape \[100\], got 99/);
+    await expect(exe.run([new Float32Array(n - 1)], one))
+      .rejects.toThrow(/input 0: expected 100 elements for shape \[100\], got 99/);
     await expect(exe.run([new Int32Array(n)], one)).rejects.toThrow(/input 0: expected a Float32Array \(dtype float32/);
     await expect(exe.run([], one)).rejects.toThrow(/expected 1 inputs, got 0/);
     await expect(exe.run([new Float32Array(n)], new Float32Array(0))).rejects.toThrow(/scalars.*needs 1/);
@@ -117,12 +124,17 @@ describe('llvm target: native runtime', () => {
     const saved = process.env.KILN_OPT;
     process.env.KILN_OPT = '/nonexistent/opt';
     try {
-      expect(() => compileNative(adamProgram(99), { cacheDir: dir })).toThrow(/`\/nonexistent\/opt` was not found on PATH/);
+      expect(() => compileNative(adamProgram(99), { cacheDir: dir }))
+        .toThrow(/`\/nonexistent\/opt` was not found on PATH/);
     } finally {
       if (saved === undefined) delete process.env.KILN_OPT; else process.env.KILN_OPT = saved;
     }
-    expect(verifierMessage('define void @f() {\n  ret i32 0\n}\n')).toMatch(/opt.*failed[\s\S]*value doesn't match function result type/);
-    const bad = program([{ name: 'o', kind: 'output', dtype: 'f32', size: 4 }], [kernel('bad', [4], [store(0, v('g0'), add(v('nope', 'f32'), ci(1)))])]);
+    expect(verifierMessage('define void @f() {\n  ret i32 0\n}\n'))
+      .toMatch(/opt.*failed[\s\S]*value doesn't match function result type/);
+    const bad = program(
+      [{ name: 'o', kind: 'output', dtype: 'f32', size: 4 }],
+      [kernel('bad', [4], [store(0, v('g0'), add(v('nope', 'f32'), ci(1)))])],
+    );
     expect(() => compileNative(bad, { cacheDir: dir })).toThrow(/unbound variable nope/);
   });
 });

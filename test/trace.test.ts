@@ -65,7 +65,10 @@ describe('tracing', () => {
 
   it('rejects inputs of the wrong dtype or length before changing any state', async () => {
     const p = new nn.Parameter({ shape: [1], data: [0] });
-    const f = await compile((x: Tensor) => { p.assign(p.add(x.sum())); }, { inputs: [{ shape: [2], dtype: 'float32' }] });
+    const f = await compile(
+      (x: Tensor) => { p.assign(p.add(x.sum())); },
+      { inputs: [{ shape: [2], dtype: 'float32' }] },
+    );
     await expect(f.run(Float32Array.of(1))).rejects.toThrow(/input 0 has 1 elements, expected 2/);
     await expect(f.run(Int32Array.of(1, 2))).rejects.toThrow(/input 0 must be a Float32Array/);
     expect(Array.from(p.data)).toEqual([0]);

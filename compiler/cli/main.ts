@@ -44,7 +44,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const cmd = commands.find((c) => c.spec.name === name);
   if (!cmd) {
-    console.error(`kiln: unknown command '${name}' (commands: ${commands.map((c) => c.spec.name).join(', ')}; see kiln --help)`);
+    console.error(
+      `kiln: unknown command '${name}' (commands: ${commands.map((c) => c.spec.name).join(', ')}; see kiln --help)`,
+    );
     return 2;
   }
   try {

@@ -19,7 +19,16 @@ export type TargetFn = (st: SStage) => Home;
 
 const meta = (ops: string[], reason?: string) => ({ ops, flops: 0, bytesRead: 0, bytesWritten: 0, reason });
 
-export function lowerFused(name: string, stages: SStage[], grid: number[], homeOf: HomeFn, targetOf: TargetFn, uses: (n: Node) => number, reason?: string, sourceOf?: HomeFn): Kernel {
+export function lowerFused(
+  name: string,
+  stages: SStage[],
+  grid: number[],
+  homeOf: HomeFn,
+  targetOf: TargetFn,
+  uses: (n: Node) => number,
+  reason?: string,
+  sourceOf?: HomeFn,
+): Kernel {
   const em = new Emitter(homeOf, uses, sourceOf);
   const body: Stmt[] = [];
   const top = newBlock(body);
@@ -31,7 +40,15 @@ export function lowerFused(name: string, stages: SStage[], grid: number[], homeO
       blk = newBlock(inner, blk);
       return v;
     });
-    for (const st of run.stages) em.stage({ id: st.id, node: st.node, home: targetOf(st), copy: st.copy, local: st.local }, grid.length, blk, false, vars);
+    for (const st of run.stages) {
+      em.stage(
+        { id: st.id, node: st.node, home: targetOf(st), copy: st.copy, local: st.local },
+        grid.length,
+        blk,
+        false,
+        vars,
+      );
+    }
   }
   return { name, grid: grid.length ? grid : [1], body, meta: meta(em.ops, reason) };
 }
@@ -49,17 +66,26 @@ function serialRuns(stages: SStage[], k: number): { dims: number[]; stages: SSta
     const run = runs[runs.length - 1], mine = rest(s);
     let d = 0;
     if (run) while (d < run.dims.length && d < mine.length && run.dims[d] === mine[d]) d++;
-    if (run && d > 0 && pointwise([...run.stages, s], k, d)) { run.dims = run.dims.slice(0, d); run.stages.push(s); continue; }
+    if (run && d > 0 && pointwise([...run.stages, s], k, d)) {
+      run.dims = run.dims.slice(0, d);
+      run.stages.push(s);
+      continue;
+    }
     runs.push({ dims: mine, stages: [s] });
   }
   return runs;
 }
 
-/** reads between the stages (of values or of cells' entry values one of them writes) stay at their own point of dims k..k+d-1 */
+/**
+ * reads between the stages (of values or of cells' entry values one of them writes) stay at their
+ * own point of dims k..k+d-1
+ */
 function pointwise(stages: SStage[], k: number, d: number): boolean {
   for (const t of stages) for (const l of t.loads) {
     const from = stages.find((u) => u !== t && !u.copy && u.node === l.node)
-      ?? (l.node.op === 'state' ? stages.find((u) => u !== t && u.target.kind === 'cell' && u.target.cell === l.node.arg.cell) : undefined);
+      ?? (l.node.op === 'state'
+        ? stages.find((u) => u !== t && u.target.kind === 'cell' && u.target.cell === l.node.arg.cell)
+        : undefined);
     if (!from) continue;
     const sq = squeezed(l.node.shape);
     if (sq.length < k + d) return false;
@@ -71,18 +97,27 @@ function pointwise(stages: SStage[], k: number, d: number): boolean {
 /** a cluster lowered over a flat index, with its offsets and scalar slots pulled out */
 export interface FlatPart { n: number; body: Stmt[]; offsets: number[]; slots: number[]; sig: string; ops: string[] }
 
-export function lowerFlat(stages: SStage[], homeOf: HomeFn, targetOf: TargetFn, uses: (n: Node) => number): FlatPart | null {
+export function lowerFlat(
+  stages: SStage[],
+  homeOf: HomeFn,
+  targetOf: TargetFn,
+  uses: (n: Node) => number,
+): FlatPart | null {
   const em = new Emitter(homeOf, uses);
   const body: Stmt[] = [];
   const top = newBlock(body);
-  for (const st of stages) em.stage({ id: st.id, node: st.node, home: targetOf(st), copy: st.copy, local: st.local }, 1, top, true);
+  for (const st of stages) {
+    em.stage({ id: st.id, node: st.node, home: targetOf(st), copy: st.copy, local: st.local }, 1, top, true);
+  }
   const offsets: number[] = [], slots: number[] = [];
   const n = numel(stages[0].node.shape);
   let ok = true;
   const offsetOf = (e: Expr): number | null => {
     if (e.e === 'var' && e.name === 'g0') return 0;
     if (e.e === 'const' && n === 1) return e.value; // a one-element part: g0 is its start
-    if (e.e === 'binary' && e.fn === 'add' && e.a.e === 'var' && e.a.name === 'g0' && e.b.e === 'const') return e.b.value;
+    if (e.e === 'binary' && e.fn === 'add' && e.a.e === 'var' && e.a.name === 'g0' && e.b.e === 'const') {
+      return e.b.value;
+    }
     return null;
   };
   const ex = (e: Expr): Expr => {
@@ -125,7 +160,13 @@ function select(starts: number[], vals: Expr[], lo = 0, hi = vals.length - 1): E
   const same = vals.slice(lo, hi + 1).every((v) => JSON.stringify(v) === JSON.stringify(vals[lo]));
   if (same) return vals[lo];
   const mid = (lo + hi + 1) >> 1;
-  return { e: 'where', type: vals[lo].type, cond: { e: 'binary', type: 'bool', fn: 'lt', a: g0, b: i32(starts[mid]) }, a: select(starts, vals, lo, mid - 1), b: select(starts, vals, mid, hi) };
+  return {
+    e: 'where',
+    type: vals[lo].type,
+    cond: { e: 'binary', type: 'bool', fn: 'lt', a: g0, b: i32(starts[mid]) },
+    a: select(starts, vals, lo, mid - 1),
+    b: select(starts, vals, mid, hi),
+  };
 }
 
 /**
@@ -156,7 +197,10 @@ function concatFlatWith(name: string, parts: FlatPart[], reason: string, shared:
   };
   const ex = (e: Expr): Expr => {
     switch (e.e) {
-      case 'load': return { ...e, index: e.index.e === 'var' && e.index.name.startsWith('@') ? index(+e.index.name.slice(1)) : e.index };
+      case 'load': return {
+        ...e,
+        index: e.index.e === 'var' && e.index.name.startsWith('@') ? index(+e.index.name.slice(1)) : e.index,
+      };
       case 'scalar': return e.slot >= 0 ? e
         : shared ? { e: 'scalar', type: 'f32', slot: parts[0].slots[-e.slot - 1] }
         : select(starts, parts.map((p) => ({ e: 'scalar', type: 'f32', slot: p.slots[-e.slot - 1] }) as Expr));
@@ -165,7 +209,9 @@ function concatFlatWith(name: string, parts: FlatPart[], reason: string, shared:
   };
   const body = parts[0].body.map((s): Stmt => {
     if (s.s === 'let') return { ...s, value: ex(s.value) };
-    if (s.s === 'store') return { ...s, value: ex(s.value), index: index(+(s.index as { name: string }).name.slice(1)) };
+    if (s.s === 'store') {
+      return { ...s, value: ex(s.value), index: index(+(s.index as { name: string }).name.slice(1)) };
+    }
     return s;
   });
   return { name, grid: [total], body, meta: meta(parts[0].ops, reason) };
@@ -183,23 +229,39 @@ function concatFlatWith(name: string, parts: FlatPart[], reason: string, shared:
  */
 export function concatGrid(name: string, kernels: Kernel[], k: number, reason: string): Kernel | null {
   const ext = kernels.map((kn) => (kn.grid.length > k ? kn.grid[k] : 1));
-  if (kernels.some((kn) => kn.grid.length > k + 1 || (kn.grid.length === k + 1 && kn.grid.slice(0, k).some((n, j) => n !== kernels[0].grid[j])))) return null;
+  if (kernels.some((kn) => kn.grid.length > k + 1
+    || (kn.grid.length === k + 1 && kn.grid.slice(0, k).some((n, j) => n !== kernels[0].grid[j])))) {
+    return null;
+  }
   const starts: number[] = [];
   let total = 0;
   for (const e of ext) { starts.push(total); total += e; }
   const gk: Expr = { e: 'var', type: 'i32', name: `g${k}` };
   const lt = (a: Expr, b: number): Expr => ({ e: 'binary', type: 'bool', fn: 'lt', a, b: i32(b) });
-  const parts: { pre: Stmt[]; loop?: Extract<Stmt, { s: 'loop' }>; post: Stmt[]; store: Extract<Stmt, { s: 'store' }> }[] = [];
+  const parts: {
+    pre: Stmt[];
+    loop?: Extract<Stmt, { s: 'loop' }>;
+    post: Stmt[];
+    store: Extract<Stmt, { s: 'store' }>;
+  }[] = [];
   for (const [j, kn] of kernels.entries()) {
     // part j's names get a suffix; its g_k becomes its clamped local coordinate
     const local: Expr = ext[j] === 1 ? i32(0)
       : j === 0 ? { e: 'where', type: 'i32', cond: lt(gk, ext[j] - 1), a: gk, b: i32(ext[j] - 1) }
       : (() => {
         const off: Expr = { e: 'binary', type: 'i32', fn: 'sub', a: gk, b: i32(starts[j]) };
-        return { e: 'where', type: 'i32', cond: lt(gk, starts[j]), a: i32(0), b: { e: 'where', type: 'i32', cond: lt(gk, starts[j] + ext[j] - 1), a: off, b: i32(ext[j] - 1) } };
+        return {
+          e: 'where',
+          type: 'i32',
+          cond: lt(gk, starts[j]),
+          a: i32(0),
+          b: { e: 'where', type: 'i32', cond: lt(gk, starts[j] + ext[j] - 1), a: off, b: i32(ext[j] - 1) },
+        };
       })();
     const rn = (n: string) => (j === 0 || /^g\d+$/.test(n) ? n : `${n}_c${j}`);
-    const ex = (e: Expr): Expr => (e.e === 'var' ? (e.name === `g${k}` && kn.grid.length > k ? local : { ...e, name: rn(e.name) }) : mapExpr(e, ex));
+    const ex = (e: Expr): Expr => (e.e === 'var'
+      ? (e.name === `g${k}` && kn.grid.length > k ? local : { ...e, name: rn(e.name) })
+      : mapExpr(e, ex));
     const st = (s: Stmt): Stmt => {
       switch (s.s) {
         case 'let': return { ...s, name: rn(s.name), value: ex(s.value) };
@@ -228,7 +290,9 @@ export function concatGrid(name: string, kernels: Kernel[], k: number, reason: s
     const seen = new Map<string, string>();
     for (const p of parts) {
       const alias = new Map<string, string>([[p.loop!.var, l0.var]]);
-      const ex = (e: Expr): Expr => (e.e === 'var' && alias.has(e.name) ? { ...e, name: alias.get(e.name)! } : mapExpr(e, ex));
+      const ex = (e: Expr): Expr => (e.e === 'var' && alias.has(e.name)
+        ? { ...e, name: alias.get(e.name)! }
+        : mapExpr(e, ex));
       for (const s of p.loop!.body) {
         if (s.s === 'let') {
           const value = ex(s.value), key = JSON.stringify(value);
@@ -245,9 +309,20 @@ export function concatGrid(name: string, kernels: Kernel[], k: number, reason: s
   const pick = (vals: Expr[], lo = 0, hi = vals.length - 1): Expr => {
     if (lo === hi) return vals[lo];
     const mid = (lo + hi + 1) >> 1;
-    return { e: 'where', type: vals[lo].type, cond: lt(gk, starts[mid]), a: pick(vals, lo, mid - 1), b: pick(vals, mid, hi) };
+    return {
+      e: 'where',
+      type: vals[lo].type,
+      cond: lt(gk, starts[mid]),
+      a: pick(vals, lo, mid - 1),
+      b: pick(vals, mid, hi),
+    };
   };
-  body.push({ s: 'store', buf: parts[0].store.buf, index: pick(parts.map((p) => p.store.index)), value: pick(parts.map((p) => p.store.value)) });
+  body.push({
+    s: 'store',
+    buf: parts[0].store.buf,
+    index: pick(parts.map((p) => p.store.index)),
+    value: pick(parts.map((p) => p.store.value)),
+  });
   const grid = [...kernels.find((kn) => kn.grid.length > k)!.grid.slice(0, k), total];
   return { name, grid, body, meta: meta(kernels.flatMap((kn) => kn.meta.ops), reason) };
 }

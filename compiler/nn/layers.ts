@@ -17,14 +17,24 @@ export class Linear extends Module {
     // PyTorch: kaiming_uniform_(a=sqrt(5)) gives U(±1/sqrt(fan_in)) for the weight, and the bias too
     // (bounds rounded to float32 first, as PyTorch passes them to uniform_: then the draws are bitwise PyTorch's)
     const bound = Math.fround(inFeatures > 0 ? 1 / Math.sqrt(inFeatures) : 0);
-    this.weight = this.registerParameter('weight', new Parameter({ shape: [outFeatures, inFeatures], data: uniform(outFeatures * inFeatures, -bound, bound) }));
-    this.bias = withBias ? this.registerParameter('bias', new Parameter({ shape: [outFeatures], data: uniform(outFeatures, -bound, bound) })) : null;
+    this.weight = this.registerParameter(
+      'weight',
+      new Parameter({ shape: [outFeatures, inFeatures], data: uniform(outFeatures * inFeatures, -bound, bound) }),
+    );
+    this.bias = withBias ? this.registerParameter(
+      'bias',
+      new Parameter({ shape: [outFeatures], data: uniform(outFeatures, -bound, bound) }),
+    ) : null;
   }
 
   forward(x: Tensor): Tensor {
     const last = x.shape[x.ndim - 1];
     if (x.ndim === 0 || last !== this.inFeatures) {
-      throw new KilnError(`Linear(${this.inFeatures}, ${this.outFeatures}): mat1 and mat2 shapes cannot be multiplied (${x.ndim ? x.numel() / last : 1}x${x.ndim ? last : 0} and ${this.inFeatures}x${this.outFeatures}); input shape ${fmtShape(x.shape)}`);
+      throw new KilnError(
+        `Linear(${this.inFeatures}, ${this.outFeatures}): mat1 and mat2 shapes cannot be multiplied `
+        + `(${x.ndim ? x.numel() / last : 1}x${x.ndim ? last : 0} and ${this.inFeatures}x${this.outFeatures}); `
+        + `input shape ${fmtShape(x.shape)}`,
+      );
     }
     const y = x.matmul(this.weight.t());
     return this.bias ? y.add(this.bias) : y;

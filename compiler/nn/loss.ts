@@ -45,18 +45,25 @@ export class CrossEntropyLoss extends Module {
     const w = opts.weight ?? null;
     this.weight = w === null || w instanceof Tensor ? w : tensor(Float32Array.from(w));
     if (this.weight && (this.weight.ndim !== 1 || this.weight.dtype !== 'float32')) {
-      throw new KilnError(`CrossEntropyLoss: weight must be a 1-D float32 tensor, got ${this.weight.dtype}${fmtShape(this.weight.shape)}`);
+      throw new KilnError(
+        `CrossEntropyLoss: weight must be a 1-D float32 tensor, got ${this.weight.dtype}${fmtShape(this.weight.shape)}`,
+      );
     }
   }
 
   forward(input: Tensor, target: Tensor): Tensor {
     if (input.dtype !== 'float32' || input.ndim === 0) {
-      throw new KilnError(`CrossEntropyLoss: expected a float32 input of shape [N, C] or [C], got ${input.dtype}${fmtShape(input.shape)}`);
+      throw new KilnError(
+        `CrossEntropyLoss: expected a float32 input of shape [N, C] or [C], got ${input.dtype}${fmtShape(input.shape)}`,
+      );
     }
     const cdim = input.ndim === 1 ? 0 : 1;
     const c = input.shape[cdim];
     if (this.weight && this.weight.shape[0] !== c) {
-      throw new KilnError(`CrossEntropyLoss: weight tensor should be defined either for all ${c} classes or no classes but got weight tensor of shape: ${fmtShape(this.weight.shape)}; input ${fmtShape(input.shape)}`);
+      throw new KilnError(
+        `CrossEntropyLoss: weight tensor should be defined either for all ${c} classes or no classes `
+        + `but got weight tensor of shape: ${fmtShape(this.weight.shape)}; input ${fmtShape(input.shape)}`,
+      );
     }
     const logp = input.logSoftmax(cdim);
     const wb = this.weight?.reshape(input.shape.map((_, i) => (i === cdim ? c : 1)));
@@ -64,9 +71,19 @@ export class CrossEntropyLoss extends Module {
     return this.indexTarget(input, target, logp, wb, cdim, c);
   }
 
-  private probTarget(input: Tensor, target: Tensor, logp: Tensor, wb: Tensor | undefined, cdim: number, c: number): Tensor {
+  private probTarget(
+    input: Tensor,
+    target: Tensor,
+    logp: Tensor,
+    wb: Tensor | undefined,
+    cdim: number,
+    c: number,
+  ): Tensor {
     if (target.shape.join() !== input.shape.join()) {
-      throw new KilnError(`CrossEntropyLoss: probability targets must have the input's shape: input ${fmtShape(input.shape)}, target ${fmtShape(target.shape)} (class indices must be int32)`);
+      throw new KilnError(
+        `CrossEntropyLoss: probability targets must have the input's shape: input ${fmtShape(input.shape)}, `
+        + `target ${fmtShape(target.shape)} (class indices must be int32)`,
+      );
     }
     // PyTorch takes any negative ignore_index here (it matches no probability) and refuses the rest
     if (this.ignoreIndex >= 0) {
@@ -80,10 +97,20 @@ export class CrossEntropyLoss extends Module {
     return prod.sum().neg().div(input.numel() / c);
   }
 
-  private indexTarget(input: Tensor, target: Tensor, logp: Tensor, wb: Tensor | undefined, cdim: number, c: number): Tensor {
+  private indexTarget(
+    input: Tensor,
+    target: Tensor,
+    logp: Tensor,
+    wb: Tensor | undefined,
+    cdim: number,
+    c: number,
+  ): Tensor {
     const want = input.shape.filter((_, i) => i !== cdim);
     if (target.dtype !== 'int32' || target.shape.join() !== want.join()) {
-      throw new KilnError(`CrossEntropyLoss: expected int32 class indices of shape ${fmtShape(want)} for input ${fmtShape(input.shape)}, got ${target.dtype}${fmtShape(target.shape)}`);
+      throw new KilnError(
+        `CrossEntropyLoss: expected int32 class indices of shape ${fmtShape(want)} for input ${fmtShape(input.shape)}, `
+        + `got ${target.dtype}${fmtShape(target.shape)}`,
+      );
     }
     checkIndices(target, { kind: 'target', size: c, ignore: this.ignoreIndex });
     const valid = target.ne(this.ignoreIndex);
@@ -100,7 +127,9 @@ export class CrossEntropyLoss extends Module {
     if (ls === 0) return nllRed;
     // the uniform term: -sum_c logp[c] (* w[c]), zero where ignored
     const smooth = where(valid, (wb ? logp.mul(wb) : logp).sum(cdim).neg(), 0);
-    const smoothRed = r === 'none' ? smooth : r === 'sum' ? smooth.sum() : smooth.sum().div(this.weight ? wt.sum() : valid.float().sum());
+    const smoothRed = r === 'none' ? smooth
+      : r === 'sum' ? smooth.sum()
+      : smooth.sum().div(this.weight ? wt.sum() : valid.float().sum());
     return nllRed.mul(1 - ls).add(smoothRed.mul(ls / c));
   }
 }
@@ -114,11 +143,18 @@ export class MSELoss extends Module {
   }
   forward(input: Tensor, target: Tensor): Tensor {
     if (input.dtype !== 'float32' || target.dtype !== 'float32') {
-      throw new KilnError(`MSELoss: expected float32 input and target, got ${input.dtype}${fmtShape(input.shape)} and ${target.dtype}${fmtShape(target.shape)}`);
+      throw new KilnError(
+        `MSELoss: expected float32 input and target, got ${input.dtype}${fmtShape(input.shape)} `
+        + `and ${target.dtype}${fmtShape(target.shape)}`,
+      );
     }
     if (input.shape.join() !== target.shape.join()) {
       // PyTorch broadcasts here with a warning; almost always a bug ([N, 1] against [N])
-      console.warn(`MSELoss: Using a target size (${fmtShape(target.shape)}) that is different to the input size (${fmtShape(input.shape)}). This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.`);
+      console.warn(
+        `MSELoss: Using a target size (${fmtShape(target.shape)}) that is different to the input size `
+        + `(${fmtShape(input.shape)}). This will likely lead to incorrect results due to broadcasting. `
+        + 'Please ensure they have the same size.',
+      );
     }
     const d = input.sub(target);
     return reduce(d.mul(d), this.reduction);

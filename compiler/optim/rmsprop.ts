@@ -1,6 +1,7 @@
 // RMSprop, as PyTorch 1.13's _single_tensor_rmsprop:
 //   square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
-//   centered: grad_avg.mul_(alpha).add_(grad, alpha=1 - alpha); avg = square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
+//   centered: grad_avg.mul_(alpha).add_(grad, alpha=1 - alpha);
+//             avg = square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
 //   else avg = square_avg.sqrt();  avg.add_(eps)
 //   momentum > 0: buf.mul_(momentum).addcdiv_(grad, avg); param.add_(buf, alpha=-lr)
 //   else param.addcdiv_(grad, avg, value=-lr)

@@ -9,7 +9,9 @@ export class ErrorTracker {
   constructor(private readonly device: GPUDevice, readonly debug: boolean) {
     device.lost.then((info) => {
       this.lost = info;
-      if (debug && info.reason !== 'destroyed') console.error(`kiln webgpu: device lost (${info.reason}): ${info.message}`);
+      if (debug && info.reason !== 'destroyed') {
+        console.error(`kiln webgpu: device lost (${info.reason}): ${info.message}`);
+      }
     });
     device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
       this.uncaptured.push(ev.error.message);
@@ -44,7 +46,9 @@ export class ErrorTracker {
       const e = await this.device.popErrorScope();
       if (e) errors.push(`${fl} error: ${e.message}`);
     }
-    if (errors.length) throw new Error(`webgpu: ${what}:\n${errors.join('\n')}`, thrown ? { cause: thrown } : undefined);
+    if (errors.length) {
+      throw new Error(`webgpu: ${what}:\n${errors.join('\n')}`, thrown ? { cause: thrown } : undefined);
+    }
     if (thrown) throw thrown;
     return result as T;
   }

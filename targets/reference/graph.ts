@@ -66,7 +66,9 @@ export function evalNode(n: Node, src: Values[], env: (n: Node) => Values): Valu
     }
     case 'cast': {
       const x = src[0], to: DType = n.arg.to;
-      for (let i = 0; i < out.length; i++) out[i] = to === 'bool' ? +(x[i] !== 0) : to === 'int32' ? Math.trunc(x[i]) : x[i];
+      for (let i = 0; i < out.length; i++) {
+        out[i] = to === 'bool' ? +(x[i] !== 0) : to === 'int32' ? Math.trunc(x[i]) : x[i];
+      }
       return out;
     }
     case 'fma': {
@@ -92,7 +94,8 @@ export function evalNode(n: Node, src: Values[], env: (n: Node) => Values): Valu
       forEachIndex(xs, (f, idx) => {
         let o = 0;
         for (let d = 0; d < idx.length; d++) if (!axes.includes(d)) o += idx[d] * ost[d];
-        acc[o] = n.op === 'sum' ? acc[o] + x[f] : (Number.isNaN(x[f]) || Number.isNaN(acc[o]) ? NaN : Math.max(acc[o], x[f]));
+        acc[o] = n.op === 'sum' ? acc[o] + x[f]
+          : (Number.isNaN(x[f]) || Number.isNaN(acc[o]) ? NaN : Math.max(acc[o], x[f]));
       });
       out.set(acc);
       return out;
@@ -159,7 +162,11 @@ function sumFloat32(n: Node, x: Values, out: Float32Array): Float32Array {
 }
 
 /** Evaluates `roots` (and everything they depend on); sources come from `env`. */
-export function evaluateNodes(roots: readonly Node[], env: (n: Node) => Values, cache = new Map<number, Values>()): Values[] {
+export function evaluateNodes(
+  roots: readonly Node[],
+  env: (n: Node) => Values,
+  cache = new Map<number, Values>(),
+): Values[] {
   for (const n of toposort(roots)) {
     if (cache.has(n.id)) continue;
     cache.set(n.id, evalNode(n, n.src.map((s) => cache.get(s.id)!), env));

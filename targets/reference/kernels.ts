@@ -1,8 +1,8 @@
 // The kernel-IR interpreter: runs a KernelProgram over typed arrays. It is the oracle for the
 // LLVM and WGSL renderers, so it is deliberately plain: every f32 op is rounded with Math.fround
-// (as a float32 device does; fma rounds once, fma.ts), i32 ops wrap to 32 bits, bools are 0/1. Grid points run serially in
-// row-major order; a correct kernel must not depend on that order. Cascade sums are expanded as
-// every target expands them (compiler/kernel/cascade.ts).
+// (as a float32 device does; fma rounds once, fma.ts), i32 ops wrap to 32 bits, bools are 0/1.
+// Grid points run serially in row-major order; a correct kernel must not depend on that order.
+// Cascade sums are expanded as every target expands them (compiler/kernel/cascade.ts).
 // Each kernel is first turned into closures over a slot array (one slot per variable name), which
 // keeps the semantics in one small switch while running fast enough for the golden tests.
 import type { Expr, Kernel, KernelProgram, KType, Stmt } from '../../compiler/ir/kernel.js';
@@ -85,7 +85,9 @@ class Compiler {
         if (!m) throw new Error(`kernel interpreter: no memory for buffer ${e.buf}`);
         return (v) => {
           const i = ix(v);
-          if (!(i >= 0 && i < m.length)) throw new RangeError(`load buf${e.buf}[${i}] out of bounds (length ${m.length})`);
+          if (!(i >= 0 && i < m.length)) {
+            throw new RangeError(`load buf${e.buf}[${i}] out of bounds (length ${m.length})`);
+          }
           return t === 'bool' ? +(m[i] !== 0) : m[i];
         };
       }
@@ -133,7 +135,9 @@ class Compiler {
         if (!m) throw new Error(`kernel interpreter: no memory for buffer ${s.buf}`);
         return (v) => {
           const i = ix(v);
-          if (!(i >= 0 && i < m.length)) throw new RangeError(`store buf${s.buf}[${i}] out of bounds (length ${m.length})`);
+          if (!(i >= 0 && i < m.length)) {
+            throw new RangeError(`store buf${s.buf}[${i}] out of bounds (length ${m.length})`);
+          }
           m[i] = val(v);
         };
       }
@@ -180,8 +184,14 @@ export function allocMemories(prog: Pick<KernelProgram, 'buffers'>): Memory[] {
  * Runs every kernel of `prog` once, in order, over `memories` (indexed like `prog.buffers`).
  * `scalars` defaults to the memory of the program's `scalars` buffer, if it declares one.
  */
-export function runKernelProgram(prog: Pick<KernelProgram, 'kernels' | 'buffers'>, memories: readonly Memory[], scalars?: Float32Array): void {
-  if (memories.length < prog.buffers.length) throw new Error(`expected ${prog.buffers.length} memories, got ${memories.length}`);
+export function runKernelProgram(
+  prog: Pick<KernelProgram, 'kernels' | 'buffers'>,
+  memories: readonly Memory[],
+  scalars?: Float32Array,
+): void {
+  if (memories.length < prog.buffers.length) {
+    throw new Error(`expected ${prog.buffers.length} memories, got ${memories.length}`);
+  }
   prog.buffers.forEach((b, i) => {
     const m = memories[i], want = b.dtype === 'f32' ? Float32Array : Int32Array;
     if (!(m instanceof want)) throw new TypeError(`buffer ${i} (${b.name}): expected ${want.name}`);

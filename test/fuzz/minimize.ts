@@ -36,7 +36,11 @@ export function prune(rec: GraphRecipe): GraphRecipe {
   return { ...rec, inputs: kept, ops, values, outputs: rec.outputs.map((o) => newIndex.get(o)!) };
 }
 
-export async function minimize(rec: GraphRecipe, fails: (r: GraphRecipe) => Promise<boolean>, budget = 200): Promise<GraphRecipe> {
+export async function minimize(
+  rec: GraphRecipe,
+  fails: (r: GraphRecipe) => Promise<boolean>,
+  budget = 200,
+): Promise<GraphRecipe> {
   let best = prune(rec);
   let tries = 0;
   const attempt = async (cand: GraphRecipe) => {
@@ -67,7 +71,10 @@ export async function minimize(rec: GraphRecipe, fails: (r: GraphRecipe) => Prom
       const j = best.outputs[o] - nIn;
       if (j < 0) continue;
       for (const src of operands(best.ops[j])) {
-        if (await attempt({ ...best, outputs: best.outputs.map((x, k) => (k === o ? src : x)) })) { changed = true; break; }
+        if (await attempt({ ...best, outputs: best.outputs.map((x, k) => (k === o ? src : x)) })) {
+          changed = true;
+          break;
+        }
       }
     }
     for (let i = 0; i < best.inputs.length && !changed; i++) {
