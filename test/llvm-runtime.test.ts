@@ -83,7 +83,8 @@ describe('llvm target: native runtime', () => {
     await exe.run([new Float32Array(n).fill(1)], shrinking);
     const after = await dev.readState('f32', 0, n);
     buffer.resize(0);
-    await expect(exe.run([new Float32Array(n)], shrinking)).rejects.toThrow(/scalars.*has 0 elements; the program needs 1/);
+    await expect(exe.run([new Float32Array(n)], shrinking))
+      .rejects.toThrow(/scalars.*has 0 elements; the program needs 1/);
     expect(await dev.readState('f32', 0, n)).toEqual(after);
   });
 
