@@ -1,9 +1,8 @@
 // The compiler's stages for one traced function, as `kiln inspect` and `kiln build` see them:
 // the graph after tracing and after each graph pass, then the scheduled KernelProgram. The stages
-// replay compiler/passes' runPasses (simplify, CSE, DCE until the graph stops shrinking),
-// recording each pass that changed the graph; the kernels come from the scheduler's own call.
-import { countNodes } from '../passes/rewrite.js';
-import { cse, dce, simplify } from '../passes/index.js';
+// are compiler/passes' runPasses itself (simplify, CSE, DCE until the graph stops shrinking), each
+// pass that changed the graph recorded through onPass; the kernels come from the scheduler's own call.
+import { runPasses } from '../passes/index.js';
 import { schedule, type ScheduleOptions } from '../kernel/schedule.js';
 import { StateLayout } from '../kernel/memory.js';
 import { printGraph, type GraphProgram } from '../ir/graph.js';
@@ -23,29 +22,19 @@ export interface Lowering { layout: StateLayout; lower(traced: TracedProgram): L
 
 export function graphPasses(g: GraphProgram): GraphStage[] {
   const stages: GraphStage[] = [{ name: 'trace', graph: g }];
-  let p = g;
-  let n = countNodes(p);
-  for (let i = 0; i < 8; i++) {
-    const round = i ? ` (round ${i + 1})` : '';
-    const fired = new Map<string, number>();
-    const steps: [string, (q: GraphProgram) => GraphProgram][] = [
-      ['simplify', (q) => simplify(q, undefined, fired)], ['cse', cse], ['dce', dce],
-    ];
-    for (const [name, pass] of steps) {
-      const before = printGraph(p);
-      p = pass(p);
-      if (printGraph(p) !== before) {
-        stages.push({
-          name: `${name}${round}`,
-          graph: p,
-          ...(name === 'simplify' ? { fired: Object.fromEntries(fired) } : {}),
-        });
-      }
-    }
-    const m = countNodes(p);
-    if (m >= n && i > 0) break;
-    n = m;
-  }
+  let shown = printGraph(g);
+  runPasses(g, {
+    onPass({ pass, round, graph, fired }) {
+      const text = printGraph(graph);
+      if (text === shown) return; // a pass that changed nothing is not a stage
+      shown = text;
+      stages.push({
+        name: `${pass}${round ? ` (round ${round + 1})` : ''}`,
+        graph,
+        ...(fired ? { fired: Object.fromEntries(fired) } : {}),
+      });
+    },
+  });
   return stages;
 }
 

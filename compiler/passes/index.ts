@@ -11,10 +11,39 @@ export { dce } from './dce.js';
 export { simplify, simplifyNode, RULES, constOf, type Rule } from './rules.js';
 export { rewriteProgram } from './rewrite.js';
 
-export function runPasses(p: GraphProgram, fired?: Map<string, number>): GraphProgram {
+/** one pass of the pipeline as it ran: `kiln inspect` shows the graph after each */
+export interface PassRun {
+  pass: 'simplify' | 'cse' | 'dce';
+  /** 0 for the first round */
+  round: number;
+  /** the graph this pass returned */
+  graph: GraphProgram;
+  /** simplify: the rules that fired in this pass, by name */
+  fired?: ReadonlyMap<string, number>;
+}
+
+export interface PassOptions {
+  /** counts every rule that fires, over all rounds */
+  fired?: Map<string, number>;
+  /** called after every pass, in order */
+  onPass?: (run: PassRun) => void;
+}
+
+export function runPasses(p: GraphProgram, opts: PassOptions = {}): GraphProgram {
+  const { fired, onPass } = opts;
   let n = countNodes(p);
   for (let i = 0; i < 8; i++) {
-    p = dce(cse(simplify(p, undefined, fired)));
+    // with onPass, a map of its own per round, so each simplify reports only the rules it fired
+    const roundFired = onPass ? new Map<string, number>() : fired;
+    p = simplify(p, undefined, roundFired);
+    if (onPass) {
+      for (const [rule, k] of roundFired!) fired?.set(rule, (fired.get(rule) ?? 0) + k);
+      onPass({ pass: 'simplify', round: i, graph: p, fired: roundFired });
+    }
+    p = cse(p);
+    onPass?.({ pass: 'cse', round: i, graph: p });
+    p = dce(p);
+    onPass?.({ pass: 'dce', round: i, graph: p });
     const m = countNodes(p);
     if (m >= n && i > 0) break;
     n = m;
