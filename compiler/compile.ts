@@ -1,13 +1,14 @@
 // `compile(fn, { inputs, target })`: trace once, prepare on a target, run many times.
 // A compiled function re-traces only when an assumption of its trace no longer holds (a gradient
 // that was None is now set, say): the guards are the definedness of the cells it read.
-import { compileHostProgram, type HostStmt } from '../runtime/host.js';
-import { findIndexViolation, indexViolationMessage } from '../runtime/index-bounds.js';
+import type { HostStmt } from '../runtime/host.js';
+import { indexViolationMessage } from '../runtime/index-bounds.js';
+import { HostStep, StepDriver, type StepProgram } from '../runtime/step.js';
 import type { HostArray } from '../runtime/device.js';
 import { getBackend, type Backend, type PreparedProgram, type ProgramStats } from './backend.js';
 import type { SyncPreparedProgram } from './device-backend.js';
 import { LiveHostCell, stateQueue, type HostCell, type TensorCell } from './state.js';
-import { copyInput, inputFault, trueLength, typedArrayKind } from '../runtime/typed-array.js';
+import { inputFault, trueLength, typedArrayKind } from '../runtime/typed-array.js';
 import { KilnError } from './errors.js';
 import { checkOptions } from './options.js';
 import { makeNode, numel } from './ir/graph.js';
@@ -21,34 +22,78 @@ export interface CompileOptions {
   target?: string;
 }
 
-interface Variant {
-  traced: TracedProgram;
-  prepared: PreparedProgram;
+/** one trace prepared on the target, as the step driver runs it */
+class Variant implements StepProgram<Float64Array, any> {
+  readonly host: HostStep;
+  readonly indexBounds: TracedProgram['indexBounds'];
   /** the prepared program's synchronous step, when its target has one (native) */
-  runSync?: (inputs: HostArray[], scalars: Float32Array) => HostArray[] | undefined;
-  hostVars: Float64Array;
-  hostInit: Float64Array;
-  scalars: Float32Array;
-  runHost: (vars: Float64Array, scalars: Float32Array) => void;
-  guards: [{ defined: boolean }, boolean][];
-  /** whether every guard holds now (generated straight-line code where allowed) */
-  holds: () => boolean;
+  readonly runSync?: (inputs: HostArray[], scalars: Float32Array) => HostArray[] | undefined;
+  /** whether every guard (a cell's definedness the trace assumed) holds now (generated code where allowed) */
+  readonly holds: () => boolean;
   // the per-step work as flat arrays, built once
-  hostVarIdx: Int32Array;
-  hostCellList: HostCell[];
+  private readonly hostVarIdx: Int32Array;
+  private readonly hostCellList: HostCell[];
   /** per host cell: whether it is a live hyperparameter (taken at call time, not at run time) */
-  liveHost: boolean[];
+  private readonly liveHost: boolean[];
   /** the host cells a run may change, and their vars */
-  outVarIdx: Int32Array;
-  outCellList: HostCell[];
-  definedCells: TensorCell[];
-  definedValues: boolean[];
-  outShapes: number[][];
-  outDTypes: ('float32' | 'int32' | 'bool')[];
-}
+  private readonly outVarIdx: Int32Array;
+  private readonly outCellList: HostCell[];
+  private readonly definedCells: TensorCell[];
+  private readonly definedValues: boolean[];
+  private readonly outShapes: number[][];
+  private readonly outDTypes: ('float32' | 'int32' | 'bool')[];
 
-/** the host cells' values when a queued run was called, for the variant that held then */
-interface LiveValues { v: Variant; values: Float64Array }
+  constructor(readonly traced: TracedProgram, readonly prepared: PreparedProgram) {
+    const { host } = traced.graph;
+    const sp = prepared as SyncPreparedProgram;
+    this.host = new HostStep(host);
+    this.indexBounds = traced.indexBounds;
+    this.runSync = typeof sp.runSync === 'function' ? sp.runSync.bind(sp) : undefined;
+    this.holds = compileGuards([...traced.assumed]);
+    this.hostVarIdx = Int32Array.from(traced.hostCells, (h) => h.var);
+    this.hostCellList = traced.hostCells.map((h) => h.cell);
+    this.liveHost = traced.hostCells.map((h) => h.cell instanceof LiveHostCell);
+    // only cells whose var a statement sets change (others, like a live lr, are only read)
+    const { outVarIdx, outCellList } = writeBack(traced, host.stmts);
+    this.outVarIdx = outVarIdx;
+    this.outCellList = outCellList;
+    this.definedCells = [...traced.definedAfter.keys()];
+    this.definedValues = [...traced.definedAfter.values()];
+    this.outShapes = traced.graph.outputs.map((o) => [...o.shape]);
+    this.outDTypes = traced.graph.outputs.map((o) => o.dtype);
+  }
+
+  run(inputs: HostArray[], scalars: Float32Array): Promise<HostArray[]> { return this.prepared.run(inputs, scalars); }
+
+  /** the host cells' values when a queued run was called */
+  takeLive(): Float64Array { return Float64Array.from(this.hostCellList, (c) => c.value); }
+
+  /** the host cells' values (live ones as `live` took them, if given) */
+  readHost(vars: Float64Array, live: Float64Array | undefined): void {
+    const idx = this.hostVarIdx, hcells = this.hostCellList, isLive = this.liveHost;
+    for (let i = 0; i < idx.length; i++) vars[idx[i]] = live && isLive[i] ? live[i] : hcells[i].value;
+  }
+
+  /** after the device ran without error: host state, definedness, the result tensors */
+  commit(vars: Float64Array, outs: HostArray[]): any {
+    const oidx = this.outVarIdx, ocells = this.outCellList;
+    for (let i = 0; i < oidx.length; i++) ocells[i].value = vars[oidx[i]];
+    const dc = this.definedCells, dv = this.definedValues;
+    for (let i = 0; i < dc.length; i++) dc[i].defined = dv[i];
+    const shape = this.traced.resultShape;
+    if (shape === 'single') return this.tensor(0, outs[0]);
+    if (shape === 'none') return undefined;
+    const tensors: Tensor[] = new Array(outs.length);
+    for (let i = 0; i < outs.length; i++) tensors[i] = this.tensor(i, outs[i]);
+    return tensors;
+  }
+
+  private tensor(i: number, data: HostArray): Tensor {
+    const dtype = this.outDTypes[i];
+    const values = dtype === 'bool' ? Uint8Array.from(data) : data;
+    return Tensor.fromNode(makeNode('data', [], this.outShapes[i], dtype, { values }));
+  }
+}
 
 function writeBack(traced: TracedProgram, stmts: HostStmt[]): { outVarIdx: Int32Array; outCellList: HostCell[] } {
   const set = new Set(stmts.flatMap((s) => (s.k === 'set' ? [s.v] : [])));
@@ -78,8 +123,17 @@ function compileGuards(guards: [{ defined: boolean }, boolean][]): () => boolean
 export class CompiledFunction {
   private variants: Variant[] = [];
   private backend?: Backend;
+  private readonly driver: StepDriver<HostArray | Tensor, Float64Array, any, Variant>;
 
-  constructor(private readonly fn: (...args: Tensor[]) => unknown, readonly options: Required<CompileOptions>) {}
+  constructor(private readonly fn: (...args: Tensor[]) => unknown, readonly options: Required<CompileOptions>) {
+    this.driver = new StepDriver({
+      queue: stateQueue,
+      check: (inputs) => this.checkInputs(inputs),
+      current: () => this.current(),
+      prepare: () => this.prepareVariant(),
+      indexError: (bad) => new KilnError(indexViolationMessage(bad), bad.bound.site),
+    });
+  }
 
   /** traces (if no variant fits the current state) and prepares the program on the target */
   async ready(): Promise<Variant> {
@@ -96,29 +150,7 @@ export class CompiledFunction {
   private async prepareVariant(): Promise<Variant> {
     this.backend ??= await getBackend(this.options.target);
     const traced = trace(this.fn, this.options.inputs);
-    const prepared = await this.backend.prepare(traced);
-    const { host } = traced.graph;
-    const guards = [...traced.assumed];
-    const sp = prepared as SyncPreparedProgram;
-    const v: Variant = {
-      traced, prepared,
-      runSync: typeof sp.runSync === 'function' ? sp.runSync.bind(sp) : undefined,
-      hostVars: new Float64Array(host.vars.length),
-      hostInit: Float64Array.from(host.vars, (h) => h.init),
-      scalars: new Float32Array(Math.max(1, host.scalarCount)),
-      runHost: compileHostProgram(host),
-      guards,
-      holds: compileGuards(guards),
-      hostVarIdx: Int32Array.from(traced.hostCells, (h) => h.var),
-      hostCellList: traced.hostCells.map((h) => h.cell),
-      liveHost: traced.hostCells.map((h) => h.cell instanceof LiveHostCell),
-      // only cells whose var a statement sets change (others, like a live lr, are only read)
-      ...writeBack(traced, host.stmts),
-      definedCells: [...traced.definedAfter.keys()],
-      definedValues: [...traced.definedAfter.values()],
-      outShapes: traced.graph.outputs.map((o) => [...o.shape]),
-      outDTypes: traced.graph.outputs.map((o) => o.dtype),
-    };
+    const v = new Variant(traced, await this.backend.prepare(traced));
     this.variants.push(v);
     return v;
   }
@@ -128,73 +160,14 @@ export class CompiledFunction {
    * take effect in call order whether or not each is awaited: when nothing is pending and the
    * target is synchronous (native, reference) the whole step happens before this returns its one
    * (already settled) promise; otherwise the step waits in `stateQueue` with private copies of
-   * its inputs and of the live hyperparameters as they were at this call.
+   * its inputs and of the live hyperparameters as they were at this call (runtime/step.ts).
    */
-  run(...inputs: (HostArray | Tensor)[]): Promise<any> {
-    try {
-      const arrays = this.checkInputs(inputs);
-      const v = this.current();
-      if (v) checkIndexInputs(v.traced, arrays); // class indices in range, before anything changes
-      if (v && stateQueue.idle) {
-        const done = this.runNowSync(v, arrays);
-        if (done) return Promise.resolve(done.result);
-      }
-      const taken = arrays.map(copyInput);
-      const live = v && { v, values: Float64Array.from(v.hostCellList, (c) => c.value) };
-      return stateQueue.enqueue(() => this.runQueued(taken, live));
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  }
-
-  /** the step now, if its target can do it without waiting; undefined, having changed nothing, if not */
-  private runNowSync(v: Variant, arrays: HostArray[]): { result: any } | undefined {
-    if (!v.runSync) return undefined;
-    this.hostStep(v);
-    const outs = v.runSync(arrays, v.scalars);
-    return outs && { result: this.commit(v, outs) };
-  }
-
-  private async runQueued(arrays: HostArray[], live: LiveValues | undefined): Promise<any> {
-    const v = this.current() ?? (await this.prepareVariant());
-    checkIndexInputs(v.traced, arrays);
-    this.hostStep(v, live?.v === v ? live.values : undefined);
-    const outs = (v.runSync && v.runSync(arrays, v.scalars)) || (await v.prepared.run(arrays, v.scalars));
-    return this.commit(v, outs);
-  }
-
-  /** the host program over the host cells' values (live ones as `live` took them, if given) */
-  private hostStep(v: Variant, live?: Float64Array): void {
-    const vars = v.hostVars, idx = v.hostVarIdx, hcells = v.hostCellList, isLive = v.liveHost;
-    vars.set(v.hostInit);
-    for (let i = 0; i < idx.length; i++) vars[idx[i]] = live && isLive[i] ? live[i] : hcells[i].value;
-    v.runHost(vars, v.scalars);
-  }
-
-  /** after the device ran without error: host state, definedness, the result tensors */
-  private commit(v: Variant, outs: HostArray[]): any {
-    const vars = v.hostVars, oidx = v.outVarIdx, ocells = v.outCellList;
-    for (let i = 0; i < oidx.length; i++) ocells[i].value = vars[oidx[i]];
-    const dc = v.definedCells, dv = v.definedValues;
-    for (let i = 0; i < dc.length; i++) dc[i].defined = dv[i];
-    const shape = v.traced.resultShape;
-    if (shape === 'single') return this.tensor(v, 0, outs[0]);
-    if (shape === 'none') return undefined;
-    const tensors: Tensor[] = new Array(outs.length);
-    for (let i = 0; i < outs.length; i++) tensors[i] = this.tensor(v, i, outs[i]);
-    return tensors;
-  }
-
-  private tensor(v: Variant, i: number, data: HostArray): Tensor {
-    const dtype = v.outDTypes[i];
-    const values = dtype === 'bool' ? Uint8Array.from(data) : data;
-    return Tensor.fromNode(makeNode('data', [], v.outShapes[i], dtype, { values }));
-  }
+  run(...inputs: (HostArray | Tensor)[]): Promise<any> { return this.driver.run(inputs); }
 
   /** per input: the typed array kind and element count a run takes (built on first use) */
   private inputPlan?: { kind: string; n: number }[];
 
-  private checkInputs(inputs: (HostArray | Tensor)[]): HostArray[] {
+  private checkInputs(inputs: readonly (HostArray | Tensor)[]): HostArray[] {
     const plan = (this.inputPlan ??= this.options.inputs.map((spec) => ({
       kind: inputDType(spec.dtype) === 'float32' ? 'Float32Array' : 'Int32Array',
       n: numel(spec.shape),
@@ -211,7 +184,7 @@ export class CompiledFunction {
     return this.checkInputsSlow(inputs);
   }
 
-  private checkInputsSlow(inputs: (HostArray | Tensor)[]): HostArray[] {
+  private checkInputsSlow(inputs: readonly (HostArray | Tensor)[]): HostArray[] {
     const specs = this.options.inputs;
     if (inputs.length !== specs.length) {
       throw new KilnError(`run: expected ${specs.length} inputs `
@@ -255,13 +228,6 @@ export class CompiledFunction {
 
   /** the traced programs (for inspection) */
   get programs(): TracedProgram[] { return this.variants.map((v) => v.traced); }
-}
-
-/** class/gather indices given to run() must be in range (PyTorch's message), before anything launches */
-function checkIndexInputs(traced: TracedProgram, arrays: readonly HostArray[]): void {
-  if (!traced.indexBounds.length) return;
-  const bad = findIndexViolation(traced.indexBounds, arrays);
-  if (bad) throw new KilnError(indexViolationMessage(bad), bad.bound.site);
 }
 
 export async function compile(fn: (...args: any[]) => unknown, options: CompileOptions): Promise<CompiledFunction> {

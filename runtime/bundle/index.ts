@@ -4,10 +4,9 @@
 // the compiler nor LLVM: only this runtime, koffi (native) or a WebGPU implementation.
 import { checkInputs, type Device, type Executable, type HostArray } from '../device.js';
 import { OrderedQueue } from '../order.js';
-import { copyInput } from '../typed-array.js';
-import { compileHostProgram } from '../host.js';
+import { HostStep, StepDriver, type StepProgram } from '../step.js';
 import { storageOf, type CellPlacement } from '../manifest.js';
-import { findIndexViolation, indexViolationMessage } from '../index-bounds.js';
+import { indexViolationMessage } from '../index-bounds.js';
 import { decodeSafetensors, toFloat32, toInt32 } from '../safetensors.js';
 import { confinedPath, readChecked } from './assets.js';
 import { BUNDLE_FORMAT, MANIFEST_FILE, type BundleFunction, type BundleManifest, type BundleTarget } from './format.js';
@@ -35,10 +34,13 @@ export interface TensorValue {
   item(): number;
 }
 
+/** what a function's run resolves with: by how the traced function returned */
+export type RunResult = TensorValue | TensorValue[] | undefined;
+
 export interface BundleFunctionHandle {
   readonly name: string;
   readonly inputs: BundleFunction['inputs'];
-  run(...inputs: HostArray[]): Promise<TensorValue | TensorValue[] | undefined>;
+  run(...inputs: HostArray[]): Promise<RunResult>;
 }
 
 export interface BundleProgram {
@@ -138,43 +140,28 @@ export async function loadBundle(
   const functions: Record<string, BundleFunctionHandle> = {};
   m.functions.forEach((f, i) => {
     const man = f.targets[target]!.manifest;
-    const runHost = compileHostProgram(man.host);
-    const vars = new Float64Array(man.host.vars.length);
-    const init = Float64Array.from(man.host.vars, (v) => v.init);
-    const scalars = new Float32Array(Math.max(1, man.host.scalarCount));
     const exe = exes[i];
-    const hostStep = (): void => {
-      vars.set(init);
-      for (const h of f.hostState) vars[h.var] = state.host[h.key];
-      runHost(vars, scalars);
-    };
-    const finish = (outs: HostArray[]) => {
-      for (const h of f.hostState) state.host[h.key] = vars[h.var]; // only after the device ran
-      const values = outs.map((d, j) => tensorValue(d, f.outputs[j].shape, f.outputs[j].dtype));
-      return f.result === 'single' ? values[0] : f.result === 'array' ? values : undefined;
-    };
-    functions[f.name] = {
-      name: f.name,
-      inputs: f.inputs,
-      run(...inputs: HostArray[]) {
-        try {
-          checkInputs(man, inputs);
-          const bad = f.indexBounds && findIndexViolation(f.indexBounds, inputs);
-          if (bad) throw new Error(`${f.name}: ${indexViolationMessage(bad)}`);
-          if (queue.idle && exe.runSync) { // native with nothing pending: the whole step now
-            hostStep();
-            return Promise.resolve(finish(exe.runSync(inputs, scalars)));
-          }
-          const taken = inputs.map(copyInput);
-          return queue.enqueue(async () => {
-            hostStep();
-            return finish(await exe.run(taken, scalars));
-          });
-        } catch (e) {
-          return Promise.reject(e);
-        }
+    const program: StepProgram<undefined, RunResult> = {
+      host: new HostStep(man.host),
+      indexBounds: f.indexBounds,
+      readHost(vars) { for (const h of f.hostState) vars[h.var] = state.host[h.key]; },
+      runSync: exe.runSync?.bind(exe),
+      run: (inputs, scalars) => exe.run(inputs, scalars),
+      commit(vars, outs) {
+        for (const h of f.hostState) state.host[h.key] = vars[h.var]; // only after the device ran
+        const values = outs.map((d, j) => tensorValue(d, f.outputs[j].shape, f.outputs[j].dtype));
+        return f.result === 'single' ? values[0] : f.result === 'array' ? values : undefined;
       },
     };
+    // hyperparameter changes are ordered by the queue itself (BundleState's inOrder): nothing to take live
+    const driver = new StepDriver<HostArray, undefined, RunResult, typeof program>({
+      queue,
+      check: (inputs: readonly HostArray[]) => { checkInputs(man, inputs); return inputs as HostArray[]; },
+      current: () => program,
+      prepare: async () => program,
+      indexError: (bad) => new Error(`${f.name}: ${indexViolationMessage(bad)}`),
+    });
+    functions[f.name] = { name: f.name, inputs: f.inputs, run: (...inputs: HostArray[]) => driver.run(inputs) };
   });
   return {
     name: m.name, target, device, functions,

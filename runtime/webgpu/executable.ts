@@ -2,7 +2,7 @@
 // scalars), bind groups rebuilt only when a state arena was replaced. A run is one command
 // encoder, one compute pass with every dispatch in order, one submit, one readback of the outputs.
 import { checkInputs, type Executable, type HostArray } from '../device.js';
-import { runHostProgram } from '../host.js';
+import { HostStep } from '../step.js';
 import { copyInput } from '../typed-array.js';
 import { guardHolds, numel, type Manifest } from '../manifest.js';
 import { LLVMPIPE_LOOP_LIMIT, type WGSLArtifact, type WGSLKernel, type WGSLRequirements } from './artifact.js';
@@ -28,7 +28,8 @@ interface Compiled { k: WGSLKernel; pipeline: GPUComputePipeline; group: GPUBind
 export class WebGPUExecutable implements Executable {
   private generation = -1;
   private chain: Promise<unknown> = Promise.resolve();
-  private hostVars: Float64Array;
+  /** the host program for runs given no scalars: its vars persist from step to step */
+  private readonly host: HostStep;
 
   private constructor(
     private readonly dev: WebGPUDevice,
@@ -39,7 +40,8 @@ export class WebGPUExecutable implements Executable {
     private readonly staging: GPUBuffer | null,
     private readonly outOffsets: number[], // byte offset of each output in `staging`
   ) {
-    this.hostVars = Float64Array.from(manifest.host.vars, (v) => v.init);
+    this.host = new HostStep(manifest.host);
+    this.host.vars.set(this.host.init);
   }
 
   static async create(dev: WebGPUDevice, a: WGSLArtifact): Promise<WebGPUExecutable> {
@@ -147,9 +149,9 @@ export class WebGPUExecutable implements Executable {
 
   /** runs the host program (vars persist across steps) and returns this step's scalars */
   stepScalars(): Float32Array {
-    const s = new Float32Array(this.manifest.host.scalarCount);
-    runHostProgram(this.manifest.host, this.hostVars, s);
-    return s;
+    const h = this.host;
+    h.run(h.vars, h.scalars);
+    return h.scalars.slice(0, this.manifest.host.scalarCount);
   }
 
   private async runNow(inputs: readonly HostArray[], scalars: Float32Array | undefined): Promise<HostArray[]> {
