@@ -15,6 +15,7 @@ import { makeNode, numel } from './ir/graph.js';
 import { Tensor } from './tensor.js';
 import { trace, inputDType, type InputSpec, type TracedProgram } from './trace.js';
 import './autodiff.js';
+import './targets/registry.js'; // every target's backends (each loads its device and toolchain on first use)
 
 export interface CompileOptions {
   inputs: InputSpec[];

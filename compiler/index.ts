@@ -1,6 +1,4 @@
 // kiln's public API: PyTorch's names, in camelCase. See ../shared/CONTRACT.md.
-import { registerBackend } from './backend.js';
-import { ReferenceBackend } from '../targets/reference/backend.js';
 
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
@@ -15,7 +13,3 @@ export { registerBackend, availableTargets, type Backend, type ProgramStats } fr
 export type { InputSpec } from './trace.js';
 export { defineProgram, type ProgramDefinition, type FunctionSpec } from './build/define.js';
 export { saveCheckpoint, loadCheckpoint, saveModel, loadModel, saveOptimizer, loadOptimizer } from './checkpoint.js';
-
-registerBackend('reference', async () => new ReferenceBackend());
-import './targets/webgpu.js'; // registers 'webgpu' (its device, scheduler and Dawn load on first use)
-import './targets/native.js'; // registers 'native' (llvm-bindings and koffi load on first use)

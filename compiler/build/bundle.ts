@@ -18,6 +18,7 @@ import type { Manifest } from '../../runtime/manifest.js';
 import { snake } from '../checkpoint.js';
 import { KilnError } from '../errors.js';
 import { createLowering } from '../inspect/pipeline.js';
+import { bundleWriters } from '../targets/registry.js';
 import { traceDefinition, type TracedDefinition } from './program.js';
 import type { ProgramDefinition } from './define.js';
 import { generateDts } from './dts.js';
@@ -31,9 +32,6 @@ import { sha256Hex } from '../files.js';
 const kilnPkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string; dependencies: Record<string, string>;
 };
-
-/** the WebGPU spec's default (and least) maxStorageBuffersPerShaderStage of a core device */
-const WEBGPU_MIN_STORAGE_BUFFERS = 8;
 
 export interface BuildOptions {
   targets: BundleTarget[]; out: string; progress: Progress;
@@ -79,10 +77,9 @@ async function writeBundle(
     writeFileSync(p, bytes);
     return { file: rel, sha256: sha256Hex(typeof bytes === 'string' ? Buffer.from(bytes) : bytes) };
   };
-  // one state layout: every function sees a cell at one offset. The adapter is unknown here, so a
-  // webgpu bundle's kernels fit the binding limit every WebGPU device offers
-  const fit = opts.targets.includes('webgpu') ? { maxStorageBuffers: WEBGPU_MIN_STORAGE_BUFFERS } : {};
-  const lowering = createLowering(undefined, fit);
+  // one state layout: every function sees a cell at one offset, and every kernel fits each target's limits
+  const writers = bundleWriters().filter((w) => opts.targets.includes(w.name));
+  const lowering = createLowering(undefined, Object.assign({}, ...writers.map((w) => w.schedule ?? {})));
   const programs = await progress.stage(
     'passes + schedule', () => t.functions.map((f) => lowering.lower(f.traced).kernels),
   );
@@ -99,31 +96,17 @@ async function writeBundle(
     targets: {},
   }));
   let cpu: string | undefined;
-  if (opts.targets.includes('webgpu')) {
-    const { buildWGSL } = await import('../../targets/wgsl/index.js');
-    await progress.stage('webgpu: WGSL', () => programs.forEach((kp, i) => {
-      const a = buildWGSL(kp);
-      functions[i].targets.webgpu = {
-        manifest: named(a.manifest), code: write(`webgpu/${functions[i].name}.json`, JSON.stringify(a.code)),
-      };
-    }));
-  }
-  if (opts.targets.includes('native')) {
-    const { compileNativeAsync } = await import('../../targets/llvm/index.js');
-    for (const [i, kp] of programs.entries()) {
-      await progress.stage(`native: ${functions[i].name} (LLVM)`, async () => {
-        const a = await compileNativeAsync(kp, opts.cpu ? { cpu: opts.cpu } : {});
-        const rel = `native/${functions[i].name}.so`;
-        mkdirSync(path.join(out, 'native'), { recursive: true });
-        copyFileSync(a.code.library, path.join(out, rel));
-        const bytes = readFileSync(path.join(out, rel));
-        functions[i].targets.native = {
-          manifest: named(a.manifest), entry: a.code.entry,
-          code: { file: rel, sha256: sha256Hex(bytes) },
-        };
-        cpu = a.code.cpu;
-      });
-    }
+  const copy = (rel: string, from: string): FileRef => {
+    const p = path.join(out, rel);
+    mkdirSync(path.dirname(p), { recursive: true });
+    copyFileSync(from, p);
+    return { file: rel, sha256: sha256Hex(readFileSync(p)) };
+  };
+  const names = functions.map((f) => f.name);
+  for (const w of writers) {
+    const built = await w.write(programs, names, { progress, write, copy, ...(opts.cpu ? { cpu: opts.cpu } : {}) });
+    built.code.forEach((c, i) => { functions[i].targets[w.name] = { ...c, manifest: named(c.manifest) }; });
+    cpu ??= built.cpu;
   }
   const state = await progress.stage('initial state (safetensors)', () => stateFiles(t, programs, write));
   const host: Record<string, number> = {};
@@ -207,14 +190,15 @@ export async function load(options = {}) {
 `;
 
 function packageJson(def: ProgramDefinition, targets: BundleTarget[], manifestSha256: string) {
-  const deps: Record<string, string> = {};
-  if (targets.includes('native')) deps.koffi = kilnPkg.dependencies.koffi;
-  if (targets.includes('webgpu')) deps.webgpu = kilnPkg.dependencies.webgpu; // Dawn, for WebGPU in Node
+  const writers = bundleWriters();
+  const needed = writers.filter((w) => targets.includes(w.name)).flatMap((w) => w.dependencies).sort();
+  const deps = Object.fromEntries(needed.map((d) => [d, kilnPkg.dependencies[d]]));
   return {
     name: def.name, version: '0.1.0', description: def.description ?? `${def.name}, compiled by kiln`,
     type: 'module', main: './index.js', types: './index.d.ts',
     exports: { '.': { types: './index.d.ts', default: './index.js' }, './package.json': './package.json' },
-    files: ['index.js', 'index.d.ts', 'kiln-bundle.json', '*.safetensors', 'runtime', 'webgpu', 'native', 'README.md'],
+    files: ['index.js', 'index.d.ts', 'kiln-bundle.json', '*.safetensors', 'runtime', ...writers.map((w) => w.folder),
+      'README.md'],
     dependencies: deps,
     kiln: { version: kilnPkg.version, targets, manifestSha256 },
   };

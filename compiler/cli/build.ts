@@ -5,6 +5,7 @@ import { Progress } from './report.js';
 import { loadDefinitions } from '../build/program.js';
 import { buildBundle } from '../build/bundle.js';
 import type { BundleTarget } from '../../runtime/bundle/format.js';
+import { bundleTargets } from '../targets/registry.js';
 
 export const spec: CommandSpec = {
   name: 'build',
@@ -12,8 +13,9 @@ export const spec: CommandSpec = {
   positionals: [{ name: 'entry.ts', desc: 'a module exporting defineProgram({...})' }],
   options: [
     {
-      name: 'target', short: 't', value: 'target', choices: ['native', 'webgpu', 'all'], default: 'all',
-      desc: 'code to ship: native (LLVM, Node), webgpu (WGSL: Node and browsers), or both',
+      name: 'target', short: 't', value: 'target', choices: [...bundleTargets().map((w) => w.name), 'all'],
+      default: 'all', desc: `code to ship: ${bundleTargets().map((w) => w.summary).join(', ')}, or `
+        + (bundleTargets().length === 2 ? 'both' : 'all'),
     },
     {
       name: 'out', short: 'o', value: 'dir',
@@ -39,7 +41,9 @@ export const spec: CommandSpec = {
 
 export async function run({ positionals: [entry], opts }: Parsed): Promise<number> {
   const progress = new Progress(!!opts.quiet);
-  const targets: BundleTarget[] = opts.target === 'all' ? ['native', 'webgpu'] : [opts.target as BundleTarget];
+  const targets: BundleTarget[] = opts.target === 'all'
+    ? bundleTargets().map((w) => w.name)
+    : [opts.target as BundleTarget];
   const defs = await progress.stage(`load ${entry}`, () => loadDefinitions(entry));
   for (const def of defs) {
     const base = (opts.out as string | undefined) ?? path.join('build', def.name);

@@ -9,6 +9,11 @@ import { inspectDefinition, type InspectReport } from '../inspect/report.js';
 import { renderHTML, renderText, type StageChoice } from '../inspect/render.js';
 import { emitKernel, type EmitKind } from '../inspect/code.js';
 import type { KernelProgram } from '../ir/kernel.js';
+import { emitKinds } from '../targets/registry.js';
+
+/** 'a, b or c' */
+const orList = (xs: string[]): string =>
+  (xs.length < 2 ? xs.join('') : `${xs.slice(0, -1).join(', ')} or ${xs.at(-1)}`);
 
 export const spec: CommandSpec = {
   name: 'inspect',
@@ -22,8 +27,8 @@ export const spec: CommandSpec = {
     },
     { name: 'kernel', short: 'k', value: 'N', desc: 'print the generated code of kernel N (with --emit)' },
     {
-      name: 'emit', short: 'e', value: 'kind', choices: ['wgsl', 'llvm', 'asm'],
-      desc: 'code to print: WGSL, LLVM IR or x86 assembly',
+      name: 'emit', short: 'e', value: 'kind', choices: emitKinds().map(([k]) => k),
+      desc: `code to print: ${orList(emitKinds().map(([, e]) => e.label))}`,
     },
     { name: 'json', desc: 'print the report as JSON (for tools)' },
     { name: 'html', value: 'file', desc: 'write an HTML report: fused graph as SVG, kernel table, highlighted code' },
@@ -45,7 +50,8 @@ export async function run({ positionals: [entry], opts }: Parsed): Promise<numbe
     throw new UsageError(`--kernel must be a kernel index (0, 1, ...), got '${kernelOpt}'`, 'inspect');
   }
   if ((kernelOpt === undefined) !== (emit === undefined) && !opts.html) {
-    throw new UsageError('--kernel and --emit go together: --kernel N --emit wgsl|llvm|asm', 'inspect');
+    const kinds = emitKinds().map(([k]) => k).join('|');
+    throw new UsageError(`--kernel and --emit go together: --kernel N --emit ${kinds}`, 'inspect');
   }
   const progress = new Progress(!!opts.quiet || (!!opts.json || !!emit) && !process.stderr.isTTY);
   const defs = await progress.stage(`load ${entry}`, () => loadDefinitions(entry));
@@ -73,7 +79,7 @@ export async function run({ positionals: [entry], opts }: Parsed): Promise<numbe
     return 0;
   }
   if (opts.html) {
-    const kind = emit ?? 'wgsl';
+    const kind = emit ?? emitKinds()[0][0];
     const code = await progress.stage('render code', async () => {
       const kp = programs[0];
       return Promise.all(kp.map((p) => Promise.all(p.kernels.map(async (_, i) =>

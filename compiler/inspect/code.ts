@@ -1,26 +1,31 @@
-// The generated code of one kernel, through the targets' own renderers (loaded lazily, so
-// inspecting WGSL never loads LLVM and vice versa).
+// The generated code of one kernel, through the targets' own renderers (compiler/targets/registry.ts;
+// each loads its target lazily, so inspecting WGSL never loads LLVM and vice versa).
 import { KilnError } from '../errors.js';
 import type { KernelProgram } from '../ir/kernel.js';
+import { emitKinds, type EmitKindSpec } from '../targets/registry.js';
 
-export type EmitKind = 'wgsl' | 'llvm' | 'asm';
+/** a kind of code `--emit` offers: 'wgsl', 'llvm', 'asm' (emitKinds()) */
+export type EmitKind = string;
+
+function emitKind(emit: EmitKind): EmitKindSpec {
+  const spec = emitKinds().find(([k]) => k === emit)?.[1];
+  if (!spec) {
+    throw new KilnError(`--emit ${emit}: no target renders it (${emitKinds().map(([k]) => k).join(', ')})`, '');
+  }
+  return spec;
+}
 
 export async function emitKernel(p: KernelProgram, kernel: number, emit: EmitKind): Promise<string> {
   if (!Number.isInteger(kernel) || kernel < 0 || kernel >= p.kernels.length) {
     throw new KilnError(`--kernel ${kernel}: the program has kernels 0..${p.kernels.length - 1}`, '');
   }
-  if (emit === 'wgsl') {
-    const { renderKernel } = await import('../../targets/wgsl/index.js');
-    return renderKernel(p.kernels[kernel], p).wgsl;
-  }
-  const llvm = await import('../../targets/llvm/index.js');
-  return emit === 'llvm' ? llvm.llvmIR(p, { kernel }) : llvm.nativeAssembly(p, { kernel });
+  return emitKind(emit).render(p, kernel);
 }
 
-/** a few token classes for WGSL, LLVM IR and x86 assembly, as HTML spans */
+/** a few token classes for the code every target emits (and graphs), as HTML spans */
 export function highlight(code: string, lang: EmitKind | 'graph' = 'graph'): string {
   const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-  const comment = { wgsl: '\\/\\/[^\\n]*', llvm: ';[^\\n]*', asm: '#[^\\n]*', graph: '(?!x)x' }[lang];
+  const comment = lang === 'graph' ? '(?!x)x' : emitKind(lang).comment;
   const re = new RegExp(`(${comment})|` + /("[^"\n]*")|/.source
     + '\\b(fn|let|var|const|for|if|else|return|loop|break|struct|define|declare|ret|br|phi|load|store|call|'
     + 'getelementptr|alloca|icmp|fcmp|select|label|workgroup|storage|uniform|read_write|read)\\b|'

@@ -1,10 +1,13 @@
 // The 'native' target: a DeviceBackend over the native runtime. Graph -> kernels with the
 // scheduler (one StateLayout per device), kernels -> LLVM IR -> opt/llc/cc -> a shared library
-// (cached by content hash), run with one foreign call per step. llvm-bindings and koffi load on
-// first use, so importing kiln costs nothing on machines without the toolchain.
-import { registerBackend, type ProgramStats } from '../backend.js';
+// (cached by content hash), run with one foreign call per step; in a bundle, the library file itself;
+// for `kiln inspect`, LLVM IR or the assembly. llvm-bindings and koffi load on first use, so
+// importing kiln costs nothing on machines without the toolchain.
+import type { ProgramStats } from '../backend.js';
 import { DeviceBackend } from '../device-backend.js';
 import type { ScheduleOptions } from '../kernel/schedule.js';
+import type { CompilerTarget } from './registry.js';
+import type { BundleCode } from '../../runtime/bundle/format.js';
 
 export interface NativeTargetOptions {
   name?: string;
@@ -50,4 +53,38 @@ export async function nativeAvailable(): Promise<{ ok: true } | { ok: false; why
   }
 }
 
-registerBackend('native', () => createNativeBackend());
+export const nativeTarget: CompilerTarget = {
+  name: 'native',
+  backends: { native: () => createNativeBackend() },
+  bundle: {
+    name: 'native',
+    summary: 'native (LLVM, Node)',
+    folder: 'native',
+    dependencies: ['koffi'],
+    async write(programs, names, { progress, copy, cpu }) {
+      const { compileNativeAsync } = await import('../../targets/llvm/index.js');
+      const code: BundleCode[] = [];
+      let builtFor: string | undefined;
+      for (const [i, kp] of programs.entries()) {
+        await progress.stage(`native: ${names[i]} (LLVM)`, async () => {
+          const a = await compileNativeAsync(kp, cpu ? { cpu } : {});
+          code.push({ manifest: a.manifest, entry: a.code.entry, code: copy(`native/${names[i]}.so`, a.code.library) });
+          builtFor = a.code.cpu;
+        });
+      }
+      return { code, ...(builtFor ? { cpu: builtFor } : {}) };
+    },
+  },
+  emit: {
+    llvm: {
+      label: 'LLVM IR',
+      render: async (p, kernel) => (await import('../../targets/llvm/index.js')).llvmIR(p, { kernel }),
+      comment: ';[^\\n]*',
+    },
+    asm: {
+      label: 'x86 assembly',
+      render: async (p, kernel) => (await import('../../targets/llvm/index.js')).nativeAssembly(p, { kernel }),
+      comment: '#[^\\n]*',
+    },
+  },
+};

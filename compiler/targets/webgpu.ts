@@ -1,10 +1,11 @@
 // The 'webgpu' target: a DeviceBackend over one WebGPU device. Graph -> kernels with the
 // scheduler (one StateLayout per device, so every program on it shares the state arenas), kernels
-// -> WGSL with targets/wgsl, run by runtime/webgpu. Everything heavy (the scheduler, the WGSL
+// -> WGSL with targets/wgsl, run by runtime/webgpu; in a bundle, the WGSL as JSON; for `kiln inspect`,
+// one kernel's WGSL. Everything heavy (the scheduler, the WGSL
 // renderer, the runtime and Dawn) is imported on first use: importing kiln never loads Dawn.
 //   target 'webgpu'              Node: Dawn on KILN_WEBGPU_BACKEND (default llvmpipe); browser: navigator.gpu
 //   target 'webgpu:swiftshader'  (or any NodeBackend name after the colon) a device on that backend
-import { registerBackend, type ProgramStats } from '../backend.js';
+import type { ProgramStats } from '../backend.js';
 import { DeviceBackend } from '../device-backend.js';
 import type { KernelProgram } from '../ir/kernel.js';
 import type { TracedProgram } from '../trace.js';
@@ -12,6 +13,10 @@ import type { NodeBackend, WebGPUDevice, WebGPUDeviceOptions, WGSLArtifact } fro
 import type { WGSLOptions } from '../../targets/wgsl/index.js';
 import type { ScheduleOptions } from '../kernel/schedule.js';
 import type { StateLayout } from '../kernel/memory.js';
+import type { CompilerTarget } from './registry.js';
+
+/** the WebGPU spec's default (and least) maxStorageBuffersPerShaderStage of a core device */
+const WEBGPU_MIN_STORAGE_BUFFERS = 8;
 
 export interface WebGPUTargetOptions extends WebGPUDeviceOptions {
   /** the target's name (default 'webgpu') */
@@ -75,7 +80,38 @@ export async function createWebGPUBackend(opts: WebGPUTargetOptions = {}): Promi
   });
 }
 
-registerBackend('webgpu', () => createWebGPUBackend());
-for (const b of ['llvmpipe', 'swiftshader'] satisfies NodeBackend[]) {
-  registerBackend(`webgpu:${b}`, () => createWebGPUBackend({ name: `webgpu:${b}`, backend: b }));
-}
+const nodeBackends = ['llvmpipe', 'swiftshader'] satisfies NodeBackend[];
+
+export const webgpuTarget: CompilerTarget = {
+  name: 'webgpu',
+  backends: Object.fromEntries([
+    ['webgpu', () => createWebGPUBackend()],
+    ...nodeBackends.map((b) => [`webgpu:${b}`, () => createWebGPUBackend({ name: `webgpu:${b}`, backend: b })]),
+  ]),
+  bundle: {
+    name: 'webgpu',
+    summary: 'webgpu (WGSL: Node and browsers)',
+    folder: 'webgpu',
+    dependencies: ['webgpu'], // Dawn, for WebGPU in Node
+    // the adapter is unknown at build time: kernels fit the binding limit every WebGPU device offers
+    schedule: { maxStorageBuffers: WEBGPU_MIN_STORAGE_BUFFERS },
+    async write(programs, names, { progress, write }) {
+      const { buildWGSL } = await import('../../targets/wgsl/index.js');
+      const code = await progress.stage('webgpu: WGSL', () => programs.map((kp, i) => {
+        const a = buildWGSL(kp);
+        return { manifest: a.manifest, code: write(`webgpu/${names[i]}.json`, JSON.stringify(a.code)) };
+      }));
+      return { code };
+    },
+  },
+  emit: {
+    wgsl: {
+      label: 'WGSL',
+      render: async (p, kernel) => {
+        const { renderKernel } = await import('../../targets/wgsl/index.js');
+        return renderKernel(p.kernels[kernel], p).wgsl;
+      },
+      comment: '\\/\\/[^\\n]*',
+    },
+  },
+};

@@ -2,6 +2,7 @@
 // Plain JSON; every file it names carries a SHA-256 checked before use.
 import type { Manifest } from '../manifest.js';
 import type { IndexBound } from '../index-bounds.js';
+import type { RUNTIME_TARGETS } from '../targets.js';
 
 export const BUNDLE_FORMAT = 1;
 export const MANIFEST_FILE = 'kiln-bundle.json';
@@ -20,15 +21,19 @@ export interface BundleFunction {
   /** inputs holding indices and their valid ranges, checked before each run (absent: none) */
   indexBounds?: IndexBound[];
   /** per target: the runtime manifest (cell names are state keys) and the code file */
-  targets: Partial<Record<BundleTarget, {
-    manifest: Manifest;
-    code: FileRef;
-    /** native: the library's entry symbol */
-    entry?: string;
-  }>>;
+  targets: Partial<Record<BundleTarget, BundleCode>>;
 }
 
-export type BundleTarget = 'webgpu' | 'native';
+/** one function's code for one target */
+export interface BundleCode {
+  manifest: Manifest;
+  code: FileRef;
+  /** native: the library's entry symbol */
+  entry?: string;
+}
+
+/** a target a bundle can ship: one of runtime/targets.ts's table ('native' | 'webgpu') */
+export type BundleTarget = (typeof RUNTIME_TARGETS)[number]['name'];
 
 export interface BundleManifest {
   format: typeof BUNDLE_FORMAT;

@@ -8,22 +8,18 @@ import { HostStep, StepDriver, type StepProgram } from '../step.js';
 import { storageOf, type CellPlacement } from '../manifest.js';
 import { indexViolationMessage } from '../index-bounds.js';
 import { decodeSafetensors, toFloat32, toInt32 } from '../safetensors.js';
-import { confinedPath, readChecked } from './assets.js';
+import { readChecked } from './assets.js';
+import { RUNTIME_TARGETS, runtimeTarget, type DeviceOptions, type RuntimeTargetEntry } from '../targets.js';
 import { BUNDLE_FORMAT, MANIFEST_FILE, type BundleFunction, type BundleManifest, type BundleTarget } from './format.js';
 import { checkManifest } from './validate.js';
 import { BundleState } from './state.js';
-import { checkCpu, hostCpuFeatures } from './cpu.js';
 import type { ParamGroupHandle } from './hyper.js';
 
 export type { BundleManifest, BundleFunction, BundleTarget, FileRef } from './format.js';
 
-export interface LoadOptions {
-  /** default: 'native' in Node when the bundle has it, else 'webgpu' */
+export interface LoadOptions extends DeviceOptions {
+  /** default: the first of runtime/targets.ts's table the bundle has and this host runs ('native' in Node) */
   target?: BundleTarget;
-  /** WebGPU: a GPU object (navigator.gpu in a browser); Node uses Dawn when omitted */
-  gpu?: GPU;
-  /** WebGPU in Node: Dawn backend ('llvmpipe' needs no GPU) */
-  backend?: string;
 }
 
 export interface TensorValue {
@@ -71,13 +67,10 @@ function tensorValue(data: HostArray, shape: number[], dtype: string): TensorVal
   };
 }
 
-async function openDevice(target: BundleTarget, opts: LoadOptions): Promise<Device> {
-  if (target === 'native') {
-    const { createNativeDevice } = await import('../native/index.js');
-    return createNativeDevice();
-  }
-  const { createWebGPUDevice } = await import('../webgpu/index.js');
-  return createWebGPUDevice({ gpu: opts.gpu, ...(opts.backend ? { backend: opts.backend as never } : {}) });
+/** the first target in order of preference that the bundle has and that runs here */
+function defaultTarget(m: BundleManifest): RuntimeTargetEntry {
+  const here = RUNTIME_TARGETS.filter((t) => isNode() || !t.nodeOnly);
+  return here.find((t) => (m.targets as string[]).includes(t.name)) ?? here[0];
 }
 
 /** what the generated index.js knows of its bundle: the root of the hashes (see README "Bundles") */
@@ -102,37 +95,37 @@ export async function loadBundle(
   base: URL, opts: LoadOptions = {}, integrity?: BundleIntegrity,
 ): Promise<BundleProgram> {
   const m = await readManifest(base, integrity);
-  const target = opts.target ?? (isNode() && m.targets.includes('native') ? 'native' : 'webgpu');
-  if (target !== 'native' && target !== 'webgpu') {
-    throw new Error(`kiln bundle ${m.name}: unknown target ${JSON.stringify(target)}: `
-      + `a bundle runs 'native' or 'webgpu' (built: ${m.targets.join(', ')}); `
+  const rt = opts.target == null ? defaultTarget(m) : runtimeTarget(opts.target);
+  if (!rt) {
+    throw new Error(`kiln bundle ${m.name}: unknown target ${JSON.stringify(opts.target)}: `
+      + `a bundle runs ${RUNTIME_TARGETS.map((t) => `'${t.name}'`).join(' or ')} (built: ${m.targets.join(', ')}); `
       + "the 'reference' interpreter is compile()'s, not shipped in bundles");
   }
+  const target = rt.name;
   if (!m.targets.includes(target)) {
     throw new Error(`kiln bundle ${m.name}: built for ${m.targets.join(', ')}, not '${target}' `
       + `(kiln build --target ${target})`);
   }
-  if (target === 'native' && !isNode()) {
-    throw new Error('kiln bundle: the native target runs in Node only; use webgpu in a browser');
+  if (rt.nodeOnly && !isNode()) {
+    const browser = RUNTIME_TARGETS.filter((t) => !t.nodeOnly).map((t) => t.name).join(' or ');
+    throw new Error(`kiln bundle: the ${target} target runs in Node only; use ${browser} in a browser`);
   }
-  if (target === 'native') checkCpu(m, process.arch, await hostCpuFeatures()); // before any file or library
+  await rt.preflight?.(m); // before any file or library
 
   // read and check everything before touching a device
   const files: Record<string, Uint8Array> = {};
   for (const [k, ref] of Object.entries(m.state)) if (ref) files[k] = await readChecked(base, ref);
   const codes = await Promise.all(m.functions.map((f) => readChecked(base, f.targets[target]!.code)));
-  const device = await openDevice(target, opts);
+  const device = await rt.openDevice(opts);
   // runs, hyperparameter changes and state reads/loads in call order, whatever is awaited
   const queue = new OrderedQueue();
   const state = new BundleState(device, m, (change) => queue.apply(change));
   const exes: Executable[] = [];
   for (const [i, f] of m.functions.entries()) {
     const t = f.targets[target]!;
-    const code = target === 'native'
-      ? { library: await confinedPath(base, t.code.file), entry: t.entry, hash: t.code.sha256, cpu: m.cpu }
-      : JSON.parse(new TextDecoder().decode(codes[i]));
+    const artifact = await rt.artifact(base, m, t, codes[i]);
     for (const b of t.manifest.buffers) if (b.kind === 'state') device.ensureState(b.dtype, b.size);
-    exes.push(await device.load({ target: target === 'native' ? 'llvm' : 'wgsl', manifest: t.manifest, code }));
+    exes.push(await device.load(artifact));
     state.addCells(t.manifest.cells);
   }
   await state.load(files, true);
