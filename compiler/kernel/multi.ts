@@ -85,7 +85,7 @@ export function clusterUpdates(
       ? { buf: bufKey(n, primary), offset: 0, shape: n.shape, storage: n.dtype === 'float32' ? 'f32' : 'i32' }
       : undefined;
   };
-  const bySig = new Map<string, SStage[][]>();
+  const byKey = new Map<string, SStage[][]>();
   for (const g of groups.values()) {
     g.sort((a, b) => prio(a) - prio(b));
     if (!g.some((s) => s.target.kind === 'cell')
@@ -98,10 +98,10 @@ export function clusterUpdates(
       uses,
     );
     if (!part) { for (const s of g) s.local = false; continue; }
-    bySig.set(part.sig, [...(bySig.get(part.sig) ?? []), g]);
+    byKey.set(part.key, [...(byKey.get(part.key) ?? []), g]);
   }
   const units: SStage[][][] = [];
-  for (const clusters of bySig.values()) {
+  for (const clusters of byKey.values()) {
     const unit: SStage[][] = [];
     const joined = new Independent(stages);
     for (const c of clusters) {
@@ -147,7 +147,7 @@ class Independent {
   }
 }
 
-/** provisional buffer identity for signatures: the kind of memory a node lives in */
+/** provisional buffer identity for structural keys: the kind of memory a node lives in */
 function bufKey(n: Node, primary: Map<number, SStage>): number {
   const st = primary.get(n.id);
   const kind = st ? st.target.kind : n.op;
