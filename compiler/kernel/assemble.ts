@@ -166,17 +166,17 @@ export function assemble(
     }
     // clusters whose final placements still give one structure share a kernel (all of them, when
     // the memory plan lined the roles up); a cluster that is not flat after all loops on its own
-    const bySig = new Map<string, FlatPart[]>();
+    const byKey = new Map<string, FlatPart[]>();
     p.clusters.forEach((c) => {
       const part = lowerFlat(c, homeOf, targetOf, uses);
-      if (part) bySig.set(part.sig, [...(bySig.get(part.sig) ?? []), part]);
+      if (part) byKey.set(part.key, [...(byKey.get(part.key) ?? []), part]);
       else {
         kernels.push(lowerFused(
           name('update'), c, squeezed(c[0].node.shape).map(([, n]) => n), homeOf, targetOf, uses, 'update', sourceOf,
         ));
       }
     });
-    for (const parts of bySig.values()) {
+    for (const parts of byKey.values()) {
       kernels.push(...concatFlat(name('multi'), parts, `multi-tensor update of ${parts.length} parameter groups`));
     }
   }

@@ -7,12 +7,13 @@
 //           index cannot absorb, a balanced tree of `where(g0 < start, ..)` picks the segment's
 //           value: always correct, and free when the memory plan lined the roles up.
 import type { Expr, Kernel, Stmt } from '../ir/kernel.js';
-import { mapExpr } from '../ir/kernel.js';
+import { exprChildren, mapExpr } from '../ir/kernel.js';
 import type { Node } from '../ir/graph.js';
 import { Emitter, newBlock, squeezed, type Home } from './emit.js';
 import { isVarIx } from './index.js';
 import type { SStage } from './stages.js';
 import { numel } from '../ir/graph.js';
+import { exprKey, stmtsKey } from './structure.js';
 
 export type HomeFn = (n: Node) => Home | undefined;
 export type TargetFn = (st: SStage) => Home;
@@ -94,8 +95,41 @@ function pointwise(stages: SStage[], k: number, d: number): boolean {
   return true;
 }
 
-/** a cluster lowered over a flat index, with its offsets and scalar slots pulled out */
-export interface FlatPart { n: number; body: Stmt[]; offsets: number[]; slots: number[]; sig: string; ops: string[] }
+/**
+ * A cluster lowered over a flat index: its body, and for each memory access in body order (a
+ * store after the loads of its value) the constant its index adds to g0, and for each host scalar
+ * its slot. Clusters with one `key` differ only in those, so they concatenate (concatFlat).
+ */
+export interface FlatPart { n: number; body: Stmt[]; offsets: number[]; slots: number[]; key: string; ops: string[] }
+
+/**
+ * Rewrites a flat cluster's body through its memory accesses and host scalars, in body order
+ * (depth first, a store's value before its index): the part's shape is this one walk, which
+ * lowerFlat uses to read the offsets and slots, and concatFlat to put every segment's in place.
+ */
+interface AccessRewrite { index: (index: Expr) => Expr; scalar: (e: Extract<Expr, { e: 'scalar' }>) => Expr }
+
+function rewriteAccesses(body: readonly Stmt[], rw: AccessRewrite): Stmt[] {
+  const ex = (e: Expr): Expr => {
+    if (e.e === 'load') return { ...e, index: rw.index(e.index) };
+    if (e.e === 'scalar') return rw.scalar(e);
+    return mapExpr(e, ex);
+  };
+  return body.map((s): Stmt => {
+    if (s.s === 'let') return { ...s, value: ex(s.value) };
+    if (s.s === 'store') {
+      const value = ex(s.value);
+      return { ...s, value, index: rw.index(s.index) };
+    }
+    return s;
+  });
+}
+
+/** a flat elementwise body: lets and stores only, no random draws */
+function isFlat(body: readonly Stmt[]): boolean {
+  const noRandom = (e: Expr): boolean => e.e !== 'random' && exprChildren(e).every(noRandom);
+  return body.every((s) => (s.s === 'let' || s.s === 'store') && noRandom(s.value));
+}
 
 export function lowerFlat(
   stages: SStage[],
@@ -109,6 +143,9 @@ export function lowerFlat(
   for (const st of stages) {
     em.stage({ id: st.id, node: st.node, home: targetOf(st), copy: st.copy, local: st.local }, 1, top, true);
   }
+  // loops or reductions are not a flat elementwise cluster; a random value depends on its index
+  // within its own draw, which concatenation would shift
+  if (!isFlat(body)) return null;
   const offsets: number[] = [], slots: number[] = [];
   const n = numel(stages[0].node.shape);
   let ok = true;
@@ -120,35 +157,12 @@ export function lowerFlat(
     }
     return null;
   };
-  const ex = (e: Expr): Expr => {
-    switch (e.e) {
-      case 'load': {
-        const o = offsetOf(e.index);
-        if (o === null) { ok = false; return e; }
-        offsets.push(o);
-        return { ...e, index: { e: 'var', type: 'i32', name: `@${offsets.length - 1}` } };
-      }
-      case 'scalar': slots.push(e.slot); return { ...e, slot: -slots.length };
-      // its value depends on its index within its own draw, which concatenation would shift
-      case 'random': ok = false; return e;
-      default: return mapExpr(e, ex);
-    }
-  };
-  const st = (s: Stmt): Stmt => {
-    switch (s.s) {
-      case 'let': return { ...s, value: ex(s.value) };
-      case 'store': {
-        const value = ex(s.value), o = offsetOf(s.index);
-        if (o === null) { ok = false; return s; }
-        offsets.push(o);
-        return { ...s, value, index: { e: 'var', type: 'i32', name: `@${offsets.length - 1}` } };
-      }
-      default: ok = false; return s; // loops or reductions: not a flat elementwise cluster
-    }
-  };
-  const abstract = body.map(st);
+  rewriteAccesses(body, {
+    index: (e) => { const o = offsetOf(e); if (o === null) ok = false; else offsets.push(o); return e; },
+    scalar: (e) => { slots.push(e.slot); return e; },
+  });
   if (!ok) return null;
-  return { n, body: abstract, offsets, slots, sig: JSON.stringify(abstract), ops: em.ops };
+  return { n, body, offsets, slots, key: stmtsKey(body, { accesses: true }), ops: em.ops };
 }
 
 const i32 = (value: number): Expr => ({ e: 'const', type: 'i32', value });
@@ -157,8 +171,8 @@ const g0: Expr = { e: 'var', type: 'i32', name: 'g0' };
 /** picks vals[i] for the segment holding g0 (starts[i] <= g0 < starts[i+1]) */
 function select(starts: number[], vals: Expr[], lo = 0, hi = vals.length - 1): Expr {
   if (lo === hi) return vals[lo];
-  const same = vals.slice(lo, hi + 1).every((v) => JSON.stringify(v) === JSON.stringify(vals[lo]));
-  if (same) return vals[lo];
+  const first = exprKey(vals[lo]);
+  if (vals.slice(lo + 1, hi + 1).every((v) => exprKey(v) === first)) return vals[lo];
   const mid = (lo + hi + 1) >> 1;
   return {
     e: 'where',
@@ -190,29 +204,19 @@ function concatFlatWith(name: string, parts: FlatPart[], reason: string, shared:
   const starts: number[] = [];
   let total = 0;
   for (const p of parts) { starts.push(total); total += p.n; }
-  const index = (k: number): Expr => {
-    const add = parts.map((p, i) => p.offsets[k] - starts[i]);
-    const sel = add.every((a) => a === add[0]) ? i32(add[0]) : select(starts, add.map(i32));
-    return sel.e === 'const' && sel.value === 0 ? g0 : { e: 'binary', type: 'i32', fn: 'add', a: g0, b: sel };
-  };
-  const ex = (e: Expr): Expr => {
-    switch (e.e) {
-      case 'load': return {
-        ...e,
-        index: e.index.e === 'var' && e.index.name.startsWith('@') ? index(+e.index.name.slice(1)) : e.index,
-      };
-      case 'scalar': return e.slot >= 0 ? e
-        : shared ? { e: 'scalar', type: 'f32', slot: parts[0].slots[-e.slot - 1] }
-        : select(starts, parts.map((p) => ({ e: 'scalar', type: 'f32', slot: p.slots[-e.slot - 1] }) as Expr));
-      default: return mapExpr(e, ex);
-    }
-  };
-  const body = parts[0].body.map((s): Stmt => {
-    if (s.s === 'let') return { ...s, value: ex(s.value) };
-    if (s.s === 'store') {
-      return { ...s, value: ex(s.value), index: index(+(s.index as { name: string }).name.slice(1)) };
-    }
-    return s;
+  let access = 0, scalar = 0;
+  const body = rewriteAccesses(parts[0].body, {
+    index: () => {
+      const k = access++;
+      const add = parts.map((p, i) => p.offsets[k] - starts[i]);
+      const sel = add.every((a) => a === add[0]) ? i32(add[0]) : select(starts, add.map(i32));
+      return sel.e === 'const' && sel.value === 0 ? g0 : { e: 'binary', type: 'i32', fn: 'add', a: g0, b: sel };
+    },
+    scalar: () => {
+      const r = scalar++;
+      return shared ? { e: 'scalar', type: 'f32', slot: parts[0].slots[r] }
+        : select(starts, parts.map((p) => ({ e: 'scalar', type: 'f32', slot: p.slots[r] }) as Expr));
+    },
   });
   return { name, grid: [total], body, meta: meta(parts[0].ops, reason) };
 }
@@ -258,7 +262,9 @@ export function concatGrid(name: string, kernels: Kernel[], k: number, reason: s
           b: { e: 'where', type: 'i32', cond: lt(gk, starts[j] + ext[j] - 1), a: off, b: i32(ext[j] - 1) },
         };
       })();
-    const rn = (n: string) => (j === 0 || /^g\d+$/.test(n) ? n : `${n}_c${j}`);
+    // part j > 0 renames every name its body declares; the grid variables are shared
+    const renamed = new Map(j === 0 ? [] : [...declaredNames(kn.body)].map((d) => [d, `${d}_c${j}`]));
+    const rn = (n: string) => renamed.get(n) ?? n;
     const ex = (e: Expr): Expr => (e.e === 'var'
       ? (e.name === `g${k}` && kn.grid.length > k ? local : { ...e, name: rn(e.name) })
       : mapExpr(e, ex));
@@ -295,7 +301,7 @@ export function concatGrid(name: string, kernels: Kernel[], k: number, reason: s
         : mapExpr(e, ex));
       for (const s of p.loop!.body) {
         if (s.s === 'let') {
-          const value = ex(s.value), key = JSON.stringify(value);
+          const value = ex(s.value), key = exprKey(value);
           const prev = seen.get(key);
           if (prev) { alias.set(s.name, prev); continue; }
           seen.set(key, s.name);
@@ -325,4 +331,13 @@ export function concatGrid(name: string, kernels: Kernel[], k: number, reason: s
   });
   const grid = [...kernels.find((kn) => kn.grid.length > k)!.grid.slice(0, k), total];
   return { name, grid, body, meta: meta(kernels.flatMap((kn) => kn.meta.ops), reason) };
+}
+
+/** the names a kernel body declares: lets, loop variables and accumulators (not the grid's) */
+function declaredNames(ss: readonly Stmt[], out = new Set<string>()): Set<string> {
+  for (const s of ss) {
+    if (s.s === 'let' || s.s === 'acc') out.add(s.name);
+    else if (s.s === 'loop') { out.add(s.var); declaredNames(s.body, out); }
+  }
+  return out;
 }

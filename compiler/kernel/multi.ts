@@ -39,6 +39,7 @@ import type { Home } from './emit.js';
 import { lowerFlat } from './lower.js';
 import type { SStage } from './stages.js';
 import { numel } from '../ir/graph.js';
+import { storageOf, type StorageDType } from '../../runtime/manifest.js';
 
 const REDUCE = new Set(['sum', 'rmax']);
 
@@ -78,30 +79,24 @@ export function clusterUpdates(
   const groups = new Map<number, SStage[]>();
   for (const s of cand) { const r = find(s.id); groups.set(r, [...(groups.get(r) ?? []), s]); }
 
+  const memories = new ProvisionalMemories();
   const provisional = (n: Node): Home | undefined => {
     const p = primary.get(n.id);
     if (p?.local) return undefined;
-    return p || n.op === 'input' || n.op === 'state'
-      ? { buf: bufKey(n, primary), offset: 0, shape: n.shape, storage: n.dtype === 'float32' ? 'f32' : 'i32' }
-      : undefined;
+    return p || n.op === 'input' || n.op === 'state' ? memories.home(memoryOf(n, primary), n) : undefined;
   };
-  const bySig = new Map<string, SStage[][]>();
+  const byKey = new Map<string, SStage[][]>();
   for (const g of groups.values()) {
     g.sort((a, b) => prio(a) - prio(b));
     if (!g.some((s) => s.target.kind === 'cell')
       || !g.every((s) => numel(s.node.shape) === numel(g[0].node.shape))) continue;
     for (const s of g) s.local = s.target.kind === 'scratch';
-    const part = lowerFlat(
-      g,
-      provisional,
-      (s) => provisional(s.node) ?? { buf: -1, offset: 0, shape: s.node.shape, storage: 'f32' },
-      uses,
-    );
+    const part = lowerFlat(g, provisional, (s) => provisional(s.node) ?? memories.home('local', s.node), uses);
     if (!part) { for (const s of g) s.local = false; continue; }
-    bySig.set(part.sig, [...(bySig.get(part.sig) ?? []), g]);
+    byKey.set(part.key, [...(byKey.get(part.key) ?? []), g]);
   }
   const units: SStage[][][] = [];
-  for (const clusters of bySig.values()) {
+  for (const clusters of byKey.values()) {
     const unit: SStage[][] = [];
     const joined = new Independent(stages);
     for (const c of clusters) {
@@ -147,12 +142,27 @@ class Independent {
   }
 }
 
-/** provisional buffer identity for signatures: the kind of memory a node lives in */
-function bufKey(n: Node, primary: Map<number, SStage>): number {
-  const st = primary.get(n.id);
-  const kind = st ? st.target.kind : n.op;
-  const dt = n.dtype === 'float32' ? 0 : 1;
-  if (kind === 'input') return 100 + dt; // inputs of one role share a buffer (assemble.ts packs them)
-  if (kind === 'output') return 100000 + (st!.target as { index: number }).index;
-  return ({ cell: 0, state: 0, scratch: 2 } as Record<string, number>)[kind] + dt;
+/**
+ * The kind of memory a node lives in before the memory plan exists: the buffer identity of a
+ * cluster's structural key (inputs of one role share a buffer: assemble.ts packs them). `local`:
+ * a value of the cluster computed in registers, so a copy of it stores from registers
+ */
+type Memory = `${'state' | 'scratch' | 'input'}:${StorageDType}` | `output:${number}` | 'local';
+
+function memoryOf(n: Node, primary: Map<number, SStage>): Memory {
+  const t = primary.get(n.id)?.target;
+  if (t?.kind === 'output') return `output:${t.index}`;
+  const kind = !t ? (n.op === 'input' ? 'input' : 'state') : t.kind === 'cell' ? 'state' : 'scratch';
+  return `${kind}:${storageOf(n.dtype)}`;
+}
+
+/** one provisional buffer per kind of memory, numbered as first met */
+class ProvisionalMemories {
+  private readonly ids = new Map<Memory, number>();
+
+  home(m: Memory, n: Node): Home {
+    let buf = this.ids.get(m);
+    if (buf === undefined) this.ids.set(m, buf = this.ids.size);
+    return { buf, offset: 0, shape: n.shape, storage: m === 'local' ? 'f32' : storageOf(n.dtype) };
+  }
 }

@@ -40,58 +40,88 @@ export function realize(p: GraphProgram): Realization {
   const store = (n: Node, why: string) => { stored.add(n.id); reason.set(n.id, why); };
   for (const r of roots) if (!SOURCES.has(r.op)) store(r, 'root');
 
-  /** the stored values first reached going up from n, and whether a path crossed a broadcast */
-  const above = (n: Node): { hits: Set<number>; broadcast: boolean } => {
+  const leaf = (s: Node) => stored.has(s.id) || s.op === 'input' || s.op === 'state';
+  /** how many stored values are first reached going up from n (exact, for `reason`) */
+  const storedAbove = (n: Node): number => {
     const hits = new Set<number>();
-    let broadcast = false;
     const seen = new Set<number>();
     for (const todo = [n]; todo.length;) { // an explicit stack: graphs may be thousands of nodes deep
       for (const u of users.get(todo.pop()!.id) ?? []) {
-        if (BROADCAST.has(u.op)) broadcast = true;
         if (stored.has(u.id)) { hits.add(u.id); continue; }
         if (!seen.has(u.id)) { seen.add(u.id); todo.push(u); }
       }
     }
-    return { hits, broadcast };
+    return hits.size;
   };
-  /** leaf reads and inlined reductions below n, stopping at stored values */
-  const below = (n: Node) => {
+  /** how many buffers n reads: leaves first reached going down from n (exact, for `reason`) */
+  const leavesBelow = (n: Node): number => {
     const leaves = new Set<number>();
-    let reduces = 0;
     const seen = new Set<number>();
     for (const todo = [n]; todo.length;) {
       for (const s of todo.pop()!.src) {
         if (seen.has(s.id)) continue;
         seen.add(s.id);
-        if (stored.has(s.id) || s.op === 'input' || s.op === 'state') { leaves.add(s.id); continue; }
-        if (REDUCES.has(s.op)) reduces++;
-        todo.push(s);
+        if (leaf(s)) leaves.add(s.id); else todo.push(s);
       }
     }
-    return { leaves: leaves.size, reduces: reduces + (REDUCES.has(n.op) ? 1 : 0) };
+    return leaves.size;
   };
 
-  // Walk users-first so that a decision about a value sees its users' decisions.
+  // Walk users-first so that a decision about a value sees its users' decisions. A decision asks
+  // what lies above a node (the stored values first reached going up, and whether a path crosses a
+  // broadcast) and below it (the leaves first reached going down, and whether an inlined
+  // reduction lies on the way). Each is a node's neighbours' summaries combined, so a sweep is
+  // linear in the graph (a walk per node was quadratic in a deep network):
+  //   above: every user comes later in `order`, so it is decided and summarized in this sweep;
+  //   below: a node's sources are decided only later in this sweep, so what lies below any
+  //          undecided node is as at the start of the sweep, summarized then, sources first.
+  // The decisions only ask for none, one or several stored values or leaves, so a summary keeps
+  // at most two (the reasons' exact counts walk the graph, once per value stored for them).
+  const index = new Map(order.map((n, i) => [n.id, i]));
+  const aboveHits: number[][] = order.map(() => []), aboveBroadcast = order.map(() => false);
+  const belowLeaves: number[][] = order.map(() => []), belowReduces = order.map(() => false);
+  const atMostTwo = (into: number[], id: number) => { if (into.length < 2 && !into.includes(id)) into.push(id); };
   for (let changed = true; changed;) {
     changed = false;
+    order.forEach((n, i) => {
+      const leaves: number[] = [];
+      let reduces = false;
+      for (const s of n.src) {
+        if (leaf(s)) { atMostTwo(leaves, s.id); continue; }
+        const j = index.get(s.id)!;
+        if (REDUCES.has(s.op) || belowReduces[j]) reduces = true;
+        for (const id of belowLeaves[j]) atMostTwo(leaves, id);
+      }
+      belowLeaves[i] = leaves;
+      belowReduces[i] = reduces;
+    });
     for (let i = order.length - 1; i >= 0; i--) {
       const n = order[i];
+      const hits: number[] = [];
+      let broadcast = false;
+      for (const u of users.get(n.id) ?? []) {
+        if (BROADCAST.has(u.op)) broadcast = true;
+        if (stored.has(u.id)) { atMostTwo(hits, u.id); continue; }
+        const j = index.get(u.id)!;
+        if (aboveBroadcast[j]) broadcast = true;
+        for (const id of aboveHits[j]) atMostTwo(hits, id);
+      }
+      aboveHits[i] = hits;
+      aboveBroadcast[i] = broadcast;
       if (stored.has(n.id) || SOURCES.has(n.op) || VIEWS.has(n.op)) continue;
-      const { hits, broadcast } = above(n);
       if (REDUCES.has(n.op)) {
-        if (broadcast || hits.size !== 1) {
+        if (broadcast || hits.length !== 1) {
           store(n, broadcast ? 'reduction read through a broadcast' : 'reduction with several consumers');
           changed = true;
         }
         continue;
       }
-      if (hits.size < 2 && !broadcast) continue;
-      const b = below(n);
-      if (b.reduces > 0 && (hits.size >= 2 || broadcast)) {
+      if (hits.length < 2 && !broadcast) continue;
+      if (belowReduces[i]) {
         store(n, 'holds a reduction and has several consumers');
         changed = true;
-      } else if (hits.size >= 2 && b.leaves >= 2) {
-        store(n, `used by ${hits.size} stored values, reads ${b.leaves} buffers`);
+      } else if (hits.length >= 2 && belowLeaves[i].length >= 2) {
+        store(n, `used by ${storedAbove(n)} stored values, reads ${leavesBelow(n)} buffers`);
         changed = true;
       }
     }

@@ -104,25 +104,34 @@ export function buildStages(gp: GraphProgram, R: Realization): StagePlan {
     for (const st of stages) for (const l of st.loads) {
       const p = primary.get(l.node.id);
       if (p && p !== st) st.deps.add(p.id);
-      if (l.node.op === 'state' && !primary.has(l.node.id)) { // reads the cell itself, not a scratch copy
+      if (readsEntry(l, primary)) {
         const w = writer.get(l.node.arg.cell);
         if (w && w !== st) w.deps.add(st.id);
       }
     }
     // hazards that ordering cannot fix
     const bad: Node[] = [];
+    const entryReaders = new Map<number, SStage[]>(); // of each cell's entry value, in stage order
+    for (const s of stages) {
+      for (const cell of new Set(s.loads.filter((l) => readsEntry(l, primary)).map((l) => l.node.arg.cell))) {
+        const rs = entryReaders.get(cell);
+        if (rs) rs.push(s); else entryReaders.set(cell, [s]);
+      }
+    }
     for (const [cell, w] of writer) {
-      const self = w.loads.filter((l) => l.node.op === 'state' && l.node.arg.cell === cell && !primary.has(l.node.id));
+      const self = w.loads.filter((l) => readsEntry(l, primary) && l.node.arg.cell === cell);
       const mine = flatten(analysisIdx(w.node), w.node.shape);
       const selfBad = self.some((l) => !sameIx(flatten(l.idx, l.node.shape), mine));
-      const readers = stages.filter((s) => s !== w && s.loads.some((l) =>
-        l.node.op === 'state' && l.node.arg.cell === cell && !primary.has(l.node.id)));
+      const readers = (entryReaders.get(cell) ?? []).filter((s) => s !== w);
       if (selfBad || readers.some((r) => dependsOn(stages, r, w))) bad.push(w.node);
     }
     if (!bad.length) return { stages, primary, writer };
     for (const n of bad) rehomed.add(n.id);
   }
 }
+
+/** a load of a cell's value as on entry (the cell itself, not a scratch copy) */
+const readsEntry = (l: Load, primary: Map<number, SStage>) => l.node.op === 'state' && !primary.has(l.node.id);
 
 /** does stage a (transitively) depend on stage b? (data and anti edges) */
 export function dependsOn(stages: SStage[], a: SStage, b: SStage): boolean {
