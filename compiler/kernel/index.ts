@@ -219,8 +219,9 @@ export interface IxScope { extent(name: string): number | undefined; value(name:
  * two variables.
  */
 export function ixOfExpr(e: Expr, scope: IxScope): Ix | null {
+  if (e.type !== 'i32') return null; // index math is i32 (a let of float values is none)
   switch (e.e) {
-    case 'const': return e.type === 'i32' ? ixConst(e.value) : null;
+    case 'const': return ixConst(e.value);
     case 'var': {
       const ext = scope.extent(e.name);
       if (ext !== undefined) return ixVar(e.name, ext);
