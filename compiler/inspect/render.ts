@@ -18,10 +18,10 @@ const fired = (f?: Record<string, number>) => (
 export type StageChoice = 'all' | 'last' | 'none';
 
 export function kernelTable(ks: KernelRow[]): string {
-  const head = ['#', 'kernel', 'grid', 'ops', 'FLOPs', 'bytes', 'FLOP/B', 'boundary'];
+  const head = ['#', 'kernel', 'grid', 'ops', 'FLOPs', 'bytes', 'FLOP/B', 'strategy', 'boundary'];
   const rows = ks.map((k) => [
     String(k.index), k.name, `[${k.grid}]`, k.ops.join(' '), si(k.flops), si(k.bytesRead + k.bytesWritten),
-    k.intensity.toFixed(2), k.reason,
+    k.intensity.toFixed(2), k.strategy, k.reason,
   ]);
   const w = head.map((h, i) => Math.min(i === 3 ? 40 : 60, Math.max(h.length, ...rows.map((r) => r[i].length))));
   const line = (r: string[]) => r.map((c, i) => (
@@ -64,7 +64,8 @@ export function renderHTML(r: InspectReport, code: { kernel: number; emit: strin
     const rows = f.kernels.map((k) => `<tr><td class="num">${k.index}</td><td>${esc(k.name)}</td>`
       + `<td>[${k.grid}]</td><td>${esc(k.ops.join(' '))}</td><td class="num">${si(k.flops)}</td>`
       + `<td class="num">${si(k.bytesRead)}</td><td class="num">${si(k.bytesWritten)}</td>`
-      + `<td class="num">${k.intensity.toFixed(2)}</td><td>${esc(k.reason)}</td></tr>`).join('\n');
+      + `<td class="num">${k.intensity.toFixed(2)}</td><td>${esc(k.strategy)}</td><td>${esc(k.reason)}</td></tr>`)
+      .join('\n');
     const stages = f.stages.map((s) => `<details><summary>graph after ${esc(s.name)} (${s.nodes} nodes)`
       + `${esc(fired(s.fired))}</summary><pre>${highlight(s.text)}</pre></details>`).join('\n');
     const codes = (code[fi] ?? []).map((c) => `<h3>kernel #${c.kernel} (${esc(c.emit)})</h3>`
@@ -77,7 +78,8 @@ export function renderHTML(r: InspectReport, code: { kernel: number; emit: strin
       + `<div class="graph ops">${renderSVG(f.opGraph)}</div></details>
 <h3>Kernels: ${f.kernels.length}${f.fused ? '' : ' (unfused: one per op)'}</h3>
 <table class="kernels"><thead><tr><th>#</th><th>kernel</th><th>grid</th><th>ops fused</th><th>FLOPs</th>`
-      + `<th>bytes read</th><th>bytes written</th><th>FLOP/byte</th><th>why it ends here</th></tr></thead>
+      + '<th>bytes read</th><th>bytes written</th><th>FLOP/byte</th><th>strategy</th>'
+      + `<th>why it ends here</th></tr></thead>
 <tbody>${rows}</tbody></table>
 <h3>Stages</h3>${stages}
 ${codes}

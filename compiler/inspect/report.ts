@@ -6,6 +6,7 @@ import {
 } from '../ir/graph.js';
 import type { KernelProgram, Stmt, Expr } from '../ir/kernel.js';
 import { exprChildren } from '../ir/kernel.js';
+import { printStrategy, strategyOf } from '../kernel/opt.js';
 import type { TracedDefinition } from '../build/program.js';
 import type { DrawGraph, DrawNode } from './svg.js';
 import type { Lowering } from './pipeline.js';
@@ -16,6 +17,8 @@ export interface KernelRow {
   /** flops per byte moved */
   intensity: number;
   reason: string;
+  /** how each target runs it (compiler/kernel/opt.ts); '' for an unfused op */
+  strategy: string;
 }
 
 export interface FunctionReport {
@@ -35,8 +38,11 @@ export interface FunctionReport {
 
 export interface InspectReport { program: string; entry: string; functions: FunctionReport[] }
 
-const row = (index: number, k: Omit<KernelRow, 'index' | 'intensity' | 'reason'> & { reason?: string }): KernelRow => ({
-  index, ...k, reason: k.reason ?? '', intensity: k.flops / Math.max(1, k.bytesRead + k.bytesWritten),
+type RowFields = Omit<KernelRow, 'index' | 'intensity' | 'reason' | 'strategy'>
+  & { reason?: string; strategy?: string };
+const row = (index: number, k: RowFields): KernelRow => ({
+  index, ...k, reason: k.reason ?? '', strategy: k.strategy ?? '',
+  intensity: k.flops / Math.max(1, k.bytesRead + k.bytesWritten),
 });
 
 export function inspectDefinition(
@@ -60,7 +66,9 @@ export function inspectDefinition(
         ...(s.fired ? { fired: s.fired } : {}),
       })),
       fused: true,
-      kernels: low.kernels.kernels.map((k, i) => row(i, { name: k.name, grid: k.grid, ...k.meta })),
+      kernels: low.kernels.kernels.map((k, i) => row(i, {
+        name: k.name, grid: k.grid, ...k.meta, strategy: printStrategy(strategyOf(k)),
+      })),
       graph: kernelGraph(low.kernels),
       opGraph: opGraph(named(last)),
     };

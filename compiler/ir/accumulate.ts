@@ -18,7 +18,7 @@
 // LLVM splits a chain into 8 interleaved partial sums combined pairwise, and the WebGPU tree
 // reduction gives each of its threads the strided terms lid, lid + 64, ... as a cascade of their
 // own, combined in a pairwise tree. Chains of at most CASCADE_MIN_TERMS stay one loop, so
-// matmul-sized reduce loops keep their vector shape (targets/llvm/plan.ts 'block').
+// matmul-sized reduce loops keep their vector shape (compiler/kernel/opt-cpu.ts 'block').
 
 /** terms per block (and block sums per block one level up) */
 export const CASCADE_BLOCK = 32;

@@ -86,6 +86,41 @@ export interface KernelMeta {
   reason?: string;
 }
 
+/**
+ * How the LLVM target shapes a kernel for LLVM's vectorizers (targets/llvm/kernel.ts renders it;
+ * compiler/kernel/opt-cpu.ts chooses it). Register-block sizes depend on the CPU built for, so
+ * they are bounds here, resolved against the CPU's registers by opt-cpu.ts's cpuWidths.
+ */
+export type CpuStrategy =
+  /** no serial loops: the innermost grid loop is the innermost loop, and `opt` vectorizes it */
+  | { kind: 'plain' }
+  /** the last grid dim `lanes` points at a time, and rows of the dim before it (at most `maxRows`) */
+  | { kind: 'tile'; lanes: number; maxRows: number }
+  /** the reduce loops `loops` unrolled by `factor`, each with `factor` partial accumulators */
+  | { kind: 'unroll'; factor: number; loops: string[] }
+  /** the reduce loop `loop` as <lanes x float> vectors, the last two grid dims blocked */
+  | { kind: 'block'; lanes: number; loop: string };
+
+/** How the WGSL target runs a kernel (compiler/kernel/opt-gpu.ts chooses, targets/wgsl renders). */
+export type GpuStrategy =
+  /** one invocation per grid point, reductions as serial loops */
+  | { kind: 'serial' }
+  /** one workgroup of `workgroupSize` per grid point; the body statements `loops` are tree reductions */
+  | { kind: 'tree'; workgroupSize: number; loops: number[] }
+  /**
+   * tiled matmul: `edge`×`edge` output tiles, the reduce loop body[`loop`] staged through
+   * workgroup memory; `a` and `b` are the positions of the A and B loads in its accumulated value
+   */
+  | { kind: 'tile'; edge: number; loop: number; a: number; b: number };
+
+/**
+ * Each target's way of running a kernel, chosen once from the kernel's index strides and loop
+ * shapes (compiler/kernel/opt.ts) and only rendered by the targets. Loop names and positions are
+ * those of the kernel with its cascade sums expanded (cascadeSums), which is what both render,
+ * except a tree reduction's: it spreads the unexpanded cascade over its threads itself.
+ */
+export interface KernelStrategy { cpu: CpuStrategy; gpu: GpuStrategy }
+
 export interface Kernel {
   name: string;
   /** extents of the parallel loop variables, named g0, g1, ... (outermost first) */
@@ -94,6 +129,8 @@ export interface Kernel {
   meta: KernelMeta;
   /** launch guard: the runtime skips the kernel unless guardHolds(when, scalars) (runtime/manifest.ts) */
   when?: LaunchGuard;
+  /** set by the scheduler (compiler/kernel/opt.ts); a kernel built without it is planned when rendered */
+  strategy?: KernelStrategy;
 }
 
 /** A scheduled program: the manifest's memories and placements, plus the kernels as IR. */

@@ -10,6 +10,7 @@ import { planScratch, type StateLayout, type Temp } from './memory.js';
 import type { Realization } from './realize.js';
 import type { Plan } from './schedule.js';
 import type { SStage, StagePlan } from './stages.js';
+import { planKernel } from './opt.js';
 import { annotate } from './stats.js';
 import { numel } from '../ir/graph.js';
 
@@ -198,8 +199,8 @@ export function assemble(
   const peakBytes = buffers.reduce((a, b) => a + 4 * b.size, 0);
 
   return {
-    buffers, host: gp.host, inputs, outputs, cells: cellPlacements, kernels: kernels.map(annotate), peakBytes, minBytes,
-    graph: gp,
+    buffers, host: gp.host, inputs, outputs, cells: cellPlacements,
+    kernels: kernels.map((k) => planKernel(annotate(k))), peakBytes, minBytes, graph: gp,
   };
 }
 

@@ -194,3 +194,52 @@ export function toExpr(e: Ix): Expr {
 }
 
 export const printIx = ixKey;
+
+/**
+ * How far `e` moves when the loop variable `v` steps by one, wherever the other variables are:
+ * the coefficient of v's term (0 when e does not use v), or null when v also sits inside a
+ * floor or mod atom (the step then depends on the point: not affine in v).
+ */
+export function strideOf(e: Ix, v: string): number | null {
+  let s = 0;
+  for (const t of e.terms) {
+    if (t.atom.k === 'var') { if (t.atom.name === v) s += t.coef; }
+    else if (varsOf(t.atom.a).has(v)) return null;
+  }
+  return s;
+}
+
+/** what an index expression's names mean: a loop variable's extent, or a let binding's value */
+export interface IxScope { extent(name: string): number | undefined; value(name: string): Expr | undefined }
+
+/**
+ * The linear form of kernel IR index math (the inverse of toExpr: constants, loop variables,
+ * let bindings of index math, + - and * by a constant, floor division and mod by a positive
+ * constant), or null for anything else: a guarded (`where`) index, a loaded value, a product of
+ * two variables.
+ */
+export function ixOfExpr(e: Expr, scope: IxScope): Ix | null {
+  if (e.type !== 'i32') return null; // index math is i32 (a let of float values is none)
+  switch (e.e) {
+    case 'const': return ixConst(e.value);
+    case 'var': {
+      const ext = scope.extent(e.name);
+      if (ext !== undefined) return ixVar(e.name, ext);
+      const bound = scope.value(e.name);
+      return bound ? ixOfExpr(bound, scope) : null;
+    }
+    case 'binary': {
+      const a = ixOfExpr(e.a, scope), b = ixOfExpr(e.b, scope);
+      if (!a || !b) return null;
+      switch (e.fn) {
+        case 'add': return add(a, b);
+        case 'sub': return add(a, mul(b, -1));
+        case 'mul': return isConst(b) ? mul(a, b.c) : isConst(a) ? mul(b, a.c) : null;
+        case 'idiv': return isConst(b) && b.c > 0 ? idiv(a, b.c) : null;
+        case 'mod': return isConst(b) && b.c > 0 ? mod(a, b.c) : null;
+        default: return null;
+      }
+    }
+    default: return null;
+  }
+}

@@ -1,6 +1,7 @@
 // Kernel IR as readable pseudo-code, for `kiln inspect`, test failures and renderer authors.
 import type { Expr, Kernel, KernelProgram, Stmt } from '../ir/kernel.js';
 import { numel } from '../ir/graph.js';
+import { printStrategy } from './opt.js';
 
 const SYM: Record<string, string> = {
   add: '+', sub: '-', mul: '*', div: '/', idiv: '/', mod: '%',
@@ -52,6 +53,7 @@ export function printKernel(k: Kernel): string {
     : '';
   const out = [
     `kernel ${k.name} grid[${k.grid}]${when}  # ${k.meta.ops.join(',')}${k.meta.reason ? ` (${k.meta.reason})` : ''}`,
+    ...(k.strategy ? [`  strategy: ${printStrategy(k.strategy)}`] : []),
   ];
   printStmts(k.body, '  ', out);
   return out.join('\n');

@@ -1,5 +1,5 @@
 // What the target CPU's vector register file looks like, from the `cpu` option (`native` → this
-// host), so plan.ts can size register blocks to it: a block whose accumulators and operands
+// host), so compiler/kernel/opt-cpu.ts can size register blocks to it: a block whose accumulators and operands
 // outnumber the registers spills to the stack in its innermost loop.
 import { readFileSync } from 'node:fs';
 import { hostTriple } from './module.js';

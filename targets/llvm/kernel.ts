@@ -3,21 +3,11 @@
 // entry-block allocas that mem2reg turns into SSA; loops are emitted with constant trip counts
 // wherever the IR has them so the unroller and vectorizers can reason about them.
 import llvm from 'llvm-bindings';
-import type { Kernel, Stmt } from '../../compiler/ir/kernel.js';
+import type { CpuStrategy, Kernel, Stmt } from '../../compiler/ir/kernel.js';
 import { cascadeSums } from '../../compiler/kernel/cascade.js';
+import { strategyOf } from '../../compiler/kernel/opt.js';
+import { cpuWidths, shapeFor, type Shape } from '../../compiler/kernel/opt-cpu.js';
 import { ExprEmitter, type Env } from './expr.js';
-import {
-  BLOCK_BUDGET,
-  BLOCK_LANES,
-  bodySize,
-  chooseStrategy,
-  shapeFor,
-  TILE_LANES,
-  UNROLL,
-  vectorReduce,
-  type Shape,
-  type Strategy,
-} from './plan.js';
 import { emitVectorReduce, type VectorHooks } from './vreduce.js';
 
 const child = (env: Env, name: string, v: llvm.Value): Env => new Map(env).set(name, { k: 'val', v });
@@ -25,7 +15,7 @@ const child = (env: Env, name: string, v: llvm.Value): Env => new Map(env).set(n
 export class KernelEmitter extends ExprEmitter {
   private allocas!: llvm.IRBuilder;
   private fn!: llvm.Function;
-  private strategy: Strategy = 'plain';
+  private strategy: CpuStrategy = { kind: 'plain' };
   /** how many points of each grid dim one iteration takes (1: a plain loop) */
   private widths: number[] = [];
   /** register blocking for the target CPU (module.ts sets it from the `cpu` option) */
@@ -48,20 +38,8 @@ export class KernelEmitter extends ExprEmitter {
     const body = llvm.BasicBlock.Create(this.ctx, 'body', fn);
     this.allocas = new llvm.IRBuilder(entry);
     this.b = new llvm.IRBuilder(body);
-    this.strategy = chooseStrategy(k);
-    const g = k.grid;
-    this.widths = g.map(() => 1);
-    if (this.strategy === 'tile') {
-      this.widths[g.length - 1] = TILE_LANES;
-      // row blocking only where the unrolled body stays small
-      const R = this.shape.tileRows;
-      if (R > 1 && g.length >= 2 && g[g.length - 2] >= R && bodySize(k.body) * R * TILE_LANES <= BLOCK_BUDGET) {
-        this.widths[g.length - 2] = R;
-      }
-    } else if (this.strategy === 'block') {
-      this.widths[g.length - 2] = this.shape.blockRows;
-      this.widths[g.length - 1] = this.shape.blockCols;
-    }
+    this.strategy = strategyOf(kernel).cpu;
+    this.widths = cpuWidths(this.strategy, k.grid, this.shape);
     this.grid(k, 0, [new Map()], lo, hi);
     this.b.CreateRetVoid();
     this.allocas.CreateBr(body);
@@ -150,12 +128,10 @@ export class KernelEmitter extends ExprEmitter {
           for (const env of envs) this.store(s.buf, this.expr(s.index, env), this.expr(s.value, env), s.value.type);
           break;
         case 'loop':
-          if (this.strategy === 'block' && vectorReduce(body, s)) {
-            emitVectorReduce(this, this.hooks, s, envs, BLOCK_LANES);
-          } else if (
-            this.strategy === 'unroll' && s.reduce && s.extent >= 2 * UNROLL && !s.body.some((x) => x.s === 'loop')
-          ) {
-            this.unrolled(s, envs);
+          if (this.strategy.kind === 'block' && this.strategy.loop === s.var) {
+            emitVectorReduce(this, this.hooks, s, envs, this.strategy.lanes);
+          } else if (this.strategy.kind === 'unroll' && this.strategy.loops.includes(s.var)) {
+            this.unrolled(s, envs, this.strategy.factor);
           } else {
             this.loop(this.i(0), this.i(s.extent), 1, (iv) => this.stmts(s.body, envs.map((e) => child(e, s.var, iv))));
           }
@@ -168,8 +144,8 @@ export class KernelEmitter extends ExprEmitter {
    * A reduce loop unrolled by U with U partial accumulators per outer accumulator (so the adds are
    * independent and SLP can pack them), combined pairwise after the main loop; then a remainder loop.
    */
-  private unrolled(s: Extract<Stmt, { s: 'loop' }>, envs: Env[]): void {
-    const b = this.b, U = UNROLL;
+  private unrolled(s: Extract<Stmt, { s: 'loop' }>, envs: Env[], U: number): void {
+    const b = this.b;
     const main = Math.floor(s.extent / U) * U;
     const names = [...new Set(s.body.flatMap((x) => (x.s === 'accum' ? [x.name] : [])))];
     const partials = envs.map((env) => new Map(names.flatMap((n) => {

@@ -6,7 +6,7 @@ import llvm from 'llvm-bindings';
 import type { Kernel, KernelProgram } from '../../compiler/ir/kernel.js';
 import { cpuProfile } from './cpu.js';
 import { KernelEmitter } from './kernel.js';
-import { shapeFor, type Shape } from './plan.js';
+import { shapeFor, type Shape } from '../../compiler/kernel/opt-cpu.js';
 import { ENTRY } from './rt.js';
 import { cpuOf } from './toolchain.js';
 import { unalignVectors } from './vreduce.js';

@@ -46,7 +46,7 @@ export interface VectorHooks {
   stmts(body: Stmt[], envs: Env[]): void;
 }
 
-/** emits the reduce loop `s` (checked by plan.ts's `vectorReduce`) for every env, V lanes at a time */
+/** emits the reduce loop `s` (chosen by compiler/kernel/opt-cpu.ts) for every env, V lanes at a time */
 export function emitVectorReduce(em: ExprEmitter, h: VectorHooks, s: Loop, envs: Env[], V: number): void {
   const b = em.b, vt = floatVector(em.ctx, V), vp = llvm.PointerType.get(vt, 0);
   const main = Math.floor(s.extent / V) * V;

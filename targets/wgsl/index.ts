@@ -2,39 +2,32 @@
 // Device-independent: the runtime checks `requirements` against the adapter's limits at load.
 import type { Kernel, KernelProgram } from '../../compiler/ir/kernel.js';
 import type { KernelInfo, Manifest } from '../../runtime/manifest.js';
-import {
-  LLVMPIPE_LOOP_LIMIT, type WGSLArtifact, type WGSLKernel, type WGSLRequirements,
-} from '../../runtime/webgpu/artifact.js';
+import type { WGSLArtifact, WGSLKernel, WGSLRequirements } from '../../runtime/webgpu/artifact.js';
+import { cascadeSums } from '../../compiler/kernel/cascade.js';
+import { gpuStrategyOf } from '../../compiler/kernel/opt.js';
+import type { GpuOptions } from '../../compiler/kernel/opt-gpu.js';
 import { DEFAULT_WORKGROUP_SIZE, renderSerialKernel } from './kernel.js';
-import { REDUCE_WORKGROUP_SIZE, renderWorkgroupReduce } from './reduce.js';
+import { renderWorkgroupReduce } from './reduce.js';
 import { renderTiledMatmul } from './tile.js';
 
-export interface WGSLOptions {
+/** GpuOptions: whether a kernel may run as its strategy's tree reduction or tiled matmul */
+export interface WGSLOptions extends GpuOptions {
   /** threads per workgroup for grid kernels (default 64) */
   workgroupSize?: number;
-  /** use a workgroup tree reduction for small grids with long reduce loops (default true) */
-  workgroupReduce?: boolean;
-  /** stage 8x8 tiles in workgroup memory for matmul-shaped kernels (default true) */
-  tile?: boolean;
 }
-
-import { cascadeSums } from '../../compiler/kernel/cascade.js';
 
 export { renderSerialKernel } from './kernel.js';
 export { renderWorkgroupReduce } from './reduce.js';
 export { renderTiledMatmul } from './tile.js';
 
+/** renders `k` as its strategy says (compiler/kernel/opt-gpu.ts), within what `opts` allows */
 export function renderKernel(k: Kernel, program: Pick<KernelProgram, 'buffers'>, opts: WGSLOptions = {}): WGSLKernel {
   const dtypes = program.buffers.map((b) => b.dtype);
-  if (opts.workgroupReduce !== false) {
-    const r = renderWorkgroupReduce(k, dtypes, REDUCE_WORKGROUP_SIZE);
-    if (r) return r;
-  }
-  const expanded = cascadeSums(k); // the tree reduction above spreads a cascade over its threads itself
-  if (opts.tile !== false) {
-    const t = renderTiledMatmul(expanded, dtypes);
-    if (t && (t.loopTrips ?? 0) <= LLVMPIPE_LOOP_LIMIT) return t; // else serial, unrolled: fewer trips
-  }
+  const plan = gpuStrategyOf(k, opts);
+  // the tree reduction spreads a cascade sum over its threads itself; the other forms expand it
+  if (plan.kind === 'tree') return renderWorkgroupReduce(k, dtypes, plan);
+  const expanded = cascadeSums(k);
+  if (plan.kind === 'tile') return renderTiledMatmul(expanded, dtypes, plan);
   return renderSerialKernel(expanded, dtypes, opts.workgroupSize ?? DEFAULT_WORKGROUP_SIZE);
 }
 

@@ -5,8 +5,9 @@
 // the last reduce loop and writes memory runs on thread 0 only.
 // The order of additions differs from the serial loop (as it does in PyTorch's own reductions); a
 // cascade sum stays a cascade within each thread, over the terms that thread takes.
-import type { Expr, Kernel, KType, Stmt } from '../../compiler/ir/kernel.js';
+import type { Expr, GpuStrategy, Kernel, KType, Stmt } from '../../compiler/ir/kernel.js';
 import { accumulators, cascadeLevels, cascadeNest, type CascadeNest } from '../../compiler/kernel/cascade.js';
+import { accumsIn } from '../../compiler/kernel/opt-gpu.js';
 import type { StorageDType } from '../../runtime/manifest.js';
 import type { WGSLKernel } from '../../runtime/webgpu/artifact.js';
 import { helperSource, ident, lit, newCtx, WGSL_TYPE, type Ctx } from './expr.js';
@@ -14,27 +15,8 @@ import { accumulate, bindingDecls, foldWorkgroups, gridLets, header, stmts } fro
 import { chooseUnroll, ENTRY_POINT, forLoop, loopTrips } from './loops.js';
 import { numel } from '../../runtime/manifest.js';
 
-export const REDUCE_WORKGROUP_SIZE = 64;
-/** heuristics: worth it only when the grid alone would leave the device idle */
-export const REDUCE_MAX_GRID = 2048;
-export const REDUCE_MIN_EXTENT = 256;
-
 type Acc = { type: KType; fn: 'add' | 'max' };
 type Loop = Extract<Stmt, { s: 'loop' }>;
-
-const hasStore = (ss: readonly Stmt[]): boolean =>
-  ss.some((s) => s.s === 'store' || (s.s === 'loop' && hasStore(s.body)));
-const hasAcc = (ss: readonly Stmt[]): boolean =>
-  ss.some((s) => s.s === 'acc' || (s.s === 'loop' && hasAcc(s.body)));
-function accumsIn(ss: readonly Stmt[], out = new Set<string>()): Set<string> {
-  for (const s of ss) {
-    if (s.s === 'accum') out.add(s.name);
-    else if (s.s === 'loop') accumsIn(s.body, out);
-  }
-  return out;
-}
-const isLongLoop = (s: Stmt): s is Loop =>
-  s.s === 'loop' && !!s.reduce && s.extent >= REDUCE_MIN_EXTENT && !hasStore(s.body) && !hasAcc(s.body);
 
 function identity(a: Acc, ctx: Ctx): string {
   if (a.fn === 'add') return lit(a.type, 0, ctx);
@@ -59,29 +41,23 @@ function threadCascade(c: CascadeNest, wg: number, name: (base: string) => strin
   return { rounds, rest, restThreads };
 }
 
-/** the WGSL for a kernel, or null when the kernel does not have the shape this handles */
-export function renderWorkgroupReduce(k: Kernel, dtypes: readonly StorageDType[], wg = REDUCE_WORKGROUP_SIZE): WGSLKernel | null {
-  const n = numel(k.grid);
-  if (n === 0 || n > REDUCE_MAX_GRID) return null;
+/** the WGSL for a kernel whose strategy (compiler/kernel/opt-gpu.ts) is a tree reduction over `plan.loops` */
+export function renderWorkgroupReduce(
+  k: Kernel, dtypes: readonly StorageDType[], plan: Extract<GpuStrategy, { kind: 'tree' }>,
+): WGSLKernel {
+  const n = numel(k.grid), wg = plan.workgroupSize;
   // a cascade sum (compiler/ir/accumulate.ts) is spread over the threads by its flat term index
   const allAccs = accumulators(k.body);
+  const chosen = new Set(plan.loops.map((i) => k.body[i]));
   const cascades = new Map<Stmt, CascadeNest>();
-  for (const s of k.body) {
-    const c = s.s === 'loop' ? cascadeNest(s, allAccs) : null;
-    if (c) cascades.set(s, c);
+  for (const st of chosen) {
+    const c = st.s === 'loop' ? cascadeNest(st, allAccs) : null;
+    if (c) cascades.set(st, c);
   }
-  const isReduceLoop = (s: Stmt): s is Loop => cascades.has(s) || isLongLoop(s);
-  const lastReduce = k.body.reduce((last, s, i) => (isReduceLoop(s) ? i : last), -1);
-  if (lastReduce < 0 || hasStore(k.body.slice(0, lastReduce))) return null;
+  const isReduceLoop = (st: Stmt): st is Loop => chosen.has(st);
+  const lastReduce = plan.loops[plan.loops.length - 1];
   const accs = new Map<string, Acc>();
-  for (const s of k.body.slice(0, lastReduce)) if (s.s === 'acc') accs.set(s.name, { type: s.type, fn: s.fn });
-  for (const s of k.body) {
-    if (!isReduceLoop(s)) continue;
-    for (const a of accumsIn(s.body)) {
-      const acc = accs.get(a);
-      if (!acc || acc.type === 'bool') return null;
-    }
-  }
+  for (const st of k.body.slice(0, lastReduce)) if (st.s === 'acc') accs.set(st.name, { type: st.type, fn: st.fn });
 
   const ctx = newCtx(dtypes);
   k.grid.forEach((_, i) => ctx.nonNeg.add(`g${i}`));

@@ -1,76 +1,42 @@
 // Tiled matmul: a kernel over grid [..batch, M, N] whose reduce loop over k accumulates f(A, B)
-// with A indexed by (row, k) and B by (k, col) is run as 8x8 output tiles per workgroup, staging
-// 8x8 tiles of A and B in var<workgroup> memory so each element is loaded once per tile, not once
-// per output. Anything else about the kernel stays as written; kernels of other shapes get null.
-import type { Expr, Kernel, KType, Stmt } from '../../compiler/ir/kernel.js';
-import { exprChildren, mapExpr } from '../../compiler/ir/kernel.js';
+// with A indexed by (row, k) and B by (k, col) (compiler/kernel/opt-gpu.ts finds them) is run as
+// T×T output tiles per workgroup, staging T×T tiles of A and B in var<workgroup> memory so each
+// element is loaded once per tile, not once per output. Anything else about the kernel stays as written.
+import type { Expr, GpuStrategy, Kernel, KType, Stmt } from '../../compiler/ir/kernel.js';
+import { mapExpr } from '../../compiler/ir/kernel.js';
+import { loadsOf, tileTrips } from '../../compiler/kernel/opt-gpu.js';
 import type { StorageDType } from '../../runtime/manifest.js';
 import type { WGSLKernel } from '../../runtime/webgpu/artifact.js';
 import { expr, helperSource, ident, newCtx, WGSL_TYPE } from './expr.js';
 import { bindingDecls, foldWorkgroups, gridLets, header, stmts } from './kernel.js';
 import { ENTRY_POINT } from './loops.js';
 
-const T = 8; // tile edge: 64 invocations, within every device's limit
-export const TILE_MIN_K = 16;
-
 type Load = Extract<Expr, { e: 'load' }>;
 type Loop = Extract<Stmt, { s: 'loop' }>;
 
-function vars(e: Expr, out = new Set<string>()): Set<string> {
-  if (e.e === 'var') out.add(e.name);
-  for (const x of exprChildren(e)) vars(x, out);
-  return out;
-}
-function loads(e: Expr, out: Load[] = []): Load[] {
-  if (e.e === 'load') out.push(e);
-  else for (const x of exprChildren(e)) loads(x, out);
-  return out;
-}
 /** `e` with load nodes replaced by variables */
 function subst(e: Expr, m: Map<Expr, string>): Expr {
   const name = m.get(e);
   if (name) return { e: 'var', type: e.type, name };
   return mapExpr(e, (x) => subst(x, m));
 }
-const storesOrLoops = (ss: readonly Stmt[]) => ss.some((s) => s.s === 'store' || s.s === 'loop');
 
-/** matches the matmul shape: returns the loop, its accumulator value and which load is A / B */
-function match(k: Kernel) {
-  const d = k.grid.length;
-  if (d < 2) return null;
-  const gi = `g${d - 2}`, gj = `g${d - 1}`, batch = k.grid.slice(0, -2).map((_, i) => `g${i}`);
-  const li = k.body.findIndex((s) => s.s === 'loop');
-  if (li < 0) return null;
-  const loop = k.body[li] as Loop;
-  const pre = k.body.slice(0, li);
-  // before the loop every thread runs, in range or not: no stores there (after it, only in-range threads)
-  if (!loop.reduce || loop.extent < TILE_MIN_K || loop.body.length !== 1 || storesOrLoops(pre)) return null;
-  const acc = loop.body[0];
-  if (acc.s !== 'accum' || pre.every((s) => !(s.s === 'acc' && s.name === acc.name && s.fn === 'add'))) return null;
-  const ls = loads(acc.value);
-  if (ls.length !== 2 || ls.some((l) => l.type === 'bool')) return null;
-  const only = (l: Load, allowed: string[]) => [...vars(l.index)].every((x) => allowed.includes(x));
-  const isA = (l: Load) => only(l, [gi, loop.var, ...batch]) && !vars(l.index).has(gj);
-  const isB = (l: Load) => only(l, [gj, loop.var, ...batch]) && !vars(l.index).has(gi);
-  const [a, b] = isA(ls[0]) && isB(ls[1]) ? ls : isA(ls[1]) && isB(ls[0]) ? [ls[1], ls[0]] : [];
-  if (!a || !b || [...vars(acc.value)].some((x) => ![gi, gj, loop.var, ...batch].includes(x))) return null;
-  return { li, loop, acc, a, b, gi, gj };
-}
-
-export function renderTiledMatmul(k: Kernel, dtypes: readonly StorageDType[]): WGSLKernel | null {
-  const m = match(k);
-  if (!m) return null;
-  const { li, loop, acc, a, b } = m;
+/** the WGSL for `k` (cascade sums expanded) under its strategy, a tiled matmul */
+export function renderTiledMatmul(
+  k: Kernel, dtypes: readonly StorageDType[], plan: Extract<GpuStrategy, { kind: 'tile' }>,
+): WGSLKernel {
+  const T = plan.edge, li = plan.loop, loop = k.body[li] as Loop;
+  const acc = loop.body[0] as Extract<Stmt, { s: 'accum' }>;
+  const loads = loadsOf(acc.value), a = loads[plan.a], b = loads[plan.b];
   const d = k.grid.length, M = k.grid[d - 2], N = k.grid[d - 1], K = loop.extent;
   const batch = k.grid.slice(0, -2);
   const MT = Math.ceil(M / T), NT = Math.ceil(N / T);
   const total = batch.reduce((x, y) => x * y, 1) * MT * NT;
-  if (total === 0 || M * N < T * T) return null;
   const ctx = newCtx(dtypes);
   k.grid.forEach((_, i) => ctx.nonNeg.add(`g${i}`));
   ctx.nonNeg.add(loop.var);
   const accs = new Map<string, { type: KType; fn: 'add' | 'max' }>();
-  const kv = ident(loop.var), gi = ident(m.gi), gj = ident(m.gj);
+  const kv = ident(loop.var), gi = ident(`g${d - 2}`), gj = ident(`g${d - 1}`);
   const pre = stmts(k.body.slice(0, li), ctx, accs, '  ');
   const value = subst(acc.value, new Map<Expr, string>([[a, 'kiln_a'], [b, 'kiln_b']]));
   const workgroups = foldWorkgroups(total);
@@ -120,7 +86,7 @@ export function renderTiledMatmul(k: Kernel, dtypes: readonly StorageDType[]): W
   ].filter((l) => l !== '').join('\n');
   return {
     name: k.name, wgsl, entryPoint: 'main', bindings, workgroupSize: T * T, workgroups,
-    workgroupStorageBytes: 2 * T * T * 4, loopTrips: Math.ceil(K / T) * (T + 1),
+    workgroupStorageBytes: 2 * T * T * 4, loopTrips: tileTrips(K),
   };
 }
 
