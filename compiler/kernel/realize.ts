@@ -12,11 +12,8 @@
 //      leaf reads per user. With L leaf reads and U users, store when 1 + U < U * L, i.e. when
 //      L >= 2; also store when it holds a reduction or reaches a user through a broadcast.
 import type { GraphProgram, Node } from '../ir/graph.js';
-import { programRoots, toposort } from '../ir/graph.js';
+import { isReduce, isSource, isView, programRoots, toposort } from '../ir/graph.js';
 
-const SOURCES = new Set(['input', 'state', 'const', 'scalar', 'iota', 'data']);
-const VIEWS = new Set(['reshape', 'permute', 'expand', 'slice', 'pad']);
-const REDUCES = new Set(['sum', 'rmax']);
 const BROADCAST = new Set(['expand', 'pad']);
 
 export interface Realization {
@@ -38,7 +35,7 @@ export function realize(p: GraphProgram): Realization {
   const stored = new Set<number>();
   const reason = new Map<number, string>();
   const store = (n: Node, why: string) => { stored.add(n.id); reason.set(n.id, why); };
-  for (const r of roots) if (!SOURCES.has(r.op)) store(r, 'root');
+  for (const r of roots) if (!isSource(r.op)) store(r, 'root');
 
   /** the stored values first reached going up from n, and whether a path crossed a broadcast */
   const above = (n: Node): { hits: Set<number>; broadcast: boolean } => {
@@ -64,11 +61,11 @@ export function realize(p: GraphProgram): Realization {
         if (seen.has(s.id)) continue;
         seen.add(s.id);
         if (stored.has(s.id) || s.op === 'input' || s.op === 'state') { leaves.add(s.id); continue; }
-        if (REDUCES.has(s.op)) reduces++;
+        if (isReduce(s.op)) reduces++;
         todo.push(s);
       }
     }
-    return { leaves: leaves.size, reduces: reduces + (REDUCES.has(n.op) ? 1 : 0) };
+    return { leaves: leaves.size, reduces: reduces + (isReduce(n.op) ? 1 : 0) };
   };
 
   // Walk users-first so that a decision about a value sees its users' decisions.
@@ -76,9 +73,9 @@ export function realize(p: GraphProgram): Realization {
     changed = false;
     for (let i = order.length - 1; i >= 0; i--) {
       const n = order[i];
-      if (stored.has(n.id) || SOURCES.has(n.op) || VIEWS.has(n.op)) continue;
+      if (stored.has(n.id) || isSource(n.op) || isView(n.op)) continue;
       const { hits, broadcast } = above(n);
-      if (REDUCES.has(n.op)) {
+      if (isReduce(n.op)) {
         if (broadcast || hits.size !== 1) {
           store(n, broadcast ? 'reduction read through a broadcast' : 'reduction with several consumers');
           changed = true;
