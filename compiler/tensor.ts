@@ -285,6 +285,7 @@ export class Tensor {
   sqrt() { return this.unary('sqrt'); }
   abs() { return this.unary('abs'); }
   reciprocal() { return this.unary('recip'); }
+  erf() { return this.unary('erf'); }
   /** where(x <= 0, 0, x): NaN stays NaN (as PyTorch's), and the gradient at 0 is 0 (threshold_backward) */
   relu() { return where(this.le(0), 0, this); }
   sigmoid() { return sigmoidImpl(this); }

@@ -4,12 +4,13 @@
 // new elementwise op is one entry below plus one line per renderer (the renderers' tables are
 // exhaustive Records over the kernel IR's UnaryFn/BinaryFn: a missing line does not compile).
 import type { Node, NodeOf } from './graph.js';
-import type { BinaryFn, UnaryFn } from './kernel.js';
+import type { BinaryFn, Expr, UnaryFn } from './kernel.js';
+import { SCALAR_F32, erfWith, exprF32 } from './erf.js';
 import type { Tensor } from '../tensor.js';
 import type { where as whereFn } from '../tensor-create.js';
 import { fmaf32 } from '../../targets/reference/fma.js';
 
-export const UNARY_OPS = ['neg', 'exp', 'log', 'sqrt', 'abs', 'recip'] as const;
+export const UNARY_OPS = ['neg', 'exp', 'log', 'sqrt', 'abs', 'recip', 'erf'] as const;
 export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'max', 'min', 'pow'] as const;
 export const COMPARE_OPS = ['lt', 'le', 'gt', 'ge', 'eq', 'ne'] as const;
 export const LOGICAL_OPS = ['and', 'or'] as const;
@@ -84,7 +85,12 @@ interface Elementwise<A extends number[]> {
   dtype: DTypeRule;
   scalar: Scalar<A>;
 }
-interface UnaryDef<K extends Op> extends Common<K>, Elementwise<[number]> { kernel: UnaryFn }
+/**
+ * An op without a kernel function of its own: its value as kernel IR over the operand `a`, built
+ * from other kernel functions; `bind` binds a value used more than once to a `let`.
+ */
+export type Expansion = (a: Expr, bind: (e: Expr) => Expr) => Expr;
+interface UnaryDef<K extends Op> extends Common<K>, Elementwise<[number]> { kernel: UnaryFn | Expansion }
 interface BinaryDef<K extends Op> extends Common<K>, Elementwise<[number, number]> { kernel: BinaryFn }
 export type OpDef<K extends Op> =
   K extends UnaryOp ? UnaryDef<K>
@@ -131,6 +137,12 @@ export const OPS: { readonly [K in Op]: OpDef<K> } = {
     saves: saved, vjp: ({ g, src }) => [g.mul(src(0).sign())] },
   recip: { arity: 1, kernel: 'recip', dtype: 'float', scalar: { f32: (a) => f(1 / a) },
     saves: saved, vjp: ({ g, out }) => [g.neg().mul(out).mul(out)] },
+  // torch.erf; its backward is PyTorch's 2/sqrt(pi) * exp(-x^2) * g
+  erf: { arity: 1, kernel: (a, bind) => erfWith(exprF32(bind), a), dtype: 'float',
+    scalar: { f32: (a) => erfWith(SCALAR_F32, a) }, saves: saved, vjp: ({ g, src }) => {
+      const x = src(0);
+      return [x.mul(x).neg().exp().mul(2 / Math.sqrt(Math.PI)).mul(g)];
+    } },
 
   // ---- binary arithmetic
   add: { arity: 2, kernel: 'add', dtype: 'same', scalar: { f32: (a, b) => f(a + b), int: (a, b) => (a + b) | 0 },

@@ -91,10 +91,16 @@ export class Emitter {
     blk.stmts.push({ s: 'store', buf: st.home.buf, index: toExpr(flatten(idx, st.home.shape, st.home.offset)), value });
   }
 
-  private bind(blk: Block, key: string, e: Expr): Expr {
+  /** `e` bound to a fresh `let` in `blk` (also a value an op's expansion uses more than once) */
+  private let(blk: Block, e: Expr): Expr {
     const name = this.fresh('v');
     blk.stmts.push({ s: 'let', name, value: e });
-    const v: Expr = { e: 'var', type: e.type, name };
+    return { e: 'var', type: e.type, name };
+  }
+
+  /** `e` bound to a `let` and memoized under `key` */
+  private bind(blk: Block, key: string, e: Expr): Expr {
+    const v = this.let(blk, e);
     blk.memo.set(key, v);
     return v;
   }
@@ -186,7 +192,9 @@ export class Emitter {
         const deps = n.src.map(here);
         if (isUnary(n.op)) {
           const fn = OPS[n.op].kernel;
-          return { deps, finish: ([a]) => record({ e: 'unary', type: t, fn, a }) };
+          if (typeof fn === 'string') return { deps, finish: ([a]) => record({ e: 'unary', type: t, fn, a }) };
+          const named = (e: Expr) => (e.e === 'var' || e.e === 'const' ? e : this.let(blk, e));
+          return { deps, finish: ([a]) => record(fn(a, named)) };
         }
         const fn = OPS[n.op].kernel;
         return { deps, finish: ([a, b]) => record({ e: 'binary', type: t, fn, a, b }) };
