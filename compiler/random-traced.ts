@@ -5,7 +5,7 @@
 // handed to kernels as float32 scalars holding 16-bit halves (exact in float32).
 import type { Node, Shape } from './ir/graph.js';
 import { makeNode } from './ir/graph.js';
-import { KilnError, fmtShape, userSite } from './errors.js';
+import { userSite } from './errors.js';
 import type { HostScalar } from './host-scalar.js';
 import { tracedStream } from './random.js';
 import { LiveHostCell } from './state.js';
@@ -46,16 +46,6 @@ function streamOf(t: Trace): TraceStream {
     streams.set(t, s);
   }
   return s;
-}
-
-export function checkRandomShape(op: string, shape: Shape): void {
-  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d))) {
-    throw new KilnError(`${op}: size must be a list of integers, got ${JSON.stringify(shape)}`);
-  }
-  const neg = shape.find((d) => d < 0);
-  if (neg !== undefined) {
-    throw new KilnError(`${op}: Trying to create tensor with negative dimension ${neg}: ${fmtShape(shape)}`);
-  }
 }
 
 /** a fresh draw of `shape` for every run of the program being traced */

@@ -5,7 +5,7 @@ import { makeNode, numel } from './ir/graph.js';
 import { KilnError, fmtShape } from './errors.js';
 import { HostScalar } from './host-scalar.js';
 import { randn as randnValues, uniform } from './random.js';
-import { checkRandomShape, tracedRandom } from './random-traced.js';
+import { tracedRandom } from './random-traced.js';
 import { currentTrace } from './trace-context.js';
 import { Tensor, broadcastShapes, type TensorLike } from './tensor.js';
 import { checkInt, checkSize } from './view-args.js';

@@ -4,7 +4,7 @@
 import { outOfBoundsMessage, type IndexBound } from '../runtime/index-bounds.js';
 import { evaluateNodes } from '../targets/reference/graph.js';
 import { KilnError, fmtShape, userSite } from './errors.js';
-import { numel, toposort } from './ir/graph.js';
+import { argOf, numel, toposort } from './ir/graph.js';
 import { Tensor, arange, normDim, where } from './tensor.js';
 import { currentTrace } from './trace-context.js';
 import { checkInt } from './view-args.js';
@@ -30,7 +30,7 @@ function knownValues(t: Tensor): ArrayLike<number> | undefined {
   if (nodes.some((n) => n.op === 'input' || n.op === 'scalar' || (n.op === 'state' && !constants.has(n.arg.cell)))) {
     return undefined;
   }
-  return evaluateNodes([t.node], (n) => constants.get(n.arg.cell)!)[0];
+  return evaluateNodes([t.node], (n) => constants.get(argOf(n, 'state').cell)!)[0];
 }
 
 /** the traced input an index tensor is a view of, and which of its elements the view uses */
@@ -38,7 +38,7 @@ function inputSource(t: Tensor): { input: number; elements?: number[] } | undefi
   let n = t.node, sliced = false;
   while (INDEX_VIEWS.has(n.op)) { sliced ||= n.op === 'slice'; n = n.src[0]; }
   if (n.op !== 'input') return undefined;
-  const input = n.arg.index as number;
+  const input = n.arg.index;
   if (!sliced) return { input };
   // the view applied to the input's element positions says which elements it reads
   const positions = Int32Array.from({ length: numel(n.shape) }, (_, i) => i);

@@ -1,8 +1,9 @@
 // The Tensor DSL. A Tensor wraps a graph node; ops check shapes and dtypes, insert the explicit
 // broadcasts the graph IR wants (binary nodes take equal shapes), and record what autodiff needs.
 // Outside a trace a tensor is concrete: its value is computed by the reference interpreter when read.
-import type { DType, Node, Op, Shape } from './ir/graph.js';
+import type { ArgOf, BinaryOp, DType, Node, Op, Shape, UnaryOp } from './ir/graph.js';
 import { makeNode, numel } from './ir/graph.js';
+import { OPS } from './ir/ops.js';
 import { KilnError, fmtShape, userSite } from './errors.js';
 import { HostScalar, type ScalarLike } from './host-scalar.js';
 import { currentTrace } from './trace-context.js';
@@ -21,6 +22,8 @@ export const leafTensors = new WeakMap<Node, Tensor>();
 export const customVjp = new WeakMap<Node, { inputs: Tensor[]; vjp: (g: Tensor) => (Tensor | null)[] }>();
 
 export type TensorLike = Tensor | ScalarLike;
+/** Tensor.derive's argument for op K: none for ops that take none */
+type DeriveArg<K extends Op> = ArgOf<K> extends undefined ? [] : [arg: ArgOf<K>];
 export type TypedData = Float32Array | Int32Array | Uint8Array;
 
 export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
@@ -123,9 +126,9 @@ export class Tensor {
    * @internal a new tensor computed by `op` from `src`: the one way ops make nodes (it records
    * whether the result depends on something requiring grad); free functions (where, fma) use it too
    */
-  static derive(op: Op, src: Tensor[], shape: Shape, dtype: DType, arg?: unknown): Tensor {
+  static derive<K extends Op>(op: K, src: Tensor[], shape: Shape, dtype: DType, ...[arg]: DeriveArg<K>): Tensor {
     const nodes = src.map((s) => s.node);
-    const node = makeNode(op, nodes, shape, dtype, arg, userSite());
+    const node = makeNode<Op>(op, nodes, shape, dtype, arg, userSite());
     const t = new Tensor(node);
     const trace = currentTrace();
     if (!(trace && trace.noGrad > 0) && !noGradDepth && nodes.some((n) => gradNodes.has(n))) {
@@ -266,14 +269,14 @@ export class Tensor {
   }
 
   // ---- elementwise ----
-  protected unary(op: 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'recip'): Tensor {
+  protected unary(op: UnaryOp): Tensor {
     if (op === 'neg' && this.dtype === 'bool') {
       throw new KilnError(
         `neg: Negation, the \`-\` operator, on a bool tensor is not supported (bool${fmtShape(this.shape)}). ` +
           'If you are trying to invert a mask, use logicalNot() instead.',
       );
     }
-    const x = this.dtype === 'float32' || op === 'neg' || op === 'abs' ? this : this.float();
+    const x = this.dtype !== 'float32' && OPS[op].dtype === 'float' ? this.float() : this;
     return Tensor.derive(op, [x], x.shape, x.dtype);
   }
   neg() { return this.unary('neg'); }
@@ -282,6 +285,7 @@ export class Tensor {
   sqrt() { return this.unary('sqrt'); }
   abs() { return this.unary('abs'); }
   reciprocal() { return this.unary('recip'); }
+  erf() { return this.unary('erf'); }
   /** where(x <= 0, 0, x): NaN stays NaN (as PyTorch's), and the gradient at 0 is 0 (threshold_backward) */
   relu() { return where(this.le(0), 0, this); }
   sigmoid() { return sigmoidImpl(this); }
@@ -289,7 +293,7 @@ export class Tensor {
   square() { return this.mul(this); }
   sign() { return where(this.gt(0), 1, where(this.lt(0), -1, 0)).to(this.dtype); }
 
-  protected binary(op: Op, other: TensorLike, dtype?: DType): Tensor {
+  protected binary(op: BinaryOp, other: TensorLike): Tensor {
     const o = this.lift(other);
     let a: Tensor = this, b = o;
     const common = promote(a.dtype, b.dtype);
@@ -299,12 +303,12 @@ export class Tensor {
           `(shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)}). Use logicalXor() or logicalNot() instead.`,
       );
     }
-    const wantFloat = op === 'div' || op === 'pow';
-    const t = wantFloat && common !== 'float32' ? 'float32' : common;
+    const rule = OPS[op].dtype;
+    const t = rule === 'float' && common !== 'float32' ? 'float32' : common;
     if (a.dtype !== t) a = a.to(t);
     if (b.dtype !== t) b = b.to(t);
     const shape = broadcastShapes(op, a.shape, b.shape);
-    return Tensor.derive(op, [a.expand(shape), b.expand(shape)], shape, dtype ?? t);
+    return Tensor.derive(op, [a.expand(shape), b.expand(shape)], shape, rule === 'bool' ? 'bool' : t);
   }
   /**
    * `self + alpha * other`. PyTorch's CPU kernel is a fused multiply-add, fma(other, alpha, self)
@@ -330,14 +334,14 @@ export class Tensor {
   maximum(o: TensorLike) { return this.binary('max', o); }
   minimum(o: TensorLike) { return this.binary('min', o); }
   clamp(min?: ScalarLike, max?: ScalarLike): Tensor { return clampImpl(this, min, max); }
-  lt(o: TensorLike) { return this.binary('lt', o, 'bool'); }
-  le(o: TensorLike) { return this.binary('le', o, 'bool'); }
-  gt(o: TensorLike) { return this.binary('gt', o, 'bool'); }
-  ge(o: TensorLike) { return this.binary('ge', o, 'bool'); }
-  eq(o: TensorLike) { return this.binary('eq', o, 'bool'); }
-  ne(o: TensorLike) { return this.binary('ne', o, 'bool'); }
-  logicalAnd(o: Tensor) { return this.to('bool').binary('and', o.to('bool'), 'bool'); }
-  logicalOr(o: Tensor) { return this.to('bool').binary('or', o.to('bool'), 'bool'); }
+  lt(o: TensorLike) { return this.binary('lt', o); }
+  le(o: TensorLike) { return this.binary('le', o); }
+  gt(o: TensorLike) { return this.binary('gt', o); }
+  ge(o: TensorLike) { return this.binary('ge', o); }
+  eq(o: TensorLike) { return this.binary('eq', o); }
+  ne(o: TensorLike) { return this.binary('ne', o); }
+  logicalAnd(o: Tensor) { return this.to('bool').binary('and', o.to('bool')); }
+  logicalOr(o: Tensor) { return this.to('bool').binary('or', o.to('bool')); }
   logicalNot() { return this.eq(0); }
   // addcmul/addcdiv/lerp as PyTorch 1.13's CPU kernels compute them (AVX2 build, measured against
   // torch bit for bit): addcmul's `self + value * t1 * t2` is fma(value * t1, t2, self) (the

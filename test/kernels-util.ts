@@ -1,7 +1,8 @@
 // Test helpers: build graphs directly with makeNode, run them through the scheduler + kernel
 // interpreter, and through the graph-level reference evaluator, and compare.
 import type { CellInfo, DType, GraphProgram, Node } from '../compiler/ir/graph.js';
-import { makeNode, numel } from '../compiler/ir/graph.js';
+import { argOf, makeNode, numel } from '../compiler/ir/graph.js';
+import { OPS, type BinaryOp, type UnaryOp } from '../compiler/ir/ops.js';
 import type { KernelProgram } from '../compiler/ir/kernel.js';
 import { schedule, type ScheduleOptions } from '../compiler/kernel/schedule.js';
 import { StateLayout } from '../compiler/kernel/memory.js';
@@ -9,9 +10,9 @@ import { allocMemories, runKernel, runKernelProgram, type Memory } from '../targ
 import { evaluateNodes, type Values } from '../targets/reference/graph.js';
 
 type N = Node;
-const bin = (op: any) => (a: N, b: N): N =>
-  makeNode(op, [a, b], a.shape, ['lt', 'le', 'gt', 'ge', 'eq', 'ne', 'and', 'or'].includes(op) ? 'bool' : a.dtype);
-const un = (op: any) => (a: N): N => makeNode(op, [a], a.shape, a.dtype);
+const bin = (op: BinaryOp) => (a: N, b: N): N =>
+  makeNode(op, [a, b], a.shape, OPS[op].dtype === 'bool' ? 'bool' : a.dtype);
+const un = (op: UnaryOp) => (a: N): N => makeNode(op, [a], a.shape, a.dtype);
 
 export const g = {
   input: (index: number, shape: number[], dtype: DType = 'float32') => makeNode('input', [], shape, dtype, { index }),
@@ -93,7 +94,7 @@ export function runReference(gp: GraphProgram, env: Env): { outputs: Values[]; c
   const roots = [...gp.outputs, ...gp.updates.map((u) => u.value)];
   const vals = evaluateNodes(roots, (n) => (n.op === 'input' ? env.inputs[n.arg.index]
     : n.op === 'state' ? env.cells.get(n.arg.cell)!
-    : Float32Array.of(env.scalars[n.arg.slot])));
+    : Float32Array.of(env.scalars[argOf(n, 'scalar').slot])));
   const cells = new Map<number, Values>();
   gp.updates.forEach((u, i) => cells.set(u.cell, vals[gp.outputs.length + i]));
   return { outputs: vals.slice(0, gp.outputs.length), cells };

@@ -3,28 +3,12 @@
 // permute, expand, slice) are index maps over their source, never copies: the scheduler turns
 // chains of them into one index expression.
 import type { HostProgram } from '../../runtime/host.js';
+import { categoryOf, type BinaryOp, type CompareOp, type Op, type ReduceOp, type SourceOp, type UnaryOp,
+  type ViewOp } from './ops.js';
+export type { BinaryOp, CompareOp, Op, ReduceOp, SourceOp, UnaryOp, ViewOp } from './ops.js';
 
 export type DType = 'float32' | 'int32' | 'bool';
 export type Shape = readonly number[];
-
-export const UNARY_OPS = ['neg', 'exp', 'log', 'sqrt', 'abs', 'recip', 'cast'] as const;
-export const BINARY_OPS = [
-  'add', 'sub', 'mul', 'div', 'max', 'min', 'pow', 'lt', 'le', 'gt', 'ge', 'eq', 'ne', 'and', 'or',
-] as const;
-export const REDUCE_OPS = ['sum', 'rmax'] as const;
-export const VIEW_OPS = ['reshape', 'permute', 'expand', 'slice', 'pad'] as const;
-export const SOURCE_OPS = ['input', 'state', 'const', 'scalar', 'iota', 'data'] as const;
-
-export type UnaryOp = (typeof UNARY_OPS)[number];
-export type BinaryOp = (typeof BINARY_OPS)[number];
-export type ReduceOp = (typeof REDUCE_OPS)[number];
-export type ViewOp = (typeof VIEW_OPS)[number];
-export type SourceOp = (typeof SOURCE_OPS)[number];
-/**
- * `fma(a, b, c)` = a*b + c with one rounding (float32 only): PyTorch's CPU add(self, other, alpha)
- * is fma(other, alpha, self), addcmul is fma(value*t1, t2, self), lerp is one fma per branch.
- */
-export type Op = UnaryOp | BinaryOp | ReduceOp | ViewOp | SourceOp | 'where' | 'fma' | 'random';
 
 /** Per-op argument. Kept as plain data so that a node prints and serializes. */
 export interface OpArgs {
@@ -51,30 +35,51 @@ export interface OpArgs {
   pad: { before: number[] };           // zeros around the source; node.shape gives the padded extents
 }
 
-export interface Node {
+/** the argument a node of op K carries (undefined for ops that take none) */
+export type ArgOf<K extends Op> = K extends keyof OpArgs ? OpArgs[K] : undefined;
+
+export interface NodeBase {
   readonly id: number;
-  readonly op: Op;
   readonly src: readonly Node[];
   readonly shape: Shape;
   readonly dtype: DType;
-  readonly arg?: any;
   /** The user's source line that created it, when known ("file.ts:12:5"). */
   readonly site?: string;
 }
+/** a node of op K (a union for a union K): checking `n.op` narrows `n.arg` to that op's argument */
+export type NodeOf<K extends Op> = K extends Op ? NodeBase & { readonly op: K; readonly arg: ArgOf<K> } : never;
+export type Node = NodeOf<Op>;
+/** makeNode's trailing parameters: the op's argument (omitted for ops that take none), then the site */
+export type ArgParams<K extends Op> =
+  ArgOf<K> extends undefined ? [arg?: undefined, site?: string] : [arg: ArgOf<K>, site?: string];
 
 let nextId = 1;
-export function makeNode(op: Op, src: readonly Node[], shape: Shape, dtype: DType, arg?: any, site?: string): Node {
-  return Object.freeze({ id: nextId++, op, src, shape: Object.freeze([...shape]), dtype, arg, site });
+export function makeNode<K extends Op>(
+  op: K, src: readonly Node[], shape: Shape, dtype: DType, ...[arg, site]: ArgParams<K>
+): NodeOf<K> {
+  const n = { id: nextId++, op, src, shape: Object.freeze([...shape]), dtype, arg, site };
+  return Object.freeze(n) as NodeBase & { op: K; arg: unknown } as NodeOf<K>;
+}
+
+/** the argument of `n`, which must be a node of op `op` (for reads where no check of n.op narrows it) */
+export function argOf<K extends Op>(n: Node, op: K): ArgOf<K> {
+  if (n.op !== op) throw new Error(`expected a ${op} node, got ${n.op} (%${n.id})`);
+  return n.arg as ArgOf<K>;
 }
 
 export const numel = (shape: Shape): number => shape.reduce((a, b) => a * b, 1);
 
-export function isUnary(op: Op): op is UnaryOp { return (UNARY_OPS as readonly string[]).includes(op); }
-export function isBinary(op: Op): op is BinaryOp { return (BINARY_OPS as readonly string[]).includes(op); }
-export function isReduce(op: Op): op is ReduceOp { return (REDUCE_OPS as readonly string[]).includes(op); }
-export function isView(op: Op): op is ViewOp { return (VIEW_OPS as readonly string[]).includes(op); }
-export function isSource(op: Op): op is SourceOp { return (SOURCE_OPS as readonly string[]).includes(op); }
-export const isComparison = (op: Op) => ['lt', 'le', 'gt', 'ge', 'eq', 'ne'].includes(op);
+// categories, from the catalog (compiler/ir/ops.ts)
+export const isUnary = (op: string): op is UnaryOp => categoryOf(op) === 'unary';
+export const isComparison = (op: string): op is CompareOp => categoryOf(op) === 'compare';
+/** two-operand elementwise ops: arithmetic, comparisons, logical and/or */
+export const isBinary = (op: string): op is BinaryOp => {
+  const c = categoryOf(op);
+  return c === 'binary' || c === 'compare' || c === 'logical';
+};
+export const isReduce = (op: string): op is ReduceOp => categoryOf(op) === 'reduce';
+export const isView = (op: string): op is ViewOp => categoryOf(op) === 'view';
+export const isSource = (op: string): op is SourceOp => categoryOf(op) === 'source';
 
 /** Describes one persistent state cell that a program reads or writes. */
 export interface CellInfo { id: number; name: string; shape: number[]; dtype: DType }
@@ -119,15 +124,14 @@ export function programRoots(p: GraphProgram): Node[] {
 }
 
 function fmtArg(n: Node, cells?: Map<number, string>): string {
-  const a = n.arg;
-  if (a === undefined) return '';
+  if (n.arg === undefined) return '';
   switch (n.op) {
-    case 'state': return cells?.get(a.cell) ?? `cell${a.cell}`;
-    case 'const': return String(a.value);
-    case 'data': return `[${a.values.length} values]`;
-    case 'input': return `#${a.index}`;
-    case 'scalar': return `s${a.slot}`;
-    default: return JSON.stringify(a).replace(/"/g, '');
+    case 'state': return cells?.get(n.arg.cell) ?? `cell${n.arg.cell}`;
+    case 'const': return String(n.arg.value);
+    case 'data': return `[${n.arg.values.length} values]`;
+    case 'input': return `#${n.arg.index}`;
+    case 'scalar': return `s${n.arg.slot}`;
+    default: return JSON.stringify(n.arg).replace(/"/g, '');
   }
 }
 

@@ -3,7 +3,9 @@
 // inlined reductions) is emitted inline. Values are memoized per (node, index) in lexical blocks
 // shared by all stages of a kernel, so a value loaded or computed once at a grid point is reused
 // by later stages at the same point (an Adam kernel loads each of p, g, m, v once).
-import type { DType, Node } from '../ir/graph.js';
+import type { DType, Node, NodeOf, ReduceOp } from '../ir/graph.js';
+import { isUnary, isView } from '../ir/graph.js';
+import { OPS } from '../ir/ops.js';
 import type { Expr, KType, Stmt } from '../ir/kernel.js';
 import { exprChildren } from '../ir/kernel.js';
 import type { Ix } from './index.js';
@@ -35,7 +37,6 @@ interface Want { n: Node; idx: Ix[]; blk: Block; guard: Guard }
 interface Plan { deps: Want[]; finish: (vals: Expr[]) => Expr }
 export const newBlock = (stmts: Stmt[], parent: Block | null = null): Block => ({ stmts, memo: new Map(), parent });
 
-const UNARY = new Set(['neg', 'exp', 'log', 'sqrt', 'abs', 'recip']);
 const c = (type: KType, value: number): Expr => ({ e: 'const', type, value });
 const andE = (a: Expr | null, b: Expr): Expr => (a ? { e: 'binary', type: 'bool', fn: 'and', a, b } : b);
 
@@ -90,10 +91,16 @@ export class Emitter {
     blk.stmts.push({ s: 'store', buf: st.home.buf, index: toExpr(flatten(idx, st.home.shape, st.home.offset)), value });
   }
 
-  private bind(blk: Block, key: string, e: Expr): Expr {
+  /** `e` bound to a fresh `let` in `blk` (also a value an op's expansion uses more than once) */
+  private let(blk: Block, e: Expr): Expr {
     const name = this.fresh('v');
     blk.stmts.push({ s: 'let', name, value: e });
-    const v: Expr = { e: 'var', type: e.type, name };
+    return { e: 'var', type: e.type, name };
+  }
+
+  /** `e` bound to a `let` and memoized under `key` */
+  private bind(blk: Block, key: string, e: Expr): Expr {
+    const v = this.let(blk, e);
     blk.memo.set(key, v);
     return v;
   }
@@ -142,14 +149,14 @@ export class Emitter {
       return bound ? this.bind(blk, key, e) : (blk.memo.set(key, e), e);
     };
     const here = (s: Node): Want => ({ n: s, idx, blk, guard });
+    if (isView(n.op)) {
+      const a = throughViews(n, idx, (m) => m !== n && m !== this.self && !!this.homeOf(m));
+      const g = this.guardOf(a.bounds, guard);
+      const finish = ([inner]: Expr[]) =>
+        (a.bounds.length ? record({ e: 'where', type: t, cond: g!.e, a: inner, b: c(t, 0) }) : inner);
+      return { deps: [{ n: a.node, idx: a.idx, blk, guard: g }], finish };
+    }
     switch (n.op) {
-      case 'reshape': case 'permute': case 'expand': case 'slice': case 'pad': {
-        const a = throughViews(n, idx, (m) => m !== n && m !== this.self && !!this.homeOf(m));
-        const g = this.guardOf(a.bounds, guard);
-        const finish = ([inner]: Expr[]) =>
-          (a.bounds.length ? record({ e: 'where', type: t, cond: g!.e, a: inner, b: c(t, 0) }) : inner);
-        return { deps: [{ n: a.node, idx: a.idx, blk, guard: g }], finish };
-      }
       case 'const': return { done: c(t, t === 'bool' ? +!!n.arg.value : n.arg.value) };
       case 'scalar': return { done: { e: 'scalar', type: 'f32', slot: n.arg.slot } };
       case 'iota': {
@@ -181,10 +188,16 @@ export class Emitter {
         return { deps: n.src.map(here), finish };
       }
       default: {
-        const fn = n.op as any, unary = UNARY.has(n.op), deps = n.src.slice(0, unary ? 1 : 2).map(here);
-        const op = ([a, b]: Expr[]): Expr =>
-          (unary ? { e: 'unary', type: t, fn, a } : { e: 'binary', type: t, fn, a, b });
-        return { deps, finish: (vals) => record(op(vals)) };
+        // an elementwise op: the kernel function the catalog maps it to
+        const deps = n.src.map(here);
+        if (isUnary(n.op)) {
+          const fn = OPS[n.op].kernel;
+          if (typeof fn === 'string') return { deps, finish: ([a]) => record({ e: 'unary', type: t, fn, a }) };
+          const named = (e: Expr) => (e.e === 'var' || e.e === 'const' ? e : this.let(blk, e));
+          return { deps, finish: ([a]) => record(fn(a, named)) };
+        }
+        const fn = OPS[n.op].kernel;
+        return { deps, finish: ([a, b]) => record({ e: 'binary', type: t, fn, a, b }) };
       }
     }
   }
@@ -201,17 +214,17 @@ export class Emitter {
   }
 
   /** an inlined reduction: an accumulator and a serial loop nest over the reduced axes, for its source */
-  private reduce(n: Node, idx: Ix[], blk: Block): { name: string; inner: Block; idx: Ix[] } {
+  private reduce(n: NodeOf<ReduceOp>, idx: Ix[], blk: Block): { name: string; inner: Block; idx: Ix[] } {
     const t = ktype(n.dtype), name = this.fresh('acc');
     const src = n.src[0], sidx = [...idx];
-    const terms = (n.arg.axes as number[]).reduce((m, a) => m * src.shape[a], 1);
+    const terms = n.arg.axes.reduce((m, a) => m * src.shape[a], 1);
     blk.stmts.push({
       s: 'acc', name, type: t, fn: n.op === 'sum' ? 'add' : 'max',
       init: n.op === 'sum' ? 0 : t === 'f32' ? -Infinity : -2147483648,
       ...(n.op === 'sum' && t === 'f32' && sumScheme(terms) === 'cascade' ? { scheme: 'cascade' as const } : {}),
     });
     let inner = blk;
-    for (const a of n.arg.axes as number[]) {
+    for (const a of n.arg.axes) {
       if (src.shape[a] === 1) { sidx[a] = ixConst(0); continue; }
       const v = this.fresh('r'), body: Stmt[] = [];
       inner.stmts.push({ s: 'loop', var: v, extent: src.shape[a], body, reduce: true });

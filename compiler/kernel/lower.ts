@@ -12,7 +12,7 @@ import type { Node } from '../ir/graph.js';
 import { Emitter, newBlock, squeezed, type Home } from './emit.js';
 import { isVarIx } from './index.js';
 import type { SStage } from './stages.js';
-import { numel } from '../ir/graph.js';
+import { argOf, numel } from '../ir/graph.js';
 import { exprKey, stmtsKey } from './structure.js';
 
 export type HomeFn = (n: Node) => Home | undefined;
@@ -85,7 +85,7 @@ function pointwise(stages: SStage[], k: number, d: number): boolean {
   for (const t of stages) for (const l of t.loads) {
     const from = stages.find((u) => u !== t && !u.copy && u.node === l.node)
       ?? (l.node.op === 'state'
-        ? stages.find((u) => u !== t && u.target.kind === 'cell' && u.target.cell === l.node.arg.cell)
+        ? stages.find((u) => u !== t && u.target.kind === 'cell' && u.target.cell === argOf(l.node, 'state').cell)
         : undefined);
     if (!from) continue;
     const sq = squeezed(l.node.shape);

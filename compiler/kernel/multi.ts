@@ -38,10 +38,8 @@ import type { Node } from '../ir/graph.js';
 import type { Home } from './emit.js';
 import { lowerFlat } from './lower.js';
 import type { SStage } from './stages.js';
-import { numel } from '../ir/graph.js';
+import { isReduce, numel } from '../ir/graph.js';
 import { storageOf, type StorageDType } from '../../runtime/manifest.js';
-
-const REDUCE = new Set(['sum', 'rmax']);
 
 /** units of clusters: each unit becomes one multi-tensor kernel */
 export function clusterUpdates(
@@ -52,7 +50,7 @@ export function clusterUpdates(
 ): SStage[][][] {
   const readers = new Map<number, SStage[]>();
   for (const s of stages) for (const l of s.loads) readers.set(l.node.id, [...(readers.get(l.node.id) ?? []), s]);
-  const elementwise = (s: SStage) => s.identity && !s.ops.some((o) => REDUCE.has(o));
+  const elementwise = (s: SStage) => s.identity && !s.ops.some(isReduce);
   const moveOfComputed = (s: SStage) => !s.ops.length && s.loads.some((l) => primary.has(l.node.id));
   const arith = stages.filter((s) => s.target.kind === 'cell' && elementwise(s) && !moveOfComputed(s));
   const readByArith = new Set(arith.flatMap((s) => s.loads.map((l) => l.node.id)));

@@ -12,11 +12,8 @@
 //      leaf reads per user. With L leaf reads and U users, store when 1 + U < U * L, i.e. when
 //      L >= 2; also store when it holds a reduction or reaches a user through a broadcast.
 import type { GraphProgram, Node } from '../ir/graph.js';
-import { programRoots, toposort } from '../ir/graph.js';
+import { isReduce, isSource, isView, programRoots, toposort } from '../ir/graph.js';
 
-const SOURCES = new Set(['input', 'state', 'const', 'scalar', 'iota', 'data']);
-const VIEWS = new Set(['reshape', 'permute', 'expand', 'slice', 'pad']);
-const REDUCES = new Set(['sum', 'rmax']);
 const BROADCAST = new Set(['expand', 'pad']);
 
 export interface Realization {
@@ -38,7 +35,7 @@ export function realize(p: GraphProgram): Realization {
   const stored = new Set<number>();
   const reason = new Map<number, string>();
   const store = (n: Node, why: string) => { stored.add(n.id); reason.set(n.id, why); };
-  for (const r of roots) if (!SOURCES.has(r.op)) store(r, 'root');
+  for (const r of roots) if (!isSource(r.op)) store(r, 'root');
 
   const leaf = (s: Node) => stored.has(s.id) || s.op === 'input' || s.op === 'state';
   /** how many stored values are first reached going up from n (exact, for `reason`) */
@@ -89,7 +86,7 @@ export function realize(p: GraphProgram): Realization {
       for (const s of n.src) {
         if (leaf(s)) { atMostTwo(leaves, s.id); continue; }
         const j = index.get(s.id)!;
-        if (REDUCES.has(s.op) || belowReduces[j]) reduces = true;
+        if (isReduce(s.op) || belowReduces[j]) reduces = true;
         for (const id of belowLeaves[j]) atMostTwo(leaves, id);
       }
       belowLeaves[i] = leaves;
@@ -108,8 +105,8 @@ export function realize(p: GraphProgram): Realization {
       }
       aboveHits[i] = hits;
       aboveBroadcast[i] = broadcast;
-      if (stored.has(n.id) || SOURCES.has(n.op) || VIEWS.has(n.op)) continue;
-      if (REDUCES.has(n.op)) {
+      if (stored.has(n.id) || isSource(n.op) || isView(n.op)) continue;
+      if (isReduce(n.op)) {
         if (broadcast || hits.length !== 1) {
           store(n, broadcast ? 'reduction read through a broadcast' : 'reduction with several consumers');
           changed = true;

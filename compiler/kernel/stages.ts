@@ -13,7 +13,7 @@ import type { Realization } from './realize.js';
 import type { Stmt } from '../ir/kernel.js';
 import { kernelCost } from './stats.js';
 import { sameIx } from './views.js';
-import { numel } from '../ir/graph.js';
+import { argOf, numel } from '../ir/graph.js';
 
 export type Target = { kind: 'cell'; cell: number } | { kind: 'output'; index: number } | { kind: 'scratch' };
 
@@ -105,7 +105,7 @@ export function buildStages(gp: GraphProgram, R: Realization): StagePlan {
       const p = primary.get(l.node.id);
       if (p && p !== st) st.deps.add(p.id);
       if (readsEntry(l, primary)) {
-        const w = writer.get(l.node.arg.cell);
+        const w = writer.get(argOf(l.node, 'state').cell);
         if (w && w !== st) w.deps.add(st.id);
       }
     }
@@ -113,13 +113,14 @@ export function buildStages(gp: GraphProgram, R: Realization): StagePlan {
     const bad: Node[] = [];
     const entryReaders = new Map<number, SStage[]>(); // of each cell's entry value, in stage order
     for (const s of stages) {
-      for (const cell of new Set(s.loads.filter((l) => readsEntry(l, primary)).map((l) => l.node.arg.cell))) {
+      const cells = s.loads.filter((l) => readsEntry(l, primary)).map((l) => argOf(l.node, 'state').cell);
+      for (const cell of new Set(cells)) {
         const rs = entryReaders.get(cell);
         if (rs) rs.push(s); else entryReaders.set(cell, [s]);
       }
     }
     for (const [cell, w] of writer) {
-      const self = w.loads.filter((l) => readsEntry(l, primary) && l.node.arg.cell === cell);
+      const self = w.loads.filter((l) => readsEntry(l, primary) && argOf(l.node, 'state').cell === cell);
       const mine = flatten(analysisIdx(w.node), w.node.shape);
       const selfBad = self.some((l) => !sameIx(flatten(l.idx, l.node.shape), mine));
       const readers = (entryReaders.get(cell) ?? []).filter((s) => s !== w);

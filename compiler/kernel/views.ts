@@ -1,6 +1,7 @@
 // Views as index maps: a chain of reshape/permute/expand/slice/pad over a node becomes one
 // index vector into the first non-view source, built with the index algebra (never a copy).
 import type { Node } from '../ir/graph.js';
+import { isView } from '../ir/graph.js';
 import type { Ix } from './index.js';
 import { add, addc, flatten, ixConst, mul, range, unflatten } from './index.js';
 
@@ -15,7 +16,7 @@ export function viewStep(n: Node, idx: readonly Ix[], bounds: Bound[]): Ix[] {
     case 'reshape': return unflatten(flatten(idx, n.shape), ss);
     case 'permute': {
       const out = new Array<Ix>(ss.length);
-      (n.arg.order as number[]).forEach((o, i) => { out[o] = idx[i]; });
+      n.arg.order.forEach((o, i) => { out[o] = idx[i]; });
       return out;
     }
     case 'expand': {
@@ -37,12 +38,9 @@ export function viewStep(n: Node, idx: readonly Ix[], bounds: Bound[]): Ix[] {
 export function throughViews(n: Node, idx: readonly Ix[], stop: (n: Node) => boolean = () => false): Access {
   const bounds: Bound[] = [];
   let cur = n, ix = [...idx];
-  while (isViewOp(cur.op) && !stop(cur)) { ix = viewStep(cur, ix, bounds); cur = cur.src[0]; }
+  while (isView(cur.op) && !stop(cur)) { ix = viewStep(cur, ix, bounds); cur = cur.src[0]; }
   return { node: cur, idx: ix, bounds };
 }
-
-const VIEWS = new Set(['reshape', 'permute', 'expand', 'slice', 'pad']);
-export const isViewOp = (op: string) => VIEWS.has(op);
 
 /** an operand of a different shape than its user is broadcast right-aligned (defensive) */
 export function broadcastIdx(idx: readonly Ix[], from: readonly number[], to: readonly number[]): Ix[] {

@@ -1,4 +1,4 @@
 export { Module, type StateDict } from './module.js';
 export { Parameter, type TensorData } from './parameter.js';
-export { Linear, ReLU, Sequential } from './layers.js';
+export { GELU, Linear, ReLU, Sequential } from './layers.js';
 export { CrossEntropyLoss, MSELoss, type Reduction } from './loss.js';

@@ -1,7 +1,7 @@
 // Layers with PyTorch's names and default initialisation.
 import { KilnError, fmtShape } from '../errors.js';
 import { uniform } from '../random.js';
-import type { Tensor } from '../tensor.js';
+import { withVjp, type Tensor } from '../tensor.js';
 import { Module } from './module.js';
 import { Parameter } from './parameter.js';
 import { checkOptions } from '../options.js';
@@ -43,6 +43,50 @@ export class Linear extends Module {
 
 export class ReLU extends Module {
   forward(x: Tensor): Tensor { return x.relu(); }
+}
+
+const SQRT1_2 = Math.SQRT1_2, GELU_PDF = (2 / Math.sqrt(Math.PI)) * Math.SQRT1_2 * 0.5;
+const TANH_BETA = Math.SQRT2 * (2 / Math.sqrt(Math.PI)) * 0.5, TANH_KAPPA = 0.044715;
+
+/**
+ * PyTorch's GELU: x * Φ(x). approximate 'none' (the default) is x/2 (1 + erf(x/√2)) with PyTorch's
+ * backward g (Φ(x) + x φ(x)); 'tanh' is x/2 (1 + tanh(√(2/π) (x + 0.044715 x³))), with PyTorch's
+ * backward of that form (each as PyTorch 1.13's CPU kernels compute it).
+ */
+export class GELU extends Module {
+  readonly approximate: 'none' | 'tanh';
+  constructor(opts: { approximate?: 'none' | 'tanh' } = {}) {
+    super();
+    checkOptions('GELU', opts, ['approximate']);
+    const approximate = opts.approximate ?? 'none';
+    if (approximate !== 'none' && approximate !== 'tanh') {
+      throw new KilnError(`GELU: approximate argument must be either none or tanh, got ${String(approximate)}`);
+    }
+    this.approximate = approximate;
+  }
+  forward(x: Tensor): Tensor { return gelu(x, { approximate: this.approximate }); }
+}
+
+/** PyTorch's F.gelu (see GELU) */
+function gelu(input: Tensor, opts: { approximate?: 'none' | 'tanh' } = {}): Tensor {
+  const x = input.dtype === 'float32' ? input : input.float();
+  const xd = x.detach();
+  if (opts.approximate === 'tanh') {
+    const tanhInner = (t: Tensor) => t.mul(t).mul(t).mul(TANH_KAPPA).add(t).mul(TANH_BETA).tanh();
+    return withVjp(x.mul(0.5).mul(tanhInner(x).add(1)), [x], (g) => {
+      const th = tanhInner(xd), left = xd.mul(0.5);
+      const innerDerivative = xd.mul(xd).mul(3 * TANH_KAPPA).add(1).mul(TANH_BETA);
+      const right = left.mul(th.mul(th).neg().add(1)).mul(innerDerivative);
+      return [g.mul(th.add(1).mul(0.5).add(right))];
+    });
+  }
+  // x * 0.5 * (1 + erf(x * M_SQRT1_2))
+  const out = x.mul(0.5).mul(x.mul(SQRT1_2).erf().add(1));
+  return withVjp(out, [x], (g) => {
+    const cdf = xd.mul(SQRT1_2).erf().add(1).mul(0.5);
+    const pdf = xd.mul(-0.5).mul(xd).exp().mul(GELU_PDF);
+    return [g.mul(cdf.add(xd.mul(pdf)))];
+  });
 }
 
 export class Sequential extends Module {

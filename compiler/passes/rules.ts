@@ -2,9 +2,9 @@
 // looks at one node (whose sources are already simplified) and returns a replacement or
 // undefined. Rules never change a node's shape or dtype, and never drop a NaN: x*0 is not 0.
 import type { DType, Node } from '../ir/graph.js';
-import { makeNode, numel } from '../ir/graph.js';
+import { argOf, isBinary, isUnary, isView, makeNode, numel } from '../ir/graph.js';
+import { OPS, scalarFn, type ElementwiseOp } from '../ir/ops.js';
 import { rewriteProgram } from './rewrite.js';
-import { fmaf32 } from '../../targets/reference/fma.js';
 import type { GraphProgram } from '../ir/graph.js';
 
 export interface Rule { name: string; doc: string; apply: (n: Node) => Node | undefined }
@@ -13,7 +13,7 @@ export interface Rule { name: string; doc: string; apply: (n: Node) => Node | un
 export function constOf(n: Node): number | undefined {
   if (n.op === 'const') return n.arg.value;
   if (n.op === 'data' && n.arg.values.length === 1) return n.arg.values[0];
-  if (['reshape', 'expand', 'permute', 'slice'].includes(n.op)) return constOf(n.src[0]);
+  if (isView(n.op) && n.op !== 'pad') return constOf(n.src[0]);
   return undefined;
 }
 const round = (d: DType, v: number) =>
@@ -25,18 +25,8 @@ const same = (a: Node, n: Node) =>
 const keep = (a: Node, n: Node) => (same(a, n) ? a : undefined);
 const isConst = (n: Node, v: number) => constOf(n) === v;
 
-const UNARY: Record<string, (x: number) => number> = {
-  neg: (x) => -x, exp: Math.exp, log: Math.log, sqrt: Math.sqrt, abs: Math.abs, recip: (x) => 1 / x,
-};
-const BINARY: Record<string, (a: number, b: number) => number> = {
-  add: (a, b) => a + b, sub: (a, b) => a - b, mul: (a, b) => a * b, div: (a, b) => a / b, pow: Math.pow,
-  max: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b)),
-  min: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b)),
-  lt: (a, b) => +(a < b), le: (a, b) => +(a <= b), gt: (a, b) => +(a > b), ge: (a, b) => +(a >= b),
-  eq: (a, b) => +(a === b), ne: (a, b) => +(a !== b),
-  and: (a, b) => +(!!a && !!b), or: (a, b) => +(!!a || !!b),
-};
-const isView = (op: string) => ['reshape', 'permute', 'expand', 'slice', 'pad'].includes(op);
+/** the op catalog's scalar function of elementwise `op` over the sources of `n` */
+const scalarOf = (op: ElementwiseOp, n: Node) => scalarFn(op, n.src[0].dtype !== 'float32');
 
 export const RULES: Rule[] = [
   // ---- zero-size tensors: no kernel ever loops over nothing (a zero extent would divide by 0)
@@ -51,23 +41,24 @@ export const RULES: Rule[] = [
 
   // ---- constant folding: a node whose inputs are all constant is a constant
   { name: 'fold-unary', doc: 'f(c) for an elementwise f of a constant', apply: (n) => {
-    const c = n.src.length === 1 && UNARY[n.op] ? constOf(n.src[0]) : undefined;
-    return c === undefined ? undefined : konst(n, UNARY[n.op](c));
+    if (!isUnary(n.op)) return undefined;
+    const c = constOf(n.src[0]);
+    return c === undefined ? undefined : konst(n, scalarOf(n.op, n)(c));
   } },
   { name: 'fold-cast', doc: 'cast(c) is the constant converted', apply: (n) => {
     const c = n.op === 'cast' ? constOf(n.src[0]) : undefined;
     return c === undefined ? undefined : konst(n, c);
   } },
   { name: 'fold-binary', doc: 'a op b for constants a, b (integer division truncates)', apply: (n) => {
-    if (!BINARY[n.op] || n.src.length !== 2) return undefined;
+    if (!isBinary(n.op)) return undefined;
     const a = constOf(n.src[0]), b = constOf(n.src[1]);
     if (a === undefined || b === undefined) return undefined;
-    return konst(n, n.op === 'div' && n.src[0].dtype !== 'float32' ? Math.trunc(a / b) : BINARY[n.op](a, b));
+    return konst(n, scalarOf(n.op, n)(a, b));
   } },
   { name: 'fold-fma', doc: 'fma(a, b, c) of constants, rounded once', apply: (n) => {
     if (n.op !== 'fma') return undefined;
     const [a, b, c] = n.src.map(constOf);
-    return a === undefined || b === undefined || c === undefined ? undefined : konst(n, fmaf32(a, b, c));
+    return a === undefined || b === undefined || c === undefined ? undefined : konst(n, OPS.fma.scalar.f32(a, b, c));
   } },
   { name: 'fold-reduce', doc: 'sum of a constant is c * count, rmax is c', apply: (n) => {
     if (n.op !== 'sum' && n.op !== 'rmax') return undefined;
@@ -122,10 +113,9 @@ export const RULES: Rule[] = [
     doc: 'reshape/expand to the same shape, identity permute, full unit-step slice, zero pad',
     apply: (n) => {
       if (!isView(n.op)) return undefined;
-      const id = n.op === 'permute' ? (n.arg.order as number[]).every((o, i) => o === i)
-        : n.op === 'slice'
-          ? (n.arg.starts as number[]).every((s) => s === 0) && (n.arg.steps as number[]).every((s) => s === 1)
-          : n.op === 'pad' ? (n.arg.before as number[]).every((b) => b === 0) : true;
+      const id = n.op === 'permute' ? n.arg.order.every((o, i) => o === i)
+        : n.op === 'slice' ? n.arg.starts.every((s) => s === 0) && n.arg.steps.every((s) => s === 1)
+          : n.op === 'pad' ? n.arg.before.every((b) => b === 0) : true;
       return id ? keep(n.src[0], n) : undefined;
     },
   },
@@ -135,7 +125,7 @@ export const RULES: Rule[] = [
       : undefined },
   { name: 'permute-permute', doc: 'permute(permute(x, p), q) = permute(x, p[q[i]])', apply: (n) => {
     if (n.op !== 'permute' || n.src[0].op !== 'permute') return undefined;
-    const p = n.src[0].arg.order as number[], q = n.arg.order as number[];
+    const p = argOf(n.src[0], 'permute').order, q = n.arg.order;
     return makeNode('permute', [n.src[0].src[0]], n.shape, n.dtype, { order: q.map((i) => p[i]) }, n.site);
   } },
   { name: 'expand-expand', doc: 'expand(expand(x)) = expand(x) (same rank)', apply: (n) =>
@@ -143,9 +133,9 @@ export const RULES: Rule[] = [
       ? makeNode('expand', [n.src[0].src[0]], n.shape, n.dtype, { shape: [...n.shape] }, n.site) : undefined },
   { name: 'slice-slice', doc: 'slice(slice(x, s1, t1), s2, t2) = slice(x, s1 + t1*s2, t1*t2)', apply: (n) => {
     if (n.op !== 'slice' || n.src[0].op !== 'slice') return undefined;
-    const a = n.src[0].arg, b = n.arg;
-    const starts = a.starts.map((s: number, d: number) => s + a.steps[d] * b.starts[d]);
-    const steps = a.steps.map((s: number, d: number) => s * b.steps[d]);
+    const a = argOf(n.src[0], 'slice'), b = n.arg;
+    const starts = a.starts.map((s, d) => s + a.steps[d] * b.starts[d]);
+    const steps = a.steps.map((s, d) => s * b.steps[d]);
     return makeNode('slice', [n.src[0].src[0]], n.shape, n.dtype, { starts, steps }, n.site);
   } },
 ];

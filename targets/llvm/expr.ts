@@ -3,7 +3,7 @@
 // the vectorizer proves contiguity; stores truncate, which equals int32 wrapping for add/sub/mul),
 // bool → i1 (stored as i32 0/1).
 import llvm from 'llvm-bindings';
-import type { BufferDecl, Expr, KType } from '../../compiler/ir/kernel.js';
+import type { BinaryFn, BufferDecl, Expr, KType, UnaryFn } from '../../compiler/ir/kernel.js';
 import { emitRandom } from './philox.js';
 
 export type Binding =
@@ -121,75 +121,25 @@ export class ExprEmitter {
     }
   }
 
-  private unary(fn: string, t: KType, a: llvm.Value): llvm.Value {
-    const b = this.b, I = llvm.Intrinsic;
-    if (t === 'f32') {
-      switch (fn) {
-        case 'neg': return b.CreateFNeg(a);
-        case 'exp': return this.call(I.exp, [a]);
-        case 'log': return this.call(I.log, [a]);
-        case 'sqrt': return this.call(I.sqrt, [a]);
-        case 'abs': return this.call(I.fabs, [a]);
-        case 'recip': return b.CreateFDiv(this.constant('f32', 1), a);
-        case 'not': return b.CreateFCmpOEQ(a, this.constant('f32', 0));
-      }
-    } else if (t === 'i32') {
-      switch (fn) {
-        case 'neg': return b.CreateNeg(a);
-        case 'abs': return b.CreateSelect(b.CreateICmpSLT(a, this.i(0)), b.CreateNeg(a), a);
-        case 'not': return b.CreateICmpEQ(a, this.i(0));
-        default: return this.cast(this.unary(fn, 'f32', this.cast(a, 'i32', 'f32')), 'f32', 'i32');
-      }
-    } else if (fn === 'not') return b.CreateXor(a, this.constant('bool', 1));
+  private unary(fn: UnaryFn, t: KType, a: llvm.Value): llvm.Value {
+    const r = UNARY[fn];
+    if (t === 'f32') return r.f32(this.b, a, this);
+    // integer operands of a float function go through f32
+    if (t === 'i32') {
+      return r.i32 ? r.i32(this.b, a, this) : this.cast(r.f32(this.b, this.cast(a, t, 'f32'), this), 'f32', t);
+    }
+    if (r.bool) return r.bool(this.b, a, this);
     throw new Error(`unary ${fn} on ${t} is not supported by the LLVM target`);
   }
 
-  private binary(fn: string, t: KType, x: llvm.Value, y: llvm.Value): llvm.Value {
-    const b = this.b;
-    if (t === 'f32') {
-      switch (fn) {
-        case 'add': return b.CreateFAdd(x, y);
-        case 'sub': return b.CreateFSub(x, y);
-        case 'mul': return b.CreateFMul(x, y);
-        case 'div': return b.CreateFDiv(x, y);
-        case 'max': return this.fmax(x, y);
-        case 'min': return this.fmax(x, y, true);
-        case 'pow': return this.call(llvm.Intrinsic.pow, [x, y]);
-        case 'lt': return b.CreateFCmpOLT(x, y);
-        case 'le': return b.CreateFCmpOLE(x, y);
-        case 'gt': return b.CreateFCmpOGT(x, y);
-        case 'ge': return b.CreateFCmpOGE(x, y);
-        case 'eq': return b.CreateFCmpOEQ(x, y);
-        case 'ne': return b.CreateFCmpUNE(x, y);
-      }
-    } else {
-      switch (fn) {
-        case 'add': return b.CreateAdd(x, y);
-        case 'sub': return b.CreateSub(x, y);
-        case 'mul': return b.CreateMul(x, y);
-        // index math on non-negative values: unsigned division is cheapest; a zero divisor is
-        // replaced by 1 (division by zero is undefined behaviour in LLVM and would trap)
-        case 'idiv': return b.CreateUDiv(x, this.nonzero(y));
-        case 'mod': return b.CreateURem(x, this.nonzero(y));
-        case 'div': return b.CreateSDiv(x, this.nonzero(y));
-        case 'max': return b.CreateSelect(b.CreateICmpSGT(x, y), x, y);
-        case 'min': return b.CreateSelect(b.CreateICmpSLT(x, y), x, y);
-        case 'lt': return b.CreateICmpSLT(x, y);
-        case 'le': return b.CreateICmpSLE(x, y);
-        case 'gt': return b.CreateICmpSGT(x, y);
-        case 'ge': return b.CreateICmpSGE(x, y);
-        case 'eq': return b.CreateICmpEQ(x, y);
-        case 'ne': return b.CreateICmpNE(x, y);
-        case 'and': return b.CreateAnd(x, y);
-        case 'or': return b.CreateOr(x, y);
-        case 'pow':
-          return this.cast(this.binary('pow', 'f32', this.cast(x, t, 'f32'), this.cast(y, t, 'f32')), 'f32', t);
-      }
-    }
-    throw new Error(`binary ${fn} on ${t} is not supported by the LLVM target`);
+  private binary(fn: BinaryFn, t: KType, x: llvm.Value, y: llvm.Value): llvm.Value {
+    const r = t === 'f32' ? BINARY[fn].f32 : BINARY[fn].int;
+    if (!r) throw new Error(`binary ${fn} on ${t} is not supported by the LLVM target`);
+    return r(this.b, x, y, this, t);
   }
 
-  private nonzero(y: llvm.Value): llvm.Value {
+  /** y, or 1 where y is 0 (division by zero is undefined behaviour in LLVM and would trap) */
+  nonzero(y: llvm.Value): llvm.Value {
     if (y instanceof llvm.ConstantInt) return y;
     return this.b.CreateSelect(this.b.CreateICmpEQ(y, this.i(0)), this.i(1), y);
   }
@@ -207,3 +157,42 @@ export class ExprEmitter {
     return b.CreateSExt(t, this.i64);
   }
 }
+
+type Unary = (b: llvm.IRBuilder, a: llvm.Value, x: ExprEmitter) => llvm.Value;
+type Binary = (b: llvm.IRBuilder, a: llvm.Value, c: llvm.Value, x: ExprEmitter, t: KType) => llvm.Value;
+
+/** each kernel function per operand type (i32 absent: through f32; bool absent: unsupported) */
+const UNARY: Record<UnaryFn, { f32: Unary; i32?: Unary; bool?: Unary }> = {
+  neg: { f32: (b, a) => b.CreateFNeg(a), i32: (b, a) => b.CreateNeg(a) },
+  exp: { f32: (_b, a, x) => x.call(llvm.Intrinsic.exp, [a]) },
+  log: { f32: (_b, a, x) => x.call(llvm.Intrinsic.log, [a]) },
+  sqrt: { f32: (_b, a, x) => x.call(llvm.Intrinsic.sqrt, [a]) },
+  abs: { f32: (_b, a, x) => x.call(llvm.Intrinsic.fabs, [a]),
+    i32: (b, a, x) => b.CreateSelect(b.CreateICmpSLT(a, x.i(0)), b.CreateNeg(a), a) },
+  recip: { f32: (b, a, x) => b.CreateFDiv(x.constant('f32', 1), a) },
+  not: { f32: (b, a, x) => b.CreateFCmpOEQ(a, x.constant('f32', 0)), i32: (b, a, x) => b.CreateICmpEQ(a, x.i(0)),
+    bool: (b, a, x) => b.CreateXor(a, x.constant('bool', 1)) },
+};
+
+/** each kernel function on f32 and on integer (i32 or bool) operands; absent: unsupported */
+const BINARY: Record<BinaryFn, { f32?: Binary; int?: Binary }> = {
+  add: { f32: (b, x, y) => b.CreateFAdd(x, y), int: (b, x, y) => b.CreateAdd(x, y) },
+  sub: { f32: (b, x, y) => b.CreateFSub(x, y), int: (b, x, y) => b.CreateSub(x, y) },
+  mul: { f32: (b, x, y) => b.CreateFMul(x, y), int: (b, x, y) => b.CreateMul(x, y) },
+  div: { f32: (b, x, y) => b.CreateFDiv(x, y), int: (b, x, y, e) => b.CreateSDiv(x, e.nonzero(y)) },
+  max: { f32: (_b, x, y, e) => e.fmax(x, y), int: (b, x, y) => b.CreateSelect(b.CreateICmpSGT(x, y), x, y) },
+  min: { f32: (_b, x, y, e) => e.fmax(x, y, true), int: (b, x, y) => b.CreateSelect(b.CreateICmpSLT(x, y), x, y) },
+  pow: { f32: (_b, x, y, e) => e.call(llvm.Intrinsic.pow, [x, y]),
+    int: (b, x, y, e, t) => e.cast(BINARY.pow.f32!(b, e.cast(x, t, 'f32'), e.cast(y, t, 'f32'), e, 'f32'), 'f32', t) },
+  lt: { f32: (b, x, y) => b.CreateFCmpOLT(x, y), int: (b, x, y) => b.CreateICmpSLT(x, y) },
+  le: { f32: (b, x, y) => b.CreateFCmpOLE(x, y), int: (b, x, y) => b.CreateICmpSLE(x, y) },
+  gt: { f32: (b, x, y) => b.CreateFCmpOGT(x, y), int: (b, x, y) => b.CreateICmpSGT(x, y) },
+  ge: { f32: (b, x, y) => b.CreateFCmpOGE(x, y), int: (b, x, y) => b.CreateICmpSGE(x, y) },
+  eq: { f32: (b, x, y) => b.CreateFCmpOEQ(x, y), int: (b, x, y) => b.CreateICmpEQ(x, y) },
+  ne: { f32: (b, x, y) => b.CreateFCmpUNE(x, y), int: (b, x, y) => b.CreateICmpNE(x, y) },
+  and: { int: (b, x, y) => b.CreateAnd(x, y) },
+  or: { int: (b, x, y) => b.CreateOr(x, y) },
+  // index math on non-negative values: unsigned division is cheapest
+  idiv: { int: (b, x, y, e) => b.CreateUDiv(x, e.nonzero(y)) },
+  mod: { int: (b, x, y, e) => b.CreateURem(x, e.nonzero(y)) },
+};

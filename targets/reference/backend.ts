@@ -7,6 +7,7 @@ import type { TracedProgram } from '../../compiler/trace.js';
 import type { TensorCell } from '../../compiler/state.js';
 import type { HostArray } from '../../runtime/device.js';
 import { evaluateNodes, type Values } from './graph.js';
+import type { Node } from '../../compiler/ir/graph.js';
 import { toposort, isView, isSource, numel } from '../../compiler/ir/graph.js';
 
 export function graphStats(program: TracedProgram): ProgramStats {
@@ -33,7 +34,7 @@ export class ReferenceBackend implements Backend {
   async prepare(program: TracedProgram): Promise<SyncPreparedProgram> {
     const { graph, cells } = program;
     const evaluate = (inputs: HostArray[], scalars: Float32Array): HostArray[] => {
-      const env = (n: { op: string; arg?: any }): Values => {
+      const env = (n: Node): Values => {
         if (n.op === 'input') return inputs[n.arg.index];
         if (n.op === 'state') return cells.get(n.arg.cell)!.data;
         if (n.op === 'scalar') return scalars.subarray(n.arg.slot, n.arg.slot + 1);

@@ -1,10 +1,11 @@
 // The reference target: an interpreter of the graph IR over typed arrays. Plain and obviously
 // right, one dense array per node, float32 rounding after every op as a float32 device does
-// (fma rounds once: fma.ts; sums accumulate in float32 as compiler/ir/accumulate.ts says).
+// (elementwise ops compute the op catalog's scalar semantics, compiler/ir/ops.ts; sums
+// accumulate in float32 as compiler/ir/accumulate.ts says).
 // Every other target is compared with it.
-import type { DType, Node } from '../../compiler/ir/graph.js';
-import { numel, toposort } from '../../compiler/ir/graph.js';
-import { fmaf32 } from './fma.js';
+import type { DType, Node, NodeOf } from '../../compiler/ir/graph.js';
+import { isUnary, numel, toposort } from '../../compiler/ir/graph.js';
+import { OPS, scalarFn } from '../../compiler/ir/ops.js';
 import { randomAt } from './philox.js';
 import { cascadeSum } from '../../compiler/ir/accumulate.js';
 
@@ -34,20 +35,6 @@ function forEachIndex(shape: readonly number[], fn: (flat: number, idx: number[]
   }
 }
 
-const unaryFns: Record<string, (x: number) => number> = {
-  neg: (x) => -x, exp: Math.exp, log: Math.log, sqrt: Math.sqrt, abs: Math.abs, recip: (x) => 1 / x,
-};
-const binaryFns: Record<string, (a: number, b: number) => number> = {
-  add: (a, b) => a + b, sub: (a, b) => a - b, mul: (a, b) => a * b, div: (a, b) => a / b,
-  max: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b)),
-  min: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b)),
-  pow: (a, b) => Math.pow(a, b),
-  lt: (a, b) => +(a < b), le: (a, b) => +(a <= b), gt: (a, b) => +(a > b), ge: (a, b) => +(a >= b),
-  eq: (a, b) => +(a === b), ne: (a, b) => +(a !== b), and: (a, b) => +(a && b), or: (a, b) => +(a || b),
-};
-
-function intDiv(a: number, b: number): number { return Math.trunc(a / b) | 0; }
-
 /** Evaluates one node given its sources' values. Sources are looked up in `env`. */
 export function evalNode(n: Node, src: Values[], env: (n: Node) => Values): Values {
   const out = alloc(n.dtype, numel(n.shape));
@@ -72,8 +59,8 @@ export function evalNode(n: Node, src: Values[], env: (n: Node) => Values): Valu
       return out;
     }
     case 'fma': {
-      const [a, b, c] = src;
-      for (let i = 0; i < out.length; i++) out[i] = fmaf32(a[i], b[i], c[i]);
+      const [a, b, c] = src, fma = OPS.fma.scalar.f32;
+      for (let i = 0; i < out.length; i++) out[i] = fma(a[i], b[i], c[i]);
       return out;
     }
     case 'random': {
@@ -121,18 +108,15 @@ export function evalNode(n: Node, src: Values[], env: (n: Node) => Values): Valu
       return out;
     }
     default: {
-      if (n.src.length === 1 && unaryFns[n.op]) {
-        const f = unaryFns[n.op], x = src[0];
+      // an elementwise op: the catalog's scalar semantics for its operands' dtype
+      const f = scalarFn(n.op, n.src[0].dtype !== 'float32');
+      if (isUnary(n.op)) {
+        const x = src[0];
         for (let i = 0; i < out.length; i++) out[i] = f(x[i]);
         return out;
       }
-      const f = binaryFns[n.op];
-      if (!f) throw new Error(`reference: no rule for op ${n.op}`);
       const [a, b] = src;
-      const integer = n.src[0].dtype !== 'float32';
-      for (let i = 0; i < out.length; i++) {
-        out[i] = integer && n.op === 'div' ? intDiv(a[i], b[i]) : f(a[i], b[i]);
-      }
+      for (let i = 0; i < out.length; i++) out[i] = f(a[i], b[i]);
       return out;
     }
   }
@@ -143,9 +127,9 @@ export function evalNode(n: Node, src: Values[], env: (n: Node) => Values): Valu
  * terms in the kernel's loop order (the reduced axes in `arg.axes` order, the first outermost),
  * added in float32 as a cascade.
  */
-function sumFloat32(n: Node, x: Values, out: Float32Array): Float32Array {
+function sumFloat32(n: NodeOf<'sum'>, x: Values, out: Float32Array): Float32Array {
   const xs = n.src[0].shape, xst = stridesOf(xs);
-  const axes = (n.arg.axes as number[]).filter((a) => xs[a] !== 1); // a size-0 axis: no terms
+  const axes = n.arg.axes.filter((a) => xs[a] !== 1); // a size-0 axis: no terms
   const ext = axes.map((a) => xs[a]), st = axes.map((a) => xst[a]);
   const terms = ext.reduce((a, b) => a * b, 1);
   forEachIndex(n.shape, (f, idx) => {

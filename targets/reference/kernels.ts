@@ -1,12 +1,13 @@
 // The kernel-IR interpreter: runs a KernelProgram over typed arrays. It is the oracle for the
-// LLVM and WGSL renderers, so it is deliberately plain: every f32 op is rounded with Math.fround
-// (as a float32 device does; fma rounds once, fma.ts), i32 ops wrap to 32 bits, bools are 0/1.
+// LLVM and WGSL renderers, so it is deliberately plain: a graph op's kernel function computes the
+// op catalog's scalar semantics (compiler/ir/ops.ts: every f32 result rounded to float32, as on a
+// float32 device; fma rounds once), i32 ops wrap to 32 bits, bools are 0/1.
 // Grid points run serially in row-major order; a correct kernel must not depend on that order.
 // Cascade sums are expanded as every target expands them (compiler/kernel/cascade.ts).
 // Each kernel is first turned into closures over a slot array (one slot per variable name), which
 // keeps the semantics in one small switch while running fast enough for the golden tests.
-import type { Expr, Kernel, KernelProgram, KType, Stmt } from '../../compiler/ir/kernel.js';
-import { fmaf32 } from './fma.js';
+import type { BinaryFn, Expr, Kernel, KernelProgram, KType, Stmt, UnaryFn } from '../../compiler/ir/kernel.js';
+import { OPS, scalarFn, type BinaryOp, type UnaryOp } from '../../compiler/ir/ops.js';
 import { randomAt } from './philox.js';
 import { cascadeSums } from '../../compiler/kernel/cascade.js';
 import { guardHolds, numel } from '../../runtime/manifest.js';
@@ -24,46 +25,26 @@ export function toType(type: KType, x: number): number {
   return type === 'f32' ? f(x) : type === 'i32' ? i32(x) : x ? 1 : 0;
 }
 
-const nanMax = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b));
-const nanMin = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b));
+type BinaryImpl = (type: KType, argType: KType) => (a: number, b: number) => number;
+type UnaryImpl = (type: KType) => (a: number) => number;
+/** a graph op's kernel function: the op catalog's scalar semantics for the operand type */
+const op2 = (op: BinaryOp): BinaryImpl => (_type, argType) => scalarFn(op, argType !== 'f32');
+const op1 = (op: UnaryOp): UnaryImpl => (type) => scalarFn(op, type !== 'f32');
 
-function binaryFn(fn: string, type: KType, argType: KType): (a: number, b: number) => number {
-  const int = argType !== 'f32';
-  switch (fn) {
-    case 'add': return int ? (a, b) => (a + b) | 0 : (a, b) => f(a + b);
-    case 'sub': return int ? (a, b) => (a - b) | 0 : (a, b) => f(a - b);
-    case 'mul': return int ? (a, b) => Math.imul(a, b) : (a, b) => f(a * b);
-    case 'div': return int ? (a, b) => Math.trunc(a / b) | 0 : (a, b) => f(a / b);
-    case 'max': return int ? Math.max : (a, b) => f(nanMax(a, b));
-    case 'min': return int ? Math.min : (a, b) => f(nanMin(a, b));
-    case 'pow': return int ? (a, b) => Math.pow(a, b) | 0 : (a, b) => f(Math.pow(a, b));
-    case 'lt': return (a, b) => +(a < b);
-    case 'le': return (a, b) => +(a <= b);
-    case 'gt': return (a, b) => +(a > b);
-    case 'ge': return (a, b) => +(a >= b);
-    case 'eq': return (a, b) => +(a === b);
-    case 'ne': return (a, b) => +(a !== b);
-    case 'and': return type === 'bool' ? (a, b) => +(a !== 0 && b !== 0) : (a, b) => a & b;
-    case 'or': return type === 'bool' ? (a, b) => +(a !== 0 || b !== 0) : (a, b) => a | b;
-    case 'idiv': return (a, b) => Math.floor(a / b) | 0;
-    case 'mod': return (a, b) => (a - Math.floor(a / b) * b) | 0;
-  }
-  throw new Error(`kernel interpreter: unknown binary fn ${fn}`);
-}
+const BINARY: Record<BinaryFn, BinaryImpl> = {
+  add: op2('add'), sub: op2('sub'), mul: op2('mul'), div: op2('div'), max: op2('max'), min: op2('min'),
+  pow: op2('pow'), lt: op2('lt'), le: op2('le'), gt: op2('gt'), ge: op2('ge'), eq: op2('eq'), ne: op2('ne'),
+  // on i32 (index math) and/or are bitwise
+  and: (type, argType) => (type === 'bool' ? op2('and')(type, argType) : (a, b) => a & b),
+  or: (type, argType) => (type === 'bool' ? op2('or')(type, argType) : (a, b) => a | b),
+  idiv: () => (a, b) => Math.floor(a / b) | 0,
+  mod: () => (a, b) => (a - Math.floor(a / b) * b) | 0,
+};
 
-function unaryFn(fn: string, type: KType): (a: number) => number {
-  const int = type !== 'f32';
-  switch (fn) {
-    case 'neg': return int ? (a) => -a | 0 : (a) => f(-a);
-    case 'abs': return int ? (a) => Math.abs(a) | 0 : (a) => f(Math.abs(a));
-    case 'exp': return (a) => f(Math.exp(a));
-    case 'log': return (a) => f(Math.log(a));
-    case 'sqrt': return (a) => f(Math.sqrt(a));
-    case 'recip': return (a) => f(1 / a);
-    case 'not': return (a) => +(a === 0);
-  }
-  throw new Error(`kernel interpreter: unknown unary fn ${fn}`);
-}
+const UNARY: Record<UnaryFn, UnaryImpl> = {
+  neg: op1('neg'), exp: op1('exp'), log: op1('log'), sqrt: op1('sqrt'), abs: op1('abs'), recip: op1('recip'),
+  not: () => (a) => +(a === 0),
+};
 
 class Compiler {
   readonly slots = new Map<string, number>();
@@ -91,9 +72,9 @@ class Compiler {
           return t === 'bool' ? +(m[i] !== 0) : m[i];
         };
       }
-      case 'unary': { const a = this.expr(e.a), g = unaryFn(e.fn, e.type); return (v) => g(a(v)); }
+      case 'unary': { const a = this.expr(e.a), g = UNARY[e.fn](e.type); return (v) => g(a(v)); }
       case 'binary': {
-        const a = this.expr(e.a), b = this.expr(e.b), g = binaryFn(e.fn, e.type, e.a.type);
+        const a = this.expr(e.a), b = this.expr(e.b), g = BINARY[e.fn](e.type, e.a.type);
         return (v) => g(a(v), b(v));
       }
       case 'where': {
@@ -101,8 +82,8 @@ class Compiler {
         return (v) => (c(v) ? a(v) : b(v));
       }
       case 'fma': {
-        const a = this.expr(e.a), b = this.expr(e.b), c = this.expr(e.c);
-        return (v) => fmaf32(a(v), b(v), c(v));
+        const a = this.expr(e.a), b = this.expr(e.b), c = this.expr(e.c), fma = OPS.fma.scalar.f32;
+        return (v) => fma(a(v), b(v), c(v));
       }
       case 'random': {
         const ix = this.expr(e.index), ps = e.pieces.map((p) => this.expr(p)), { dist, draw } = e;
@@ -153,7 +134,7 @@ class Compiler {
       case 'accum': {
         const k = this.slot(s.name), val = this.expr(s.value), t = this.accType.get(s.name);
         if (!t) throw new Error(`kernel interpreter: accum into undeclared accumulator ${s.name}`);
-        const g = binaryFn(t.fn, t.type, t.type);
+        const g = BINARY[t.fn](t.type, t.type);
         return (v) => { v[k] = g(v[k], val(v)); };
       }
     }

@@ -115,14 +115,6 @@ const UNARY: Record<UnaryFn, Printer<[string, KType]>> = {
   not: (a, t) => `(!${conv(a, t, 'bool')})`,
 };
 
-const INFIX: Partial<Record<BinaryFn, string>> = {
-  add: '+', sub: '-', mul: '*', div: '/',
-  lt: '<', le: '<=', gt: '>', ge: '>=', eq: '==', ne: '!=',
-  // idiv/mod floor (Python); WGSL's `/` and `%` truncate (C). They agree on non-negative operands,
-  // which index math almost always has, so the helpers are called only when that is not known.
-  idiv: '/', mod: '%',
-};
-
 /** is `e` provably >= 0? (a cheap syntactic check, enough for index math) */
 export function nonNeg(e: Expr, ctx: Ctx): boolean {
   switch (e.e) {
@@ -136,39 +128,54 @@ export function nonNeg(e: Expr, ctx: Ctx): boolean {
   }
 }
 
-const LOGICAL = new Set<BinaryFn>(['lt', 'le', 'gt', 'ge', 'eq', 'ne']);
+type BinaryExpr = Extract<Expr, { e: 'binary' }>;
+/** prints `e` from its operands' code `a`, `b` */
+type BinaryPrinter = (e: BinaryExpr, a: string, b: string, ctx: Ctx) => string;
 
-function binary(e: Extract<Expr, { e: 'binary' }>, ctx: Ctx): string {
-  const ta = e.a.type;
-  let a = expr(e.a, ctx);
-  let b = expr(e.b, ctx);
-  if (LOGICAL.has(e.fn) && ta === 'f32') {
-    const h = IEEE_BINARY[e.fn]!;
-    useHelper(ctx, h);
-    return conv(`${h}(${a}, ${b})`, 'bool', e.type);
-  }
-  if (LOGICAL.has(e.fn)) return conv(`(${a} ${INFIX[e.fn]} ${b})`, 'bool', e.type);
-  if ((e.fn === 'and' || e.fn === 'or') && e.type === 'bool') {
-    a = conv(a, ta, 'bool');
-    b = conv(b, e.b.type, 'bool');
-    return `(${a} ${e.fn === 'and' ? '&&' : '||'} ${b})`;
-  }
-  const ieee = ta === 'f32' ? IEEE_BINARY[e.fn] : undefined;
-  if (ieee && !specialsRuledOut(e)) { useHelper(ctx, ieee); return `${ieee}(${a}, ${b})`; }
-  switch (e.fn) {
-    case 'max': case 'min': return `${e.fn}(${a}, ${b})`;
-    case 'and': return ta === 'bool' ? `(${a} && ${b})` : `(${a} & ${b})`;
-    case 'or': return ta === 'bool' ? `(${a} || ${b})` : `(${a} | ${b})`;
-    case 'pow': return pow(e.a, e.b, a, b, ctx);
-    case 'idiv': case 'mod': {
-      if (ta === 'f32') return e.fn === 'idiv' ? `floor(${a} / ${b})` : `(${a} - ${b} * floor(${a} / ${b}))`;
-      if (nonNeg(e.a, ctx) && nonNeg(e.b, ctx)) break;
-      const h = e.fn === 'idiv' ? 'kiln_floordiv' : 'kiln_floormod';
-      useHelper(ctx, h);
-      return `${h}(${a}, ${b})`;
-    }
-  }
-  return `(${a} ${INFIX[e.fn]} ${b})`;
+/** an IEEE helper for float operands unless a finite constant rules the special cases out */
+function ieee(e: BinaryExpr, a: string, b: string, ctx: Ctx): string | undefined {
+  const h = e.a.type === 'f32' ? IEEE_BINARY[e.fn] : undefined;
+  if (!h || specialsRuledOut(e)) return undefined;
+  useHelper(ctx, h);
+  return `${h}(${a}, ${b})`;
+}
+const arith = (op: string): BinaryPrinter => (e, a, b, ctx) => ieee(e, a, b, ctx) ?? `(${a} ${op} ${b})`;
+const minmax: BinaryPrinter = (e, a, b, ctx) => ieee(e, a, b, ctx) ?? `${e.fn}(${a}, ${b})`;
+/** float comparisons always go through their IEEE helper (NaN compares false, except ne) */
+const compare = (op: string): BinaryPrinter => (e, a, b, ctx) => {
+  if (e.a.type !== 'f32') return conv(`(${a} ${op} ${b})`, 'bool', e.type);
+  const h = IEEE_BINARY[e.fn]!;
+  useHelper(ctx, h);
+  return conv(`${h}(${a}, ${b})`, 'bool', e.type);
+};
+/** logical on bool results, bitwise on i32 (index math) */
+const logic = (logical: string, bitwise: string): BinaryPrinter => (e, a, b) => {
+  if (e.type === 'bool') return `(${conv(a, e.a.type, 'bool')} ${logical} ${conv(b, e.b.type, 'bool')})`;
+  return e.a.type === 'bool' ? `(${a} ${logical} ${b})` : `(${a} ${bitwise} ${b})`;
+};
+/**
+ * idiv/mod floor (Python); WGSL's `/` and `%` truncate (C). They agree on non-negative operands,
+ * which index math almost always has, so the helpers are called only when that is not known.
+ */
+const floored = (op: string, helper: 'kiln_floordiv' | 'kiln_floormod'): BinaryPrinter => (e, a, b, ctx) => {
+  if (e.a.type === 'f32') return e.fn === 'idiv' ? `floor(${a} / ${b})` : `(${a} - ${b} * floor(${a} / ${b}))`;
+  if (nonNeg(e.a, ctx) && nonNeg(e.b, ctx)) return `(${a} ${op} ${b})`;
+  useHelper(ctx, helper);
+  return `${helper}(${a}, ${b})`;
+};
+
+const BINARY: Record<BinaryFn, BinaryPrinter> = {
+  add: arith('+'), sub: arith('-'), mul: arith('*'), div: arith('/'), max: minmax, min: minmax,
+  pow: (e, a, b, ctx) => pow(e.a, e.b, a, b, ctx),
+  lt: compare('<'), le: compare('<='), gt: compare('>'), ge: compare('>='), eq: compare('=='), ne: compare('!='),
+  and: logic('&&', '&'), or: logic('||', '|'),
+  idiv: floored('/', 'kiln_floordiv'), mod: floored('%', 'kiln_floormod'),
+};
+
+function binary(e: BinaryExpr, ctx: Ctx): string {
+  const a = expr(e.a, ctx);
+  const b = expr(e.b, ctx);
+  return BINARY[e.fn](e, a, b, ctx);
 }
 
 /**
@@ -176,7 +183,7 @@ function binary(e: Extract<Expr, { e: 'binary' }>, ctx: Ctx): string {
  * away? x ± c, x·c and x/c for c finite (and nonzero for · and /), which the hardware computes
  * right for x = ±inf or NaN and no identity rewrites wrongly (unlike x·0 -> 0)
  */
-function specialsRuledOut(e: Extract<Expr, { e: 'binary' }>): boolean {
+function specialsRuledOut(e: BinaryExpr): boolean {
   const finite = (x: Expr, nonZero: boolean) =>
     x.e === 'const' && Number.isFinite(Math.fround(x.value)) && (!nonZero || x.value !== 0);
   switch (e.fn) {
