@@ -100,5 +100,3 @@ export interface Kernel {
 export interface KernelProgram extends Omit<Manifest, 'kernels' | 'format'> {
   kernels: Kernel[];
 }
-
-export const gridVar = (i: number) => `g${i}`;

@@ -192,5 +192,3 @@ export function toExpr(e: Ix): Expr {
   if (out === null) return i32(e.c);
   return e.c ? bin(e.c < 0 ? 'sub' : 'add', out, i32(Math.abs(e.c))) : out;
 }
-
-export const printIx = ixKey;
