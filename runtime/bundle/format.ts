@@ -2,6 +2,7 @@
 // Plain JSON; every file it names carries a SHA-256 checked before use.
 import type { Manifest } from '../manifest.js';
 import type { IndexBound } from '../index-bounds.js';
+import type { GuardRule } from '../hyper-ref.js';
 
 export const BUNDLE_FORMAT = 1;
 export const MANIFEST_FILE = 'kiln-bundle.json';
@@ -60,5 +61,5 @@ export interface CpuTarget { name: string; arch: string; features: string[] }
 export interface HyperParam {
   value: unknown;
   host?: string[];
-  baked?: { rule: 'flag' | 'nonzero' | 'positive'; holds: boolean }[];
+  baked?: { rule: GuardRule; holds: boolean }[];
 }

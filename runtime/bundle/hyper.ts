@@ -3,17 +3,10 @@
 // bundle's host values; a value that would flip a choice traced into the graph (amsgrad, a
 // weightDecay becoming 0) is refused: the bundle ships one trace, so that needs a rebuild.
 import type { HyperParam } from './format.js';
+import { GUARD_RULES, guardText, paramGroupPath } from '../hyper-ref.js';
 
 const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 const camel = (k: string) => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-const RULES = {
-  flag: (v: unknown) => Boolean(v), nonzero: (v: unknown) => Number(v) !== 0, positive: (v: unknown) => Number(v) > 0,
-};
-const RULE_TEXT = {
-  flag: (k: string, h: boolean) => `${k} ${h}`,
-  nonzero: (k: string, h: boolean) => `${k} ${h ? '!=' : '=='} 0`,
-  positive: (k: string, h: boolean) => `${k} ${h ? '>' : '<='} 0`,
-};
 
 export type ParamGroupHandle = Record<string, unknown>;
 
@@ -53,7 +46,7 @@ export class Hyperparameters {
 
   /** why `value` cannot be group `gi`'s `key`, or undefined */
   check(gi: number, key: string, value: unknown): string | undefined {
-    const at = `paramGroups[${gi}].${key}`;
+    const at = paramGroupPath({ group: gi, key });
     if (gi < 0 || gi >= this.specs.length) {
       return `no paramGroups[${gi}]: the optimizer has ${this.specs.length} param group(s)`;
     }
@@ -70,9 +63,9 @@ export class Hyperparameters {
       }
     }
     for (const b of h.baked ?? []) {
-      if (RULES[b.rule](value) !== b.holds) {
+      if (GUARD_RULES[b.rule](value) !== b.holds) {
         return `${at} = ${JSON.stringify(value)} would change the compiled graph ` +
-          `(it was traced with ${RULE_TEXT[b.rule](key, b.holds)}): ` +
+          `(it was traced with ${guardText(key, b.rule, b.holds)}): ` +
           'set it in the program definition and rebuild with `kiln build`';
       }
     }
