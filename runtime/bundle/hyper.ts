@@ -4,9 +4,8 @@
 // weightDecay becoming 0) is refused: the bundle ships one trace, so that needs a rebuild.
 import type { HyperParam } from './format.js';
 import { GUARD_RULES, guardText, paramGroupPath } from '../hyper-ref.js';
+import { camelKey, snakeKey } from '../checkpoint-keys.js';
 
-const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-const camel = (k: string) => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
 export type ParamGroupHandle = Record<string, unknown>;
 
@@ -91,7 +90,7 @@ export class Hyperparameters {
   toMetadata(saved: string): string {
     const groups = JSON.parse(saved) as Record<string, unknown>[];
     return JSON.stringify(groups.map((g, gi) => ({
-      ...g, ...Object.fromEntries(Object.keys(this.specs[gi] ?? {}).map((k) => [snake(k), this.get(gi, k)])),
+      ...g, ...Object.fromEntries(Object.keys(this.specs[gi] ?? {}).map((k) => [snakeKey(k), this.get(gi, k)])),
     })));
   }
 
@@ -110,7 +109,7 @@ export class Hyperparameters {
     const sets: [number, string, unknown][] = [];
     groups.forEach((g, gi) => {
       // other keys (params, foreach) stay
-      for (const [k, v] of Object.entries(g)) if (this.specs[gi][camel(k)]) sets.push([gi, camel(k), v]);
+      for (const [k, v] of Object.entries(g)) if (this.specs[gi][camelKey(k)]) sets.push([gi, camelKey(k), v]);
     });
     const errors = sets.map(([gi, k, v]) => this.check(gi, k, v)).filter((e): e is string => !!e);
     return { errors, apply: () => { for (const [gi, k, v] of sets) this.assign(gi, k, v); } }; // checked above
