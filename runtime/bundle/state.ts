@@ -84,7 +84,8 @@ export class BundleState {
   async modelDict(): Promise<Record<string, { shape: number[]; data: Float32Array }>> {
     const out: Record<string, { shape: number[]; data: Float32Array }> = {};
     for (const [k, c] of this.cells) {
-      if (checkpointFileOf(k) === 'model') out[k] = { shape: [...c.shape], data: Float32Array.from(await this.read(c)) };
+      if (checkpointFileOf(k) !== 'model') continue;
+      out[k] = { shape: [...c.shape], data: Float32Array.from(await this.read(c)) };
     }
     return out;
   }
