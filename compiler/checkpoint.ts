@@ -1,11 +1,6 @@
 // Checkpoints: a model's and an optimizer's state as safetensors files a PyTorch user can read with
-// `safetensors.torch.load_file`. Key scheme (PyTorch's state_dict, flattened):
-//   model.safetensors      `0.weight`, `0.bias`, ... exactly `model.state_dict()`'s keys, F32
-//   optimizer.safetensors  `state.<i>.<key>` for each tensor of parameter i's state, snake_case as
-//                          PyTorch names it (`state.0.exp_avg`, `state.0.exp_avg_sq`,
-//                          `state.0.momentum_buffer`); `state.<i>.step` is an F32 scalar (shape []),
-//                          as torch 1.13 keeps it; `__metadata__.param_groups` is the JSON of
-//                          `param_groups` with snake_case keys (`weight_decay`) and `params` indices.
+// `safetensors.torch.load_file`, in the key scheme of runtime/checkpoint-keys.ts (PyTorch's
+// state_dict flattened: `0.weight`, `state.0.exp_avg`, `state.0.step`, `__metadata__.param_groups`).
 // Writes are atomic (a temporary file in the same folder, fsync, rename), and a checkpoint folder's
 // pair is one unit (compiler/checkpoint-pair.ts); loads read and check everything first, so a
 // checkpoint of another shape or a truncated file changes nothing.
@@ -13,6 +8,9 @@ import path from 'node:path';
 import {
   decodeSafetensors, encodeSafetensors, toFloat32, type SafeFile, type SafeTensor,
 } from '../runtime/safetensors.js';
+import {
+  camelGroup, optimizerMetadata, paramGroupsJson, paramGroupsOf, parseStateKey, stateKey,
+} from '../runtime/checkpoint-keys.js';
 import { KilnError, fmtShape } from './errors.js';
 import { readFileWhole, writeFileAtomic } from './files.js';
 import { loadPair, PAIR_FILES, savePair, type PairKind } from './checkpoint-pair.js';
@@ -22,9 +20,6 @@ import type { Optimizer } from './optim/optimizer.js';
 
 type AnyOptimizer = Optimizer<any>;
 export interface CheckpointObjects { model?: Module; optimizer?: AnyOptimizer }
-
-export const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-export const camel = (k: string) => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
 function readSafetensors(file: string, bytes?: Uint8Array): SafeFile {
   try { bytes ??= readFileWhole(file); } catch (e) {
@@ -70,7 +65,7 @@ export function flattenOptimizerState(
   const tensors: Record<string, SafeTensor> = {};
   for (const [i, entry] of Object.entries(sd.state)) {
     for (const [k, v] of Object.entries(entry)) {
-      const key = `state.${i}.${snake(k)}`;
+      const key = stateKey(i, k);
       if (typeof v === 'number') tensors[key] = { dtype: 'F32', shape: [], data: Float32Array.of(v) };
       else if (v && typeof v === 'object' && 'data' in v) {
         const t = v as { shape: number[]; data: ArrayLike<number> };
@@ -78,8 +73,7 @@ export function flattenOptimizerState(
       } // null: PyTorch's None (a momentum buffer not yet made) is simply absent
     }
   }
-  const groups = sd.paramGroups.map((g) => Object.fromEntries(Object.entries(g).map(([k, v]) => [snake(k), v])));
-  return { tensors, metadata: { format: 'pt', param_groups: JSON.stringify(groups) } };
+  return { tensors, metadata: optimizerMetadata(paramGroupsJson(sd.paramGroups)) };
 }
 
 /** the inverse of flattenOptimizerState: a dict optimizer.loadStateDict accepts */
@@ -87,19 +81,19 @@ export function unflattenOptimizerState(
   f: SafeFile,
   what = 'optimizer checkpoint',
 ): ReturnType<AnyOptimizer['stateDict']> {
-  const raw = f.metadata.param_groups;
+  const raw = paramGroupsOf(f.metadata);
   if (raw === undefined) throw new KilnError(`${what}: no __metadata__.param_groups (is this a model checkpoint?)`);
   let groups: Record<string, unknown>[];
   try { groups = JSON.parse(raw); } catch { throw new KilnError(`${what}: __metadata__.param_groups is not JSON`); }
   const state: Record<number, Record<string, unknown>> = {};
   for (const [key, t] of Object.entries(f.tensors)) {
-    const m = /^state\.(\d+)\.(\w+)$/.exec(key);
-    if (!m) throw new KilnError(`${what}: unexpected key "${key}" (expected state.<index>.<name>)`);
-    const entry = (state[Number(m[1])] ??= {});
+    const sk = parseStateKey(key);
+    if (!sk) throw new KilnError(`${what}: unexpected key "${key}" (expected state.<index>.<name>)`);
+    const entry = (state[sk.param] ??= {});
     const data = toFloat32(t);
-    entry[camel(m[2])] = m[2] === 'step' ? data[0] : { shape: t.shape, data };
+    entry[sk.key] = sk.key === 'step' ? data[0] : { shape: t.shape, data };
   }
-  const paramGroups = groups.map((g) => Object.fromEntries(Object.entries(g).map(([k, v]) => [camel(k), v])));
+  const paramGroups = groups.map(camelGroup);
   return { state, paramGroups };
 }
 
@@ -137,7 +131,7 @@ function checkOptimizerDict(opt: AnyOptimizer, sd: ReturnType<AnyOptimizer['stat
       const t = v as { shape: number[] };
       if (t.shape.join() !== p.cell.shape.join()) {
         const shapes = `${fmtShape(t.shape)}, the parameter has shape ${fmtShape(p.cell.shape)}`;
-        throw new KilnError(`${what}: state.${id}.${snake(k)} has shape ${shapes}`);
+        throw new KilnError(`${what}: ${stateKey(id, k)} has shape ${shapes}`);
       }
     }
   }

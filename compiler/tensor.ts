@@ -130,8 +130,7 @@ export class Tensor {
     const nodes = src.map((s) => s.node);
     const node = makeNode<Op>(op, nodes, shape, dtype, arg, userSite());
     const t = new Tensor(node);
-    const trace = currentTrace();
-    if (!(trace && trace.noGrad > 0) && !noGradDepth && nodes.some((n) => gradNodes.has(n))) {
+    if (!noGradDepth && nodes.some((n) => gradNodes.has(n))) {
       gradNodes.add(node);
       t.requiresGrad = true;
     }

@@ -27,7 +27,6 @@ export class Trace {
   readonly constants = new Map<object, TensorCell>();
   /** index inputs and their valid ranges, checked before every run */
   readonly indexBounds: IndexBound[] = [];
-  noGrad = 0;
 
   read(cell: TensorCell): Node | null {
     if (this.current.has(cell)) return this.current.get(cell)!;

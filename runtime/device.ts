@@ -1,8 +1,8 @@
 // The contract between kiln's front end (or a generated bundle) and a backend runtime.
 import { numel, type Manifest, type StorageDType } from './manifest.js';
-import { gotLength, inputFault } from './typed-array.js';
+import { gotLength, inputFault, type HostArray } from './typed-array.js';
 
-export type HostArray = Float32Array | Int32Array;
+export type { HostArray } from './typed-array.js';
 
 /**
  * One execution device (a native library host, a WebGPU device). It owns the state arenas that

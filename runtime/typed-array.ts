@@ -2,7 +2,9 @@
 // A Float32Array whose `length` was redefined (an own property, a subclass getter) still has its
 // internal slots; a kernel reads exactly those bytes, so every size check must use them, never the
 // overridable `length` property (a lie there makes native code read past the array).
-import type { HostArray } from './device.js';
+
+/** the arrays a device reads inputs from and state into: float32 and int32 storage */
+export type HostArray = Float32Array | Int32Array;
 
 const typedArrayProto = Object.getPrototypeOf(Int8Array.prototype) as object;
 const intrinsic = (key: PropertyKey) => Object.getOwnPropertyDescriptor(typedArrayProto, key)!.get!;

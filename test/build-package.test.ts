@@ -215,7 +215,7 @@ console.log(JSON.stringify({ before, after, error, next }));
   it('changes hyperparameters between runs like compile() does; saves and restores them; ' +
     'refuses graph changes', async () => {
     // the reference: the seed program rebuilt (same seed), lr raised after 3 steps
-    const { model, opt, step } = await referenceSeed();
+    const { opt, step } = await referenceSeed();
     const expected: number[] = [];
     for (let i = 0; i < STEPS + 1; i++) {
       if (i === 3) { opt.paramGroups[0].lr = 0.05; opt.paramGroups[0].betas = [0.8, 0.99]; }

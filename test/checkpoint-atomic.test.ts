@@ -7,7 +7,7 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { compile, manualSeed, nn, optim, type Tensor } from '../compiler/index.js';
+import { compile, manualSeed, nn, optim } from '../compiler/index.js';
 import { loadCheckpoint, saveCheckpoint } from '../compiler/checkpoint.js';
 import { trainingStep } from './helpers/seed.js';
 

@@ -8,8 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { KernelProgram } from '../compiler/ir/kernel.js';
 import { nativeAssembly } from '../targets/llvm/index.js';
-import { cpuProfile } from '../targets/llvm/cpu.js';
-import { hostTriple } from '../targets/llvm/module.js';
+import { cpuProfile, hostTriple } from '../targets/llvm/cpu.js';
 import { chooseStrategy } from '../compiler/kernel/opt.js';
 import { shapeFor } from '../compiler/kernel/opt-cpu.js';
 import {

@@ -15,7 +15,7 @@ import {
 } from '../../runtime/bundle/format.js';
 import type { KernelProgram } from '../ir/kernel.js';
 import type { Manifest } from '../../runtime/manifest.js';
-import { snake } from '../checkpoint.js';
+import { optimizerMetadata, paramGroupsJson } from '../../runtime/checkpoint-keys.js';
 import { KilnError } from '../errors.js';
 import { createLowering } from '../inspect/pipeline.js';
 import { bundleWriters } from '../targets/registry.js';
@@ -152,10 +152,7 @@ function stateFiles(
   const groups = t.def.optimizer?.paramGroups.map((g, gi, gs) => {
     const base = gs.slice(0, gi).reduce((a, x) => a + x.params.length, 0);
     const { params, ...o } = g;
-    return {
-      ...Object.fromEntries(Object.entries(o).map(([k, v]) => [snake(k), v])),
-      params: params.map((_: unknown, i: number) => base + i),
-    };
+    return { ...o, params: params.map((_: unknown, i: number) => base + i) };
   });
   const out: BundleManifest['state'] = {};
   if (Object.keys(files.model).length) {
@@ -164,7 +161,7 @@ function stateFiles(
   if (groups) {
     out.optimizer = write(
       'optimizer.safetensors',
-      encodeSafetensors(files.optimizer, { format: 'pt', param_groups: JSON.stringify(groups) }),
+      encodeSafetensors(files.optimizer, optimizerMetadata(paramGroupsJson(groups))),
     );
   }
   if (Object.keys(files.extra).length) out.extra = write('extra.safetensors', encodeSafetensors(files.extra));

@@ -3,6 +3,7 @@
 // (`Shaped<Float32Array, [1, 10]>`) and in their docs.
 import { Project, type OptionalKind, type PropertySignatureStructure } from 'ts-morph';
 import type { BundleFunction, BundleManifest, HyperParam } from '../../runtime/bundle/format.js';
+import { guardText } from '../../runtime/hyper-ref.js';
 
 const arrayOf = (d: string) => (d === 'float32' ? 'Float32Array' : 'Int32Array');
 const tuple = (s: number[]) => `[${s.join(', ')}]`;
@@ -100,4 +101,4 @@ const cap = (s: string) => s[0].toUpperCase() + s.slice(1);
 const hyperType = (v: unknown): string =>
   Array.isArray(v) ? `readonly [${v.map(hyperType).join(', ')}]` : v === null || v === undefined ? 'unknown' : typeof v === 'object' ? 'unknown' : typeof v;
 const bakedText = (k: string, h: HyperParam) =>
-  (h.baked ?? []).map((b) => (b.rule === 'flag' ? `${k} ${b.holds}` : `${k} ${b.rule === 'nonzero' ? (b.holds ? '!= 0' : '== 0') : b.holds ? '> 0' : '<= 0'}`)).join(', ');
+  (h.baked ?? []).map((b) => guardText(k, b.rule, b.holds)).join(', ');

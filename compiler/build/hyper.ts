@@ -1,11 +1,10 @@
 // Which optimizer hyperparameters a bundle can change at run time. compile() reads numeric ones
-// live (host cells `opt<N>.group<i>.<key>[j]`, compiler/optim/live.ts) and re-traces when a
-// structural guard (`opt<N>.group<i>.amsgrad`, `...weightDecay!=0`, `...lr>0`) flips; a bundle
-// ships one trace, so it records both kinds and the runtime refuses a value that flips a guard.
+// live (host cells, compiler/optim/live.ts) and re-traces when a structural guard (amsgrad,
+// weightDecay != 0, momentum > 0) flips; a bundle ships one trace, so it records both kinds, from
+// the records the cells carry (runtime/hyper-ref.ts), and the runtime refuses a value that flips a guard.
 import type { HyperParam } from '../../runtime/bundle/format.js';
+import { HyperCell, HyperGuardCell } from '../optim/live.js';
 import type { TracedDefinition } from './program.js';
-
-const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export function hyperSpecs(t: TracedDefinition): { groups: Record<string, HyperParam>[] } | undefined {
   const opt = t.def.optimizer;
@@ -14,21 +13,19 @@ export function hyperSpecs(t: TracedDefinition): { groups: Record<string, HyperP
     const { params: _, ...rest } = g as Record<string, unknown>;
     return Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, { value: structuredClone(v) }]));
   });
-  const num = new RegExp(`^${esc(opt.hostPrefix)}\\.group(\\d+)\\.(\\w+)(?:\\[(\\d+)\\])?$`);
-  const guard = new RegExp(`^${esc(opt.hostPrefix)}\\.group(\\d+)\\.(\\w+)(!=0|>0)?$`);
   for (const f of t.functions) {
     for (const { cell } of f.traced.hostCells) {
-      const m = num.exec(cell.name);
-      const h = m && groups[+m[1]]?.[m[2]];
+      if (!(cell instanceof HyperCell) || cell.ref.optimizer !== opt.liveId) continue;
+      const h = groups[cell.ref.group]?.[cell.ref.key];
       if (!h) continue;
       h.host ??= [];
-      h.host[m[3] === undefined ? 0 : +m[3]] = cell.name;
+      h.host[cell.ref.index ?? 0] = cell.name;
     }
     for (const [cell, holds] of f.traced.assumed) {
-      const m = guard.exec(cell.name);
-      const h = m && groups[+m[1]]?.[m[2]];
+      if (!(cell instanceof HyperGuardCell) || cell.ref.optimizer !== opt.liveId || !('rule' in cell.ref)) continue;
+      const { group, key, rule } = cell.ref;
+      const h = groups[group]?.[key];
       if (!h) continue;
-      const rule = m[3] === '!=0' ? 'nonzero' : m[3] === '>0' ? 'positive' : 'flag';
       h.baked ??= [];
       if (!h.baked.some((b) => b.rule === rule)) h.baked.push({ rule, holds });
     }

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { KilnError } from '../errors.js';
-import { snake } from '../checkpoint.js';
+import { gradKey, stateKey, unnamedParamKey } from '../../runtime/checkpoint-keys.js';
 import type { HostCell } from '../state.js';
 import { trace, type TracedProgram } from '../trace.js';
 import { isProgramDefinition, type FunctionSpec, type ProgramDefinition } from './define.js';
@@ -101,16 +101,16 @@ function stateNames(def: ProgramDefinition): Pick<TracedDefinition, 'cellNames' 
   const hostNames = new Map<HostCell, string>();
   for (const [k, p] of def.model?.namedParameters() ?? []) {
     cellNames.set(p.cell.id, { key: k, file: 'model' });
-    cellNames.set(p.gradCell.id, { key: `${k}.grad`, file: 'none' });
+    cellNames.set(p.gradCell.id, { key: gradKey(k), file: 'none' });
   }
   const params = def.optimizer?.paramGroups.flatMap((g) => g.params) ?? [];
   params.forEach((p, i) => {
-    if (!cellNames.has(p.cell.id)) cellNames.set(p.cell.id, { key: `params.${i}`, file: 'model' });
-    if (!cellNames.has(p.gradCell.id)) cellNames.set(p.gradCell.id, { key: `params.${i}.grad`, file: 'none' });
+    if (!cellNames.has(p.cell.id)) cellNames.set(p.cell.id, { key: unnamedParamKey(i), file: 'model' });
+    if (!cellNames.has(p.gradCell.id)) cellNames.set(p.gradCell.id, { key: gradKey(unnamedParamKey(i)), file: 'none' });
     const st = def.optimizer!.state.get(p);
     if (!st) return;
-    for (const [k, c] of st.tensors) cellNames.set(c.id, { key: `state.${i}.${snake(k)}`, file: 'optimizer' });
-    hostNames.set(st.step, `state.${i}.step`);
+    for (const [k, c] of st.tensors) cellNames.set(c.id, { key: stateKey(i, k), file: 'optimizer' });
+    hostNames.set(st.step, stateKey(i, 'step'));
   });
   return { cellNames, hostNames };
 }

@@ -137,5 +137,3 @@ export interface Kernel {
 export interface KernelProgram extends Omit<Manifest, 'kernels' | 'format'> {
   kernels: Kernel[];
 }
-
-export const gridVar = (i: number) => `g${i}`;

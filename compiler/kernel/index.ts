@@ -193,8 +193,6 @@ export function toExpr(e: Ix): Expr {
   return e.c ? bin(e.c < 0 ? 'sub' : 'add', out, i32(Math.abs(e.c))) : out;
 }
 
-export const printIx = ixKey;
-
 /**
  * How far `e` moves when the loop variable `v` steps by one, wherever the other variables are:
  * the coefficient of v's term (0 when e does not use v), or null when v also sits inside a

@@ -5,7 +5,7 @@
 //          before the stage overwriting that cell. When that is impossible (the writer reads its
 //          own cell at another element, e.g. W <- W^T, or a reader depends on the new value),
 //          the new value goes to scratch and a copy stage writes the cell last.
-import type { CellInfo, GraphProgram, Node } from '../ir/graph.js';
+import type { GraphProgram, Node } from '../ir/graph.js';
 import type { Ix } from './index.js';
 import { flatten, ixConst, ixVar } from './index.js';
 import { Emitter, newBlock, squeezed, type Home, type Load } from './emit.js';
@@ -147,5 +147,3 @@ export function dependsOn(stages: SStage[], a: SStage, b: SStage): boolean {
   }
   return false;
 }
-
-export const cellMap = (gp: GraphProgram) => new Map<number, CellInfo>(gp.cells.map((c) => [c.id, c]));

@@ -26,11 +26,11 @@ export class GroupView<O> {
   /** a numeric hyperparameter, read at run time (float64 on the host) */
   num(key: keyof O & string, i?: number): HostScalar { return this.live.num(this.index, key, i); }
   /** a structural choice (`group[key]` is truthy), baked into the trace and guarded */
-  flag(key: keyof O & string): boolean { return this.live.is(this.index, key, (g) => Boolean(g[key])); }
+  flag(key: keyof O & string): boolean { return this.live.is(this.index, key, 'flag'); }
   /** `group[key] != 0` (PyTorch's `if weight_decay != 0:`), baked and guarded */
-  nonzero(key: keyof O & string): boolean { return this.live.is(this.index, `${key}!=0`, (g) => Number(g[key]) !== 0); }
+  nonzero(key: keyof O & string): boolean { return this.live.is(this.index, key, 'nonzero'); }
   /** `group[key] > 0` (RMSprop's `if momentum > 0:`), baked and guarded */
-  positive(key: keyof O & string): boolean { return this.live.is(this.index, `${key}>0`, (g) => Number(g[key]) > 0); }
+  positive(key: keyof O & string): boolean { return this.live.is(this.index, key, 'positive'); }
 }
 
 /**
@@ -79,13 +79,13 @@ export abstract class Optimizer<O extends object> {
   /** bumped when groups are added: a compiled step traced over fewer groups must re-trace */
   private layout = 0;
 
-  /** @internal the prefix of its live host values and guards (`opt<N>`): kiln build names them */
-  get hostPrefix(): string { return this.live.owner; }
+  /** @internal its number in the records of its live host values and guards (runtime/hyper-ref.ts) */
+  get liveId(): number { return this.live.optimizer; }
 
   constructor(params: Params<O>, readonly defaults: O) {
     this.checkGroup(defaults, this.constructor.name); // PyTorch checks the keywords before looking at the parameters
     this.live = new LiveHyper(
-      `opt${optimizerCount++}`,
+      optimizerCount++,
       (gi) => this.paramGroups[gi] as Record<string, unknown> | undefined,
     );
     if (params instanceof Tensor) {
@@ -207,7 +207,7 @@ export abstract class Optimizer<O extends object> {
       );
     }
     const layout = this.layout;
-    this.live.guard(`layout@${layout}`, () => this.layout === layout);
+    this.live.layout(layout, () => this.layout === layout);
     noGrad(() => {
       this.paramGroups.forEach((group, gi) => {
         const view = new GroupView(this.live, gi, group);

@@ -5,7 +5,7 @@
 // call `sync()` on a compiled function first when a device has run it.
 import { KilnError, fmtShape } from '../errors.js';
 import type { Parameter } from '../nn/parameter.js';
-import type { Optimizer } from './optimizer.js';
+import type { ParamState } from './param-state.js';
 import { assertHostCurrent, stateQueue } from '../state.js';
 
 export interface StateTensor { shape: number[]; data: Float32Array | ArrayLike<number> }
@@ -14,7 +14,22 @@ export interface OptimizerStateDict {
   paramGroups: Record<string, any>[];
 }
 
-export function optimizerStateDict(opt: Optimizer<any>): OptimizerStateDict {
+type Group = Record<string, any> & { params: Parameter[] };
+
+/** what a state dict reads and writes of an optimizer (optimizer.ts's Optimizer, whose methods call these) */
+export interface StatefulOptimizer {
+  readonly paramGroups: Group[];
+  readonly state: Map<Parameter, ParamState>;
+  readonly hasStep: boolean;
+  hasState(st: ParamState): boolean;
+  stateOf(p: Parameter): ParamState;
+  stateKeys(group: Group): string[];
+  requiredStateKeys(group: Group): string[];
+  checkGroup(group: Record<string, unknown>, owner: string): void;
+  checkGroupKeys(group: Record<string, unknown>, owner: string): void;
+}
+
+export function optimizerStateDict(opt: StatefulOptimizer): OptimizerStateDict {
   assertHostCurrent('optimizer.stateDict()'); // step counters too
   const state: OptimizerStateDict['state'] = {};
   let index = 0;
@@ -41,7 +56,7 @@ export function optimizerStateDict(opt: Optimizer<any>): OptimizerStateDict {
 const isTensor = (v: any): v is StateTensor =>
   v !== null && typeof v === 'object' && Array.isArray(v.shape) && v.data !== undefined;
 
-export function loadOptimizerState(opt: Optimizer<any>, sd: OptimizerStateDict): void {
+export function loadOptimizerState(opt: StatefulOptimizer, sd: OptimizerStateDict): void {
   if (
     !sd || typeof sd !== 'object' || !Array.isArray(sd.paramGroups) || sd.state === null
     || typeof sd.state !== 'object'

@@ -3,7 +3,7 @@
 // value back (`c <- c`, left behind when an optimizer skips a parameter), updates of cells with
 // no elements (they write nothing) and cells nobody uses.
 import type { GraphProgram } from '../ir/graph.js';
-import { numel, programRoots, toposort } from '../ir/graph.js';
+import { numel, toposort } from '../ir/graph.js';
 
 export function dce(p: GraphProgram): GraphProgram {
   const empty = new Set(p.cells.filter((c) => numel(c.shape) === 0).map((c) => c.id));
@@ -13,5 +13,3 @@ export function dce(p: GraphProgram): GraphProgram {
   for (const n of toposort([...p.outputs, ...updates.map((u) => u.value)])) if (n.op === 'state') live.add(n.arg.cell);
   return { ...p, updates, cells: p.cells.filter((c) => live.has(c.id)) };
 }
-
-export const liveNodeCount = (p: GraphProgram) => toposort(programRoots(p)).length;

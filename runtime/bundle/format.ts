@@ -3,6 +3,7 @@
 import type { Manifest } from '../manifest.js';
 import type { IndexBound } from '../index-bounds.js';
 import type { RUNTIME_TARGETS } from '../targets.js';
+import type { GuardRule } from '../hyper-ref.js';
 
 export const BUNDLE_FORMAT = 1;
 export const MANIFEST_FILE = 'kiln-bundle.json';
@@ -65,5 +66,5 @@ export interface CpuTarget { name: string; arch: string; features: string[] }
 export interface HyperParam {
   value: unknown;
   host?: string[];
-  baked?: { rule: 'flag' | 'nonzero' | 'positive'; holds: boolean }[];
+  baked?: { rule: GuardRule; holds: boolean }[];
 }

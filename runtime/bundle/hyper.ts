@@ -3,17 +3,9 @@
 // bundle's host values; a value that would flip a choice traced into the graph (amsgrad, a
 // weightDecay becoming 0) is refused: the bundle ships one trace, so that needs a rebuild.
 import type { HyperParam } from './format.js';
+import { GUARD_RULES, guardText, paramGroupPath } from '../hyper-ref.js';
+import { camelKey, snakeKey } from '../checkpoint-keys.js';
 
-const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-const camel = (k: string) => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-const RULES = {
-  flag: (v: unknown) => Boolean(v), nonzero: (v: unknown) => Number(v) !== 0, positive: (v: unknown) => Number(v) > 0,
-};
-const RULE_TEXT = {
-  flag: (k: string, h: boolean) => `${k} ${h}`,
-  nonzero: (k: string, h: boolean) => `${k} ${h ? '!=' : '=='} 0`,
-  positive: (k: string, h: boolean) => `${k} ${h ? '>' : '<='} 0`,
-};
 
 export type ParamGroupHandle = Record<string, unknown>;
 
@@ -53,7 +45,7 @@ export class Hyperparameters {
 
   /** why `value` cannot be group `gi`'s `key`, or undefined */
   check(gi: number, key: string, value: unknown): string | undefined {
-    const at = `paramGroups[${gi}].${key}`;
+    const at = paramGroupPath({ group: gi, key });
     if (gi < 0 || gi >= this.specs.length) {
       return `no paramGroups[${gi}]: the optimizer has ${this.specs.length} param group(s)`;
     }
@@ -70,9 +62,9 @@ export class Hyperparameters {
       }
     }
     for (const b of h.baked ?? []) {
-      if (RULES[b.rule](value) !== b.holds) {
+      if (GUARD_RULES[b.rule](value) !== b.holds) {
         return `${at} = ${JSON.stringify(value)} would change the compiled graph ` +
-          `(it was traced with ${RULE_TEXT[b.rule](key, b.holds)}): ` +
+          `(it was traced with ${guardText(key, b.rule, b.holds)}): ` +
           'set it in the program definition and rebuild with `kiln build`';
       }
     }
@@ -98,7 +90,7 @@ export class Hyperparameters {
   toMetadata(saved: string): string {
     const groups = JSON.parse(saved) as Record<string, unknown>[];
     return JSON.stringify(groups.map((g, gi) => ({
-      ...g, ...Object.fromEntries(Object.keys(this.specs[gi] ?? {}).map((k) => [snake(k), this.get(gi, k)])),
+      ...g, ...Object.fromEntries(Object.keys(this.specs[gi] ?? {}).map((k) => [snakeKey(k), this.get(gi, k)])),
     })));
   }
 
@@ -117,7 +109,7 @@ export class Hyperparameters {
     const sets: [number, string, unknown][] = [];
     groups.forEach((g, gi) => {
       // other keys (params, foreach) stay
-      for (const [k, v] of Object.entries(g)) if (this.specs[gi][camel(k)]) sets.push([gi, camel(k), v]);
+      for (const [k, v] of Object.entries(g)) if (this.specs[gi][camelKey(k)]) sets.push([gi, camelKey(k), v]);
     });
     const errors = sets.map(([gi, k, v]) => this.check(gi, k, v)).filter((e): e is string => !!e);
     return { errors, apply: () => { for (const [gi, k, v] of sets) this.assign(gi, k, v); } }; // checked above

@@ -1,18 +1,13 @@
 // A bundle's persistent state on its device: every cell (by its PyTorch key, e.g. `0.weight`,
 // `state.0.exp_avg`) at one offset shared by all functions, plus host values (step counters).
-// Checkpoint files use compiler/checkpoint.ts's scheme: `model` holds the model's keys,
+// Checkpoint files use the scheme of ../checkpoint-keys.ts: `model` holds the model's keys,
 // `optimizer` the `state.<i>.<name>` tensors, `state.<i>.step` scalars and param_groups metadata.
 import type { Device, HostArray } from '../device.js';
 import { numel, storageOf, type CellPlacement } from '../manifest.js';
 import { decodeSafetensors, encodeSafetensors, toFloat32, toInt32, type SafeTensor } from '../safetensors.js';
 import type { BundleManifest } from './format.js';
+import { checkpointFileOf, isStepKey, optimizerMetadata, paramGroupsOf } from '../checkpoint-keys.js';
 import { Hyperparameters } from './hyper.js';
-
-type Kind = 'model' | 'optimizer' | 'extra';
-/** which checkpoint file a key belongs to */
-export const fileOf = (key: string): Kind => (/^state\.\d+\./.test(key)
-  ? 'optimizer'
-  : /\.grad$/.test(key) ? 'extra' : 'model');
 
 export class BundleState {
   readonly cells = new Map<string, CellPlacement>();
@@ -49,14 +44,14 @@ export class BundleState {
     let groups: { json: string; apply: () => void } | undefined;
     for (const [kind, bytes] of Object.entries(files)) {
       const f = decodeSafetensors(bytes, `${kind} checkpoint`);
-      if (kind === 'optimizer' && f.metadata.param_groups) {
-        const json = f.metadata.param_groups;
+      const json = kind === 'optimizer' ? paramGroupsOf(f.metadata) : undefined;
+      if (json) {
         const r = this.hyper?.fromMetadata(json) ?? { errors: [], apply: () => {} };
         errors.push(...r.errors.map((e) => `param_groups: ${e}`));
         groups = { json, apply: r.apply };
       }
       for (const [key, t] of Object.entries(f.tensors)) {
-        if (kind === 'optimizer' && /^state\.\d+\.step$/.test(key)) {
+        if (kind === 'optimizer' && isStepKey(key)) {
           host.push([key, Number(toFloat32(t)[0])]);
           continue;
         }
@@ -70,7 +65,7 @@ export class BundleState {
       }
       if (!initial && kind === 'model') {
         for (const key of this.cells.keys()) {
-          if (fileOf(key) === 'model' && !(key in f.tensors)) errors.push(`Missing key "${key}"`);
+          if (checkpointFileOf(key) === 'model' && !(key in f.tensors)) errors.push(`Missing key "${key}"`);
         }
       }
     }
@@ -89,7 +84,8 @@ export class BundleState {
   async modelDict(): Promise<Record<string, { shape: number[]; data: Float32Array }>> {
     const out: Record<string, { shape: number[]; data: Float32Array }> = {};
     for (const [k, c] of this.cells) {
-      if (fileOf(k) === 'model') out[k] = { shape: [...c.shape], data: Float32Array.from(await this.read(c)) };
+      if (checkpointFileOf(k) !== 'model') continue;
+      out[k] = { shape: [...c.shape], data: Float32Array.from(await this.read(c)) };
     }
     return out;
   }
@@ -98,22 +94,16 @@ export class BundleState {
     const model: Record<string, { shape: number[]; data: HostArray }> = {};
     const opt: Record<string, { shape: number[]; data: HostArray }> = {};
     for (const [k, c] of this.cells) {
-      const kind = fileOf(k);
+      const kind = checkpointFileOf(k);
       if (kind !== 'extra') (kind === 'model' ? model : opt)[k] = { shape: [...c.shape], data: await this.read(c) };
     }
     for (const [k, v] of Object.entries(this.host)) {
-      if (/^state\.\d+\.step$/.test(k)) opt[k] = { shape: [], data: Float32Array.of(v) };
+      if (isStepKey(k)) opt[k] = { shape: [], data: Float32Array.of(v) };
     }
+    const groups = () => this.hyper?.toMetadata(this.groups) ?? this.groups;
     return {
       model: encodeSafetensors(model, { format: 'pt' }),
-      ...(Object.keys(opt).length
-        ? {
-          optimizer: encodeSafetensors(opt, {
-            format: 'pt',
-            param_groups: this.hyper?.toMetadata(this.groups) ?? this.groups,
-          }),
-        }
-        : {}),
+      ...(Object.keys(opt).length ? { optimizer: encodeSafetensors(opt, optimizerMetadata(groups())) } : {}),
     };
   }
 }

@@ -4,11 +4,10 @@
 import { checkInputs, type Executable, type HostArray } from '../device.js';
 import { HostStep } from '../step.js';
 import { copyInput } from '../typed-array.js';
-import { guardHolds, numel, type Manifest } from '../manifest.js';
+import { guardHolds, numel, type Manifest, type StorageDType } from '../manifest.js';
 import { LLVMPIPE_LOOP_LIMIT, type WGSLArtifact, type WGSLKernel, type WGSLRequirements } from './artifact.js';
-import type { WebGPUDevice } from './device.js';
 import { bufferSource, MAP_READ, USAGE } from './gpu.js';
-import { compilationErrors } from './errors.js';
+import { compilationErrors, type ErrorTracker } from './errors.js';
 
 /** throws naming the first limit the program needs beyond what the device has */
 export function checkRequirements(req: WGSLRequirements, limits: GPUSupportedLimits, what = 'program'): void {
@@ -25,6 +24,19 @@ export function checkRequirements(req: WGSLRequirements, limits: GPUSupportedLim
 
 interface Compiled { k: WGSLKernel; pipeline: GPUComputePipeline; group: GPUBindGroup | null }
 
+/** what an executable uses of its device (device.ts's WebGPUDevice, which creates executables) */
+interface ExecutableDevice {
+  readonly device: GPUDevice;
+  readonly debug: boolean;
+  readonly errors: ErrorTracker;
+  readonly isLlvmpipe: boolean;
+  readonly limits: GPUSupportedLimits;
+  readonly arenaGeneration: number;
+  arena(dtype: StorageDType): GPUBuffer;
+  ensureState(dtype: StorageDType, length: number): void;
+  createBuffer(label: string, bytes: number, usage: number): GPUBuffer;
+}
+
 export class WebGPUExecutable implements Executable {
   private generation = -1;
   private chain: Promise<unknown> = Promise.resolve();
@@ -32,7 +44,7 @@ export class WebGPUExecutable implements Executable {
   private readonly host: HostStep;
 
   private constructor(
-    private readonly dev: WebGPUDevice,
+    private readonly dev: ExecutableDevice,
     readonly manifest: Manifest,
     private readonly kernels: Compiled[],
     private readonly own: (GPUBuffer | null)[], // per manifest buffer; null = a state arena
@@ -44,7 +56,7 @@ export class WebGPUExecutable implements Executable {
     this.host.vars.set(this.host.init);
   }
 
-  static async create(dev: WebGPUDevice, a: WGSLArtifact): Promise<WebGPUExecutable> {
+  static async create(dev: ExecutableDevice, a: WGSLArtifact): Promise<WebGPUExecutable> {
     const m = a.manifest;
     const declared = a.code.bufferSizes, sizes = m.buffers.map((b) => b.size);
     if (!Array.isArray(declared) || declared.length !== sizes.length || declared.some((n, i) => n !== sizes[i])) {

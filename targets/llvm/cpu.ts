@@ -1,9 +1,12 @@
-// What the target CPU's vector register file looks like, from the `cpu` option (`native` → this
-// host), so compiler/kernel/opt-cpu.ts can size register blocks to it: a block whose accumulators and operands
-// outnumber the registers spills to the stack in its innermost loop.
+// The target machine: its triple, and what its CPU's vector register file looks like, from the
+// `cpu` option (`native` → this host), so compiler/kernel/opt-cpu.ts can size register blocks to it: a block
+// whose accumulators and operands outnumber the registers spills to the stack in its innermost loop.
 import { readFileSync } from 'node:fs';
-import { hostTriple } from './module.js';
+import llvm from 'llvm-bindings';
 import { hostCpu } from './toolchain.js';
+
+/** the triple native code is built for: this host's unless KILN_LLVM_TRIPLE names another */
+export function hostTriple(): string { return process.env.KILN_LLVM_TRIPLE ?? llvm.config.LLVM_HOST_TRIPLE; }
 
 export interface CpuProfile {
   /** width of one vector register in bits (SSE/NEON 128, AVX/AVX2 256, AVX-512 512) */

@@ -4,7 +4,7 @@
 // (runtime support, C source in rt.ts) for kernels large enough to win from two cores.
 import llvm from 'llvm-bindings';
 import type { Kernel, KernelProgram } from '../../compiler/ir/kernel.js';
-import { cpuProfile } from './cpu.js';
+import { cpuProfile, hostTriple } from './cpu.js';
 import { KernelEmitter } from './kernel.js';
 import { shapeFor, type Shape } from '../../compiler/kernel/opt-cpu.js';
 import { ENTRY } from './rt.js';
@@ -18,7 +18,6 @@ const LAYOUTS: Record<string, string> = {
   aarch64: 'e-m:e-i8:8:32-i16:16:32-i64:64-i128:128-n32:64-S128',
 };
 
-export function hostTriple(): string { return process.env.KILN_LLVM_TRIPLE ?? llvm.config.LLVM_HOST_TRIPLE; }
 export function dataLayout(triple: string): string {
   const dl = process.env.KILN_LLVM_DATALAYOUT ?? LAYOUTS[triple.split('-')[0]];
   if (!dl) throw new Error(`kiln llvm: no data layout known for target ${triple}; set KILN_LLVM_DATALAYOUT`);

@@ -7,12 +7,22 @@ import {
   ANGLE_HALF_QUADRANT, ANGLE_QUADRANT_SHIFT, COS_POLY, LN2_HI, LN2_LO, LOG_ATANH, PHILOX_M0, PHILOX_M1,
   PHILOX_ROUNDS, PHILOX_W0, PHILOX_W1, SIN_POLY, SQRT2_MANTISSA, TWO_PI_F32, UNIFORM_SCALE,
 } from '../reference/philox.js';
-import type { ExprEmitter } from './expr.js';
 
 type RandomExpr = Extract<Expr, { e: 'random' }>;
 
+/** what Philox needs of the expression emitter (expr.ts's ExprEmitter, which calls it, is one) */
+export interface RandomEmitter {
+  readonly b: llvm.IRBuilder;
+  readonly f32: llvm.Type;
+  readonly i32: llvm.IntegerType;
+  readonly i64: llvm.IntegerType;
+  constant(t: 'f32', v: number): llvm.Value;
+  /** a call of the LLVM intrinsic `id` over f32 */
+  call(id: number, args: llvm.Value[]): llvm.Value;
+}
+
 /** `index` is the i64 register of the element index; `pieces` the 8 f32 halves (key, offset) */
-export function emitRandom(em: ExprEmitter, e: RandomExpr, index: llvm.Value, pieces: llvm.Value[]): llvm.Value {
+export function emitRandom(em: RandomEmitter, e: RandomExpr, index: llvm.Value, pieces: llvm.Value[]): llvm.Value {
   const b = em.b, i32 = em.i32, i64 = em.i64;
   const u32 = (v: number) => llvm.ConstantInt.get(i32, v >>> 0, false);
   const word = (lo: llvm.Value, hi: llvm.Value) =>

@@ -110,7 +110,7 @@ export function randomGraphRecipe(seed: number): GraphRecipe {
     const a = big ? values.length - 1 : r.pick(pool);
     const va = values[a];
     const choice = big ? r.pick(['unary', 'reduce', 'scalar']) : r.pick(KINDS);
-    genOp(r, choice, a, va, values, inputs, push, addInput);
+    genOp(r, choice, a, va, values, push, addInput);
   }
   const last = values.length - 1;
   const outputs = [last];
@@ -143,7 +143,7 @@ const KINDS = ['unary', 'unary', 'binary', 'binary', 'scalar', 'where', 'reduce'
 
 type Push = (op: FuzzOp, v: Value) => number;
 
-function genOp(r: Prng, choice: string, a: number, va: Value, values: Value[], inputs: FuzzInput[], push: Push,
+function genOp(r: Prng, choice: string, a: number, va: Value, values: Value[], push: Push,
   addInput: (i: FuzzInput) => void): void {
   const s = va.shape, f32 = (shape: number[]): Value => ({ shape, dtype: 'float32' });
   const sameShape = values.map((v, i) => [v, i] as const)
