@@ -2,7 +2,7 @@
 // choice recorded on the scheduled kernel and printed with its kernel IR.
 import { describe, expect, it } from 'vitest';
 import { ixOfExpr, ixVar, strideOf } from '../compiler/kernel/index.js';
-import { chooseStrategy, printStrategy } from '../compiler/kernel/opt.js';
+import { printStrategy, strategyOf } from '../compiler/kernel/opt.js';
 import { printKernel } from '../compiler/kernel/print.js';
 import { add, bin, ci, kernel, ld, loop, mul, store, v, where } from './llvm-helpers.js';
 
@@ -40,11 +40,11 @@ describe('strategy pass', () => {
     store(1, v('g0'), v('s', 'f32')),
   ]);
   it('tiles a reduction whose loads are contiguous across the last grid dim, unrolls otherwise', () => {
-    expect(chooseStrategy(colsum(300, 101, 1)).cpu).toEqual({ kind: 'tile', lanes: 16, maxRows: 1 });
-    expect(chooseStrategy(colsum(300, 101, 2)).cpu).toEqual({ kind: 'unroll', factor: 8, loops: ['k'] });
+    expect(strategyOf(colsum(300, 101, 1)).cpu).toEqual({ kind: 'tile', lanes: 16, maxRows: 1 });
+    expect(strategyOf(colsum(300, 101, 2)).cpu).toEqual({ kind: 'unroll', factor: 8, loops: ['k'] });
   });
   it('picks a tree reduction on the GPU for a long reduction over a small grid', () => {
-    const s = chooseStrategy(colsum(4096, 4, 1));
+    const s = strategyOf(colsum(4096, 4, 1));
     expect(s.gpu).toEqual({ kind: 'tree', workgroupSize: 64, loops: [1] });
     expect(printStrategy(s)).toBe('cpu: unroll x8 [k]; gpu: tree reduction, 64 threads, body[1]');
   });
@@ -58,12 +58,12 @@ describe('strategy pass', () => {
       }], true),
       store(2, add(mul(v('g0'), ci(N)), v('g1')), v('acc', 'f32')),
     ]);
-    expect(chooseStrategy(mm).gpu).toEqual({ kind: 'tile', edge: 8, loop: 1, a: 1, b: 0 });
+    expect(strategyOf(mm).gpu).toEqual({ kind: 'tile', edge: 8, loop: 1, a: 1, b: 0 });
   });
   it('is printed with the kernel IR once recorded', () => {
     const k = colsum(300, 101, 1);
     expect(printKernel(k)).not.toMatch(/strategy/);
-    expect(printKernel({ ...k, strategy: chooseStrategy(k) }).split('\n')[1])
+    expect(printKernel({ ...k, strategy: strategyOf(k) }).split('\n')[1])
       .toBe('  strategy: cpu: tile 16 lanes, rows <= 1; gpu: tree reduction, 64 threads, body[1]');
   });
 });

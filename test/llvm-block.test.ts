@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { KernelProgram } from '../compiler/ir/kernel.js';
 import { nativeAssembly } from '../targets/llvm/index.js';
 import { cpuProfile, hostTriple } from '../targets/llvm/cpu.js';
-import { chooseStrategy } from '../compiler/kernel/opt.js';
+import { strategyOf } from '../compiler/kernel/opt.js';
 import { shapeFor } from '../compiler/kernel/opt-cpu.js';
 import {
   add, bin, buf, c, ci, io, kernel, ld, loop, mul, program, randn, runBoth, store, v, where,
@@ -83,7 +83,7 @@ describe('llvm target: blocked strategies at their edges', () => {
   it('block: x·Wᵀ with grid and reduce extents off the block (4×4 points, 8 lanes)', async () => {
     for (const [M, N, K] of [[13, 10, 37], [4, 4, 8], [6, 3, 21], [9, 17, 100]]) {
       const p = linearRelu(M, N, K);
-      expect(chooseStrategy(p.kernels[0]).cpu.kind).toBe('block');
+      expect(strategyOf(p.kernels[0]).cpu.kind).toBe('block');
       const inputs = [randn(M * K, M), randn(N * K, N), randn(N, K)];
       const { native, oracle } = await both(p, inputs);
       // lanes sum every 8th term in order, then pairwise: a reordered sum, so within the float32
@@ -149,7 +149,7 @@ describe('llvm target: blocked strategies at their edges', () => {
   });
 
   it('block: a reduce shorter than the vector width is a plain loop (unroll strategy)', () => {
-    expect(chooseStrategy(linearRelu(5, 5, 7).kernels[0]).cpu.kind).toBe('unroll');
+    expect(strategyOf(linearRelu(5, 5, 7).kernels[0]).cpu.kind).toBe('unroll');
   });
 
   it('block compiles to packed multiplies and adds, not FMA', () => {
@@ -162,7 +162,7 @@ describe('llvm target: blocked strategies at their edges', () => {
   it('tile with blocked rows (8 on AVX-512): gᵀ·x (grid [I, J], reduce over the batch), bit-exact', async () => {
     for (const [I, J, R] of [[11, 37, 9], [8, 16, 64], [21, 50, 3]]) {
       const p = gtx(I, J, R);
-      expect(chooseStrategy(p.kernels[0]).cpu.kind).toBe('tile');
+      expect(strategyOf(p.kernels[0]).cpu.kind).toBe('tile');
       const inputs = [randn(R * I, I), randn(R * J, J)];
       const { native, oracle } = await both(p, inputs);
       expect(native[0]).toEqual(oracle[0]); // each lane sums in order

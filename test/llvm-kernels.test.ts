@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { KernelProgram, Stmt } from '../compiler/ir/kernel.js';
 import { llvmIR, nativeAssembly } from '../targets/llvm/index.js';
-import { chooseStrategy } from '../compiler/kernel/opt.js';
+import { strategyOf } from '../compiler/kernel/opt.js';
 import type { HostArray } from '../runtime/device.js';
 import {
   add, bin, buf, c, cast, ci, div, io, kernel, ld, loop, matmul, mul, program, randn, relErr, runBoth, store, sub,
@@ -58,7 +58,7 @@ describe('llvm target: kernels', () => {
       store(2, v('g0'), v('m', 'f32')),
     ];
     const k = kernel('sum_max', [R], body);
-    expect(chooseStrategy(k).cpu.kind).toBe('unroll');
+    expect(strategyOf(k).cpu.kind).toBe('unroll');
     const p = program([buf('x', 'input', R * K), buf('sum', 'output', R), buf('max', 'output', R)], [k],
       { inputs: [io(0, [R, K])], outputs: [io(1, [R]), io(2, [R])] });
     const x = randn(R * K, 4);
@@ -82,7 +82,7 @@ describe('llvm target: kernels', () => {
       loop('k', K, [{ s: 'accum', name: 's', value: ld(0, add(mul(v('k'), ci(N)), v('g0'))) }], true),
       store(1, v('g0'), v('s', 'f32')),
     ]);
-    expect(chooseStrategy(k).cpu.kind).toBe('tile');
+    expect(strategyOf(k).cpu.kind).toBe('tile');
     const p = program([buf('x', 'input', K * N), buf('o', 'output', N)], [k], {
       inputs: [io(0, [K, N])],
       outputs: [io(1, [N])],
@@ -94,7 +94,7 @@ describe('llvm target: kernels', () => {
   it('matmul: grid [M, N], reduce over K', async () => {
     const [M, N, K] = [33, 70, 45];
     const p = matmul(M, N, K);
-    expect(chooseStrategy(p.kernels[0]).cpu.kind).toBe('tile');
+    expect(strategyOf(p.kernels[0]).cpu.kind).toBe('tile');
     const { native, oracle } = await both(p, [randn(M * K, 6), randn(K * N, 7)]);
     expect(relErr(native[0], oracle[0])).toBeLessThan(1e-6);
     // and split over threads (threshold 0 forces kiln_par)
@@ -116,7 +116,7 @@ describe('llvm target: kernels', () => {
       }], true),
       store(2, add(mul(add(mul(v('g0'), ci(M)), v('g1')), ci(N)), v('g2')), v('s', 'f32')),
     ]);
-    expect(chooseStrategy(k).cpu.kind).toBe('tile');
+    expect(strategyOf(k).cpu.kind).toBe('tile');
     const p = program(
       [buf('a', 'input', Bt * M * K), buf('b', 'input', Bt * K * N), buf('c', 'output', Bt * M * N)],
       [k],

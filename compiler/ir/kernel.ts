@@ -2,7 +2,9 @@
 // A kernel is a loop nest: a parallel grid (each point independent: a GPU invocation, or an
 // iteration a CPU thread may take) around a body of statements that may hold serial loops and
 // reductions into accumulators. Every memory access is `buffer[index]`, where index is an integer
-// expression over loop variables: one algebra for every view (see compiler/kernel/index.ts).
+// expression over loop variables: one algebra for every view (see compiler/kernel/index.ts), which
+// each access also carries in its linear normal form (`ix`), so passes read strides and ranges
+// off the algebra rather than parsing the expression back.
 import type { LaunchGuard, Manifest } from '../../runtime/manifest.js';
 export type { LaunchGuard, BufferDecl, Placement, CellPlacement, Manifest } from '../../runtime/manifest.js';
 
@@ -16,10 +18,27 @@ export type BinaryFn =
   | 'lt' | 'le' | 'gt' | 'ge' | 'eq' | 'ne' | 'and' | 'or'
   | 'idiv' | 'mod'; // integer division and remainder of non-negative integers (index math)
 
+/**
+ * An index in linear normal form `c + sum(coef * atom)` (compiler/kernel/index.ts builds and
+ * simplifies it): an atom is a loop variable with its extent, `floor(e / d)` or `e mod d`.
+ */
+export type Atom =
+  | { k: 'var'; name: string; ext: number }
+  | { k: 'div'; a: Ix; d: number }
+  | { k: 'mod'; a: Ix; d: number };
+export interface Term { atom: Atom; coef: number; key: string }
+export interface Ix { c: number; terms: readonly Term[] }
+
+/**
+ * A memory access's `ix` is its index as the algebra: present exactly when the index is plain
+ * index math over loop variables (let bindings resolved), absent where it is not (a bounds-guarded
+ * index, a select tree over segments). A rewrite of an index rewrites its ix by the same
+ * substitution, or drops it: an ix never disagrees with its index.
+ */
 export type Expr =
   | { e: 'const'; type: KType; value: number }
   | { e: 'var'; type: KType; name: string }           // a loop variable (i32), a let binding or an accumulator
-  | { e: 'load'; type: KType; buf: number; index: Expr }
+  | { e: 'load'; type: KType; buf: number; index: Expr; ix?: Ix }
   | { e: 'scalar'; type: 'f32'; slot: number }        // the host program's float32 result `slot` for this step
   | { e: 'unary'; type: KType; fn: UnaryFn; a: Expr }
   | { e: 'binary'; type: KType; fn: BinaryFn; a: Expr; b: Expr }
@@ -49,10 +68,17 @@ export function exprChildren(e: Expr): Expr[] {
   }
 }
 
-/** `e` with each direct sub-expression replaced by f(child) */
-export function mapExpr(e: Expr, f: (x: Expr) => Expr): Expr {
+/**
+ * `e` with each direct sub-expression replaced by f(child). A load's ix follows its index through
+ * `ix` (f's substitution, as index algebra; undefined: the index is no longer plain index math);
+ * without it the ix is dropped.
+ */
+export function mapExpr(e: Expr, f: (x: Expr) => Expr, ix?: (x: Ix) => Ix | undefined): Expr {
   switch (e.e) {
-    case 'load': return { ...e, index: f(e.index) };
+    case 'load': {
+      const { ix: old, ...load } = e, index = f(e.index), moved = old && ix?.(old);
+      return moved ? { ...load, index, ix: moved } : { ...load, index };
+    }
     case 'unary': case 'cast': return { ...e, a: f(e.a) };
     case 'binary': return { ...e, a: f(e.a), b: f(e.b) };
     case 'where': return { ...e, cond: f(e.cond), a: f(e.a), b: f(e.b) };
@@ -64,7 +90,7 @@ export function mapExpr(e: Expr, f: (x: Expr) => Expr): Expr {
 
 export type Stmt =
   | { s: 'let'; name: string; value: Expr }
-  | { s: 'store'; buf: number; index: Expr; value: Expr }
+  | { s: 'store'; buf: number; index: Expr; ix?: Ix; value: Expr }
   /** serial loop; `reduce` marks a loop whose only effect is accumulating (renderers may reorder it) */
   | { s: 'loop'; var: string; extent: number; body: Stmt[]; reduce?: boolean }
   /**

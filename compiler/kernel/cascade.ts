@@ -5,14 +5,18 @@
 // block sums into a fresh partial accumulator (a chain), added once into the block one level up.
 // The nest's loop variables are recovered from the flat term index, so the terms keep their order;
 // max and integer accumulators in the same loop are exact in any grouping and accumulate directly.
-import type { Expr, Kernel, Stmt } from '../ir/kernel.js';
-import { exprChildren } from '../ir/kernel.js';
+import type { Expr, Ix, Kernel, Stmt } from '../ir/kernel.js';
+import { exprChildren, mapExpr } from '../ir/kernel.js';
 import { CASCADE_BLOCK } from '../ir/accumulate.js';
+import { add, idiv, mod, mul, ixConst, ixVar, substIx } from './index.js';
 
 type Loop = Extract<Stmt, { s: 'loop' }>;
 export type Acc = Extract<Stmt, { s: 'acc' }>;
-/** one term's statements, accumulating into `into` (original accumulator name -> the one to add to) */
-export type TermAt = (index: Expr, into: ReadonlyMap<string, string>) => Stmt[];
+/**
+ * one term's statements, accumulating into `into` (original accumulator name -> the one to add to);
+ * `ix` is the term index as index algebra, which the term's loads' ix follow (without it they drop it)
+ */
+export type TermAt = (index: Expr, into: ReadonlyMap<string, string>, ix?: Ix) => Stmt[];
 
 const i32 = (value: number): Expr => ({ e: 'const', type: 'i32', value });
 const ivar = (name: string): Expr => ({ e: 'var', type: 'i32', name });
@@ -53,15 +57,22 @@ export function cascadeNest(loop: Loop, accs: ReadonlyMap<string, Acc>): Cascade
   if (!nest || !sums) return null;
   const { vars, extents, leaf } = nest;
   // the leaf at flat term index r: each loop variable is its digit of r (the first the most significant)
-  const termAt: TermAt = (r, into) => {
-    const digits: Stmt[] = [];
+  const termAt: TermAt = (r, into, rIx) => {
+    const digits: Stmt[] = [], digitIx = new Map<string, Ix>();
     let below = 1;
     for (let j = vars.length - 1; j >= 0; j--) {
       const q = below === 1 ? r : bin('idiv', r, i32(below));
       digits.unshift({ s: 'let', name: vars[j], value: j === 0 ? q : bin('mod', q, i32(extents[j])) });
+      if (rIx) digitIx.set(vars[j], j === 0 ? idiv(rIx, below) : mod(idiv(rIx, below), extents[j]));
       below *= extents[j];
     }
-    return [...digits, ...leaf.map((s) => (s.s === 'accum' ? { ...s, name: into.get(s.name) ?? s.name } : s))];
+    // the loop variables are now lets of the term index: the loads' ix in terms of it
+    const follow = (ix: Ix) => (rIx ? substIx(ix, (v) => digitIx.get(v.name)) : undefined);
+    const ex = (e: Expr): Expr => mapExpr(e, ex, follow);
+    const term = leaf.map((s): Stmt => (s.s === 'accum'
+      ? { ...s, name: into.get(s.name) ?? s.name, value: ex(s.value) }
+      : s.s === 'let' ? { ...s, value: ex(s.value) } : s));
+    return [...digits, ...term];
   };
   return { terms: extents.reduce((a, b) => a * b, 1), termAt, sums };
 }
@@ -100,22 +111,27 @@ export function cascadeLevels(
   n: number, termAt: TermAt, into: ReadonlyMap<string, string>, sums: string[], name: (base: string) => string,
 ): Stmt[] {
   const B = CASCADE_BLOCK;
-  const loop = (extent: number, at: (v: Expr) => Expr, inner: ReadonlyMap<string, string>): Loop => {
-    const v = name('r');
-    return { s: 'loop', var: v, extent, reduce: true, body: termAt(at(ivar(v)), inner) };
+  // a term index as an expression and, where known, as index algebra
+  type At = (v: Expr, vIx: Ix) => [Expr, Ix | undefined];
+  const loop = (extent: number, at: At, inner: ReadonlyMap<string, string>): Loop => {
+    const v = name('r'), [index, ix] = at(ivar(v), ixVar(v, extent));
+    return { s: 'loop', var: v, extent, reduce: true, body: termAt(index, inner, ix) };
   };
-  if (n <= B) return [loop(n, (v) => v, into)];
+  if (n <= B) return [loop(n, (v, vIx) => [v, vIx], into)];
   // one block: `len` terms from `start` into fresh partials, then each partial added once
-  const block = (start: Expr, len: number, outer: ReadonlyMap<string, string>): Stmt[] => {
+  const block = (start: Expr, startIx: Ix | undefined, len: number, outer: ReadonlyMap<string, string>): Stmt[] => {
     const partial = new Map(sums.map((s) => [s, name(`${s}_b`)]));
+    const at: At = (v, vIx) =>
+      [start.e === 'const' && start.value === 0 ? v : bin('add', start, v), startIx && add(startIx, vIx)];
     return [
       ...sums.map((s): Stmt => ({ s: 'acc', name: partial.get(s)!, type: 'f32', fn: 'add', init: 0 })),
-      loop(len, (v) => (start.e === 'const' && start.value === 0 ? v : bin('add', start, v)), partial),
+      loop(len, at, partial),
       ...sums.map((s): Stmt => ({ s: 'accum', name: outer.get(s)!, value: fvar(partial.get(s)!) })),
     ];
   };
   const blocks = Math.floor(n / B), rest = n - blocks * B;
-  const out = cascadeLevels(blocks, (jb, outer) => block(bin('mul', jb, i32(B)), B, outer), into, sums, name);
-  if (rest > 0) out.push(...block(i32(blocks * B), rest, into));
+  const blockAt: TermAt = (jb, outer, jbIx) => block(bin('mul', jb, i32(B)), jbIx && mul(jbIx, B), B, outer);
+  const out = cascadeLevels(blocks, blockAt, into, sums, name);
+  if (rest > 0) out.push(...block(i32(blocks * B), ixConst(blocks * B), rest, into));
   return out;
 }

@@ -88,7 +88,8 @@ export class Emitter {
     this.self = null;
     if (st.local) return;
     if (st.node.dtype === 'bool') value = { e: 'cast', type: 'i32', a: value };
-    blk.stmts.push({ s: 'store', buf: st.home.buf, index: toExpr(flatten(idx, st.home.shape, st.home.offset)), value });
+    const ix = flatten(idx, st.home.shape, st.home.offset);
+    blk.stmts.push({ s: 'store', buf: st.home.buf, index: toExpr(ix), ix, value });
   }
 
   /** `e` bound to a fresh `let` in `blk` (also a value an op's expansion uses more than once) */
@@ -137,9 +138,12 @@ export class Emitter {
       : n.op === 'input' || n.op === 'state' ? this.sourceOf?.(n) : undefined;
     if (home) {
       this.loads.push({ node: n, idx });
-      let index = toExpr(flatten(idx, home.shape, home.offset));
-      if (guard) index = { e: 'where', type: 'i32', cond: guard.e, a: index, b: c('i32', 0) };
-      let e: Expr = { e: 'load', type: home.storage, buf: home.buf, index };
+      const ix = flatten(idx, home.shape, home.offset), index = toExpr(ix);
+      // a guarded index (0 out of bounds) is not plain index math: it carries no ix
+      const guarded: Expr | null = guard && { e: 'where', type: 'i32', cond: guard.e, a: index, b: c('i32', 0) };
+      let e: Expr = guarded
+        ? { e: 'load', type: home.storage, buf: home.buf, index: guarded }
+        : { e: 'load', type: home.storage, buf: home.buf, index, ix };
       if (t === 'bool') e = { e: 'cast', type: 'bool', a: e };
       return { done: this.bind(blk, key, e) };
     }

@@ -9,14 +9,9 @@
 //   - gcd factoring: floor((g*x + r) / (g*k)) = floor(x / k) when 0 <= r < g;
 //   - nesting: floor(floor(e/a)/b) = floor(e/(a*b)); (e mod a) mod b = e mod b when b | a;
 //   - recombination: d*floor(e/d) + (e mod d) = e.
-import type { Expr } from '../ir/kernel.js';
-
-export type Atom =
-  | { k: 'var'; name: string; ext: number }
-  | { k: 'div'; a: Ix; d: number }
-  | { k: 'mod'; a: Ix; d: number };
-export interface Term { atom: Atom; coef: number; key: string }
-export interface Ix { c: number; terms: readonly Term[] }
+import type { Atom, Expr, Ix, Kernel, Stmt, Term } from '../ir/kernel.js';
+import { mapExpr } from '../ir/kernel.js';
+export type { Atom, Ix, Term } from '../ir/kernel.js';
 
 export const atomKey = (a: Atom): string =>
   a.k === 'var' ? a.name : a.k === 'div' ? `(${ixKey(a.a)})/${a.d}` : `(${ixKey(a.a)})%${a.d}`;
@@ -207,11 +202,27 @@ export function strideOf(e: Ix, v: string): number | null {
   return s;
 }
 
+/**
+ * `e` with each loop variable replaced by sub(variable), where it gives an expression (kept where
+ * it gives undefined), and renormalized: how an access's ix follows a rewrite of its index
+ */
+export function substIx(e: Ix, sub: (v: Extract<Atom, { k: 'var' }>) => Ix | undefined): Ix {
+  let out = ixConst(e.c);
+  for (const t of e.terms) {
+    const a = t.atom;
+    const x = a.k === 'var' ? sub(a) ?? ofAtom(a)
+      : a.k === 'div' ? idiv(substIx(a.a, sub), a.d) : mod(substIx(a.a, sub), a.d);
+    out = add(out, mul(x, t.coef));
+  }
+  return out;
+}
+
 /** what an index expression's names mean: a loop variable's extent, or a let binding's value */
 export interface IxScope { extent(name: string): number | undefined; value(name: string): Expr | undefined }
 
 /**
- * The linear form of kernel IR index math (the inverse of toExpr: constants, loop variables,
+ * The linear form of kernel IR index math (the inverse of toExpr, for index expressions built
+ * without their ix: kernels written by hand, as in tests: constants, loop variables,
  * let bindings of index math, + - and * by a constant, floor division and mod by a positive
  * constant), or null for anything else: a guarded (`where`) index, a loaded value, a product of
  * two variables.
@@ -240,4 +251,34 @@ export function ixOfExpr(e: Expr, scope: IxScope): Ix | null {
     }
     default: return null;
   }
+}
+
+/**
+ * `k` with every access's ix filled in from its index (ixOfExpr, let bindings resolved), where it
+ * has none: for a kernel built by hand rather than by the scheduler, which sets them as it builds
+ */
+export function withIndexAlgebra(k: Kernel): Kernel {
+  const extents = new Map<string, number>(k.grid.map((e, i) => [`g${i}`, e]));
+  const stmts = (body: readonly Stmt[], lets: ReadonlyMap<string, Expr>): Stmt[] => {
+    const scope = new Map(lets);
+    const ixScope: IxScope = { extent: (n) => extents.get(n), value: (n) => scope.get(n) };
+    const fill = <A extends { index: Expr; ix?: Ix }>(a: A): A => {
+      const ix = a.ix ?? ixOfExpr(a.index, ixScope);
+      return ix ? { ...a, ix } : a;
+    };
+    const ex = (e: Expr): Expr => {
+      const inner = mapExpr(e, ex, (ix) => ix);
+      return inner.e === 'load' ? fill(inner) : inner;
+    };
+    return body.map((s): Stmt => {
+      switch (s.s) {
+        case 'let': { const value = ex(s.value); scope.set(s.name, value); return { ...s, value }; }
+        case 'store': return fill({ ...s, value: ex(s.value) });
+        case 'accum': return { ...s, value: ex(s.value) };
+        case 'loop': extents.set(s.var, s.extent); return { ...s, body: stmts(s.body, scope) };
+        default: return s;
+      }
+    });
+  };
+  return { ...k, body: stmts(k.body, new Map()) };
 }

@@ -10,7 +10,7 @@ import type { Expr, Kernel, Stmt } from '../ir/kernel.js';
 import { exprChildren, mapExpr } from '../ir/kernel.js';
 import type { Node } from '../ir/graph.js';
 import { Emitter, newBlock, squeezed, type Home } from './emit.js';
-import { isVarIx } from './index.js';
+import { addc, isConst, isVarIx, ixVar, substIx, varsOf, type Ix } from './index.js';
 import type { SStage } from './stages.js';
 import { argOf, numel } from '../ir/graph.js';
 import { exprKey, stmtsKey } from './structure.js';
@@ -102,24 +102,29 @@ function pointwise(stages: SStage[], k: number, d: number): boolean {
  */
 export interface FlatPart { n: number; body: Stmt[]; offsets: number[]; slots: number[]; key: string; ops: string[] }
 
+/** an access's index and its linear form (none: not plain index math) */
+interface Access { index: Expr; ix?: Ix }
 /**
  * Rewrites a flat cluster's body through its memory accesses and host scalars, in body order
  * (depth first, a store's value before its index): the part's shape is this one walk, which
  * lowerFlat uses to read the offsets and slots, and concatFlat to put every segment's in place.
  */
-interface AccessRewrite { index: (index: Expr) => Expr; scalar: (e: Extract<Expr, { e: 'scalar' }>) => Expr }
+interface AccessRewrite { access: (a: Access) => Access; scalar: (e: Extract<Expr, { e: 'scalar' }>) => Expr }
 
 function rewriteAccesses(body: readonly Stmt[], rw: AccessRewrite): Stmt[] {
   const ex = (e: Expr): Expr => {
-    if (e.e === 'load') return { ...e, index: rw.index(e.index) };
+    if (e.e === 'load') {
+      const { ix: _, ...load } = e;
+      return { ...load, ...rw.access(e) };
+    }
     if (e.e === 'scalar') return rw.scalar(e);
     return mapExpr(e, ex);
   };
   return body.map((s): Stmt => {
     if (s.s === 'let') return { ...s, value: ex(s.value) };
     if (s.s === 'store') {
-      const value = ex(s.value);
-      return { ...s, value, index: rw.index(s.index) };
+      const { ix: _, ...store } = s, value = ex(s.value);
+      return { ...store, value, ...rw.access(s) };
     }
     return s;
   });
@@ -149,16 +154,11 @@ export function lowerFlat(
   const offsets: number[] = [], slots: number[] = [];
   const n = numel(stages[0].node.shape);
   let ok = true;
-  const offsetOf = (e: Expr): number | null => {
-    if (e.e === 'var' && e.name === 'g0') return 0;
-    if (e.e === 'const' && n === 1) return e.value; // a one-element part: g0 is its start
-    if (e.e === 'binary' && e.fn === 'add' && e.a.e === 'var' && e.a.name === 'g0' && e.b.e === 'const') {
-      return e.b.value;
-    }
-    return null;
-  };
+  // g0 plus a constant (in a one-element part g0 is 0: every index is its constant)
+  const offsetOf = (ix: Ix | undefined): number | null =>
+    !ix ? null : (n === 1 ? isConst(ix) : isVarIx({ c: 0, terms: ix.terms }, 'g0')) ? ix.c : null;
   rewriteAccesses(body, {
-    index: (e) => { const o = offsetOf(e); if (o === null) ok = false; else offsets.push(o); return e; },
+    access: (a) => { const o = offsetOf(a.ix); if (o === null) ok = false; else offsets.push(o); return a; },
     scalar: (e) => { slots.push(e.slot); return e; },
   });
   if (!ok) return null;
@@ -206,11 +206,14 @@ function concatFlatWith(name: string, parts: FlatPart[], reason: string, shared:
   for (const p of parts) { starts.push(total); total += p.n; }
   let access = 0, scalar = 0;
   const body = rewriteAccesses(parts[0].body, {
-    index: () => {
+    access: (): Access => {
       const k = access++;
       const add = parts.map((p, i) => p.offsets[k] - starts[i]);
-      const sel = add.every((a) => a === add[0]) ? i32(add[0]) : select(starts, add.map(i32));
-      return sel.e === 'const' && sel.value === 0 ? g0 : { e: 'binary', type: 'i32', fn: 'add', a: g0, b: sel };
+      if (add.every((a) => a === add[0])) {
+        const ix = addc(ixVar('g0', total), add[0]);
+        return { index: add[0] === 0 ? g0 : { e: 'binary', type: 'i32', fn: 'add', a: g0, b: i32(add[0]) }, ix };
+      }
+      return { index: { e: 'binary', type: 'i32', fn: 'add', a: g0, b: select(starts, add.map(i32)) } };
     },
     scalar: () => {
       const r = scalar++;
@@ -265,13 +268,19 @@ export function concatGrid(name: string, kernels: Kernel[], k: number, reason: s
     // part j > 0 renames every name its body declares; the grid variables are shared
     const renamed = new Map(j === 0 ? [] : [...declaredNames(kn.body)].map((d) => [d, `${d}_c${j}`]));
     const rn = (n: string) => renamed.get(n) ?? n;
+    // the clamped coordinate is no index math: an access through it keeps no ix
+    const follow = (ix: Ix): Ix | undefined => (kn.grid.length > k && varsOf(ix).has(`g${k}`) ? undefined
+      : substIx(ix, (v) => (renamed.has(v.name) ? ixVar(rn(v.name), v.ext) : undefined)));
     const ex = (e: Expr): Expr => (e.e === 'var'
       ? (e.name === `g${k}` && kn.grid.length > k ? local : { ...e, name: rn(e.name) })
-      : mapExpr(e, ex));
+      : mapExpr(e, ex, follow));
     const st = (s: Stmt): Stmt => {
       switch (s.s) {
         case 'let': return { ...s, name: rn(s.name), value: ex(s.value) };
-        case 'store': return { ...s, index: ex(s.index), value: ex(s.value) };
+        case 'store': {
+          const { ix, ...store } = s, moved = ix && follow(ix);
+          return { ...store, index: ex(s.index), ...(moved ? { ix: moved } : {}), value: ex(s.value) };
+        }
         case 'loop': return { ...s, var: rn(s.var), body: s.body.map(st) };
         case 'acc': return { ...s, name: rn(s.name) };
         case 'accum': return { ...s, name: rn(s.name), value: ex(s.value) };
@@ -296,9 +305,12 @@ export function concatGrid(name: string, kernels: Kernel[], k: number, reason: s
     const seen = new Map<string, string>();
     for (const p of parts) {
       const alias = new Map<string, string>([[p.loop!.var, l0.var]]);
+      // loop variables of one extent: the ix follows the alias (let names are not in it)
+      const follow = (ix: Ix) =>
+        substIx(ix, (v) => (alias.has(v.name) ? ixVar(alias.get(v.name)!, v.ext) : undefined));
       const ex = (e: Expr): Expr => (e.e === 'var' && alias.has(e.name)
         ? { ...e, name: alias.get(e.name)! }
-        : mapExpr(e, ex));
+        : mapExpr(e, ex, follow));
       for (const s of p.loop!.body) {
         if (s.s === 'let') {
           const value = ex(s.value), key = exprKey(value);
@@ -323,10 +335,13 @@ export function concatGrid(name: string, kernels: Kernel[], k: number, reason: s
       b: pick(vals, mid, hi),
     };
   };
+  // the index picks a part by g_k: index math only when there is one part
+  const ix = parts.length === 1 ? parts[0].store.ix : undefined;
   body.push({
     s: 'store',
     buf: parts[0].store.buf,
     index: pick(parts.map((p) => p.store.index)),
+    ...(ix ? { ix } : {}),
     value: pick(parts.map((p) => p.store.value)),
   });
   const grid = [...kernels.find((kn) => kn.grid.length > k)!.grid.slice(0, k), total];

@@ -14,7 +14,7 @@
 // The choice reads strides off the index algebra: which loop variable walks memory contiguously.
 import type { CpuStrategy, Expr, Kernel, Stmt } from '../ir/kernel.js';
 import { exprChildren } from '../ir/kernel.js';
-import { ixOfExpr, strideOf, type Ix } from './index.js';
+import { strideOf, type Ix } from './index.js';
 
 export const TILE_LANES = 16;
 export const UNROLL = 8;
@@ -65,32 +65,21 @@ export function bodySize(body: readonly Stmt[]): number {
 
 type Loop = Extract<Stmt, { s: 'loop' }>;
 
-/**
- * the linear form of every load index inside a serial loop (null: not affine index math), over
- * the grid and loop variables (extents at least 2, so that every variable keeps its term)
- */
+/** the index algebra of every load inside a serial loop (null: not plain index math) */
 function loadsInLoops(k: Kernel): (Ix | null)[] {
-  const extents = new Map<string, number>(k.grid.map((e, i) => [`g${i}`, Math.max(e, 2)]));
-  const loopExtents = (body: readonly Stmt[]): void => {
-    for (const s of body) if (s.s === 'loop') { extents.set(s.var, Math.max(s.extent, 2)); loopExtents(s.body); }
-  };
-  loopExtents(k.body);
   const out: (Ix | null)[] = [];
-  const walk = (body: readonly Stmt[], lets: Map<string, Expr>, inLoop: boolean): void => {
-    const scope = new Map(lets);
-    const ixScope = { extent: (n: string) => extents.get(n), value: (n: string) => scope.get(n) };
+  const walk = (body: readonly Stmt[], inLoop: boolean): void => {
     const visit = (e: Expr): void => {
-      if (e.e === 'load' && inLoop) out.push(ixOfExpr(e.index, ixScope));
+      if (e.e === 'load' && inLoop) out.push(e.ix ?? null);
       exprChildren(e).forEach(visit);
     };
     for (const s of body) {
-      if (s.s === 'let') { visit(s.value); scope.set(s.name, s.value); }
+      if (s.s === 'let' || s.s === 'accum') visit(s.value);
       else if (s.s === 'store') { visit(s.index); visit(s.value); }
-      else if (s.s === 'accum') visit(s.value);
-      else if (s.s === 'loop') walk(s.body, scope, true);
+      else if (s.s === 'loop') walk(s.body, true);
     }
   };
-  walk(k.body, new Map(), false);
+  walk(k.body, false);
   return out;
 }
 

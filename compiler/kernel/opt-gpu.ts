@@ -8,7 +8,7 @@ import { exprChildren } from '../ir/kernel.js';
 import { numel } from '../ir/graph.js';
 import { LLVMPIPE_LOOP_LIMIT } from '../../runtime/webgpu/artifact.js';
 import { accumulators, cascadeNest, cascadeSums } from './cascade.js';
-import { ixOfExpr, varsOf } from './index.js';
+import { varsOf } from './index.js';
 
 export const REDUCE_WORKGROUP_SIZE = 64;
 /** heuristics: worth it only when the grid alone would leave the device idle */
@@ -94,14 +94,9 @@ function matmul(k: Kernel): GpuStrategy | null {
   if (acc.s !== 'accum' || pre.every((s) => !(s.s === 'acc' && s.name === acc.name && s.fn === 'add'))) return null;
   const ls = loadsOf(acc.value);
   if (ls.length !== 2 || ls.some((l) => l.type === 'bool')) return null;
-  const extents = new Map<string, number>([...k.grid.map((e, i) => [`g${i}`, Math.max(e, 2)] as const),
-    [loop.var, Math.max(loop.extent, 2)]]);
-  const scope = { extent: (n: string) => extents.get(n), value: () => undefined };
   // the variables a load's index varies with, when it is plain index math over these loops
-  const over = (l: Load, row: string) => {
-    const ix = ixOfExpr(l.index, scope);
-    return !!ix && [...varsOf(ix)].every((x) => x === row || x === loop.var || batch.includes(x));
-  };
+  const over = (l: Load, row: string) =>
+    !!l.ix && [...varsOf(l.ix)].every((x) => x === row || x === loop.var || batch.includes(x));
   const ab = over(ls[0], gi) && over(ls[1], gj) ? [0, 1] : over(ls[1], gi) && over(ls[0], gj) ? [1, 0] : null;
   if (!ab || [...vars(acc.value)].some((x) => ![gi, gj, loop.var, ...batch].includes(x))) return null;
   const M = k.grid[d - 2], N = k.grid[d - 1], T = TILE_EDGE;

@@ -1,11 +1,13 @@
 // The strategy pass: once per kernel, at the end of scheduling, each target's way of running it
-// is chosen from the kernel's index strides and loop shapes (opt-cpu.ts for LLVM, opt-gpu.ts for
-// WGSL) and recorded on the kernel, printed with its kernel IR and shown by `kiln inspect`. The
-// renderers only read it: the choice is made in one place, before any target code exists.
+// is chosen from the kernel's index strides (its accesses' index algebra) and loop shapes
+// (opt-cpu.ts for LLVM, opt-gpu.ts for WGSL) and recorded on the kernel, printed with its kernel
+// IR and shown by `kiln inspect`. The renderers only read it: the choice is made in one place,
+// before any target code exists.
 import type { CpuStrategy, GpuStrategy, Kernel, KernelStrategy } from '../ir/kernel.js';
 import { cascadeSums } from './cascade.js';
 import { chooseCpu } from './opt-cpu.js';
 import { chooseGpu, type GpuOptions } from './opt-gpu.js';
+import { withIndexAlgebra } from './index.js';
 
 export function chooseStrategy(k: Kernel): KernelStrategy {
   return { cpu: chooseCpu(cascadeSums(k)), gpu: chooseGpu(k) };
@@ -14,14 +16,17 @@ export function chooseStrategy(k: Kernel): KernelStrategy {
 /** `k` with its strategy recorded */
 export const planKernel = (k: Kernel): Kernel => ({ ...k, strategy: chooseStrategy(k) });
 
-/** the strategy recorded on `k`, or chosen now for a kernel built without the scheduler */
-export const strategyOf = (k: Kernel): KernelStrategy => k.strategy ?? chooseStrategy(k);
+/**
+ * the strategy recorded on `k`, or chosen now for a kernel built without the scheduler (by hand,
+ * as in tests: its accesses' index algebra is parsed back from their indices)
+ */
+export const strategyOf = (k: Kernel): KernelStrategy => k.strategy ?? chooseStrategy(withIndexAlgebra(k));
 
 /** the WGSL strategy under the target's options: the recorded one unless an option rules it out */
 export function gpuStrategyOf(k: Kernel, opts: GpuOptions = {}): GpuStrategy {
   const s = strategyOf(k).gpu;
   const ruledOut = (s.kind === 'tree' && opts.workgroupReduce === false) || (s.kind === 'tile' && opts.tile === false);
-  return ruledOut ? chooseGpu(k, opts) : s;
+  return ruledOut ? chooseGpu(withIndexAlgebra(k), opts) : s;
 }
 
 function printCpu(s: CpuStrategy): string {
