@@ -45,8 +45,10 @@ describe('strategy pass', () => {
   });
   it('picks a tree reduction on the GPU for a long reduction over a small grid', () => {
     const s = strategyOf(colsum(4096, 4, 1));
-    expect(s.gpu).toEqual({ kind: 'tree', workgroupSize: 64, loops: [1] });
-    expect(printStrategy(s)).toBe('cpu: unroll x8 [k]; gpu: tree reduction, 64 threads, body[1]');
+    expect(s.gpu).toEqual({ kind: 'tree', workgroupSize: 64, loops: [1], unroll: 8, loopTrips: 24 });
+    // each thread's 64 iterations unrolled by 8 (8 + 1 main trips, 8 + 1 remainder), plus 6 tree rounds
+    expect(printStrategy(s))
+      .toBe('cpu: unroll x8 [k]; gpu: tree reduction, 64 threads, body[1], unroll x8, <= 24 loop trips');
   });
   it('finds a matmul by its loads\' strides, whatever the variables are named', () => {
     const [M, N, K] = [33, 70, 45];
@@ -64,6 +66,7 @@ describe('strategy pass', () => {
     const k = colsum(300, 101, 1);
     expect(printKernel(k)).not.toMatch(/strategy/);
     expect(printKernel({ ...k, strategy: strategyOf(k) }).split('\n')[1])
-      .toBe('  strategy: cpu: tile 16 lanes, rows <= 1; gpu: tree reduction, 64 threads, body[1]');
+      .toBe('  strategy: cpu: tile 16 lanes, rows <= 1; gpu: tree reduction, 64 threads, body[1], unroll x8, '
+        + '<= 12 loop trips');
   });
 });

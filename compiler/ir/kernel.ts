@@ -127,12 +127,16 @@ export type CpuStrategy =
   /** the reduce loop `loop` as <lanes x float> vectors, the last two grid dims blocked */
   | { kind: 'block'; lanes: number; loop: string };
 
-/** How the WGSL target runs a kernel (compiler/kernel/opt-gpu.ts chooses, targets/wgsl renders). */
+/**
+ * How the WGSL target runs a kernel (compiler/kernel/opt-gpu.ts chooses, targets/wgsl renders).
+ * Serial loops are rendered with long innermost loops unrolled `unroll` times; `loopTrips` is the
+ * worst-case loop back-edges of one invocation so rendered (llvmpipe's budget: opt-gpu-loops.ts).
+ */
 export type GpuStrategy =
   /** one invocation per grid point, reductions as serial loops */
-  | { kind: 'serial' }
+  | { kind: 'serial'; unroll: number; loopTrips: number }
   /** one workgroup of `workgroupSize` per grid point; the body statements `loops` are tree reductions */
-  | { kind: 'tree'; workgroupSize: number; loops: number[] }
+  | { kind: 'tree'; workgroupSize: number; loops: number[]; unroll: number; loopTrips: number }
   /**
    * tiled matmul: `edge`×`edge` output tiles, the reduce loop body[`loop`] staged through
    * workgroup memory; `a` and `b` are the positions of the A and B loads in its accumulated value

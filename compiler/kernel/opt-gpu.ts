@@ -9,6 +9,7 @@ import { numel } from '../ir/graph.js';
 import { LLVMPIPE_LOOP_LIMIT } from '../../runtime/webgpu/artifact.js';
 import { accumulators, cascadeNest, cascadeSums } from './cascade.js';
 import { varsOf } from './index.js';
+import { chooseUnroll, loopTrips, treeUnroll } from './opt-gpu-loops.js';
 
 export const REDUCE_WORKGROUP_SIZE = 64;
 /** heuristics: worth it only when the grid alone would leave the device idle */
@@ -112,6 +113,9 @@ export const tileTrips = (extent: number) => Math.ceil(extent / TILE_EDGE) * (TI
 /** the strategy for `k` (unexpanded: the tree reduction spreads a cascade sum over its threads) */
 export function chooseGpu(k: Kernel, opts: GpuOptions = {}): GpuStrategy {
   const tree = opts.workgroupReduce !== false ? treeLoops(k) : null;
-  if (tree) return { kind: 'tree', workgroupSize: REDUCE_WORKGROUP_SIZE, loops: tree };
-  return (opts.tile !== false ? matmul(cascadeSums(k)) : null) ?? { kind: 'serial' };
+  const wg = REDUCE_WORKGROUP_SIZE;
+  if (tree) return { kind: 'tree', workgroupSize: wg, loops: tree, ...treeUnroll(k, tree, wg) };
+  const expanded = cascadeSums(k);
+  return (opts.tile !== false ? matmul(expanded) : null)
+    ?? { kind: 'serial', ...chooseUnroll((u) => loopTrips(expanded.body, u)) };
 }

@@ -38,10 +38,14 @@ function printCpu(s: CpuStrategy): string {
   }
 }
 
+/** the unroll factor and worst-case loop back-edges, where the kernel has loops */
+const printLoops = (s: { unroll: number; loopTrips: number }) =>
+  (s.loopTrips ? `, unroll x${s.unroll}, <= ${s.loopTrips} loop trips` : '');
+
 function printGpu(s: GpuStrategy): string {
   switch (s.kind) {
-    case 'serial': return 'serial';
-    case 'tree': return `tree reduction, ${s.workgroupSize} threads, body[${s.loops.join(', ')}]`;
+    case 'serial': return `serial${printLoops(s)}`;
+    case 'tree': return `tree reduction, ${s.workgroupSize} threads, body[${s.loops.join(', ')}]${printLoops(s)}`;
     case 'tile': return `tiled matmul ${s.edge}x${s.edge}, body[${s.loop}] a=load ${s.a} b=load ${s.b}`;
   }
 }

@@ -28,7 +28,7 @@ export function renderKernel(k: Kernel, program: Pick<KernelProgram, 'buffers'>,
   if (plan.kind === 'tree') return renderWorkgroupReduce(k, dtypes, plan);
   const expanded = cascadeSums(k);
   if (plan.kind === 'tile') return renderTiledMatmul(expanded, dtypes, plan);
-  return renderSerialKernel(expanded, dtypes, opts.workgroupSize ?? DEFAULT_WORKGROUP_SIZE);
+  return renderSerialKernel(expanded, dtypes, plan, opts.workgroupSize ?? DEFAULT_WORKGROUP_SIZE);
 }
 
 export function kernelInfo(k: Kernel): KernelInfo {

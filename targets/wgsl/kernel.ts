@@ -1,13 +1,13 @@
 // Renders one kernel as a WGSL compute shader: one invocation per grid point, the grid flattened
 // to a linear index and the workgroups folded into 2-D when there are more than a dimension holds.
 // Reductions inside a grid point are serial loops here (see reduce.ts for the workgroup version).
-import type { Kernel, KType, Stmt } from '../../compiler/ir/kernel.js';
+import type { GpuStrategy, Kernel, KType, Stmt } from '../../compiler/ir/kernel.js';
 import type { StorageDType } from '../../runtime/manifest.js';
 import { MAX_WORKGROUPS_PER_DIM, type WGSLBinding, type WGSLKernel } from '../../runtime/webgpu/artifact.js';
 import {
   bufName, conv, expr, helperSource, ident, index, lit, newCtx, nonNeg, storageKType, useHelper, WGSL_TYPE, type Ctx,
 } from './expr.js';
-import { chooseUnroll, ENTRY_POINT, forLoop, loopTrips } from './loops.js';
+import { ENTRY_POINT, forLoop } from './loops.js';
 import { numel } from '../../runtime/manifest.js';
 
 export const DEFAULT_WORKGROUP_SIZE = 64; // compat devices guarantee 128 invocations; 64 suits CPUs and GPUs
@@ -121,15 +121,16 @@ export function header(k: Kernel): string {
   return `// kernel ${k.name}: grid [${k.grid.join(', ')}]; ops ${k.meta.ops.join(', ') || '-'}`;
 }
 
+/** the WGSL for `k` (cascade sums expanded) under its strategy, one invocation per grid point */
 export function renderSerialKernel(
   k: Kernel,
   dtypes: readonly StorageDType[],
+  plan: Extract<GpuStrategy, { kind: 'serial' }>,
   workgroupSize = DEFAULT_WORKGROUP_SIZE,
 ): WGSLKernel {
   const ctx = newCtx(dtypes);
   k.grid.forEach((_, i) => ctx.nonNeg.add(`g${i}`));
-  const { unroll, trips } = chooseUnroll((u) => loopTrips(k.body, u));
-  ctx.unroll = unroll;
+  ctx.unroll = plan.unroll;
   const n = numel(k.grid);
   if (n > 0xffffffff) throw new Error(`wgsl: kernel ${k.name} grid of ${n} points exceeds a u32 index`);
   const workgroups = n === 0 ? [0, 1] as [number, number] : foldWorkgroups(Math.ceil(n / workgroupSize));
@@ -154,6 +155,6 @@ export function renderSerialKernel(
   ].filter((l) => l !== '').join('\n');
   return {
     name: k.name, wgsl, entryPoint: 'main', bindings, workgroupSize, workgroups,
-    workgroupStorageBytes: 0, loopTrips: trips,
+    workgroupStorageBytes: 0, loopTrips: plan.loopTrips,
   };
 }

@@ -1,46 +1,7 @@
-// Serial loops, and the budget Mesa's llvmpipe puts on them: gallivm's loop limiter stops a shader
-// invocation after 65,535 loop back-edges in total (all loops, nested or not), silently. So
-// innermost loops are unrolled (fewer back-edges, and faster on every target), each kernel's
-// worst-case back-edge count is recorded, and the runtime refuses to run on llvmpipe a kernel
-// that would exceed it rather than return truncated sums.
-import type { Stmt } from '../../compiler/ir/kernel.js';
-
-import { LLVMPIPE_LOOP_LIMIT } from '../../runtime/webgpu/artifact.js';
-export { LLVMPIPE_LOOP_LIMIT };
-/** innermost loops longer than this are unrolled */
-export const UNROLL_MIN_TRIPS = 16;
-export const UNROLL_FACTORS = [8, 16, 32, 64];
-
-type Loop = Extract<Stmt, { s: 'loop' }>;
-const hasLoop = (ss: readonly Stmt[]): boolean => ss.some((s) => s.s === 'loop');
-
-/** back-edges one invocation takes through `body`; `stepOf` gives a loop's stride (1 if serial) */
-export function loopTrips(body: readonly Stmt[], unroll: number, stepOf: (l: Loop) => number = () => 1): number {
-  let n = 0;
-  for (const s of body) {
-    if (s.s !== 'loop') continue;
-    // each loop also counts its exit test (measured: a cascade sum of 2e7 terms at 64 threads
-    // came out truncated with back-edges alone counted just under the limit)
-    const step = stepOf(s), iters = Math.ceil(s.extent / step);
-    if (!hasLoop(s.body) && iters > UNROLL_MIN_TRIPS) {
-      // unrolled: straight-line when it fits, else the main loop, then the remainder loop (a
-      // strided loop's remainder varies by thread)
-      if (step === 1 && iters <= unroll) continue;
-      n += Math.floor(iters / unroll) + 1 + (step === 1 ? iters % unroll : unroll) + 1;
-    } else n += iters + 1 + iters * loopTrips(s.body, unroll, stepOf);
-  }
-  return n;
-}
-
-/** the smallest unroll factor that keeps a kernel within the llvmpipe budget (or the largest) */
-export function chooseUnroll(trips: (unroll: number) => number): { unroll: number; trips: number } {
-  for (const u of UNROLL_FACTORS) {
-    const t = trips(u);
-    if (t <= LLVMPIPE_LOOP_LIMIT) return { unroll: u, trips: t };
-  }
-  const u = UNROLL_FACTORS[UNROLL_FACTORS.length - 1];
-  return { unroll: u, trips: trips(u) };
-}
+// Serial loops as WGSL. Long innermost loops are unrolled by the factor the strategy pass chose
+// within llvmpipe's loop budget (compiler/kernel/opt-gpu-loops.ts counts the back-edges of the
+// form rendered here).
+import { UNROLL_MIN_TRIPS } from '../../compiler/kernel/opt-gpu-loops.js';
 
 /**
  * Every kernel's entry point. `kiln_one` is 1 at run time (the runtime dispatches (x, y), so the

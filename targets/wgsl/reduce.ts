@@ -5,14 +5,14 @@
 // the last reduce loop and writes memory runs on thread 0 only.
 // The order of additions differs from the serial loop (as it does in PyTorch's own reductions); a
 // cascade sum stays a cascade within each thread, over the terms that thread takes.
-import type { Expr, GpuStrategy, Kernel, KType, Stmt } from '../../compiler/ir/kernel.js';
-import { accumulators, cascadeLevels, cascadeNest, type CascadeNest } from '../../compiler/kernel/cascade.js';
+import type { GpuStrategy, Kernel, KType, Stmt } from '../../compiler/ir/kernel.js';
 import { accumsIn } from '../../compiler/kernel/opt-gpu.js';
+import { LID, threadCascade, treeCascades } from '../../compiler/kernel/opt-gpu-loops.js';
 import type { StorageDType } from '../../runtime/manifest.js';
 import type { WGSLKernel } from '../../runtime/webgpu/artifact.js';
 import { helperSource, ident, lit, newCtx, WGSL_TYPE, type Ctx } from './expr.js';
 import { accumulate, bindingDecls, foldWorkgroups, gridLets, header, stmts } from './kernel.js';
-import { chooseUnroll, ENTRY_POINT, forLoop, loopTrips } from './loops.js';
+import { ENTRY_POINT, forLoop } from './loops.js';
 import { numel } from '../../runtime/manifest.js';
 
 type Acc = { type: KType; fn: 'add' | 'max' };
@@ -23,37 +23,14 @@ function identity(a: Acc, ctx: Ctx): string {
   return lit(a.type, -Infinity, ctx); // -inf for f32, INT32_MIN for i32
 }
 
-/** the IR variable holding the thread's index in the workgroup */
-const LID = 'kiln_lid';
-
-/**
- * One thread's share of a cascade sum: the terms lid, lid + wg, lid + 2·wg, ... as a cascade of
- * their own (`rounds`), then the leftover term wg·m + lid on the first `restThreads` threads.
- */
-function threadCascade(c: CascadeNest, wg: number, name: (base: string) => string) {
-  const m = Math.floor(c.terms / wg), restThreads = c.terms - m * wg;
-  const lid: Expr = { e: 'var', type: 'i32', name: LID };
-  const i32 = (value: number): Expr => ({ e: 'const', type: 'i32', value });
-  const into = new Map(c.sums.map((s) => [s, s]));
-  const rounds = cascadeLevels(m, (j, to) => c.termAt({ e: 'binary', type: 'i32', fn: 'add', a: lid,
-    b: { e: 'binary', type: 'i32', fn: 'mul', a: j, b: i32(wg) } }, to), into, c.sums, name);
-  const rest = restThreads ? c.termAt({ e: 'binary', type: 'i32', fn: 'add', a: i32(m * wg), b: lid }, into) : [];
-  return { rounds, rest, restThreads };
-}
-
 /** the WGSL for a kernel whose strategy (compiler/kernel/opt-gpu.ts) is a tree reduction over `plan.loops` */
 export function renderWorkgroupReduce(
   k: Kernel, dtypes: readonly StorageDType[], plan: Extract<GpuStrategy, { kind: 'tree' }>,
 ): WGSLKernel {
   const n = numel(k.grid), wg = plan.workgroupSize;
   // a cascade sum (compiler/ir/accumulate.ts) is spread over the threads by its flat term index
-  const allAccs = accumulators(k.body);
   const chosen = new Set(plan.loops.map((i) => k.body[i]));
-  const cascades = new Map<Stmt, CascadeNest>();
-  for (const st of chosen) {
-    const c = st.s === 'loop' ? cascadeNest(st, allAccs) : null;
-    if (c) cascades.set(st, c);
-  }
+  const cascades = treeCascades(k, plan.loops);
   const isReduceLoop = (st: Stmt): st is Loop => chosen.has(st);
   const lastReduce = plan.loops[plan.loops.length - 1];
   const accs = new Map<string, Acc>();
@@ -64,11 +41,7 @@ export function renderWorkgroupReduce(
   ctx.nonNeg.add(LID);
   let fresh = 0;
   const perThread = new Map([...cascades].map(([s, c]) => [s, threadCascade(c, wg, (b) => `${b}_t${fresh++}`)]));
-  const treeTrips = k.body.filter(isReduceLoop).length * Math.log2(wg);
-  const { unroll, trips } = chooseUnroll((u) => treeTrips
-    + loopTrips(k.body.filter((s) => !cascades.has(s)), u, (l) => (isReduceLoop(l) && k.body.includes(l) ? wg : 1))
-    + [...perThread.values()].reduce((t, c) => t + loopTrips(c.rounds, u) + loopTrips(c.rest, u), 0));
-  ctx.unroll = unroll;
+  ctx.unroll = plan.unroll;
   const pad = '  ';
   const body: string[] = [];
   const shared = new Set<string>(); // var<workgroup> arrays, one per (type, accumulator slot)
@@ -138,6 +111,9 @@ export function renderWorkgroupReduce(
     '',
   ].filter((l) => l !== '').join('\n');
   const bytesPer = 4;
-  return { name: k.name, wgsl, entryPoint: 'main', bindings, workgroupSize: wg, workgroups, workgroupStorageBytes: shared.size * wg * bytesPer, loopTrips: trips };
+  return {
+    name: k.name, wgsl, entryPoint: 'main', bindings, workgroupSize: wg, workgroups,
+    workgroupStorageBytes: shared.size * wg * bytesPer, loopTrips: plan.loopTrips,
+  };
 }
 
