@@ -26,7 +26,8 @@ describe('index algebra on every access', () => {
       ...fixedCases().map((c) => schedule(c.graph, c.layout?.() ?? new StateLayout())),
       ...[1, 2, 3, 4, 5, 6, 7, 8].map((seed) => schedule(randomGraph(seed), new StateLayout())),
     ];
-    let accesses = 0, withIx = 0;
+    let accesses = 0,
+      withIx = 0;
     for (const prog of progs) {
       const a = audit(prog);
       expect(a.mismatches).toEqual([]);
@@ -36,7 +37,7 @@ describe('index algebra on every access', () => {
     // most indices are plain index math (the rest: bounds-guarded, or select trees over segments)
     expect(withIx).toBeGreaterThan(accesses / 2);
   });
-  it('follows a cascade sum\'s loops into their flat term index', () => {
+  it("follows a cascade sum's loops into their flat term index", () => {
     const x = g.input(0, [3, 5000]);
     const gp = program({ inputs: [{ name: 'x', shape: [3, 5000], dtype: 'float32' }], outputs: [g.sum(x, [1])] });
     const prog = schedule(gp, new StateLayout());

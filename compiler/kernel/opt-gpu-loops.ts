@@ -22,7 +22,8 @@ export function loopTrips(body: readonly Stmt[], unroll: number, stepOf: (l: Loo
     if (s.s !== 'loop') continue;
     // each loop also counts its exit test (measured: a cascade sum of 2e7 terms at 64 threads
     // came out truncated with back-edges alone counted just under the limit)
-    const step = stepOf(s), iters = Math.ceil(s.extent / step);
+    const step = stepOf(s),
+      iters = Math.ceil(s.extent / step);
     if (!hasLoop(s.body) && iters > UNROLL_MIN_TRIPS) {
       // unrolled: straight-line when it fits, else the main loop, then the remainder loop (a
       // strided loop's remainder varies by thread)
@@ -51,12 +52,22 @@ export const LID = 'kiln_lid';
  * their own (`rounds`), then the leftover term wg·m + lid on the first `restThreads` threads.
  */
 export function threadCascade(c: CascadeNest, wg: number, name: (base: string) => string) {
-  const m = Math.floor(c.terms / wg), restThreads = c.terms - m * wg;
+  const m = Math.floor(c.terms / wg),
+    restThreads = c.terms - m * wg;
   const lid: Expr = { e: 'var', type: 'i32', name: LID };
   const i32 = (value: number): Expr => ({ e: 'const', type: 'i32', value });
   const into = new Map(c.sums.map((s) => [s, s]));
-  const rounds = cascadeLevels(m, (j, to) => c.termAt({ e: 'binary', type: 'i32', fn: 'add', a: lid,
-    b: { e: 'binary', type: 'i32', fn: 'mul', a: j, b: i32(wg) } }, to), into, c.sums, name);
+  const rounds = cascadeLevels(
+    m,
+    (j, to) =>
+      c.termAt(
+        { e: 'binary', type: 'i32', fn: 'add', a: lid, b: { e: 'binary', type: 'i32', fn: 'mul', a: j, b: i32(wg) } },
+        to,
+      ),
+    into,
+    c.sums,
+    name,
+  );
   const rest = restThreads ? c.termAt({ e: 'binary', type: 'i32', fn: 'add', a: i32(m * wg), b: lid }, into) : [];
   return { rounds, rest, restThreads };
 }
@@ -66,7 +77,8 @@ export function treeCascades(k: Kernel, loops: readonly number[]): Map<Stmt, Cas
   const allAccs = accumulators(k.body);
   const cascades = new Map<Stmt, CascadeNest>();
   for (const i of loops) {
-    const st = k.body[i], c = st.s === 'loop' ? cascadeNest(st, allAccs) : null;
+    const st = k.body[i],
+      c = st.s === 'loop' ? cascadeNest(st, allAccs) : null;
     if (c) cascades.set(st, c);
   }
   return cascades;
@@ -82,7 +94,14 @@ export function treeUnroll(k: Kernel, loops: readonly number[], wg: number): { u
   const cascades = treeCascades(k, loops);
   const perThread = [...cascades.values()].map((c) => threadCascade(c, wg, (b) => b));
   const tree = loops.length * Math.log2(wg);
-  return chooseUnroll((u) => tree
-    + loopTrips(k.body.filter((s) => !cascades.has(s)), u, (l) => (chosen.has(l) ? wg : 1))
-    + perThread.reduce((t, c) => t + loopTrips(c.rounds, u) + loopTrips(c.rest, u), 0));
+  return chooseUnroll(
+    (u) =>
+      tree +
+      loopTrips(
+        k.body.filter((s) => !cascades.has(s)),
+        u,
+        (l) => (chosen.has(l) ? wg : 1),
+      ) +
+      perThread.reduce((t, c) => t + loopTrips(c.rounds, u) + loopTrips(c.rest, u), 0),
+  );
 }

@@ -5,14 +5,19 @@ import type { Expr, Ix, Kernel, Stmt } from '../../compiler/ir/kernel.js';
 import { exprChildren } from '../../compiler/ir/kernel.js';
 import { ixKey, ixOfExpr } from '../../compiler/kernel/index.js';
 
-export interface IxAudit { mismatches: string[]; accesses: number; withIx: number }
+export interface IxAudit {
+  mismatches: string[];
+  accesses: number;
+  withIx: number;
+}
 
 export function auditIx(k: Kernel): IxAudit {
   const extents = new Map<string, number>(k.grid.map((e, i) => [`g${i}`, e]));
   const out: IxAudit = { mismatches: [], accesses: 0, withIx: 0 };
   const check = (index: Expr, ix: Ix | undefined, scope: Map<string, Expr>) => {
     const back = ixOfExpr(index, { extent: (n) => extents.get(n), value: (n) => scope.get(n) });
-    const a = ix ? ixKey(ix) : 'none', b = back ? ixKey(back) : 'none';
+    const a = ix ? ixKey(ix) : 'none',
+      b = back ? ixKey(back) : 'none';
     out.accesses++;
     if (ix) out.withIx++;
     if (a !== b) out.mismatches.push(`${k.name}: ix ${a}, index ${b}`);
@@ -24,10 +29,17 @@ export function auditIx(k: Kernel): IxAudit {
       exprChildren(e).forEach(visit);
     };
     for (const s of body) {
-      if (s.s === 'let') { visit(s.value); scope.set(s.name, s.value); }
-      else if (s.s === 'store') { check(s.index, s.ix, scope); visit(s.value); }
-      else if (s.s === 'accum') visit(s.value);
-      else if (s.s === 'loop') { extents.set(s.var, s.extent); walk(s.body, scope); }
+      if (s.s === 'let') {
+        visit(s.value);
+        scope.set(s.name, s.value);
+      } else if (s.s === 'store') {
+        check(s.index, s.ix, scope);
+        visit(s.value);
+      } else if (s.s === 'accum') visit(s.value);
+      else if (s.s === 'loop') {
+        extents.set(s.var, s.extent);
+        walk(s.body, scope);
+      }
     }
   };
   walk(k.body, new Map());
