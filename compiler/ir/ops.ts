@@ -3,11 +3,9 @@
 // function (kernel lowering) live in its entry here; every other module asks the catalog, so a
 // new elementwise op is one entry below plus one line per renderer (the renderers' tables are
 // exhaustive Records over the kernel IR's UnaryFn/BinaryFn: a missing line does not compile).
-import type { Node, NodeOf } from './graph.js';
+import type { DType, Node, NodeOf } from './graph.js';
 import type { BinaryFn, Expr, UnaryFn } from './kernel.js';
 import { SCALAR_F32, erfWith, exprF32 } from './erf.js';
-import type { Tensor } from '../tensor.js';
-import type { where as whereFn } from '../tensor-create.js';
 import { fmaf32 } from '../../targets/reference/fma.js';
 
 export const UNARY_OPS = ['neg', 'exp', 'log', 'sqrt', 'abs', 'recip', 'erf'] as const;
@@ -58,13 +56,29 @@ export type DTypeRule = 'same' | 'float' | 'bool';
  */
 export interface Scalar<A extends number[]> { f32: (...a: A) => number; int?: (...a: A) => number }
 
+/**
+ * The tensor operations vector-Jacobian rules compute with, declared here so that the graph IR
+ * does not depend on the DSL built on it: the DSL's Tensor has them all (T is that Tensor).
+ */
+export interface VjpTensor<T> {
+  readonly shape: number[];
+  neg(): T; exp(): T; log(): T; sign(): T; float(): T;
+  to(dtype: DType): T;
+  add(o: T | number): T; sub(o: T | number): T; mul(o: T | number): T; div(o: T | number): T; pow(o: T): T;
+  eq(o: T | number): T; gt(o: T | number): T; lt(o: T | number): T;
+  sum(axes: number[], keepdim: boolean): T;
+  reshape(shape: number[]): T; permute(order: number[]): T; expand(shape: number[]): T; unsqueeze(dim: number): T;
+  slice(dim: number, start: number, end: number): T; pad(pads: [number, number][]): T;
+}
+
 /** what a vector-Jacobian rule sees: the node, the gradient of its output, its output and sources */
-export interface VjpArgs<K extends Op> {
+export interface VjpArgs<K extends Op, T extends VjpTensor<T>> {
   n: NodeOf<K>;
-  g: Tensor;
-  out: Tensor;
-  src: (i: number) => Tensor;
-  where: typeof whereFn;
+  g: T;
+  out: T;
+  src: (i: number) => T;
+  /** the DSL's `where(cond, a, b)`, scalars lifted to tensors */
+  where: (cond: T, a: T | number, b: T | number) => T;
 }
 
 // (methods, not function properties: a rule of one op is then callable through the entry of any op)
@@ -72,7 +86,7 @@ interface Common<K extends Op> {
   /** number of sources (random: the 8 key/offset scalars) */
   arity: number;
   /** the gradients of the sources (null: none), PyTorch's formula; absent: the op has no gradient */
-  vjp?(a: VjpArgs<K>): (Tensor | null)[];
+  vjp?<T extends VjpTensor<T>>(a: VjpArgs<K, T>): (T | null)[];
   /**
    * whether the backward reads forward values (PyTorch saves tensors for it, and a second
    * backward without retainGraph is an error); `needsGrad` says which sources receive a gradient
@@ -108,13 +122,13 @@ const isConstant = (n: Node): boolean =>
   n.op === 'const' || n.op === 'scalar' || ((n.op === 'expand' || n.op === 'reshape') && isConstant(n.src[0]));
 
 /** unexpand: sums `g` (of the expanded shape) back to `shape` */
-function sumTo(g: Tensor, shape: readonly number[]): Tensor {
+function sumTo<T extends VjpTensor<T>>(g: T, shape: readonly number[]): T {
   const axes = shape.map((d, i) => (d === 1 && g.shape[i] !== 1 ? i : -1)).filter((i) => i >= 0);
   return axes.length ? g.sum(axes, true) : g;
 }
 
 /** PyTorch splits the gradient evenly between equal inputs of maximum/minimum */
-function minmax({ g, src, where }: VjpArgs<'max' | 'min'>, win: 'gt' | 'lt'): Tensor[] {
+function minmax<T extends VjpTensor<T>>({ g, src, where }: VjpArgs<'max' | 'min', T>, win: 'gt' | 'lt'): T[] {
   const a = src(0), b = src(1);
   const half = where(a.eq(b), g.div(2), g);
   return [where(a[win](b), g, where(a.eq(b), half, 0)), where(b[win](a), g, where(a.eq(b), half, 0))];
@@ -228,7 +242,7 @@ export const OPS: { readonly [K in Op]: OpDef<K> } = {
     return [r.pad(xs.map((size, i) => [starts[i], size - starts[i] - r.shape[i]] as [number, number]))];
   } },
   pad: { arity: 1, saves: notSaved, vjp: ({ n, g }) =>
-    [n.src[0].shape.reduce((t: Tensor, d, i) => t.slice(i, n.arg.before[i], n.arg.before[i] + d), g)] },
+    [n.src[0].shape.reduce((t, d, i) => t.slice(i, n.arg.before[i], n.arg.before[i] + d), g)] },
 
   // ---- sources: leaves of the graph (gradients are delivered to them, never through them)
   input: { arity: 0, ...noGradient },
