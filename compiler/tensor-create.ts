@@ -7,11 +7,11 @@ import { HostScalar } from './host-scalar.js';
 import { randn as randnValues, uniform } from './random.js';
 import { tracedRandom } from './random-traced.js';
 import { currentTrace } from './trace-context.js';
-import { Tensor, broadcastShapes, type TensorLike } from './tensor.js';
+import { Tensor, type TensorLike } from './tensor.js';
+import { broadcastShapes, promote } from './tensor-shape.js';
 import { checkInt, checkSize } from './view-args.js';
 import { checkOptions } from './options.js';
 
-const promote = (a: DType, b: DType): DType => (a === 'float32' || b === 'float32' ? 'float32' : a === 'int32' || b === 'int32' ? 'int32' : 'bool');
 export function tensor(values: ArrayLike<number> | number[][] | number, opts: { shape?: number[]; dtype?: DType; requiresGrad?: boolean } = {}): Tensor {
   // typed arrays skip the nested-array flattening (data loaders build one per batch)
   const flat: ArrayLike<number> = typeof values === 'number' ? [values] : ArrayBuffer.isView(values) ? (values as ArrayLike<number>) : (Array.from(values as ArrayLike<number>) as any[]).flat(Infinity as 1) as number[];

@@ -6,7 +6,8 @@
 // gives 0 * inf = NaN for x <= -89.
 import { KilnError } from './errors.js';
 import type { ScalarLike } from './host-scalar.js';
-import { Tensor, where, withVjp } from './tensor.js';
+import type { Tensor } from './tensor.js';
+import { withVjp } from './tensor-grad.js';
 
 /** cephes tanhf: x + x^3 P(x^2) for |x| < 0.625 (about 2 ulp in float32), highest power first */
 const TANH_POLY = [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1];
@@ -20,7 +21,8 @@ export function tanhImpl(input: Tensor): Tensor {
   // (1 - e)/(1 + e) with e = exp(-2|x|) <= 0.29: no overflow, no cancellation
   const e = a.mul(-2).exp();
   const big = e.neg().add(1).div(e.add(1));
-  const out = where(a.lt(TANH_POLY_BELOW), small, where(x.lt(0), big.neg(), big));
+  const below = a.lt(TANH_POLY_BELOW), negative = x.lt(0);
+  const out = small.where(below, big.neg().where(negative, big));
   const y = out.detach();
   // PyTorch's tanh_backward: g * (1 - y*y)
   return withVjp(out, [x], (g) => [g.mul(y.mul(y).neg().add(1))]);
@@ -30,7 +32,8 @@ export function sigmoidImpl(input: Tensor): Tensor {
   const x = input.dtype === 'float32' ? input : input.float();
   // e = exp(-|x|) never overflows: 1/(1 + e) for x >= 0, e/(1 + e) below
   const e = x.abs().neg().exp(), d = e.add(1);
-  const out = where(x.ge(0), d.reciprocal(), e.div(d));
+  const nonNegative = x.ge(0);
+  const out = d.reciprocal().where(nonNegative, e.div(d));
   const y = out.detach();
   // PyTorch's sigmoid_backward: g * (1 - y) * y
   return withVjp(out, [x], (g) => [g.mul(y.neg().add(1)).mul(y)]);
@@ -48,6 +51,6 @@ export function clampImpl(x: Tensor, min?: ScalarLike, max?: ScalarLike): Tensor
   const self = x.detach();
   return withVjp(out, [x], (g) => {
     const lo = min === undefined ? null : self.ge(min), hi = max === undefined ? null : self.le(max);
-    return [where(lo && hi ? lo.logicalAnd(hi) : (lo ?? hi)!, g, 0)];
+    return [g.where(lo && hi ? lo.logicalAnd(hi) : (lo ?? hi)!, 0)];
   });
 }

@@ -5,7 +5,8 @@ import { outOfBoundsMessage, type IndexBound } from '../runtime/index-bounds.js'
 import { evaluateNodes } from '../targets/reference/graph.js';
 import { KilnError, fmtShape, userSite } from './errors.js';
 import { argOf, numel, toposort } from './ir/graph.js';
-import { Tensor, arange, normDim, where } from './tensor.js';
+import { Tensor, arange, where } from './tensor.js';
+import { normDim } from './tensor-shape.js';
 import { currentTrace } from './trace-context.js';
 import { checkInt } from './view-args.js';
 

@@ -1,10 +1,13 @@
 // Which axes a reduction reduces, with PyTorch's rules for the two edge cases: a 0-d tensor
 // reduces over dim 0 or -1 as if it were 1-d with one element (the result is the value itself),
 // and a max-like reduction (max, amax, argmax, ...) has no identity, so it refuses an empty dim.
-import { KilnError } from './errors.js';
+// Also log_softmax, a composite of reductions with PyTorch's backward.
+import { KilnError, fmtShape } from './errors.js';
 import type { Shape } from './ir/graph.js';
 import { numel } from './ir/graph.js';
-import { normDim } from './tensor.js';
+import type { Tensor } from './tensor.js';
+import { withVjp } from './tensor-grad.js';
+import { normDim } from './tensor-shape.js';
 
 /** the wrapped axes `dim` names (all of them when undefined or [], PyTorch 1.13's rule); none for 0-d */
 export function reductionAxes(name: string, dim: number | number[] | undefined, shape: Shape): number[] {
@@ -31,4 +34,16 @@ export function checkMaxReduction(name: string, dim: number | number[] | undefin
       throw new KilnError(`${name}(): Expected reduction dim ${shown ? d : axis} to have non-zero size.`);
     }
   }
+}
+
+export function logSoftmaxImpl(x: Tensor, dim: number): Tensor {
+  const d = normDim('log_softmax', dim, x.ndim, x.shape);
+  if (x.dtype !== 'float32') {
+    throw new KilnError(`log_softmax: expected a floating point input, got ${x.dtype}${fmtShape(x.shape)}`);
+  }
+  // the row max only shifts for stability: an empty input has no rows and needs no check
+  const shifted = x.sub(x.numel() ? x.detach().amax(d, true) : x.detach());
+  const out = shifted.sub(shifted.exp().sum(d, true).log());
+  // PyTorch's log_softmax_backward: g - exp(out) * sum(g)
+  return withVjp(out, [x], (g) => [g.sub(out.detach().exp().mul(g.sum(d, true)))]);
 }

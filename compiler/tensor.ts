@@ -10,53 +10,19 @@ import { currentTrace } from './trace-context.js';
 import { evaluate } from '../targets/reference/graph.js';
 import { TensorCell } from './state.js';
 import { gatherImpl, movedimImpl } from './tensor-index.js';
-import { checkMaxReduction, reductionAxes } from './tensor-reduce.js';
+import { checkMaxReduction, logSoftmaxImpl, reductionAxes } from './tensor-reduce.js';
+import { matmulImpl } from './tensor-linalg.js';
 import { clampImpl, sigmoidImpl, tanhImpl } from './tensor-elementwise.js';
-import { checkInt, checkInts, checkSliceIndex, expandedShape, narrowStart, selectIndex } from './view-args.js';
+import { checkInts, checkSliceIndex, expandedShape, narrowStart, selectIndex } from './view-args.js';
+import { broadcastShapes, normDim, promote } from './tensor-shape.js';
+import { gradNodes, leafTensors, withVjp } from './tensor-grad.js';
 
-/** nodes whose value depends on something that requires grad */
-export const gradNodes = new WeakSet<Node>();
-/** leaf nodes -> the tensor whose `.grad` receives their gradient */
-export const leafTensors = new WeakMap<Node, Tensor>();
-/** composite ops (logSoftmax, ...) whose backward is a rule of their own, like PyTorch's */
-export const customVjp = new WeakMap<Node, { inputs: Tensor[]; vjp: (g: Tensor) => (Tensor | null)[] }>();
-
+export { broadcastShapes, normDim } from './tensor-shape.js';
+export { customVjp, gradNodes, leafTensors, withVjp } from './tensor-grad.js';
 export type TensorLike = Tensor | ScalarLike;
 /** Tensor.derive's argument for op K: none for ops that take none */
 type DeriveArg<K extends Op> = ArgOf<K> extends undefined ? [] : [arg: ArgOf<K>];
 export type TypedData = Float32Array | Int32Array | Uint8Array;
-
-export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
-  const n = Math.max(a.length, b.length);
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const x = a[a.length - n + i] ?? 1, y = b[b.length - n + i] ?? 1;
-    if (x !== y && x !== 1 && y !== 1) {
-      throw new KilnError(
-        `${op}: The size of tensor a (${x}) must match the size of tensor b (${y}) ` +
-          `at non-singleton dimension ${i}; shapes ${fmtShape(a)} and ${fmtShape(b)}`,
-      );
-    }
-    out.push(x === 1 ? y : x);
-  }
-  return out;
-}
-
-export function normDim(op: string, dim: number, rank: number, shape?: Shape): number {
-  checkInt(op, 'dim', dim);
-  const d = dim < 0 ? dim + Math.max(rank, 1) : dim; // a 0-d tensor takes dim 0 and -1, as PyTorch's
-  if (!Number.isInteger(dim) || d < 0 || d >= Math.max(rank, 1)) {
-    const of = shape ? ` for a tensor of shape ${fmtShape(shape)}` : '';
-    throw new KilnError(
-      `${op}: Dimension out of range ` +
-        `(expected to be in range of [${-Math.max(rank, 1)}, ${Math.max(rank, 1) - 1}], but got ${dim})${of}`,
-    );
-  }
-  return d;
-}
-
-const promote = (a: DType, b: DType): DType =>
-  (a === 'float32' || b === 'float32' ? 'float32' : a === 'int32' || b === 'int32' ? 'int32' : 'bool');
 
 export class Tensor {
   protected _node: Node;
@@ -287,6 +253,8 @@ export class Tensor {
   erf() { return this.unary('erf'); }
   /** where(x <= 0, 0, x): NaN stays NaN (as PyTorch's), and the gradient at 0 is 0 (threshold_backward) */
   relu() { return where(this.le(0), 0, this); }
+  /** PyTorch's `x.where(condition, y)`: where(condition, x, y) */
+  where(condition: Tensor, other: TensorLike): Tensor { return where(condition, this, other); }
   sigmoid() { return sigmoidImpl(this); }
   tanh() { return tanhImpl(this); }
   square() { return this.mul(this); }
@@ -430,54 +398,11 @@ export class Tensor {
   }
 
   // ---- linear algebra ----
-  matmul(other: Tensor): Tensor {
-    const a = this, b = other;
-    if (a.ndim === 0 || b.ndim === 0) {
-      throw new KilnError(
-        'matmul: both arguments to matmul need to be at least 1D, ' +
-          `but they are ${a.ndim}D ${fmtShape(a.shape)} and ${b.ndim}D ${fmtShape(b.shape)}`,
-      );
-    }
-    if (a.dtype !== b.dtype || a.dtype === 'bool') {
-      throw new KilnError(
-        'matmul: expected both arguments to have the same numeric dtype, ' +
-          `but got ${a.dtype}${fmtShape(a.shape)} and ${b.dtype}${fmtShape(b.shape)}`,
-      );
-    }
-    const a2 = a.ndim === 1 ? a.reshape([1, a.shape[0]]) : a;
-    const b2 = b.ndim === 1 ? b.reshape([b.shape[0], 1]) : b;
-    const [m, k] = a2.shape.slice(-2), [k2, n] = b2.shape.slice(-2);
-    if (k !== k2) {
-      throw new KilnError(
-        'matmul: mat1 and mat2 shapes cannot be multiplied ' +
-          `(${a2.shape.slice(0, -1).reduce((x, y) => x * y, 1)}x${k} and ${k2}x${n}); ` +
-          `shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`,
-      );
-    }
-    const batch = broadcastShapes('matmul', a2.shape.slice(0, -2), b2.shape.slice(0, -2));
-    // [..., m, k, 1] * [..., 1, k, n] summed over k: no matmul op, one reduce the scheduler knows
-    const x = a2.reshape([...a2.shape.slice(0, -2), m, k, 1]).expand([...batch, m, k, n]);
-    const y = b2.reshape([...b2.shape.slice(0, -2), 1, k, n]).expand([...batch, m, k, n]);
-    let r = x.mul(y).sum(-2);
-    if (a.ndim === 1) r = r.squeeze(-2);
-    if (b.ndim === 1) r = r.squeeze(-1);
-    return r;
-  }
+  matmul(other: Tensor): Tensor { return matmulImpl(this, other); }
   mm(other: Tensor) { return this.matmul(other); }
 
   // ---- softmax family ----
-  logSoftmax(dim: number): Tensor {
-    const d = normDim('log_softmax', dim, this.ndim, this.shape);
-    if (this.dtype !== 'float32') {
-      throw new KilnError(`log_softmax: expected a floating point input, got ${this.dtype}${fmtShape(this.shape)}`);
-    }
-    const x = this;
-    // the row max only shifts for stability: an empty input has no rows and needs no check
-    const shifted = x.sub(x.numel() ? x.detach().amax(d, true) : x.detach());
-    const out = shifted.sub(shifted.exp().sum(d, true).log());
-    // PyTorch's log_softmax_backward: g - exp(out) * sum(g)
-    return withVjp(out, [x], (g) => [g.sub(out.detach().exp().mul(g.sum(d, true)))]);
-  }
+  logSoftmax(dim: number): Tensor { return logSoftmaxImpl(this, dim); }
   softmax(dim: number): Tensor { return this.logSoftmax(dim).exp(); }
 
   // ---- indexing (tensor-index.ts: composites of iota, eq, where and sum; no new IR op) ----
@@ -490,15 +415,6 @@ export class Tensor {
   backward(...args: BackwardArgs): void { backwardHook(this, ...args); }
 
   toString(): string { return `Tensor(${this.dtype}${fmtShape(this.shape)})`; }
-}
-
-/**
- * A composite op with a backward of its own, like PyTorch's: `out` was built from `inputs` by
- * other ops, and autodiff applies `vjp` at `out` instead of walking through them.
- */
-export function withVjp(out: Tensor, inputs: Tensor[], vjp: (g: Tensor) => (Tensor | null)[]): Tensor {
-  if (out.requiresGrad) customVjp.set(out.node, { inputs, vjp });
-  return out;
 }
 
 /** fma(a, b, c) = a*b + c with one rounding, in float32, broadcasting all three */

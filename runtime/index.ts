@@ -9,5 +9,6 @@ export { storageOf } from './manifest.js';
 export { compileHostProgram, runHostProgram, evalHostExpr, type HostProgram } from './host.js';
 export { encodeSafetensors, decodeSafetensors, toFloat32, toInt32, dtypeOf, SafetensorsError, type SafeFile, type SafeTensor, type SafeDType } from './safetensors.js';
 export { loadBundle, type LoadOptions, type BundleProgram, type BundleFunctionHandle, type TensorValue } from './bundle/index.js';
-export type { BundleManifest, BundleFunction, BundleTarget, FileRef } from './bundle/format.js';
+export type { BundleManifest, BundleFunction, FileRef } from './bundle/format.js';
+export type { BundleTarget } from './targets.js';
 export { sha256 } from './bundle/assets.js';

@@ -11,8 +11,9 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { encodeSafetensors, type SafeArray } from '../../runtime/safetensors.js';
 import {
-  BUNDLE_FORMAT, MANIFEST_FILE, type BundleFunction, type BundleManifest, type BundleTarget, type FileRef,
+  BUNDLE_FORMAT, MANIFEST_FILE, type BundleFunction, type BundleManifest, type FileRef,
 } from '../../runtime/bundle/format.js';
+import type { BundleTarget } from '../../runtime/targets.js';
 import type { KernelProgram } from '../ir/kernel.js';
 import type { Manifest } from '../../runtime/manifest.js';
 import { optimizerMetadata, paramGroupsJson } from '../../runtime/checkpoint-keys.js';

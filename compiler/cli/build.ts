@@ -4,7 +4,7 @@ import type { CommandSpec, Parsed } from './args.js';
 import { Progress } from './report.js';
 import { loadDefinitions } from '../build/program.js';
 import { buildBundle } from '../build/bundle.js';
-import type { BundleTarget } from '../../runtime/bundle/format.js';
+import type { BundleTarget } from '../../runtime/targets.js';
 import { bundleTargets } from '../targets/registry.js';
 
 export const spec: CommandSpec = {

@@ -8,11 +8,16 @@ import { squeezed, type Home } from './emit.js';
 import { concatFlat, concatGrid, lowerFlat, lowerFused, type FlatPart } from './lower.js';
 import { planScratch, type StateLayout, type Temp } from './memory.js';
 import type { Realization } from './realize.js';
-import type { Plan } from './schedule.js';
 import type { SStage, StagePlan } from './stages.js';
 import { planKernel } from './opt.js';
 import { annotate } from './stats.js';
 import { numel } from '../ir/graph.js';
+
+/** how the scheduler forms one kernel from stages: fused, a multi-tensor kernel, or concatenated siblings */
+export type KernelPlan =
+  | { kind: 'fused'; stages: SStage[]; grid: number[]; reason: string }
+  | { kind: 'multi'; clusters: SStage[][] }
+  | { kind: 'concat'; parts: { stages: SStage[]; grid: number[] }[]; axis: number };
 
 export interface Scheduled extends KernelProgram {
   /** bytes a perfect program would move: inputs and entry state read once, outputs and updates written once */
@@ -24,7 +29,7 @@ export interface Scheduled extends KernelProgram {
 const DT: StorageDType[] = ['f32', 'i32'];
 
 export function assemble(
-  gp: GraphProgram, R: Realization, sp: StagePlan, plans: Plan[], layout: StateLayout,
+  gp: GraphProgram, R: Realization, sp: StagePlan, plans: KernelPlan[], layout: StateLayout,
   uses: (n: Node) => number,
   maxStorageBuffers = Infinity,
 ): Scheduled {
@@ -210,7 +215,7 @@ export function assemble(
  * the kernel reads them with the same `g0 + const` index as the state roles; the runtimes write
  * each input at its placement's offset. Every other input has a buffer of its own.
  */
-function placeInputs(gp: GraphProgram, plans: Plan[], decl: (b: BufferDecl) => number): Placement[] {
+function placeInputs(gp: GraphProgram, plans: KernelPlan[], decl: (b: BufferDecl) => number): Placement[] {
   const group = inputRoles(gp, plans);
   const bufOf = new Map<number[], number>();
   return gp.inputs.map((x, i) => {
@@ -232,7 +237,7 @@ function placeInputs(gp: GraphProgram, plans: Plan[], decl: (b: BufferDecl) => n
 const MAX_SEPARATE_IO = 24;
 
 /** input indices with each role's members back to back (a role stays contiguous when packed) */
-function inputOrder(gp: GraphProgram, plans: Plan[]): number[] {
+function inputOrder(gp: GraphProgram, plans: KernelPlan[]): number[] {
   const group = inputRoles(gp, plans);
   const order: number[] = [];
   gp.inputs.forEach((_, i) => {
@@ -265,7 +270,7 @@ function packValues(
 }
 
 /** inputs playing one role in every cluster of a multi-tensor kernel, with their offsets in it */
-function inputRoles(gp: GraphProgram, plans: Plan[]): Map<number, { role: number[]; offset: number }> {
+function inputRoles(gp: GraphProgram, plans: KernelPlan[]): Map<number, { role: number[]; offset: number }> {
   const group = new Map<number, { role: number[]; offset: number }>();
   for (const p of plans) {
     if (p.kind !== 'multi') continue;

@@ -37,7 +37,7 @@ import { buildStages, type SStage } from './stages.js';
 import type { FlatPart } from './lower.js';
 import { clusterUpdates } from './multi.js';
 import { StateLayout } from './memory.js';
-import { assemble } from './assemble.js';
+import { assemble, type KernelPlan } from './assemble.js';
 import { runPasses } from '../passes/index.js';
 import { numel } from '../ir/graph.js';
 
@@ -58,11 +58,6 @@ export interface ScheduleOptions {
    *  it, inputs and outputs share one buffer per dtype (default: only past koffi's argument limit) */
   maxStorageBuffers?: number;
 }
-
-export type Plan =
-  | { kind: 'fused'; stages: SStage[]; grid: number[]; reason: string }
-  | { kind: 'multi'; clusters: SStage[][] }
-  | { kind: 'concat'; parts: { stages: SStage[]; grid: number[] }[]; axis: number };
 
 
 export function schedule(graph: GraphProgram, layout: StateLayout = new StateLayout(), opts: ScheduleOptions = {}): KernelProgram {
@@ -86,7 +81,7 @@ export function schedule(graph: GraphProgram, layout: StateLayout = new StateLay
 
   // -- rules 3 and 4: list scheduling
   const minPar = opts.minParallel ?? 4096, serialWork = opts.serialWork ?? 4096;
-  const plans: Plan[] = [];
+  const plans: KernelPlan[] = [];
   let cur: { stages: SStage[]; grid: number[] } | null = null;
   const unitStages = (u: number) => units[u].flat();
   const uprio = units.map((_, u) => unitStages(u).reduce((a, s) => Math.min(a, prio(s)), Infinity));
@@ -156,8 +151,8 @@ export function schedule(graph: GraphProgram, layout: StateLayout = new StateLay
 const NARROW_AXIS = 16;
 
 /** rule 5: consecutive fused kernels joined along grid axis k */
-function siblings(plans: Plan[]): Plan[] {
-  const out: Plan[] = [];
+function siblings(plans: KernelPlan[]): KernelPlan[] {
+  const out: KernelPlan[] = [];
   const work = (ps: { stages: SStage[] }[]) => ps.reduce((a, p) => a + p.stages.reduce((b, s) => b + s.work, 0), 0);
   for (const p of plans) {
     const prev = out[out.length - 1];

@@ -6,7 +6,7 @@
 import type { ProgramStats } from '../backend.js';
 import { DeviceBackend } from '../device-backend.js';
 import type { ScheduleOptions } from '../kernel/schedule.js';
-import type { CompilerTarget } from './registry.js';
+import type { CompilerTarget } from './descriptor.js';
 import type { BundleCode } from '../../runtime/bundle/format.js';
 
 export interface NativeTargetOptions {

@@ -13,7 +13,7 @@ import type { NodeBackend, WebGPUDevice, WebGPUDeviceOptions, WGSLArtifact } fro
 import type { WGSLOptions } from '../../targets/wgsl/index.js';
 import type { ScheduleOptions } from '../kernel/schedule.js';
 import type { StateLayout } from '../kernel/memory.js';
-import type { CompilerTarget } from './registry.js';
+import type { CompilerTarget } from './descriptor.js';
 
 /** the WebGPU spec's default (and least) maxStorageBuffersPerShaderStage of a core device */
 const WEBGPU_MIN_STORAGE_BUFFERS = 8;

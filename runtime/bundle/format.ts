@@ -2,7 +2,6 @@
 // Plain JSON; every file it names carries a SHA-256 checked before use.
 import type { Manifest } from '../manifest.js';
 import type { IndexBound } from '../index-bounds.js';
-import type { RUNTIME_TARGETS } from '../targets.js';
 import type { GuardRule } from '../hyper-ref.js';
 
 export const BUNDLE_FORMAT = 1;
@@ -21,8 +20,9 @@ export interface BundleFunction {
   hostState: { var: number; key: string }[];
   /** inputs holding indices and their valid ranges, checked before each run (absent: none) */
   indexBounds?: IndexBound[];
-  /** per target: the runtime manifest (cell names are state keys) and the code file */
-  targets: Partial<Record<BundleTarget, BundleCode>>;
+  /** per target (a name in runtime/targets.ts's table): the runtime manifest (cell names are state keys) and
+   * the code file */
+  targets: Partial<Record<string, BundleCode>>;
 }
 
 /** one function's code for one target */
@@ -33,14 +33,12 @@ export interface BundleCode {
   entry?: string;
 }
 
-/** a target a bundle can ship: one of runtime/targets.ts's table ('native' | 'webgpu') */
-export type BundleTarget = (typeof RUNTIME_TARGETS)[number]['name'];
-
 export interface BundleManifest {
   format: typeof BUNDLE_FORMAT;
   name: string;
   kiln: string;
-  targets: BundleTarget[];
+  /** the targets it ships: names in runtime/targets.ts's table (loadBundle refuses others) */
+  targets: string[];
   functions: BundleFunction[];
   /** initial state: model.safetensors (PyTorch's model keys), optimizer.safetensors, extra.safetensors */
   state: { model?: FileRef; optimizer?: FileRef; extra?: FileRef };

@@ -9,13 +9,14 @@ import { storageOf, type CellPlacement } from '../manifest.js';
 import { indexViolationMessage } from '../index-bounds.js';
 import { decodeSafetensors, toFloat32, toInt32 } from '../safetensors.js';
 import { readChecked } from './assets.js';
-import { RUNTIME_TARGETS, runtimeTarget, type DeviceOptions, type RuntimeTargetEntry } from '../targets.js';
-import { BUNDLE_FORMAT, MANIFEST_FILE, type BundleFunction, type BundleManifest, type BundleTarget } from './format.js';
+import { RUNTIME_TARGETS, runtimeTarget, type BundleTarget, type DeviceOptions, type RuntimeTargetEntry } from '../targets.js';
+import { BUNDLE_FORMAT, MANIFEST_FILE, type BundleFunction, type BundleManifest } from './format.js';
 import { checkManifest } from './validate.js';
 import { BundleState } from './state.js';
 import type { ParamGroupHandle } from './hyper.js';
 
-export type { BundleManifest, BundleFunction, BundleTarget, FileRef } from './format.js';
+export type { BundleManifest, BundleFunction, FileRef } from './format.js';
+export type { BundleTarget } from '../targets.js';
 
 export interface LoadOptions extends DeviceOptions {
   /** default: the first of runtime/targets.ts's table the bundle has and this host runs ('native' in Node) */

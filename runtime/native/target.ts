@@ -2,7 +2,7 @@
 // native Device (koffi, loaded only when a bundle picks this target).
 import { confinedPath } from '../bundle/assets.js';
 import { checkCpu, hostCpuFeatures } from '../bundle/cpu.js';
-import type { RuntimeTarget } from '../targets.js';
+import type { RuntimeTarget } from '../target-descriptor.js';
 
 export const nativeRuntime = {
   name: 'native',

@@ -1,6 +1,6 @@
 // The WebGPU target as a bundle runs it: WGSL kernels in a JSON file, on a WebGPU device (Dawn in
 // Node, navigator.gpu in a browser; loaded only when a bundle picks this target).
-import type { RuntimeTarget } from '../targets.js';
+import type { RuntimeTarget } from '../target-descriptor.js';
 
 export const webgpuRuntime = {
   name: 'webgpu',
