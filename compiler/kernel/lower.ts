@@ -131,6 +131,16 @@ function isFlat(body: readonly Stmt[]): boolean {
   return body.every((s) => (s.s === 'let' || s.s === 'store') && noRandom(s.value));
 }
 
+/** what an access index of a flat part of n elements adds to g0; null: it is not g0 plus a constant */
+export function flatOffset(e: Expr, n: number): number | null {
+  if (e.e === 'var' && e.name === 'g0') return 0;
+  if (e.e === 'const' && n === 1) return e.value; // a one-element part: g0 is its start
+  if (e.e === 'binary' && e.fn === 'add' && e.a.e === 'var' && e.a.name === 'g0' && e.b.e === 'const') {
+    return e.b.value;
+  }
+  return null;
+}
+
 export function lowerFlat(
   stages: SStage[],
   homeOf: HomeFn,
@@ -149,16 +159,8 @@ export function lowerFlat(
   const offsets: number[] = [], slots: number[] = [];
   const n = numel(stages[0].node.shape);
   let ok = true;
-  const offsetOf = (e: Expr): number | null => {
-    if (e.e === 'var' && e.name === 'g0') return 0;
-    if (e.e === 'const' && n === 1) return e.value; // a one-element part: g0 is its start
-    if (e.e === 'binary' && e.fn === 'add' && e.a.e === 'var' && e.a.name === 'g0' && e.b.e === 'const') {
-      return e.b.value;
-    }
-    return null;
-  };
   rewriteAccesses(body, {
-    index: (e) => { const o = offsetOf(e); if (o === null) ok = false; else offsets.push(o); return e; },
+    index: (e) => { const o = flatOffset(e, n); if (o === null) ok = false; else offsets.push(o); return e; },
     scalar: (e) => { slots.push(e.slot); return e; },
   });
   if (!ok) return null;
