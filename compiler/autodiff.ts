@@ -2,13 +2,16 @@
 // something requiring grad, from the loss back to the leaves, applying one vector-Jacobian rule
 // per op (PyTorch's formulas, in the op catalog ir/ops.ts) and summing where a value fans out.
 // Broadcasting is explicit in the graph (`expand`), so reducing broadcast dimensions is just
-// expand's rule.
+// expand's rule. `backward` is a method group of the Tensor class: tensor.ts loads it (see
+// tensor-class.ts's addMethods).
 import type { Node } from './ir/graph.js';
 import { toposort } from './ir/graph.js';
 import { OPS, type AnyOpDef } from './ir/ops.js';
 import { KilnError } from './errors.js';
 import { checkOptions } from './options.js';
-import { Tensor, customVjp, gradNodes, leafTensors, noGrad, ones, where, setBackward } from './tensor.js';
+import { Tensor, addMethods, gradNodes, leafTensors, noGrad } from './tensor-class.js';
+import { ones, where } from './tensor-create.js';
+import { customVjp } from './tensor-grad.js';
 
 const T = (n: Node) => Tensor.fromNode(n);
 
@@ -94,4 +97,15 @@ function backward(t: Tensor, gradientOrOptions?: Tensor | BackwardOptions | null
   });
 }
 
-setBackward(backward);
+const autodiff = {
+  /** `backward()`, `backward(gradient)`, `backward({ retainGraph })` or `backward(gradient, { retainGraph })` */
+  backward(this: Tensor, gradientOrOptions?: Tensor | BackwardOptions | null, options?: BackwardOptions): void {
+    backward(this, gradientOrOptions, options);
+  },
+};
+
+type Autodiff = typeof autodiff;
+declare module './tensor-class.js' {
+  interface Tensor extends Autodiff {}
+}
+addMethods(autodiff);

@@ -14,7 +14,6 @@ import { checkOptions } from './options.js';
 import { makeNode, numel } from './ir/graph.js';
 import { Tensor } from './tensor.js';
 import { trace, inputDType, type InputSpec, type TracedProgram } from './trace.js';
-import './autodiff.js';
 import './targets/registry.js'; // every target's backends (each loads its device and toolchain on first use)
 
 export interface CompileOptions {

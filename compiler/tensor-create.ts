@@ -1,5 +1,6 @@
-// Tensor factories and `where`, the free functions of the DSL (split from tensor.ts to keep it
-// readable). Concrete tensors are `data` nodes; constants are 0-d `const` nodes expanded.
+// Tensor factories and `where`, the free functions of the DSL. They use only the Tensor class's
+// own methods (views and casts), so the method groups can build on them. Concrete tensors are
+// `data` nodes; constants are 0-d `const` nodes expanded.
 import type { DType } from './ir/graph.js';
 import { makeNode, numel } from './ir/graph.js';
 import { KilnError, fmtShape } from './errors.js';
@@ -7,7 +8,7 @@ import { HostScalar } from './host-scalar.js';
 import { randn as randnValues, uniform } from './random.js';
 import { tracedRandom } from './random-traced.js';
 import { currentTrace } from './trace-context.js';
-import { Tensor, type TensorLike } from './tensor.js';
+import { Tensor, type TensorLike } from './tensor-class.js';
 import { broadcastShapes, promote } from './tensor-shape.js';
 import { checkInt, checkSize } from './view-args.js';
 import { checkOptions } from './options.js';

@@ -3,17 +3,17 @@
 // every target already has (so the reference, the kernel interpreter, LLVM and WGSL agree), with
 // PyTorch's backward formulas on the result. The textbook forms fail: (e^2x - 1)/(e^2x + 1) is
 // inf/inf = NaN from x = 44.4 and loses digits near 0; 1/(1 + e^-x) differentiated through exp
-// gives 0 * inf = NaN for x <= -89.
+// gives 0 * inf = NaN for x <= -89. A method group: tensor.ts loads it (see tensor-class.ts's addMethods).
 import { KilnError } from './errors.js';
 import type { ScalarLike } from './host-scalar.js';
-import type { Tensor } from './tensor.js';
+import { addMethods, type Tensor } from './tensor-class.js';
 import { withVjp } from './tensor-grad.js';
 
 /** cephes tanhf: x + x^3 P(x^2) for |x| < 0.625 (about 2 ulp in float32), highest power first */
 const TANH_POLY = [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1];
 const TANH_POLY_BELOW = 0.625;
 
-export function tanhImpl(input: Tensor): Tensor {
+function tanhImpl(input: Tensor): Tensor {
   const x = input.dtype === 'float32' ? input : input.float();
   const a = x.abs(), z = x.mul(x);
   const p = TANH_POLY.slice(2).reduce((acc, c) => acc.mul(z).add(c), z.mul(TANH_POLY[0]).add(TANH_POLY[1]));
@@ -28,7 +28,7 @@ export function tanhImpl(input: Tensor): Tensor {
   return withVjp(out, [x], (g) => [g.mul(y.mul(y).neg().add(1))]);
 }
 
-export function sigmoidImpl(input: Tensor): Tensor {
+function sigmoidImpl(input: Tensor): Tensor {
   const x = input.dtype === 'float32' ? input : input.float();
   // e = exp(-|x|) never overflows: 1/(1 + e) for x >= 0, e/(1 + e) below
   const e = x.abs().neg().exp(), d = e.add(1);
@@ -40,7 +40,7 @@ export function sigmoidImpl(input: Tensor): Tensor {
 }
 
 /** min(max(x, min), max); PyTorch's clamp_backward passes the gradient on [min, max], bounds included */
-export function clampImpl(x: Tensor, min?: ScalarLike, max?: ScalarLike): Tensor {
+function clampImpl(x: Tensor, min?: ScalarLike, max?: ScalarLike): Tensor {
   if (min === undefined && max === undefined) {
     throw new KilnError("clamp: At least one of 'min' or 'max' must not be None");
   }
@@ -54,3 +54,15 @@ export function clampImpl(x: Tensor, min?: ScalarLike, max?: ScalarLike): Tensor
     return [g.where(lo && hi ? lo.logicalAnd(hi) : (lo ?? hi)!, 0)];
   });
 }
+
+const withOwnBackward = {
+  sigmoid(this: Tensor): Tensor { return sigmoidImpl(this); },
+  tanh(this: Tensor): Tensor { return tanhImpl(this); },
+  clamp(this: Tensor, min?: ScalarLike, max?: ScalarLike): Tensor { return clampImpl(this, min, max); },
+};
+
+type WithOwnBackward = typeof withOwnBackward;
+declare module './tensor-class.js' {
+  interface Tensor extends WithOwnBackward {}
+}
+addMethods(withOwnBackward);

@@ -1,12 +1,8 @@
-// What autodiff needs to know about tensors, kept below the Tensor class so that composite ops
-// (tensor-elementwise.ts, nn layers) can declare their backward without importing it.
+// Composite ops with a backward rule of their own (logSoftmax, tanh, nn layers), kept below the
+// method groups so that they can declare their backward without importing autodiff.
 import type { Node } from './ir/graph.js';
-import type { Tensor } from './tensor.js';
+import type { Tensor } from './tensor-class.js';
 
-/** nodes whose value depends on something that requires grad */
-export const gradNodes = new WeakSet<Node>();
-/** leaf nodes -> the tensor whose `.grad` receives their gradient */
-export const leafTensors = new WeakMap<Node, Tensor>();
 /** composite ops (logSoftmax, ...) whose backward is a rule of their own, like PyTorch's */
 export const customVjp = new WeakMap<Node, { inputs: Tensor[]; vjp: (g: Tensor) => (Tensor | null)[] }>();
 

@@ -1,16 +1,18 @@
 // Indexing by tensors of class indices (gather, one-hot), built from iota + eq + where + sum so
 // that no new IR op is needed: every target already fuses these, and autodiff's where/expand/sum
-// rules give gather's scatter-add gradient for free.
+// rules give gather's scatter-add gradient for free. Tensor's gather and movedim are a method group:
+// tensor.ts loads it (see tensor-class.ts's addMethods).
 import { outOfBoundsMessage, type IndexBound } from '../runtime/index-bounds.js';
 import { evaluateNodes } from '../targets/reference/graph.js';
 import { KilnError, fmtShape, userSite } from './errors.js';
 import { argOf, numel, toposort } from './ir/graph.js';
-import { Tensor, arange, where } from './tensor.js';
+import { addMethods, type Tensor } from './tensor-class.js';
+import { arange, where } from './tensor-create.js';
 import { normDim } from './tensor-shape.js';
 import { currentTrace } from './trace-context.js';
 import { checkInt } from './view-args.js';
 
-export function movedimImpl(x: Tensor, source: number, destination: number): Tensor {
+function movedimImpl(x: Tensor, source: number, destination: number): Tensor {
   const s = normDim('movedim', source, x.ndim, x.shape), d = normDim('movedim', destination, x.ndim, x.shape);
   const order = x.shape.map((_, i) => i).filter((i) => i !== s);
   order.splice(d, 0, s);
@@ -66,7 +68,7 @@ export function checkIndices(index: Tensor, rule: Pick<IndexBound, 'kind' | 'siz
   if (trace && source) trace.indexBounds.push({ ...rule, ...source, site: userSite() });
 }
 
-export function gatherImpl(x: Tensor, dim: number, index: Tensor): Tensor {
+function gatherImpl(x: Tensor, dim: number, index: Tensor): Tensor {
   const d = normDim('gather', dim, x.ndim, x.shape);
   if (index.dtype !== 'int32') {
     throw new KilnError(`gather(): Expected dtype int32/int64 for index, got ${index.dtype}${fmtShape(index.shape)}`);
@@ -108,3 +110,15 @@ export function oneHot(index: Tensor, numClasses = -1): Tensor {
   checkIndices(index, { kind: 'one_hot', size: c });
   return arange(c).reshape([...index.shape.map(() => 1), c]).eq(index.unsqueeze(-1)).int();
 }
+
+const indexing = {
+  /** PyTorch's `gather`: out[i][j] = x[i][index[i][j]] along `dim` */
+  gather(this: Tensor, dim: number, index: Tensor): Tensor { return gatherImpl(this, dim, index); },
+  movedim(this: Tensor, source: number, destination: number): Tensor { return movedimImpl(this, source, destination); },
+};
+
+type Indexing = typeof indexing;
+declare module './tensor-class.js' {
+  interface Tensor extends Indexing {}
+}
+addMethods(indexing);

@@ -1,10 +1,11 @@
 // Matrix products as PyTorch's matmul defines them (1-D operands, broadcast batch dims), built
 // from views, one multiply and one sum over k: no matmul op, one reduction the scheduler fuses.
-import type { Tensor } from './tensor.js';
+// A method group: tensor.ts loads it (see tensor-class.ts's addMethods).
+import { addMethods, type Tensor } from './tensor-class.js';
 import { KilnError, fmtShape } from './errors.js';
 import { broadcastShapes } from './tensor-shape.js';
 
-export function matmulImpl(a: Tensor, b: Tensor): Tensor {
+function matmulImpl(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 0 || b.ndim === 0) {
     throw new KilnError(
       'matmul: both arguments to matmul need to be at least 1D, ' +
@@ -36,3 +37,14 @@ export function matmulImpl(a: Tensor, b: Tensor): Tensor {
   if (b.ndim === 1) r = r.squeeze(-1);
   return r;
 }
+
+const linalg = {
+  matmul(this: Tensor, other: Tensor): Tensor { return matmulImpl(this, other); },
+  mm(this: Tensor, other: Tensor): Tensor { return matmulImpl(this, other); },
+};
+
+type Linalg = typeof linalg;
+declare module './tensor-class.js' {
+  interface Tensor extends Linalg {}
+}
+addMethods(linalg);

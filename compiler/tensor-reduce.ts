@@ -1,16 +1,18 @@
 // Which axes a reduction reduces, with PyTorch's rules for the two edge cases: a 0-d tensor
 // reduces over dim 0 or -1 as if it were 1-d with one element (the result is the value itself),
 // and a max-like reduction (max, amax, argmax, ...) has no identity, so it refuses an empty dim.
-// Also log_softmax, a composite of reductions with PyTorch's backward.
+// Tensor's reductions over those axes, and the softmax family, composites of reductions with
+// PyTorch's backward. A method group: tensor.ts loads it (see tensor-class.ts's addMethods).
 import { KilnError, fmtShape } from './errors.js';
 import type { Shape } from './ir/graph.js';
 import { numel } from './ir/graph.js';
-import type { Tensor } from './tensor.js';
+import { Tensor, addMethods } from './tensor-class.js';
+import { arange, full, where } from './tensor-create.js';
 import { withVjp } from './tensor-grad.js';
 import { normDim } from './tensor-shape.js';
 
 /** the wrapped axes `dim` names (all of them when undefined or [], PyTorch 1.13's rule); none for 0-d */
-export function reductionAxes(name: string, dim: number | number[] | undefined, shape: Shape): number[] {
+function reductionAxes(name: string, dim: number | number[] | undefined, shape: Shape): number[] {
   if (dim === undefined || (Array.isArray(dim) && dim.length === 0)) return shape.map((_, i) => i);
   const axes = (Array.isArray(dim) ? dim : [dim]).map((d) => normDim(name, d, shape.length, shape));
   return shape.length === 0 ? [] : axes;
@@ -20,7 +22,7 @@ export function reductionAxes(name: string, dim: number | number[] | undefined, 
  * PyTorch's zero_numel_check_dims for max-like reductions of an empty tensor. `amax`/`amin` name
  * the dim as given, `max`/`min`/`argmax` wrapped (as PyTorch 1.13 does); no dim at all is refused.
  */
-export function checkMaxReduction(name: string, dim: number | number[] | undefined, shape: Shape): void {
+function checkMaxReduction(name: string, dim: number | number[] | undefined, shape: Shape): void {
   if (numel(shape) !== 0) return;
   const dims = dim === undefined ? [] : Array.isArray(dim) ? dim : [dim];
   if (!dims.length) {
@@ -36,7 +38,7 @@ export function checkMaxReduction(name: string, dim: number | number[] | undefin
   }
 }
 
-export function logSoftmaxImpl(x: Tensor, dim: number): Tensor {
+function logSoftmaxImpl(x: Tensor, dim: number): Tensor {
   const d = normDim('log_softmax', dim, x.ndim, x.shape);
   if (x.dtype !== 'float32') {
     throw new KilnError(`log_softmax: expected a floating point input, got ${x.dtype}${fmtShape(x.shape)}`);
@@ -47,3 +49,69 @@ export function logSoftmaxImpl(x: Tensor, dim: number): Tensor {
   // PyTorch's log_softmax_backward: g - exp(out) * sum(g)
   return withVjp(out, [x], (g) => [g.sub(out.detach().exp().mul(g.sum(d, true)))]);
 }
+
+function reduce(self: Tensor, op: 'sum' | 'rmax', name: string, dim?: number | number[], keepdim = false): Tensor {
+  const dims = reductionAxes(name, dim, self.shape);
+  const x = op === 'sum' && self.dtype === 'bool' ? self.to('int32') : self;
+  if (op === 'rmax') checkMaxReduction(name, dim, self.shape);
+  const kept = x.shape.map((d, i) => (dims.includes(i) ? 1 : d));
+  const r = dims.length === 0 ? x : Tensor.derive(op, [x], kept, x.dtype, { axes: [...dims].sort((a, b) => a - b) });
+  return keepdim ? r : r.reshape(x.shape.filter((_, i) => !dims.includes(i)));
+}
+
+function maxValues(self: Tensor, name: string, dim?: number, keepdim = false): Tensor {
+  const values = reduce(self, 'rmax', name, dim, keepdim);
+  if (dim === undefined || self.ndim === 0 || !values.requiresGrad) return values;
+  // PyTorch's max(dim) backward sends the gradient to the index it returns (the first maximum);
+  // amax and the global max() share it among ties
+  const d = normDim(name, dim, self.ndim, self.shape), x = self;
+  return withVjp(values, [x], (g) => {
+    const idx = arange(x.shape[d]).reshape(x.shape.map((s, i) => (i === d ? s : 1)));
+    const first = idx.expand(x.shape).eq(x.detach().argmax(d, true).expand(x.shape));
+    return [where(first, (keepdim ? g : g.unsqueeze(d)).expand(x.shape), 0)];
+  });
+}
+
+const reductions = {
+  sum(this: Tensor, dim?: number | number[], keepdim = false): Tensor {
+    return reduce(this, 'sum', 'sum', dim, keepdim);
+  },
+  mean(this: Tensor, dim?: number | number[], keepdim = false): Tensor {
+    if (this.dtype !== 'float32') {
+      throw new KilnError(
+        'mean(): could not infer output dtype. Input dtype must be a floating point dtype. ' +
+          `Got: ${this.dtype}${fmtShape(this.shape)} (use .float() first)`,
+      );
+    }
+    const dims = reductionAxes('mean', dim, this.shape);
+    const count = dims.reduce((a, d) => a * this.shape[d], 1);
+    return this.float().sum(dims, keepdim).div(count);
+  },
+  /** values of the maximum over `dim` (PyTorch's `amax`; `max()` with no dim is the global max) */
+  amax(this: Tensor, dim?: number | number[], keepdim = false): Tensor {
+    return reduce(this, 'rmax', 'amax', dim, keepdim);
+  },
+  max(this: Tensor, dim?: number, keepdim = false): Tensor { return maxValues(this, 'max', dim, keepdim); },
+  amin(this: Tensor, dim?: number | number[], keepdim = false): Tensor {
+    return reduce(this.neg(), 'rmax', 'amin', dim, keepdim).neg();
+  },
+  min(this: Tensor, dim?: number, keepdim = false): Tensor { return maxValues(this.neg(), 'min', dim, keepdim).neg(); },
+  argmax(this: Tensor, dim: number, keepdim = false): Tensor {
+    const d = normDim('argmax', dim, this.ndim, this.shape);
+    checkMaxReduction('argmax', dim, this.shape);
+    if (this.ndim === 0) return full([], 0, 'int32'); // one element: index 0
+    const m = this.amax(d, true);
+    const idx = arange(this.shape[d]).reshape(this.shape.map((s, i) => (i === d ? s : 1)));
+    // first index reaching the max, as PyTorch returns
+    const cand = where(this.eq(m), idx.expand(this.shape), this.shape[d]);
+    return cand.neg().amax(d, keepdim).neg();
+  },
+  logSoftmax(this: Tensor, dim: number): Tensor { return logSoftmaxImpl(this, dim); },
+  softmax(this: Tensor, dim: number): Tensor { return this.logSoftmax(dim).exp(); },
+};
+
+type Reductions = typeof reductions;
+declare module './tensor-class.js' {
+  interface Tensor extends Reductions {}
+}
+addMethods(reductions);

@@ -8,7 +8,6 @@ import { gradKey, stateKey, unnamedParamKey } from '../../runtime/checkpoint-key
 import type { HostCell } from '../state.js';
 import { trace, type TracedProgram } from '../trace.js';
 import { isProgramDefinition, type FunctionSpec, type ProgramDefinition } from './define.js';
-import '../autodiff.js';
 
 export interface TracedFunction { name: string; spec: FunctionSpec; traced: TracedProgram }
 

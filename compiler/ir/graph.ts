@@ -4,8 +4,8 @@
 // chains of them into one index expression.
 import type { HostProgram } from '../../runtime/host.js';
 import { categoryOf, type BinaryOp, type CompareOp, type Op, type ReduceOp, type SourceOp, type UnaryOp,
-  type ViewOp } from './ops.js';
-export type { BinaryOp, CompareOp, Op, ReduceOp, SourceOp, UnaryOp, ViewOp } from './ops.js';
+  type ViewOp } from './op-names.js';
+export type { BinaryOp, CompareOp, Op, ReduceOp, SourceOp, UnaryOp, ViewOp } from './op-names.js';
 
 export type DType = 'float32' | 'int32' | 'bool';
 export type Shape = readonly number[];
@@ -69,7 +69,7 @@ export function argOf<K extends Op>(n: Node, op: K): ArgOf<K> {
 
 export const numel = (shape: Shape): number => shape.reduce((a, b) => a * b, 1);
 
-// categories, from the catalog (compiler/ir/ops.ts)
+// categories, from the catalog's op names (compiler/ir/op-names.ts)
 export const isUnary = (op: string): op is UnaryOp => categoryOf(op) === 'unary';
 export const isComparison = (op: string): op is CompareOp => categoryOf(op) === 'compare';
 /** two-operand elementwise ops: arithmetic, comparisons, logical and/or */

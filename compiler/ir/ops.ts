@@ -1,50 +1,17 @@
-// The op catalog: every graph op once, as data. Each op's category, arity, dtype rule, scalar
-// semantics (constant folding and both interpreters), vector-Jacobian rule (autodiff) and kernel
-// function (kernel lowering) live in its entry here; every other module asks the catalog, so a
-// new elementwise op is one entry below plus one line per renderer (the renderers' tables are
-// exhaustive Records over the kernel IR's UnaryFn/BinaryFn: a missing line does not compile).
-import type { Node, NodeOf } from './graph.js';
+// The op catalog: every graph op once, as data (its name and category in op-names.ts). Each op's
+// arity, dtype rule, scalar semantics (constant folding and both interpreters), vector-Jacobian
+// rule (autodiff) and kernel function (kernel lowering) live in its entry here; every other
+// module asks the catalog, so a new elementwise op is one entry below, its name in op-names.ts,
+// plus one line per renderer (the renderers' tables are exhaustive Records over the kernel IR's
+// UnaryFn/BinaryFn: a missing line does not compile).
+import type { DType, Node, NodeOf } from './graph.js';
 import type { BinaryFn, Expr, UnaryFn } from './kernel.js';
 import { SCALAR_F32, erfWith, exprF32 } from './erf.js';
-import type { Tensor } from '../tensor.js';
-import type { where as whereFn } from '../tensor-create.js';
 import { fmaf32 } from '../../targets/reference/fma.js';
+import type { BinaryOp, CompareOp, ElementwiseOp, Op, UnaryOp } from './op-names.js';
 
-export const UNARY_OPS = ['neg', 'exp', 'log', 'sqrt', 'abs', 'recip', 'erf'] as const;
-export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'max', 'min', 'pow'] as const;
-export const COMPARE_OPS = ['lt', 'le', 'gt', 'ge', 'eq', 'ne'] as const;
-export const LOGICAL_OPS = ['and', 'or'] as const;
-export const REDUCE_OPS = ['sum', 'rmax'] as const;
-export const VIEW_OPS = ['reshape', 'permute', 'expand', 'slice', 'pad'] as const;
-export const SOURCE_OPS = ['input', 'state', 'const', 'scalar', 'iota', 'data'] as const;
-/**
- * `fma(a, b, c)` = a*b + c with one rounding (float32 only): PyTorch's CPU add(self, other, alpha)
- * is fma(other, alpha, self), addcmul is fma(value*t1, t2, self), lerp is one fma per branch.
- * `random` is a fresh Philox draw per run (compiler/random-traced.ts).
- */
-export const OTHER_OPS = ['cast', 'where', 'fma', 'random'] as const;
-
-export type UnaryOp = (typeof UNARY_OPS)[number];
-/** every two-operand elementwise op: arithmetic, comparisons and logical and/or */
-export type BinaryOp = (typeof BINARY_OPS)[number] | CompareOp | LogicalOp;
-export type CompareOp = (typeof COMPARE_OPS)[number];
-export type LogicalOp = (typeof LOGICAL_OPS)[number];
-export type ReduceOp = (typeof REDUCE_OPS)[number];
-export type ViewOp = (typeof VIEW_OPS)[number];
-export type SourceOp = (typeof SOURCE_OPS)[number];
-export type Op = UnaryOp | BinaryOp | ReduceOp | ViewOp | SourceOp | (typeof OTHER_OPS)[number];
-/** an op computed by one kernel UnaryFn/BinaryFn of its operands */
-export type ElementwiseOp = UnaryOp | BinaryOp;
-
-export type Category = 'unary' | 'binary' | 'compare' | 'logical' | 'reduce' | 'view' | 'source' | Op;
-const CATEGORY = new Map<string, Category>([
-  ...UNARY_OPS.map((op) => [op, 'unary'] as const), ...BINARY_OPS.map((op) => [op, 'binary'] as const),
-  ...COMPARE_OPS.map((op) => [op, 'compare'] as const), ...LOGICAL_OPS.map((op) => [op, 'logical'] as const),
-  ...REDUCE_OPS.map((op) => [op, 'reduce'] as const), ...VIEW_OPS.map((op) => [op, 'view'] as const),
-  ...SOURCE_OPS.map((op) => [op, 'source'] as const), ...OTHER_OPS.map((op) => [op, op] as const),
-]);
-/** an op's category; ops of no shared category (cast, where, fma, random) are their own */
-export const categoryOf = (op: string): Category | undefined => CATEGORY.get(op);
+// the op names and categories, so that the catalog is the one module op code imports
+export * from './op-names.js';
 
 /**
  * How an elementwise op's dtype follows its operands, which the DSL first promotes to a common
@@ -58,13 +25,29 @@ export type DTypeRule = 'same' | 'float' | 'bool';
  */
 export interface Scalar<A extends number[]> { f32: (...a: A) => number; int?: (...a: A) => number }
 
+/**
+ * The tensor operations vector-Jacobian rules compute with, declared here so that the graph IR
+ * does not depend on the DSL built on it: the DSL's Tensor has them all (T is that Tensor).
+ */
+export interface VjpTensor<T> {
+  readonly shape: number[];
+  neg(): T; exp(): T; log(): T; sign(): T; float(): T;
+  to(dtype: DType): T;
+  add(o: T | number): T; sub(o: T | number): T; mul(o: T | number): T; div(o: T | number): T; pow(o: T): T;
+  eq(o: T | number): T; gt(o: T | number): T; lt(o: T | number): T;
+  sum(axes: number[], keepdim: boolean): T;
+  reshape(shape: number[]): T; permute(order: number[]): T; expand(shape: number[]): T; unsqueeze(dim: number): T;
+  slice(dim: number, start: number, end: number): T; pad(pads: [number, number][]): T;
+}
+
 /** what a vector-Jacobian rule sees: the node, the gradient of its output, its output and sources */
-export interface VjpArgs<K extends Op> {
+export interface VjpArgs<K extends Op, T extends VjpTensor<T>> {
   n: NodeOf<K>;
-  g: Tensor;
-  out: Tensor;
-  src: (i: number) => Tensor;
-  where: typeof whereFn;
+  g: T;
+  out: T;
+  src: (i: number) => T;
+  /** the DSL's `where(cond, a, b)`, scalars lifted to tensors */
+  where: (cond: T, a: T | number, b: T | number) => T;
 }
 
 // (methods, not function properties: a rule of one op is then callable through the entry of any op)
@@ -72,7 +55,7 @@ interface Common<K extends Op> {
   /** number of sources (random: the 8 key/offset scalars) */
   arity: number;
   /** the gradients of the sources (null: none), PyTorch's formula; absent: the op has no gradient */
-  vjp?(a: VjpArgs<K>): (Tensor | null)[];
+  vjp?<T extends VjpTensor<T>>(a: VjpArgs<K, T>): (T | null)[];
   /**
    * whether the backward reads forward values (PyTorch saves tensors for it, and a second
    * backward without retainGraph is an error); `needsGrad` says which sources receive a gradient
@@ -108,13 +91,13 @@ const isConstant = (n: Node): boolean =>
   n.op === 'const' || n.op === 'scalar' || ((n.op === 'expand' || n.op === 'reshape') && isConstant(n.src[0]));
 
 /** unexpand: sums `g` (of the expanded shape) back to `shape` */
-function sumTo(g: Tensor, shape: readonly number[]): Tensor {
+function sumTo<T extends VjpTensor<T>>(g: T, shape: readonly number[]): T {
   const axes = shape.map((d, i) => (d === 1 && g.shape[i] !== 1 ? i : -1)).filter((i) => i >= 0);
   return axes.length ? g.sum(axes, true) : g;
 }
 
 /** PyTorch splits the gradient evenly between equal inputs of maximum/minimum */
-function minmax({ g, src, where }: VjpArgs<'max' | 'min'>, win: 'gt' | 'lt'): Tensor[] {
+function minmax<T extends VjpTensor<T>>({ g, src, where }: VjpArgs<'max' | 'min', T>, win: 'gt' | 'lt'): T[] {
   const a = src(0), b = src(1);
   const half = where(a.eq(b), g.div(2), g);
   return [where(a[win](b), g, where(a.eq(b), half, 0)), where(b[win](a), g, where(a.eq(b), half, 0))];
@@ -228,7 +211,7 @@ export const OPS: { readonly [K in Op]: OpDef<K> } = {
     return [r.pad(xs.map((size, i) => [starts[i], size - starts[i] - r.shape[i]] as [number, number]))];
   } },
   pad: { arity: 1, saves: notSaved, vjp: ({ n, g }) =>
-    [n.src[0].shape.reduce((t: Tensor, d, i) => t.slice(i, n.arg.before[i], n.arg.before[i] + d), g)] },
+    [n.src[0].shape.reduce((t, d, i) => t.slice(i, n.arg.before[i], n.arg.before[i] + d), g)] },
 
   // ---- sources: leaves of the graph (gradients are delivered to them, never through them)
   input: { arity: 0, ...noGradient },

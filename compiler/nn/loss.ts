@@ -1,7 +1,6 @@
 // Loss functions with PyTorch's options and exact formulas (torch 1.13's LossNLL.cpp).
 import { KilnError, fmtShape } from '../errors.js';
-import { Tensor, tensor, where } from '../tensor.js';
-import { checkIndices } from '../tensor-index.js';
+import { Tensor, checkIndices, tensor, where } from '../tensor.js';
 import { Module } from './module.js';
 import { checkOptions } from '../options.js';
 
