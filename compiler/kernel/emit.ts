@@ -3,6 +3,8 @@
 // inlined reductions) is emitted inline. Values are memoized per (node, index) in lexical blocks
 // shared by all stages of a kernel, so a value loaded or computed once at a grid point is reused
 // by later stages at the same point (an Adam kernel loads each of p, g, m, v once).
+// One walk (`Walk`) decides all of that; where its statements go is its `Sink`: kernel IR (the
+// `Emitter` here), or their cost and the loads they read, for scheduling (analysis.ts).
 import type { DType, Node, NodeOf, ReduceOp } from '../ir/graph.js';
 import { isUnary, isView } from '../ir/graph.js';
 import { OPS } from '../ir/ops.js';
@@ -16,6 +18,7 @@ import { sumScheme } from '../ir/accumulate.js';
 
 /** where a materialized value (or an input/state source) lives */
 export interface Home { buf: number; offset: number; shape: readonly number[]; storage: 'f32' | 'i32' }
+type HomeOf = (n: Node) => Home | undefined;
 export interface Stage {
   id: number; node: Node; home: Home;
   /** store a copy of `node` from its primary home */ copy?: boolean;
@@ -28,14 +31,33 @@ export const ktype = (d: DType): KType => (d === 'float32' ? 'f32' : d === 'int3
 /** dims of size > 1: the iteration space of a stage */
 export const squeezed = (shape: readonly number[]) => shape.map((n, i) => [i, n]).filter(([, n]) => n !== 1);
 
-export interface Block { stmts: Stmt[]; memo: Map<string, Expr>; parent: Block | null }
+/** a lexical block of the walk: the values memoized in it, seen by every block nested in it */
+export interface Scope { memo: Map<string, Expr>; parent: Scope | null }
+/** a block of kernel IR statements */
+export interface Block extends Scope { stmts: Stmt[]; parent: Block | null }
 /** a bounds condition on the index (from slices and pads), with its memo key */
-type Guard = { e: Expr; key: string } | null;
+export type Guard = { e: Expr; key: string } | null;
 /** a value wanted: node n at idx, in blk, under guard */
-interface Want { n: Node; idx: Ix[]; blk: Block; guard: Guard }
+interface Want<B> { n: Node; idx: Ix[]; blk: B; guard: Guard }
 /** the sources a value needs, in order, and how to combine their values into it */
-interface Plan { deps: Want[]; finish: (vals: Expr[]) => Expr }
+interface Plan<B> { deps: Want<B>[]; finish: (vals: Expr[]) => Expr }
 export const newBlock = (stmts: Stmt[], parent: Block | null = null): Block => ({ stmts, memo: new Map(), parent });
+
+/** where the walk's statements go; `self`: the node is the stage's own (a copy reads its source) */
+export interface Sink<B extends Scope> {
+  /** is n read from memory rather than computed here? */
+  reads(n: Node, self: boolean): boolean;
+  /** binds `name` in blk to n's value at idx (as stored: `reads` said so), returning the bound variable */
+  load(blk: B, name: string, n: Node, idx: Ix[], guard: Guard, self: boolean): Expr;
+  let(blk: B, name: string, value: Expr): void;
+  /** opens a serial loop in blk, returning its body */
+  loop(blk: B, v: string, extent: number, reduce: boolean): B;
+  /** declares reduction n's accumulator */
+  acc(blk: B, name: string, n: NodeOf<ReduceOp>): void;
+  accum(blk: B, name: string, value: Expr): void;
+}
+/** what a stage of the walk computes: its value, at which index, in which block */
+export interface Computed<B> { value: Expr; idx: Ix[]; blk: B }
 
 const c = (type: KType, value: number): Expr => ({ e: 'const', type, value });
 const andE = (a: Expr | null, b: Expr): Expr => (a ? { e: 'binary', type: 'bool', fn: 'and', a, b } : b);
@@ -54,21 +76,24 @@ export function exprDepth(e: Expr): number {
   return d;
 }
 
-export class Emitter {
+/** the walk over a kernel's stages: what every value is, where it is memoized, which loads it reads */
+export class Walk<B extends Scope> {
   readonly ops: string[] = [];
   readonly loads: Load[] = [];
   private n = 0;
   private self: Node | null = null;
-  /** sourceOf: where an input/state node lives, for a stage copying it (its own home is scratch) */
-  constructor(private homeOf: (n: Node) => Home | undefined, private uses: (n: Node) => number, private sourceOf?: (n: Node) => Home | undefined, private prefix = '') {}
+  constructor(private sink: Sink<B>, private uses: (n: Node) => number, private prefix = '') {}
 
   fresh(p: string) { return `${p}${this.prefix}${this.n++}`; }
 
   /**
-   * lowers one stage into `top`: the first k iteration dims are grid vars, the next ones the
-   * serial loops `shared` already opened around `top` (stages sharing a loop), the rest its own
+   * walks one stage from `top` to its value, which the caller stores: the first k iteration dims
+   * are grid vars, the next ones the serial loops `shared` already opened around `top` (stages
+   * sharing a loop), the rest its own
    */
-  stage(st: Stage, k: number, top: Block, flat = false, shared: readonly string[] = []): void {
+  compute(
+    st: Pick<Stage, 'node' | 'copy'>, k: number, top: B, flat = false, shared: readonly string[] = [],
+  ): Computed<B> {
     const dims = squeezed(st.node.shape);
     let idx: Ix[] = st.node.shape.map(() => ixConst(0));
     let blk = top;
@@ -78,29 +103,24 @@ export class Emitter {
       if (j < k) { idx[p] = ixVar(`g${j}`, n); return; }
       if (j < k + shared.length) { idx[p] = ixVar(shared[j - k], n); return; }
       const v = this.fresh('i');
-      const body: Stmt[] = [];
-      blk.stmts.push({ s: 'loop', var: v, extent: n, body });
-      blk = newBlock(body, blk);
+      blk = this.sink.loop(blk, v, n, false);
       idx[p] = ixVar(v, n);
     });
     this.self = st.copy ? null : st.node;
-    let value = this.emit(st.node, idx, blk, null);
+    const value = this.emit(st.node, idx, blk, null);
     this.self = null;
-    if (st.local) return;
-    if (st.node.dtype === 'bool') value = { e: 'cast', type: 'i32', a: value };
-    const ix = flatten(idx, st.home.shape, st.home.offset);
-    blk.stmts.push({ s: 'store', buf: st.home.buf, index: toExpr(ix), ix, value });
+    return { value, idx, blk };
   }
 
   /** `e` bound to a fresh `let` in `blk` (also a value an op's expansion uses more than once) */
-  private let(blk: Block, e: Expr): Expr {
+  private let(blk: B, e: Expr): Expr {
     const name = this.fresh('v');
-    blk.stmts.push({ s: 'let', name, value: e });
+    this.sink.let(blk, name, e);
     return { e: 'var', type: e.type, name };
   }
 
   /** `e` bound to a `let` and memoized under `key` */
-  private bind(blk: Block, key: string, e: Expr): Expr {
+  private bind(blk: B, key: string, e: Expr): Expr {
     const v = this.let(blk, e);
     blk.memo.set(key, v);
     return v;
@@ -111,10 +131,10 @@ export class Emitter {
    * chain of thousands of ops between two stored values is one walk. Frames run their sources
    * in order, each to completion, so statements, memo hits and `ops` come out in depth-first order.
    */
-  emit(n: Node, idx: Ix[], blk: Block, guard: Guard): Expr {
+  emit(n: Node, idx: Ix[], blk: B, guard: Guard): Expr {
     const first = this.plan({ n, idx, blk, guard });
     if ('done' in first) return first.done;
-    const stack: (Plan & { vals: Expr[] })[] = [{ ...first, vals: [] }];
+    const stack: (Plan<B> & { vals: Expr[] })[] = [{ ...first, vals: [] }];
     for (;;) {
       const top = stack[stack.length - 1];
       if (top.vals.length < top.deps.length) {
@@ -130,31 +150,24 @@ export class Emitter {
   }
 
   /** one step of emit: a finished value, or the sources to emit first and how to combine them */
-  private plan({ n, idx, blk, guard }: Want): { done: Expr } | Plan {
+  private plan({ n, idx, blk, guard }: Want<B>): { done: Expr } | Plan<B> {
     const key = `${n.id}:${idx.map(ixKey).join(',')}${guard ? `|${guard.key}` : ''}`;
-    for (let b: Block | null = blk; b; b = b.parent) { const hit = b.memo.get(key); if (hit) return { done: hit }; }
+    for (let b: Scope | null = blk; b; b = b.parent) { const hit = b.memo.get(key); if (hit) return { done: hit }; }
     const t = ktype(n.dtype);
-    const home = n !== this.self ? this.homeOf(n)
-      : n.op === 'input' || n.op === 'state' ? this.sourceOf?.(n) : undefined;
-    if (home) {
+    if (this.sink.reads(n, n === this.self)) {
       this.loads.push({ node: n, idx });
-      const ix = flatten(idx, home.shape, home.offset), index = toExpr(ix);
-      // a guarded index (0 out of bounds) is not plain index math: it carries no ix
-      const guarded: Expr | null = guard && { e: 'where', type: 'i32', cond: guard.e, a: index, b: c('i32', 0) };
-      let e: Expr = guarded
-        ? { e: 'load', type: home.storage, buf: home.buf, index: guarded }
-        : { e: 'load', type: home.storage, buf: home.buf, index, ix };
-      if (t === 'bool') e = { e: 'cast', type: 'bool', a: e };
-      return { done: this.bind(blk, key, e) };
+      const v = this.sink.load(blk, this.fresh('v'), n, idx, guard, n === this.self);
+      blk.memo.set(key, v);
+      return { done: v };
     }
     const record = (e: Expr): Expr => {
       this.ops.push(n.op);
       const bound = n === this.self || this.uses(n) > 1 || e.e === 'var' || exprDepth(e) >= MAX_EXPR_DEPTH;
       return bound ? this.bind(blk, key, e) : (blk.memo.set(key, e), e);
     };
-    const here = (s: Node): Want => ({ n: s, idx, blk, guard });
+    const here = (s: Node): Want<B> => ({ n: s, idx, blk, guard });
     if (isView(n.op)) {
-      const a = throughViews(n, idx, (m) => m !== n && m !== this.self && !!this.homeOf(m));
+      const a = throughViews(n, idx, (m) => m !== n && m !== this.self && this.sink.reads(m, false));
       const g = this.guardOf(a.bounds, guard);
       const finish = ([inner]: Expr[]) =>
         (a.bounds.length ? record({ e: 'where', type: t, cond: g!.e, a: inner, b: c(t, 0) }) : inner);
@@ -175,7 +188,7 @@ export class Emitter {
       case 'sum': case 'rmax': {
         const r = this.reduce(n, idx, blk);
         return { deps: [{ n: n.src[0], idx: r.idx, blk: r.inner, guard }], finish: ([v]) => {
-          r.inner.stmts.push({ s: 'accum', name: r.name, value: v });
+          this.sink.accum(r.inner, r.name, v);
           return record({ e: 'var', type: t, name: r.name });
         } };
       }
@@ -218,23 +231,80 @@ export class Emitter {
   }
 
   /** an inlined reduction: an accumulator and a serial loop nest over the reduced axes, for its source */
-  private reduce(n: NodeOf<ReduceOp>, idx: Ix[], blk: Block): { name: string; inner: Block; idx: Ix[] } {
-    const t = ktype(n.dtype), name = this.fresh('acc');
+  private reduce(n: NodeOf<ReduceOp>, idx: Ix[], blk: B): { name: string; inner: B; idx: Ix[] } {
+    const name = this.fresh('acc');
     const src = n.src[0], sidx = [...idx];
-    const terms = n.arg.axes.reduce((m, a) => m * src.shape[a], 1);
+    this.sink.acc(blk, name, n);
+    let inner = blk;
+    for (const a of n.arg.axes) {
+      if (src.shape[a] === 1) { sidx[a] = ixConst(0); continue; }
+      const v = this.fresh('r');
+      inner = this.sink.loop(inner, v, src.shape[a], true);
+      sidx[a] = ixVar(v, src.shape[a]);
+    }
+    return { name, inner, idx: sidx };
+  }
+}
+
+/** the walk building kernel IR: loads from the homes of stored values, stages stored to theirs */
+export class Emitter extends Walk<Block> {
+  /** sourceOf: where an input/state node lives, for a stage copying it (its own home is scratch) */
+  constructor(homeOf: HomeOf, uses: (n: Node) => number, sourceOf?: HomeOf, prefix = '') {
+    super(new CodeSink(homeOf, sourceOf), uses, prefix);
+  }
+
+  /**
+   * lowers one stage into `top`: the first k iteration dims are grid vars, the next ones the
+   * serial loops `shared` already opened around `top` (stages sharing a loop), the rest its own
+   */
+  stage(st: Stage, k: number, top: Block, flat = false, shared: readonly string[] = []): void {
+    const { value, idx, blk } = this.compute(st, k, top, flat, shared);
+    if (st.local) return;
+    const stored: Expr = st.node.dtype === 'bool' ? { e: 'cast', type: 'i32', a: value } : value;
+    const ix = flatten(idx, st.home.shape, st.home.offset);
+    blk.stmts.push({ s: 'store', buf: st.home.buf, index: toExpr(ix), ix, value: stored });
+  }
+}
+
+class CodeSink implements Sink<Block> {
+  constructor(private homeOf: HomeOf, private sourceOf?: HomeOf) {}
+
+  private home(n: Node, self: boolean): Home | undefined {
+    if (!self) return this.homeOf(n);
+    return n.op === 'input' || n.op === 'state' ? this.sourceOf?.(n) : undefined;
+  }
+
+  reads(n: Node, self: boolean): boolean { return !!this.home(n, self); }
+
+  load(blk: Block, name: string, n: Node, idx: Ix[], guard: Guard, self: boolean): Expr {
+    const home = this.home(n, self)!;
+    const ix = flatten(idx, home.shape, home.offset), index = toExpr(ix);
+    // a guarded index (0 out of bounds) is not plain index math: it carries no ix
+    const guarded: Expr | null = guard && { e: 'where', type: 'i32', cond: guard.e, a: index, b: c('i32', 0) };
+    let e: Expr = guarded
+      ? { e: 'load', type: home.storage, buf: home.buf, index: guarded }
+      : { e: 'load', type: home.storage, buf: home.buf, index, ix };
+    if (n.dtype === 'bool') e = { e: 'cast', type: 'bool', a: e };
+    this.let(blk, name, e);
+    return { e: 'var', type: e.type, name };
+  }
+
+  let(blk: Block, name: string, value: Expr): void { blk.stmts.push({ s: 'let', name, value }); }
+
+  loop(blk: Block, v: string, extent: number, reduce: boolean): Block {
+    const body: Stmt[] = [];
+    blk.stmts.push(reduce ? { s: 'loop', var: v, extent, body, reduce } : { s: 'loop', var: v, extent, body });
+    return newBlock(body, blk);
+  }
+
+  acc(blk: Block, name: string, n: NodeOf<ReduceOp>): void {
+    const t = ktype(n.dtype), terms = n.arg.axes.reduce((m, a) => m * n.src[0].shape[a], 1);
     blk.stmts.push({
       s: 'acc', name, type: t, fn: n.op === 'sum' ? 'add' : 'max',
       init: n.op === 'sum' ? 0 : t === 'f32' ? -Infinity : -2147483648,
       ...(n.op === 'sum' && t === 'f32' && sumScheme(terms) === 'cascade' ? { scheme: 'cascade' as const } : {}),
     });
-    let inner = blk;
-    for (const a of n.arg.axes) {
-      if (src.shape[a] === 1) { sidx[a] = ixConst(0); continue; }
-      const v = this.fresh('r'), body: Stmt[] = [];
-      inner.stmts.push({ s: 'loop', var: v, extent: src.shape[a], body, reduce: true });
-      inner = newBlock(body, inner);
-      sidx[a] = ixVar(v, src.shape[a]);
-    }
-    return { name, inner, idx: sidx };
   }
+
+  accum(blk: Block, name: string, value: Expr): void { blk.stmts.push({ s: 'accum', name, value }); }
 }

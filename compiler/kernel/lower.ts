@@ -136,6 +136,13 @@ function isFlat(body: readonly Stmt[]): boolean {
   return body.every((s) => (s.s === 'let' || s.s === 'store') && noRandom(s.value));
 }
 
+/** what an access index of a flat part of n elements adds to g0; null: it is not g0 plus a constant */
+export function flatOffset(ix: Ix | undefined, n: number): number | null {
+  if (!ix) return null;
+  if (n === 1) return isConst(ix) ? ix.c : null; // a one-element part: g0 is 0, every index is its constant
+  return isVarIx({ c: 0, terms: ix.terms }, 'g0') ? ix.c : null;
+}
+
 export function lowerFlat(
   stages: SStage[],
   homeOf: HomeFn,
@@ -154,11 +161,8 @@ export function lowerFlat(
   const offsets: number[] = [], slots: number[] = [];
   const n = numel(stages[0].node.shape);
   let ok = true;
-  // g0 plus a constant (in a one-element part g0 is 0: every index is its constant)
-  const offsetOf = (ix: Ix | undefined): number | null =>
-    !ix ? null : (n === 1 ? isConst(ix) : isVarIx({ c: 0, terms: ix.terms }, 'g0')) ? ix.c : null;
   rewriteAccesses(body, {
-    access: (a) => { const o = offsetOf(a.ix); if (o === null) ok = false; else offsets.push(o); return a; },
+    access: (a) => { const o = flatOffset(a.ix, n); if (o === null) ok = false; else offsets.push(o); return a; },
     scalar: (e) => { slots.push(e.slot); return e; },
   });
   if (!ok) return null;

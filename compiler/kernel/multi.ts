@@ -31,13 +31,18 @@
 //      reader is in the cluster: computed in registers at the same element, never stored (local);
 //   d. stages are connected when one reads the other's value or both read the same value (the
 //      grad input and its copy into the grad cell);
-//   e. structure = the cluster lowered over a flat index with buffers abstracted by memory kind
-//      (state, scratch, inputs by dtype): offsets and host-scalar slots may differ per segment;
+//   e. structure = the walk that lowers the cluster over a flat index (clusterKey), with buffers
+//      named by memory kind (state, scratch, inputs by dtype): offsets and host-scalar slots may
+//      differ per segment;
 //   f. clusters joined in one kernel must not depend on each other through other stages.
 import type { Node } from '../ir/graph.js';
-import type { Home } from './emit.js';
-import { lowerFlat } from './lower.js';
+import type { Expr } from '../ir/kernel.js';
+import { exprChildren } from '../ir/kernel.js';
+import { Walk, type Guard, type Scope, type Sink } from './emit.js';
+import { flatten, type Ix } from './index.js';
+import { flatOffset } from './lower.js';
 import type { SStage } from './stages.js';
+import { exprKey } from './structure.js';
 import { isReduce, numel } from '../ir/graph.js';
 import { storageOf, type StorageDType } from '../../runtime/manifest.js';
 
@@ -77,11 +82,10 @@ export function clusterUpdates(
   const groups = new Map<number, SStage[]>();
   for (const s of cand) { const r = find(s.id); groups.set(r, [...(groups.get(r) ?? []), s]); }
 
-  const memories = new ProvisionalMemories();
-  const provisional = (n: Node): Home | undefined => {
+  const memory = (n: Node): Memory | undefined => {
     const p = primary.get(n.id);
     if (p?.local) return undefined;
-    return p || n.op === 'input' || n.op === 'state' ? memories.home(memoryOf(n, primary), n) : undefined;
+    return p || n.op === 'input' || n.op === 'state' ? memoryOf(n, primary) : undefined;
   };
   const byKey = new Map<string, SStage[][]>();
   for (const g of groups.values()) {
@@ -89,9 +93,9 @@ export function clusterUpdates(
     if (!g.some((s) => s.target.kind === 'cell')
       || !g.every((s) => numel(s.node.shape) === numel(g[0].node.shape))) continue;
     for (const s of g) s.local = s.target.kind === 'scratch';
-    const part = lowerFlat(g, provisional, (s) => provisional(s.node) ?? memories.home('local', s.node), uses);
-    if (!part) { for (const s of g) s.local = false; continue; }
-    byKey.set(part.key, [...(byKey.get(part.key) ?? []), g]);
+    const key = clusterKey(g, memory, uses);
+    if (key === null) { for (const s of g) s.local = false; continue; }
+    byKey.set(key, [...(byKey.get(key) ?? []), g]);
   }
   const units: SStage[][][] = [];
   for (const clusters of byKey.values()) {
@@ -154,13 +158,59 @@ function memoryOf(n: Node, primary: Map<number, SStage>): Memory {
   return `${kind}:${storageOf(n.dtype)}`;
 }
 
-/** one provisional buffer per kind of memory, numbered as first met */
-class ProvisionalMemories {
-  private readonly ids = new Map<Memory, number>();
-
-  home(m: Memory, n: Node): Home {
-    let buf = this.ids.get(m);
-    if (buf === undefined) this.ids.set(m, buf = this.ids.size);
-    return { buf, offset: 0, shape: n.shape, storage: m === 'local' ? 'f32' : storageOf(n.dtype) };
+/**
+ * A cluster's structure (rule e): the walk lowerFlat (lower.ts) lowers it with, over one flat grid
+ * variable, its statements written as lowerFlat's key (structure.ts, accesses left out) with each
+ * buffer named by its kind of memory. Null where lowerFlat finds no flat part: a loop or reduction,
+ * a random draw (its value depends on the index within its draw), an access that is not g0 plus a
+ * constant. Clusters of one key differ only in offsets and host-scalar slots.
+ */
+function clusterKey(
+  g: SStage[], memory: (n: Node) => Memory | undefined, uses: (n: Node) => number,
+): string | null {
+  const sink = new KeySink(memory, numel(g[0].node.shape));
+  const walk = new Walk(sink, uses);
+  const top: Scope = { memo: new Map(), parent: null };
+  for (const s of g) {
+    const { value, idx } = walk.compute(s, 1, top, true);
+    if (!s.local) sink.store(s.node, memory(s.node) ?? 'local', idx, value);
   }
+  return sink.flat ? sink.stmts.join(';') : null;
+}
+
+const hasRandom = (e: Expr): boolean => e.e === 'random' || exprChildren(e).some(hasRandom);
+
+/** the statements of a flat cluster as structure.ts's keys, and whether it is flat */
+class KeySink implements Sink<Scope> {
+  readonly stmts: string[] = [];
+  flat = true;
+  constructor(private memory: (n: Node) => Memory | undefined, private n: number) {}
+
+  // as in lowerFlat, which has no source homes: a stage computes its own node, a copy loads it
+  reads(n: Node, self: boolean): boolean { return !self && this.memory(n) !== undefined; }
+
+  load(_blk: Scope, name: string, n: Node, idx: Ix[], guard: Guard): Expr {
+    if (guard) this.flat = false; else this.access(flatten(idx, n.shape));
+    const storage = storageOf(n.dtype), load = `load:${storage}[${this.memory(n)}]()`;
+    this.stmts.push(`let ${name}=${n.dtype === 'bool' ? `cast:bool(${load})` : load}`);
+    return { e: 'var', type: n.dtype === 'bool' ? 'bool' : storage, name };
+  }
+
+  let(_blk: Scope, name: string, value: Expr): void {
+    if (hasRandom(value)) this.flat = false;
+    this.stmts.push(`let ${name}=${exprKey(value, { accesses: true })}`);
+  }
+
+  loop(blk: Scope): Scope { this.flat = false; return { memo: new Map(), parent: blk }; }
+  acc(): void { this.flat = false; }
+  accum(): void { this.flat = false; }
+
+  store(n: Node, m: Memory, idx: Ix[], value: Expr): void {
+    const stored: Expr = n.dtype === 'bool' ? { e: 'cast', type: 'i32', a: value } : value;
+    if (hasRandom(stored)) this.flat = false;
+    this.access(flatten(idx, n.shape));
+    this.stmts.push(`store[${m}]()=${exprKey(stored, { accesses: true })}`);
+  }
+
+  private access(ix: Ix): void { if (flatOffset(ix, this.n) === null) this.flat = false; }
 }

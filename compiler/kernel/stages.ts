@@ -8,10 +8,9 @@
 import type { GraphProgram, Node } from '../ir/graph.js';
 import type { Ix } from './index.js';
 import { flatten, ixConst, ixVar } from './index.js';
-import { Emitter, newBlock, squeezed, type Home, type Load } from './emit.js';
+import { squeezed, type Load } from './emit.js';
+import { analyzeStage } from './analysis.js';
 import type { Realization } from './realize.js';
-import type { Stmt } from '../ir/kernel.js';
-import { kernelCost } from './stats.js';
 import { sameIx } from './views.js';
 import { argOf, numel } from '../ir/graph.js';
 
@@ -72,33 +71,16 @@ export function buildStages(gp: GraphProgram, R: Realization): StagePlan {
     for (const n of R.order) if (isStored(n) && !primary.has(n.id)) add(n, { kind: 'scratch' }, false);
     for (const [v, t] of late) add(v, t, true);
 
-    // analysis: what each stage reads, at which index
+    // analysis: what each stage reads, at which index, and what it costs
     const uses = (n: Node) => R.users.get(n.id)?.length ?? 0;
-    // buffers and offsets do not matter here, only which node is read at which index
-    const homeOf = (n: Node): Home | undefined =>
-      primary.has(n.id) || n.op === 'input' || n.op === 'state'
-        ? { buf: -1, offset: 0, shape: n.shape, storage: 'f32' }
-        : undefined;
+    const stored = (n: Node) => primary.has(n.id) || n.op === 'input' || n.op === 'state';
     for (const st of stages) {
-      const em = new Emitter(
-        (n) => (n === st.node && !st.copy ? undefined : homeOf(n)),
-        uses,
-        (n) => ({ buf: -1, offset: 0, shape: n.shape, storage: 'f32' }),
-      );
-      const body: Stmt[] = [], top = newBlock(body), dims = squeezed(st.node.shape).map(([, n]) => n);
-      em.stage(
-        { id: st.id, node: st.node, home: { buf: -1, offset: 0, shape: st.node.shape, storage: 'f32' }, copy: st.copy },
-        dims.length,
-        top,
-      );
-      st.loads = em.loads;
-      st.ops = em.ops;
-      const cost = kernelCost({
-        name: '', grid: dims.length ? dims : [1], body, meta: { ops: [], flops: 0, bytesRead: 0, bytesWritten: 0 },
-      });
-      st.work = cost.flops + (cost.bytesRead + cost.bytesWritten) / 4;
+      const a = analyzeStage(st.node, st.copy, stored, uses);
+      st.loads = a.loads;
+      st.ops = a.ops;
+      st.work = a.work;
       const mine = flatten(analysisIdx(st.node), st.node.shape);
-      st.identity = em.loads.every((l) =>
+      st.identity = a.loads.every((l) =>
         sameIx(flatten(l.idx, l.node.shape), mine) && numel(l.node.shape) === numel(st.node.shape));
     }
     for (const st of stages) for (const l of st.loads) {

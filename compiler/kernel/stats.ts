@@ -7,16 +7,22 @@ import { numel } from '../ir/graph.js';
 
 export interface KernelCost { flops: number; bytesRead: number; bytesWritten: number }
 
+/**
+ * adds what evaluating `e` m times costs to c: its float ops and loads. Only float arithmetic
+ * counts, so index math (i32) and bounds conditions (bool) are free.
+ */
+export function exprCost(e: Expr, m: number, c: KernelCost): void {
+  if (e.e === 'load') c.bytesRead += 4 * m;
+  else if (e.e === 'unary' && e.type === 'f32') c.flops += m;
+  else if (e.e === 'binary' && e.a.type === 'f32') c.flops += m;
+  else if (e.e === 'fma') c.flops += 2 * m; // a multiply and an add
+  else if (e.e === 'random') c.flops += (e.dist === 'uniform' ? 1 : 6) * m; // float ops after the integer rounds
+  for (const x of exprChildren(e)) exprCost(x, m, c);
+}
+
 export function kernelCost(k: Kernel): KernelCost {
   const c: KernelCost = { flops: 0, bytesRead: 0, bytesWritten: 0 };
-  const expr = (e: Expr, m: number): void => {
-    if (e.e === 'load') c.bytesRead += 4 * m;
-    else if (e.e === 'unary' && e.type === 'f32') c.flops += m;
-    else if (e.e === 'binary' && e.a.type === 'f32') c.flops += m;
-    else if (e.e === 'fma') c.flops += 2 * m; // a multiply and an add
-    else if (e.e === 'random') c.flops += (e.dist === 'uniform' ? 1 : 6) * m; // float ops after the integer rounds
-    for (const x of exprChildren(e)) expr(x, m);
-  };
+  const expr = (e: Expr, m: number) => exprCost(e, m, c);
   const stmts = (ss: readonly Stmt[], m: number): void => {
     for (const s of ss) {
       switch (s.s) {
