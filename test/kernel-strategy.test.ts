@@ -1,7 +1,7 @@
 // The strategy pass (compiler/kernel/opt.ts): strides read off the index algebra, each target's
 // choice recorded on the scheduled kernel and printed with its kernel IR.
 import { describe, expect, it } from 'vitest';
-import { ixOfExpr, ixVar, strideOf } from '../compiler/kernel/index.js';
+import { ixOfExpr, ixVar, strideOf } from '../compiler/kernel/index-algebra.js';
 import { printStrategy, strategyOf } from '../compiler/kernel/opt.js';
 import { printKernel } from '../compiler/kernel/print.js';
 import { add, bin, ci, kernel, ld, loop, mul, store, v, where } from './llvm-helpers.js';

@@ -1,6 +1,6 @@
 // The index algebra: simplification rules, and agreement with brute-force evaluation.
 import { describe, expect, it } from 'vitest';
-import { add, flatten, idiv, ixConst, ixKey, ixVar, mod, mul, range, toExpr, unflatten, type Ix } from '../compiler/kernel/index.js';
+import { add, flatten, idiv, ixConst, ixKey, ixVar, mod, mul, range, toExpr, unflatten, type Ix } from '../compiler/kernel/index-algebra.js';
 import { throughViews } from '../compiler/kernel/views.js';
 import { g } from './kernels-util.js';
 

@@ -2,7 +2,7 @@
 // A kernel is a loop nest: a parallel grid (each point independent: a GPU invocation, or an
 // iteration a CPU thread may take) around a body of statements that may hold serial loops and
 // reductions into accumulators. Every memory access is `buffer[index]`, where index is an integer
-// expression over loop variables: one algebra for every view (see compiler/kernel/index.ts), which
+// expression over loop variables: one algebra for every view (see compiler/kernel/index-algebra.ts), which
 // each access also carries in its linear normal form (`ix`), so passes read strides and ranges
 // off the algebra rather than parsing the expression back.
 import type { LaunchGuard, Manifest } from '../../runtime/manifest.js';
@@ -19,7 +19,7 @@ export type BinaryFn =
   | 'idiv' | 'mod'; // integer division and remainder of non-negative integers (index math)
 
 /**
- * An index in linear normal form `c + sum(coef * atom)` (compiler/kernel/index.ts builds and
+ * An index in linear normal form `c + sum(coef * atom)` (compiler/kernel/index-algebra.ts builds and
  * simplifies it): an atom is a loop variable with its extent, `floor(e / d)` or `e mod d`.
  */
 export type Atom =

@@ -38,7 +38,7 @@ export function assemble(
   const cellOfNode = (n: Node): number | undefined => {
     if (n.op === 'state') return n.arg.cell;
     const p = primary.get(n.id);
-    return p?.target.kind === 'cell' ? p.target.cell : undefined;
+    return p?.dest.kind === 'cell' ? p.dest.cell : undefined;
   };
   // role groups of multi-tensor kernels: position k of every cluster's cell sequence is one role
   for (const p of plans) {
@@ -46,7 +46,7 @@ export function assemble(
     const seqs = p.clusters.map((c) => {
       const seq: number[] = [];
       for (const s of c) for (const x of [
-        s.target.kind === 'cell' ? s.target.cell : undefined,
+        s.dest.kind === 'cell' ? s.dest.cell : undefined,
         ...s.loads.map((l) => cellOfNode(l.node)),
       ]) {
         if (x !== undefined && !seq.includes(x)) seq.push(x);
@@ -60,7 +60,7 @@ export function assemble(
   }
   const used = new Set<number>();
   for (const s of stages) {
-    if (s.target.kind === 'cell') used.add(s.target.cell);
+    if (s.dest.kind === 'cell') used.add(s.dest.cell);
     for (const l of s.loads) if (l.node.op === 'state') used.add(l.node.arg.cell);
   }
   for (const c of gp.cells) if (used.has(c.id)) layout.place(c);
@@ -78,7 +78,7 @@ export function assemble(
     const p = primary.get(l.node.id);
     if (p) last.set(p.id, Math.max(last.get(p.id) ?? 0, kernelOf.get(s.id)!));
   }
-  const temps: Temp[] = stages.filter((s) => s.target.kind === 'scratch' && !s.local).map((s) => ({
+  const temps: Temp[] = stages.filter((s) => s.dest.kind === 'scratch' && !s.local).map((s) => ({
     key: s.id,
     storage: storageOf(s.node.dtype),
     size: numel(s.node.shape),
@@ -123,8 +123,8 @@ export function assemble(
     const s = layout.get(id)!;
     return { buf: stateBuf[s.dtype]!, offset: s.offset, shape, storage: s.dtype };
   };
-  const targetOf = (s: SStage): Home => {
-    const t = s.target, storage = storageOf(s.node.dtype);
+  const storeHomeOf = (s: SStage): Home => {
+    const t = s.dest, storage = storageOf(s.node.dtype);
     if (t.kind === 'cell') return cellHome(t.cell, s.node.shape);
     if (t.kind === 'output') {
       return { buf: outputs[t.index].buf, offset: outputs[t.index].offset, shape: s.node.shape, storage };
@@ -142,7 +142,7 @@ export function assemble(
   };
   const homeOf = (n: Node): Home | undefined => {
     const p = primary.get(n.id);
-    return p ? (p.local ? undefined : targetOf(p)) : sourceOf(n);
+    return p ? (p.local ? undefined : storeHomeOf(p)) : sourceOf(n);
   };
 
   const kernels: Kernel[] = [];
@@ -151,7 +151,7 @@ export function assemble(
     if (p.kind === 'fused') {
       const last = p.stages[p.stages.length - 1].node.op;
       kernels.push(lowerFused(
-        name(last), p.stages, p.grid, homeOf, targetOf, uses,
+        name(last), p.stages, p.grid, homeOf, storeHomeOf, uses,
         p.stages.length > 1 ? `${p.stages.length} stages share grid [${p.grid}]` : R.reason.get(p.stages[0].node.id),
         sourceOf,
       ));
@@ -160,7 +160,7 @@ export function assemble(
     if (p.kind === 'concat') {
       // rule 5: lowered apart, then concatenated along the axis; apart when they do not fit
       const ks = p.parts.map((q) => lowerFused(
-        '', q.stages, q.grid, homeOf, targetOf, uses, R.reason.get(q.stages[0].node.id), sourceOf,
+        '', q.stages, q.grid, homeOf, storeHomeOf, uses, R.reason.get(q.stages[0].node.id), sourceOf,
       ));
       const joined = concatGrid(
         name(p.parts[p.parts.length - 1].stages[0].node.op), ks, p.axis,
@@ -174,11 +174,11 @@ export function assemble(
     // the memory plan lined the roles up); a cluster that is not flat after all loops on its own
     const byKey = new Map<string, FlatPart[]>();
     p.clusters.forEach((c) => {
-      const part = lowerFlat(c, homeOf, targetOf, uses);
+      const part = lowerFlat(c, homeOf, storeHomeOf, uses);
       if (part) byKey.set(part.key, [...(byKey.get(part.key) ?? []), part]);
       else {
         kernels.push(lowerFused(
-          name('update'), c, squeezed(c[0].node.shape).map(([, n]) => n), homeOf, targetOf, uses, 'update', sourceOf,
+          name('update'), c, squeezed(c[0].node.shape).map(([, n]) => n), homeOf, storeHomeOf, uses, 'update', sourceOf,
         ));
       }
     });
@@ -195,7 +195,7 @@ export function assemble(
   // the minimum: inputs + entry state read once, outputs + updated state written once
   const read = new Set<number>(), written = new Set<number>();
   for (const s of stages) {
-    if (s.target.kind === 'cell') written.add(s.target.cell);
+    if (s.dest.kind === 'cell') written.add(s.dest.cell);
     for (const l of s.loads) if (l.node.op === 'state') read.add(l.node.arg.cell);
   }
   const cellBytes = (ids: Set<number>) => [...ids].reduce((a, id) => a + 4 * numel(cells.get(id)!.shape), 0);

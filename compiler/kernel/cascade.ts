@@ -8,7 +8,7 @@
 import type { Expr, Ix, Kernel, Stmt } from '../ir/kernel.js';
 import { exprChildren, mapExpr } from '../ir/kernel.js';
 import { CASCADE_BLOCK } from '../ir/accumulate.js';
-import { add, idiv, mod, mul, ixConst, ixVar, substIx } from './index.js';
+import { add, idiv, mod, mul, ixConst, ixVar, substIx } from './index-algebra.js';
 
 type Loop = Extract<Stmt, { s: 'loop' }>;
 export type Acc = Extract<Stmt, { s: 'acc' }>;

@@ -10,13 +10,13 @@ import type { Expr, Kernel, Stmt } from '../ir/kernel.js';
 import { exprChildren, mapExpr } from '../ir/kernel.js';
 import type { Node } from '../ir/graph.js';
 import { Emitter, newBlock, squeezed, type Home } from './emit.js';
-import { addc, isConst, isVarIx, ixVar, substIx, varsOf, type Ix } from './index.js';
+import { addc, isConst, isVarIx, ixVar, substIx, varsOf, type Ix } from './index-algebra.js';
 import type { SStage } from './stages.js';
 import { argOf, numel } from '../ir/graph.js';
 import { exprKey, stmtsKey } from './structure.js';
 
 export type HomeFn = (n: Node) => Home | undefined;
-export type TargetFn = (st: SStage) => Home;
+export type StoreHomeFn = (st: SStage) => Home;
 
 const meta = (ops: string[], reason?: string) => ({ ops, flops: 0, bytesRead: 0, bytesWritten: 0, reason });
 
@@ -25,7 +25,7 @@ export function lowerFused(
   stages: SStage[],
   grid: number[],
   homeOf: HomeFn,
-  targetOf: TargetFn,
+  storeHomeOf: StoreHomeFn,
   uses: (n: Node) => number,
   reason?: string,
   sourceOf?: HomeFn,
@@ -43,7 +43,7 @@ export function lowerFused(
     });
     for (const st of run.stages) {
       em.stage(
-        { id: st.id, node: st.node, home: targetOf(st), copy: st.copy, local: st.local },
+        { id: st.id, node: st.node, home: storeHomeOf(st), copy: st.copy, local: st.local },
         grid.length,
         blk,
         false,
@@ -85,7 +85,7 @@ function pointwise(stages: SStage[], k: number, d: number): boolean {
   for (const t of stages) for (const l of t.loads) {
     const from = stages.find((u) => u !== t && !u.copy && u.node === l.node)
       ?? (l.node.op === 'state'
-        ? stages.find((u) => u !== t && u.target.kind === 'cell' && u.target.cell === argOf(l.node, 'state').cell)
+        ? stages.find((u) => u !== t && u.dest.kind === 'cell' && u.dest.cell === argOf(l.node, 'state').cell)
         : undefined);
     if (!from) continue;
     const sq = squeezed(l.node.shape);
@@ -146,14 +146,14 @@ export function flatOffset(ix: Ix | undefined, n: number): number | null {
 export function lowerFlat(
   stages: SStage[],
   homeOf: HomeFn,
-  targetOf: TargetFn,
+  storeHomeOf: StoreHomeFn,
   uses: (n: Node) => number,
 ): FlatPart | null {
   const em = new Emitter(homeOf, uses);
   const body: Stmt[] = [];
   const top = newBlock(body);
   for (const st of stages) {
-    em.stage({ id: st.id, node: st.node, home: targetOf(st), copy: st.copy, local: st.local }, 1, top, true);
+    em.stage({ id: st.id, node: st.node, home: storeHomeOf(st), copy: st.copy, local: st.local }, 1, top, true);
   }
   // loops or reductions are not a flat elementwise cluster; a random value depends on its index
   // within its own draw, which concatenation would shift

@@ -39,7 +39,7 @@ import type { Node } from '../ir/graph.js';
 import type { Expr } from '../ir/kernel.js';
 import { exprChildren } from '../ir/kernel.js';
 import { Walk, type Guard, type Scope, type Sink } from './emit.js';
-import { flatten, type Ix } from './index.js';
+import { flatten, type Ix } from './index-algebra.js';
 import { flatOffset } from './lower.js';
 import type { SStage } from './stages.js';
 import { exprKey } from './structure.js';
@@ -57,13 +57,13 @@ export function clusterUpdates(
   for (const s of stages) for (const l of s.loads) readers.set(l.node.id, [...(readers.get(l.node.id) ?? []), s]);
   const elementwise = (s: SStage) => s.identity && !s.ops.some(isReduce);
   const moveOfComputed = (s: SStage) => !s.ops.length && s.loads.some((l) => primary.has(l.node.id));
-  const arith = stages.filter((s) => s.target.kind === 'cell' && elementwise(s) && !moveOfComputed(s));
+  const arith = stages.filter((s) => s.dest.kind === 'cell' && elementwise(s) && !moveOfComputed(s));
   const readByArith = new Set(arith.flatMap((s) => s.loads.map((l) => l.node.id)));
-  const moves = stages.filter((s) => s.target.kind === 'cell' && elementwise(s) && moveOfComputed(s)
+  const moves = stages.filter((s) => s.dest.kind === 'cell' && elementwise(s) && moveOfComputed(s)
     && s.loads.every((l) => readByArith.has(l.node.id)));
   const updates = [...arith, ...moves];
   const upd = new Set(updates.map((s) => s.id));
-  const temps = stages.filter((s) => s.target.kind === 'scratch' && !s.copy && elementwise(s) && s.ops.length > 0
+  const temps = stages.filter((s) => s.dest.kind === 'scratch' && !s.copy && elementwise(s) && s.ops.length > 0
     && (readers.get(s.node.id) ?? []).every((r) => upd.has(r.id)));
   const cand = [...updates, ...temps];
   const candIds = new Set(cand.map((s) => s.id));
@@ -90,9 +90,9 @@ export function clusterUpdates(
   const byKey = new Map<string, SStage[][]>();
   for (const g of groups.values()) {
     g.sort((a, b) => prio(a) - prio(b));
-    if (!g.some((s) => s.target.kind === 'cell')
+    if (!g.some((s) => s.dest.kind === 'cell')
       || !g.every((s) => numel(s.node.shape) === numel(g[0].node.shape))) continue;
-    for (const s of g) s.local = s.target.kind === 'scratch';
+    for (const s of g) s.local = s.dest.kind === 'scratch';
     const key = clusterKey(g, memory, uses);
     if (key === null) { for (const s of g) s.local = false; continue; }
     byKey.set(key, [...(byKey.get(key) ?? []), g]);
@@ -152,7 +152,7 @@ class Independent {
 type Memory = `${'state' | 'scratch' | 'input'}:${StorageDType}` | `output:${number}` | 'local';
 
 function memoryOf(n: Node, primary: Map<number, SStage>): Memory {
-  const t = primary.get(n.id)?.target;
+  const t = primary.get(n.id)?.dest;
   if (t?.kind === 'output') return `output:${t.index}`;
   const kind = !t ? (n.op === 'input' ? 'input' : 'state') : t.kind === 'cell' ? 'state' : 'scratch';
   return `${kind}:${storageOf(n.dtype)}`;

@@ -14,7 +14,7 @@
 // The choice reads strides off the index algebra: which loop variable walks memory contiguously.
 import type { CpuStrategy, Expr, Kernel, Stmt } from '../ir/kernel.js';
 import { exprChildren } from '../ir/kernel.js';
-import { strideOf, type Ix } from './index.js';
+import { strideOf, type Ix } from './index-algebra.js';
 
 export const TILE_LANES = 16;
 export const UNROLL = 8;

@@ -8,7 +8,7 @@ import { exprChildren } from '../ir/kernel.js';
 import { numel } from '../ir/graph.js';
 import { LLVMPIPE_LOOP_LIMIT } from '../../runtime/webgpu/artifact.js';
 import { accumulators, cascadeNest, cascadeSums } from './cascade.js';
-import { varsOf } from './index.js';
+import { varsOf } from './index-algebra.js';
 import { chooseUnroll, loopTrips, treeUnroll } from './opt-gpu-loops.js';
 
 export const REDUCE_WORKGROUP_SIZE = 64;

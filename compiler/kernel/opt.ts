@@ -7,7 +7,7 @@ import type { CpuStrategy, GpuStrategy, Kernel, KernelStrategy } from '../ir/ker
 import { cascadeSums } from './cascade.js';
 import { chooseCpu } from './opt-cpu.js';
 import { chooseGpu, type GpuOptions } from './opt-gpu.js';
-import { withIndexAlgebra } from './index.js';
+import { withIndexAlgebra } from './index-algebra.js';
 
 export function chooseStrategy(k: Kernel): KernelStrategy {
   return { cpu: chooseCpu(cascadeSums(k)), gpu: chooseGpu(k) };

@@ -30,7 +30,7 @@
 //      gᵀ·x tile strategy; two launches fewer is the larger win where a dispatch costs more (WebGPU).
 import type { GraphProgram, Node } from '../ir/graph.js';
 import type { Kernel, KernelProgram } from '../ir/kernel.js';
-import { isVarIx } from './index.js';
+import { isVarIx } from './index-algebra.js';
 import { squeezed } from './emit.js';
 import { realize } from './realize.js';
 import { buildStages, type SStage } from './stages.js';
@@ -66,7 +66,7 @@ export function schedule(graph: GraphProgram, layout: StateLayout = new StateLay
   const plan = buildStages(gp, R);
   const { stages, primary, writer } = plan;
   const pos = new Map(R.order.map((n, i) => [n.id, i]));
-  const prio = (s: SStage) => (pos.get(s.node.id) ?? 0) * 2 + (s.copy ? 1 : 0) + (s.target.kind === 'cell' && s.copy ? 1e9 : 0);
+  const prio = (s: SStage) => (pos.get(s.node.id) ?? 0) * 2 + (s.copy ? 1 : 0) + (s.dest.kind === 'cell' && s.copy ? 1e9 : 0);
   const uses = (n: Node) => R.users.get(n.id)?.length ?? 0;
 
   // -- rule 2: multi-tensor clusters

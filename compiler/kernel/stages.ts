@@ -6,20 +6,20 @@
 //          own cell at another element, e.g. W <- W^T, or a reader depends on the new value),
 //          the new value goes to scratch and a copy stage writes the cell last.
 import type { GraphProgram, Node } from '../ir/graph.js';
-import type { Ix } from './index.js';
-import { flatten, ixConst, ixVar } from './index.js';
+import type { Ix } from './index-algebra.js';
+import { flatten, ixConst, ixVar } from './index-algebra.js';
 import { squeezed, type Load } from './emit.js';
 import { analyzeStage } from './analysis.js';
 import type { Realization } from './realize.js';
 import { sameIx } from './views.js';
 import { argOf, numel } from '../ir/graph.js';
 
-export type Target = { kind: 'cell'; cell: number } | { kind: 'output'; index: number } | { kind: 'scratch' };
+export type StoreDestination = { kind: 'cell'; cell: number } | { kind: 'output'; index: number } | { kind: 'scratch' };
 
 export interface SStage {
   id: number;
   node: Node;
-  target: Target;
+  dest: StoreDestination;
   copy: boolean;
   loads: Load[];
   ops: string[];
@@ -44,18 +44,18 @@ export function buildStages(gp: GraphProgram, R: Realization): StagePlan {
     const stages: SStage[] = [];
     const primary = new Map<number, SStage>();
     const writer = new Map<number, SStage>();
-    const add = (node: Node, target: Target, copy: boolean) => {
+    const add = (node: Node, dest: StoreDestination, copy: boolean) => {
       const st: SStage = {
-        id: stages.length, node, target, copy, loads: [], ops: [], deps: new Set(), identity: false, work: 0,
+        id: stages.length, node, dest, copy, loads: [], ops: [], deps: new Set(), identity: false, work: 0,
       };
       stages.push(st);
       if (!copy) primary.set(node.id, st);
-      if (target.kind === 'cell') writer.set(target.cell, st);
+      if (dest.kind === 'cell') writer.set(dest.cell, st);
       return st;
     };
     const isStored = (n: Node) => R.stored.has(n.id);
     for (const n of R.order) if (rehomed.has(n.id)) add(n, { kind: 'scratch' }, false);
-    const late: [Node, Target][] = [];
+    const late: [Node, StoreDestination][] = [];
     for (const u of gp.updates) {
       const v = u.value;
       if (v.op === 'state' && v.arg.cell === u.cell) continue; // c <- c: nothing to do

@@ -2,8 +2,8 @@
 // index vector into the first non-view source, built with the index algebra (never a copy).
 import type { Node } from '../ir/graph.js';
 import { isView } from '../ir/graph.js';
-import type { Ix } from './index.js';
-import { add, addc, flatten, ixConst, mul, range, unflatten } from './index.js';
+import type { Ix } from './index-algebra.js';
+import { add, addc, flatten, ixConst, mul, range, unflatten } from './index-algebra.js';
 
 /** lo <= ix < hi must hold for the element to exist (pad); otherwise the value is 0 */
 export interface Bound { ix: Ix; lo: number; hi: number }

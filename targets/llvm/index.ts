@@ -11,7 +11,7 @@ import { emitIR, emitIRSync, programKey, type IRReply } from './ir-host.js';
 import type { ModuleOptions } from './module.js';
 import { ENTRY } from './rt.js';
 import {
-  assemble, buildLibrary, buildLibraryAsync, cachedLibrary, cpuOf, rememberLibrary, verifierMessage,
+  optimizedAssembly, buildLibrary, buildLibraryAsync, cachedLibrary, cpuOf, rememberLibrary, verifierMessage,
   type Library, type ToolchainOptions,
 } from './toolchain.js';
 
@@ -62,7 +62,7 @@ export function llvmIR(p: KernelProgram, opts: ModuleOptions & NativeOptions = {
 }
 
 export function nativeAssembly(p: KernelProgram, opts: ModuleOptions & NativeOptions = {}): string {
-  return assemble(llvmIR(p, opts), cpuOf(opts));
+  return optimizedAssembly(llvmIR(p, opts), cpuOf(opts));
 }
 
 export type NativeArtifact = Artifact & { code: NativeCode };

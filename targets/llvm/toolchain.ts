@@ -76,7 +76,7 @@ export function optimize(ir: string, cpu: string): string {
   return run('opt', ['-O3', `-mcpu=${cpu}`, '-S', '-o', '-'], ir);
 }
 
-export function assemble(ir: string, cpu: string): string {
+export function optimizedAssembly(ir: string, cpu: string): string {
   return run('llc', ['-O3', `-mcpu=${cpu}`, '-filetype=asm', '-o', '-'], optimize(ir, cpu));
 }
 

@@ -3,7 +3,7 @@
 // whose index is not plain index math must carry none.
 import type { Expr, Ix, Kernel, Stmt } from '../../compiler/ir/kernel.js';
 import { exprChildren } from '../../compiler/ir/kernel.js';
-import { ixKey, ixOfExpr } from '../../compiler/kernel/index.js';
+import { ixKey, ixOfExpr } from '../../compiler/kernel/index-algebra.js';
 
 export interface IxAudit {
   mismatches: string[];
