@@ -29,7 +29,8 @@ export async function timeit(
   fn: () => unknown,
   opts: { minTime?: number; repeats?: number; async?: boolean } = {},
 ): Promise<number> {
-  const minTime = (opts.minTime ?? 0.2) * (QUICK ? 0.25 : 1), repeats = opts.repeats ?? 5;
+  const minTime = (opts.minTime ?? 0.2) * (QUICK ? 0.25 : 1),
+    repeats = opts.repeats ?? 5;
   const loop = async (n: number): Promise<number> => {
     const t = performance.now();
     if (opts.async) for (let i = 0; i < n; i++) await fn();
@@ -54,7 +55,8 @@ export async function timeSideBySide(
   fns: (() => unknown)[],
   opts: { minTime?: number; repeats?: number; async?: boolean } = {},
 ): Promise<number[]> {
-  const minTime = (opts.minTime ?? 0.2) * (QUICK ? 0.25 : 1), repeats = opts.repeats ?? 5;
+  const minTime = (opts.minTime ?? 0.2) * (QUICK ? 0.25 : 1),
+    repeats = opts.repeats ?? 5;
   const loop = async (fn: () => unknown, n: number): Promise<number> => {
     const t = performance.now();
     if (opts.async) for (let i = 0; i < n; i++) await fn();
@@ -108,14 +110,16 @@ function runTorch(): TorchResult | { error: string } {
 const cacheDir = process.env.KILN_CACHE_DIR ?? mkdtempSync(join(tmpdir(), 'kiln-bench-'));
 /** y = x over n floats: 8 B/float of traffic (a store also reads its line: ~12 B really move) */
 function copyProgram(n: number): KernelProgram {
-  return program([{ name: 'state', kind: 'state', dtype: 'f32', size: 2 * n }],
-    [kernel('copy', [n], [store(0, add(v('g0'), ci(n)), ld(0, v('g0')))], n)]);
+  return program(
+    [{ name: 'state', kind: 'state', dtype: 'f32', size: 2 * n }],
+    [kernel('copy', [n], [store(0, add(v('g0'), ci(n)), ld(0, v('g0')))], n)],
+  );
 }
 /** a native copy of n floats, serial or split over the library's thread pool */
 async function copyRunner(n: number, parallelThreshold: number): Promise<() => unknown> {
-  const exe = await createNativeDevice().load(
+  const exe = (await createNativeDevice().load(
     compileNative(copyProgram(n), { cacheDir, parallelThreshold }),
-  ) as unknown as { runSync(i: never[], s: Float32Array): unknown };
+  )) as unknown as { runSync(i: never[], s: Float32Array): unknown };
   const s = new Float32Array(1);
   return () => exe.runSync([], s);
 }
@@ -127,7 +131,12 @@ async function adamRunner(n: number): Promise<() => Promise<unknown>> {
   const p = new nn.Parameter(zeros([n]));
   p.grad = randn([n]);
   const opt = new optim.Adam([p], { lr: 1e-3 });
-  const step = await compile(() => { opt.step(); }, { inputs: [], target: 'native' });
+  const step = await compile(
+    () => {
+      opt.step();
+    },
+    { inputs: [], target: 'native' },
+  );
   return () => step.run();
 }
 
@@ -144,11 +153,22 @@ async function trainStep(
   const model = new nn.Sequential(...layers);
   const crit = new nn.CrossEntropyLoss();
   const opt = new optim.Adam(model.parameters(), { lr: 1e-3 });
-  const step = await compile((x: Tensor, y: Tensor) => {
-    const loss = crit.forward(model.forward(x), y);
-    opt.zeroGrad(); loss.backward(); opt.step();
-    return loss;
-  }, { inputs: [{ shape: [batch, dims[0]], dtype: 'float32' }, { shape: [batch], dtype: 'int32' }], target: 'native' });
+  const step = await compile(
+    (x: Tensor, y: Tensor) => {
+      const loss = crit.forward(model.forward(x), y);
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+      return loss;
+    },
+    {
+      inputs: [
+        { shape: [batch, dims[0]], dtype: 'float32' },
+        { shape: [batch], dtype: 'int32' },
+      ],
+      target: 'native',
+    },
+  );
   const x = randn([batch, dims[0]]).data as Float32Array;
   const y = Int32Array.from({ length: batch }, (_, i) => (i * 7) % dims[dims.length - 1]);
   return { seconds: await timeit(() => step.run(x, y), { async: true }), step };
@@ -164,12 +184,14 @@ async function kernelProfile(step: Awaited<ReturnType<typeof compile>>): Promise
   const kp = schedule(traced.graph, new StateLayout());
   const dev = createNativeDevice();
   const scalars = new Float32Array(Math.max(1, kp.host.scalarCount)).fill(0.5);
-  const inputs = kp.inputs.map((p) => (p.dtype === 'float32'
-    ? new Float32Array(p.shape.reduce((a, b) => a * b, 1))
-    : new Int32Array(p.shape.reduce((a, b) => a * b, 1))));
+  const inputs = kp.inputs.map((p) =>
+    p.dtype === 'float32'
+      ? new Float32Array(p.shape.reduce((a, b) => a * b, 1))
+      : new Int32Array(p.shape.reduce((a, b) => a * b, 1)),
+  );
   // every kernel alone and the whole program, side by side (one machine state for all the shares)
   const load = async (ks: KernelProgram['kernels']) => {
-    const exe = await dev.load(compileNative({ ...kp, kernels: ks }, { cacheDir })) as unknown as {
+    const exe = (await dev.load(compileNative({ ...kp, kernels: ks }, { cacheDir }))) as unknown as {
       runSync(i: typeof inputs, s: Float32Array): unknown;
     };
     return () => exe.runSync(inputs, scalars);
@@ -178,7 +200,8 @@ async function kernelProfile(step: Awaited<ReturnType<typeof compile>>): Promise
   for (const k of kp.kernels) fns.push(await load([k]));
   const [whole, ...each] = await timeSideBySide(fns, { minTime: 0.1, repeats: 5 });
   const rows = kp.kernels.map((k, i) => {
-    const s = each[i], m = k.meta;
+    const s = each[i],
+      m = k.meta;
     return [
       k.name,
       `[${k.grid}]`,
@@ -197,7 +220,9 @@ function machine(): string {
   let model = 'unknown CPU';
   try {
     model = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.*)$/m)?.[1] ?? model;
-  } catch { /* not Linux */ }
+  } catch {
+    /* not Linux */
+  }
   return `${model}, ${availableParallelism()} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`;
 }
 
@@ -206,24 +231,29 @@ function table(rows: string[][]): string {
   const w = rows[0].map((_, j) => Math.max(...rows.map((r) => (r[j] ?? '').length)));
   return rows.map((r) => r.map((x, j) => (j === 0 ? x.padEnd(w[j]) : x.padStart(w[j]))).join('  ')).join('\n');
 }
-const us = (s: number) => (s * 1e6 < 10
-  ? (s * 1e6).toFixed(2)
-  : s * 1e6 < 1000 ? (s * 1e6).toFixed(1) : (s * 1e6).toFixed(0));
-const ratio = (a: number | undefined, b: number) => (a === undefined
-  ? 'n/a'
-  : `${(a / b).toFixed(a / b < 10 ? 2 : 1)}×`);
+const us = (s: number) =>
+  s * 1e6 < 10 ? (s * 1e6).toFixed(2) : s * 1e6 < 1000 ? (s * 1e6).toFixed(1) : (s * 1e6).toFixed(0);
+const ratio = (a: number | undefined, b: number) =>
+  a === undefined ? 'n/a' : `${(a / b).toFixed(a / b < 10 ? 2 : 1)}×`;
 
 async function main(): Promise<void> {
   const avail = await nativeAvailable();
-  if (!avail.ok) { console.error(`kiln native target unavailable: ${avail.why}`); process.exit(1); }
+  if (!avail.ok) {
+    console.error(`kiln native target unavailable: ${avail.why}`);
+    process.exit(1);
+  }
   // PyTorch runs before and after kiln; each case keeps its faster run (the machine is shared)
   const torch = runTorch();
   const T = 'error' in torch ? undefined : torch;
   console.log(`kiln bench — ${machine()}, node ${process.version}, kiln native for cpu ${hostCpu()}`);
-  console.log(T ? `PyTorch ${T.torch}, BLAS ${T.blas.name} `
-    + `(${T.blas.libraries.find((l) => /openblas|mkl|blis/.test(l)) ?? T.blas.libraries[0] ?? '?'}, `
-    + `sgemm 512² ${T.blas.sgemm512_gflops} GFLOP/s), threads ${T.threads.join(' and ')}: each case keeps the faster`
-    : `PyTorch unavailable: ${(torch as { error: string }).error}`);
+  console.log(
+    T
+      ? `PyTorch ${T.torch}, BLAS ${T.blas.name} ` +
+          `(${T.blas.libraries.find((l) => /openblas|mkl|blis/.test(l)) ?? T.blas.libraries[0] ?? '?'}, ` +
+          `sgemm 512² ${T.blas.sgemm512_gflops} GFLOP/s), threads ${T.threads.join(' and ')}: ` +
+          'each case keeps the faster'
+      : `PyTorch unavailable: ${(torch as { error: string }).error}`,
+  );
   console.log(`command: npx tsx bench/run.ts ${argv.join(' ')}`.trimEnd());
   console.log('speedup = PyTorch time / kiln time (higher is better for kiln); all in this run\n');
 
@@ -232,10 +262,18 @@ async function main(): Promise<void> {
   const seed = await trainStep([10, 5, 2], 1);
   const mlp = await trainStep([784, 256, 10], 64);
   const sizes = QUICK ? [1e4, 1e6] : [1e4, 1e6, 1e7];
-  const adamRows: string[][] = [[
-    'Adam step', 'kiln µs', 'GB/s (28 B/p)', '% of copy BW',
-    'torch for-loop µs', 'torch foreach µs', 'vs for-loop', 'vs foreach',
-  ]];
+  const adamRows: string[][] = [
+    [
+      'Adam step',
+      'kiln µs',
+      'GB/s (28 B/p)',
+      '% of copy BW',
+      'torch for-loop µs',
+      'torch foreach µs',
+      'vs for-loop',
+      'vs foreach',
+    ],
+  ];
   const copyRows: string[][] = [['copy (8 B/float)', '1 thread GB/s', 'pool GB/s', 'best GB/s']];
   const json: Record<string, unknown> = { torch: T ?? null, adam: {}, train: {} };
   const adamKiln: { n: number; k: number; copyBW: number }[] = [];
@@ -259,7 +297,10 @@ async function main(): Promise<void> {
     if (!('error' in again)) {
       for (const [n, a] of Object.entries(again.adam)) {
         const t = T.adam[n];
-        if (t) { t.forloop = Math.min(t.forloop, a.forloop); t.foreach = Math.min(t.foreach, a.foreach); }
+        if (t) {
+          t.forloop = Math.min(t.forloop, a.forloop);
+          t.foreach = Math.min(t.foreach, a.foreach);
+        }
       }
       for (const [k, x] of Object.entries(again.train)) T.train[k] = Math.min(T.train[k] ?? Infinity, x);
     }
@@ -279,9 +320,7 @@ async function main(): Promise<void> {
     ]);
     (json.adam as Record<string, unknown>)[String(n)] = { kiln: k, copyGBs: copyBW, adamGBs: bw, torch: t ?? null };
   }
-  const trainRows: string[][] = [
-    ['training step', 'kiln µs', 'kiln steps/s', 'torch µs', 'torch steps/s', 'speedup'],
-  ];
+  const trainRows: string[][] = [['training step', 'kiln µs', 'kiln steps/s', 'torch µs', 'torch steps/s', 'speedup']];
   for (const [name, key, r] of [
     ['seed 10-5-2, batch 1', 'seed', seed],
     ['MLP 784-256-10, batch 64', 'mlp784', mlp],
@@ -300,15 +339,19 @@ async function main(): Promise<void> {
 
   console.log(table(adamRows) + '\n');
   if (T) {
-    console.log(`(PyTorch: ${QUICK
-      ? 'one run, before kiln\'s'
-      : 'the faster of a run before and a run after kiln\'s, per case'})\n`);
+    console.log(
+      `(PyTorch: ${
+        QUICK ? "one run, before kiln's" : "the faster of a run before and a run after kiln's, per case"
+      })\n`,
+    );
   }
   console.log(table(copyRows) + '\n');
   console.log(table(trainRows) + '\n');
   const prof = await kernelProfile(mlp.step);
-  console.log('MLP step, each kernel alone vs all kernels in one call, side by side '
-    + '(GFLOP/s and GB/s from the scheduler\'s counts):');
+  console.log(
+    'MLP step, each kernel alone vs all kernels in one call, side by side ' +
+      "(GFLOP/s and GB/s from the scheduler's counts):",
+  );
   console.log(table([['kernel', 'grid', 'µs', 'share', 'GFLOP/s', 'GB/s'], ...prof]));
   if (argv.includes('--json')) console.log(JSON.stringify(json));
   if (!process.env.KILN_CACHE_DIR) rmSync(cacheDir, { recursive: true, force: true });

@@ -13,15 +13,29 @@ import { broadcastShapes, promote } from './tensor-shape.js';
 import { checkInt, checkSize } from './view-args.js';
 import { checkOptions } from './options.js';
 
-export function tensor(values: ArrayLike<number> | number[][] | number, opts: { shape?: number[]; dtype?: DType; requiresGrad?: boolean } = {}): Tensor {
+export function tensor(
+  values: ArrayLike<number> | number[][] | number,
+  opts: { shape?: number[]; dtype?: DType; requiresGrad?: boolean } = {},
+): Tensor {
   // typed arrays skip the nested-array flattening (data loaders build one per batch)
-  const flat: ArrayLike<number> = typeof values === 'number' ? [values] : ArrayBuffer.isView(values) ? (values as ArrayLike<number>) : (Array.from(values as ArrayLike<number>) as any[]).flat(Infinity as 1) as number[];
+  const flat: ArrayLike<number> =
+    typeof values === 'number'
+      ? [values]
+      : ArrayBuffer.isView(values)
+        ? (values as ArrayLike<number>)
+        : ((Array.from(values as ArrayLike<number>) as any[]).flat(Infinity as 1) as number[]);
   checkOptions('tensor', opts, ['shape', 'dtype', 'requiresGrad']);
   const shape = opts.shape ?? inferShape(values);
   checkSize('tensor', shape);
   const dtype = opts.dtype ?? (values instanceof Int32Array ? 'int32' : 'float32');
-  if (numel(shape) !== flat.length) throw new KilnError(`tensor: ${flat.length} values do not fill shape ${fmtShape(shape)}`);
-  const data = dtype === 'float32' ? Float32Array.from(flat) : dtype === 'int32' ? Int32Array.from(flat) : Uint8Array.from(flat, (v) => (v ? 1 : 0));
+  if (numel(shape) !== flat.length)
+    throw new KilnError(`tensor: ${flat.length} values do not fill shape ${fmtShape(shape)}`);
+  const data =
+    dtype === 'float32'
+      ? Float32Array.from(flat)
+      : dtype === 'int32'
+        ? Int32Array.from(flat)
+        : Uint8Array.from(flat, (v) => (v ? 1 : 0));
   return new Tensor(makeNode('data', [], shape, dtype, { values: data }), opts.requiresGrad ?? false);
 }
 function inferShape(v: unknown): number[] {
@@ -32,7 +46,9 @@ function inferShape(v: unknown): number[] {
 }
 export function full(shape: number[], value: number, dtype: DType = 'float32', op = 'full'): Tensor {
   checkSize(op, shape);
-  return new Tensor(makeNode('const', [], [], dtype, { value: dtype === 'float32' ? Math.fround(value) : value })).expand(shape);
+  return new Tensor(
+    makeNode('const', [], [], dtype, { value: dtype === 'float32' ? Math.fround(value) : value }),
+  ).expand(shape);
 }
 /**
  * PyTorch's `torch.randn` / `torch.rand`, seeded by manualSeed. Outside a trace: PyTorch's CPU
@@ -59,7 +75,10 @@ export function arange(n: number): Tensor {
 }
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   if (cond.dtype !== 'bool') {
-    throw new KilnError(`where: expected condition to be a boolean tensor, but got a tensor with dtype ${cond.dtype}${fmtShape(cond.shape)}`);
+    throw new KilnError(
+      'where: expected condition to be a boolean tensor, but got a tensor with dtype ' +
+        `${cond.dtype}${fmtShape(cond.shape)}`,
+    );
   }
   const c = cond;
   const other = a instanceof Tensor ? a : b instanceof Tensor ? b : undefined;
@@ -69,14 +88,15 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
     const dtype = other && other.dtype !== 'float32' && Number.isInteger(x) ? other.dtype : 'float32';
     return full([], x, dtype);
   };
-  const ta = lift(a), tb = lift(b);
+  const ta = lift(a),
+    tb = lift(b);
   const t = promote(ta.dtype, tb.dtype);
   const shape = broadcastShapes('where', broadcastShapes('where', c.shape, ta.shape), tb.shape);
   return Tensor.derive('where', [c.expand(shape), ta.to(t).expand(shape), tb.to(t).expand(shape)], shape, t);
 }
 export function evalConst(s: HostScalar): number {
   const c = s.constant;
-  if (c === undefined) throw new KilnError('a host scalar that depends on optimizer state can only be used inside compile()');
+  if (c === undefined)
+    throw new KilnError('a host scalar that depends on optimizer state can only be used inside compile()');
   return c;
 }
-

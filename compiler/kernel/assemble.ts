@@ -5,7 +5,8 @@ import type { BufferDecl, CellPlacement, Kernel, KernelProgram, Placement } from
 import type { StorageDType } from '../../runtime/manifest.js';
 import { storageOf } from '../../runtime/manifest.js';
 import { squeezed, type Home } from './emit.js';
-import { concatFlat, concatGrid, lowerFlat, lowerFused, type FlatPart } from './lower.js';
+import { concatFlat, lowerFlat, lowerFused, type FlatPart } from './lower.js';
+import { concatGrid } from './concat-grid.js';
 import { planScratch, type StateLayout, type Temp } from './memory.js';
 import type { Realization } from './realize.js';
 import type { SStage, StagePlan } from './stages.js';
@@ -29,7 +30,11 @@ export interface Scheduled extends KernelProgram {
 const DT: StorageDType[] = ['f32', 'i32'];
 
 export function assemble(
-  gp: GraphProgram, R: Realization, sp: StagePlan, plans: KernelPlan[], layout: StateLayout,
+  gp: GraphProgram,
+  R: Realization,
+  sp: StagePlan,
+  plans: KernelPlan[],
+  layout: StateLayout,
   uses: (n: Node) => number,
   maxStorageBuffers = Infinity,
 ): Scheduled {
@@ -45,12 +50,10 @@ export function assemble(
     if (p.kind !== 'multi') continue;
     const seqs = p.clusters.map((c) => {
       const seq: number[] = [];
-      for (const s of c) for (const x of [
-        s.dest.kind === 'cell' ? s.dest.cell : undefined,
-        ...s.loads.map((l) => cellOfNode(l.node)),
-      ]) {
-        if (x !== undefined && !seq.includes(x)) seq.push(x);
-      }
+      for (const s of c)
+        for (const x of [s.dest.kind === 'cell' ? s.dest.cell : undefined, ...s.loads.map((l) => cellOfNode(l.node))]) {
+          if (x !== undefined && !seq.includes(x)) seq.push(x);
+        }
       return seq;
     });
     for (let k = 0; k < seqs[0].length; k++) {
@@ -70,29 +73,41 @@ export function assemble(
 
   // scratch by liveness over kernel indices
   const kernelOf = new Map<number, number>();
-  plans.forEach((p, i) => (
-    p.kind === 'fused' ? p.stages : p.kind === 'concat' ? p.parts.flatMap((q) => q.stages) : p.clusters.flat()
-  ).forEach((s) => kernelOf.set(s.id, i)));
+  plans.forEach((p, i) =>
+    (p.kind === 'fused'
+      ? p.stages
+      : p.kind === 'concat'
+        ? p.parts.flatMap((q) => q.stages)
+        : p.clusters.flat()
+    ).forEach((s) => kernelOf.set(s.id, i)),
+  );
   const last = new Map<number, number>();
-  for (const s of stages) for (const l of s.loads) {
-    const p = primary.get(l.node.id);
-    if (p) last.set(p.id, Math.max(last.get(p.id) ?? 0, kernelOf.get(s.id)!));
-  }
-  const temps: Temp[] = stages.filter((s) => s.dest.kind === 'scratch' && !s.local).map((s) => ({
-    key: s.id,
-    storage: storageOf(s.node.dtype),
-    size: numel(s.node.shape),
-    first: kernelOf.get(s.id)!,
-    last: Math.max(kernelOf.get(s.id)!, last.get(s.id) ?? 0),
-  }));
+  for (const s of stages)
+    for (const l of s.loads) {
+      const p = primary.get(l.node.id);
+      if (p) last.set(p.id, Math.max(last.get(p.id) ?? 0, kernelOf.get(s.id)!));
+    }
+  const temps: Temp[] = stages
+    .filter((s) => s.dest.kind === 'scratch' && !s.local)
+    .map((s) => ({
+      key: s.id,
+      storage: storageOf(s.node.dtype),
+      size: numel(s.node.shape),
+      first: kernelOf.get(s.id)!,
+      last: Math.max(kernelOf.get(s.id)!, last.get(s.id) ?? 0),
+    }));
   const scratch = planScratch(temps);
 
   // buffers: only what this program touches
   const buffers: BufferDecl[] = [];
   const decl = (b: BufferDecl) => buffers.push(b) - 1;
-  const stateBuf: Partial<Record<StorageDType, number>> = {}, scratchBuf: Partial<Record<StorageDType, number>> = {};
+  const stateBuf: Partial<Record<StorageDType, number>> = {},
+    scratchBuf: Partial<Record<StorageDType, number>> = {};
   for (const dt of DT) {
-    const ends = [...used].map((id) => layout.get(id)!).filter((s) => s.dtype === dt).map((s) => s.offset + s.size);
+    const ends = [...used]
+      .map((id) => layout.get(id)!)
+      .filter((s) => s.dtype === dt)
+      .map((s) => s.offset + s.size);
     if (ends.length) stateBuf[dt] = decl({ name: `state_${dt}`, kind: 'state', dtype: dt, size: Math.max(...ends) });
   }
   for (const dt of DT) {
@@ -110,13 +125,19 @@ export function assemble(
     ? packValues(gp.inputs, inputOrder(gp, plans), 'inputs', 'input', decl)
     : placeInputs(gp, plans, decl);
   const outputs: Placement[] = packed
-    ? packValues(gp.outputs, gp.outputs.map((_, i) => i), 'outputs', 'output', decl)
+    ? packValues(
+        gp.outputs,
+        gp.outputs.map((_, i) => i),
+        'outputs',
+        'output',
+        decl,
+      )
     : gp.outputs.map((o, i) => ({
-      buf: decl({ name: `out${i}`, kind: 'output', dtype: storageOf(o.dtype), size: numel(o.shape) }),
-      offset: 0,
-      shape: [...o.shape],
-      dtype: o.dtype,
-    }));
+        buf: decl({ name: `out${i}`, kind: 'output', dtype: storageOf(o.dtype), size: numel(o.shape) }),
+        offset: 0,
+        shape: [...o.shape],
+        dtype: o.dtype,
+      }));
   if (gp.host.scalarCount > 0) decl({ name: 'scalars', kind: 'scalars', dtype: 'f32', size: gp.host.scalarCount });
 
   const cellHome = (id: number, shape: readonly number[]): Home => {
@@ -124,7 +145,8 @@ export function assemble(
     return { buf: stateBuf[s.dtype]!, offset: s.offset, shape, storage: s.dtype };
   };
   const storeHomeOf = (s: SStage): Home => {
-    const t = s.dest, storage = storageOf(s.node.dtype);
+    const t = s.dest,
+      storage = storageOf(s.node.dtype);
     if (t.kind === 'cell') return cellHome(t.cell, s.node.shape);
     if (t.kind === 'output') {
       return { buf: outputs[t.index].buf, offset: outputs[t.index].offset, shape: s.node.shape, storage };
@@ -134,7 +156,10 @@ export function assemble(
   const sourceOf = (n: Node): Home | undefined => {
     if (n.op === 'input') {
       return {
-        buf: inputs[n.arg.index].buf, offset: inputs[n.arg.index].offset, shape: n.shape, storage: storageOf(n.dtype),
+        buf: inputs[n.arg.index].buf,
+        offset: inputs[n.arg.index].offset,
+        shape: n.shape,
+        storage: storageOf(n.dtype),
       };
     }
     if (n.op === 'state') return cellHome(n.arg.cell, n.shape);
@@ -150,20 +175,29 @@ export function assemble(
   for (const p of plans) {
     if (p.kind === 'fused') {
       const last = p.stages[p.stages.length - 1].node.op;
-      kernels.push(lowerFused(
-        name(last), p.stages, p.grid, homeOf, storeHomeOf, uses,
-        p.stages.length > 1 ? `${p.stages.length} stages share grid [${p.grid}]` : R.reason.get(p.stages[0].node.id),
-        sourceOf,
-      ));
+      kernels.push(
+        lowerFused(
+          name(last),
+          p.stages,
+          p.grid,
+          homeOf,
+          storeHomeOf,
+          uses,
+          p.stages.length > 1 ? `${p.stages.length} stages share grid [${p.grid}]` : R.reason.get(p.stages[0].node.id),
+          sourceOf,
+        ),
+      );
       continue;
     }
     if (p.kind === 'concat') {
       // rule 5: lowered apart, then concatenated along the axis; apart when they do not fit
-      const ks = p.parts.map((q) => lowerFused(
-        '', q.stages, q.grid, homeOf, storeHomeOf, uses, R.reason.get(q.stages[0].node.id), sourceOf,
-      ));
+      const ks = p.parts.map((q) =>
+        lowerFused('', q.stages, q.grid, homeOf, storeHomeOf, uses, R.reason.get(q.stages[0].node.id), sourceOf),
+      );
       const joined = concatGrid(
-        name(p.parts[p.parts.length - 1].stages[0].node.op), ks, p.axis,
+        name(p.parts[p.parts.length - 1].stages[0].node.op),
+        ks,
+        p.axis,
         `${p.parts.length} kernels concatenated along grid axis ${p.axis}`,
       );
       if (joined) kernels.push(joined);
@@ -177,9 +211,18 @@ export function assemble(
       const part = lowerFlat(c, homeOf, storeHomeOf, uses);
       if (part) byKey.set(part.key, [...(byKey.get(part.key) ?? []), part]);
       else {
-        kernels.push(lowerFused(
-          name('update'), c, squeezed(c[0].node.shape).map(([, n]) => n), homeOf, storeHomeOf, uses, 'update', sourceOf,
-        ));
+        kernels.push(
+          lowerFused(
+            name('update'),
+            c,
+            squeezed(c[0].node.shape).map(([, n]) => n),
+            homeOf,
+            storeHomeOf,
+            uses,
+            'update',
+            sourceOf,
+          ),
+        );
       }
     });
     for (const parts of byKey.values()) {
@@ -188,24 +231,36 @@ export function assemble(
   }
 
   const cellPlacements: CellPlacement[] = [...used].map((id) => {
-    const c = cells.get(id)!, h = cellHome(id, c.shape);
+    const c = cells.get(id)!,
+      h = cellHome(id, c.shape);
     return { buf: h.buf, offset: h.offset, shape: [...c.shape], dtype: c.dtype, cell: id, name: c.name };
   });
 
   // the minimum: inputs + entry state read once, outputs + updated state written once
-  const read = new Set<number>(), written = new Set<number>();
+  const read = new Set<number>(),
+    written = new Set<number>();
   for (const s of stages) {
     if (s.dest.kind === 'cell') written.add(s.dest.cell);
     for (const l of s.loads) if (l.node.op === 'state') read.add(l.node.arg.cell);
   }
   const cellBytes = (ids: Set<number>) => [...ids].reduce((a, id) => a + 4 * numel(cells.get(id)!.shape), 0);
-  const minBytes = 4 * gp.inputs.reduce((a, x) => a + numel(x.shape), 0)
-    + 4 * gp.outputs.reduce((a, o) => a + numel(o.shape), 0) + cellBytes(read) + cellBytes(written);
+  const minBytes =
+    4 * gp.inputs.reduce((a, x) => a + numel(x.shape), 0) +
+    4 * gp.outputs.reduce((a, o) => a + numel(o.shape), 0) +
+    cellBytes(read) +
+    cellBytes(written);
   const peakBytes = buffers.reduce((a, b) => a + 4 * b.size, 0);
 
   return {
-    buffers, host: gp.host, inputs, outputs, cells: cellPlacements,
-    kernels: kernels.map((k) => planKernel(annotate(k))), peakBytes, minBytes, graph: gp,
+    buffers,
+    host: gp.host,
+    inputs,
+    outputs,
+    cells: cellPlacements,
+    kernels: kernels.map((k) => planKernel(annotate(k))),
+    peakBytes,
+    minBytes,
+    graph: gp,
   };
 }
 
@@ -219,11 +274,14 @@ function placeInputs(gp: GraphProgram, plans: KernelPlan[], decl: (b: BufferDecl
   const group = inputRoles(gp, plans);
   const bufOf = new Map<number[], number>();
   return gp.inputs.map((x, i) => {
-    const g = group.get(i), dtype = storageOf(x.dtype);
+    const g = group.get(i),
+      dtype = storageOf(x.dtype);
     if (!g) {
       return {
         buf: decl({ name: x.name, kind: 'input', dtype, size: numel(x.shape) }),
-        offset: 0, shape: [...x.shape], dtype: x.dtype,
+        offset: 0,
+        shape: [...x.shape],
+        dtype: x.dtype,
       };
     }
     if (!bufOf.has(g.role)) {
@@ -250,15 +308,21 @@ function inputOrder(gp: GraphProgram, plans: KernelPlan[]): number[] {
 
 /** every value of one dtype in one buffer, in `order` */
 function packValues(
-  vals: readonly { shape: readonly number[]; dtype: Placement['dtype'] }[], order: number[], name: string,
-  kind: 'input' | 'output', decl: (b: BufferDecl) => number,
+  vals: readonly { shape: readonly number[]; dtype: Placement['dtype'] }[],
+  order: number[],
+  name: string,
+  kind: 'input' | 'output',
+  decl: (b: BufferDecl) => number,
 ): Placement[] {
   const out: Placement[] = [];
   for (const dt of DT) {
     const mine = order.filter((i) => storageOf(vals[i].dtype) === dt);
     if (!mine.length) continue;
     const buf = decl({
-      name: `${name}_${dt}`, kind, dtype: dt, size: mine.reduce((a, i) => a + numel(vals[i].shape), 0),
+      name: `${name}_${dt}`,
+      kind,
+      dtype: dt,
+      size: mine.reduce((a, i) => a + numel(vals[i].shape), 0),
     });
     let offset = 0;
     for (const i of mine) {
@@ -276,18 +340,20 @@ function inputRoles(gp: GraphProgram, plans: KernelPlan[]): Map<number, { role: 
     if (p.kind !== 'multi') continue;
     const seqs = p.clusters.map((c) => {
       const seq: number[] = [];
-      for (const s of c) for (const l of s.loads) {
-        if (l.node.op === 'input' && !seq.includes(l.node.arg.index)) seq.push(l.node.arg.index);
-      }
+      for (const s of c)
+        for (const l of s.loads) {
+          if (l.node.op === 'input' && !seq.includes(l.node.arg.index)) seq.push(l.node.arg.index);
+        }
       return seq;
     });
     for (let k = 0; k < seqs[0].length; k++) {
       const role = seqs.map((s) => s[k]);
       const dt = storageOf(gp.inputs[role[0]].dtype);
       if (
-        role.some((i) => i === undefined || group.has(i) || storageOf(gp.inputs[i].dtype) !== dt)
-        || new Set(role).size < role.length
-      ) continue;
+        role.some((i) => i === undefined || group.has(i) || storageOf(gp.inputs[i].dtype) !== dt) ||
+        new Set(role).size < role.length
+      )
+        continue;
       let offset = 0;
       for (const i of role) {
         group.set(i, { role, offset });

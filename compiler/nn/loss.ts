@@ -60,8 +60,8 @@ export class CrossEntropyLoss extends Module {
     const c = input.shape[cdim];
     if (this.weight && this.weight.shape[0] !== c) {
       throw new KilnError(
-        `CrossEntropyLoss: weight tensor should be defined either for all ${c} classes or no classes `
-        + `but got weight tensor of shape: ${fmtShape(this.weight.shape)}; input ${fmtShape(input.shape)}`,
+        `CrossEntropyLoss: weight tensor should be defined either for all ${c} classes or no classes ` +
+          `but got weight tensor of shape: ${fmtShape(this.weight.shape)}; input ${fmtShape(input.shape)}`,
       );
     }
     const logp = input.logSoftmax(cdim);
@@ -80,8 +80,8 @@ export class CrossEntropyLoss extends Module {
   ): Tensor {
     if (target.shape.join() !== input.shape.join()) {
       throw new KilnError(
-        `CrossEntropyLoss: probability targets must have the input's shape: input ${fmtShape(input.shape)}, `
-        + `target ${fmtShape(target.shape)} (class indices must be int32)`,
+        `CrossEntropyLoss: probability targets must have the input's shape: input ${fmtShape(input.shape)}, ` +
+          `target ${fmtShape(target.shape)} (class indices must be int32)`,
       );
     }
     // PyTorch takes any negative ignore_index here (it matches no probability) and refuses the rest
@@ -93,7 +93,10 @@ export class CrossEntropyLoss extends Module {
     const prod = wb ? logp.mul(t).mul(wb) : logp.mul(t);
     if (this.reduction === 'none') return prod.sum(cdim).neg();
     if (this.reduction === 'sum') return prod.sum().neg();
-    return prod.sum().neg().div(input.numel() / c);
+    return prod
+      .sum()
+      .neg()
+      .div(input.numel() / c);
   }
 
   private indexTarget(
@@ -107,8 +110,9 @@ export class CrossEntropyLoss extends Module {
     const want = input.shape.filter((_, i) => i !== cdim);
     if (target.dtype !== 'int32' || target.shape.join() !== want.join()) {
       throw new KilnError(
-        `CrossEntropyLoss: expected int32 class indices of shape ${fmtShape(want)} for input ${fmtShape(input.shape)}, `
-        + `got ${target.dtype}${fmtShape(target.shape)}`,
+        `CrossEntropyLoss: expected int32 class indices of shape ${fmtShape(want)} ` +
+          `for input ${fmtShape(input.shape)}, ` +
+          `got ${target.dtype}${fmtShape(target.shape)}`,
       );
     }
     checkIndices(target, { kind: 'target', size: c, ignore: this.ignoreIndex });
@@ -126,9 +130,12 @@ export class CrossEntropyLoss extends Module {
     if (ls === 0) return nllRed;
     // the uniform term: -sum_c logp[c] (* w[c]), zero where ignored
     const smooth = where(valid, (wb ? logp.mul(wb) : logp).sum(cdim).neg(), 0);
-    const smoothRed = r === 'none' ? smooth
-      : r === 'sum' ? smooth.sum()
-      : smooth.sum().div(this.weight ? wt.sum() : valid.float().sum());
+    const smoothRed =
+      r === 'none'
+        ? smooth
+        : r === 'sum'
+          ? smooth.sum()
+          : smooth.sum().div(this.weight ? wt.sum() : valid.float().sum());
     return nllRed.mul(1 - ls).add(smoothRed.mul(ls / c));
   }
 }
@@ -143,16 +150,16 @@ export class MSELoss extends Module {
   forward(input: Tensor, target: Tensor): Tensor {
     if (input.dtype !== 'float32' || target.dtype !== 'float32') {
       throw new KilnError(
-        `MSELoss: expected float32 input and target, got ${input.dtype}${fmtShape(input.shape)} `
-        + `and ${target.dtype}${fmtShape(target.shape)}`,
+        `MSELoss: expected float32 input and target, got ${input.dtype}${fmtShape(input.shape)} ` +
+          `and ${target.dtype}${fmtShape(target.shape)}`,
       );
     }
     if (input.shape.join() !== target.shape.join()) {
       // PyTorch broadcasts here with a warning; almost always a bug ([N, 1] against [N])
       console.warn(
-        `MSELoss: Using a target size (${fmtShape(target.shape)}) that is different to the input size `
-        + `(${fmtShape(input.shape)}). This will likely lead to incorrect results due to broadcasting. `
-        + 'Please ensure they have the same size.',
+        `MSELoss: Using a target size (${fmtShape(target.shape)}) that is different to the input size ` +
+          `(${fmtShape(input.shape)}). This will likely lead to incorrect results due to broadcasting. ` +
+          'Please ensure they have the same size.',
       );
     }
     const d = input.sub(target);
