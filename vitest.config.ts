@@ -6,9 +6,7 @@ export default defineConfig({
   // as the kiln-source export condition does for Node and tsx.
   resolve: {
     conditions: ['kiln-source'],
-    alias: [
-      { find: /^kiln$/, replacement: fileURLToPath(new URL('./compiler/index.ts', import.meta.url)) },
-    ],
+    alias: [{ find: /^kiln$/, replacement: fileURLToPath(new URL('./compiler/index.ts', import.meta.url)) }],
   },
   test: {
     include: ['test/**/*.test.ts'],

@@ -17,7 +17,8 @@ const SIZES = (process.env.SIZES ?? '1e4,1e5,1e6,1e7').split(',').map(Number);
 
 /** best-of-rounds seconds per call, each round long enough (~50 ms) to swamp timer noise */
 function time(fn: () => void): number {
-  fn(); fn();
+  fn();
+  fn();
   let reps = 1;
   for (;;) {
     const t = performance.now();
@@ -36,14 +37,18 @@ function time(fn: () => void): number {
 
 /** y = x (a second array: the store also reads its line first, so ~12 B/float really move) */
 function copyProgram(n: number): KernelProgram {
-  return program([{ name: 'state', kind: 'state', dtype: 'f32', size: 2 * n }],
-    [kernel('copy', [n], [store(0, add(v('g0'), ci(n)), ld(0, v('g0')))], n)]);
+  return program(
+    [{ name: 'state', kind: 'state', dtype: 'f32', size: 2 * n }],
+    [kernel('copy', [n], [store(0, add(v('g0'), ci(n)), ld(0, v('g0')))], n)],
+  );
 }
 
 /** x = 2x in place: the same read-modify-write traffic pattern as Adam's p, m, v */
 function scaleProgram(n: number): KernelProgram {
-  return program([{ name: 'state', kind: 'state', dtype: 'f32', size: n }],
-    [kernel('scale', [n], [store(0, v('g0'), mul(ld(0, v('g0')), c(2)))], n)]);
+  return program(
+    [{ name: 'state', kind: 'state', dtype: 'f32', size: n }],
+    [kernel('scale', [n], [store(0, v('g0'), mul(ld(0, v('g0')), c(2)))], n)],
+  );
 }
 
 /** seconds per run of `p` on a fresh device, with a synchronous inner call */
@@ -52,7 +57,9 @@ async function timeProgram(p: KernelProgram, parallelThreshold: number, scalars:
   const exe = await dev.load(compileNative(p, { cacheDir, parallelThreshold }));
   // run() is async only by contract; it completes synchronously, so time the promise-free body
   let pending: Promise<unknown> = Promise.resolve();
-  const t = time(() => { pending = exe.run([], scalars); });
+  const t = time(() => {
+    pending = exe.run([], scalars);
+  });
   await pending;
   return t;
 }
@@ -65,25 +72,46 @@ for (const n of SIZES) {
   const s = adamScalars(1);
   const [a1, a2] = [await timeProgram(adamProgram(n), Infinity, s), await timeProgram(adamProgram(n), 0, s)];
   rows.push([
-    'adam', n.toExponential(0), String(28 * n), gbs(28 * n, a1), gbs(28 * n, a2), (a1 * 1e6).toFixed(1),
-    (a2 * 1e6).toFixed(1), '',
+    'adam',
+    n.toExponential(0),
+    String(28 * n),
+    gbs(28 * n, a1),
+    gbs(28 * n, a2),
+    (a1 * 1e6).toFixed(1),
+    (a2 * 1e6).toFixed(1),
+    '',
   ]);
   const [c1, c2] = [await timeProgram(copyProgram(n), Infinity, s), await timeProgram(copyProgram(n), 0, s)];
-  const src = new Float32Array(n).fill(1), dst = new Float32Array(n);
+  const src = new Float32Array(n).fill(1),
+    dst = new Float32Array(n);
   const js = time(() => dst.set(src));
   rows.push([
-    'copy', n.toExponential(0), String(8 * n), gbs(8 * n, c1), gbs(8 * n, c2), (c1 * 1e6).toFixed(1),
-    (c2 * 1e6).toFixed(1), gbs(8 * n, js),
+    'copy',
+    n.toExponential(0),
+    String(8 * n),
+    gbs(8 * n, c1),
+    gbs(8 * n, c2),
+    (c1 * 1e6).toFixed(1),
+    (c2 * 1e6).toFixed(1),
+    gbs(8 * n, js),
   ]);
   const [s1, s2] = [await timeProgram(scaleProgram(n), Infinity, s), await timeProgram(scaleProgram(n), 0, s)];
   rows.push([
-    'scale', n.toExponential(0), String(8 * n), gbs(8 * n, s1), gbs(8 * n, s2), (s1 * 1e6).toFixed(1),
-    (s2 * 1e6).toFixed(1), '',
+    'scale',
+    n.toExponential(0),
+    String(8 * n),
+    gbs(8 * n, s1),
+    gbs(8 * n, s2),
+    (s1 * 1e6).toFixed(1),
+    (s2 * 1e6).toFixed(1),
+    '',
   ]);
 }
 
-console.log(`kiln native Adam vs copy bandwidth (cpu ${hostCpu()}, GB/s = bytes moved / time; `
-  + 'adam 28 B/param, copy and scale 8 B/float)');
+console.log(
+  `kiln native Adam vs copy bandwidth (cpu ${hostCpu()}, GB/s = bytes moved / time; ` +
+    'adam 28 B/param, copy and scale 8 B/float)',
+);
 const w = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
 for (const r of rows) console.log(r.map((x, j) => x.padStart(w[j])).join('  '));
 if (tmpCache) rmSync(tmpCache, { recursive: true, force: true });

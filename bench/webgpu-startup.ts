@@ -33,7 +33,10 @@ const rand = (n: number, seed: number) => {
 function mlp(i: number, h: number, o: number, batch: number): Workload {
   return {
     label: `MLP ${i}-${h}-${o}, batch ${batch}, Adam`,
-    inputs: [{ shape: [batch, i], dtype: 'float32' }, { shape: [batch], dtype: 'int32' }],
+    inputs: [
+      { shape: [batch, i], dtype: 'float32' },
+      { shape: [batch], dtype: 'int32' },
+    ],
     make() {
       const model = new nn.Sequential(new nn.Linear(i, h), new nn.ReLU(), new nn.Linear(h, o));
       const criterion = new nn.CrossEntropyLoss();
@@ -61,7 +64,13 @@ const WORKLOADS: Record<string, Workload> = {
       const p = new nn.Parameter({ shape: [1e6], data: rand(1e6, 1) });
       const g = new nn.Parameter({ shape: [1e6], data: rand(1e6, 2) }, false);
       const opt = new optim.Adam([p], { lr: 1e-3 });
-      return { fn: () => { p.grad = g as Tensor; opt.step(); }, args: [] };
+      return {
+        fn: () => {
+          p.grad = g as Tensor;
+          opt.step();
+        },
+        args: [],
+      };
     },
   },
 };
@@ -74,7 +83,9 @@ function timeMethod<T extends object>(obj: T, key: keyof T & string, into: Phase
   const f = (obj as Record<string, unknown>)[key] as (...a: unknown[]) => unknown;
   (obj as Record<string, unknown>)[key] = function (this: unknown, ...a: unknown[]) {
     const t = now();
-    const add = () => { into[phase] = (into[phase] ?? 0) + now() - t; };
+    const add = () => {
+      into[phase] = (into[phase] ?? 0) + now() - t;
+    };
     const r = f.apply(obj, a);
     if (r instanceof Promise) return r.finally(add);
     add();
@@ -97,13 +108,16 @@ async function child(target: 'webgpu' | 'native', name: string): Promise<Phases>
     timeMethod(gpu, 'createShaderModule', ph, 'shader modules');
     // pipelines are created concurrently: time the window from the first call to the last settle
     const create = gpu.createComputePipelineAsync.bind(gpu);
-    let first = 0, open = 0;
+    let first = 0,
+      open = 0;
     gpu.createComputePipelineAsync = (d) => {
       if (!open++) first = now();
       const p = create(d);
-      void p.finally(() => {
-        if (!--open) ph['pipelines'] = (ph['pipelines'] ?? 0) + now() - first;
-      }).catch(() => undefined);
+      void p
+        .finally(() => {
+          if (!--open) ph['pipelines'] = (ph['pipelines'] ?? 0) + now() - first;
+        })
+        .catch(() => undefined);
       return p;
     };
   }
@@ -122,13 +136,29 @@ async function child(target: 'webgpu' | 'native', name: string): Promise<Phases>
   return ph;
 }
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+};
 
 function parent(): void {
   const rounds = Number(process.env.ROUNDS ?? 3);
   const names = (process.env.WORKLOADS ?? Object.keys(WORKLOADS).join(',')).split(',');
-  const rows: string[][] = [['workload', 'target', 'trace', 'schedule', 'render', 'modules', 'pipelines', 'load',
-    'first run', 'first step', 'webgpu/native']];
+  const rows: string[][] = [
+    [
+      'workload',
+      'target',
+      'trace',
+      'schedule',
+      'render',
+      'modules',
+      'pipelines',
+      'load',
+      'first run',
+      'first step',
+      'webgpu/native',
+    ],
+  ];
   for (const name of names) {
     const med: Record<string, Phases> = {};
     for (const target of ['native', 'webgpu'] as const) {
@@ -136,8 +166,11 @@ function parent(): void {
       for (let r = 0; r < rounds; r++) {
         const cache = mkdtempSync(join(tmpdir(), 'kiln-startup-'));
         const env = { ...process.env, KILN_CACHE_DIR: cache, MESA_SHADER_CACHE_DISABLE: 'true' };
-        const res = spawnSync(process.execPath, ['--import', 'tsx', process.argv[1], '--child', target, name],
-          { env, encoding: 'utf8', maxBuffer: 1 << 26 });
+        const res = spawnSync(process.execPath, ['--import', 'tsx', process.argv[1], '--child', target, name], {
+          env,
+          encoding: 'utf8',
+          maxBuffer: 1 << 26,
+        });
         rmSync(cache, { recursive: true, force: true });
         const line = res.stdout.split('\n').find((l) => l.startsWith('{'));
         if (res.status !== 0 || !line) throw new Error(`${target} ${name}: child failed\n${res.stderr}`);
@@ -149,13 +182,25 @@ function parent(): void {
       const p = med[target];
       const ms = (k: string) => (p[k] === undefined ? '-' : `${Math.round(p[k])} ms`);
       const ratio = target === 'webgpu' ? `${(p['first step'] / med.native['first step']).toFixed(2)}x` : '';
-      rows.push([target === 'native' ? WORKLOADS[name].label : '', target, ms('trace'), ms('schedule'), ms('render'),
-        ms('shader modules'), ms('pipelines'), ms(target === 'webgpu' ? 'load' : 'load (dlopen)'), ms('first run'),
-        ms('first step'), ratio]);
+      rows.push([
+        target === 'native' ? WORKLOADS[name].label : '',
+        target,
+        ms('trace'),
+        ms('schedule'),
+        ms('render'),
+        ms('shader modules'),
+        ms('pipelines'),
+        ms(target === 'webgpu' ? 'load' : 'load (dlopen)'),
+        ms('first run'),
+        ms('first step'),
+        ratio,
+      ]);
     }
   }
-  console.log(`first step (compile() + first run), median of ${rounds} fresh processes per cell; `
-    + 'load includes modules and pipelines');
+  console.log(
+    `first step (compile() + first run), median of ${rounds} fresh processes per cell; ` +
+      'load includes modules and pipelines',
+  );
   const w = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
   for (const r of rows) console.log(r.map((x, j) => (j >= 2 ? x.padStart(w[j]) : x.padEnd(w[j]))).join('  '));
   console.log('reproduce: npx tsx bench/webgpu-startup.ts');

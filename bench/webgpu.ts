@@ -61,7 +61,10 @@ passProto.dispatchWorkgroups = function (this: GPUComputePassEncoder, ...a: Para
 
 /** tfjs batches dispatches into a pending command buffer: submit it and wait for the GPU */
 async function tfFinish(): Promise<void> {
-  if (tfb.commandEncoder) { tfb.endComputePassEncoder(); tfb.submitQueue(); }
+  if (tfb.commandEncoder) {
+    tfb.endComputePassEncoder();
+    tfb.submitQueue();
+  }
   await dev.device.queue.onSubmittedWorkDone();
 }
 
@@ -90,25 +93,33 @@ const ms = (s: number) => `${(s * 1e3).toFixed(3)} ms`;
 // ---- the seed's training step ----
 {
   const s = seedSetup('seed_example');
-  const g = s.golden, n = g.losses.length;
+  const g = s.golden,
+    n = g.losses.length;
   const step = await compileSeed(s, TARGET);
   const kLoss: number[] = [];
   for (let k = 0; k < n; k++) kLoss.push((await step.run(...s.batch(k))).item());
   const kErr = Math.max(...kLoss.map((l, k) => Math.abs(l - g.losses[k]) / g.losses[k]));
   const r = await measure((k) => step.run(...s.batch(k % n)), 50);
   rows.push([
-    'seed step (1x10 -> 5 -> 2, Adam)', 'kiln', ms(r.s), String(r.kernels), `loss vs PyTorch ${kErr.toExponential(1)}`,
+    'seed step (1x10 -> 5 -> 2, Adam)',
+    'kiln',
+    ms(r.s),
+    String(r.kernels),
+    `loss vs PyTorch ${kErr.toExponential(1)}`,
   ]);
 
   const v = (k: string, shape: number[]) => tf.variable(tf.tensor(g.init[k].data, shape));
   const [w1, b1, w2, b2] = [v('0.weight', [5, 10]), v('0.bias', [5]), v('2.weight', [2, 5]), v('2.bias', [2])];
   const opt = tf.train.adam(1e-3, 0.9, 0.999, 1e-8);
   const tfStep = async (k: number) => {
-    const loss = tf.tidy(() => opt.minimize(() => {
-      const x = tf.tensor2d(g.inputs[k % n].data, [1, 10]), y = tf.tensor1d(g.targets[k % n].data, 'int32');
-      const h = tf.relu(tf.add(tf.matMul(x, w1, false, true), b1));
-      return tf.losses.softmaxCrossEntropy(tf.oneHot(y, 2), tf.add(tf.matMul(h, w2, false, true), b2)) as tf.Scalar;
-    }, true)!);
+    const loss = tf.tidy(() =>
+      opt.minimize(() => {
+        const x = tf.tensor2d(g.inputs[k % n].data, [1, 10]),
+          y = tf.tensor1d(g.targets[k % n].data, 'int32');
+        const h = tf.relu(tf.add(tf.matMul(x, w1, false, true), b1));
+        return tf.losses.softmaxCrossEntropy(tf.oneHot(y, 2), tf.add(tf.matMul(h, w2, false, true), b2)) as tf.Scalar;
+      }, true)!,
+    );
     const out = (await loss.data())[0];
     loss.dispose();
     return out;
@@ -122,38 +133,62 @@ const ms = (s: number) => `${(s * 1e3).toFixed(3)} ms`;
 }
 
 // ---- Adam at 1e6 parameters, gradients resident on the device ----
-for (const [count, size] of [[1, 1e6], [10, 1e5]]) {
+for (const [count, size] of [
+  [1, 1e6],
+  [10, 1e5],
+]) {
   const params = Array.from({ length: count }, (_, i) => new nn.Parameter({ shape: [size], data: rand(size, i + 1) }));
   const grads = Array.from(
     { length: count },
     (_, i) => new nn.Parameter({ shape: [size], data: rand(size, 100 + i) }, false),
   );
   const opt = new optim.Adam(params, { lr: 1e-3 });
-  const step = await compile(() => {
-    params.forEach((p, i) => { p.grad = grads[i] as Tensor; });
-    opt.step();
-  }, { inputs: [], target: TARGET });
+  const step = await compile(
+    () => {
+      params.forEach((p, i) => {
+        p.grad = grads[i] as Tensor;
+      });
+      opt.step();
+    },
+    { inputs: [], target: TARGET },
+  );
   const r = await measure(() => step.run(), 20);
   const label = `Adam, ${count} x ${size.toExponential(0)} params`;
   rows.push([
-    label, 'kiln', ms(r.s), String(r.kernels), `${(28 * count * size / r.s / 1e9).toFixed(2)} GB/s (28 B/param)`,
+    label,
+    'kiln',
+    ms(r.s),
+    String(r.kernels),
+    `${((28 * count * size) / r.s / 1e9).toFixed(2)} GB/s (28 B/param)`,
   ]);
 
   const vars = params.map((p, i) => tf.variable(tf.tensor1d(p.data), true, `adam${count}_${i}`));
   const gts = grads.map((gr) => tf.tensor1d(gr.data));
   const topt = tf.train.adam(1e-3, 0.9, 0.999, 1e-8);
   const named = vars.map((v, i) => ({ name: v.name, tensor: gts[i] }));
-  const t = await measure(async () => { topt.applyGradients(named); await tfFinish(); }, 20);
+  const t = await measure(async () => {
+    topt.applyGradients(named);
+    await tfFinish();
+  }, 20);
   rows.push([
-    '', 'tfjs', ms(t.s), String(t.kernels), `${(28 * count * size / t.s / 1e9).toFixed(2)} GB/s (28 B/param)`,
+    '',
+    'tfjs',
+    ms(t.s),
+    String(t.kernels),
+    `${((28 * count * size) / t.s / 1e9).toFixed(2)} GB/s (28 B/param)`,
   ]);
-  topt.dispose(); vars.forEach((x) => x.dispose()); gts.forEach((x) => x.dispose());
+  topt.dispose();
+  vars.forEach((x) => x.dispose());
+  gts.forEach((x) => x.dispose());
 }
 
-console.log(`kiln vs TensorFlow.js ${tf.version_core} (webgpu backend), one shared GPUDevice: `
-  + `Dawn ${BACKEND}, ${dev.name.replace(/^webgpu:browser:/, '')}`);
-console.log(`median of ${ROUNDS} rounds; per step includes waiting for the GPU `
-  + '(seed: upload x, y and read the loss back)');
+console.log(
+  `kiln vs TensorFlow.js ${tf.version_core} (webgpu backend), one shared GPUDevice: ` +
+    `Dawn ${BACKEND}, ${dev.name.replace(/^webgpu:browser:/, '')}`,
+);
+console.log(
+  `median of ${ROUNDS} rounds; per step includes waiting for the GPU ` + '(seed: upload x, y and read the loss back)',
+);
 const w = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
 for (const r of rows) console.log(r.map((x, j) => (j >= 2 && j <= 3 ? x.padStart(w[j]) : x.padEnd(w[j]))).join('  '));
 console.log(`reproduce: ${BACKEND === 'llvmpipe' ? '' : `KILN_WEBGPU_BACKEND=${BACKEND} `}npx tsx bench/webgpu.ts`);

@@ -13,7 +13,10 @@ if (!process.execArgv.includes(CONDITION)) {
     [CONDITION, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
     { stdio: 'inherit' },
   );
-  if (r.error) { console.error(`kiln: cannot start node: ${r.error.message}`); process.exit(1); }
+  if (r.error) {
+    console.error(`kiln: cannot start node: ${r.error.message}`);
+    process.exit(1);
+  }
   process.exit(r.status ?? 1);
 }
 const { register } = await import('tsx/esm/api');

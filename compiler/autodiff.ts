@@ -19,8 +19,12 @@ const T = (n: Node) => Tensor.fromNode(n);
  * Computes d(root)/d(leaf) for every leaf reachable from root, calling `deliver` for each, and
  * `enter` for each node whose backward rule it is about to apply.
  */
-export function gradients(root: Tensor, seed: Tensor, deliver: (leaf: Tensor, g: Tensor) => void,
-  enter: (n: Node) => void = () => {}): void {
+export function gradients(
+  root: Tensor,
+  seed: Tensor,
+  deliver: (leaf: Tensor, g: Tensor) => void,
+  enter: (n: Node) => void = () => {},
+): void {
   const order = toposort([root.node]).filter((n) => gradNodes.has(n));
   const grads = new Map<number, Tensor>([[root.node.id, seed]]);
   const accumulate = (n: Node, g: Tensor) => {
@@ -32,7 +36,10 @@ export function gradients(root: Tensor, seed: Tensor, deliver: (leaf: Tensor, g:
     const g = grads.get(n.id);
     if (!g) continue;
     const leaf = leafTensors.get(n);
-    if (leaf) { deliver(leaf, g); continue; }
+    if (leaf) {
+      deliver(leaf, g);
+      continue;
+    }
     enter(n);
     const custom = customVjp.get(n);
     if (custom) {
@@ -54,10 +61,11 @@ export function gradients(root: Tensor, seed: Tensor, deliver: (leaf: Tensor, g:
 
 // PyTorch frees the values a graph saved for its backward when backward() is done (unless
 // retain_graph): walking such a node again is an error, not a second, doubled gradient.
-const SECOND_BACKWARD = 'Trying to backward through the graph a second time (or directly access saved tensors after '
-  + 'they have already been freed). Saved intermediate values of the graph are freed when you call .backward() or '
-  + 'autograd.grad(). Specify retainGraph: true if you need to backward through the graph a second time or if you need '
-  + 'to access saved tensors after calling backward.';
+const SECOND_BACKWARD =
+  'Trying to backward through the graph a second time (or directly access saved tensors after ' +
+  'they have already been freed). Saved intermediate values of the graph are freed when you call .backward() or ' +
+  'autograd.grad(). Specify retainGraph: true if you need to backward through the graph a second time or if you need ' +
+  'to access saved tensors after calling backward.';
 /** nodes whose saved values a backward() without retainGraph has freed */
 const freed = new WeakSet<Node>();
 function savesValues(n: Node): boolean {
@@ -83,10 +91,17 @@ function backward(t: Tensor, gradientOrOptions?: Tensor | BackwardOptions | null
   // every gradient is computed before any leaf changes: a second walk of a freed graph changes nothing
   const delivered: [Tensor, Tensor][] = [];
   const walked: Node[] = [];
-  noGrad(() => gradients(t, seed, (leaf, g) => delivered.push([leaf, g]), (n) => {
-    if (freed.has(n)) throw new KilnError(SECOND_BACKWARD);
-    walked.push(n);
-  }));
+  noGrad(() =>
+    gradients(
+      t,
+      seed,
+      (leaf, g) => delivered.push([leaf, g]),
+      (n) => {
+        if (freed.has(n)) throw new KilnError(SECOND_BACKWARD);
+        walked.push(n);
+      },
+    ),
+  );
   if (!opts?.retainGraph) for (const n of walked) if (savesValues(n)) freed.add(n);
   // gradients are plain values (no create_graph); leaves accumulate into .grad, as PyTorch does
   noGrad(() => {

@@ -40,7 +40,9 @@ export function registerBackend(name: string, factory: BackendFactory): void {
   factories.set(name, factory);
 }
 
-export function availableTargets(): string[] { return [...factories.keys()]; }
+export function availableTargets(): string[] {
+  return [...factories.keys()];
+}
 
 /** the process-wide instance of a target (created on first use) */
 export function getBackend(name: string): Promise<Backend> {

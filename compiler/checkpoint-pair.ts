@@ -10,7 +10,13 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs
 import path from 'node:path';
 import { KilnError } from './errors.js';
 import {
-  readFileWhole, removeOrphanTemps, sha256Hex as sha256, syncDir, tempNameFor, writeFileAtomic, writeFileSynced,
+  readFileWhole,
+  removeOrphanTemps,
+  sha256Hex as sha256,
+  syncDir,
+  tempNameFor,
+  writeFileAtomic,
+  writeFileSynced,
 } from './files.js';
 
 export type PairKind = 'model' | 'optimizer';
@@ -18,8 +24,15 @@ export const PAIR_MANIFEST = 'kiln-checkpoint.json';
 export const PAIR_FILES: Record<PairKind, string> = { model: 'model.safetensors', optimizer: 'optimizer.safetensors' };
 const FORMAT = 'kiln-checkpoint-1';
 
-interface PairEntry { file: string; sha256: string; /** the temporary holding it until the rename */ staged?: string }
-interface PairManifest { format: typeof FORMAT; files: Partial<Record<PairKind, PairEntry>> }
+interface PairEntry {
+  file: string;
+  sha256: string;
+  /** the temporary holding it until the rename */ staged?: string;
+}
+interface PairManifest {
+  format: typeof FORMAT;
+  files: Partial<Record<PairKind, PairEntry>>;
+}
 
 const NAMES = [...Object.values(PAIR_FILES), PAIR_MANIFEST];
 
@@ -27,13 +40,20 @@ function readManifest(dir: string): PairManifest | undefined {
   const file = path.join(dir, PAIR_MANIFEST);
   if (!existsSync(file)) return undefined;
   let m: PairManifest;
-  try { m = JSON.parse(readFileSync(file, 'utf8')) as PairManifest; } catch (e) {
+  try {
+    m = JSON.parse(readFileSync(file, 'utf8')) as PairManifest;
+  } catch (e) {
     throw new KilnError(`checkpoint ${dir}: ${PAIR_MANIFEST} is not valid JSON (${(e as Error).message})`);
   }
   const entries = Object.entries(m?.files ?? {}) as [PairKind, PairEntry][];
   const plain = (f: unknown) => typeof f === 'string' && path.basename(f) === f && f !== '..' && f !== '.';
-  if (m?.format !== FORMAT || !entries.every(([k, e]) => PAIR_FILES[k] === e?.file && /^[0-9a-f]{64}$/.test(e.sha256)
-    && (e.staged === undefined || plain(e.staged)))) {
+  if (
+    m?.format !== FORMAT ||
+    !entries.every(
+      ([k, e]) =>
+        PAIR_FILES[k] === e?.file && /^[0-9a-f]{64}$/.test(e.sha256) && (e.staged === undefined || plain(e.staged)),
+    )
+  ) {
     throw new KilnError(`checkpoint ${dir}: ${PAIR_MANIFEST} is not a kiln checkpoint manifest (format ${FORMAT})`);
   }
   return m;
@@ -47,14 +67,19 @@ function recover(dir: string, verify = true): PairManifest | undefined {
     const tmp = path.join(dir, e.staged!);
     if (existsSync(tmp)) {
       if (verify && sha256(readFileWhole(tmp)) !== e.sha256) {
-        throw new KilnError(`checkpoint ${dir}: the interrupted save's ${e.staged} does not match ${PAIR_MANIFEST}; `
-          + 'the folder was changed by hand');
+        throw new KilnError(
+          `checkpoint ${dir}: the interrupted save's ${e.staged} does not match ${PAIR_MANIFEST}; ` +
+            'the folder was changed by hand',
+        );
       }
       renameSync(tmp, path.join(dir, e.file));
     }
     delete e.staged;
   }
-  if (m && staged.length) { syncDir(dir); writeFileAtomic(path.join(dir, PAIR_MANIFEST), JSON.stringify(m, null, 1)); }
+  if (m && staged.length) {
+    syncDir(dir);
+    writeFileAtomic(path.join(dir, PAIR_MANIFEST), JSON.stringify(m, null, 1));
+  }
   removeOrphanTemps(dir, NAMES);
   return m;
 }
@@ -85,8 +110,12 @@ export function savePair(dir: string, files: Partial<Record<PairKind, Uint8Array
  * Each requested file parsed by `parse` (which reports a truncated or foreign file in its own
  * words), then checked against the last save's manifest. Finishes an interrupted save first.
  */
-export function loadPair<T>(dir: string, kinds: PairKind[], read: (file: string) => Uint8Array,
-  parse: (file: string, bytes: Uint8Array) => T): Partial<Record<PairKind, T>> {
+export function loadPair<T>(
+  dir: string,
+  kinds: PairKind[],
+  read: (file: string) => Uint8Array,
+  parse: (file: string, bytes: Uint8Array) => T,
+): Partial<Record<PairKind, T>> {
   const m = existsSync(dir) ? recover(dir) : undefined;
   const out: Partial<Record<PairKind, T>> = {};
   for (const kind of kinds) {
@@ -95,14 +124,20 @@ export function loadPair<T>(dir: string, kinds: PairKind[], read: (file: string)
     out[kind] = parse(file, bytes);
     if (m) {
       const e = m.files[kind];
-      const saved = Object.values(m.files).map((x) => x.file).join(' and ');
+      const saved = Object.values(m.files)
+        .map((x) => x.file)
+        .join(' and ');
       if (!e) {
-        throw new KilnError(`checkpoint ${dir}: ${PAIR_FILES[kind]} is not part of the last saveCheckpoint `
-          + `(${PAIR_MANIFEST} names only ${saved}): it would not match`);
+        throw new KilnError(
+          `checkpoint ${dir}: ${PAIR_FILES[kind]} is not part of the last saveCheckpoint ` +
+            `(${PAIR_MANIFEST} names only ${saved}): it would not match`,
+        );
       }
       if (sha256(bytes) !== e.sha256) {
-        throw new KilnError(`checkpoint ${dir}: ${PAIR_FILES[kind]} does not match ${PAIR_MANIFEST} (SHA-256 differs): `
-          + 'the files are not from one saveCheckpoint (changed by hand, or by another writer); nothing was loaded');
+        throw new KilnError(
+          `checkpoint ${dir}: ${PAIR_FILES[kind]} does not match ${PAIR_MANIFEST} (SHA-256 differs): ` +
+            'the files are not from one saveCheckpoint (changed by hand, or by another writer); nothing was loaded',
+        );
       }
     }
   }

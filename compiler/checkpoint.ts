@@ -6,10 +6,19 @@
 // checkpoint of another shape or a truncated file changes nothing.
 import path from 'node:path';
 import {
-  decodeSafetensors, encodeSafetensors, toFloat32, type SafeFile, type SafeTensor,
+  decodeSafetensors,
+  encodeSafetensors,
+  toFloat32,
+  type SafeFile,
+  type SafeTensor,
 } from '../runtime/safetensors.js';
 import {
-  camelGroup, optimizerMetadata, paramGroupsJson, paramGroupsOf, parseStateKey, stateKey,
+  camelGroup,
+  optimizerMetadata,
+  paramGroupsJson,
+  paramGroupsOf,
+  parseStateKey,
+  stateKey,
 } from '../runtime/checkpoint-keys.js';
 import { KilnError, fmtShape } from './errors.js';
 import { readFileWhole, writeFileAtomic } from './files.js';
@@ -19,13 +28,20 @@ import type { Module } from './nn/module.js';
 import type { Optimizer } from './optim/optimizer.js';
 
 type AnyOptimizer = Optimizer<any>;
-export interface CheckpointObjects { model?: Module; optimizer?: AnyOptimizer }
+export interface CheckpointObjects {
+  model?: Module;
+  optimizer?: AnyOptimizer;
+}
 
 function readSafetensors(file: string, bytes?: Uint8Array): SafeFile {
-  try { bytes ??= readFileWhole(file); } catch (e) {
+  try {
+    bytes ??= readFileWhole(file);
+  } catch (e) {
     throw new KilnError(`cannot read checkpoint ${file}: ${(e as Error).message}`);
   }
-  try { return decodeSafetensors(bytes, file); } catch (e) {
+  try {
+    return decodeSafetensors(bytes, file);
+  } catch (e) {
     throw new KilnError(`checkpoint ${file} is not a valid safetensors file: ${(e as Error).message}`);
   }
 }
@@ -59,9 +75,10 @@ export async function loadModel(file: string, model: Module): Promise<void> {
 // ---- optimizer ---------------------------------------------------------------------------------
 
 /** optimizer.stateDict() flattened to `state.<i>.<key>` tensors plus param_groups metadata */
-export function flattenOptimizerState(
-  sd: ReturnType<AnyOptimizer['stateDict']>,
-): { tensors: Record<string, SafeTensor>; metadata: Record<string, string> } {
+export function flattenOptimizerState(sd: ReturnType<AnyOptimizer['stateDict']>): {
+  tensors: Record<string, SafeTensor>;
+  metadata: Record<string, string>;
+} {
   const tensors: Record<string, SafeTensor> = {};
   for (const [i, entry] of Object.entries(sd.state)) {
     for (const [k, v] of Object.entries(entry)) {
@@ -84,7 +101,11 @@ export function unflattenOptimizerState(
   const raw = paramGroupsOf(f.metadata);
   if (raw === undefined) throw new KilnError(`${what}: no __metadata__.param_groups (is this a model checkpoint?)`);
   let groups: Record<string, unknown>[];
-  try { groups = JSON.parse(raw); } catch { throw new KilnError(`${what}: __metadata__.param_groups is not JSON`); }
+  try {
+    groups = JSON.parse(raw);
+  } catch {
+    throw new KilnError(`${what}: __metadata__.param_groups is not JSON`);
+  }
   const state: Record<number, Record<string, unknown>> = {};
   for (const [key, t] of Object.entries(f.tensors)) {
     const sk = parseStateKey(key);
@@ -140,13 +161,19 @@ function checkOptimizerDict(opt: AnyOptimizer, sd: ReturnType<AnyOptimizer['stat
 export async function loadOptimizer(file: string, opt: AnyOptimizer): Promise<void> {
   const sd = unflattenOptimizerState(readSafetensors(file), `checkpoint ${file}`);
   checkOptimizerDict(opt, sd, `checkpoint ${file}`);
-  try { opt.loadStateDict(sd); } catch (e) { throw new KilnError(`checkpoint ${file}: ${(e as Error).message}`); }
+  try {
+    opt.loadStateDict(sd);
+  } catch (e) {
+    throw new KilnError(`checkpoint ${file}: ${(e as Error).message}`);
+  }
 }
 
 // ---- both --------------------------------------------------------------------------------------
 
-export const checkpointFiles = (dir: string) =>
-  ({ model: path.join(dir, PAIR_FILES.model), optimizer: path.join(dir, PAIR_FILES.optimizer) });
+export const checkpointFiles = (dir: string) => ({
+  model: path.join(dir, PAIR_FILES.model),
+  optimizer: path.join(dir, PAIR_FILES.optimizer),
+});
 
 /**
  * `dir/model.safetensors` and `dir/optimizer.safetensors`, written as one unit (a kill mid-save
@@ -166,7 +193,9 @@ export async function loadCheckpoint(dir: string, objs: CheckpointObjects): Prom
   const files = checkpointFiles(dir);
   const kinds = (['model', 'optimizer'] as PairKind[]).filter((k) => objs[k]);
   const read = (file: string): Uint8Array => {
-    try { return readFileWhole(file); } catch (e) {
+    try {
+      return readFileWhole(file);
+    } catch (e) {
       throw new KilnError(`cannot read checkpoint ${file}: ${(e as Error).message}`);
     }
   };

@@ -43,7 +43,10 @@ class Variant implements StepProgram<Float64Array, any> {
   private readonly outShapes: number[][];
   private readonly outDTypes: ('float32' | 'int32' | 'bool')[];
 
-  constructor(readonly traced: TracedProgram, readonly prepared: PreparedProgram) {
+  constructor(
+    readonly traced: TracedProgram,
+    readonly prepared: PreparedProgram,
+  ) {
     const { host } = traced.graph;
     const sp = prepared as SyncPreparedProgram;
     this.host = new HostStep(host);
@@ -63,22 +66,30 @@ class Variant implements StepProgram<Float64Array, any> {
     this.outDTypes = traced.graph.outputs.map((o) => o.dtype);
   }
 
-  run(inputs: HostArray[], scalars: Float32Array): Promise<HostArray[]> { return this.prepared.run(inputs, scalars); }
+  run(inputs: HostArray[], scalars: Float32Array): Promise<HostArray[]> {
+    return this.prepared.run(inputs, scalars);
+  }
 
   /** the host cells' values when a queued run was called */
-  takeLive(): Float64Array { return Float64Array.from(this.hostCellList, (c) => c.value); }
+  takeLive(): Float64Array {
+    return Float64Array.from(this.hostCellList, (c) => c.value);
+  }
 
   /** the host cells' values (live ones as `live` took them, if given) */
   readHost(vars: Float64Array, live: Float64Array | undefined): void {
-    const idx = this.hostVarIdx, hcells = this.hostCellList, isLive = this.liveHost;
+    const idx = this.hostVarIdx,
+      hcells = this.hostCellList,
+      isLive = this.liveHost;
     for (let i = 0; i < idx.length; i++) vars[idx[i]] = live && isLive[i] ? live[i] : hcells[i].value;
   }
 
   /** after the device ran without error: host state, definedness, the result tensors */
   commit(vars: Float64Array, outs: HostArray[]): any {
-    const oidx = this.outVarIdx, ocells = this.outCellList;
+    const oidx = this.outVarIdx,
+      ocells = this.outCellList;
     for (let i = 0; i < oidx.length; i++) ocells[i].value = vars[oidx[i]];
-    const dc = this.definedCells, dv = this.definedValues;
+    const dc = this.definedCells,
+      dv = this.definedValues;
     for (let i = 0; i < dc.length; i++) dc[i].defined = dv[i];
     const shape = this.traced.resultShape;
     if (shape === 'single') return this.tensor(0, outs[0]);
@@ -103,16 +114,17 @@ function writeBack(traced: TracedProgram, stmts: HostStmt[]): { outVarIdx: Int32
 
 /** the guards as one function: `c[i].defined === want` for each, in order */
 function compileGuards(guards: [{ defined: boolean }, boolean][]): () => boolean {
-  const cells = guards.map(([c]) => c), want = guards.map(([, d]) => d);
+  const cells = guards.map(([c]) => c),
+    want = guards.map(([, d]) => d);
   try {
     const body = guards.length
       ? want.map((d, i) => `c[${i}].defined === ${d ? 'true' : 'false'}`).join(' &&\n  ')
       : 'true';
-    return new Function(
-      'c',
-      `"use strict";\nreturn function kilnGuards() {\n  return ${body};\n};`,
-    )(cells) as () => boolean;
-  } catch { // no eval here (a CSP)
+    return new Function('c', `"use strict";\nreturn function kilnGuards() {\n  return ${body};\n};`)(
+      cells,
+    ) as () => boolean;
+  } catch {
+    // no eval here (a CSP)
     return () => {
       for (let i = 0; i < cells.length; i++) if (cells[i].defined !== want[i]) return false;
       return true;
@@ -125,7 +137,10 @@ export class CompiledFunction {
   private backend?: Backend;
   private readonly driver: StepDriver<HostArray | Tensor, Float64Array, any, Variant>;
 
-  constructor(private readonly fn: (...args: Tensor[]) => unknown, readonly options: Required<CompileOptions>) {
+  constructor(
+    private readonly fn: (...args: Tensor[]) => unknown,
+    readonly options: Required<CompileOptions>,
+  ) {
     this.driver = new StepDriver({
       queue: stateQueue,
       check: (inputs) => this.checkInputs(inputs),
@@ -162,7 +177,9 @@ export class CompiledFunction {
    * (already settled) promise; otherwise the step waits in `stateQueue` with private copies of
    * its inputs and of the live hyperparameters as they were at this call (runtime/step.ts).
    */
-  run(...inputs: (HostArray | Tensor)[]): Promise<any> { return this.driver.run(inputs); }
+  run(...inputs: (HostArray | Tensor)[]): Promise<any> {
+    return this.driver.run(inputs);
+  }
 
   /** per input: the typed array kind and element count a run takes (built on first use) */
   private inputPlan?: { kind: string; n: number }[];
@@ -177,7 +194,10 @@ export class CompiledFunction {
       for (let i = 0; i < inputs.length; i++) {
         // the internal slots, not `length`: a redefined property must not pass for the real size
         const x = inputs[i];
-        if (typedArrayKind(x) !== plan[i].kind || trueLength(x as HostArray) !== plan[i].n) { ok = false; break; }
+        if (typedArrayKind(x) !== plan[i].kind || trueLength(x as HostArray) !== plan[i].n) {
+          ok = false;
+          break;
+        }
       }
       if (ok) return inputs as HostArray[];
     }
@@ -187,8 +207,10 @@ export class CompiledFunction {
   private checkInputsSlow(inputs: readonly (HostArray | Tensor)[]): HostArray[] {
     const specs = this.options.inputs;
     if (inputs.length !== specs.length) {
-      throw new KilnError(`run: expected ${specs.length} inputs `
-        + `(${specs.map((s) => `${s.dtype}[${s.shape}]`).join(', ')}), got ${inputs.length}`);
+      throw new KilnError(
+        `run: expected ${specs.length} inputs ` +
+          `(${specs.map((s) => `${s.dtype}[${s.shape}]`).join(', ')}), got ${inputs.length}`,
+      );
     }
     return inputs.map((x, i) => {
       const spec = specs[i];
@@ -217,7 +239,11 @@ export class CompiledFunction {
   }
 
   /** after every run issued before it: brings every state value this function's target holds back to the host */
-  sync(): Promise<void> { return stateQueue.enqueue(async () => { await this.backend?.syncAll(); }); }
+  sync(): Promise<void> {
+    return stateQueue.enqueue(async () => {
+      await this.backend?.syncAll();
+    });
+  }
 
   /** kernels, launches and bytes of the most recently prepared program */
   stats(): ProgramStats {
@@ -227,7 +253,9 @@ export class CompiledFunction {
   }
 
   /** the traced programs (for inspection) */
-  get programs(): TracedProgram[] { return this.variants.map((v) => v.traced); }
+  get programs(): TracedProgram[] {
+    return this.variants.map((v) => v.traced);
+  }
 }
 
 export async function compile(fn: (...args: any[]) => unknown, options: CompileOptions): Promise<CompiledFunction> {

@@ -35,7 +35,11 @@ export interface SyncPreparedProgram extends PreparedProgram {
   runSync?(inputs: HostArray[], scalars: Float32Array): HostArray[] | undefined;
 }
 
-interface Slot { dtype: 'f32' | 'i32'; offset: number; length: number }
+interface Slot {
+  dtype: 'f32' | 'i32';
+  offset: number;
+  length: number;
+}
 
 export class DeviceBackend implements Backend {
   readonly name: string;
@@ -43,7 +47,9 @@ export class DeviceBackend implements Backend {
   private readonly seen = new Map<TensorCell, number>();
   private readonly slots = new Map<TensorCell, Slot>();
 
-  constructor(private readonly target: DeviceTarget) { this.name = target.name; }
+  constructor(private readonly target: DeviceTarget) {
+    this.name = target.name;
+  }
 
   async prepare(traced: TracedProgram): Promise<SyncPreparedProgram> {
     const kp = this.target.lower(traced);
@@ -116,7 +122,8 @@ export class DeviceBackend implements Backend {
   }
 
   pullSync(cell: TensorCell): boolean {
-    const slot = this.slots.get(cell), device = this.target.device;
+    const slot = this.slots.get(cell),
+      device = this.target.device;
     if (!slot || cell.owner !== this) return true;
     if (!device.readStateSync) return false;
     this.pulled(cell, device.readStateSync(slot.dtype, slot.offset, slot.length));

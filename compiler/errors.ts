@@ -14,12 +14,17 @@ const FRAME = /\(?((?:file:\/\/)?[^()\s]+):(\d+):(\d+)\)?\s*$/;
 function stackLines(limit: number): string[] {
   const saved = Error.stackTraceLimit;
   Error.stackTraceLimit = limit;
-  try { return new Error().stack?.split('\n').slice(2) ?? []; } finally { Error.stackTraceLimit = saved; }
+  try {
+    return new Error().stack?.split('\n').slice(2) ?? [];
+  } finally {
+    Error.stackTraceLimit = saved;
+  }
 }
 
 /** the first frame outside kiln; 'deeper' if every frame seen was kiln's and the stack was cut */
 function firstOutside(lines: string[], limit: number): string | undefined | 'deeper' {
-  let internal = loadedFrom, frames = 0;
+  let internal = loadedFrom,
+    frames = 0;
   for (const line of lines) {
     const m = FRAME.exec(line);
     if (!m) continue;
@@ -47,7 +52,10 @@ export function userSite(): string | undefined {
 
 /** An error raised while tracing, naming the op, what was wrong, and where the user called it. */
 export class KilnError extends Error {
-  constructor(message: string, readonly site = userSite()) {
+  constructor(
+    message: string,
+    readonly site = userSite(),
+  ) {
     super(site ? `${message}\n    at ${site}` : message);
     this.name = 'KilnError';
   }

@@ -2,7 +2,15 @@
 // folder, fsync, rename), whole-file reads past Node's 2 GiB `readFile` limit (positional reads in
 // chunks), and removal of the temporaries a killed writer left behind.
 import {
-  closeSync, fstatSync, fsyncSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync,
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
 } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -31,7 +39,9 @@ export function writeFileSynced(file: string, bytes: Uint8Array, chunk = IO_CHUN
   try {
     for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, Math.min(chunk, bytes.length - off));
     fsyncSync(fd);
-  } finally { closeSync(fd); }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** writes bytes to `file` atomically: readers see the old file or the whole new one */
@@ -50,8 +60,14 @@ export function writeFileAtomic(file: string, bytes: Uint8Array | string, chunk 
 /** makes renames in `dir` durable (where the platform lets a folder be fsynced) */
 export function syncDir(dir: string): void {
   let fd: number | undefined;
-  try { fd = openSync(dir, 'r'); fsyncSync(fd); } catch { /* Windows cannot open a folder: rename is durable there */ }
-  finally { if (fd !== undefined) closeSync(fd); }
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    /* Windows cannot open a folder: rename is durable there */
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 /** the whole file, any size (fs.readFile stops at 2 GiB), read `chunk` bytes per call */
@@ -66,13 +82,20 @@ export function readFileWhole(file: string, chunk = IO_CHUNK_BYTES): Uint8Array 
       off += n;
     }
     return out;
-  } finally { closeSync(fd); }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** whether process `pid` still runs (its temporaries are a write in progress) */
 export const processAlive = (pid: number): boolean => {
   if (pid === process.pid) return true;
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 };
 
 /**
@@ -81,7 +104,11 @@ export const processAlive = (pid: number): boolean => {
  */
 export function removeOrphanTemps(dir: string, names: readonly string[], keep = new Set<string>()): string[] {
   let entries: string[];
-  try { entries = readdirSync(dir); } catch { return []; }
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return [];
+  }
   const removed: string[] = [];
   for (const e of entries) {
     const m = TEMP_RE.exec(e);

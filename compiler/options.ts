@@ -27,10 +27,14 @@ export function closestOption(name: string, valid: readonly string[]): string | 
   const f = fold(name);
   const same = valid.find((v) => fold(v) === f);
   if (same) return same;
-  let best: string | undefined, bestDistance = Math.max(2, Math.floor(f.length / 3)) + 1;
+  let best: string | undefined,
+    bestDistance = Math.max(2, Math.floor(f.length / 3)) + 1;
   for (const v of valid) {
     const d = editDistance(f, fold(v));
-    if (d < bestDistance) { best = v; bestDistance = d; }
+    if (d < bestDistance) {
+      best = v;
+      bestDistance = d;
+    }
   }
   return best;
 }

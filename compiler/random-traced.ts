@@ -32,7 +32,10 @@ function halves(x: HostScalar): HostScalar[] {
   return [0, 1, 2, 3].map((k) => (k === 3 ? above(3) : above(k).sub(above(k + 1).mul(HALF))));
 }
 
-interface TraceStream { pieces: Node[]; draws: number }
+interface TraceStream {
+  pieces: Node[];
+  draws: number;
+}
 const streams = new WeakMap<Trace, TraceStream>();
 
 /** this trace's key and offset scalars; the first draw of a trace makes its run advance the offset */

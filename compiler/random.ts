@@ -6,7 +6,9 @@ import { HostCell } from './state.js';
 class MT19937 {
   private mt = new Uint32Array(624);
   private index = 625;
-  constructor(seed: number) { this.seed(seed); }
+  constructor(seed: number) {
+    this.seed(seed);
+  }
   seed(s: number): void {
     this.mt[0] = s >>> 0;
     for (let i = 1; i < 624; i++) {
@@ -48,7 +50,9 @@ export function manualSeed(seed: number): void {
 }
 
 /** uniform in [0, 1) with float32 resolution (24 random bits, as PyTorch's uniform_ for float) */
-export function random(): number { return (gen.nextU32() & 0xffffff) / 0x1000000; }
+export function random(): number {
+  return (gen.nextU32() & 0xffffff) / 0x1000000;
+}
 
 /** fills a float32 array with U(low, high) */
 export function uniform(n: number, low: number, high: number): Float32Array {
@@ -61,7 +65,8 @@ export function uniform(n: number, low: number, high: number): Float32Array {
 export function randn(n: number): Float32Array {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i += 2) {
-    const u = 1 - random(), v = random();
+    const u = 1 - random(),
+      v = random();
     const r = Math.sqrt(-2 * Math.log(u));
     out[i] = r * Math.cos(2 * Math.PI * v);
     if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * v);

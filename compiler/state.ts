@@ -28,8 +28,10 @@ export const stateQueue = new OrderedQueue();
 /** throws unless host state is settled: no run issued without `await` is still pending */
 export function assertHostCurrent(what: string): void {
   if (!stateQueue.idle) {
-    throw new KilnError(`${what}: runs are still in flight (issued without await); `
-      + 'await them or `await step.sync()` before reading state on the host');
+    throw new KilnError(
+      `${what}: runs are still in flight (issued without await); ` +
+        'await them or `await step.sync()` before reading state on the host',
+    );
   }
 }
 
@@ -47,16 +49,31 @@ export class TensorCell {
   version = 0;
   private _owner: CellStore | null = null;
   /** the device holding a newer value than `data`, if any (a change bumps `cellEpoch`) */
-  get owner(): CellStore | null { return this._owner; }
+  get owner(): CellStore | null {
+    return this._owner;
+  }
   set owner(o: CellStore | null) {
-    if (o !== this._owner) { this._owner = o; cellEpoch.value++; }
+    if (o !== this._owner) {
+      this._owner = o;
+      cellEpoch.value++;
+    }
   }
   private _defined: boolean;
   /** false while the cell stands for PyTorch's `None` (a cleared gradient) */
-  get defined(): boolean { return this._defined; }
-  set defined(d: boolean) { this._defined = d; }
+  get defined(): boolean {
+    return this._defined;
+  }
+  set defined(d: boolean) {
+    this._defined = d;
+  }
 
-  constructor(public name: string, readonly shape: number[], readonly dtype: DType, public data: CellData, defined = true) {
+  constructor(
+    public name: string,
+    readonly shape: number[],
+    readonly dtype: DType,
+    public data: CellData,
+    defined = true,
+  ) {
     if (data.length !== numel(shape)) throw new Error(`cell ${name}: ${data.length} values for shape [${shape}]`);
     this._defined = defined;
   }
@@ -97,8 +114,10 @@ export class TensorCell {
     assertHostCurrent(what);
     const o = this.owner;
     if (o && !o.pullSync?.(this)) {
-      throw new KilnError(`${what}: the latest value is on the '${o.name ?? 'device'}' target, `
-        + 'which cannot be read synchronously; `await step.sync()` first');
+      throw new KilnError(
+        `${what}: the latest value is on the '${o.name ?? 'device'}' target, ` +
+          'which cannot be read synchronously; `await step.sync()` first',
+      );
     }
     return this.data;
   }
@@ -118,20 +137,34 @@ export class TensorCell {
  * compile() re-traces when it changes; no program sets it.
  */
 export class GuardCell extends TensorCell {
-  constructor(name: string, private readonly holds: () => boolean) {
+  constructor(
+    name: string,
+    private readonly holds: () => boolean,
+  ) {
     super(name, [0], 'float32', new Float32Array(0), holds());
   }
-  override get defined(): boolean { return this.holds(); }
-  override set defined(_: boolean) { /* the condition's source owns it */ }
+  override get defined(): boolean {
+    return this.holds();
+  }
+  override set defined(_: boolean) {
+    /* the condition's source owns it */
+  }
 }
 
 /** A float64 host value that persists across steps (a step counter). */
 export class HostCell {
   readonly id = nextCellId++;
-  constructor(public name: string, private current: number) {}
+  constructor(
+    public name: string,
+    private current: number,
+  ) {}
   /** what the next run starts from; compile() writes back what a run set */
-  get value(): number { return this.current; }
-  set value(v: number) { this.current = v; }
+  get value(): number {
+    return this.current;
+  }
+  set value(v: number) {
+    this.current = v;
+  }
 }
 
 /**
@@ -140,7 +173,16 @@ export class HostCell {
  * it; a write is ignored.
  */
 export class LiveHostCell extends HostCell {
-  constructor(name: string, private readonly read: () => number) { super(name, read()); }
-  override get value(): number { return this.read(); }
-  override set value(_: number) { /* the source owns it */ }
+  constructor(
+    name: string,
+    private readonly read: () => number,
+  ) {
+    super(name, read());
+  }
+  override get value(): number {
+    return this.read();
+  }
+  override set value(_: number) {
+    /* the source owns it */
+  }
 }

@@ -38,7 +38,8 @@ function unary(self: Tensor, op: UnaryOp): Tensor {
 
 function binary(self: Tensor, op: BinaryOp, other: TensorLike): Tensor {
   const o = lift(self, other);
-  let a: Tensor = self, b = o;
+  let a: Tensor = self,
+    b = o;
   const common = promote(a.dtype, b.dtype);
   if (op === 'sub' && common === 'bool') {
     throw new KilnError(
@@ -62,19 +63,41 @@ function fused(a: Tensor, b: Tensor, c: Tensor): Tensor {
 }
 
 const arithmetic = {
-  neg(this: Tensor): Tensor { return unary(this, 'neg'); },
-  exp(this: Tensor): Tensor { return unary(this, 'exp'); },
-  log(this: Tensor): Tensor { return unary(this, 'log'); },
-  sqrt(this: Tensor): Tensor { return unary(this, 'sqrt'); },
-  abs(this: Tensor): Tensor { return unary(this, 'abs'); },
-  reciprocal(this: Tensor): Tensor { return unary(this, 'recip'); },
-  erf(this: Tensor): Tensor { return unary(this, 'erf'); },
+  neg(this: Tensor): Tensor {
+    return unary(this, 'neg');
+  },
+  exp(this: Tensor): Tensor {
+    return unary(this, 'exp');
+  },
+  log(this: Tensor): Tensor {
+    return unary(this, 'log');
+  },
+  sqrt(this: Tensor): Tensor {
+    return unary(this, 'sqrt');
+  },
+  abs(this: Tensor): Tensor {
+    return unary(this, 'abs');
+  },
+  reciprocal(this: Tensor): Tensor {
+    return unary(this, 'recip');
+  },
+  erf(this: Tensor): Tensor {
+    return unary(this, 'erf');
+  },
   /** where(x <= 0, 0, x): NaN stays NaN (as PyTorch's), and the gradient at 0 is 0 (threshold_backward) */
-  relu(this: Tensor): Tensor { return where(this.le(0), 0, this); },
+  relu(this: Tensor): Tensor {
+    return where(this.le(0), 0, this);
+  },
   /** PyTorch's `x.where(condition, y)`: where(condition, x, y) */
-  where(this: Tensor, condition: Tensor, other: TensorLike): Tensor { return where(condition, this, other); },
-  square(this: Tensor): Tensor { return this.mul(this); },
-  sign(this: Tensor): Tensor { return where(this.gt(0), 1, where(this.lt(0), -1, 0)).to(this.dtype); },
+  where(this: Tensor, condition: Tensor, other: TensorLike): Tensor {
+    return where(condition, this, other);
+  },
+  square(this: Tensor): Tensor {
+    return this.mul(this);
+  },
+  sign(this: Tensor): Tensor {
+    return where(this.gt(0), 1, where(this.lt(0), -1, 0)).to(this.dtype);
+  },
 
   /**
    * `self + alpha * other`. PyTorch's CPU kernel is a fused multiply-add, fma(other, alpha, self)
@@ -93,27 +116,56 @@ const arithmetic = {
     if (promote(this.dtype, t.dtype) !== 'float32') return binary(this, 'sub', t.mul(alpha));
     return fused(t, lift(this, alpha instanceof HostScalar ? alpha.neg() : -alpha), this);
   },
-  mul(this: Tensor, o: TensorLike): Tensor { return binary(this, 'mul', o); },
-  div(this: Tensor, o: TensorLike): Tensor { return binary(this, 'div', o); },
+  mul(this: Tensor, o: TensorLike): Tensor {
+    return binary(this, 'mul', o);
+  },
+  div(this: Tensor, o: TensorLike): Tensor {
+    return binary(this, 'div', o);
+  },
   /** `x ** exponent` */
-  pow(this: Tensor, exponent: TensorLike): Tensor { return binary(this, 'pow', exponent); },
-  maximum(this: Tensor, o: TensorLike): Tensor { return binary(this, 'max', o); },
-  minimum(this: Tensor, o: TensorLike): Tensor { return binary(this, 'min', o); },
-  lt(this: Tensor, o: TensorLike): Tensor { return binary(this, 'lt', o); },
-  le(this: Tensor, o: TensorLike): Tensor { return binary(this, 'le', o); },
-  gt(this: Tensor, o: TensorLike): Tensor { return binary(this, 'gt', o); },
-  ge(this: Tensor, o: TensorLike): Tensor { return binary(this, 'ge', o); },
-  eq(this: Tensor, o: TensorLike): Tensor { return binary(this, 'eq', o); },
-  ne(this: Tensor, o: TensorLike): Tensor { return binary(this, 'ne', o); },
-  logicalAnd(this: Tensor, o: Tensor): Tensor { return binary(this.to('bool'), 'and', o.to('bool')); },
-  logicalOr(this: Tensor, o: Tensor): Tensor { return binary(this.to('bool'), 'or', o.to('bool')); },
-  logicalNot(this: Tensor): Tensor { return this.eq(0); },
+  pow(this: Tensor, exponent: TensorLike): Tensor {
+    return binary(this, 'pow', exponent);
+  },
+  maximum(this: Tensor, o: TensorLike): Tensor {
+    return binary(this, 'max', o);
+  },
+  minimum(this: Tensor, o: TensorLike): Tensor {
+    return binary(this, 'min', o);
+  },
+  lt(this: Tensor, o: TensorLike): Tensor {
+    return binary(this, 'lt', o);
+  },
+  le(this: Tensor, o: TensorLike): Tensor {
+    return binary(this, 'le', o);
+  },
+  gt(this: Tensor, o: TensorLike): Tensor {
+    return binary(this, 'gt', o);
+  },
+  ge(this: Tensor, o: TensorLike): Tensor {
+    return binary(this, 'ge', o);
+  },
+  eq(this: Tensor, o: TensorLike): Tensor {
+    return binary(this, 'eq', o);
+  },
+  ne(this: Tensor, o: TensorLike): Tensor {
+    return binary(this, 'ne', o);
+  },
+  logicalAnd(this: Tensor, o: Tensor): Tensor {
+    return binary(this.to('bool'), 'and', o.to('bool'));
+  },
+  logicalOr(this: Tensor, o: Tensor): Tensor {
+    return binary(this.to('bool'), 'or', o.to('bool'));
+  },
+  logicalNot(this: Tensor): Tensor {
+    return this.eq(0);
+  },
   // addcmul/addcdiv/lerp as PyTorch 1.13's CPU kernels compute them (AVX2 build, measured against
   // torch bit for bit): addcmul's `self + value * t1 * t2` is fma(value * t1, t2, self) (the
   // compiler contracts the last multiply into the add); addcdiv's `self + value * t1 / t2` has no
   // multiply to fuse: three roundings.
   addcmul(this: Tensor, t1: TensorLike, t2: TensorLike, value: ScalarLike = 1): Tensor {
-    const vt1 = lift(this, value).mul(t1), b = lift(this, t2);
+    const vt1 = lift(this, value).mul(t1),
+      b = lift(this, t2);
     return promote(promote(this.dtype, vt1.dtype), b.dtype) === 'float32' ? fused(vt1, b, this) : this.add(vt1.mul(b));
   },
   addcdiv(this: Tensor, t1: TensorLike, t2: TensorLike, value: ScalarLike = 1): Tensor {
@@ -125,7 +177,8 @@ const arithmetic = {
    */
   lerp(this: Tensor, end: TensorLike, weight: ScalarLike): Tensor {
     const x: Tensor = this.dtype === 'float32' ? this : this.float();
-    const e = lift(x, end).float(), d = e.sub(x);
+    const e = lift(x, end).float(),
+      d = e.sub(x);
     if (typeof weight === 'number') {
       const w = Math.fround(weight);
       return w < 0.5 ? fused(lift(x, w), d, x) : fused(d.neg(), lift(x, Math.fround(1 - w)), e);

@@ -27,7 +27,11 @@ let noGradDepth = 0;
 /** runs `fn` without recording gradients (PyTorch's `torch.no_grad()`) */
 export function noGrad<T>(fn: () => T): T {
   noGradDepth++;
-  try { return fn(); } finally { noGradDepth--; }
+  try {
+    return fn();
+  } finally {
+    noGradDepth--;
+  }
 }
 
 export class Tensor {
@@ -39,7 +43,10 @@ export class Tensor {
   constructor(node: Node, requiresGrad = false) {
     this._node = node;
     this.requiresGrad = requiresGrad;
-    if (requiresGrad) { gradNodes.add(node); leafTensors.set(node, this); }
+    if (requiresGrad) {
+      gradNodes.add(node);
+      leafTensors.set(node, this);
+    }
   }
 
   /** the graph node standing for this tensor's current value */
@@ -59,21 +66,36 @@ export class Tensor {
         t.constants.set(this, cell);
       }
       const n = t.read(cell)!;
-      if (this.requiresGrad) { gradNodes.add(n); leafTensors.set(n, this); }
+      if (this.requiresGrad) {
+        gradNodes.add(n);
+        leafTensors.set(n, this);
+      }
       return n;
     }
     return this._node;
   }
-  get shape(): number[] { return [...this.node.shape]; }
-  get dtype(): DType { return this.node.dtype; }
-  get ndim(): number { return this.node.shape.length; }
-  numel(): number { return numel(this.node.shape); }
+  get shape(): number[] {
+    return [...this.node.shape];
+  }
+  get dtype(): DType {
+    return this.node.dtype;
+  }
+  get ndim(): number {
+    return this.node.shape.length;
+  }
+  numel(): number {
+    return numel(this.node.shape);
+  }
   size(dim?: number): number | number[] {
     return dim === undefined ? this.shape : this.shape[normDim('size', dim, this.ndim, this.shape)];
   }
 
-  get grad(): Tensor | null { return this._grad; }
-  set grad(g: Tensor | null) { this._grad = g; }
+  get grad(): Tensor | null {
+    return this._grad;
+  }
+  set grad(g: Tensor | null) {
+    this._grad = g;
+  }
 
   // ---- values (outside a trace) ----
   get data(): TypedData {
@@ -88,7 +110,9 @@ export class Tensor {
     if (this.numel() !== 1) throw new KilnError(`a Tensor with ${this.numel()} elements cannot be converted to Scalar`);
     return this.data[0];
   }
-  tolist(): number[] { return Array.from(this.data); }
+  tolist(): number[] {
+    return Array.from(this.data);
+  }
 
   // ---- construction helpers ----
   static fromNode(node: Node): Tensor {
@@ -129,7 +153,9 @@ export class Tensor {
     if (out.join() === this.shape.join()) return this;
     return Tensor.derive('reshape', [this], out, this.dtype, { shape: out });
   }
-  view(...shape: (number | number[])[]): Tensor { return this.reshape(...shape); }
+  view(...shape: (number | number[])[]): Tensor {
+    return this.reshape(...shape);
+  }
   flatten(startDim = 0, endDim = -1): Tensor {
     if (this.ndim === 0) return this.reshape([1]);
     const s = normDim('flatten', startDim, this.ndim, this.shape),
@@ -139,7 +165,8 @@ export class Tensor {
   }
   unsqueeze(dim: number): Tensor {
     const d = normDim('unsqueeze', dim, this.ndim + 1, this.shape);
-    const s = this.shape; s.splice(d, 0, 1);
+    const s = this.shape;
+    s.splice(d, 0, 1);
     return this.reshape(s);
   }
   squeeze(dim?: number): Tensor {
@@ -161,15 +188,24 @@ export class Tensor {
       );
     }
     if (o.every((d, i) => d === i)) return this;
-    return Tensor.derive('permute', [this], o.map((d) => this.shape[d]), this.dtype, { order: o });
+    return Tensor.derive(
+      'permute',
+      [this],
+      o.map((d) => this.shape[d]),
+      this.dtype,
+      { order: o },
+    );
   }
   transpose(dim0: number, dim1: number): Tensor {
-    const a = normDim('transpose', dim0, this.ndim, this.shape), b = normDim('transpose', dim1, this.ndim, this.shape);
+    const a = normDim('transpose', dim0, this.ndim, this.shape),
+      b = normDim('transpose', dim1, this.ndim, this.shape);
     const o = this.shape.map((_, i) => i);
     [o[a], o[b]] = [o[b], o[a]];
     return this.permute(o);
   }
-  get T(): Tensor { return this.permute(this.shape.map((_, i) => this.ndim - 1 - i)); }
+  get T(): Tensor {
+    return this.permute(this.shape.map((_, i) => this.ndim - 1 - i));
+  }
   t(): Tensor {
     if (this.ndim > 2) throw new KilnError(`t() expects a tensor with <= 2 dimensions, but self is ${this.ndim}D`);
     return this.ndim < 2 ? this : this.transpose(0, 1);
@@ -182,7 +218,9 @@ export class Tensor {
     const aligned = lead > 0 ? this.reshape([...Array(lead).fill(1), ...src]) : this;
     return Tensor.derive('expand', [aligned], out, this.dtype, { shape: out });
   }
-  broadcastTo(shape: number[]): Tensor { return this.expand(shape); }
+  broadcastTo(shape: number[]): Tensor {
+    return this.expand(shape);
+  }
   /** `x.slice(dim, start, end, step)`: PyTorch's `x[..., start:end:step, ...]` along one dim */
   slice(dim: number, start = 0, end?: number, step = 1): Tensor {
     const d = normDim('slice', dim, this.ndim, this.shape);
@@ -195,11 +233,14 @@ export class Tensor {
       );
     }
     const clamp = (i: number) => Math.min(Math.max(i < 0 ? i + n : i, 0), n);
-    const s = clamp(start), e = Math.max(clamp(end ?? n), s);
+    const s = clamp(start),
+      e = Math.max(clamp(end ?? n), s);
     const len = Math.ceil((e - s) / step);
     if (s === 0 && len === n && step === 1) return this;
-    const shape = this.shape; shape[d] = len;
-    const starts = shape.map((_, i) => (i === d ? s : 0)), steps = shape.map((_, i) => (i === d ? step : 1));
+    const shape = this.shape;
+    shape[d] = len;
+    const starts = shape.map((_, i) => (i === d ? s : 0)),
+      steps = shape.map((_, i) => (i === d ? step : 1));
     return Tensor.derive('slice', [this], shape, this.dtype, { starts, steps });
   }
   narrow(dim: number, start: number, length: number): Tensor {
@@ -232,17 +273,27 @@ export class Tensor {
     if (dtype === this.dtype) return this;
     return Tensor.derive('cast', [this], this.shape, dtype, { to: dtype });
   }
-  float() { return this.to('float32'); }
-  int() { return this.to('int32'); }
-  bool() { return this.to('bool'); }
+  float() {
+    return this.to('float32');
+  }
+  int() {
+    return this.to('int32');
+  }
+  bool() {
+    return this.to('bool');
+  }
   /** the same value cut from autodiff (an identity view the simplifier removes) */
   detach(): Tensor {
     return new Tensor(makeNode('reshape', [this.node], this.shape, this.dtype, { shape: this.shape }));
   }
   /** a copy that stays in the graph: the gradient flows back through it, as PyTorch's clone */
-  clone(): Tensor { return Tensor.derive('reshape', [this], this.shape, this.dtype, { shape: this.shape }); }
+  clone(): Tensor {
+    return Tensor.derive('reshape', [this], this.shape, this.dtype, { shape: this.shape });
+  }
 
-  toString(): string { return `Tensor(${this.dtype}${fmtShape(this.shape)})`; }
+  toString(): string {
+    return `Tensor(${this.dtype}${fmtShape(this.shape)})`;
+  }
 }
 
 /**

@@ -15,13 +15,15 @@ const TANH_POLY_BELOW = 0.625;
 
 function tanhImpl(input: Tensor): Tensor {
   const x = input.dtype === 'float32' ? input : input.float();
-  const a = x.abs(), z = x.mul(x);
+  const a = x.abs(),
+    z = x.mul(x);
   const p = TANH_POLY.slice(2).reduce((acc, c) => acc.mul(z).add(c), z.mul(TANH_POLY[0]).add(TANH_POLY[1]));
   const small = p.mul(z).mul(x).add(x);
   // (1 - e)/(1 + e) with e = exp(-2|x|) <= 0.29: no overflow, no cancellation
   const e = a.mul(-2).exp();
   const big = e.neg().add(1).div(e.add(1));
-  const below = a.lt(TANH_POLY_BELOW), negative = x.lt(0);
+  const below = a.lt(TANH_POLY_BELOW),
+    negative = x.lt(0);
   const out = small.where(below, big.neg().where(negative, big));
   const y = out.detach();
   // PyTorch's tanh_backward: g * (1 - y*y)
@@ -31,7 +33,8 @@ function tanhImpl(input: Tensor): Tensor {
 function sigmoidImpl(input: Tensor): Tensor {
   const x = input.dtype === 'float32' ? input : input.float();
   // e = exp(-|x|) never overflows: 1/(1 + e) for x >= 0, e/(1 + e) below
-  const e = x.abs().neg().exp(), d = e.add(1);
+  const e = x.abs().neg().exp(),
+    d = e.add(1);
   const nonNegative = x.ge(0);
   const out = d.reciprocal().where(nonNegative, e.div(d));
   const y = out.detach();
@@ -50,15 +53,22 @@ function clampImpl(x: Tensor, min?: ScalarLike, max?: ScalarLike): Tensor {
   // not maximum/minimum's backward: they split the gradient at a tie (0.5 at a bound)
   const self = x.detach();
   return withVjp(out, [x], (g) => {
-    const lo = min === undefined ? null : self.ge(min), hi = max === undefined ? null : self.le(max);
+    const lo = min === undefined ? null : self.ge(min),
+      hi = max === undefined ? null : self.le(max);
     return [g.where(lo && hi ? lo.logicalAnd(hi) : (lo ?? hi)!, 0)];
   });
 }
 
 const withOwnBackward = {
-  sigmoid(this: Tensor): Tensor { return sigmoidImpl(this); },
-  tanh(this: Tensor): Tensor { return tanhImpl(this); },
-  clamp(this: Tensor, min?: ScalarLike, max?: ScalarLike): Tensor { return clampImpl(this, min, max); },
+  sigmoid(this: Tensor): Tensor {
+    return sigmoidImpl(this);
+  },
+  tanh(this: Tensor): Tensor {
+    return tanhImpl(this);
+  },
+  clamp(this: Tensor, min?: ScalarLike, max?: ScalarLike): Tensor {
+    return clampImpl(this, min, max);
+  },
 };
 
 type WithOwnBackward = typeof withOwnBackward;

@@ -13,7 +13,8 @@ import { currentTrace } from './trace-context.js';
 import { checkInt } from './view-args.js';
 
 function movedimImpl(x: Tensor, source: number, destination: number): Tensor {
-  const s = normDim('movedim', source, x.ndim, x.shape), d = normDim('movedim', destination, x.ndim, x.shape);
+  const s = normDim('movedim', source, x.ndim, x.shape),
+    d = normDim('movedim', destination, x.ndim, x.shape);
   const order = x.shape.map((_, i) => i).filter((i) => i !== s);
   order.splice(d, 0, s);
   return x.permute(order);
@@ -38,8 +39,12 @@ function knownValues(t: Tensor): ArrayLike<number> | undefined {
 
 /** the traced input an index tensor is a view of, and which of its elements the view uses */
 function inputSource(t: Tensor): { input: number; elements?: number[] } | undefined {
-  let n = t.node, sliced = false;
-  while (INDEX_VIEWS.has(n.op)) { sliced ||= n.op === 'slice'; n = n.src[0]; }
+  let n = t.node,
+    sliced = false;
+  while (INDEX_VIEWS.has(n.op)) {
+    sliced ||= n.op === 'slice';
+    n = n.src[0];
+  }
   if (n.op !== 'input') return undefined;
   const input = n.arg.index;
   if (!sliced) return { input };
@@ -64,7 +69,8 @@ export function checkIndices(index: Tensor, rule: Pick<IndexBound, 'kind' | 'siz
     }
     return;
   }
-  const trace = currentTrace(), source = inputSource(index);
+  const trace = currentTrace(),
+    source = inputSource(index);
   if (trace && source) trace.indexBounds.push({ ...rule, ...source, site: userSite() });
 }
 
@@ -73,16 +79,21 @@ function gatherImpl(x: Tensor, dim: number, index: Tensor): Tensor {
   if (index.dtype !== 'int32') {
     throw new KilnError(`gather(): Expected dtype int32/int64 for index, got ${index.dtype}${fmtShape(index.shape)}`);
   }
-  const xs = x.shape, is = index.shape;
+  const xs = x.shape,
+    is = index.shape;
   if (is.length !== xs.length || is.some((n, i) => i !== d && n > xs[i])) {
-    throw new KilnError(`gather(): Size does not match at dimension ${is.findIndex((n, i) => i !== d && n > xs[i])} `
-      + `expected index ${fmtShape(is)} to be smaller than self ${fmtShape(xs)} apart from dimension ${d}`);
+    throw new KilnError(
+      `gather(): Size does not match at dimension ${is.findIndex((n, i) => i !== d && n > xs[i])} ` +
+        `expected index ${fmtShape(is)} to be smaller than self ${fmtShape(xs)} apart from dimension ${d}`,
+    );
   }
   const n = xs[d];
   checkIndices(index, { kind: 'gather', size: n, dim: d });
   // x cut to the index's extent in the other dims, its `dim` moved last: [..., 1 at d, ..., n]
   let xc = x;
-  is.forEach((m, i) => { if (i !== d && m !== xs[i]) xc = xc.slice(i, 0, m); });
+  is.forEach((m, i) => {
+    if (i !== d && m !== xs[i]) xc = xc.slice(i, 0, m);
+  });
   const xk = movedimImpl(xc, d, -1).unsqueeze(d);
   const full = [...is, n];
   // an index outside 0..n-1 (PyTorch rejects negatives too) matches no k: it selects nothing
@@ -95,8 +106,9 @@ function gatherImpl(x: Tensor, dim: number, index: Tensor): Tensor {
 /** PyTorch's `F.one_hot`: int32 [..., numClasses] with a 1 at each index */
 export function oneHot(index: Tensor, numClasses = -1): Tensor {
   if (index.dtype !== 'int32') {
-    throw new KilnError('one_hot: one_hot is only applicable to index tensor, '
-      + `got ${index.dtype}${fmtShape(index.shape)}`);
+    throw new KilnError(
+      'one_hot: one_hot is only applicable to index tensor, ' + `got ${index.dtype}${fmtShape(index.shape)}`,
+    );
   }
   checkInt('one_hot', 'num_classes', numClasses, 2);
   let c = numClasses;
@@ -108,13 +120,20 @@ export function oneHot(index: Tensor, numClasses = -1): Tensor {
     c = vals.length ? Math.max(0, ...Array.from(vals)) + 1 : 0;
   }
   checkIndices(index, { kind: 'one_hot', size: c });
-  return arange(c).reshape([...index.shape.map(() => 1), c]).eq(index.unsqueeze(-1)).int();
+  return arange(c)
+    .reshape([...index.shape.map(() => 1), c])
+    .eq(index.unsqueeze(-1))
+    .int();
 }
 
 const indexing = {
   /** PyTorch's `gather`: out[i][j] = x[i][index[i][j]] along `dim` */
-  gather(this: Tensor, dim: number, index: Tensor): Tensor { return gatherImpl(this, dim, index); },
-  movedim(this: Tensor, source: number, destination: number): Tensor { return movedimImpl(this, source, destination); },
+  gather(this: Tensor, dim: number, index: Tensor): Tensor {
+    return gatherImpl(this, dim, index);
+  },
+  movedim(this: Tensor, source: number, destination: number): Tensor {
+    return movedimImpl(this, source, destination);
+  },
 };
 
 type Indexing = typeof indexing;

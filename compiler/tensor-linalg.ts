@@ -20,7 +20,8 @@ function matmulImpl(a: Tensor, b: Tensor): Tensor {
   }
   const a2 = a.ndim === 1 ? a.reshape([1, a.shape[0]]) : a;
   const b2 = b.ndim === 1 ? b.reshape([b.shape[0], 1]) : b;
-  const [m, k] = a2.shape.slice(-2), [k2, n] = b2.shape.slice(-2);
+  const [m, k] = a2.shape.slice(-2),
+    [k2, n] = b2.shape.slice(-2);
   if (k !== k2) {
     throw new KilnError(
       'matmul: mat1 and mat2 shapes cannot be multiplied ' +
@@ -39,8 +40,12 @@ function matmulImpl(a: Tensor, b: Tensor): Tensor {
 }
 
 const linalg = {
-  matmul(this: Tensor, other: Tensor): Tensor { return matmulImpl(this, other); },
-  mm(this: Tensor, other: Tensor): Tensor { return matmulImpl(this, other); },
+  matmul(this: Tensor, other: Tensor): Tensor {
+    return matmulImpl(this, other);
+  },
+  mm(this: Tensor, other: Tensor): Tensor {
+    return matmulImpl(this, other);
+  },
 };
 
 type Linalg = typeof linalg;

@@ -64,7 +64,8 @@ function maxValues(self: Tensor, name: string, dim?: number, keepdim = false): T
   if (dim === undefined || self.ndim === 0 || !values.requiresGrad) return values;
   // PyTorch's max(dim) backward sends the gradient to the index it returns (the first maximum);
   // amax and the global max() share it among ties
-  const d = normDim(name, dim, self.ndim, self.shape), x = self;
+  const d = normDim(name, dim, self.ndim, self.shape),
+    x = self;
   return withVjp(values, [x], (g) => {
     const idx = arange(x.shape[d]).reshape(x.shape.map((s, i) => (i === d ? s : 1)));
     const first = idx.expand(x.shape).eq(x.detach().argmax(d, true).expand(x.shape));
@@ -91,11 +92,15 @@ const reductions = {
   amax(this: Tensor, dim?: number | number[], keepdim = false): Tensor {
     return reduce(this, 'rmax', 'amax', dim, keepdim);
   },
-  max(this: Tensor, dim?: number, keepdim = false): Tensor { return maxValues(this, 'max', dim, keepdim); },
+  max(this: Tensor, dim?: number, keepdim = false): Tensor {
+    return maxValues(this, 'max', dim, keepdim);
+  },
   amin(this: Tensor, dim?: number | number[], keepdim = false): Tensor {
     return reduce(this.neg(), 'rmax', 'amin', dim, keepdim).neg();
   },
-  min(this: Tensor, dim?: number, keepdim = false): Tensor { return maxValues(this.neg(), 'min', dim, keepdim).neg(); },
+  min(this: Tensor, dim?: number, keepdim = false): Tensor {
+    return maxValues(this.neg(), 'min', dim, keepdim).neg();
+  },
   argmax(this: Tensor, dim: number, keepdim = false): Tensor {
     const d = normDim('argmax', dim, this.ndim, this.shape);
     checkMaxReduction('argmax', dim, this.shape);
@@ -106,8 +111,12 @@ const reductions = {
     const cand = where(this.eq(m), idx.expand(this.shape), this.shape[d]);
     return cand.neg().amax(d, keepdim).neg();
   },
-  logSoftmax(this: Tensor, dim: number): Tensor { return logSoftmaxImpl(this, dim); },
-  softmax(this: Tensor, dim: number): Tensor { return this.logSoftmax(dim).exp(); },
+  logSoftmax(this: Tensor, dim: number): Tensor {
+    return logSoftmaxImpl(this, dim);
+  },
+  softmax(this: Tensor, dim: number): Tensor {
+    return this.logSoftmax(dim).exp();
+  },
 };
 
 type Reductions = typeof reductions;

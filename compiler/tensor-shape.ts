@@ -8,7 +8,8 @@ export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
   const n = Math.max(a.length, b.length);
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
-    const x = a[a.length - n + i] ?? 1, y = b[b.length - n + i] ?? 1;
+    const x = a[a.length - n + i] ?? 1,
+      y = b[b.length - n + i] ?? 1;
     if (x !== y && x !== 1 && y !== 1) {
       throw new KilnError(
         `${op}: The size of tensor a (${x}) must match the size of tensor b (${y}) ` +
@@ -35,4 +36,4 @@ export function normDim(op: string, dim: number, rank: number, shape?: Shape): n
 
 /** the dtype two operands are computed in: float32 over int32 over bool */
 export const promote = (a: DType, b: DType): DType =>
-  (a === 'float32' || b === 'float32' ? 'float32' : a === 'int32' || b === 'int32' ? 'int32' : 'bool');
+  a === 'float32' || b === 'float32' ? 'float32' : a === 'int32' || b === 'int32' ? 'int32' : 'bool';

@@ -26,6 +26,16 @@ export { Tensor, gradNodes, leafTensors, noGrad, type TensorLike, type TypedData
 export { broadcastShapes, normDim } from './tensor-shape.js';
 export { customVjp, withVjp } from './tensor-grad.js';
 export {
-  tensor, full, zeros, ones, zerosLike, onesLike, randn, rand, arange, where, evalConst,
+  tensor,
+  full,
+  zeros,
+  ones,
+  zerosLike,
+  onesLike,
+  randn,
+  rand,
+  arange,
+  where,
+  evalConst,
 } from './tensor-create.js';
 export { checkIndices, oneHot } from './tensor-index.js';

@@ -87,5 +87,9 @@ export const currentTrace = (): Trace | null => active;
 export function withTrace<T>(trace: Trace, fn: () => T): T {
   const prev = active;
   active = trace;
-  try { return fn(); } finally { active = prev; }
+  try {
+    return fn();
+  } finally {
+    active = prev;
+  }
 }

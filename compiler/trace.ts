@@ -9,7 +9,11 @@ import { Trace, withTrace } from './trace-context.js';
 import type { HostCell, TensorCell } from './state.js';
 import type { IndexBound } from '../runtime/index-bounds.js';
 
-export interface InputSpec { shape: number[]; dtype: 'float32' | 'int32' | 'int64' | 'bool'; name?: string }
+export interface InputSpec {
+  shape: number[];
+  dtype: 'float32' | 'int32' | 'int64' | 'bool';
+  name?: string;
+}
 
 export interface TracedProgram {
   graph: GraphProgram;
@@ -27,7 +31,8 @@ export interface TracedProgram {
   indexBounds: IndexBound[];
 }
 
-export const inputDType = (d: InputSpec['dtype']): DType => (d === 'float32' ? 'float32' : d === 'bool' ? 'bool' : 'int32');
+export const inputDType = (d: InputSpec['dtype']): DType =>
+  d === 'float32' ? 'float32' : d === 'bool' ? 'bool' : 'int32';
 
 export function trace(fn: (...args: Tensor[]) => unknown, inputs: InputSpec[]): TracedProgram {
   const t = new Trace();
@@ -37,15 +42,19 @@ export function trace(fn: (...args: Tensor[]) => unknown, inputs: InputSpec[]): 
       throw new KilnError(`compile: input ${index} has an invalid shape ${JSON.stringify(spec.shape)}`);
     }
     if (!['float32', 'int32', 'int64', 'bool'].includes(spec.dtype)) {
-      throw new KilnError(`compile: input ${index} has unsupported dtype '${spec.dtype}' (float32, int32, int64 or bool)`);
+      throw new KilnError(
+        `compile: input ${index} has unsupported dtype '${spec.dtype}' (float32, int32, int64 or bool)`,
+      );
     }
     return Tensor.fromNode(makeNode('input', [], spec.shape, inputDType(spec.dtype), { index }));
   });
   const result = withTrace(t, () => fn(...args));
-  if (result instanceof Promise) throw new KilnError('compile: the traced function must be synchronous (it returned a Promise)');
+  if (result instanceof Promise)
+    throw new KilnError('compile: the traced function must be synchronous (it returned a Promise)');
   const outs = result === undefined ? [] : Array.isArray(result) ? result : [result];
   outs.forEach((o, i) => {
-    if (!(o instanceof Tensor)) throw new KilnError(`compile: the traced function must return Tensors; output ${i} is ${typeof o}`);
+    if (!(o instanceof Tensor))
+      throw new KilnError(`compile: the traced function must return Tensors; output ${i} is ${typeof o}`);
   });
   const outputs: Node[] = withTrace(t, () => (outs as Tensor[]).map((o) => o.node));
 
@@ -78,7 +87,12 @@ export function trace(fn: (...args: Tensor[]) => unknown, inputs: InputSpec[]): 
     updates,
   };
   return {
-    graph, cells, hostCells, assumed: t.assumed, definedAfter, indexBounds: t.indexBounds,
+    graph,
+    cells,
+    hostCells,
+    assumed: t.assumed,
+    definedAfter,
+    indexBounds: t.indexBounds,
     resultShape: result === undefined ? 'none' : Array.isArray(result) ? 'array' : 'single',
   };
 }

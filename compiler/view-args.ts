@@ -50,8 +50,10 @@ export function checkSliceIndex(v: unknown): void {
 export function expandedShape(src: readonly number[], want: unknown): number[] {
   checkInts('expand', 'size', want);
   if (want.length < src.length) {
-    throw new KilnError(`expand: the number of sizes provided (${want.length}) must be greater or equal to `
-      + `the number of dimensions in the tensor (${src.length})`);
+    throw new KilnError(
+      `expand: the number of sizes provided (${want.length}) must be greater or equal to ` +
+        `the number of dimensions in the tensor (${src.length})`,
+    );
   }
   const lead = want.length - src.length;
   return want.map((d, i) => {
@@ -65,8 +67,10 @@ export function expandedShape(src: readonly number[], want: unknown): number[] {
     const s = src[i - lead];
     if (d === -1 || d === s) return s;
     if (s !== 1) {
-      throw new KilnError(`expand: The expanded size of the tensor (${d}) must match the existing size (${s}) at `
-        + `non-singleton dimension ${i}.  Target sizes: ${fmtShape(want)}.  Tensor sizes: ${fmtShape(src)}`);
+      throw new KilnError(
+        `expand: The expanded size of the tensor (${d}) must match the existing size (${s}) at ` +
+          `non-singleton dimension ${i}.  Target sizes: ${fmtShape(want)}.  Tensor sizes: ${fmtShape(src)}`,
+      );
     }
     if (d < 0) throw new KilnError(`Trying to create tensor with negative dimension ${d}: ${fmtShape(want)}`);
     return d;

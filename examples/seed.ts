@@ -9,7 +9,7 @@ function arg(name: string, fallback: string): string {
   const argv = process.argv.slice(2);
   const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
   if (i < 0) return fallback;
-  return argv[i].includes('=') ? argv[i].split('=')[1] : argv[i + 1] ?? fallback;
+  return argv[i].includes('=') ? argv[i].split('=')[1] : (argv[i + 1] ?? fallback);
 }
 async function defaultTarget(): Promise<string> {
   let why: string;
@@ -47,17 +47,31 @@ const model = new nn.Sequential(new nn.Linear(10, 5), new nn.ReLU(), new nn.Line
 const criterion = new nn.CrossEntropyLoss();
 const optimizer = new optim.Adam(model.parameters(), { lr: 1e-3 });
 
-const trainStep = await compile((x: Tensor, y: Tensor) => {
-  const loss = criterion.forward(model.forward(x), y);
-  optimizer.zeroGrad();
-  loss.backward();
-  optimizer.step();
-  return loss;
-}, { inputs: [{ shape: [batchSize, 10], dtype: 'float32' }, { shape: [batchSize], dtype: 'int32' }], target });
+const trainStep = await compile(
+  (x: Tensor, y: Tensor) => {
+    const loss = criterion.forward(model.forward(x), y);
+    optimizer.zeroGrad();
+    loss.backward();
+    optimizer.step();
+    return loss;
+  },
+  {
+    inputs: [
+      { shape: [batchSize, 10], dtype: 'float32' },
+      { shape: [batchSize], dtype: 'int32' },
+    ],
+    target,
+  },
+);
 
 // evaluation: no backward, no gradients; it reads the parameters the training step updates
-const evalStep = await compile((x: Tensor, y: Tensor) => noGrad(() => model.forward(x).argmax(1).eq(y).int().sum()),
-  { inputs: [{ shape: [128, 10], dtype: 'float32' }, { shape: [128], dtype: 'int32' }], target });
+const evalStep = await compile((x: Tensor, y: Tensor) => noGrad(() => model.forward(x).argmax(1).eq(y).int().sum()), {
+  inputs: [
+    { shape: [128, 10], dtype: 'float32' },
+    { shape: [128], dtype: 'int32' },
+  ],
+  target,
+});
 
 const start = performance.now();
 for (let epoch = 1; epoch <= epochs; epoch++) {
@@ -69,6 +83,6 @@ for (let epoch = 1; epoch <= epochs; epoch++) {
 model.eval();
 const correct = (await evalStep.run(xVal, yVal)).item();
 console.log(
-  `Validation accuracy: ${(100 * correct / 128).toFixed(1)}% (${correct}/128) on target '${target}' ` +
+  `Validation accuracy: ${((100 * correct) / 128).toFixed(1)}% (${correct}/128) on target '${target}' ` +
     `in ${((performance.now() - start) / 1000).toFixed(1)} s`,
 );

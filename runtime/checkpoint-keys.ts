@@ -38,11 +38,13 @@ export const unnamedParamKey = (index: number): string => `params.${index}`;
 
 /** which checkpoint file a key belongs to */
 export const checkpointFileOf = (key: string): CheckpointFile =>
-  (/^state\.\d+\./.test(key) ? 'optimizer' : key.endsWith('.grad') ? 'extra' : 'model');
+  /^state\.\d+\./.test(key) ? 'optimizer' : key.endsWith('.grad') ? 'extra' : 'model';
 
 /** optimizer.safetensors' `__metadata__`: `param_groups` is already JSON (paramGroupsJson) */
-export const optimizerMetadata = (paramGroups: string): Record<string, string> =>
-  ({ format: 'pt', param_groups: paramGroups });
+export const optimizerMetadata = (paramGroups: string): Record<string, string> => ({
+  format: 'pt',
+  param_groups: paramGroups,
+});
 
 /** the `param_groups` metadata entry of an optimizer file, if it has one */
 export const paramGroupsOf = (metadata: Record<string, string>): string | undefined => metadata.param_groups;

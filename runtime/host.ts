@@ -10,10 +10,13 @@ export type HostExpr =
   | { k: 'sqrt' | 'neg' | 'floor'; a: HostExpr };
 
 export type HostStmt =
-  | { k: 'set'; v: number; e: HostExpr }   // vars[v] = e   (persistent: step counters, ...)
+  | { k: 'set'; v: number; e: HostExpr } // vars[v] = e   (persistent: step counters, ...)
   | { k: 'emit'; s: number; e: HostExpr }; // scalars[s] = float32(e)
 
-export interface HostVar { name: string; init: number }
+export interface HostVar {
+  name: string;
+  init: number;
+}
 
 export interface HostProgram {
   vars: HostVar[];
@@ -23,21 +26,34 @@ export interface HostProgram {
 
 export function evalHostExpr(e: HostExpr, vars: ArrayLike<number>): number {
   switch (e.k) {
-    case 'num': return e.v;
-    case 'var': return vars[e.i];
-    case 'neg': return -evalHostExpr(e.a, vars);
-    case 'sqrt': return Math.sqrt(evalHostExpr(e.a, vars));
-    case 'floor': return Math.floor(evalHostExpr(e.a, vars));
+    case 'num':
+      return e.v;
+    case 'var':
+      return vars[e.i];
+    case 'neg':
+      return -evalHostExpr(e.a, vars);
+    case 'sqrt':
+      return Math.sqrt(evalHostExpr(e.a, vars));
+    case 'floor':
+      return Math.floor(evalHostExpr(e.a, vars));
     default: {
-      const a = evalHostExpr(e.a, vars), b = evalHostExpr(e.b, vars);
+      const a = evalHostExpr(e.a, vars),
+        b = evalHostExpr(e.b, vars);
       switch (e.k) {
-        case 'add': return a + b;
-        case 'sub': return a - b;
-        case 'mul': return a * b;
-        case 'div': return a / b;
-        case 'pow': return Math.pow(a, b);
-        case 'max': return Math.max(a, b);
-        case 'min': return Math.min(a, b);
+        case 'add':
+          return a + b;
+        case 'sub':
+          return a - b;
+        case 'mul':
+          return a * b;
+        case 'div':
+          return a / b;
+        case 'pow':
+          return Math.pow(a, b);
+        case 'max':
+          return Math.max(a, b);
+        case 'min':
+          return Math.min(a, b);
       }
     }
   }
@@ -47,21 +63,44 @@ type Thunk = (vars: Float64Array) => number;
 
 function compileExpr(e: HostExpr): Thunk {
   switch (e.k) {
-    case 'num': { const v = e.v; return () => v; }
-    case 'var': { const i = e.i; return (vars) => vars[i]; }
-    case 'neg': { const a = compileExpr(e.a); return (vars) => -a(vars); }
-    case 'sqrt': { const a = compileExpr(e.a); return (vars) => Math.sqrt(a(vars)); }
-    case 'floor': { const a = compileExpr(e.a); return (vars) => Math.floor(a(vars)); }
+    case 'num': {
+      const v = e.v;
+      return () => v;
+    }
+    case 'var': {
+      const i = e.i;
+      return (vars) => vars[i];
+    }
+    case 'neg': {
+      const a = compileExpr(e.a);
+      return (vars) => -a(vars);
+    }
+    case 'sqrt': {
+      const a = compileExpr(e.a);
+      return (vars) => Math.sqrt(a(vars));
+    }
+    case 'floor': {
+      const a = compileExpr(e.a);
+      return (vars) => Math.floor(a(vars));
+    }
     default: {
-      const a = compileExpr(e.a), b = compileExpr(e.b);
+      const a = compileExpr(e.a),
+        b = compileExpr(e.b);
       switch (e.k) {
-        case 'add': return (v) => a(v) + b(v);
-        case 'sub': return (v) => a(v) - b(v);
-        case 'mul': return (v) => a(v) * b(v);
-        case 'div': return (v) => a(v) / b(v);
-        case 'pow': return (v) => Math.pow(a(v), b(v));
-        case 'max': return (v) => Math.max(a(v), b(v));
-        case 'min': return (v) => Math.min(a(v), b(v));
+        case 'add':
+          return (v) => a(v) + b(v);
+        case 'sub':
+          return (v) => a(v) - b(v);
+        case 'mul':
+          return (v) => a(v) * b(v);
+        case 'div':
+          return (v) => a(v) / b(v);
+        case 'pow':
+          return (v) => Math.pow(a(v), b(v));
+        case 'max':
+          return (v) => Math.max(a(v), b(v));
+        case 'min':
+          return (v) => Math.min(a(v), b(v));
       }
     }
   }
@@ -74,13 +113,22 @@ function compileExpr(e: HostExpr): Thunk {
  * ±0 compare equal but pow tells them apart).
  */
 function memoPow(): (a: number, b: number) => number {
-  let a0 = NaN, b0 = NaN, r0 = 0, a1 = NaN, b1 = NaN, r1 = 0;
+  let a0 = NaN,
+    b0 = NaN,
+    r0 = 0,
+    a1 = NaN,
+    b1 = NaN,
+    r1 = 0;
   return (a, b) => {
     if (a === a0 && b === b0 && a !== 0) return r0;
     if (a === a1 && b === b1 && a !== 0) return r1;
     const r = Math.pow(a, b);
-    a1 = a0; b1 = b0; r1 = r0;
-    a0 = a; b0 = b; r0 = r;
+    a1 = a0;
+    b1 = b0;
+    r1 = r0;
+    a0 = a;
+    b0 = b;
+    r0 = r;
     return r;
   };
 }
@@ -99,13 +147,20 @@ function exprSource(e: HostExpr, consts: number[]): string {
       consts.push(e.v);
       return `k[${consts.length - 1}]`;
     }
-    case 'var': return `v[${e.i | 0}]`;
-    case 'neg': return `(-${exprSource(e.a, consts)})`;
-    case 'sqrt': return `sqrt(${exprSource(e.a, consts)})`;
-    case 'floor': return `floor(${exprSource(e.a, consts)})`;
-    case 'pow': return `pow(${exprSource(e.a, consts)}, ${exprSource(e.b, consts)})`;
-    case 'max': return `max(${exprSource(e.a, consts)}, ${exprSource(e.b, consts)})`;
-    case 'min': return `min(${exprSource(e.a, consts)}, ${exprSource(e.b, consts)})`;
+    case 'var':
+      return `v[${e.i | 0}]`;
+    case 'neg':
+      return `(-${exprSource(e.a, consts)})`;
+    case 'sqrt':
+      return `sqrt(${exprSource(e.a, consts)})`;
+    case 'floor':
+      return `floor(${exprSource(e.a, consts)})`;
+    case 'pow':
+      return `pow(${exprSource(e.a, consts)}, ${exprSource(e.b, consts)})`;
+    case 'max':
+      return `max(${exprSource(e.a, consts)}, ${exprSource(e.b, consts)})`;
+    case 'min':
+      return `min(${exprSource(e.a, consts)}, ${exprSource(e.b, consts)})`;
     default: {
       const op = ({ add: '+', sub: '-', mul: '*', div: '/' } as const)[e.k];
       if (!op) throw new Error(`host program: unknown expression ${(e as { k: string }).k}`);
@@ -121,12 +176,19 @@ function exprSource(e: HostExpr, consts: number[]): string {
  */
 export function generateHostProgram(p: HostProgram): ((vars: Float64Array, scalars: Float32Array) => void) | undefined {
   const consts: number[] = [];
-  const body = p.stmts.map((s) => (s.k === 'set'
-    ? `v[${s.v | 0}] = ${exprSource(s.e, consts)};`
-    : `s[${s.s | 0}] = ${exprSource(s.e, consts)};`));
+  const body = p.stmts.map((s) =>
+    s.k === 'set' ? `v[${s.v | 0}] = ${exprSource(s.e, consts)};` : `s[${s.s | 0}] = ${exprSource(s.e, consts)};`,
+  );
   try {
-    const make = new Function('k', 'pow', 'sqrt', 'max', 'min', 'floor',
-      `"use strict";\nreturn function kilnHostProgram(v, s) {\n${body.join('\n')}\n};`);
+    const make = new Function(
+      'k',
+      'pow',
+      'sqrt',
+      'max',
+      'min',
+      'floor',
+      `"use strict";\nreturn function kilnHostProgram(v, s) {\n${body.join('\n')}\n};`,
+    );
     return make(Float64Array.from(consts), memoPow(), Math.sqrt, Math.max, Math.min, Math.floor);
   } catch {
     return undefined;
@@ -148,7 +210,8 @@ export function compileHostClosures(p: HostProgram): (vars: Float64Array, scalar
     for (let i = 0; i < steps.length; i++) {
       const st = steps[i];
       const v = st.f(vars);
-      if (st.set) vars[st.at] = v; else scalars[st.at] = v;
+      if (st.set) vars[st.at] = v;
+      else scalars[st.at] = v;
     }
   };
 }
@@ -164,12 +227,19 @@ export function runHostProgram(p: HostProgram, vars: Float64Array, scalars: Floa
 
 export function printHostExpr(e: HostExpr, names: (i: number) => string = (i) => `v${i}`): string {
   switch (e.k) {
-    case 'num': return String(e.v);
-    case 'var': return names(e.i);
-    case 'neg': return `-(${printHostExpr(e.a, names)})`;
-    case 'sqrt': return `sqrt(${printHostExpr(e.a, names)})`;
-    case 'floor': return `floor(${printHostExpr(e.a, names)})`;
-    case 'max': case 'min': case 'pow':
+    case 'num':
+      return String(e.v);
+    case 'var':
+      return names(e.i);
+    case 'neg':
+      return `-(${printHostExpr(e.a, names)})`;
+    case 'sqrt':
+      return `sqrt(${printHostExpr(e.a, names)})`;
+    case 'floor':
+      return `floor(${printHostExpr(e.a, names)})`;
+    case 'max':
+    case 'min':
+    case 'pow':
       return `${e.k}(${printHostExpr(e.a, names)}, ${printHostExpr(e.b, names)})`;
     default: {
       const sym = { add: '+', sub: '-', mul: '*', div: '/' }[e.k];

@@ -7,16 +7,29 @@
 // in bundles, so it imports nothing.
 
 /** `paramGroups[group][key]` of optimizer number `optimizer`, or element `index` of it (betas) */
-export interface HyperValueRef { optimizer: number; group: number; key: string; index?: number }
+export interface HyperValueRef {
+  optimizer: number;
+  group: number;
+  key: string;
+  index?: number;
+}
 
 /** how a guard reads its hyperparameter: truthy, `!= 0` (PyTorch's `if weight_decay != 0:`), `> 0` */
 export type GuardRule = 'flag' | 'nonzero' | 'positive';
 
 /** a structural choice on `paramGroups[group][key]` baked into a trace */
-export interface HyperGuardRef { optimizer: number; group: number; key: string; rule: GuardRule }
+export interface HyperGuardRef {
+  optimizer: number;
+  group: number;
+  key: string;
+  rule: GuardRule;
+}
 
 /** the optimizer still has the param groups a trace saw (`layout` counts groups ever added) */
-export interface LayoutGuardRef { optimizer: number; layout: number }
+export interface LayoutGuardRef {
+  optimizer: number;
+  layout: number;
+}
 
 export type OptimizerGuardRef = HyperGuardRef | LayoutGuardRef;
 
@@ -45,8 +58,11 @@ export function paramGroupPath(ref: { group: number; key: string; index?: number
 /** what a guard on `key` held at build, for messages: `amsgrad true`, `weightDecay != 0`, `momentum <= 0` */
 export function guardText(key: string, rule: GuardRule, holds: boolean): string {
   switch (rule) {
-    case 'flag': return `${key} ${holds}`;
-    case 'nonzero': return `${key} ${holds ? '!=' : '=='} 0`;
-    case 'positive': return `${key} ${holds ? '>' : '<='} 0`;
+    case 'flag':
+      return `${key} ${holds}`;
+    case 'nonzero':
+      return `${key} ${holds ? '!=' : '=='} 0`;
+    case 'positive':
+      return `${key} ${holds ? '>' : '<='} 0`;
   }
 }

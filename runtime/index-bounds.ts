@@ -19,11 +19,16 @@ export interface IndexBound {
   site?: string;
 }
 
-export interface IndexViolation { bound: IndexBound; element: number; value: number }
+export interface IndexViolation {
+  bound: IndexBound;
+  element: number;
+  value: number;
+}
 
 /** the first index outside its bound, or undefined when every one is valid */
 export function findIndexViolation(
-  bounds: readonly IndexBound[], inputs: readonly unknown[],
+  bounds: readonly IndexBound[],
+  inputs: readonly unknown[],
 ): IndexViolation | undefined {
   for (const bound of bounds) {
     const values = inputs[bound.input] as ArrayLike<number> | undefined;
@@ -51,7 +56,9 @@ export function outOfBoundsMessage(rule: Pick<IndexBound, 'kind' | 'size' | 'dim
 /** PyTorch's message for the violation, then which input and element held it */
 export function indexViolationMessage(v: IndexViolation): string {
   const { bound, value, element } = v;
-  return `${outOfBoundsMessage(bound, value)} (run: input ${bound.input}, element ${element}; ` +
+  return (
+    `${outOfBoundsMessage(bound, value)} (run: input ${bound.input}, element ${element}; ` +
     `valid indices are 0..${bound.size - 1}` +
-    `${bound.ignore !== undefined ? ` or ${bound.ignore}` : ''})`;
+    `${bound.ignore !== undefined ? ` or ${bound.ignore}` : ''})`
+  );
 }

@@ -22,8 +22,16 @@ export interface BufferDecl {
 }
 
 /** Where a value lives: buffer index + element offset + logical shape and dtype. */
-export interface Placement { buf: number; offset: number; shape: number[]; dtype: ValueDType }
-export interface CellPlacement extends Placement { cell: number; name: string }
+export interface Placement {
+  buf: number;
+  offset: number;
+  shape: number[];
+  dtype: ValueDType;
+}
+export interface CellPlacement extends Placement {
+  cell: number;
+  name: string;
+}
 
 /**
  * A launch guard: the kernel runs only when, in this step's scalars, every group's slots hold the
@@ -31,10 +39,17 @@ export interface CellPlacement extends Placement { cell: number; name: string }
  * multi-tensor update comes as such a pair (compiler/kernel/lower.ts concatFlat): exactly one of
  * the two runs each step.
  */
-export interface LaunchGuard { equal: number[][]; is: boolean }
+export interface LaunchGuard {
+  equal: number[][];
+  is: boolean;
+}
 
-const f32bits = new Float32Array(1), u32bits = new Uint32Array(f32bits.buffer);
-const bitsOf = (v: number): number => { f32bits[0] = v; return u32bits[0]; };
+const f32bits = new Float32Array(1),
+  u32bits = new Uint32Array(f32bits.buffer);
+const bitsOf = (v: number): number => {
+  f32bits[0] = v;
+  return u32bits[0];
+};
 
 /** whether a kernel guarded by `w` (or unguarded) runs with these scalars */
 export function guardHolds(w: LaunchGuard | undefined, scalars: ArrayLike<number>): boolean {

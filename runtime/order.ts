@@ -6,14 +6,20 @@ export class OrderedQueue {
   private waiting = 0;
 
   /** nothing is queued or running: work may happen synchronously, host reads are current */
-  get idle(): boolean { return this.waiting === 0; }
+  get idle(): boolean {
+    return this.waiting === 0;
+  }
 
   /** runs `job` after everything enqueued before it; a failed job does not stop later ones */
   enqueue<T>(job: () => T | Promise<T>): Promise<T> {
     this.waiting++;
     // the count drops before the caller's `await` resumes, so a read right after it is current
     const done = this.tail.then(async () => {
-      try { return await job(); } finally { this.waiting--; }
+      try {
+        return await job();
+      } finally {
+        this.waiting--;
+      }
     });
     this.tail = done.catch(() => undefined);
     return done;

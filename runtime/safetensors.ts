@@ -6,8 +6,15 @@
 export type SafeDType = 'F32' | 'F64' | 'I32' | 'I64' | 'U8' | 'BOOL';
 export type SafeArray = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
 
-export interface SafeTensor { dtype: SafeDType; shape: number[]; data: SafeArray }
-export interface SafeFile { tensors: Record<string, SafeTensor>; metadata: Record<string, string> }
+export interface SafeTensor {
+  dtype: SafeDType;
+  shape: number[];
+  data: SafeArray;
+}
+export interface SafeFile {
+  tensors: Record<string, SafeTensor>;
+  metadata: Record<string, string>;
+}
 
 const BYTES: Record<SafeDType, number> = { F32: 4, F64: 8, I32: 4, I64: 8, U8: 1, BOOL: 1 };
 const little = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -23,7 +30,10 @@ export function dtypeOf(a: SafeArray): SafeDType {
 }
 
 export class SafetensorsError extends Error {
-  constructor(message: string) { super(message); this.name = 'SafetensorsError'; }
+  constructor(message: string) {
+    super(message);
+    this.name = 'SafetensorsError';
+  }
 }
 
 /** Serializes tensors (in the given key order, 8-byte aligned header as the reference writer does). */
@@ -68,20 +78,26 @@ export const MAX_HEADER_BYTES = 100_000_000;
  * truncation or inconsistency throws a SafetensorsError; header bytes never load as values.
  */
 export function decodeSafetensors(bytes: Uint8Array, what = 'file'): SafeFile {
-  const fail = (m: string): never => { throw new SafetensorsError(`safetensors ${what}: ${m}`); };
+  const fail = (m: string): never => {
+    throw new SafetensorsError(`safetensors ${what}: ${m}`);
+  };
   if (bytes.length < 8) fail(`too short (${bytes.length} bytes): not a safetensors file, or truncated`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n64 = dv.getBigUint64(0, true);
   if (n64 > BigInt(MAX_HEADER_BYTES)) {
-    fail(`header says ${n64} bytes of JSON, more than the ${MAX_HEADER_BYTES} the format allows: `
-      + 'not a safetensors file');
+    fail(
+      `header says ${n64} bytes of JSON, more than the ${MAX_HEADER_BYTES} the format allows: ` +
+        'not a safetensors file',
+    );
   }
   const n = Number(n64);
   if (n > bytes.length - 8) {
-    fail(`header says ${n} bytes of JSON but the file has ${bytes.length - 8} after the length: `
-      + 'truncated or not a safetensors file');
+    fail(
+      `header says ${n} bytes of JSON but the file has ${bytes.length - 8} after the length: ` +
+        'truncated or not a safetensors file',
+    );
   }
-  if (bytes[8] !== 0x7b) fail('header does not start with \'{\': not a safetensors file');
+  if (bytes[8] !== 0x7b) fail("header does not start with '{': not a safetensors file");
   let header: Record<string, any>;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
@@ -125,14 +141,17 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'file'): SafeFile {
   let at = 0;
   for (const t of [...spans].sort((a, b) => a.begin - b.begin || a.end - b.end)) {
     if (t.begin !== at) {
-      fail(`${t.name}: data_offsets begin at byte ${t.begin}, but the previous tensor's data ends at ${at}: `
-        + `tensors must lie end to end from 0 (${t.begin < at ? 'overlap' : 'gap'})`);
+      fail(
+        `${t.name}: data_offsets begin at byte ${t.begin}, but the previous tensor's data ends at ${at}: ` +
+          `tensors must lie end to end from 0 (${t.begin < at ? 'overlap' : 'gap'})`,
+      );
     }
     at = t.end;
   }
   if (at !== dataLen) fail(`tensors cover ${at} bytes but the file holds ${dataLen} bytes of data`);
   const tensors: Record<string, SafeTensor> = {};
-  for (const t of spans) { // in the header's order
+  for (const t of spans) {
+    // in the header's order
     const data = fromLittleEndianBytes(bytes.subarray(dataStart + t.begin, dataStart + t.end), t.dtype, t.count);
     own(tensors, t.name, { dtype: t.dtype, shape: t.shape, data });
   }
@@ -156,11 +175,16 @@ function fromLittleEndianBytes(src: Uint8Array, dtype: SafeDType, count: number)
   new Uint8Array(buf).set(src);
   if (!little && BYTES[dtype] > 1) swap(new Uint8Array(buf), BYTES[dtype]);
   switch (dtype) {
-    case 'F32': return new Float32Array(buf, 0, count);
-    case 'F64': return new Float64Array(buf, 0, count);
-    case 'I32': return new Int32Array(buf, 0, count);
-    case 'I64': return new BigInt64Array(buf, 0, count);
-    default: return new Uint8Array(buf, 0, count);
+    case 'F32':
+      return new Float32Array(buf, 0, count);
+    case 'F64':
+      return new Float64Array(buf, 0, count);
+    case 'I32':
+      return new Int32Array(buf, 0, count);
+    case 'I64':
+      return new BigInt64Array(buf, 0, count);
+    default:
+      return new Uint8Array(buf, 0, count);
   }
 }
 

@@ -13,9 +13,10 @@ const lengthGetter = intrinsic('length');
 const bufferGetter = intrinsic('buffer');
 const intrinsicSet = (typedArrayProto as { set: (src: ArrayLike<number>) => void }).set;
 const arrayBufferByteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength')!.get!;
-const sharedByteLength = typeof SharedArrayBuffer === 'function'
-  ? Object.getOwnPropertyDescriptor(SharedArrayBuffer.prototype, 'byteLength')!.get!
-  : undefined;
+const sharedByteLength =
+  typeof SharedArrayBuffer === 'function'
+    ? Object.getOwnPropertyDescriptor(SharedArrayBuffer.prototype, 'byteLength')!.get!
+    : undefined;
 
 /** the typed array's type from its internal slot ('Float32Array', ...), or undefined for anything else */
 export function typedArrayKind(x: unknown): string | undefined {
@@ -30,7 +31,12 @@ export function trueLength(x: ArrayBufferView): number {
 /** whether the array's memory is a SharedArrayBuffer (which WebGPU's writeBuffer refuses) */
 export function isShared(x: ArrayBufferView): boolean {
   if (!sharedByteLength) return false;
-  try { sharedByteLength.call(bufferGetter.call(x)); return true; } catch { return false; }
+  try {
+    sharedByteLength.call(bufferGetter.call(x));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function isDetached(x: ArrayBufferView): boolean {
@@ -62,7 +68,7 @@ export function inputFault(x: unknown, dtype: 'float32' | 'int32', n: number): I
 
 /** ", got 3" or ", got a detached buffer" for a length fault */
 export const gotLength = (f: { length: number; detached: boolean }): string =>
-  (f.detached ? ', got an array whose ArrayBuffer is detached (transferred)' : `, got ${f.length}`);
+  f.detached ? ', got an array whose ArrayBuffer is detached (transferred)' : `, got ${f.length}`;
 
 /** a private copy of an input (a plain, unshared array), taken when a run cannot consume it at once */
 export function copyInput(x: HostArray): HostArray {

@@ -11,7 +11,10 @@ import ts from 'typescript';
 
 const ROOTS = ['compiler/', 'targets/', 'runtime/', 'scripts/', 'bench/'];
 
-interface ImportEdge { to: string; typeOnly: boolean }
+interface ImportEdge {
+  to: string;
+  typeOnly: boolean;
+}
 
 /** the relative `import ... from`, `import '...'` and `export ... from` specifiers of one file, resolved */
 function importsOf(file: string, known: Set<string>): ImportEdge[] {
@@ -24,18 +27,26 @@ function importsOf(file: string, known: Set<string>): ImportEdge[] {
       spec = st.moduleSpecifier;
       const clause = st.importClause;
       const named = clause?.namedBindings;
-      typeOnly = !!clause && (clause.isTypeOnly || (!clause.name && !!named && ts.isNamedImports(named)
-        && named.elements.length > 0 && named.elements.every((e) => e.isTypeOnly)));
+      typeOnly =
+        !!clause &&
+        (clause.isTypeOnly ||
+          (!clause.name &&
+            !!named &&
+            ts.isNamedImports(named) &&
+            named.elements.length > 0 &&
+            named.elements.every((e) => e.isTypeOnly)));
     } else if (ts.isExportDeclaration(st) && st.moduleSpecifier) {
       spec = st.moduleSpecifier;
       const named = st.exportClause;
-      typeOnly = st.isTypeOnly || (!!named && ts.isNamedExports(named)
-        && named.elements.length > 0 && named.elements.every((e) => e.isTypeOnly));
+      typeOnly =
+        st.isTypeOnly ||
+        (!!named && ts.isNamedExports(named) && named.elements.length > 0 && named.elements.every((e) => e.isTypeOnly));
     }
     if (!spec || !ts.isStringLiteral(spec) || !spec.text.startsWith('.')) continue;
     const to = resolve(file, spec.text, known);
     const seen = to && edges.find((e) => e.to === to);
-    if (seen) seen.typeOnly &&= typeOnly; // one value import of a module makes the edge a value edge
+    if (seen)
+      seen.typeOnly &&= typeOnly; // one value import of a module makes the edge a value edge
     else if (to) edges.push({ to, typeOnly });
   }
   return edges;
@@ -44,22 +55,33 @@ function importsOf(file: string, known: Set<string>): ImportEdge[] {
 /** `./x.js` from `dir/a.ts` is `dir/x.ts` (NodeNext spells the emitted name); `./d` may be `./d/index.ts` */
 function resolve(from: string, spec: string, known: Set<string>): string | undefined {
   const base = path.posix.join(path.posix.dirname(from), spec);
-  const candidates = [base.replace(/\.js$/, '.ts'), base.replace(/\.mjs$/, '.mts'), base, `${base}.ts`,
-    `${base}/index.ts`];
+  const candidates = [
+    base.replace(/\.js$/, '.ts'),
+    base.replace(/\.mjs$/, '.mts'),
+    base,
+    `${base}.ts`,
+    `${base}/index.ts`,
+  ];
   return candidates.find((c) => known.has(c));
 }
 
 /** Tarjan's strongly connected components, iterative so a deep import chain cannot overflow the stack */
 function components(nodes: string[], next: (n: string) => string[]): string[][] {
-  const index = new Map<string, number>(), low = new Map<string, number>(), onStack = new Set<string>();
-  const stack: string[] = [], out: string[][] = [];
+  const index = new Map<string, number>(),
+    low = new Map<string, number>(),
+    onStack = new Set<string>();
+  const stack: string[] = [],
+    out: string[][] = [];
   let counter = 0;
   for (const root of nodes) {
     if (index.has(root)) continue;
     const work: { node: string; children: string[]; at: number }[] = [];
     const visit = (n: string) => {
-      index.set(n, counter); low.set(n, counter); counter++;
-      stack.push(n); onStack.add(n);
+      index.set(n, counter);
+      low.set(n, counter);
+      counter++;
+      stack.push(n);
+      onStack.add(n);
       work.push({ node: n, children: next(n), at: 0 });
     };
     visit(root);
@@ -79,7 +101,11 @@ function components(nodes: string[], next: (n: string) => string[]): string[][] 
       if (low.get(top.node) === index.get(top.node)) {
         const scc: string[] = [];
         let m: string;
-        do { m = stack.pop()!; onStack.delete(m); scc.push(m); } while (m !== top.node);
+        do {
+          m = stack.pop()!;
+          onStack.delete(m);
+          scc.push(m);
+        } while (m !== top.node);
         out.push(scc);
       }
     }
@@ -88,7 +114,8 @@ function components(nodes: string[], next: (n: string) => string[]): string[][] 
 }
 
 const files = execFileSync('git', ['ls-files', ...ROOTS.map((r) => `${r}*.ts`)], { encoding: 'utf8' })
-  .split('\n').filter((f) => f && existsSync(f));
+  .split('\n')
+  .filter((f) => f && existsSync(f));
 const known = new Set(files);
 const graph = new Map(files.map((f) => [f, importsOf(f, known)]));
 const cycles = components(files, (f) => graph.get(f)!.map((e) => e.to)).filter((c) => c.length > 1);

@@ -11,7 +11,8 @@ const MAX_FILE_LINES = 400;
 const SIZED_DIRS = ['compiler/', 'targets/', 'runtime/', 'scripts/', 'bench/'];
 
 const files = execFileSync('git', ['ls-files', '*.ts', '*.mjs', '*.js', '*.py', '*.sh'], { encoding: 'utf8' })
-  .split('\n').filter((f) => f && !f.startsWith('test/fixtures/') && existsSync(f));
+  .split('\n')
+  .filter((f) => f && !f.startsWith('test/fixtures/') && existsSync(f));
 const long: string[] = [];
 const big: string[] = [];
 for (const f of files) {
@@ -28,5 +29,7 @@ for (const f of files) {
 if (long.length) console.log(`${long.length} lines over ${MAX_LINE} characters:\n${long.join('\n')}`);
 if (big.length) console.log(`${big.length} source files over ${MAX_FILE_LINES} lines:\n${big.join('\n')}`);
 if (long.length || big.length) process.exit(1);
-console.log(`check-lines: ${files.length} files, every line within ${MAX_LINE} characters, `
-  + `every source file within ${MAX_FILE_LINES} lines`);
+console.log(
+  `check-lines: ${files.length} files, every line within ${MAX_LINE} characters, ` +
+    `every source file within ${MAX_FILE_LINES} lines`,
+);

@@ -23,9 +23,14 @@ await loadCheckpoint(dir, { model: back, optimizer: new optim.SGD(back.parameter
 const v = back.parameters()[0].cell.data as Float32Array;
 let bad = 0;
 for (let i = 0; i < v.length; i++) if (v[i] !== w[i]) bad++;
-console.log(JSON.stringify({
-  bytes, gib: +(bytes / 2 ** 30).toFixed(2), saveSeconds: (saved - t0) / 1000, loadSeconds: (Date.now() - saved) / 1000,
-  mismatches: bad,
-}));
+console.log(
+  JSON.stringify({
+    bytes,
+    gib: +(bytes / 2 ** 30).toFixed(2),
+    saveSeconds: (saved - t0) / 1000,
+    loadSeconds: (Date.now() - saved) / 1000,
+    mismatches: bad,
+  }),
+);
 if (!process.argv[2]) rmSync(dir, { recursive: true, force: true });
 if (bad || bytes <= 2 ** 31) process.exit(1);

@@ -25,18 +25,28 @@ const outDir = join(root, 'test', 'replay');
 type Case = [name: string, graphs: () => Promise<GraphProgram[]> | GraphProgram[]];
 
 const OPTIMIZERS: [string, Record<string, unknown>][] = [
-  ['Adam', {}], ['Adam', { amsgrad: true }], ['Adam', { weightDecay: 0.1, maximize: true, amsgrad: true }],
-  ['AdamW', {}], ['AdamW', { amsgrad: true, weightDecay: 0.05, maximize: true }],
-  ['Adagrad', {}], ['Adagrad', { lrDecay: 0.01, weightDecay: 0.1, initialAccumulatorValue: 0.1, maximize: true }],
-  ['RMSprop', {}], ['RMSprop', { centered: true }],
+  ['Adam', {}],
+  ['Adam', { amsgrad: true }],
+  ['Adam', { weightDecay: 0.1, maximize: true, amsgrad: true }],
+  ['AdamW', {}],
+  ['AdamW', { amsgrad: true, weightDecay: 0.05, maximize: true }],
+  ['Adagrad', {}],
+  ['Adagrad', { lrDecay: 0.01, weightDecay: 0.1, initialAccumulatorValue: 0.1, maximize: true }],
+  ['RMSprop', {}],
+  ['RMSprop', { centered: true }],
   ['RMSprop', { momentum: 0.9, centered: true, weightDecay: 0.1, maximize: true }],
-  ['SGD', {}], ['SGD', { momentum: 0.9 }], ['SGD', { momentum: 0.9, nesterov: true, weightDecay: 0.1 }],
+  ['SGD', {}],
+  ['SGD', { momentum: 0.9 }],
+  ['SGD', { momentum: 0.9, nesterov: true, weightDecay: 0.1 }],
   ['SGD', { momentum: 0.9, dampening: 0.5, maximize: true }],
 ];
 
 /** the traced programs of a training step's first two runs (the first creates optimizer state: the second re-traces) */
 async function twoSteps(
-  dims: number[], batch: number, name: string, opts: Record<string, unknown>,
+  dims: number[],
+  batch: number,
+  name: string,
+  opts: Record<string, unknown>,
 ): Promise<GraphProgram[]> {
   manualSeed(0);
   const layers: nn.Module[] = [];
@@ -46,15 +56,27 @@ async function twoSteps(
   }
   const model = new nn.Sequential(...layers);
   const lossFn = new nn.CrossEntropyLoss();
-  const Opt = optim[name as keyof typeof optim] as unknown as
-    new (p: Iterable<nn.Parameter>, o: object) => optim.Optimizer<object>;
+  const Opt = optim[name as keyof typeof optim] as unknown as new (
+    p: Iterable<nn.Parameter>,
+    o: object,
+  ) => optim.Optimizer<object>;
   const opt = new Opt(model.parameters(), { lr: 1e-2, ...opts });
-  const step = await compile((x: Tensor, y: Tensor) => {
-    opt.zeroGrad(); const loss = lossFn.forward(model.forward(x), y); loss.backward(); opt.step(); return loss;
-  }, {
-    inputs: [{ shape: [batch, dims[0]], dtype: 'float32' }, { shape: [batch], dtype: 'int32' }],
-    target: 'reference',
-  });
+  const step = await compile(
+    (x: Tensor, y: Tensor) => {
+      opt.zeroGrad();
+      const loss = lossFn.forward(model.forward(x), y);
+      loss.backward();
+      opt.step();
+      return loss;
+    },
+    {
+      inputs: [
+        { shape: [batch, dims[0]], dtype: 'float32' },
+        { shape: [batch], dtype: 'int32' },
+      ],
+      target: 'reference',
+    },
+  );
   const x = Float32Array.from({ length: batch * dims[0] }, (_, i) => Math.sin(i));
   const y = Int32Array.from({ length: batch }, (_, i) => i % dims[dims.length - 1]);
   for (let k = 0; k < 2; k++) await step.run(x, y);
@@ -77,11 +99,17 @@ function render(p: KernelProgram): string {
   const parts: string[] = [];
   p.kernels.forEach((k, i) => {
     const wgsl = (() => {
-      try { return renderKernel(k, p).wgsl; } catch (e) { return `// not renderable: ${(e as Error).message}`; }
+      try {
+        return renderKernel(k, p).wgsl;
+      } catch (e) {
+        return `// not renderable: ${(e as Error).message}`;
+      }
     })();
-    parts.push(`### kernel ${i}: ${k.name}\n#### kernel IR\n${printKernel(k)}\n`
-      + `#### WGSL\n${wgsl}\n#### LLVM IR (${CPU})\n`
-      + llvmIR(p, { kernel: i, cpu: CPU }));
+    parts.push(
+      `### kernel ${i}: ${k.name}\n#### kernel IR\n${printKernel(k)}\n` +
+        `#### WGSL\n${wgsl}\n#### LLVM IR (${CPU})\n` +
+        llvmIR(p, { kernel: i, cpu: CPU }),
+    );
   });
   return parts.join('\n');
 }
@@ -90,10 +118,12 @@ async function snapshot(): Promise<Map<string, string>> {
   const files = new Map<string, string>();
   for (const [name, graphs] of corpus()) {
     const gps = await graphs();
-    const text = gps.map((gp, i) => {
-      const p = schedule(gp, new StateLayout());
-      return `## program ${i} (${p.kernels.length} kernels)\n${render(p)}`;
-    }).join('\n');
+    const text = gps
+      .map((gp, i) => {
+        const p = schedule(gp, new StateLayout());
+        return `## program ${i} (${p.kernels.length} kernels)\n${render(p)}`;
+      })
+      .join('\n');
     files.set(`${name}.txt`, `# kernel replay: ${name}\n${text}\n`);
   }
   return files;
@@ -106,8 +136,9 @@ if (process.argv.includes('--check')) {
     .map(([f]) => f);
   const gone = existsSync(outDir) ? readdirSync(outDir).filter((f) => f.endsWith('.txt') && !files.has(f)) : [];
   if (changed.length || gone.length) {
-    console.log(`kernel replay: ${changed.length} programs changed, ${gone.length} gone:\n`
-      + [...changed, ...gone].join('\n'));
+    console.log(
+      `kernel replay: ${changed.length} programs changed, ${gone.length} gone:\n` + [...changed, ...gone].join('\n'),
+    );
     console.log('run `npm run replay` and read `git diff test/replay/`');
     process.exit(1);
   }
@@ -117,6 +148,8 @@ if (process.argv.includes('--check')) {
   mkdirSync(outDir, { recursive: true });
   for (const [f, text] of files) writeFileSync(join(outDir, f), text);
   const bytes = [...files.values()].reduce((a, t) => a + t.length, 0);
-  console.log(`kernel replay: ${files.size} programs written to test/replay/ (${(bytes / 1e6).toFixed(1)} MB); `
-    + 'see git diff test/replay/');
+  console.log(
+    `kernel replay: ${files.size} programs written to test/replay/ (${(bytes / 1e6).toFixed(1)} MB); ` +
+      'see git diff test/replay/',
+  );
 }

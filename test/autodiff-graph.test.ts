@@ -4,16 +4,23 @@
 import { describe, expect, it } from 'vitest';
 import { compile, nn, tensor, KilnError, type Tensor } from '../compiler/index.js';
 
-const SECOND = 'Trying to backward through the graph a second time (or directly access saved tensors after they '
-  + 'have already been freed). Saved intermediate values of the graph are freed when you call .backward() or '
-  + 'autograd.grad(). Specify retainGraph: true if you need to backward through the graph a second time or if you '
-  + 'need to access saved tensors after calling backward.';
+const SECOND =
+  'Trying to backward through the graph a second time (or directly access saved tensors after they ' +
+  'have already been freed). Saved intermediate values of the graph are freed when you call .backward() or ' +
+  'autograd.grad(). Specify retainGraph: true if you need to backward through the graph a second time or if you ' +
+  'need to access saved tensors after calling backward.';
 
 const param = () => new nn.Parameter({ shape: [3], data: [1, -2, 3] });
 const gradOf = (p: nn.Parameter) => Array.from(p.grad!.data);
 
 async function runOn(target: string, p: nn.Parameter, fn: () => Tensor): Promise<void> {
-  const step = await compile(() => { p.grad = null; return fn(); }, { inputs: [], target });
+  const step = await compile(
+    () => {
+      p.grad = null;
+      return fn();
+    },
+    { inputs: [], target },
+  );
   await step.run();
   await step.sync();
 }
@@ -28,12 +35,16 @@ describe('backward() eagerly', () => {
     expect(Array.from(y.grad!.data)).toEqual([1, -2, 3]);
   });
 
-  it('a second backward() through the same graph throws PyTorch\'s error and changes no gradient', () => {
+  it("a second backward() through the same graph throws PyTorch's error and changes no gradient", () => {
     const x = tensor([1, -2, 3], { requiresGrad: true });
     const loss = x.mul(x).sum();
     loss.backward();
     let err: unknown;
-    try { loss.backward(); } catch (e) { err = e; }
+    try {
+      loss.backward();
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(KilnError);
     expect((err as Error).message.split('\n')[0]).toBe(SECOND);
     expect(Array.from(x.grad!.data)).toEqual([2, -4, 6]);
@@ -72,15 +83,20 @@ describe('backward() eagerly', () => {
 
   it('rejects an unknown option naming the valid one', () => {
     const x = tensor([1, 2], { requiresGrad: true });
-    expect(() => x.sum().backward({ retain_graph: true } as never))
-      .toThrow("Unknown option 'retain_graph' for backward; did you mean 'retainGraph'?");
+    expect(() => x.sum().backward({ retain_graph: true } as never)).toThrow(
+      "Unknown option 'retain_graph' for backward; did you mean 'retainGraph'?",
+    );
   });
 });
 
 describe.each(['reference', 'native', 'webgpu'])('backward() inside compile() on %s', (target) => {
   it('flows through clone(): d/dp sum(clone(p) * p) = 2p', async () => {
     const p = param();
-    await runOn(target, p, () => { const l = p.clone().mul(p).sum(); l.backward(); return l; });
+    await runOn(target, p, () => {
+      const l = p.clone().mul(p).sum();
+      l.backward();
+      return l;
+    });
     expect(gradOf(p)).toEqual([2, -4, 6]);
   }, 60_000);
 
@@ -95,10 +111,16 @@ describe.each(['reference', 'native', 'webgpu'])('backward() inside compile() on
     expect(gradOf(p)).toEqual([4, -8, 12]);
   }, 60_000);
 
-  it('a second backward() without it fails to compile with PyTorch\'s error', async () => {
+  it("a second backward() without it fails to compile with PyTorch's error", async () => {
     const p = param();
-    await expect(runOn(target, p, () => { const l = p.mul(p).sum(); l.backward(); l.backward(); return l; }))
-      .rejects.toThrow(SECOND);
+    await expect(
+      runOn(target, p, () => {
+        const l = p.mul(p).sum();
+        l.backward();
+        l.backward();
+        return l;
+      }),
+    ).rejects.toThrow(SECOND);
     expect(p.grad).toBeNull();
   }, 60_000);
 });

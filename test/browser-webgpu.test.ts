@@ -30,17 +30,28 @@ async function seedBundle(): Promise<SeedBundle> {
   const state = { f32: new Array<number>(size('f32')).fill(0), i32: new Array<number>(size('i32')).fill(0) };
   for (const c of artifact.manifest.cells) {
     const dt = artifact.manifest.buffers[c.buf].dtype;
-    traced.cells.get(c.cell)!.data.forEach((v, i) => { state[dt][c.offset + i] = v; });
+    traced.cells.get(c.cell)!.data.forEach((v, i) => {
+      state[dt][c.offset + i] = v;
+    });
   }
   const g = s.golden;
   const cellOf = new Map([...s.model.namedParameters()].map(([name, p]) => [p.cell.id, name]));
-  const final = artifact.manifest.cells.filter((c) => cellOf.has(c.cell)).map((c) => ({
-    name: cellOf.get(c.cell)!, offset: c.offset, data: g.final[cellOf.get(c.cell)!].data,
-  }));
+  const final = artifact.manifest.cells
+    .filter((c) => cellOf.has(c.cell))
+    .map((c) => ({
+      name: cellOf.get(c.cell)!,
+      offset: c.offset,
+      data: g.final[cellOf.get(c.cell)!].data,
+    }));
   expect(final).toHaveLength(4);
   return {
-    artifact, state, inputs: g.inputs.map((t) => t.data), targets: g.targets.map((t) => t.data), losses: g.losses,
-    final, tolerance: TOL,
+    artifact,
+    state,
+    inputs: g.inputs.map((t) => t.data),
+    targets: g.targets.map((t) => t.data),
+    losses: g.losses,
+    final,
+    tolerance: TOL,
   };
 }
 
@@ -48,7 +59,12 @@ async function bundlePage(): Promise<string> {
   const { build } = await import('esbuild');
   const out = await build({
     entryPoints: [path.join(here, 'browser/seed-page.ts')],
-    bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, logLevel: 'silent',
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
   });
   return out.outputFiles[0].text;
 }
@@ -56,7 +72,10 @@ async function bundlePage(): Promise<string> {
 function serve(files: Record<string, [string, string]>): Promise<Server> {
   const server = createServer((req, res) => {
     const f = files[(req.url ?? '/').split('?')[0]];
-    if (!f) { res.writeHead(404).end('not found'); return; }
+    if (!f) {
+      res.writeHead(404).end('not found');
+      return;
+    }
     res.writeHead(200, { 'content-type': f[0], 'cache-control': 'no-store' }).end(f[1]);
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
@@ -77,15 +96,26 @@ describe.skipIf(!existsSync(CHROMIUM))('browser: the seed on navigator.gpu (head
   });
   afterAll(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
 
-  it('trains 20 steps with PyTorch 1.13\'s losses', async () => {
+  it("trains 20 steps with PyTorch 1.13's losses", async () => {
     const { chromium } = await import('playwright-core');
     const profile = mkdtempSync(path.join(tmpdir(), 'kiln-chromium-'));
     // a fresh profile: playwright takes it as launchPersistentContext's userDataDir
     const browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM, viewport: { width: 900, height: 900 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu', '--enable-features=Vulkan',
-        '--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader'],
+      executablePath: CHROMIUM,
+      viewport: { width: 900, height: 900 },
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--enable-unsafe-webgpu',
+        '--enable-features=Vulkan',
+        '--use-vulkan=swiftshader',
+        '--use-webgpu-adapter=swiftshader',
+      ],
     });
     try {
       const page = browser.pages()[0] ?? (await browser.newPage());
@@ -98,15 +128,18 @@ describe.skipIf(!existsSync(CHROMIUM))('browser: the seed on navigator.gpu (head
       const r = await page.evaluate(() => (window as unknown as { kilnResult: PageResult }).kilnResult);
       const shot = '/tmp/kiln-browser-webgpu.png';
       await page.screenshot({ path: shot, fullPage: true });
-      console.log(`[browser] adapter: ${r.adapter}; ${r.kernels} kernels; `
-        + `max loss error vs PyTorch ${r.maxRelErr.toExponential(2)}, `
-        + `final params ${r.paramErr.toExponential(2)}; screenshot ${shot}`);
+      console.log(
+        `[browser] adapter: ${r.adapter}; ${r.kernels} kernels; ` +
+          `max loss error vs PyTorch ${r.maxRelErr.toExponential(2)}, ` +
+          `final params ${r.paramErr.toExponential(2)}; screenshot ${shot}`,
+      );
       expect(r.error, `page failed:\n${r.error}\n${logs.join('\n')}`).toBeUndefined();
       expect(r.adapter).toMatch(/swiftshader/i);
       expect(r.losses).toHaveLength(bundle.losses.length);
       expect(r.paramErr, 'final parameters vs PyTorch').toBeLessThanOrEqual(TOL);
       r.losses.forEach((l, k) =>
-        expect(Math.abs(l - bundle.losses[k]) / bundle.losses[k], `loss at step ${k}`).toBeLessThanOrEqual(TOL));
+        expect(Math.abs(l - bundle.losses[k]) / bundle.losses[k], `loss at step ${k}`).toBeLessThanOrEqual(TOL),
+      );
       // what the page shows
       expect(await page.locator('#status').innerText()).toMatch(/^PASS: 20 steps, max relative error/);
       expect(await page.locator('#steps tr.ok').count()).toBe(20);

@@ -22,18 +22,24 @@ vi.mock('node:fs', async (importOriginal) => {
 });
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'kiln-pair-'));
-const x = Float32Array.of(0.5, -1, 2, 0.25), y = Int32Array.of(1);
+const x = Float32Array.of(0.5, -1, 2, 0.25),
+  y = Int32Array.of(1);
 
 async function setup() {
   const model = new nn.Sequential(new nn.Linear(4, 3), new nn.ReLU(), new nn.Linear(3, 2));
   const opt = new optim.Adam(model.parameters(), { lr: 0.01 });
   const crit = new nn.CrossEntropyLoss();
-  const step = await compile(trainingStep(model, crit, opt),
-    { inputs: [{ shape: [1, 4], dtype: 'float32' }, { shape: [1], dtype: 'int32' }] });
+  const step = await compile(trainingStep(model, crit, opt), {
+    inputs: [
+      { shape: [1, 4], dtype: 'float32' },
+      { shape: [1], dtype: 'int32' },
+    ],
+  });
   const snapshot = async () => {
     await step.sync();
-    return JSON.stringify([model.stateDict(), opt.stateDict()],
-      (_, v) => (v instanceof Float32Array ? Array.from(v) : v));
+    return JSON.stringify([model.stateDict(), opt.stateDict()], (_, v) =>
+      v instanceof Float32Array ? Array.from(v) : v,
+    );
   };
   return { model, opt, step, snapshot };
 }
@@ -47,7 +53,10 @@ async function loaded(dir: string): Promise<string> {
 
 const temps = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.tmp'));
 
-beforeEach(() => { fault.renameTo = undefined; manualSeed(3); });
+beforeEach(() => {
+  fault.renameTo = undefined;
+  manualSeed(3);
+});
 
 describe('checkpoint pairs', () => {
   it('creates the folder (and its parents) a first save names', async () => {
@@ -103,14 +112,18 @@ describe('checkpoint pairs', () => {
     const b = await setup();
     await b.step.run(x, y);
     const before = await b.snapshot();
-    await expect(loadCheckpoint(dirK, { model: b.model, optimizer: b.opt }))
-      .rejects.toThrow(/model\.safetensors does not match kiln-checkpoint\.json .*not from one saveCheckpoint/);
+    await expect(loadCheckpoint(dirK, { model: b.model, optimizer: b.opt })).rejects.toThrow(
+      /model\.safetensors does not match kiln-checkpoint\.json .*not from one saveCheckpoint/,
+    );
     expect(await b.snapshot()).toBe(before);
     // a model-only save does not pair with the optimizer file it leaves behind
     await saveCheckpoint(dirK1, { model: a.model });
-    await expect(loadCheckpoint(dirK1, { model: b.model, optimizer: b.opt }))
-      .rejects.toThrow(new RegExp(/optimizer\.safetensors is not part of the last saveCheckpoint /.source
-        + /\(kiln-checkpoint\.json names only model\.safetensors\)/.source));
+    await expect(loadCheckpoint(dirK1, { model: b.model, optimizer: b.opt })).rejects.toThrow(
+      new RegExp(
+        /optimizer\.safetensors is not part of the last saveCheckpoint /.source +
+          /\(kiln-checkpoint\.json names only model\.safetensors\)/.source,
+      ),
+    );
     expect(existsSync(path.join(dirK1, 'optimizer.safetensors'))).toBe(true);
   });
 });

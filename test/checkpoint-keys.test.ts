@@ -1,8 +1,17 @@
 // The checkpoint key scheme (PyTorch's state_dict flattened): one module builds and parses every name.
 import { describe, expect, it } from 'vitest';
 import {
-  camelGroup, camelKey, checkpointFileOf, gradKey, isStepKey, optimizerMetadata, paramGroupsJson, parseStateKey,
-  snakeKey, stateKey, unnamedParamKey,
+  camelGroup,
+  camelKey,
+  checkpointFileOf,
+  gradKey,
+  isStepKey,
+  optimizerMetadata,
+  paramGroupsJson,
+  parseStateKey,
+  snakeKey,
+  stateKey,
+  unnamedParamKey,
 } from '../runtime/checkpoint-keys.js';
 
 describe('checkpoint keys', () => {
@@ -11,8 +20,11 @@ describe('checkpoint keys', () => {
     expect(stateKey('3', 'step')).toBe('state.3.step');
     expect(gradKey('0.weight')).toBe('0.weight.grad');
     expect(unnamedParamKey(2)).toBe('params.2');
-    expect([snakeKey('weightDecay'), camelKey('weight_decay'), camelKey('initial_accumulator_value')])
-      .toEqual(['weight_decay', 'weightDecay', 'initialAccumulatorValue']);
+    expect([snakeKey('weightDecay'), camelKey('weight_decay'), camelKey('initial_accumulator_value')]).toEqual([
+      'weight_decay',
+      'weightDecay',
+      'initialAccumulatorValue',
+    ]);
   });
 
   it('parse back what they build, and nothing else', () => {
@@ -23,15 +35,17 @@ describe('checkpoint keys', () => {
   });
 
   it('sort keys into their files', () => {
-    expect(['0.weight', 'state.0.exp_avg', '0.weight.grad', 'params.1.grad', 'bn.running_mean']
-      .map(checkpointFileOf)).toEqual(['model', 'optimizer', 'extra', 'extra', 'model']);
+    expect(
+      ['0.weight', 'state.0.exp_avg', '0.weight.grad', 'params.1.grad', 'bn.running_mean'].map(checkpointFileOf),
+    ).toEqual(['model', 'optimizer', 'extra', 'extra', 'model']);
   });
 
   it('param groups as snake_case JSON in the metadata, and back', () => {
     const json = paramGroupsJson([{ lr: 0.1, weightDecay: 0, params: [0, 1] }]);
     expect(json).toBe('[{"lr":0.1,"weight_decay":0,"params":[0,1]}]');
     expect(optimizerMetadata(json)).toEqual({ format: 'pt', param_groups: json });
-    expect((JSON.parse(json) as Record<string, unknown>[]).map(camelGroup))
-      .toEqual([{ lr: 0.1, weightDecay: 0, params: [0, 1] }]);
+    expect((JSON.parse(json) as Record<string, unknown>[]).map(camelGroup)).toEqual([
+      { lr: 0.1, weightDecay: 0, params: [0, 1] },
+    ]);
   });
 });

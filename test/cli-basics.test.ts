@@ -48,7 +48,7 @@ describe('kiln CLI', () => {
     expect((await kiln(['inspect'])).stderr).toMatch(/missing <entry\.ts>/);
   });
 
-  it('exits 1 with the user\'s source line when tracing fails', async () => {
+  it("exits 1 with the user's source line when tracing fails", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'kiln-cli-'));
     const entry = path.join(dir, 'bad.ts');
     const cjs = await kiln(['inspect', (writeFileSync(entry, 'import "node:fs";\nexport {};\n'), entry)]);
@@ -56,15 +56,18 @@ describe('kiln CLI', () => {
     expect(cjs.stderr).toMatch(/add "type": "module" to the nearest package\.json/);
     writeFileSync(path.join(dir, 'package.json'), '{ "type": "module" }\n');
     const kilnSrc = path.join(root, 'compiler/index.ts');
-    writeFileSync(entry, [
-      `import { defineProgram, nn, type Tensor } from ${JSON.stringify(kilnSrc)};`,
-      'const model = new nn.Linear(4, 3);',
-      'export default defineProgram({ name: "bad", model, functions: { f: {',
-      '  inputs: [{ shape: [2, 5], dtype: "float32" }],',
-      '  fn: (x: Tensor) => model.forward(x).sum(),',
-      '} } });',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      entry,
+      [
+        `import { defineProgram, nn, type Tensor } from ${JSON.stringify(kilnSrc)};`,
+        'const model = new nn.Linear(4, 3);',
+        'export default defineProgram({ name: "bad", model, functions: { f: {',
+        '  inputs: [{ shape: [2, 5], dtype: "float32" }],',
+        '  fn: (x: Tensor) => model.forward(x).sum(),',
+        '} } });',
+        '',
+      ].join('\n'),
+    );
     const r = await kiln(['inspect', entry]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/error: .*\[2, 5\]/);
@@ -72,20 +75,24 @@ describe('kiln CLI', () => {
     expect(r.stderr).toMatch(/\n\s+\^/);
 
     // a function whose trace would not hold on later runs (gradients accumulate across runs)
-    writeFileSync(path.join(dir, 'acc.ts'), [
-      `import { defineProgram, nn, optim, type Tensor } from ${JSON.stringify(kilnSrc)};`,
-      'const model = new nn.Linear(3, 1);',
-      'const opt = new optim.SGD(model.parameters(), { lr: 0.1 });',
-      'export default defineProgram({ name: "acc", model, optimizer: opt, functions: {',
-      '  accumulate: { inputs: [{ shape: [1, 3], dtype: "float32" }], '
-        + 'fn: (x: Tensor) => { const l = model.forward(x).sum(); l.backward(); return l; } },',
-      '} });',
-    ].join('\n'));
+    writeFileSync(
+      path.join(dir, 'acc.ts'),
+      [
+        `import { defineProgram, nn, optim, type Tensor } from ${JSON.stringify(kilnSrc)};`,
+        'const model = new nn.Linear(3, 1);',
+        'const opt = new optim.SGD(model.parameters(), { lr: 0.1 });',
+        'export default defineProgram({ name: "acc", model, optimizer: opt, functions: {',
+        '  accumulate: { inputs: [{ shape: [1, 3], dtype: "float32" }], ' +
+          'fn: (x: Tensor) => { const l = model.forward(x).sum(); l.backward(); return l; } },',
+        '} });',
+      ].join('\n'),
+    );
     const acc = await kiln(['build', path.join(dir, 'acc.ts'), '--out', path.join(dir, 'acc-out')]);
     expect(acc.code).toBe(1);
     expect(acc.stderr).toMatch(/cannot bundle acc: a bundle runs one trace per function/);
-    expect(acc.stderr)
-      .toMatch(/\n\s+accumulate was traced with weight\.grad None, but running accumulate makes it set/);
+    expect(acc.stderr).toMatch(
+      /\n\s+accumulate was traced with weight\.grad None, but running accumulate makes it set/,
+    );
     expect(existsSync(path.join(dir, 'acc-out'))).toBe(false);
 
     const missing = await kiln(['inspect', path.join(dir, 'nope.ts')]);

@@ -11,23 +11,32 @@ import { beforeAll, describe, expect, it } from 'vitest';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const kilnBin = path.join(root, 'bin/kiln.mjs');
 
-function kiln(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function kiln(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [kilnBin, ...args], { cwd: root, maxBuffer: 64 << 20, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [kilnBin, ...args],
+      { cwd: root, maxBuffer: 64 << 20, env: { ...process.env, ...env } },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
 let dir: string, entry: string;
-const program = (name: string) => [
-  `import { defineProgram, nn, type Tensor } from ${JSON.stringify(path.join(root, 'compiler/index.ts'))};`,
-  'const model = new nn.Linear(3, 2);',
-  `export default defineProgram({ name: ${JSON.stringify(name)}, model, functions: {`,
-  '  predict: { inputs: [{ shape: [1, 3], dtype: "float32" }], fn: (x: Tensor) => model.forward(x) },',
-  '} });',
-  '',
-].join('\n');
+const program = (name: string) =>
+  [
+    `import { defineProgram, nn, type Tensor } from ${JSON.stringify(path.join(root, 'compiler/index.ts'))};`,
+    'const model = new nn.Linear(3, 2);',
+    `export default defineProgram({ name: ${JSON.stringify(name)}, model, functions: {`,
+    '  predict: { inputs: [{ shape: [1, 3], dtype: "float32" }], fn: (x: Tensor) => model.forward(x) },',
+    '} });',
+    '',
+  ].join('\n');
 
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'kiln-out-'));
@@ -49,7 +58,9 @@ describe('kiln build --out', () => {
     writeFileSync(path.join(other, 'thesis.md'), 'years of work');
     const r = await kiln(['build', entry, '--target', 'webgpu', '--out', other, '--quiet']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/--out .*docs is not empty and not a previous kiln build .*refusing to replace it \(it holds thesis\.md\)/);
+    expect(r.stderr).toMatch(
+      /--out .*docs is not empty and not a previous kiln build .*refusing to replace it \(it holds thesis\.md\)/,
+    );
     expect(readFileSync(path.join(other, 'thesis.md'), 'utf8')).toBe('years of work');
   });
 
@@ -60,7 +71,10 @@ describe('kiln build --out', () => {
     expect(JSON.parse(before).targets).toEqual(['webgpu']);
     // the native build fails late (after tracing, WGSL and LLVM) when its C compiler does
     const cache = mkdtempSync(path.join(tmpdir(), 'kiln-out-cache-'));
-    const failing = await kiln(['build', entry, '--target', 'native', '--out', out, '--quiet'], { KILN_CC: 'false', KILN_CACHE_DIR: cache });
+    const failing = await kiln(['build', entry, '--target', 'native', '--out', out, '--quiet'], {
+      KILN_CC: 'false',
+      KILN_CACHE_DIR: cache,
+    });
     expect(failing.code).toBe(1);
     expect(failing.stderr).toMatch(/`false -shared/);
     expect(readFileSync(path.join(out, 'kiln-bundle.json'), 'utf8')).toBe(before);
@@ -79,6 +93,8 @@ describe('kiln entry modules', () => {
     writeFileSync(stuck, `${program('stuck')}await new Promise(() => {});\n`);
     const r = await kiln(['inspect', stuck]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/error: .*stuck\.ts never finished loading: its top-level `await` waits on a promise that never settles/);
+    expect(r.stderr).toMatch(
+      /error: .*stuck\.ts never finished loading: its top-level `await` waits on a promise that never settles/,
+    );
   });
 });

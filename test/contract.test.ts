@@ -14,18 +14,29 @@ describe.each(goldenTargets())('CONTRACT.md on %s', (target) => {
     model.loadStateDict(toStateDict(g.init));
     const criterion = new nn.CrossEntropyLoss();
     const optimizer = new optim.Adam(model.parameters(), {
-      lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false,
+      lr: 1e-3,
+      betas: [0.9, 0.999],
+      eps: 1e-8,
+      weightDecay: 0,
+      amsgrad: false,
+      maximize: false,
     });
-    const trainStep = await compile((x: Tensor, y: Tensor) => {
-      const loss = criterion.forward(model.forward(x), y);
-      optimizer.zeroGrad();
-      loss.backward();
-      optimizer.step();
-      return loss;
-    }, {
-      inputs: [{ shape: [1, 10], dtype: 'float32' }, { shape: [1], dtype: 'int32' }],
-      target,
-    });
+    const trainStep = await compile(
+      (x: Tensor, y: Tensor) => {
+        const loss = criterion.forward(model.forward(x), y);
+        optimizer.zeroGrad();
+        loss.backward();
+        optimizer.step();
+        return loss;
+      },
+      {
+        inputs: [
+          { shape: [1, 10], dtype: 'float32' },
+          { shape: [1], dtype: 'int32' },
+        ],
+        target,
+      },
+    );
     return { model, criterion, optimizer, trainStep };
   }
 
@@ -57,7 +68,8 @@ describe.each(goldenTargets())('CONTRACT.md on %s', (target) => {
     await trainStep.run(f32(g.inputs[0]), i32(g.targets[0]));
     await trainStep.sync();
     const before = snapshot(model, optimizer);
-    const x = f32(g.inputs[1]), y = i32(g.targets[1]);
+    const x = f32(g.inputs[1]),
+      y = i32(g.targets[1]);
     const bad: [unknown[], RegExp][] = [
       [[new Float32Array(7), y], /input 0 has 7 elements, expected 10/],
       [[Int32Array.from(x), y], /input 0 must be a Float32Array/],
@@ -74,10 +86,10 @@ describe.each(goldenTargets())('CONTRACT.md on %s', (target) => {
 
   it('a second compiled function (an eval step) sees the training step updates', async () => {
     const { model, trainStep } = await setup();
-    const evalStep = await compile(
-      (x: Tensor) => model.forward(x),
-      { inputs: [{ shape: [1, 10], dtype: 'float32' }], target },
-    );
+    const evalStep = await compile((x: Tensor) => model.forward(x), {
+      inputs: [{ shape: [1, 10], dtype: 'float32' }],
+      target,
+    });
     const x = f32(g.inputs[0]);
     const before = Array.from((await evalStep.run(x)).data);
     for (let k = 0; k < 3; k++) await trainStep.run(f32(g.inputs[k]), i32(g.targets[k]));
@@ -96,7 +108,11 @@ describe.each(goldenTargets())('CONTRACT.md on %s', (target) => {
     expect(a.data).toBeInstanceOf(Float32Array);
     const opt = new optim.SGD([a, b], { lr: 0.5 });
     const step = await compile(
-      (ga: Tensor) => { a.grad = ga; b.grad = null; opt.step(); },
+      (ga: Tensor) => {
+        a.grad = ga;
+        b.grad = null;
+        opt.step();
+      },
       { inputs: [{ shape: [7, 3], dtype: 'float32' }], target },
     );
     await step.run(new Float32Array(21).fill(2));
@@ -108,8 +124,9 @@ describe.each(goldenTargets())('CONTRACT.md on %s', (target) => {
 
   it('error cases: a model fed the wrong shape, a state dict of the wrong shape', async () => {
     const { model } = await setup();
-    await expect(compile((x: Tensor) => model.forward(x), { inputs: [{ shape: [1, 7], dtype: 'float32' }], target }))
-      .rejects.toThrow(/Linear\(10, 5\).*1x7 and 10x5/);
+    await expect(
+      compile((x: Tensor) => model.forward(x), { inputs: [{ shape: [1, 7], dtype: 'float32' }], target }),
+    ).rejects.toThrow(/Linear\(10, 5\).*1x7 and 10x5/);
     const before = model.stateDict();
     const sd = model.stateDict() as any;
     sd['2.weight'] = { shape: [5, 2], data: new Float32Array(10) };

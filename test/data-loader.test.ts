@@ -5,8 +5,14 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compile, data, load, manualSeed, nn, optim, save, tensor, KilnError, type Tensor } from 'kiln';
 
-const xs = tensor(Float32Array.from({ length: 20 }, (_, i) => i), { shape: [10, 2] });
-const ys = tensor(Int32Array.from({ length: 10 }, (_, i) => i % 3), { dtype: 'int32' });
+const xs = tensor(
+  Float32Array.from({ length: 20 }, (_, i) => i),
+  { shape: [10, 2] },
+);
+const ys = tensor(
+  Int32Array.from({ length: 10 }, (_, i) => i % 3),
+  { dtype: 'int32' },
+);
 
 describe('data', () => {
   it('TensorDataset indexes rows and checks lengths', () => {
@@ -15,14 +21,19 @@ describe('data', () => {
     const [x3, y3] = ds.get(3);
     expect(x3.tolist()).toEqual([6, 7]);
     expect(y3.item()).toBe(0);
-    expect(() => new data.TensorDataset(xs, tensor([1, 2, 3])))
-      .toThrow(/Size mismatch between tensors: \[10, 2\], \[3\]/);
+    expect(() => new data.TensorDataset(xs, tensor([1, 2, 3]))).toThrow(
+      /Size mismatch between tensors: \[10, 2\], \[3\]/,
+    );
   });
 
   it('DataLoader batches in order, keeps or drops the last batch', () => {
     const ds = new data.TensorDataset(xs, ys);
     const batches = [...new data.DataLoader(ds, { batchSize: 4 })];
-    expect(batches.map(([x]) => x.shape)).toEqual([[4, 2], [4, 2], [2, 2]]);
+    expect(batches.map(([x]) => x.shape)).toEqual([
+      [4, 2],
+      [4, 2],
+      [2, 2],
+    ]);
     expect(batches[1][1].dtype).toBe('int32');
     expect(batches[1][0].tolist()).toEqual([8, 9, 10, 11, 12, 13, 14, 15]);
     const dropped = new data.DataLoader(ds, { batchSize: 4, dropLast: true });
@@ -34,10 +45,16 @@ describe('data', () => {
   it('shuffles with a permutation per epoch, reproducible with manualSeed', () => {
     const ds = new data.TensorDataset(xs, ys);
     const epoch = (l: data.DataLoader) =>
-      [...l].flatMap(([x]) => x.tolist().filter((_, i) => i % 2 === 0).map((v) => v / 2));
+      [...l].flatMap(([x]) =>
+        x
+          .tolist()
+          .filter((_, i) => i % 2 === 0)
+          .map((v) => v / 2),
+      );
     const loader = new data.DataLoader(ds, { batchSize: 3, shuffle: true });
     manualSeed(7);
-    const a1 = epoch(loader), a2 = epoch(loader);
+    const a1 = epoch(loader),
+      a2 = epoch(loader);
     manualSeed(7);
     expect(epoch(loader)).toEqual(a1);
     expect([...a1].sort((p, q) => p - q)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
@@ -48,11 +65,21 @@ describe('data', () => {
     const lin = new nn.Linear(2, 3);
     const crit = new nn.CrossEntropyLoss();
     const opt = new optim.Adam(lin.parameters(), { lr: 0.01 });
-    const step = await compile((x: Tensor, y: Tensor) => {
-      const loss = crit.forward(lin.forward(x), y);
-      opt.zeroGrad(); loss.backward(); opt.step();
-      return loss;
-    }, { inputs: [{ shape: [5, 2], dtype: 'float32' }, { shape: [5], dtype: 'int32' }] });
+    const step = await compile(
+      (x: Tensor, y: Tensor) => {
+        const loss = crit.forward(lin.forward(x), y);
+        opt.zeroGrad();
+        loss.backward();
+        opt.step();
+        return loss;
+      },
+      {
+        inputs: [
+          { shape: [5, 2], dtype: 'float32' },
+          { shape: [5], dtype: 'int32' },
+        ],
+      },
+    );
     for (const [x, y] of new data.DataLoader(new data.TensorDataset(xs, ys), { batchSize: 5 })) {
       expect(Number.isFinite((await step.run(x, y)).item())).toBe(true);
     }
@@ -89,9 +116,11 @@ describe('save / load', () => {
     const bytes = readFileSync(file);
     const cut = path.join(dir, 'cut.kiln');
     writeFileSync(cut, bytes.subarray(0, bytes.length - 5));
-    expect(() => m.loadStateDict(load(cut)))
-      .toThrow(/load: .*cut.kiln is truncated: expected 40 bytes of tensor data, found 35/);
-    const flipped = Buffer.from(bytes); flipped[flipped.length - 1] ^= 0xff;
+    expect(() => m.loadStateDict(load(cut))).toThrow(
+      /load: .*cut.kiln is truncated: expected 40 bytes of tensor data, found 35/,
+    );
+    const flipped = Buffer.from(bytes);
+    flipped[flipped.length - 1] ^= 0xff;
     writeFileSync(cut, flipped);
     expect(() => load(cut)).toThrow(/is corrupted: the checksum/);
     writeFileSync(cut, 'not a checkpoint');

@@ -28,24 +28,40 @@ const chain = (x: Tensor) => {
 
 function maxDepth(ss: Stmt[]): number {
   const d = (e: Expr): number => 1 + Math.max(0, ...exprChildren(e).map(d));
-  return Math.max(0, ...ss.map((s) => (s.s === 'loop' ? maxDepth(s.body)
-    : s.s === 'let' || s.s === 'accum' ? d(s.value) : s.s === 'store' ? Math.max(d(s.index), d(s.value)) : 0)));
+  return Math.max(
+    0,
+    ...ss.map((s) =>
+      s.s === 'loop'
+        ? maxDepth(s.body)
+        : s.s === 'let' || s.s === 'accum'
+          ? d(s.value)
+          : s.s === 'store'
+            ? Math.max(d(s.index), d(s.value))
+            : 0,
+    ),
+  );
 }
 
 /** a `depth`-layer Linear(4, 4) + tanh stack trained with SGD: the losses of `steps` steps */
 async function deepSteps(target: string, depth: number, steps: number): Promise<number[]> {
   manualSeed(0);
   const layers = Array.from({ length: depth }, () => new nn.Linear(4, 4));
-  const opt = new optim.SGD(layers.flatMap((l) => l.parameters()), { lr: 0.1 });
-  const step = await compile((x: Tensor) => {
-    let h = x;
-    for (const l of layers) h = l.forward(h).tanh();
-    const loss = h.sub(0.5).square().mean();
-    opt.zeroGrad();
-    loss.backward();
-    opt.step();
-    return loss;
-  }, { inputs: [{ shape: [2, 4], dtype: 'float32' }], target });
+  const opt = new optim.SGD(
+    layers.flatMap((l) => l.parameters()),
+    { lr: 0.1 },
+  );
+  const step = await compile(
+    (x: Tensor) => {
+      let h = x;
+      for (const l of layers) h = l.forward(h).tanh();
+      const loss = h.sub(0.5).square().mean();
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+      return loss;
+    },
+    { inputs: [{ shape: [2, 4], dtype: 'float32' }], target },
+  );
   const losses: number[] = [];
   for (let k = 0; k < steps; k++) losses.push((await step.run(x8)).item());
   return losses;

@@ -18,7 +18,8 @@ function buildWithSourceMaps(): void {
   for (const dir of ['compiler', 'targets', 'runtime']) {
     for (const rel of readdirSync(path.join(repo, dir), { recursive: true }) as string[]) {
       if (!rel.endsWith('.ts')) continue;
-      const src = path.join(repo, dir, rel), out = path.join(work, 'dist', dir, rel.replace(/\.ts$/, '.js'));
+      const src = path.join(repo, dir, rel),
+        out = path.join(work, 'dist', dir, rel.replace(/\.ts$/, '.js'));
       const r = ts.transpileModule(readFileSync(src, 'utf8'), {
         fileName: src,
         compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, sourceMap: true },
@@ -27,7 +28,8 @@ function buildWithSourceMaps(): void {
       map.sources = [src];
       mkdirSync(path.dirname(out), { recursive: true });
       writeFileSync(
-        out, r.outputText.replace(/\/\/# sourceMappingURL=.*$/m, `//# sourceMappingURL=${path.basename(out)}.map`),
+        out,
+        r.outputText.replace(/\/\/# sourceMappingURL=.*$/m, `//# sourceMappingURL=${path.basename(out)}.map`),
       );
       writeFileSync(`${out}.map`, JSON.stringify(map));
     }
@@ -39,19 +41,24 @@ function buildWithSourceMaps(): void {
 /** a script whose line 3 adds tensors of shapes [3] and [2]; prints the error message */
 function script(name: string, kiln: string): string {
   const file = path.join(work, name);
-  writeFileSync(file, [
-    `import { tensor } from '${kiln}';`,
-    'const a = tensor([1, 2, 3]);',
-    'try { a.add(tensor([1, 2])); } catch (e) { console.log((e as Error).message); }',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    file,
+    [
+      `import { tensor } from '${kiln}';`,
+      'const a = tensor([1, 2, 3]);',
+      'try { a.add(tensor([1, 2])); } catch (e) { console.log((e as Error).message); }',
+      '',
+    ].join('\n'),
+  );
   return file;
 }
 
-const run = (cmd: string, args: string[]): Promise<string> => new Promise((resolve, reject) => {
-  execFile(cmd, args, { cwd: repo, env: { ...process.env, npm_config_loglevel: 'error' } }, (err, stdout, stderr) =>
-    (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
-});
+const run = (cmd: string, args: string[]): Promise<string> =>
+  new Promise((resolve, reject) => {
+    execFile(cmd, args, { cwd: repo, env: { ...process.env, npm_config_loglevel: 'error' } }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+    );
+  });
 const tsx = (file: string) => run('npx', ['tsx', file]);
 
 describe('the user site of a KilnError', () => {
@@ -59,7 +66,11 @@ describe('the user site of a KilnError', () => {
     let model: nn.Module = new nn.Linear(3, 2);
     for (let i = 0; i < 12; i++) model = new nn.Sequential(model);
     let err: unknown;
-    try { model.forward(zeros([1, 4])); } catch (e) { err = e; }
+    try {
+      model.forward(zeros([1, 4]));
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(KilnError);
     expect((err as Error).message).toMatch(/\n {4}at test\/error-site\.test\.ts:\d+:\d+$/);
   });

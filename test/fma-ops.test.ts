@@ -52,15 +52,18 @@ describe('fma: PyTorch 1.13 CPU results, bit for bit', () => {
     }
     // a host-scalar weight picks its side of 0.5 per element (where over the scalar)
     for (const w of [0.3, 0.7, -0.7]) {
-      expect(Array.from(tensor(f32('a')).lerp(tensor(f32('b')), HostScalar.of(w)).data), `lerp ${w}`)
-        .toEqual(Array.from(f32(`lerp_${w}`)));
+      expect(Array.from(tensor(f32('a')).lerp(tensor(f32('b')), HostScalar.of(w)).data), `lerp ${w}`).toEqual(
+        Array.from(f32(`lerp_${w}`)),
+      );
     }
   });
 
   for (const target of ['reference', 'native']) {
     it(`compiled on ${target}`, async () => {
-      const fn = await compile((a: Tensor, b: Tensor, c: Tensor) => OPS.map(([, op]) => op(a, b, c)),
-        { inputs: [0, 1, 2].map(() => ({ shape: [64], dtype: 'float32' as const })), target });
+      const fn = await compile((a: Tensor, b: Tensor, c: Tensor) => OPS.map(([, op]) => op(a, b, c)), {
+        inputs: [0, 1, 2].map(() => ({ shape: [64], dtype: 'float32' as const })),
+        target,
+      });
       const outs = (await fn.run(f32('a'), f32('b'), f32('c'))) as unknown as { data: Float32Array }[];
       OPS.forEach(([k], i) => expect(Array.from(outs[i].data), `${k} on ${target}`).toEqual(Array.from(f32(k))));
     });
@@ -70,7 +73,10 @@ describe('fma: PyTorch 1.13 CPU results, bit for bit', () => {
 describe('fma in the graph', () => {
   it('add/sub with alpha trace to one fma node; without alpha a plain add', async () => {
     const fn = await compile((x: Tensor, y: Tensor) => [x.add(y, 0.5), x.sub(y, 2), x.add(y)], {
-      inputs: [{ shape: [3], dtype: 'float32' }, { shape: [3], dtype: 'float32' }],
+      inputs: [
+        { shape: [3], dtype: 'float32' },
+        { shape: [3], dtype: 'float32' },
+      ],
       target: 'reference',
     });
     const text = printGraph(fn.programs[0].graph);
@@ -86,7 +92,8 @@ describe('fma in the graph', () => {
 
   it('constant fma folds with one rounding; fma(x, 1, c) is an add', () => {
     // x * b = 2^-24 (1 + 2^-36): one rounding of x*b + 1 gives 1 + 2^-23, Math.fround of the f64 sum gives 1
-    const x = tensor(Float32Array.of((1 + 2 ** -12) * 2 ** -24)), b = 1 - 4095 * 2 ** -24;
+    const x = tensor(Float32Array.of((1 + 2 ** -12) * 2 ** -24)),
+      b = 1 - 4095 * 2 ** -24;
     const folded = simplifyNode(tensor(Float32Array.of(1)).add(x, b).node);
     expect(folded.op).toBe('const');
     expect(argOf(folded, 'const').value).toBe(1 + 2 ** -23);
@@ -94,11 +101,13 @@ describe('fma in the graph', () => {
   });
 
   it('autodiff: d/dself = g, d/dother = g * alpha; addcmul and lerp', () => {
-    const x = new nn.Parameter({ shape: [2], data: [1, 2] }), y = new nn.Parameter({ shape: [2], data: [3, -4] });
+    const x = new nn.Parameter({ shape: [2], data: [1, 2] }),
+      y = new nn.Parameter({ shape: [2], data: [3, -4] });
     x.add(y, 0.5).sum().backward();
     expect(Array.from(x.grad!.data)).toEqual([1, 1]);
     expect(Array.from(y.grad!.data)).toEqual([0.5, 0.5]);
-    const p = new nn.Parameter({ shape: [2], data: [1, 2] }), q = new nn.Parameter({ shape: [2], data: [3, -4] });
+    const p = new nn.Parameter({ shape: [2], data: [1, 2] }),
+      q = new nn.Parameter({ shape: [2], data: [3, -4] });
     p.addcmul(q, q, 0.25).lerp(q, 0.75).sum().backward(); // d/dp = 0.25, d/dq = 0.25 * 0.5 q + 0.75
     expect(Array.from(p.grad!.data)).toEqual([0.25, 0.25]);
     expect(Array.from(q.grad!.data)).toEqual([0.25 * 0.5 * 3 + 0.75, 0.25 * 0.5 * -4 + 0.75]);
@@ -111,18 +120,25 @@ describe('fma on native: the Adam update kernel', () => {
     const p = new nn.Parameter({ shape: [n], data: Array.from({ length: n }, (_, i) => Math.sin(i)) });
     const opt = new optim.Adam([p], { lr: 1e-2 });
     const fn = await compile(
-      (g: Tensor) => { p.grad = g; opt.step(); },
+      (g: Tensor) => {
+        p.grad = g;
+        opt.step();
+      },
       { inputs: [{ shape: [n], dtype: 'float32' }], target: 'reference' },
     );
     await fn.run(new Float32Array(n).fill(0.5));
     const prog = schedule(fn.programs[0].graph, new StateLayout());
     const fmas: Expr[] = [];
-    const visit = (e: Expr): void => { if (e.e === 'fma') fmas.push(e); exprChildren(e).forEach(visit); };
-    const walk = (ss: Stmt[]): void => ss.forEach((s) => {
-      if (s.s === 'let' || s.s === 'accum') visit(s.value);
-      else if (s.s === 'store') visit(s.value);
-      else if (s.s === 'loop') walk(s.body);
-    });
+    const visit = (e: Expr): void => {
+      if (e.e === 'fma') fmas.push(e);
+      exprChildren(e).forEach(visit);
+    };
+    const walk = (ss: Stmt[]): void =>
+      ss.forEach((s) => {
+        if (s.s === 'let' || s.s === 'accum') visit(s.value);
+        else if (s.s === 'store') visit(s.value);
+        else if (s.s === 'loop') walk(s.body);
+      });
     prog.kernels.forEach((k) => walk(k.body));
     expect(fmas.length).toBe(2); // exp_avg's add with alpha and exp_avg_sq's addcmul
     const asm = nativeAssembly(prog);

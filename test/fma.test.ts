@@ -6,18 +6,25 @@ import { fmaf32 } from '../targets/reference/fma.js';
 
 const bits = new Float32Array(1);
 const ubits = new Uint32Array(bits.buffer);
-const fromBits = (u: number) => { ubits[0] = u >>> 0; return bits[0]; };
+const fromBits = (u: number) => {
+  ubits[0] = u >>> 0;
+  return bits[0];
+};
 
 /** a float32 as sign * m * 2^e with integer m (e >= -149) */
 function decompose(x: number): { neg: boolean; m: bigint; e: number } {
   bits[0] = x;
-  const u = ubits[0], E = (u >>> 23) & 0xff, F = u & 0x7fffff;
+  const u = ubits[0],
+    E = (u >>> 23) & 0xff,
+    F = u & 0x7fffff;
   return { neg: u >>> 31 === 1, m: BigInt(E === 0 ? F : F | 0x800000), e: E === 0 ? -149 : E - 150 };
 }
 
 /** the float32 nearest to a*b + c (ties to even), from the exact sum in units of 2^-298 */
 function exactFma(a: number, b: number, c: number): number {
-  const A = decompose(a), B = decompose(b), C = decompose(c);
+  const A = decompose(a),
+    B = decompose(b),
+    C = decompose(c);
   const p = A.m * B.m * (1n << BigInt(A.e + B.e + 298)) * (A.neg !== B.neg ? -1n : 1n);
   const S = p + C.m * (1n << BigInt(C.e + 298)) * (C.neg ? -1n : 1n);
   if (S === 0n) return a * b + c; // an exact zero: the sign rules of IEEE addition (float64 agrees)
@@ -26,7 +33,8 @@ function exactFma(a: number, b: number, c: number): number {
   const ulpExp = Math.max(L - 1 - 298 - 23, -149);
   const k = BigInt(ulpExp + 298);
   let q = M >> k;
-  const rem = M - (q << k), half = 1n << (k - 1n);
+  const rem = M - (q << k),
+    half = 1n << (k - 1n);
   if (rem > half || (rem === half && (q & 1n) === 1n)) q += 1n;
   return Math.fround((S < 0n ? -1 : 1) * Number(q) * 2 ** ulpExp);
 }
@@ -82,20 +90,27 @@ describe('fmaf32', () => {
 
   it('equals the exact rounding on random operands of every magnitude', () => {
     let seed = 12345;
-    const rnd = () => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed; };
-    const randF32 = (lo: number, hi: number) => { // random mantissa, exponent field in [lo, hi]
+    const rnd = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed;
+    };
+    const randF32 = (lo: number, hi: number) => {
+      // random mantissa, exponent field in [lo, hi]
       const e = lo + (rnd() % (hi - lo + 1));
       return fromBits(((rnd() & 1) << 31) | (e << 23) | (rnd() & 0x7fffff));
     };
     for (let i = 0; i < 20000; i++) {
-      const a = randF32(1, 254), b = randF32(1, 254);
+      const a = randF32(1, 254),
+        b = randF32(1, 254);
       // c near -a*b (cancellation), near a*b's scale, or anywhere
-      const p = a * b, mode = i % 3;
-      const c = mode === 0
-        ? Math.fround(-p * (1 + ((rnd() % 65) - 32) * 2 ** -24))
-        : mode === 1
-          ? Math.fround(p * fromBits(0x3f800000 + (rnd() % 0x800000)))
-          : randF32(0, 254);
+      const p = a * b,
+        mode = i % 3;
+      const c =
+        mode === 0
+          ? Math.fround(-p * (1 + ((rnd() % 65) - 32) * 2 ** -24))
+          : mode === 1
+            ? Math.fround(p * fromBits(0x3f800000 + (rnd() % 0x800000)))
+            : randF32(0, 254);
       if (!Number.isFinite(c) || !Number.isFinite(Math.fround(p))) continue;
       const want = exactFma(a, b, c);
       if (!Object.is(fmaf32(a, b, c), want)) expect(fmaf32(a, b, c), `fma(${a}, ${b}, ${c})`).toBe(want);

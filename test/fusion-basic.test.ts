@@ -10,7 +10,8 @@ const f32 = (name: string, shape: number[]) => ({ name, shape, dtype: 'float32' 
 
 describe('fusion', () => {
   it('an elementwise chain is one kernel that reads each input once', () => {
-    const x = g.input(0, [4, 3]), y = g.input(1, [4, 3]);
+    const x = g.input(0, [4, 3]),
+      y = g.input(1, [4, 3]);
     const out = g.exp(g.mul(g.add(x, y), g.bcast(g.const(2), [4, 3])));
     const { prog, err } = check(program({ inputs: [f32('x', [4, 3]), f32('y', [4, 3])], outputs: [out] }));
     expect(err).toBe(0);
@@ -20,14 +21,18 @@ describe('fusion', () => {
   });
 
   it('matmul + bias + relu is one kernel', () => {
-    const a = g.input(0, [4, 3]), w = g.state(1, [3, 5]), b = g.state(2, [5]);
+    const a = g.input(0, [4, 3]),
+      w = g.state(1, [3, 5]),
+      b = g.state(2, [5]);
     const z = g.add(g.matmul(a, w), g.expand(g.reshape(b, [1, 5]), [4, 5]));
     const zero = g.bcast(g.const(0), [4, 5]);
-    const { prog, err } = check(program({
-      inputs: [f32('a', [4, 3])],
-      cells: [cell(1, [3, 5]), cell(2, [5])],
-      outputs: [g.where(g.gt(z, zero), z, zero)],
-    }));
+    const { prog, err } = check(
+      program({
+        inputs: [f32('a', [4, 3])],
+        cells: [cell(1, [3, 5]), cell(2, [5])],
+        outputs: [g.where(g.gt(z, zero), z, zero)],
+      }),
+    );
     expect(err).toBeLessThan(1e-6);
     expect(prog.kernels.length).toBe(1);
     expect(prog.kernels[0].meta.ops).toEqual(['mul', 'sum', 'add', 'gt', 'where']);
@@ -54,7 +59,9 @@ describe('fusion', () => {
   });
 
   it('updates read the state as on entry: transposes, swaps and readers of new values', () => {
-    const w = g.state(1, [3, 3]), a = g.state(2, [3, 3]), b = g.state(3, [3, 3]);
+    const w = g.state(1, [3, 3]),
+      a = g.state(2, [3, 3]),
+      b = g.state(3, [3, 3]);
     const cells = [cell(1, [3, 3]), cell(2, [3, 3]), cell(3, [3, 3])];
     // W <- W^T + 1 (reads other elements of the cell it writes), a <-> b, and an output that
     // needs both the old and the new a
@@ -63,20 +70,26 @@ describe('fusion', () => {
     const gp = program({
       cells,
       outputs: [out, g.sum(w2, [0, 1])],
-      updates: [{ cell: 1, value: w2 }, { cell: 2, value: b }, { cell: 3, value: a }],
+      updates: [
+        { cell: 1, value: w2 },
+        { cell: 2, value: b },
+        { cell: 3, value: a },
+      ],
     });
     const { err } = check(gp);
     expect(err).toBeLessThan(1e-6);
   });
 
   it('stores a value used by several kernels once when recomputing would read more', () => {
-    const x = g.input(0, [6, 4]), y = g.input(1, [6, 4]);
-    const t = g.mul(g.add(x, y), y);                        // reads 2 buffers: stored once
-    const o1 = g.sum(t, [0]), o2 = g.sum(t, [1]);
+    const x = g.input(0, [6, 4]),
+      y = g.input(1, [6, 4]);
+    const t = g.mul(g.add(x, y), y); // reads 2 buffers: stored once
+    const o1 = g.sum(t, [0]),
+      o2 = g.sum(t, [1]);
     const { prog, err } = check(program({ inputs: [f32('x', [6, 4]), f32('y', [6, 4])], outputs: [o1, o2] }));
     expect(err).toBeLessThan(1e-6);
     expect(prog.buffers.some((b) => b.kind === 'scratch')).toBe(true);
-    const u = g.exp(x);                                      // reads 1 buffer: recomputed
+    const u = g.exp(x); // reads 1 buffer: recomputed
     const p2 = check(program({ inputs: [f32('x', [6, 4])], outputs: [g.sum(u, [0]), g.sum(u, [1])] }));
     expect(p2.prog.buffers.some((b) => b.kind === 'scratch')).toBe(false);
   });

@@ -11,7 +11,13 @@ import { StateLayout } from '../compiler/kernel/memory.js';
 import { printStats } from '../compiler/kernel/stats.js';
 import { runHostProgram } from '../runtime/host.js';
 import {
-  cellsWrittenBy, launched, maxRelErr, randomEnv, runReference, runScheduled, type Env,
+  cellsWrittenBy,
+  launched,
+  maxRelErr,
+  randomEnv,
+  runReference,
+  runScheduled,
+  type Env,
 } from './kernels-util.js';
 
 const CASES: [string, Record<string, unknown>][] = [
@@ -42,7 +48,11 @@ function env(gp: GraphProgram, seed: number): Env {
     const x = e.cells.get(c.id)!;
     for (let i = 0; i < x.length; i++) x[i] = Math.abs(x[i]) * (c.name.endsWith('gradAvg') ? 0.01 : 1);
   }
-  runHostProgram(gp.host, Float64Array.from(gp.host.vars, (v) => v.init), e.scalars);
+  runHostProgram(
+    gp.host,
+    Float64Array.from(gp.host.vars, (v) => v.init),
+    e.scalars,
+  );
   return e;
 }
 
@@ -54,24 +64,32 @@ function updateKernels(gp: GraphProgram, seed: number) {
   const updated = new Set(gp.updates.map((u) => u.cell));
   const optimCells = prog.cells.filter((c) => updated.has(c.cell) && !c.name.endsWith('.grad')).map((c) => c.cell);
   // one update kernel = one launch: a guarded fast/general pair counts once (kernels-util launched)
-  const kernels = prog.kernels.filter((k, i) =>
-    launched(prog).includes(k) && optimCells.some((c) => writers[i].has(c)));
+  const kernels = prog.kernels.filter(
+    (k, i) => launched(prog).includes(k) && optimCells.some((c) => writers[i].has(c)),
+  );
   // the fused program equals the graph reference
-  const want = runReference(gp, e), got = runScheduled(prog, e);
+  const want = runReference(gp, e),
+    got = runScheduled(prog, e);
   let err = 0;
-  want.outputs.forEach((w, i) => { err = Math.max(err, maxRelErr(got.outputs[i], w)); });
+  want.outputs.forEach((w, i) => {
+    err = Math.max(err, maxRelErr(got.outputs[i], w));
+  });
   for (const [id, w] of want.cells) err = Math.max(err, maxRelErr(got.cells.get(id) ?? e.cells.get(id)!, w));
   return { prog, kernels, err, optimCells: optimCells.length };
 }
 
 /** the traced programs of two steps (the first step creates momentum buffers; the second re-traces) */
 async function twoSteps(
-  fn: (...a: Tensor[]) => unknown, inputs: { shape: number[]; dtype: 'float32' | 'int32' }[],
+  fn: (...a: Tensor[]) => unknown,
+  inputs: { shape: number[]; dtype: 'float32' | 'int32' }[],
 ): Promise<GraphProgram[]> {
   const step = await compile(fn, { inputs, target: 'reference' });
-  const args = () => inputs.map((x, i) => (x.dtype === 'float32'
-    ? Float32Array.from({ length: numel(x.shape) }, (_, j) => Math.sin(7 * i + j))
-    : Int32Array.from({ length: numel(x.shape) }, (_, j) => j % 2)));
+  const args = () =>
+    inputs.map((x, i) =>
+      x.dtype === 'float32'
+        ? Float32Array.from({ length: numel(x.shape) }, (_, j) => Math.sin(7 * i + j))
+        : Int32Array.from({ length: numel(x.shape) }, (_, j) => j % 2),
+    );
   for (let k = 0; k < 2; k++) await step.run(...args());
   return step.programs.map((p) => p.graph);
 }
@@ -79,11 +97,17 @@ async function twoSteps(
 describe('any optimizer is one multi-tensor kernel', () => {
   it.each(CASES)('%s %j, gradients as inputs: the whole step is one kernel', async (name, opts) => {
     manualSeed(0);
-    const params = SHAPES.map((s) =>
-      new nn.Parameter({ shape: s, data: Array.from({ length: numel(s) }, (_, i) => Math.cos(i)) }));
+    const params = SHAPES.map(
+      (s) => new nn.Parameter({ shape: s, data: Array.from({ length: numel(s) }, (_, i) => Math.cos(i)) }),
+    );
     const opt = new (optim[name as keyof typeof optim] as unknown as Cls)(params, opts);
     const gps = await twoSteps(
-      (...gs: Tensor[]) => { params.forEach((p, i) => { p.grad = gs[i]; }); opt.step(); },
+      (...gs: Tensor[]) => {
+        params.forEach((p, i) => {
+          p.grad = gs[i];
+        });
+        opt.step();
+      },
       SHAPES.map((shape) => ({ shape, dtype: 'float32' })),
     );
     for (const [i, gp] of gps.entries()) {
@@ -99,7 +123,11 @@ describe('any optimizer is one multi-tensor kernel', () => {
   it.each(CASES)('%s %j, gradients from backward: one update kernel', async (name, opts) => {
     manualSeed(0);
     const model = new nn.Sequential(
-      new nn.Linear(3, 4), new nn.ReLU(), new nn.Linear(4, 2, false), new nn.ReLU(), new nn.Linear(2, 3),
+      new nn.Linear(3, 4),
+      new nn.ReLU(),
+      new nn.Linear(4, 2, false),
+      new nn.ReLU(),
+      new nn.Linear(2, 3),
     );
     const lossFn = new nn.CrossEntropyLoss();
     const opt = new (optim[name as keyof typeof optim] as unknown as Cls)(model.parameters(), opts);
@@ -110,10 +138,10 @@ describe('any optimizer is one multi-tensor kernel', () => {
       opt.step();
       return loss;
     };
-    const gps = await twoSteps(
-      fn as (...a: Tensor[]) => unknown,
-      [{ shape: [4, 3], dtype: 'float32' }, { shape: [4], dtype: 'int32' }],
-    );
+    const gps = await twoSteps(fn as (...a: Tensor[]) => unknown, [
+      { shape: [4, 3], dtype: 'float32' },
+      { shape: [4], dtype: 'int32' },
+    ]);
     for (const [i, gp] of gps.entries()) {
       const { prog, kernels, err } = updateKernels(gp, i + 1);
       expect(kernels, printStats(prog)).toHaveLength(1);

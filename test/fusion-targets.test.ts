@@ -31,7 +31,8 @@ import { fixedCases, mergePrograms, randomGraph, type FusionCase } from './helpe
  * against that fraction: WGSL's exp/log (a few ulp) move a gradient that cancelled to 1e-4 of its
  * scale by a third of an ulp of the scale, 2e-5 of the element (seed step, batch 3)
  */
-const NATIVE = { tol: 1e-6, floor: 1e-3 }, WEBGPU = { tol: 1e-5, floor: 1e-2 };
+const NATIVE = { tol: 1e-6, floor: 1e-3 },
+  WEBGPU = { tol: 1e-5, floor: 1e-2 };
 /** koffi calls take at most 64 arguments: one per buffer of a merged program */
 const MAX_BUFFERS = 64;
 
@@ -64,7 +65,11 @@ function envOf(gp: GraphProgram, seed: number, special: boolean, adjust?: (e: En
 }
 
 function prepare(
-  name: string, gp: GraphProgram, layout: StateLayout, seed: number, opts: ScheduleOptions = {},
+  name: string,
+  gp: GraphProgram,
+  layout: StateLayout,
+  seed: number,
+  opts: ScheduleOptions = {},
   adjust?: (e: Env) => void,
 ): Scheduled {
   const prog = schedule(gp, layout, opts);
@@ -88,7 +93,8 @@ function relErr(got: ArrayLike<number>, want: ArrayLike<number>, floor: number):
   const low = Math.max(floor * scale, Number.MIN_VALUE);
   let m = 0;
   for (let i = 0; i < want.length; i++) {
-    const a = got[i], b = want[i];
+    const a = got[i],
+      b = want[i];
     if (a === b || (Number.isNaN(a) && Number.isNaN(b))) continue;
     const r = Math.abs(a - b) / Math.max(Math.abs(b), low);
     m = Number.isNaN(r) ? Infinity : Math.max(m, r);
@@ -101,13 +107,21 @@ const worst: Record<string, { err: number; where: string; pure: number; pureWher
 function record(target: string, where: string, err: number, pure: number, values: number) {
   const w = (worst[target] ??= { err: 0, where: '-', pure: 0, pureWhere: '-', values: 0 });
   w.values += values;
-  if (err > w.err) { w.err = err; w.where = where; }
-  if (pure > w.pure) { w.pure = pure; w.pureWhere = where; }
+  if (err > w.err) {
+    w.err = err;
+    w.where = where;
+  }
+  if (pure > w.pure) {
+    w.pure = pure;
+    w.pureWhere = where;
+  }
 }
 afterAll(() => {
   for (const [t, w] of Object.entries(worst)) {
-    console.log(`[fusion-targets] ${t}: ${w.values} values, max error ${w.err.toExponential(2)} (${w.where}); ` +
-      `pure elementwise relative ${w.pure.toExponential(2)} (${w.pureWhere})`);
+    console.log(
+      `[fusion-targets] ${t}: ${w.values} values, max error ${w.err.toExponential(2)} (${w.where}); ` +
+        `pure elementwise relative ${w.pure.toExponential(2)} (${w.pureWhere})`,
+    );
   }
 });
 
@@ -116,9 +130,13 @@ afterAll(() => {
  * every output and updated cell with the interpreter's. Returns the worst relative error.
  */
 async function runOn(
-  dev: Device, target: string, parts: Scheduled[], merged: KernelProgram,
+  dev: Device,
+  target: string,
+  parts: Scheduled[],
+  merged: KernelProgram,
   layout: ReturnType<typeof mergePrograms>['parts'],
-  load: (p: KernelProgram) => Promise<Awaited<ReturnType<Device['load']>>>, specialToo: boolean,
+  load: (p: KernelProgram) => Promise<Awaited<ReturnType<Device['load']>>>,
+  specialToo: boolean,
   { tol, floor }: { tol: number; floor: number },
 ): Promise<void> {
   const exe = await load(merged);
@@ -129,14 +147,17 @@ async function runOn(
     let slot = 0;
     parts.forEach((s, k) => {
       const { env } = s.envs[envIdx];
-      layout[k].inputs.forEach((j, i) => { inputs[j] = env.inputs[i] as HostArray; });
+      layout[k].inputs.forEach((j, i) => {
+        inputs[j] = env.inputs[i] as HostArray;
+      });
       for (const c of s.prog.cells) dev.writeState(storageOf(c.dtype), c.offset, env.cells.get(c.cell)! as HostArray);
       scalars.set(env.scalars.subarray(0, s.prog.host.scalarCount), slot);
       slot += s.prog.host.scalarCount;
     });
     const out = await exe.run(inputs, scalars);
     for (let k = 0; k < parts.length; k++) {
-      const s = parts[k], { want } = s.envs[envIdx];
+      const s = parts[k],
+        { want } = s.envs[envIdx];
       const label = `${s.name}${envIdx ? ' (NaN/inf inputs)' : ''}`;
       for (const [i, j] of layout[k].outputs.entries()) {
         const err = relErr(out[j], want.outputs[i], floor);
@@ -162,13 +183,16 @@ async function runOn(
 /** random graphs in groups sharing a StateLayout (cells renumbered apart), merged for native */
 function randomGroups(seeds: number[], opts: ScheduleOptions, label: string): Scheduled[][] {
   const groups: Scheduled[][] = [];
-  let cur: Scheduled[] = [], layout = new StateLayout(), buffers = 1;
+  let cur: Scheduled[] = [],
+    layout = new StateLayout(),
+    buffers = 1;
   for (const seed of seeds) {
     const s = prepare(`${label} seed ${seed}`, randomGraph(seed, 10 * seed), layout, seed, opts);
     const nb = s.prog.buffers.filter((b) => b.kind !== 'state').length;
     if (cur.length && buffers + nb > MAX_BUFFERS - 2) {
       groups.push(cur);
-      cur = []; buffers = 1;
+      cur = [];
+      buffers = 1;
       // a fresh layout for the next group: reschedule this graph on it
       layout = new StateLayout();
       cur.push(prepare(`${label} seed ${seed}`, randomGraph(seed, 10 * seed), layout, seed, opts));
@@ -191,9 +215,10 @@ const fixedMemo = new Map<FusionCase, Scheduled>();
 const fixedOf = (c: FusionCase): Scheduled => {
   let s = fixedMemo.get(c);
   if (!s) {
-    fixedMemo.set(c, s = prepare(
-      c.name, c.graph, c.layout?.() ?? new StateLayout(), 1000 + fixedList.indexOf(c), {}, c.env,
-    ));
+    fixedMemo.set(
+      c,
+      (s = prepare(c.name, c.graph, c.layout?.() ?? new StateLayout(), 1000 + fixedList.indexOf(c), {}, c.env)),
+    );
   }
   return s;
 };
@@ -210,7 +235,9 @@ describe('fused programs on native (LLVM target, native device)', () => {
         const p = compileNativeAsync(fixedOf(c).prog);
         p.catch(() => {}); // reported by the case's test
         fixedBuilt.set(c, p);
-      } catch { /* scheduling failed: the case's test reports it */ }
+      } catch {
+        /* scheduling failed: the case's test reports it */
+      }
     }
   });
 
@@ -226,9 +253,14 @@ describe('fused programs on native (LLVM target, native device)', () => {
       const s = fixedOf(c);
       const m = mergePrograms([s.prog], { hostFromCaller: true });
       await runOn(
-        dev, 'native', [s], s.prog, m.parts,
+        dev,
+        'native',
+        [s],
+        s.prog,
+        m.parts,
         async (p) => dev.load(await (fixedBuilt.get(c) ?? compileNativeAsync(p))),
-        true, { ...NATIVE, tol: c.nativeTol ?? NATIVE.tol },
+        true,
+        { ...NATIVE, tol: c.nativeTol ?? NATIVE.tol },
       );
     });
   }
@@ -240,13 +272,16 @@ describe('fused programs on native (LLVM target, native device)', () => {
 // (~0.1 s each with a cold Mesa shader cache, ~1 ms warm), the slow half of this file when cold.
 const SERIAL = { workgroupReduce: false, tile: false };
 const differs = (p: KernelProgram) => {
-  const a = buildWGSL(p).code.kernels, b = buildWGSL(p, SERIAL).code.kernels;
+  const a = buildWGSL(p).code.kernels,
+    b = buildWGSL(p, SERIAL).code.kernels;
   return a.some((k, i) => k.wgsl !== b[i].wgsl);
 };
 
 describe('fused programs on WebGPU (WGSL, llvmpipe)', () => {
   let dev: WebGPUDevice;
-  beforeAll(async () => { dev = await createWebGPUDevice({ backend: 'llvmpipe' }); });
+  beforeAll(async () => {
+    dev = await createWebGPUDevice({ backend: 'llvmpipe' });
+  });
   afterAll(() => dev?.destroy());
 
   const check = async (s: Scheduled) => {
@@ -259,5 +294,8 @@ describe('fused programs on WebGPU (WGSL, llvmpipe)', () => {
   it(`${RANDOM.length + RANDOM_PLAIN.length} random graphs`, async () => {
     for (const s of groups.flat()) await check(s);
   });
-  for (const c of fixedList) it(c.name, async () => { await check(fixedOf(c)); });
+  for (const c of fixedList)
+    it(c.name, async () => {
+      await check(fixedOf(c));
+    });
 });

@@ -17,22 +17,48 @@ describe('fuzz recipes', () => {
 
   it('trace with the shapes they declare, covering every op kind, zero-size dims and special values', async () => {
     const kinds = new Set<string>();
-    let zero = 0, special = 0, big = 0, rejected = 0;
+    let zero = 0,
+      special = 0,
+      big = 0,
+      rejected = 0;
     for (let s = 1; s <= 400; s++) {
       const rec = randomGraphRecipe(s);
       rec.ops.forEach((op) => kinds.add(op.k));
       if (rec.values.some((v) => v.shape.includes(0))) zero++;
       if (rec.inputs.some((i) => i.fill === 'special')) special++;
-      if (rec.inputs[0].shape.reduce((a, b) => a * b, 1) >= 1e5) { big++; continue; }
+      if (rec.inputs[0].shape.reduce((a, b) => a * b, 1) >= 1e5) {
+        big++;
+        continue;
+      }
       let outs: Tensor[];
       try {
-        const fn = await compile(batchFunction([rec]), { inputs: rec.inputs.map((i) => ({ shape: i.shape, dtype: i.dtype })) });
+        const fn = await compile(batchFunction([rec]), {
+          inputs: rec.inputs.map((i) => ({ shape: i.shape, dtype: i.dtype })),
+        });
         outs = (await fn.run(...recipeInputs(rec))) as Tensor[];
-      } catch { rejected++; continue; } // a kiln error everywhere: the campaign checks targets agree
+      } catch {
+        rejected++;
+        continue;
+      } // a kiln error everywhere: the campaign checks targets agree
       outs.forEach((t, i) => expect(t.shape).toEqual(rec.values[rec.outputs[i]].shape));
     }
-    expect([...kinds].sort()).toEqual(['binary', 'clamp', 'expand', 'gather', 'matmul', 'pad', 'permute', 'reduce',
-      'reshape', 'scalar', 'slice', 'toFloat', 'toInt', 'unary', 'where']);
+    expect([...kinds].sort()).toEqual([
+      'binary',
+      'clamp',
+      'expand',
+      'gather',
+      'matmul',
+      'pad',
+      'permute',
+      'reduce',
+      'reshape',
+      'scalar',
+      'slice',
+      'toFloat',
+      'toInt',
+      'unary',
+      'where',
+    ]);
     expect(zero).toBeGreaterThan(5);
     expect(special).toBeGreaterThan(50);
     expect(big).toBeGreaterThan(2);
@@ -56,13 +82,23 @@ describe('fuzz minimizer', () => {
   it('shrinks a failing recipe to the ops the failure needs', async () => {
     // a recipe with an op that "fails" (a predicate standing in for a device mismatch): log
     const rec: GraphRecipe = {
-      kind: 'graph', seed: 5,
-      inputs: [{ shape: [3, 4], dtype: 'float32', fill: 'special' }, { shape: [3, 4], dtype: 'float32', fill: 'normal' }],
-      ops: [
-        { k: 'unary', f: 'exp', a: 0 }, { k: 'binary', f: 'add', a: 2, b: 1 }, { k: 'unary', f: 'log', a: 3 },
-        { k: 'unary', f: 'tanh', a: 4 }, { k: 'reduce', f: 'sum', a: 5, dims: [1], keep: false },
+      kind: 'graph',
+      seed: 5,
+      inputs: [
+        { shape: [3, 4], dtype: 'float32', fill: 'special' },
+        { shape: [3, 4], dtype: 'float32', fill: 'normal' },
       ],
-      values: [[3, 4], [3, 4], [3, 4], [3, 4], [3, 4], [3, 4], [3]].map((shape) => ({ shape, dtype: 'float32' as const })),
+      ops: [
+        { k: 'unary', f: 'exp', a: 0 },
+        { k: 'binary', f: 'add', a: 2, b: 1 },
+        { k: 'unary', f: 'log', a: 3 },
+        { k: 'unary', f: 'tanh', a: 4 },
+        { k: 'reduce', f: 'sum', a: 5, dims: [1], keep: false },
+      ],
+      values: [[3, 4], [3, 4], [3, 4], [3, 4], [3, 4], [3, 4], [3]].map((shape) => ({
+        shape,
+        dtype: 'float32' as const,
+      })),
       outputs: [6, 2],
     };
     const fails = async (r: GraphRecipe) => r.ops.some((op) => op.k === 'unary' && op.f === 'log');

@@ -4,7 +4,13 @@
 import { describe, expect, it } from 'vitest';
 import { optim, compile, type Tensor, type nn } from '../compiler/index.js';
 import {
-  camelOptions, f32, goldenCheck, goldenTargets, loadGolden, toParameter, type GoldenTensor,
+  camelOptions,
+  f32,
+  goldenCheck,
+  goldenTargets,
+  loadGolden,
+  toParameter,
+  type GoldenTensor,
 } from './helpers/golden.js';
 
 interface GroupsGolden {
@@ -22,8 +28,15 @@ function makeAdam(g: GroupsGolden, params: nn.Parameter[]): optim.Adam {
 }
 
 async function compiledStep(params: nn.Parameter[], opt: optim.Adam, target: string) {
-  return compile((...gs: Tensor[]) => { params.forEach((p, i) => { p.grad = gs[i]; }); opt.step(); },
-    { inputs: params.map((p) => ({ shape: p.shape, dtype: 'float32' as const })), target });
+  return compile(
+    (...gs: Tensor[]) => {
+      params.forEach((p, i) => {
+        p.grad = gs[i];
+      });
+      opt.step();
+    },
+    { inputs: params.map((p) => ({ shape: p.shape, dtype: 'float32' as const })), target },
+  );
 }
 
 for (const target of goldenTargets()) {

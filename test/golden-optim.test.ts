@@ -5,7 +5,14 @@
 import { describe, expect, it } from 'vitest';
 import { optim, compile, type Tensor, type CompiledFunction } from '../compiler/index.js';
 import {
-  camelOptions, f32, goldenCheck, goldenNames, goldenTargets, loadGolden, toParameter, type GoldenTensor,
+  camelOptions,
+  f32,
+  goldenCheck,
+  goldenNames,
+  goldenTargets,
+  loadGolden,
+  toParameter,
+  type GoldenTensor,
 } from './helpers/golden.js';
 
 // Reference and native: every element equal to PyTorch's (its CPU add-with-alpha and addcmul are
@@ -33,11 +40,16 @@ async function stepper(params: ReturnType<typeof toParameter>[], opt: optim.Opti
       const specs = grads
         .filter((g): g is GoldenTensor => g !== null)
         .map((g) => ({ shape: g.shape, dtype: 'float32' as const }));
-      fn = await compile((...gs: Tensor[]) => {
-        let j = 0;
-        params.forEach((p, i) => { p.grad = present[i] ? gs[j++] : null; });
-        opt.step();
-      }, { inputs: specs, target });
+      fn = await compile(
+        (...gs: Tensor[]) => {
+          let j = 0;
+          params.forEach((p, i) => {
+            p.grad = present[i] ? gs[j++] : null;
+          });
+          opt.step();
+        },
+        { inputs: specs, target },
+      );
       fns.set(key, fn);
     }
     await fn.run(...grads.filter((g): g is GoldenTensor => g !== null).map(f32));
@@ -67,8 +79,9 @@ for (const target of goldenTargets()) {
         const sd = opt.stateDict();
         g.final_state.forEach((want, i) => {
           const got = sd.state[i];
-          expect(Object.keys(got).map(snake).sort(), `${name} state keys of param ${i}`)
-            .toEqual(Object.keys(want).sort());
+          expect(Object.keys(got).map(snake).sort(), `${name} state keys of param ${i}`).toEqual(
+            Object.keys(want).sort(),
+          );
           for (const [k, v] of Object.entries(want)) {
             const mine = got[k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())];
             if (typeof v === 'number') expect(mine, `${name} param ${i} ${k}`).toBe(v);

@@ -24,20 +24,24 @@ describe.each(goldenTargets())('training goldens on %s', (target) => {
       model.loadStateDict(toStateDict(g.init));
       const criterion = g.loss === 'mse' ? new nn.MSELoss() : new nn.CrossEntropyLoss();
       const optimizer = new optim.Adam(model.parameters(), camelOptions(g.options) as any);
-      const x0 = g.inputs[0], y0 = g.targets[0];
-      const step = await compile((x: Tensor, y: Tensor) => {
-        const loss = criterion.forward(model.forward(x), y);
-        optimizer.zeroGrad();
-        loss.backward();
-        optimizer.step();
-        return loss;
-      }, {
-        inputs: [
-          { shape: x0.shape, dtype: 'float32' },
-          { shape: y0.shape, dtype: y0.dtype === 'int64' ? 'int64' : 'float32' },
-        ],
-        target,
-      });
+      const x0 = g.inputs[0],
+        y0 = g.targets[0];
+      const step = await compile(
+        (x: Tensor, y: Tensor) => {
+          const loss = criterion.forward(model.forward(x), y);
+          optimizer.zeroGrad();
+          loss.backward();
+          optimizer.step();
+          return loss;
+        },
+        {
+          inputs: [
+            { shape: x0.shape, dtype: 'float32' },
+            { shape: y0.shape, dtype: y0.dtype === 'int64' ? 'int64' : 'float32' },
+          ],
+          target,
+        },
+      );
       let lossErr = 0;
       for (let k = 0; k < g.losses.length; k++) {
         const y = g.targets[k].dtype === 'int64' ? i32(g.targets[k]) : f32(g.targets[k]);
@@ -46,13 +50,16 @@ describe.each(goldenTargets())('training goldens on %s', (target) => {
       }
       await step.sync();
       const fin = model.stateDict();
-      let paramErr = 0, paramElem = 0;
+      let paramErr = 0,
+        paramElem = 0;
       for (const [k, t] of Object.entries<any>(g.final)) {
         paramErr = Math.max(paramErr, relErr(fin[k].data, t.data));
         paramElem = Math.max(paramElem, maxRelErr(fin[k].data, t.data));
       }
-      console.log(`${target} ${name}: loss rel err ${lossErr.toExponential(2)}, `
-        + `params rel err ${paramErr.toExponential(2)} (elementwise ${paramElem.toExponential(2)})`);
+      console.log(
+        `${target} ${name}: loss rel err ${lossErr.toExponential(2)}, ` +
+          `params rel err ${paramErr.toExponential(2)} (elementwise ${paramElem.toExponential(2)})`,
+      );
       expect(lossErr).toBeLessThanOrEqual(TOL);
       expect(paramErr).toBeLessThanOrEqual(TOL);
       expect(paramElem).toBeLessThanOrEqual(TOL);

@@ -4,7 +4,12 @@ import { tensor, where, type Tensor } from 'kiln';
 import { gradcheck, randData, type Input } from './grad-check.js';
 
 const inp = (shape: number[], lo = -1, hi = 1): Input => ({
-  shape, data: randData(shape.reduce((a, b) => a * b, 1), lo, hi),
+  shape,
+  data: randData(
+    shape.reduce((a, b) => a * b, 1),
+    lo,
+    hi,
+  ),
 });
 
 const cases: [string, (...xs: Tensor[]) => Tensor, Input[]][] = [
@@ -44,7 +49,17 @@ const cases: [string, (...xs: Tensor[]) => Tensor, Input[]][] = [
   ['slice', (x) => x.slice(1, 1, 3).exp(), [inp([2, 4])]],
   ['strided slice', (x) => x.slice(0, 1, 6, 2).exp(), [inp([7, 2])]],
   ['select', (x) => x.select(0, -1).exp(), [inp([3, 2])]],
-  ['pad', (x) => x.pad([[1, 0], [2, 1]]).exp(), [inp([2, 2])]],
+  [
+    'pad',
+    (x) =>
+      x
+        .pad([
+          [1, 0],
+          [2, 1],
+        ])
+        .exp(),
+    [inp([2, 2])],
+  ],
   ['logSoftmax', (x) => x.logSoftmax(1), [inp([3, 4], -2, 2)]],
   ['softmax', (x) => x.softmax(0), [inp([3, 4], -2, 2)]],
   [
@@ -56,13 +71,16 @@ const cases: [string, (...xs: Tensor[]) => Tensor, Input[]][] = [
 
 describe('gradients match central finite differences', () => {
   for (const [name, f, inputs] of cases) {
-    it(name, () => { expect(gradcheck(f, inputs)).toBeLessThanOrEqual(1); });
+    it(name, () => {
+      expect(gradcheck(f, inputs)).toBeLessThanOrEqual(1);
+    });
   }
 });
 
 describe('gradients where finite differences do not apply', () => {
   it('maximum/minimum split the gradient evenly at ties, as PyTorch does', () => {
-    const a = tensor([1, 2, 3], { requiresGrad: true }), b = tensor([1, 5, 3], { requiresGrad: true });
+    const a = tensor([1, 2, 3], { requiresGrad: true }),
+      b = tensor([1, 5, 3], { requiresGrad: true });
     a.maximum(b).sum().backward();
     expect(Array.from(a.grad!.data)).toEqual([0.5, 0, 0.5]);
     expect(Array.from(b.grad!.data)).toEqual([0.5, 1, 0.5]);
@@ -75,16 +93,39 @@ describe('gradients where finite differences do not apply', () => {
   it('max(dim) sends the gradient to the first maximum it returns, as PyTorch does (min(dim) too)', () => {
     // torch 1.13: x.max(1).values.sum().backward() -> [[0,1,0],[1,0,0]];
     // min(1, keepdim) * [[2],[5]] -> [[2,0,0],[0,0,5]]
-    const x = tensor([[1, 3, 3], [2, 2, 1]], { requiresGrad: true });
+    const x = tensor(
+      [
+        [1, 3, 3],
+        [2, 2, 1],
+      ],
+      { requiresGrad: true },
+    );
     x.max(1).sum().backward();
     expect(Array.from(x.grad!.data)).toEqual([0, 1, 0, 1, 0, 0]);
-    const z = tensor([[1, 3, 3], [2, 2, 1]], { requiresGrad: true });
-    z.min(1, true).mul(tensor([[2], [5]])).sum().backward();
+    const z = tensor(
+      [
+        [1, 3, 3],
+        [2, 2, 1],
+      ],
+      { requiresGrad: true },
+    );
+    z.min(1, true)
+      .mul(tensor([[2], [5]]))
+      .sum()
+      .backward();
     expect(Array.from(z.grad!.data, Math.abs)).toEqual([2, 0, 0, 0, 0, 5]);
   });
   it('gather scatters gradients back, adding repeated indices', () => {
-    const x = tensor([[1, 2, 3], [4, 5, 6]], { requiresGrad: true });
-    x.gather(1, tensor(Int32Array.from([0, 0, 2, 1]), { shape: [2, 2], dtype: 'int32' })).sum().backward();
+    const x = tensor(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      { requiresGrad: true },
+    );
+    x.gather(1, tensor(Int32Array.from([0, 0, 2, 1]), { shape: [2, 2], dtype: 'int32' }))
+      .sum()
+      .backward();
     expect(Array.from(x.grad!.data)).toEqual([2, 0, 0, 0, 1, 1]);
   });
   it('backward accumulates into .grad across calls', () => {

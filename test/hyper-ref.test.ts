@@ -11,8 +11,9 @@ describe('hyperparameter records', () => {
     expect(hyperName({ optimizer: 0, group: 1, key: 'lr' })).toBe('opt0.group1.lr');
     expect(hyperName({ optimizer: 2, group: 0, key: 'betas', index: 1 })).toBe('opt2.group0.betas[1]');
     expect(hyperName({ optimizer: 0, group: 1, key: 'amsgrad', rule: 'flag' })).toBe('opt0.group1.amsgrad');
-    expect(hyperName({ optimizer: 0, group: 1, key: 'weightDecay', rule: 'nonzero' }))
-      .toBe('opt0.group1.weightDecay!=0');
+    expect(hyperName({ optimizer: 0, group: 1, key: 'weightDecay', rule: 'nonzero' })).toBe(
+      'opt0.group1.weightDecay!=0',
+    );
     expect(hyperName({ optimizer: 0, group: 0, key: 'momentum', rule: 'positive' })).toBe('opt0.group0.momentum>0');
     expect(hyperName({ optimizer: 3, layout: 2 })).toBe('opt3.layout@2');
     expect(paramGroupPath({ group: 1, key: 'betas', index: 0 })).toBe('paramGroups[1].betas[0]');
@@ -29,15 +30,24 @@ describe('hyperparameter records', () => {
   it('a traced step carries the records on its host cells and guards', async () => {
     const lin = new nn.Linear(2, 1);
     const opt = new optim.Adam(lin.parameters(), { lr: 0.01, weightDecay: 0.1 });
-    const t = trace((x: Tensor) => {
-      const loss = lin.forward(x).sum();
-      opt.zeroGrad(); loss.backward(); opt.step();
-      return loss;
-    }, [{ shape: [1, 2], dtype: 'float32' }]);
-    const refs = t.hostCells.map((h) => h.cell).filter((c) => c instanceof HyperCell).map((c) => c.ref);
+    const t = trace(
+      (x: Tensor) => {
+        const loss = lin.forward(x).sum();
+        opt.zeroGrad();
+        loss.backward();
+        opt.step();
+        return loss;
+      },
+      [{ shape: [1, 2], dtype: 'float32' }],
+    );
+    const refs = t.hostCells
+      .map((h) => h.cell)
+      .filter((c) => c instanceof HyperCell)
+      .map((c) => c.ref);
     expect(refs).toContainEqual({ optimizer: opt.liveId, group: 0, key: 'lr' });
     expect(refs).toContainEqual({ optimizer: opt.liveId, group: 0, key: 'betas', index: 1 });
-    const guards = [...t.assumed].filter(([c]) => c instanceof HyperGuardCell)
+    const guards = [...t.assumed]
+      .filter(([c]) => c instanceof HyperGuardCell)
       .map(([c, holds]) => [(c as HyperGuardCell).ref, holds]);
     expect(guards).toContainEqual([{ optimizer: opt.liveId, group: 0, key: 'weightDecay', rule: 'nonzero' }, true]);
     expect(guards).toContainEqual([{ optimizer: opt.liveId, group: 0, key: 'amsgrad', rule: 'flag' }, false]);

@@ -18,7 +18,11 @@ const TARGETS = ['reference', 'native', 'webgpu'].filter((t) => availableTargets
 const root = mkdtempSync(join(tmpdir(), 'kiln-inputs-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-class LyingLength extends Float32Array { override get length(): number { return 8; } }
+class LyingLength extends Float32Array {
+  override get length(): number {
+    return 8;
+  }
+}
 
 /** arrays that claim (or seem) to be a Float32Array of 8 elements, and the error each must raise */
 function impostors(): [string, unknown, RegExp][] {
@@ -45,11 +49,16 @@ describe.each(TARGETS)('compiled run inputs on %s', (target) => {
     manualSeed(0);
     const model = new nn.Linear(4, 2);
     const opt = new optim.SGD(model.parameters(), { lr: 0.1 });
-    const step = await compile((x: Tensor) => {
-      const loss = model.forward(x).sum();
-      opt.zeroGrad(); loss.backward(); opt.step();
-      return loss;
-    }, { inputs: [{ shape: [2, 4], dtype: 'float32' }], target });
+    const step = await compile(
+      (x: Tensor) => {
+        const loss = model.forward(x).sum();
+        opt.zeroGrad();
+        loss.backward();
+        opt.step();
+        return loss;
+      },
+      { inputs: [{ shape: [2, 4], dtype: 'float32' }], target },
+    );
     await step.sync();
     const before = model.stateDict();
     for (const [what, x, error] of impostors()) {
@@ -71,7 +80,10 @@ describe.each(TARGETS)('compiled run inputs on %s', (target) => {
 describe('runtime executables (the bundle path)', () => {
   // out[i] = 2 * x[i] over 8 elements
   const prog = program(
-    [{ name: 'x', kind: 'input', dtype: 'f32', size: 8 }, { name: 'o', kind: 'output', dtype: 'f32', size: 8 }],
+    [
+      { name: 'x', kind: 'input', dtype: 'f32', size: 8 },
+      { name: 'o', kind: 'output', dtype: 'f32', size: 8 },
+    ],
     [kernel('dbl', [8], [store(1, v('g0'), mul(c(2), ld(0, v('g0'))))])],
     {
       inputs: [{ buf: 0, offset: 0, shape: [8], dtype: 'float32' }],
@@ -95,6 +107,10 @@ describe('runtime executables (the bundle path)', () => {
 
   it('webgpu: refused before anything is queued; shared memory accepted (copied)', async () => {
     const dev = await createWebGPUDevice();
-    try { await check(await dev.load(buildWGSL(prog))); } finally { dev.destroy(); }
+    try {
+      await check(await dev.load(buildWGSL(prog)));
+    } finally {
+      dev.destroy();
+    }
   });
 });

@@ -8,14 +8,15 @@ import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const kiln = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => new Promise((resolve) => {
-  execFile(
-    process.execPath,
-    [path.join(root, 'bin/kiln.mjs'), ...args],
-    { cwd: root, maxBuffer: 64 << 20 },
-    (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-  );
-});
+const kiln = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
+  new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [path.join(root, 'bin/kiln.mjs'), ...args],
+      { cwd: root, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
 
 const seed = 'examples/programs/seed.ts';
 const CHROMIUM = '/usr/bin/chromium';
@@ -70,41 +71,48 @@ describe('kiln inspect', () => {
     expect(bad.stderr).toMatch(/--kernel 99: the program has kernels 0\.\.\d+/);
   });
 
-  it.skipIf(!existsSync(CHROMIUM))('writes an HTML page with the fused graph as SVG, '
-    + 'the kernel table and highlighted code', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'kiln-inspect-'));
-    const html = path.join(dir, 'report.html');
-    const r = await kiln(['inspect', seed, '-f', 'trainStep', '--html', html]);
-    expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/trace kiln-seed\s+\d+ ms/); // per-stage timings
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync',
-      ],
-    });
-    try {
-      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-      await page.goto(`file://${html}`);
-      expect(await page.title()).toBe('kiln inspect: kiln-seed');
-      const kernels = await page.locator('table.kernels tbody tr').count();
-      expect(kernels).toBeGreaterThan(1);
-      // the fused graph: one box per kernel, drawn with a visible size, joined by edges
-      expect(await page.locator('.graph.fused svg g.node.kernel').count()).toBe(kernels);
-      expect(await page.locator('.graph.fused svg path.edge').count()).toBeGreaterThanOrEqual(kernels);
-      const box = await page.locator('.graph.fused svg').boundingBox();
-      expect(box!.width).toBeGreaterThan(100);
-      expect(box!.height).toBeGreaterThan(100);
-      expect(await page.locator('table.kernels').innerText()).toMatch(/multi-tensor update/);
-      expect(await page.locator('pre.code').count()).toBe(kernels);
-      expect(await page.locator('pre.code span.k').count()).toBeGreaterThan(0); // highlighted
-      const shot = path.join(dir, 'report.png');
-      await page.screenshot({ path: shot, fullPage: true });
-      expect(statSync(shot).size).toBeGreaterThan(10_000);
-    } finally {
-      await browser.close();
-    }
-  });
+  it.skipIf(!existsSync(CHROMIUM))(
+    'writes an HTML page with the fused graph as SVG, ' + 'the kernel table and highlighted code',
+    async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'kiln-inspect-'));
+      const html = path.join(dir, 'report.html');
+      const r = await kiln(['inspect', seed, '-f', 'trainStep', '--html', html]);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/trace kiln-seed\s+\d+ ms/); // per-stage timings
+      const { chromium } = await import('playwright-core');
+      const browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      });
+      try {
+        const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+        await page.goto(`file://${html}`);
+        expect(await page.title()).toBe('kiln inspect: kiln-seed');
+        const kernels = await page.locator('table.kernels tbody tr').count();
+        expect(kernels).toBeGreaterThan(1);
+        // the fused graph: one box per kernel, drawn with a visible size, joined by edges
+        expect(await page.locator('.graph.fused svg g.node.kernel').count()).toBe(kernels);
+        expect(await page.locator('.graph.fused svg path.edge').count()).toBeGreaterThanOrEqual(kernels);
+        const box = await page.locator('.graph.fused svg').boundingBox();
+        expect(box!.width).toBeGreaterThan(100);
+        expect(box!.height).toBeGreaterThan(100);
+        expect(await page.locator('table.kernels').innerText()).toMatch(/multi-tensor update/);
+        expect(await page.locator('pre.code').count()).toBe(kernels);
+        expect(await page.locator('pre.code span.k').count()).toBeGreaterThan(0); // highlighted
+        const shot = path.join(dir, 'report.png');
+        await page.screenshot({ path: shot, fullPage: true });
+        expect(statSync(shot).size).toBeGreaterThan(10_000);
+      } finally {
+        await browser.close();
+      }
+    },
+  );
 });

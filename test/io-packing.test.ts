@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { compile, nn, optim, type Tensor } from '../compiler/index.js';
 
 const N = 40;
-const specs = Array.from({ length: N }, (_, i) => ({ shape: [i % 3 + 1], dtype: 'float32' as const }));
+const specs = Array.from({ length: N }, (_, i) => ({ shape: [(i % 3) + 1], dtype: 'float32' as const }));
 const inputs = specs.map((s, i) => Float32Array.from({ length: s.shape[0] }, (_, k) => i - k * 0.5));
 
 // one describe, native before the WebGPU adapters: llvm-bindings, Mesa and SwiftShader each bring
@@ -19,8 +19,8 @@ describe.each(['reference', 'native', 'webgpu', 'webgpu:swiftshader'])('%s: many
     const sum = (...xs: Tensor[]) => xs.reduce((a, b, i) => a.add(b.mul(i)));
     const f = await compile(sum, { inputs: Array(M).fill(spec3), target });
     const out: Tensor = await f.run(...Array.from({ length: M }, (_, i) => Float32Array.from([i, 1, -i])));
-    const want = (f: (i: number) => number) => Array.from({ length: M }, (_, i) => (i ? i * f(i) : f(0)))
-      .reduce((a, b) => a + b);
+    const want = (f: (i: number) => number) =>
+      Array.from({ length: M }, (_, i) => (i ? i * f(i) : f(0))).reduce((a, b) => a + b);
     expect(Array.from(out.data)).toEqual([want((i) => i), want(() => 1), want((i) => -i)]);
   });
 
@@ -37,21 +37,33 @@ describe.each(['reference', 'native', 'webgpu', 'webgpu:swiftshader'])('%s: many
     const outs = await f.run(...inputs);
     expect(outs).toHaveLength(N);
     outs.forEach((o: Tensor, i: number) =>
-      expect(Array.from(o.data)).toEqual(Array.from(inputs[i], (v) => Math.fround(v * 2 + i))));
+      expect(Array.from(o.data)).toEqual(Array.from(inputs[i], (v) => Math.fround(v * 2 + i))),
+    );
   });
 
   it('steps an optimizer over many parameters with hand-set gradients in one update kernel', async () => {
-    const make = () => Array.from({ length: N }, (_, i) => new nn.Parameter({
-      shape: specs[i].shape,
-      data: new Float32Array(specs[i].shape[0]).fill(1),
-    }));
-    const ps = make(), ref = make();
+    const make = () =>
+      Array.from(
+        { length: N },
+        (_, i) =>
+          new nn.Parameter({
+            shape: specs[i].shape,
+            data: new Float32Array(specs[i].shape[0]).fill(1),
+          }),
+      );
+    const ps = make(),
+      ref = make();
     const run = async (params: nn.Parameter[], t: string) => {
       const opt = new optim.Adam(params, { lr: 0.1 });
-      const step = await compile((...gs: Tensor[]) => {
-        params.forEach((p, i) => { p.grad = gs[i]; });
-        opt.step();
-      }, { inputs: specs, target: t });
+      const step = await compile(
+        (...gs: Tensor[]) => {
+          params.forEach((p, i) => {
+            p.grad = gs[i];
+          });
+          opt.step();
+        },
+        { inputs: specs, target: t },
+      );
       await step.run(...inputs);
       await step.run(...inputs);
       await step.sync();
@@ -61,8 +73,11 @@ describe.each(['reference', 'native', 'webgpu', 'webgpu:swiftshader'])('%s: many
     await run(ref, 'reference');
     // bit-exact on the CPU targets; WGSL's fma and sqrt are not exactly rounded on every driver
     const tol = target.startsWith('webgpu') ? 1e-6 : 0;
-    ps.forEach((p, i) => p.data.forEach((v, k) =>
-      expect(Math.abs(v - ref[i].data[k])).toBeLessThanOrEqual(tol * Math.abs(ref[i].data[k]))));
+    ps.forEach((p, i) =>
+      p.data.forEach((v, k) =>
+        expect(Math.abs(v - ref[i].data[k])).toBeLessThanOrEqual(tol * Math.abs(ref[i].data[k])),
+      ),
+    );
     // one update kernel (a fast/general pair counts once)
     if (target !== 'reference') expect(step.stats().launchesPerRun).toBe(1);
   });

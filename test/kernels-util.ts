@@ -10,9 +10,14 @@ import { allocMemories, runKernel, runKernelProgram, type Memory } from '../targ
 import { evaluateNodes, type Values } from '../targets/reference/graph.js';
 
 type N = Node;
-const bin = (op: BinaryOp) => (a: N, b: N): N =>
-  makeNode(op, [a, b], a.shape, OPS[op].dtype === 'bool' ? 'bool' : a.dtype);
-const un = (op: UnaryOp) => (a: N): N => makeNode(op, [a], a.shape, a.dtype);
+const bin =
+  (op: BinaryOp) =>
+  (a: N, b: N): N =>
+    makeNode(op, [a, b], a.shape, OPS[op].dtype === 'bool' ? 'bool' : a.dtype);
+const un =
+  (op: UnaryOp) =>
+  (a: N): N =>
+    makeNode(op, [a], a.shape, a.dtype);
 
 export const g = {
   input: (index: number, shape: number[], dtype: DType = 'float32') => makeNode('input', [], shape, dtype, { index }),
@@ -21,33 +26,81 @@ export const g = {
     makeNode('const', [], shape, dtype, { value }),
   scalar: (slot: number) => makeNode('scalar', [], [], 'float32', { slot }),
   iota: (shape: number[], axis: number) => makeNode('iota', [], shape, 'int32', { axis }),
-  add: bin('add'), sub: bin('sub'), mul: bin('mul'), div: bin('div'), max: bin('max'), min: bin('min'), pow: bin('pow'),
-  lt: bin('lt'), gt: bin('gt'), eq: bin('eq'),
-  neg: un('neg'), exp: un('exp'), log: un('log'), sqrt: un('sqrt'), abs: un('abs'), recip: un('recip'),
+  add: bin('add'),
+  sub: bin('sub'),
+  mul: bin('mul'),
+  div: bin('div'),
+  max: bin('max'),
+  min: bin('min'),
+  pow: bin('pow'),
+  lt: bin('lt'),
+  gt: bin('gt'),
+  eq: bin('eq'),
+  neg: un('neg'),
+  exp: un('exp'),
+  log: un('log'),
+  sqrt: un('sqrt'),
+  abs: un('abs'),
+  recip: un('recip'),
   cast: (a: N, to: DType) => makeNode('cast', [a], a.shape, to, { to }),
   where: (c: N, a: N, b: N) => makeNode('where', [c, a, b], a.shape, a.dtype),
   sum: (a: N, axes: number[]) =>
-    makeNode('sum', [a], a.shape.map((d, i) => (axes.includes(i) ? 1 : d)), a.dtype, { axes }),
+    makeNode(
+      'sum',
+      [a],
+      a.shape.map((d, i) => (axes.includes(i) ? 1 : d)),
+      a.dtype,
+      { axes },
+    ),
   rmax: (a: N, axes: number[]) =>
-    makeNode('rmax', [a], a.shape.map((d, i) => (axes.includes(i) ? 1 : d)), a.dtype, { axes }),
+    makeNode(
+      'rmax',
+      [a],
+      a.shape.map((d, i) => (axes.includes(i) ? 1 : d)),
+      a.dtype,
+      { axes },
+    ),
   reshape: (a: N, shape: number[]) => makeNode('reshape', [a], shape, a.dtype, { shape }),
-  permute: (a: N, order: number[]) => makeNode('permute', [a], order.map((o) => a.shape[o]), a.dtype, { order }),
+  permute: (a: N, order: number[]) =>
+    makeNode(
+      'permute',
+      [a],
+      order.map((o) => a.shape[o]),
+      a.dtype,
+      { order },
+    ),
   expand: (a: N, shape: number[]) => makeNode('expand', [a], shape, a.dtype, { shape }),
   slice: (a: N, starts: number[], steps: number[], shape: number[]) =>
     makeNode('slice', [a], shape, a.dtype, { starts, steps }),
   pad: (a: N, before: number[], after: number[]) =>
-    makeNode('pad', [a], a.shape.map((d, i) => d + before[i] + after[i]), a.dtype, { before }),
+    makeNode(
+      'pad',
+      [a],
+      a.shape.map((d, i) => d + before[i] + after[i]),
+      a.dtype,
+      { before },
+    ),
   /** a scalar (const or host scalar) broadcast to `shape`, as the front end does */
-  bcast: (s: N, shape: number[]) => makeNode(
-    'expand',
-    [makeNode('reshape', [s], shape.map(() => 1), s.dtype, { shape: shape.map(() => 1) })],
-    shape,
-    s.dtype,
-    { shape },
-  ),
+  bcast: (s: N, shape: number[]) =>
+    makeNode(
+      'expand',
+      [
+        makeNode(
+          'reshape',
+          [s],
+          shape.map(() => 1),
+          s.dtype,
+          { shape: shape.map(() => 1) },
+        ),
+      ],
+      shape,
+      s.dtype,
+      { shape },
+    ),
   /** a @ b for a [M,K], b [K,N], as the front end emits it: sum(mul(expand(reshape a), expand(reshape b))) */
   matmul: (a: N, b: N): N => {
-    const [M, K] = a.shape, Nn = b.shape[1];
+    const [M, K] = a.shape,
+      Nn = b.shape[1];
     const a3 = makeNode(
       'expand',
       [makeNode('reshape', [a], [M, 1, K], a.dtype, { shape: [M, 1, K] })],
@@ -71,17 +124,26 @@ export const g = {
 export function program(p: Partial<GraphProgram> & { outputs: Node[] }): GraphProgram {
   return { inputs: [], cells: [], host: { vars: [], stmts: [], scalarCount: 0 }, updates: [], ...p };
 }
-export const cell = (id: number, shape: number[], name = `c${id}`, dtype: DType = 'float32'): CellInfo =>
-  ({ id, name, shape, dtype });
+export const cell = (id: number, shape: number[], name = `c${id}`, dtype: DType = 'float32'): CellInfo => ({
+  id,
+  name,
+  shape,
+  dtype,
+});
 
-export interface Env { inputs: Values[]; cells: Map<number, Float32Array | Int32Array>; scalars: Float32Array }
+export interface Env {
+  inputs: Values[];
+  cells: Map<number, Float32Array | Int32Array>;
+  scalars: Float32Array;
+}
 
 export function randomEnv(gp: GraphProgram, seed = 1): Env {
   let s = seed >>> 0;
   const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
-  const fill = (dtype: DType, n: number) => (dtype === 'float32'
-    ? Float32Array.from({ length: n }, rnd)
-    : Int32Array.from({ length: n }, () => Math.floor((rnd() + 1) * 2)));
+  const fill = (dtype: DType, n: number) =>
+    dtype === 'float32'
+      ? Float32Array.from({ length: n }, rnd)
+      : Int32Array.from({ length: n }, () => Math.floor((rnd() + 1) * 2));
   return {
     inputs: gp.inputs.map((x) => fill(x.dtype, numel(x.shape))),
     cells: new Map(gp.cells.map((c) => [c.id, fill(c.dtype, numel(c.shape)) as Float32Array | Int32Array])),
@@ -92,9 +154,13 @@ export function randomEnv(gp: GraphProgram, seed = 1): Env {
 /** graph-level reference: outputs and the new value of every updated cell */
 export function runReference(gp: GraphProgram, env: Env): { outputs: Values[]; cells: Map<number, Values> } {
   const roots = [...gp.outputs, ...gp.updates.map((u) => u.value)];
-  const vals = evaluateNodes(roots, (n) => (n.op === 'input' ? env.inputs[n.arg.index]
-    : n.op === 'state' ? env.cells.get(n.arg.cell)!
-    : Float32Array.of(env.scalars[argOf(n, 'scalar').slot])));
+  const vals = evaluateNodes(roots, (n) =>
+    n.op === 'input'
+      ? env.inputs[n.arg.index]
+      : n.op === 'state'
+        ? env.cells.get(n.arg.cell)!
+        : Float32Array.of(env.scalars[argOf(n, 'scalar').slot]),
+  );
   const cells = new Map<number, Values>();
   gp.updates.forEach((u, i) => cells.set(u.cell, vals[gp.outputs.length + i]));
   return { outputs: vals.slice(0, gp.outputs.length), cells };
@@ -129,9 +195,12 @@ export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 export function check(gp: GraphProgram, opts: ScheduleOptions & { layout?: StateLayout; seed?: number } = {}) {
   const prog = schedule(gp, opts.layout ?? new StateLayout(), opts);
   const env = randomEnv(gp, opts.seed);
-  const want = runReference(gp, env), got = runScheduled(prog, env);
+  const want = runReference(gp, env),
+    got = runScheduled(prog, env);
   let err = 0;
-  want.outputs.forEach((w, i) => { err = Math.max(err, maxRelErr(got.outputs[i], w)); });
+  want.outputs.forEach((w, i) => {
+    err = Math.max(err, maxRelErr(got.outputs[i], w));
+  });
   // a cell missing from the program was not changed (e.g. an update simplified to `c <- c`)
   for (const [id, w] of want.cells) err = Math.max(err, maxRelErr(got.cells.get(id) ?? env.cells.get(id)!, w));
   return { prog, err };
@@ -154,14 +223,21 @@ export function cellsWrittenBy(prog: KernelProgram, env: Env): Set<number>[] {
   if (si >= 0) mem[si].set(env.scalars);
   return prog.kernels.map((k) => {
     const hit = new Set<number>();
-    const rec = mem.map((m, b) => new Proxy(m, {
-      get: (t, key) => { const v = Reflect.get(t, key, t); return typeof v === 'function' ? v.bind(t) : v; },
-      set: (t, key, v) => {
-        const i = Number(key);
-        for (const c of prog.cells) if (c.buf === b && i >= c.offset && i < c.offset + numel(c.shape)) hit.add(c.cell);
-        return Reflect.set(t, key, v, t);
-      },
-    })) as Memory[];
+    const rec = mem.map(
+      (m, b) =>
+        new Proxy(m, {
+          get: (t, key) => {
+            const v = Reflect.get(t, key, t);
+            return typeof v === 'function' ? v.bind(t) : v;
+          },
+          set: (t, key, v) => {
+            const i = Number(key);
+            for (const c of prog.cells)
+              if (c.buf === b && i >= c.offset && i < c.offset + numel(c.shape)) hit.add(c.cell);
+            return Reflect.set(t, key, v, t);
+          },
+        }),
+    ) as Memory[];
     runKernel(k, rec, si >= 0 ? (mem[si] as Float32Array) : undefined);
     return hit;
   });

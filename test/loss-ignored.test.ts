@@ -17,13 +17,22 @@ describe.each(TARGETS)('all targets ignored on %s', (target) => {
       const model = new nn.Linear(4, 3);
       const criterion = new nn.CrossEntropyLoss({ ...opts, weight: opts.weight ? tensor(opts.weight) : undefined });
       const optimizer = new optim.SGD(model.parameters(), { lr: 0.5 });
-      const step = await compile((xs: Tensor, y: Tensor) => {
-        const loss = criterion.forward(model.forward(xs), y);
-        optimizer.zeroGrad();
-        loss.backward();
-        optimizer.step();
-        return [loss, model.weight.grad!, model.bias!.grad!];
-      }, { inputs: [{ shape: [3, 4], dtype: 'float32' }, { shape: [3], dtype: 'int32' }], target });
+      const step = await compile(
+        (xs: Tensor, y: Tensor) => {
+          const loss = criterion.forward(model.forward(xs), y);
+          optimizer.zeroGrad();
+          loss.backward();
+          optimizer.step();
+          return [loss, model.weight.grad!, model.bias!.grad!];
+        },
+        {
+          inputs: [
+            { shape: [3, 4], dtype: 'float32' },
+            { shape: [3], dtype: 'int32' },
+          ],
+          target,
+        },
+      );
       const before = model.stateDict();
       const [loss, gw, gb] = await step.run(x, Int32Array.of(-100, -100, -100));
       expect(loss.item()).toBeNaN();
@@ -39,13 +48,20 @@ describe.each(TARGETS)('all targets ignored on %s', (target) => {
 });
 
 describe('probability targets and ignoreIndex', () => {
-  const input = tensor([[1, 2, 3], [0, -1, 1]]);
-  const probs = tensor([[0.2, 0.3, 0.5], [1, 0, 0]]);
+  const input = tensor([
+    [1, 2, 3],
+    [0, -1, 1],
+  ]);
+  const probs = tensor([
+    [0.2, 0.3, 0.5],
+    [1, 0, 0],
+  ]);
   it('any negative ignoreIndex is accepted and changes nothing; a non-negative one is refused as PyTorch does', () => {
     const plain = new nn.CrossEntropyLoss().forward(input, probs).item();
     expect(new nn.CrossEntropyLoss({ ignoreIndex: -5 }).forward(input, probs).item()).toBe(plain);
     expect(plain).toBeCloseTo(1.2576, 4); // torch 1.13: F.cross_entropy(input, probs)
-    expect(() => new nn.CrossEntropyLoss({ ignoreIndex: 3 }).forward(input, probs))
-      .toThrow('ignore_index is not supported for floating point target');
+    expect(() => new nn.CrossEntropyLoss({ ignoreIndex: 3 }).forward(input, probs)).toThrow(
+      'ignore_index is not supported for floating point target',
+    );
   });
 });

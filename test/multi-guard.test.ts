@@ -40,7 +40,8 @@ describe('multi-tensor update: fast variant when per-parameter scalars are equal
   it('equal scalars: the fast kernel runs, bit-exact with the reference and with the general kernel', () => {
     expect(guardHolds(fast.when, equalEnv.scalars)).toBe(true);
     expect(guardHolds(general.when, equalEnv.scalars)).toBe(false);
-    const want = runReference(gp, equalEnv), got = runScheduled(prog, equalEnv);
+    const want = runReference(gp, equalEnv),
+      got = runScheduled(prog, equalEnv);
     const forced = runScheduled({ ...prog, kernels: [{ ...general, when: undefined }] }, equalEnv);
     for (const [id, w] of want.cells) {
       expect(same(got.cells.get(id)!, w)).toBe(true);
@@ -51,7 +52,8 @@ describe('multi-tensor update: fast variant when per-parameter scalars are equal
   it('different scalars: the general kernel runs, bit-exact with the reference', () => {
     expect(guardHolds(fast.when, unequalEnv.scalars)).toBe(false);
     expect(guardHolds(general.when, unequalEnv.scalars)).toBe(true);
-    const want = runReference(gp, unequalEnv), got = runScheduled(prog, unequalEnv);
+    const want = runReference(gp, unequalEnv),
+      got = runScheduled(prog, unequalEnv);
     for (const [id, w] of want.cells) expect(same(got.cells.get(id)!, w)).toBe(true);
     // the fast kernel alone would be wrong here (it reads parameter 0's scalars everywhere)
     const wrong = runScheduled({ ...prog, kernels: [{ ...fast, when: undefined }] }, unequalEnv);

@@ -4,13 +4,17 @@
 import { describe, expect, it } from 'vitest';
 import { availableTargets, compile, manualSeed, nn, optim, type Tensor } from 'kiln';
 import {
-  compileHostClosures, generateHostProgram, runHostProgram, type HostExpr, type HostProgram,
+  compileHostClosures,
+  generateHostProgram,
+  runHostProgram,
+  type HostExpr,
+  type HostProgram,
 } from '../runtime/host.js';
 import { cellEpoch, TensorCell } from '../compiler/state.js';
 
 function randomProgram(seed: number): HostProgram {
   let s = seed;
-  const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const rnd = () => (s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32;
   const specials = [NaN, -0, 0, Infinity, -Infinity, -1.5, 0.9, 0.999, 1e-8, 3, 2 ** -1074];
   const nv = 6;
   const expr = (d: number): HostExpr => {
@@ -47,11 +51,15 @@ describe('generated host program', () => {
       const [va, vb, vc] = [Float64Array.from(init), Float64Array.from(init), Float64Array.from(init)];
       for (let run = 0; run < 3; run++) {
         const [sa, sb, sc] = [new Float32Array(16), new Float32Array(16), new Float32Array(16)];
-        runHostProgram(p, va, sa); gen(vb, sb); clo(vc, sc);
-        expect(Array.from(sb).map((x) => Object.is(x, -0) ? '-0' : x))
-          .toEqual(Array.from(sa).map((x) => Object.is(x, -0) ? '-0' : x));
-        expect(Array.from(vb).map((x) => Object.is(x, -0) ? '-0' : x))
-          .toEqual(Array.from(va).map((x) => Object.is(x, -0) ? '-0' : x));
+        runHostProgram(p, va, sa);
+        gen(vb, sb);
+        clo(vc, sc);
+        expect(Array.from(sb).map((x) => (Object.is(x, -0) ? '-0' : x))).toEqual(
+          Array.from(sa).map((x) => (Object.is(x, -0) ? '-0' : x)),
+        );
+        expect(Array.from(vb).map((x) => (Object.is(x, -0) ? '-0' : x))).toEqual(
+          Array.from(va).map((x) => (Object.is(x, -0) ? '-0' : x)),
+        );
         expect(Array.from(sc)).toEqual(Array.from(sa));
       }
     }
@@ -62,12 +70,19 @@ describe('cellEpoch', () => {
   it('is bumped by host writes and owner changes, not by reads', () => {
     const c = TensorCell.zeros('c', [2]);
     let e = cellEpoch.value;
-    c.write([1, 2]); expect(cellEpoch.value).toBeGreaterThan(e); e = cellEpoch.value;
-    void c.data; void c.owner; expect(cellEpoch.value).toBe(e);
+    c.write([1, 2]);
+    expect(cellEpoch.value).toBeGreaterThan(e);
+    e = cellEpoch.value;
+    void c.data;
+    void c.owner;
+    expect(cellEpoch.value).toBe(e);
     const store = { pull: async () => {} };
-    c.owner = store; expect(cellEpoch.value).toBe(e + 1);
-    c.owner = store; expect(cellEpoch.value).toBe(e + 1);
-    c.owner = null; expect(cellEpoch.value).toBe(e + 2);
+    c.owner = store;
+    expect(cellEpoch.value).toBe(e + 1);
+    c.owner = store;
+    expect(cellEpoch.value).toBe(e + 1);
+    c.owner = null;
+    expect(cellEpoch.value).toBe(e + 2);
   });
 });
 
@@ -80,23 +95,33 @@ describe.runIf(availableTargets().includes('native'))('native fast path sees eve
     const opt = new optim.Adam(model.parameters(), { lr: 1e-2 });
     const body = (x: Tensor, y: Tensor) => {
       const loss = criterion.forward(model.forward(x), y);
-      opt.zeroGrad(); loss.backward(); opt.step();
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
       return loss;
     };
-    const inputs = [{ shape: [2, 4], dtype: 'float32' as const }, { shape: [2], dtype: 'int32' as const }];
+    const inputs = [
+      { shape: [2, 4], dtype: 'float32' as const },
+      { shape: [2], dtype: 'int32' as const },
+    ];
     const step = await compile(body, { inputs, target });
     const other = await compile(body, { inputs, target: 'reference' }); // moves ownership to the host
     const evalStep = await compile((x: Tensor) => model.forward(x).sum(), { inputs: [inputs[0]], target });
-    const x = Float32Array.of(0.5, -1, 2, 0.25, 1, 0, -0.5, 3), y = Int32Array.of(1, 0);
+    const x = Float32Array.of(0.5, -1, 2, 0.25, 1, 0, -0.5, 3),
+      y = Int32Array.of(1, 0);
     const out: number[] = [];
     for (let i = 0; i < 24; i++) {
       if (i === 3) (model.parameters()[0] as any).data = new Float32Array(12).fill(0.1); // host write
       if (i === 6) opt.paramGroups[0].lr = 3e-2; // live hyperparameter
       if (i === 9) await step.sync(); // pulls everything back; the next run must own it again
-      if (i === 12 || i === 13) { out.push((await other.run(x, y)).item()); continue; } // ownership moves
+      if (i === 12 || i === 13) {
+        out.push((await other.run(x, y)).item());
+        continue;
+      } // ownership moves
       if (i === 15) out.push((await evalStep.run(x)).item()); // another program on the same device
       if (i === 18) opt.paramGroups[0].amsgrad = true; // re-traces (guard)
-      if (i === 20) { // a program that only reads: a host write of a cell nobody owns must reach it
+      if (i === 20) {
+        // a program that only reads: a host write of a cell nobody owns must reach it
         await step.sync();
         out.push((await evalStep.run(x)).item());
         (model.parameters()[2] as any).data = new Float32Array(6).fill(-0.2);

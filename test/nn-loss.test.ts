@@ -13,10 +13,11 @@ function makeLoss(c: any) {
   const { weight, ...rest } = c.options;
   return new nn.CrossEntropyLoss({ ...rest, weight: weight ? tensor(weight) : undefined });
 }
-const targetOf = (c: any) => tensor(
-  c.targetDtype === 'int32' ? Int32Array.from(c.target) : Float32Array.from(c.target.flat()),
-  { shape: c.targetShape, dtype: c.targetDtype },
-);
+const targetOf = (c: any) =>
+  tensor(c.targetDtype === 'int32' ? Int32Array.from(c.target) : Float32Array.from(c.target.flat()), {
+    shape: c.targetShape,
+    dtype: c.targetDtype,
+  });
 
 describe('losses match PyTorch 1.13 (value and gradient)', () => {
   for (const c of fx.cases) {
@@ -33,7 +34,10 @@ describe('losses match PyTorch 1.13 (value and gradient)', () => {
     const c = fx.cases.find((k: any) => k.name === 'index smoothing weight mean');
     const crit = makeLoss(c);
     const f = await compile((x: Tensor, y: Tensor) => crit.forward(x, y), {
-      inputs: [{ shape: fx.input.shape, dtype: 'float32' }, { shape: c.targetShape, dtype: 'int32' }],
+      inputs: [
+        { shape: fx.input.shape, dtype: 'float32' },
+        { shape: c.targetShape, dtype: 'int32' },
+      ],
     });
     const loss = await f.run(Float32Array.from(fx.input.data), Int32Array.from(c.target));
     expect(relErr(loss.data, c.value)).toBeLessThan(1e-5);
@@ -44,16 +48,24 @@ describe('loss errors', () => {
   const x = tensor(fx.input.data, { shape: fx.input.shape });
   it('rejects float class indices of the wrong shape, out-of-range targets and bad options', () => {
     expect(() => new nn.CrossEntropyLoss().forward(x, tensor([0, 1, 2, 3, 0]))).toThrow(/CrossEntropyLoss.*\[5, 4\]/);
-    expect(() => new nn.CrossEntropyLoss().forward(x, tensor(Int32Array.of(0, 1, 2), { dtype: 'int32' })))
-      .toThrow(/shape \[5\].*int32\[3\]/);
-    expect(() => new nn.CrossEntropyLoss().forward(x, tensor(Int32Array.of(0, 1, 9, 1, 1), { dtype: 'int32' })))
-      .toThrow(/Target 9 is out of bounds/);
-    expect(() => new nn.CrossEntropyLoss({ weight: tensor([1, 2]) })
-      .forward(x, tensor(Int32Array.of(0, 1, 2, 1, 1), { dtype: 'int32' }))).toThrow(KilnError);
-    expect(() => new nn.CrossEntropyLoss({ reduction: 'avg' as any }))
-      .toThrow('avg is not a valid value for reduction');
-    expect(() => new nn.CrossEntropyLoss({ labelSmoothing: 1.5 }))
-      .toThrow(/label_smoothing must be between 0.0 and 1.0/);
+    expect(() => new nn.CrossEntropyLoss().forward(x, tensor(Int32Array.of(0, 1, 2), { dtype: 'int32' }))).toThrow(
+      /shape \[5\].*int32\[3\]/,
+    );
+    expect(() =>
+      new nn.CrossEntropyLoss().forward(x, tensor(Int32Array.of(0, 1, 9, 1, 1), { dtype: 'int32' })),
+    ).toThrow(/Target 9 is out of bounds/);
+    expect(() =>
+      new nn.CrossEntropyLoss({ weight: tensor([1, 2]) }).forward(
+        x,
+        tensor(Int32Array.of(0, 1, 2, 1, 1), { dtype: 'int32' }),
+      ),
+    ).toThrow(KilnError);
+    expect(() => new nn.CrossEntropyLoss({ reduction: 'avg' as any })).toThrow(
+      'avg is not a valid value for reduction',
+    );
+    expect(() => new nn.CrossEntropyLoss({ labelSmoothing: 1.5 })).toThrow(
+      /label_smoothing must be between 0.0 and 1.0/,
+    );
   });
   it('all targets ignored: the mean is NaN, as in PyTorch', () => {
     const y = tensor(Int32Array.of(-100, -100, -100, -100, -100), { dtype: 'int32' });

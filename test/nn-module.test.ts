@@ -27,7 +27,8 @@ describe('nn.Module', () => {
   });
 
   it('loadStateDict round-trips and copies (later edits of the dict do not leak in)', () => {
-    const a = seedModel(), b = seedModel();
+    const a = seedModel(),
+      b = seedModel();
     const sd = a.stateDict();
     b.loadStateDict(sd);
     sd['0.bias'].data[0] = 123;
@@ -44,16 +45,22 @@ describe('nn.Module', () => {
     sd['0.weight'] = { shape: [5, 3], data: new Float32Array(15) };
     sd['0.bias'] = { shape: [5], data: new Float32Array(5).fill(9) };
     let err: unknown;
-    try { m.loadStateDict(sd); } catch (e) { err = e; }
+    try {
+      m.loadStateDict(sd);
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(KilnError);
     const msg = (err as Error).message;
-    expect(msg).toMatch(new RegExp(
-      /^Error\(s\) in loading state_dict for Sequential:\n/.source +
-        /\tMissing key\(s\) in state_dict: "2.bias". \n/.source +
-        /\tUnexpected key\(s\) in state_dict: "3.weight". \n/.source +
-        /\tsize mismatch for 0.weight: copying a param with shape \[5, 3\] from checkpoint, /.source +
-        /the shape in current model is \[5, 10\]\.(\n|$)/.source,
-    ));
+    expect(msg).toMatch(
+      new RegExp(
+        /^Error\(s\) in loading state_dict for Sequential:\n/.source +
+          /\tMissing key\(s\) in state_dict: "2.bias". \n/.source +
+          /\tUnexpected key\(s\) in state_dict: "3.weight". \n/.source +
+          /\tsize mismatch for 0.weight: copying a param with shape \[5, 3\] from checkpoint, /.source +
+          /the shape in current model is \[5, 10\]\.(\n|$)/.source,
+      ),
+    );
     expect(m.stateDict()).toEqual(before); // 0.bias was not written either
   });
 
@@ -66,8 +73,9 @@ describe('nn.Module', () => {
     expect(r.missingKeys).toEqual(['0.weight', '2.weight', '2.bias']);
     expect(r.unexpectedKeys).toEqual(['extra']);
     expect(Array.from(m.stateDict()['0.bias'].data)).toEqual([1, 2, 3, 4, 5]);
-    expect(() => m.loadStateDict({ '0.bias': { shape: [4], data: [1, 2, 3, 4] } }, false))
-      .toThrow(/size mismatch for 0.bias/);
+    expect(() => m.loadStateDict({ '0.bias': { shape: [4], data: [1, 2, 3, 4] } }, false)).toThrow(
+      /size mismatch for 0.bias/,
+    );
   });
 
   it('train()/eval() set the mode recursively', () => {

@@ -38,7 +38,9 @@ const CASES: [string, (x: Tensor, y: Tensor) => Tensor, (a: number, b: number) =
 /** equal specials (NaN to NaN, each infinity to itself), finite values within a few ulp */
 function expectIEEE(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
   for (let i = 0; i < want.length; i++) {
-    const g = got[i], w = want[i], at = `${what} at [${A[i]}, ${B[i]}]: got ${g}, want ${w}`;
+    const g = got[i],
+      w = want[i],
+      at = `${what} at [${A[i]}, ${B[i]}]: got ${g}, want ${w}`;
     const same = Object.is(g, w) || (Number.isNaN(w) && Number.isNaN(g));
     if (!Number.isFinite(w)) expect(same, at).toBe(true);
     else expect(Math.abs(g - w), at).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(w)));
@@ -50,18 +52,32 @@ describe.each(targets)('IEEE special values on %s', (target) => {
     const spec = { shape: [A.length], dtype: 'float32' as const };
     const step = await compile((x: Tensor, y: Tensor) => fn(x, y), { inputs: [spec, spec], target });
     const got = (await step.run(A, B)).data;
-    expectIEEE(got, Array.from(A, (a, i) => want(a, B[i])), what);
+    expectIEEE(
+      got,
+      Array.from(A, (a, i) => want(a, B[i])),
+      what,
+    );
   });
 
   it('NaN reaches a loss through its reductions: sum, mean, amax, MSE, cross entropy', async () => {
-    const x = Float32Array.of(1, 2, NaN, 4), y = Float32Array.of(0, 0, 0, 0);
+    const x = Float32Array.of(1, 2, NaN, 4),
+      y = Float32Array.of(0, 0, 0, 0);
     const spec = { shape: [1, 4], dtype: 'float32' as const };
-    const mse = new nn.MSELoss(), ce = new nn.CrossEntropyLoss();
-    const losses = (a: Tensor, b: Tensor, t: Tensor) =>
-      [a.sum(), a.mean(), a.amax(), mse.forward(a, b), ce.forward(a, t)];
+    const mse = new nn.MSELoss(),
+      ce = new nn.CrossEntropyLoss();
+    const losses = (a: Tensor, b: Tensor, t: Tensor) => [
+      a.sum(),
+      a.mean(),
+      a.amax(),
+      mse.forward(a, b),
+      ce.forward(a, t),
+    ];
     const step = await compile(losses, { inputs: [spec, spec, { shape: [1], dtype: 'int32' }], target });
     const outs = (await step.run(x, y, Int32Array.of(1))) as unknown as Tensor[];
-    expect(outs.map((o) => o.item()), target).toEqual([NaN, NaN, NaN, NaN, NaN]);
+    expect(
+      outs.map((o) => o.item()),
+      target,
+    ).toEqual([NaN, NaN, NaN, NaN, NaN]);
   });
 });
 
@@ -72,14 +88,21 @@ describe('a diverged training run', () => {
    */
   async function losses(target: string): Promise<{ losses: number[]; weights: Float32Array }> {
     manualSeed(3);
-    const hidden = new nn.Linear(4, 8), criterion = new nn.MSELoss();
+    const hidden = new nn.Linear(4, 8),
+      criterion = new nn.MSELoss();
     const model = new nn.Sequential(hidden, new nn.ReLU(), new nn.Linear(8, 1));
     // only the hidden layer trains: the output layer stays finite, so only the ReLU can pass the NaN on
     const optimizer = new optim.SGD(hidden.parameters(), { lr: 1e4 });
-    const step = await compile(trainingStep(model, criterion, optimizer),
-      { inputs: [{ shape: [2, 4], dtype: 'float32' }, { shape: [2, 1], dtype: 'float32' }], target });
+    const step = await compile(trainingStep(model, criterion, optimizer), {
+      inputs: [
+        { shape: [2, 4], dtype: 'float32' },
+        { shape: [2, 1], dtype: 'float32' },
+      ],
+      target,
+    });
     const out: number[] = [];
-    const x = Float32Array.of(1, 2, 3, 4, -1, 0.5, 2, -3), y = Float32Array.of(1, -1);
+    const x = Float32Array.of(1, 2, 3, 4, -1, 0.5, 2, -3),
+      y = Float32Array.of(1, -1);
     for (let k = 0; k < 60; k++) out.push((await step.run(x, y)).item());
     await step.sync();
     return { losses: out, weights: hidden.weight.data };
@@ -96,7 +119,10 @@ describe('a diverged training run', () => {
       const at = `${target}: first non-finite loss at step ${first}, reference ${diverged}`;
       expect(Math.abs(first - diverged), at).toBeLessThanOrEqual(1);
       expect(run.losses[run.losses.length - 1], target).toBeNaN();
-      expect(Array.from(run.weights).some((w) => !Number.isFinite(w)), target).toBe(true);
+      expect(
+        Array.from(run.weights).some((w) => !Number.isFinite(w)),
+        target,
+      ).toBe(true);
     }
   }, 120_000);
 });

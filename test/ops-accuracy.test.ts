@@ -40,12 +40,17 @@ describe.each(TARGETS)('tanh, sigmoid and clamp on %s', (target) => {
   it('tanh and sigmoid match float64 truth for |x| in [1e-8, 100], their gradients too', async () => {
     const pt = new nn.Parameter({ shape: [XS.length], data: XS });
     const ps = new nn.Parameter({ shape: [XS.length], data: XS });
-    const f = await compile(() => {
-      pt.grad = null; ps.grad = null;
-      const t = pt.tanh(), s = ps.sigmoid();
-      t.sum().add(s.sum()).backward();
-      return [t, s, pt.grad!, ps.grad!];
-    }, { inputs: [], target });
+    const f = await compile(
+      () => {
+        pt.grad = null;
+        ps.grad = null;
+        const t = pt.tanh(),
+          s = ps.sigmoid();
+        t.sum().add(s.sum()).backward();
+        return [t, s, pt.grad!, ps.grad!];
+      },
+      { inputs: [], target },
+    );
     const [t, s, gt, gs] = await f.run();
     expect(misses(t.data, tanhTruth, rtol, 1e-37)).toEqual([]);
     expect(misses(s.data, sigmoidTruth, rtol, 1e-37)).toEqual([]);
@@ -55,12 +60,17 @@ describe.each(TARGETS)('tanh, sigmoid and clamp on %s', (target) => {
 
   it('clamp passes the whole gradient at its bounds; dim=[] reduces every dim', async () => {
     const data = Float32Array.of(0.5, 1, 2, 3, 3.5);
-    const p = new nn.Parameter({ shape: [5], data }), q = new nn.Parameter({ shape: [5], data });
-    const f = await compile((m: Tensor) => {
-      p.grad = null; q.grad = null;
-      p.clamp(1, 3).sum().add(q.clamp(1).sum()).backward();
-      return [p.grad!, q.grad!, m.sum([]), m.mean([]), m.amax([]), m.sum([], true)];
-    }, { inputs: [{ shape: [2, 3], dtype: 'float32' }], target });
+    const p = new nn.Parameter({ shape: [5], data }),
+      q = new nn.Parameter({ shape: [5], data });
+    const f = await compile(
+      (m: Tensor) => {
+        p.grad = null;
+        q.grad = null;
+        p.clamp(1, 3).sum().add(q.clamp(1).sum()).backward();
+        return [p.grad!, q.grad!, m.sum([]), m.mean([]), m.amax([]), m.sum([], true)];
+      },
+      { inputs: [{ shape: [2, 3], dtype: 'float32' }], target },
+    );
     const [gp, gq, sum, mean, amax, kept] = await f.run(Float32Array.of(1, 2, 3, 4, 5, 9));
     expect(Array.from(gp.data)).toEqual([0, 1, 1, 1, 0]);
     expect(Array.from(gq.data)).toEqual([0, 1, 1, 1, 1]);
@@ -73,6 +83,13 @@ describe('eager', () => {
     expect(tensor([1e-6]).tanh().item()).toBeCloseTo(Math.fround(1e-6), 12);
     expect(tensor([50, -50]).tanh().tolist()).toEqual([1, -1]);
     expect(() => tensor([1]).clamp()).toThrow("At least one of 'min' or 'max' must not be None");
-    expect(tensor([[1, 2], [3, 4]]).sum([]).item()).toBe(10);
+    expect(
+      tensor([
+        [1, 2],
+        [3, 4],
+      ])
+        .sum([])
+        .item(),
+    ).toBe(10);
   });
 });

@@ -10,16 +10,22 @@ const fr = Math.fround;
 /** a compiled step whose inputs are the gradients of `params` (null entries: grad None) */
 async function handStep(params: nn.Parameter[], opt: { step(): void }, present = params.map(() => true)) {
   const inputs = params.filter((_, i) => present[i]).map((p) => ({ shape: p.shape, dtype: 'float32' as const }));
-  return compile((...gs: Tensor[]) => {
-    let j = 0;
-    params.forEach((p, i) => { p.grad = present[i] ? gs[j++] : null; });
-    opt.step();
-  }, { inputs });
+  return compile(
+    (...gs: Tensor[]) => {
+      let j = 0;
+      params.forEach((p, i) => {
+        p.grad = present[i] ? gs[j++] : null;
+      });
+      opt.step();
+    },
+    { inputs },
+  );
 }
 
 describe('optimizer state dicts', () => {
   it('use PyTorch layout and camelCase keys for every optimizer', async () => {
-    const a = param([1, 2]), b = param([3]);
+    const a = param([1, 2]),
+      b = param([3]);
     const adagrad = new optim.Adagrad([a, b], { initialAccumulatorValue: 0.1 });
     // Adagrad creates its state in the constructor
     expect(adagrad.stateDict().state[1]).toEqual({ step: 0, sum: { shape: [1], data: Float32Array.of(fr(0.1)) } });
@@ -35,12 +41,24 @@ describe('optimizer state dicts', () => {
     expect(sd.state[0].step).toBe(1);
     expect(sd.paramGroups).toEqual([
       {
-        lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0,
-        amsgrad: false, maximize: false, decoupledWeightDecay: false, params: [0],
+        lr: 1e-3,
+        betas: [0.9, 0.999],
+        eps: 1e-8,
+        weightDecay: 0,
+        amsgrad: false,
+        maximize: false,
+        decoupledWeightDecay: false,
+        params: [0],
       },
       {
-        lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0,
-        amsgrad: true, maximize: false, decoupledWeightDecay: false, params: [1],
+        lr: 1e-3,
+        betas: [0.9, 0.999],
+        eps: 1e-8,
+        weightDecay: 0,
+        amsgrad: true,
+        maximize: false,
+        decoupledWeightDecay: false,
+        params: [1],
       },
     ]);
   });
@@ -61,7 +79,8 @@ describe('optimizer state dicts', () => {
   });
 
   it('reject dicts that do not fit with PyTorch messages, changing nothing', async () => {
-    const a = param([1, 2]), b = param([3]);
+    const a = param([1, 2]),
+      b = param([3]);
     const opt = new optim.Adam([{ params: [a] }, { params: [b] }], { lr: 0.1 });
     await (await handStep([a, b], opt)).run(Float32Array.of(1, 2), Float32Array.of(3));
     const before = opt.stateDict();
@@ -71,12 +90,19 @@ describe('optimizer state dicts', () => {
       sd.paramGroups[0].lr = 7;
       return sd;
     };
-    expect(() => opt.loadStateDict(bad((sd) => sd.paramGroups.pop())))
-      .toThrow(/^loaded state dict has a different number of parameter groups/);
-    expect(() => opt.loadStateDict(bad((sd) => sd.paramGroups[1].params.push(5))))
-      .toThrow(/^loaded state dict contains a parameter group that doesn't match the size of optimizer's group/);
-    expect(() => opt.loadStateDict(bad((sd) => { sd.state[0].expAvg = { shape: [3], data: [1, 2, 3] }; })))
-      .toThrow(/expAvg of parameter 0|'expAvg' of parameter 0/);
+    expect(() => opt.loadStateDict(bad((sd) => sd.paramGroups.pop()))).toThrow(
+      /^loaded state dict has a different number of parameter groups/,
+    );
+    expect(() => opt.loadStateDict(bad((sd) => sd.paramGroups[1].params.push(5)))).toThrow(
+      /^loaded state dict contains a parameter group that doesn't match the size of optimizer's group/,
+    );
+    expect(() =>
+      opt.loadStateDict(
+        bad((sd) => {
+          sd.state[0].expAvg = { shape: [3], data: [1, 2, 3] };
+        }),
+      ),
+    ).toThrow(/expAvg of parameter 0|'expAvg' of parameter 0/);
     expect(opt.stateDict()).toEqual(before);
     expect(opt.paramGroups[0].lr).toBe(0.1);
   });
@@ -98,9 +124,11 @@ describe('optimizer state dicts', () => {
 
 describe('optimizer steps', () => {
   it('skip parameters whose grad is None: no update, the step count does not advance', async () => {
-    const a = param([1]), b = param([2]);
+    const a = param([1]),
+      b = param([2]);
     const opt = new optim.Adam([a, b], { lr: 0.1 });
-    const both = await handStep([a, b], opt), onlyA = await handStep([a, b], opt, [true, false]);
+    const both = await handStep([a, b], opt),
+      onlyA = await handStep([a, b], opt, [true, false]);
     await both.run(Float32Array.of(1), Float32Array.of(1));
     const bBefore = Array.from(b.data);
     await onlyA.run(Float32Array.of(1));
@@ -162,7 +190,8 @@ describe('optimizer steps', () => {
   });
 
   it('steps a param group added after compiling', async () => {
-    const a = param([1]), b = param([1]);
+    const a = param([1]),
+      b = param([1]);
     const opt = new optim.SGD([a], { lr: 0.5 });
     const step = await handStep([a, b], opt);
     await step.run(Float32Array.of(1), Float32Array.of(1));

@@ -6,7 +6,11 @@ import { nn, optim } from '../compiler/index.js';
 const P = () => [new nn.Parameter({ shape: [2], data: [1, 2] })];
 /** the error's first line (KilnError appends the user's call site) */
 function message(f: () => unknown): string {
-  try { f(); } catch (e) { return (e as Error).message.split('\n')[0]; }
+  try {
+    f();
+  } catch (e) {
+    return (e as Error).message.split('\n')[0];
+  }
   return '(no error)';
 }
 
@@ -87,15 +91,18 @@ describe('param groups', () => {
 
   it('rejects a parameter in two groups, and non-parameters', () => {
     const a = P()[0];
-    expect(message(() => new optim.Adam([{ params: [a] }, { params: [a], lr: 0.1 }])))
-      .toBe('some parameters appear in more than one parameter group');
+    expect(message(() => new optim.Adam([{ params: [a] }, { params: [a], lr: 0.1 }]))).toBe(
+      'some parameters appear in more than one parameter group',
+    );
     const opt = new optim.Adam([a]);
-    expect(message(() => opt.addParamGroup({ params: [a] })))
-      .toBe('some parameters appear in more than one parameter group');
+    expect(message(() => opt.addParamGroup({ params: [a] }))).toBe(
+      'some parameters appear in more than one parameter group',
+    );
     expect(opt.paramGroups).toHaveLength(1);
     expect(message(() => new optim.Adam([{ params: new Set(P()) }]))).toMatch(/ordered collections/);
     expect(message(() => new optim.Adam([a.mul(2)] as never))).toBe("can't optimize a non-leaf Tensor");
-    expect(message(() => new optim.Adam([{ params: [3] }] as never)))
-      .toBe('optimizer can only optimize Tensors, but one of the params is number');
+    expect(message(() => new optim.Adam([{ params: [3] }] as never))).toBe(
+      'optimizer can only optimize Tensors, but one of the params is number',
+    );
   });
 });

@@ -14,9 +14,12 @@ const simplified = (out: Node) => simplify(program({ inputs, outputs: [out] })).
 
 describe('simplification rules', () => {
   it.each([
-    ['x*1', (a: Node) => g.mul(a, k(1))], ['1*x', (a: Node) => g.mul(k(1), a)],
-    ['x+0', (a: Node) => g.add(a, k(0))], ['0+x', (a: Node) => g.add(k(0), a)],
-    ['x-0', (a: Node) => g.sub(a, k(0))], ['x/1', (a: Node) => g.div(a, k(1))],
+    ['x*1', (a: Node) => g.mul(a, k(1))],
+    ['1*x', (a: Node) => g.mul(k(1), a)],
+    ['x+0', (a: Node) => g.add(a, k(0))],
+    ['0+x', (a: Node) => g.add(k(0), a)],
+    ['x-0', (a: Node) => g.sub(a, k(0))],
+    ['x/1', (a: Node) => g.div(a, k(1))],
     ['-(-x)', (a: Node) => g.neg(g.neg(a))],
     ['where(true, x, y)', (a: Node) => g.where(g.gt(k(1), k(0)), a, g.neg(a))],
     ['where(c, x, x)', (a: Node) => g.where(g.gt(a, k(0)), a, a)],
@@ -43,9 +46,12 @@ describe('simplification rules', () => {
   it('folds zero-size values: an empty value is a constant, a reduction over nothing its identity', () => {
     const e = g.input(0, [0, 4]);
     const empty = [{ name: 'e', shape: [0, 4], dtype: 'float32' as const }];
-    const [ex, sum, max, pad] = simplify(program({
-      inputs: empty, outputs: [g.exp(e), g.sum(g.mul(e, e), [0]), g.rmax(e, [0]), g.pad(g.reshape(e, [0]), [1], [2])],
-    })).outputs;
+    const [ex, sum, max, pad] = simplify(
+      program({
+        inputs: empty,
+        outputs: [g.exp(e), g.sum(g.mul(e, e), [0]), g.rmax(e, [0]), g.pad(g.reshape(e, [0]), [1], [2])],
+      }),
+    ).outputs;
     expect([ex.op, ex.shape]).toEqual(['const', [0, 4]]);
     expect([argOf(sum, 'const').value, argOf(max, 'const').value]).toEqual([0, -Infinity]);
     expect([pad.shape, argOf(pad, 'const').value]).toEqual([[3], 0]);
@@ -78,7 +84,9 @@ describe('CSE and DCE', () => {
 
   it('drops c <- c updates and unused cells', () => {
     const p = program({
-      cells: [cell(1, S), cell(2, S)], outputs: [g.exp(g.state(2, S))], updates: [{ cell: 1, value: g.state(1, S) }],
+      cells: [cell(1, S), cell(2, S)],
+      outputs: [g.exp(g.state(2, S))],
+      updates: [{ cell: 1, value: g.state(1, S) }],
     });
     const q = dce(p);
     expect(q.updates).toHaveLength(0);

@@ -16,7 +16,10 @@ const TARGETS = ['reference', 'native', 'webgpu'];
 const N = 1000;
 const hex = (w: number[]) => w.map((x) => x.toString(16).padStart(8, '0')).join(' ');
 const mean = (a: Float32Array) => a.reduce((s, x) => s + x, 0) / a.length;
-const variance = (a: Float32Array) => { const m = mean(a); return a.reduce((s, x) => s + (x - m) ** 2, 0) / a.length; };
+const variance = (a: Float32Array) => {
+  const m = mean(a);
+  return a.reduce((s, x) => s + (x - m) ** 2, 0) / a.length;
+};
 const maxAbsDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
 
 /** the 8 pieces a run hands to kernels: 16-bit halves of the seed and of the run offset */
@@ -30,15 +33,17 @@ describe('Philox4x32-10', () => {
     expect(hex(philox4x32(0, 0, 0, 0, 0, 0))).toBe('6627e8d5 e169c58d bc57ac4c 9b00dbd8');
     const ones = 0xffffffff;
     expect(hex(philox4x32(ones, ones, ones, ones, ones, ones))).toBe('408f276d 41c83b0e a20bc7c6 6d5451fd');
-    expect(hex(philox4x32(0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822, 0x299f31d0)))
-      .toBe('d16cfe09 94fdcceb 5001e420 24126ea1');
+    expect(hex(philox4x32(0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822, 0x299f31d0))).toBe(
+      'd16cfe09 94fdcceb 5001e420 24126ea1',
+    );
   });
 
   it('mulhi32 from 16-bit halves is the high word of the 64-bit product', () => {
     const xs = [0, 1, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff, 0xd2511f53, 0xcd9e8d57, 0x12345678];
-    for (const a of xs) for (const b of xs) {
-      expect(mulhi32(a, b), `${a} * ${b}`).toBe(Number((BigInt(a) * BigInt(b)) >> 32n));
-    }
+    for (const a of xs)
+      for (const b of xs) {
+        expect(mulhi32(a, b), `${a} * ${b}`).toBe(Number((BigInt(a) * BigInt(b)) >> 32n));
+      }
   });
 });
 
@@ -91,7 +96,8 @@ describe.each(TARGETS)('rand/randn inside compile() on %s', (target) => {
     const f = await compile(dropout, { inputs: [{ shape: [N], dtype: 'float32' }], target });
     const x = Float32Array.from({ length: N }, (_, i) => i + 1);
     const y = (await f.run(x)).data as Float32Array;
-    const kept = y.filter((v, i) => v === x[i] + 1).length, dropped = y.filter((v) => v === 1).length;
+    const kept = y.filter((v, i) => v === x[i] + 1).length,
+      dropped = y.filter((v) => v === 1).length;
     expect(kept + dropped).toBe(N);
     expect(Math.abs(kept / N - 0.5)).toBeLessThan(0.06);
     if (target === 'reference') return; // the interpreter runs node by node
@@ -100,17 +106,20 @@ describe.each(TARGETS)('rand/randn inside compile() on %s', (target) => {
     expect(s.perKernel[0].ops).toEqual(expect.arrayContaining(['random', 'lt', 'mul', 'add']));
   });
 
-  it('one draw read by two parameters\' updates, one through a slice, is the same draw', async () => {
+  it("one draw read by two parameters' updates, one through a slice, is the same draw", async () => {
     manualSeed(5);
     const a = new nn.Parameter({ shape: [N], data: new Float32Array(N) });
     const b = new nn.Parameter({ shape: [N / 2], data: new Float32Array(N / 2).fill(1) });
     const opt = new optim.SGD([a, b], { lr: 1 });
-    const step = await compile(() => {
-      const noise = randn([N]); // not an output: each update computes it inline
-      a.grad = noise;
-      b.grad = noise.slice(0, 0, N / 2);
-      opt.step();
-    }, { inputs: [], target });
+    const step = await compile(
+      () => {
+        const noise = randn([N]); // not an output: each update computes it inline
+        a.grad = noise;
+        b.grad = noise.slice(0, 0, N / 2);
+        opt.step();
+      },
+      { inputs: [], target },
+    );
     await step.run();
     await step.sync();
     const noise = Float32Array.from(a.data, (x) => -x);
@@ -123,18 +132,22 @@ describe.each(TARGETS)('rand/randn inside compile() on %s', (target) => {
     const w = new nn.Parameter({ shape: [N], data: new Float32Array(N).fill(1) });
     const opt = new optim.SGD([w], { lr: 0.25 });
     let drew: Tensor | undefined;
-    const step = await compile(() => {
-      const keep = rand([N]);
-      drew = keep;
-      const mask = keep.lt(0.75);
-      const loss = w.mul(mask).div(0.75).pow(2).sum();
-      opt.zeroGrad();
-      loss.backward();
-      opt.step();
-      return [loss, mask.float()];
-    }, { inputs: [], target });
+    const step = await compile(
+      () => {
+        const keep = rand([N]);
+        drew = keep;
+        const mask = keep.lt(0.75);
+        const loss = w.mul(mask).div(0.75).pow(2).sum();
+        opt.zeroGrad();
+        loss.backward();
+        opt.step();
+        return [loss, mask.float()];
+      },
+      { inputs: [], target },
+    );
     expect(drew!.requiresGrad).toBe(false);
-    let prev = Float32Array.from(w.data), prevMask: Float32Array | undefined;
+    let prev = Float32Array.from(w.data),
+      prevMask: Float32Array | undefined;
     for (let k = 0; k < 3; k++) {
       const [, mask] = await step.run();
       if (prevMask) expect(maxAbsDiff(mask.data, prevMask), `a fresh mask at step ${k}`).toBe(1);
@@ -156,13 +169,20 @@ describe('traced draws on every target', () => {
   it('are bit-identical on reference, kernel interpreter, native, webgpu (llvmpipe and SwiftShader)', async () => {
     const results = new Map<string, Float32Array[]>();
     const draws = () => [
-      rand([N]), randn([N]), randn([40, 25]).add(rand([40, 1])), rand([64, 33]).sum(1), randn([10, 12]).permute([1, 0]),
+      rand([N]),
+      randn([N]),
+      randn([40, 25]).add(rand([40, 1])),
+      rand([64, 33]).sum(1),
+      randn([10, 12]).permute([1, 0]),
     ];
     for (const target of [...TARGETS, 'webgpu:swiftshader']) {
       manualSeed(11);
       const f = await compile(draws, { inputs: [], target });
       await f.run();
-      results.set(target, ((await f.run()) as Tensor[]).map((t) => t.data as Float32Array));
+      results.set(
+        target,
+        ((await f.run()) as Tensor[]).map((t) => t.data as Float32Array),
+      );
     }
     // the scheduled kernels in the kernel-IR interpreter, at the second run's offset
     manualSeed(11);
@@ -191,7 +211,7 @@ describe('traced draws on every target', () => {
     expect(Array.from(rand([3]).data, (x) => x.toFixed(4))).toEqual(['0.4963', '0.7682', '0.0885']);
   });
 
-  it('a negative size is PyTorch\'s error', () => {
+  it("a negative size is PyTorch's error", () => {
     expect(() => rand([2, -1])).toThrow('Trying to create tensor with negative dimension -1: [2, -1]');
     expect(() => trace(() => randn([-3]), [])).toThrow('Trying to create tensor with negative dimension -3: [-3]');
   });

@@ -36,7 +36,7 @@ function accsOf(stmts: readonly Stmt[], out: Extract<Stmt, { s: 'acc' }>[] = [])
 /** values spanning many magnitudes and both signs, so that grouping changes the float32 result */
 function wild(n: number, seed = 7): Float32Array {
   let s = seed;
-  const r = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const r = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   return Float32Array.from({ length: n }, () => (r() - 0.5) * 10 ** Math.floor(r() * 8));
 }
 
@@ -60,7 +60,18 @@ describe('the accumulator of a float32 sum', () => {
   });
 
   it('graph and kernel interpreters group the terms alike: the same bits, one axis or several', () => {
-    const cases = [[[100003], [0]], [[37, 5000], [1]], [[300, 70, 9], [0, 2]], [[50, 4000], [0, 1]]] as const;
+    const cases = [
+      [[100003], [0]],
+      [[37, 5000], [1]],
+      [
+        [300, 70, 9],
+        [0, 2],
+      ],
+      [
+        [50, 4000],
+        [0, 1],
+      ],
+    ] as const;
     for (const [shape, axes] of cases) {
       const gp = sumProgram([...shape], [...axes]);
       const env = { inputs: [wild(shape.reduce((a, b) => a * b, 1))], cells: new Map(), scalars: new Float32Array(0) };
@@ -71,7 +82,8 @@ describe('the accumulator of a float32 sum', () => {
   });
 
   it('cascadeSum is float32 chains of 32: blocks, blocks of block sums, each remainder added last', () => {
-    const n = 32 * 32 * 20 + 32 * 5 + 17, x = wild(n);
+    const n = 32 * 32 * 20 + 32 * 5 + 17,
+      x = wild(n);
     const f = Math.fround;
     const chain = (t: ArrayLike<number>, lo: number, hi: number) => {
       let acc = 0;
@@ -87,15 +99,20 @@ describe('the accumulator of a float32 sum', () => {
 });
 
 describe.each(targets)('long sums on %s', (target) => {
-  it.each(sizes(target))('mean and sum of %d copies of 0.16 within 1e-6', async (n) => {
-    const x = new Float32Array(n).fill(VALUE);
-    const inputs = [{ shape: [n], dtype: 'float32' as const }];
-    const mean = await compile((t: Tensor) => t.mean(), { inputs, target });
-    const sum = await compile((t: Tensor) => t.sum(), { inputs, target });
-    const m = (await mean.run(x)).item(), s = (await sum.run(x)).item();
-    expect(rel(m, VALUE), `mean of ${n}: ${m}`).toBeLessThanOrEqual(TOL);
-    expect(rel(s, n * VALUE), `sum of ${n}: ${s}`).toBeLessThanOrEqual(TOL);
-  }, 120_000);
+  it.each(sizes(target))(
+    'mean and sum of %d copies of 0.16 within 1e-6',
+    async (n) => {
+      const x = new Float32Array(n).fill(VALUE);
+      const inputs = [{ shape: [n], dtype: 'float32' as const }];
+      const mean = await compile((t: Tensor) => t.mean(), { inputs, target });
+      const sum = await compile((t: Tensor) => t.sum(), { inputs, target });
+      const m = (await mean.run(x)).item(),
+        s = (await sum.run(x)).item();
+      expect(rel(m, VALUE), `mean of ${n}: ${m}`).toBeLessThanOrEqual(TOL);
+      expect(rel(s, n * VALUE), `sum of ${n}: ${s}`).toBeLessThanOrEqual(TOL);
+    },
+    120_000,
+  );
 
   it('a sum over two axes of 1e6 varied terms within 1e-6 of the float64 sum', async () => {
     const x = Float32Array.from({ length: 1e6 }, (_, i) => 1 + ((i * 7919) % 1000) / 1000);

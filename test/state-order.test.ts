@@ -6,7 +6,10 @@ import { availableTargets, compile, manualSeed, nn, optim, tensor, type Tensor }
 import { trainingStep } from './helpers/seed.js';
 
 const TARGETS = ['reference', 'native', 'webgpu'].filter((t) => availableTargets().includes(t));
-const inputs = [{ shape: [2, 4], dtype: 'float32' as const }, { shape: [2], dtype: 'int32' as const }];
+const inputs = [
+  { shape: [2, 4], dtype: 'float32' as const },
+  { shape: [2], dtype: 'int32' as const },
+];
 const xs = (i: number) => Float32Array.from({ length: 8 }, (_, j) => Math.sin(i * 8 + j));
 const y = Int32Array.of(1, 0);
 
@@ -38,7 +41,8 @@ async function scripted(target: string, awaitEach: boolean) {
   await step.run(xs(100), y);
   await step.run(xs(101), y);
   await step.sync();
-  const savedModel = model.stateDict(), savedOpt = opt.stateDict();
+  const savedModel = model.stateDict(),
+    savedOpt = opt.stateDict();
   const x = new Float32Array(8);
   const runs: Promise<Tensor>[] = [];
   for (let i = 0; i < 8; i++) {
@@ -76,7 +80,10 @@ describe.each(TARGETS)('call order on %s', (target) => {
       () => [...m.model.forward(tensor(xs(7), { shape: [2, 4] })).data], // eager forward
       () => [...(m.opt.stateDict().state[0].expAvg as { data: Float32Array }).data],
     ];
-    for (let i = 0; i < 3; i++) { await refStep.run(xs(i), y); await step.run(xs(i), y); }
+    for (let i = 0; i < 3; i++) {
+      await refStep.run(xs(i), y);
+      await step.run(xs(i), y);
+    }
     const want = reads(ref).map((r) => r());
     for (const [k, read] of reads(s).entries()) {
       if (target.startsWith('webgpu')) expect(read).toThrow(/await step\.sync\(\)/);
@@ -110,7 +117,8 @@ describe.each(pairs)('state shared by %s and %s', (a, b) => {
         out.push((await steps[i % 2].run(xs(i), y)).item());
         out.push((await evals[(i + 1) % 2].run(xs(9))).item()); // train on one, evaluate on the other
       }
-      await steps[0].sync(); await steps[1].sync();
+      await steps[0].sync();
+      await steps[1].sync();
       return [...out, ...params(s.model)];
     };
     expectClose(await session(a, b), await session('reference', 'reference'));

@@ -4,13 +4,20 @@ import { compile, nn, tensor, where, zeros, KilnError, type Tensor } from 'kiln'
 
 /** runs fn and returns the KilnError it throws, with the line of this file it was raised from */
 function caught(fn: () => unknown): KilnError {
-  try { fn(); } catch (e) { if (e instanceof KilnError) return e; throw e; }
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof KilnError) return e;
+    throw e;
+  }
   throw new Error('expected a KilnError');
 }
 const here = (err: KilnError) => /tensor-errors\.test\.ts:(\d+):\d+/.exec(err.message)?.[1];
 const line = () => Number(/tensor-errors\.test\.ts:(\d+)/.exec(new Error().stack!.split('\n')[2])![1]);
 
-const a23 = zeros([2, 3]), a4 = zeros([4]), i3 = tensor(Int32Array.from([0, 1, 2]), { dtype: 'int32' });
+const a23 = zeros([2, 3]),
+  a4 = zeros([4]),
+  i3 = tensor(Int32Array.from([0, 1, 2]), { dtype: 'int32' });
 
 describe('eager ops reject bad shapes and dtypes with the op, the shapes and the call site', () => {
   const cases: [string, () => unknown, RegExp[]][] = [
@@ -20,7 +27,8 @@ describe('eager ops reject bad shapes and dtypes with the op, the shapes and the
     ['where (dtype)', () => where(a23, a23, 0), [/^where:/, /boolean/, /float32\[2, 3\]/]],
     ['matmul', () => a23.matmul(zeros([2, 3])), [/^matmul:/, /2x3 and 2x3/, /\[2, 3\]/]],
     [
-      'matmul (dtype)', () => a23.matmul(tensor(Int32Array.from([1, 2, 3]), { shape: [3, 1], dtype: 'int32' })),
+      'matmul (dtype)',
+      () => a23.matmul(tensor(Int32Array.from([1, 2, 3]), { shape: [3, 1], dtype: 'int32' })),
       [/^matmul:/, /float32\[2, 3\]/, /int32\[3, 1\]/],
     ],
     ['reshape', () => a23.reshape([4, 2]), [/^reshape:/, /\[4, 2\]/, /\[2, 3\]/]],
@@ -35,11 +43,13 @@ describe('eager ops reject bad shapes and dtypes with the op, the shapes and the
     ['sub (bool)', () => a23.gt(0).sub(a23.lt(0)), [/^sub:/, /\[2, 3\]/]],
     ['gather (dtype)', () => a23.gather(1, a23), [/^gather\(\):/, /float32\[2, 3\]/]],
     [
-      'gather (shape)', () => a23.gather(1, tensor(Int32Array.from([0, 0, 0]), { shape: [3, 1], dtype: 'int32' })),
+      'gather (shape)',
+      () => a23.gather(1, tensor(Int32Array.from([0, 0, 0]), { shape: [3, 1], dtype: 'int32' })),
       [/^gather\(\):/, /\[3, 1\]/, /\[2, 3\]/],
     ],
     [
-      'gather (bounds)', () => a23.gather(1, tensor(Int32Array.from([0, 3]), { shape: [2, 1], dtype: 'int32' })),
+      'gather (bounds)',
+      () => a23.gather(1, tensor(Int32Array.from([0, 3]), { shape: [2, 1], dtype: 'int32' })),
       [/^gather\(\):/, /index 3 is out of bounds/],
     ],
   ];
@@ -54,7 +64,10 @@ describe('eager ops reject bad shapes and dtypes with the op, the shapes and the
 
   it('points at the exact line of the call', () => {
     let at = 0;
-    const err = caught(() => { at = line(); a23.add(a4); });
+    const err = caught(() => {
+      at = line();
+      a23.add(a4);
+    });
     expect(Number(here(err))).toBe(at);
   });
 });
@@ -63,10 +76,18 @@ describe('traced ops are checked too', () => {
   it('a Linear(10, 5) fed [1, 7] fails at trace time naming the layer, shapes and line', async () => {
     const model = new nn.Sequential(new nn.Linear(10, 5), new nn.ReLU(), new nn.Linear(5, 2));
     let at = 0;
-    const err = await compile((x: Tensor) => { at = line(); return model.forward(x); }, {
-      inputs: [{ shape: [1, 7], dtype: 'float32' }],
-    })
-      .then(() => null, (e) => e as KilnError);
+    const err = await compile(
+      (x: Tensor) => {
+        at = line();
+        return model.forward(x);
+      },
+      {
+        inputs: [{ shape: [1, 7], dtype: 'float32' }],
+      },
+    ).then(
+      () => null,
+      (e) => e as KilnError,
+    );
     expect(err).toBeInstanceOf(KilnError);
     expect(err!.message).toMatch(/Linear\(10, 5\)/);
     expect(err!.message).toMatch(/1x7 and 10x5/);
@@ -75,9 +96,14 @@ describe('traced ops are checked too', () => {
   });
   it('a broadcast error inside compile names the op and the shapes', async () => {
     const err = await compile((x: Tensor, y: Tensor) => x.add(y), {
-      inputs: [{ shape: [2, 3], dtype: 'float32' }, { shape: [2], dtype: 'float32' }],
-    })
-      .then(() => null, (e) => e as KilnError);
+      inputs: [
+        { shape: [2, 3], dtype: 'float32' },
+        { shape: [2], dtype: 'float32' },
+      ],
+    }).then(
+      () => null,
+      (e) => e as KilnError,
+    );
     expect(err!.message).toMatch(/^add:.*\[2, 3\] and \[2\]/);
     expect(here(err!)).toBeDefined();
   });

@@ -15,11 +15,14 @@ describe('tracing', () => {
 
   it('records in-place parameter updates as state assignments that read the entry state', async () => {
     const p = new nn.Parameter({ shape: [2], data: [1, 2] });
-    const f = await compile(() => {
-      const before = p.mul(1);
-      p.assign(p.add(10));
-      return [before, p.mul(1)];
-    }, { inputs: [] });
+    const f = await compile(
+      () => {
+        const before = p.mul(1);
+        p.assign(p.add(10));
+        return [before, p.mul(1)];
+      },
+      { inputs: [] },
+    );
     const [before, after] = await f.run();
     expect(before.tolist()).toEqual([1, 2]);
     expect(after.tolist()).toEqual([11, 12]);
@@ -31,7 +34,14 @@ describe('tracing', () => {
   it('re-traces when a gradient that was None becomes defined (a guard on the trace)', async () => {
     const p = new nn.Parameter({ shape: [1], data: [3] });
     // no zeroGrad: backward accumulates into whatever p.grad is on entry
-    const f = await compile(() => { const l = p.mul(p).sum(); l.backward(); return l; }, { inputs: [] });
+    const f = await compile(
+      () => {
+        const l = p.mul(p).sum();
+        l.backward();
+        return l;
+      },
+      { inputs: [] },
+    );
     await f.run();
     expect(Array.from(p.grad!.data)).toEqual([6]);
     await f.run();
@@ -42,7 +52,13 @@ describe('tracing', () => {
   it('computes host scalars in float64 and rounds them to float32 once, as PyTorch casts Python floats', async () => {
     const p = new nn.Parameter({ shape: [1], data: [1] });
     const opt = new optim.Adam([p], { lr: 0.1 });
-    const f = await compile((g: Tensor) => { p.grad = g; opt.step(); }, { inputs: [{ shape: [1], dtype: 'float32' }] });
+    const f = await compile(
+      (g: Tensor) => {
+        p.grad = g;
+        opt.step();
+      },
+      { inputs: [{ shape: [1], dtype: 'float32' }] },
+    );
     const { host } = f.programs[0].graph;
     const vars = Float64Array.from(host.vars.map((v) => v.init));
     const scalars = new Float32Array(host.scalarCount);
@@ -56,7 +72,12 @@ describe('tracing', () => {
     const lin = new nn.Linear(2, 1);
     lin.loadStateDict({ weight: { shape: [1, 2], data: [1, 1] }, bias: { shape: [1], data: [0] } });
     const evalStep = await compile((x: Tensor) => lin.forward(x), { inputs: [{ shape: [1, 2], dtype: 'float32' }] });
-    const bump = await compile(() => { lin.bias!.assign(lin.bias!.add(1)); }, { inputs: [] });
+    const bump = await compile(
+      () => {
+        lin.bias!.assign(lin.bias!.add(1));
+      },
+      { inputs: [] },
+    );
     expect((await evalStep.run(Float32Array.of(1, 1))).item()).toBe(2);
     await bump.run();
     await bump.run();
@@ -66,7 +87,9 @@ describe('tracing', () => {
   it('rejects inputs of the wrong dtype or length before changing any state', async () => {
     const p = new nn.Parameter({ shape: [1], data: [0] });
     const f = await compile(
-      (x: Tensor) => { p.assign(p.add(x.sum())); },
+      (x: Tensor) => {
+        p.assign(p.add(x.sum()));
+      },
       { inputs: [{ shape: [2], dtype: 'float32' }] },
     );
     await expect(f.run(Float32Array.of(1))).rejects.toThrow(/input 0 has 1 elements, expected 2/);
@@ -75,7 +98,10 @@ describe('tracing', () => {
   });
 
   it('evaluates concrete tensors eagerly outside a trace', () => {
-    const x = tensor([[1, 2], [3, 4]]);
+    const x = tensor([
+      [1, 2],
+      [3, 4],
+    ]);
     expect(x.matmul(x).tolist()).toEqual([7, 10, 15, 22]);
     expect(x.sum(1).tolist()).toEqual([3, 7]);
   });

@@ -11,25 +11,48 @@ export const v = (name: string, type: KType = 'i32'): Expr => ({ e: 'var', type,
 export const ld = (buf: number, index: Expr, type: KType = 'f32'): Expr => ({ e: 'load', type, buf, index });
 export const sc = (slot: number): Expr => ({ e: 'scalar', type: 'f32', slot });
 const CMP = new Set(['lt', 'le', 'gt', 'ge', 'eq', 'ne']);
-export const bin = (fn: BinaryFn, a: Expr, b: Expr, type?: KType): Expr =>
-  ({ e: 'binary', fn, a, b, type: type ?? (CMP.has(fn) ? 'bool' : a.type) });
+export const bin = (fn: BinaryFn, a: Expr, b: Expr, type?: KType): Expr => ({
+  e: 'binary',
+  fn,
+  a,
+  b,
+  type: type ?? (CMP.has(fn) ? 'bool' : a.type),
+});
 export const un = (fn: UnaryFn, a: Expr): Expr => ({ e: 'unary', fn, a, type: a.type });
 export const where = (cond: Expr, a: Expr, b: Expr): Expr => ({ e: 'where', cond, a, b, type: a.type });
 export const cast = (a: Expr, type: KType): Expr => ({ e: 'cast', a, type });
 export const st = (buf: number, index: Expr, value: Expr): Stmt => ({ s: 'store', buf, index, value });
-export const loop = (name: string, extent: number, body: Stmt[], reduce = false): Stmt =>
-  ({ s: 'loop', var: name, extent, body, reduce });
-export const acc = (name: string, fn: 'add' | 'max', init: number, type: KType = 'f32'): Stmt =>
-  ({ s: 'acc', name, type, fn, init });
+export const loop = (name: string, extent: number, body: Stmt[], reduce = false): Stmt => ({
+  s: 'loop',
+  var: name,
+  extent,
+  body,
+  reduce,
+});
+export const acc = (name: string, fn: 'add' | 'max', init: number, type: KType = 'f32'): Stmt => ({
+  s: 'acc',
+  name,
+  type,
+  fn,
+  init,
+});
 export const accum = (name: string, value: Expr): Stmt => ({ s: 'accum', name, value });
 export const let_ = (name: string, value: Expr): Stmt => ({ s: 'let', name, value });
 export const g = (i: number) => v(`g${i}`);
-export const kernel = (name: string, grid: number[], body: Stmt[]): Kernel =>
-  ({ name, grid, body, meta: { ops: [name], flops: 0, bytesRead: 0, bytesWritten: 0 } });
+export const kernel = (name: string, grid: number[], body: Stmt[]): Kernel => ({
+  name,
+  grid,
+  body,
+  meta: { ops: [name], flops: 0, bytesRead: 0, bytesWritten: 0 },
+});
 
 const noHost: HostProgram = { vars: [], stmts: [], scalarCount: 0 };
-export const place = (buf: number, shape: number[], dtype: ValueDType = 'float32', offset = 0): Placement =>
-  ({ buf, offset, shape, dtype });
+export const place = (buf: number, shape: number[], dtype: ValueDType = 'float32', offset = 0): Placement => ({
+  buf,
+  offset,
+  shape,
+  dtype,
+});
 
 export function program(
   buffers: BufferDecl[],
@@ -40,8 +63,12 @@ export function program(
 ): KernelProgram {
   return { buffers, host, inputs, outputs, cells: [], peakBytes: 0, kernels };
 }
-export const buf = (name: string, kind: BufferDecl['kind'], size: number, dtype: 'f32' | 'i32' = 'f32'): BufferDecl =>
-  ({ name, kind, size, dtype });
+export const buf = (
+  name: string,
+  kind: BufferDecl['kind'],
+  size: number,
+  dtype: 'f32' | 'i32' = 'f32',
+): BufferDecl => ({ name, kind, size, dtype });
 
 // ---- data ----
 /** deterministic pseudo-random floats in [lo, hi) */
@@ -49,7 +76,11 @@ export function rand(n: number, seed: number, lo = -1, hi = 1): Float32Array {
   let s = seed >>> 0 || 1;
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
     out[i] = lo + (hi - lo) * (s / 4294967296);
   }
   return out;
@@ -73,7 +104,9 @@ export function oracle(
   runKernelProgram(p, mem, scalars);
   const outputs = p.outputs.map((pl) => mem[pl.buf].slice(pl.offset, pl.offset + pl.shape.reduce((a, b) => a * b, 1)));
   const stateOut: Partial<Record<'f32' | 'i32', Memory>> = {};
-  p.buffers.forEach((b, i) => { if (b.kind === 'state') stateOut[b.dtype] = mem[i]; });
+  p.buffers.forEach((b, i) => {
+    if (b.kind === 'state') stateOut[b.dtype] = mem[i];
+  });
   return { outputs, state: stateOut };
 }
 
@@ -86,7 +119,8 @@ export function mismatch(
 ): string | null {
   if (actual.length !== expected.length) return `length ${actual.length} != ${expected.length}`;
   for (let i = 0; i < expected.length; i++) {
-    const a = actual[i], e = expected[i];
+    const a = actual[i],
+      e = expected[i];
     if (Number.isNaN(e) ? Number.isNaN(a) : a === e || Math.abs(a - e) <= rel * Math.abs(e) + abs) continue;
     return `at [${i}]: got ${a}, expected ${e}`;
   }

@@ -43,7 +43,8 @@ const evalStep = (s: Seed, target: string) =>
 for (const target of ['webgpu', 'webgpu:swiftshader']) {
   describe(`compile() on ${target}`, () => {
     it('a training step and an evaluation step share the parameters on the device', async () => {
-      const s = seedSetup(), r = seedSetup();
+      const s = seedSetup(),
+        r = seedSetup();
       const [train, evaluate] = [await compileSeed(s, target), await evalStep(s, target)];
       const [rTrain, rEval] = [await compileSeed(r, 'reference'), await evalStep(r, 'reference')];
       const probe = s.batch(19);
@@ -65,7 +66,8 @@ for (const target of ['webgpu', 'webgpu:swiftshader']) {
     });
 
     it('sync() brings parameters and optimizer state back to the host objects', async () => {
-      const s = seedSetup(), r = seedSetup();
+      const s = seedSetup(),
+        r = seedSetup();
       const step = await compileSeed(s, target);
       const initial = snapshot(s);
       await trainSteps(s, step, 0, 10);
@@ -87,7 +89,8 @@ for (const target of ['webgpu', 'webgpu:swiftshader']) {
 
 describe('state moving between targets', () => {
   it('reference -> webgpu -> webgpu:swiftshader -> reference equals training on reference alone', async () => {
-    const s = seedSetup(), r = seedSetup();
+    const s = seedSetup(),
+      r = seedSetup();
     const steps = {
       reference: await compileSeed(s, 'reference'),
       webgpu: await compileSeed(s, 'webgpu'),
@@ -105,20 +108,23 @@ describe('state moving between targets', () => {
     losses.forEach((l, k) => expect(rel(l, refLosses[k]), `loss at step ${k}`).toBeLessThanOrEqual(TOL));
     const worst = expectClose(snapshot(s), snapshot(r), 'after moving between targets');
     expect(s.optimizer.stateDict().state[0].step).toBe(20);
-    console.log(`targets moved: adapters ${await adapterOf('webgpu')} and ${await adapterOf('webgpu:swiftshader')}; ` +
-      `worst loss error ${Math.max(...losses.map((l, k) => rel(l, refLosses[k]))).toExponential(2)}, ` +
-      `worst state error ${worst.toExponential(2)}`);
+    console.log(
+      `targets moved: adapters ${await adapterOf('webgpu')} and ${await adapterOf('webgpu:swiftshader')}; ` +
+        `worst loss error ${Math.max(...losses.map((l, k) => rel(l, refLosses[k]))).toExponential(2)}, ` +
+        `worst state error ${worst.toExponential(2)}`,
+    );
   });
 
   it('webgpu -> reference -> webgpu: the device picks up host writes (loadStateDict) between runs', async () => {
-    const s = seedSetup(), r = seedSetup();
+    const s = seedSetup(),
+      r = seedSetup();
     const [gpu, ref] = [await compileSeed(s, 'webgpu'), await compileSeed(s, 'reference')];
     const rStep = await compileSeed(r, 'reference');
     const init = s.model.stateDict();
     await trainSteps(s, gpu, 0, 6);
-    await trainSteps(s, ref, 6, 8);          // pulls the device's state, updates it on the host
+    await trainSteps(s, ref, 6, 8); // pulls the device's state, updates it on the host
     await trainSteps(r, rStep, 0, 8);
-    s.model.loadStateDict(init);             // host writes: the device's copy is now stale
+    s.model.loadStateDict(init); // host writes: the device's copy is now stale
     r.model.loadStateDict(init);
     const tail = await trainSteps(s, gpu, 8, 12);
     const want = await trainSteps(r, rStep, 8, 12);
@@ -144,12 +150,14 @@ describe('loading', () => {
       const out = Array.from((await step.run(Float32Array.of(1, 2))).data);
       console.log(JSON.stringify({ before, after: dawn(), out }));
       process.exit(0);`;
-    const stdout = await new Promise<string>((resolve, reject) => execFile(
-      process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', script],
-      { timeout: 60_000 },
-      (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out)),
-    ));
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', '--input-type=module', '-e', script],
+        { timeout: 60_000 },
+        (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out)),
+      ),
+    );
     const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
     expect(r.before).toEqual([]);
     expect(r.after).toHaveLength(1);

@@ -9,8 +9,12 @@ export function add(dev: () => WebGPUDevice, backend: string): void {
     const d = dev();
     const base = d.stateLength('f32');
     // out[i] = state[i] * 2 over the first 64 cells of the f32 arena
-    const p = program([buf('s', 'state', 64), buf('o', 'output', 64)],
-      [kernel('dbl', [64], [st(1, g(0), bin('mul', ld(0, g(0)), c(2)))])], [], [place(1, [64])]);
+    const p = program(
+      [buf('s', 'state', 64), buf('o', 'output', 64)],
+      [kernel('dbl', [64], [st(1, g(0), bin('mul', ld(0, g(0)), c(2)))])],
+      [],
+      [place(1, [64])],
+    );
     const exe = await d.load(buildWGSL(p));
     const init = Float32Array.from({ length: 64 }, (_, i) => i + 0.5);
     d.writeState('f32', 0, init);
@@ -29,8 +33,12 @@ export function add(dev: () => WebGPUDevice, backend: string): void {
     let sum = ld(0, g(0));
     for (let i = 1; i < n - 1; i++) sum = bin('add', sum, ld(i, g(0)));
     const bufs = Array.from({ length: n - 1 }, (_, i) => buf(`x${i}`, 'input', 4));
-    const p = program([...bufs, buf('o', 'output', 4)], [kernel('wide', [4], [st(n - 1, g(0), sum)])],
-      bufs.map((_, i) => place(i, [4])), [place(n - 1, [4])]);
+    const p = program(
+      [...bufs, buf('o', 'output', 4)],
+      [kernel('wide', [4], [st(n - 1, g(0), sum)])],
+      bufs.map((_, i) => place(i, [4])),
+      [place(n - 1, [4])],
+    );
     await expect(d.load(buildWGSL(p))).rejects.toThrow(/maxStorageBuffersPerShaderStage = \d+, the device allows \d+/);
   });
 
@@ -40,8 +48,12 @@ export function add(dev: () => WebGPUDevice, backend: string): void {
     let sum = ld(0, g(0));
     for (let i = 1; i < n - 1; i++) sum = bin('add', sum, ld(i, g(0)));
     const bufs = Array.from({ length: n - 1 }, (_, i) => buf(`x${i}`, 'input', 4));
-    const p = program([...bufs, buf('o', 'output', 4)], [kernel('wide', [4], [st(n - 1, g(0), sum)])],
-      bufs.map((_, i) => place(i, [4])), [place(n - 1, [4])]);
+    const p = program(
+      [...bufs, buf('o', 'output', 4)],
+      [kernel('wide', [4], [st(n - 1, g(0), sum)])],
+      bufs.map((_, i) => place(i, [4])),
+      [place(n - 1, [4])],
+    );
     const exe = await d.load(buildWGSL(p));
     const ins = bufs.map((_, i) => new Float32Array([i, 1, 2, 3]));
     const [out] = await exe.run(ins, new Float32Array(0));
@@ -54,23 +66,31 @@ export function add(dev: () => WebGPUDevice, backend: string): void {
     const art = buildWGSL(p);
     art.code.kernels[0].wgsl = art.code.kernels[0].wgsl.replace('b0[', 'nope[');
     await expect(d.load(art)).rejects.toThrow(/kernel ok/);
-    const q = program([buf('x', 'input', 4), buf('o', 'output', 4)],
-      [kernel('cp', [4], [st(1, g(0), ld(0, g(0)))])], [place(0, [4])], [place(1, [4])]);
+    const q = program(
+      [buf('x', 'input', 4), buf('o', 'output', 4)],
+      [kernel('cp', [4], [st(1, g(0), ld(0, g(0)))])],
+      [place(0, [4])],
+      [place(1, [4])],
+    );
     const exe = await d.load(buildWGSL(q));
     await expect(exe.run([new Float32Array(3)], new Float32Array(0))).rejects.toThrow(/expected 4 elements/);
     expect(Array.from((await exe.run([new Float32Array([1, 2, 3, 4])], new Float32Array(0)))[0])).toEqual([1, 2, 3, 4]);
   });
 
   it('concurrent runs are serialized and each gets its own results', async () => {
-    const q = program([buf('x', 'input', 256), buf('o', 'output', 256)],
-      [kernel('sq', [256], [st(1, g(0), bin('mul', ld(0, g(0)), ld(0, g(0))))])], [place(0, [256])], [place(1, [256])]);
+    const q = program(
+      [buf('x', 'input', 256), buf('o', 'output', 256)],
+      [kernel('sq', [256], [st(1, g(0), bin('mul', ld(0, g(0)), ld(0, g(0))))])],
+      [place(0, [256])],
+      [place(1, [256])],
+    );
     const exe = await dev().load(buildWGSL(q));
     const ins = [1, 2, 3, 4].map((k) => new Float32Array(256).fill(k));
     const outs = await Promise.all(ins.map((x) => exe.run([x], new Float32Array(0))));
     outs.forEach(([o], i) => expect(o.every((y) => y === (i + 1) ** 2)).toBe(true));
   });
 
-  it('a kernel beyond llvmpipe\'s loop limit is refused there and runs elsewhere', async () => {
+  it("a kernel beyond llvmpipe's loop limit is refused there and runs elsewhere", async () => {
     const d = dev();
     const nested = (inner: number) => {
       const sum = loop('i', 2000, [loop('j', inner, [accum('s', ld(0, v('j')))])]);

@@ -29,20 +29,29 @@ for (const target of TARGETS) {
         const lossErr = Math.max(...losses.map((l, k) => rel(l, s.golden.losses[k])));
         const refErr = Math.max(...losses.map((l, k) => rel(l, refLosses[k])));
         const paramErr = finalErrors(s);
-        const refSd = r.model.stateDict(), sd = s.model.stateDict();
+        const refSd = r.model.stateDict(),
+          sd = s.model.stateDict();
         const paramRefErr = Object.fromEntries(Object.keys(sd).map((k) => [k, relErr(sd[k].data, refSd[k].data)]));
-        console.log(`[${target}] adapter: ${await adapterOf(target)}; ` +
-          `${name} (${n} steps, ${step.stats().kernels} kernels): ` +
-          `loss vs PyTorch ${lossErr.toExponential(2)}, vs reference ${refErr.toExponential(2)}; ` +
-          `params vs PyTorch ${Math.max(...Object.values(paramErr)).toExponential(2)}, ` +
-          `vs reference ${Math.max(...Object.values(paramRefErr)).toExponential(2)}`);
+        console.log(
+          `[${target}] adapter: ${await adapterOf(target)}; ` +
+            `${name} (${n} steps, ${step.stats().kernels} kernels): ` +
+            `loss vs PyTorch ${lossErr.toExponential(2)}, vs reference ${refErr.toExponential(2)}; ` +
+            `params vs PyTorch ${Math.max(...Object.values(paramErr)).toExponential(2)}, ` +
+            `vs reference ${Math.max(...Object.values(paramRefErr)).toExponential(2)}`,
+        );
 
-        losses.forEach((l, k) => expect(
-          rel(l, s.golden.losses[k]), `${name} loss at step ${k}: ${l} vs PyTorch ${s.golden.losses[k]}`,
-        ).toBeLessThanOrEqual(TOL));
-        losses.forEach((l, k) => expect(
-          rel(l, refLosses[k]), `${name} loss at step ${k}: ${l} vs reference ${refLosses[k]}`,
-        ).toBeLessThanOrEqual(TOL));
+        losses.forEach((l, k) =>
+          expect(
+            rel(l, s.golden.losses[k]),
+            `${name} loss at step ${k}: ${l} vs PyTorch ${s.golden.losses[k]}`,
+          ).toBeLessThanOrEqual(TOL),
+        );
+        losses.forEach((l, k) =>
+          expect(
+            rel(l, refLosses[k]),
+            `${name} loss at step ${k}: ${l} vs reference ${refLosses[k]}`,
+          ).toBeLessThanOrEqual(TOL),
+        );
         for (const [k, e] of Object.entries(paramErr)) {
           expect(e, `${name} final ${k} vs PyTorch`).toBeLessThanOrEqual(TOL);
         }

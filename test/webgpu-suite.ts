@@ -47,16 +47,20 @@ export function webgpuSuite(backend: NodeBackend, { large }: { large: boolean })
         throw new Error(`no WebGPU device for backend '${backend}': ${(e as Error).message}`);
       }
       const L = dev.limits;
-      console.log(`[webgpu ${backend}] adapter: ${dev.name}; `
-        + `maxStorageBuffersPerShaderStage=${L.maxStorageBuffersPerShaderStage}, `
-        + `maxComputeInvocationsPerWorkgroup=${L.maxComputeInvocationsPerWorkgroup}, `
-        + `maxStorageBufferBindingSize=${L.maxStorageBufferBindingSize}, maxBufferSize=${L.maxBufferSize}`);
+      console.log(
+        `[webgpu ${backend}] adapter: ${dev.name}; ` +
+          `maxStorageBuffersPerShaderStage=${L.maxStorageBuffersPerShaderStage}, ` +
+          `maxComputeInvocationsPerWorkgroup=${L.maxComputeInvocationsPerWorkgroup}, ` +
+          `maxStorageBufferBindingSize=${L.maxStorageBufferBindingSize}, maxBufferSize=${L.maxBufferSize}`,
+      );
     });
     afterAll(() => dev?.destroy());
 
     for (const t of cases()) {
       if (t.large && !large) continue;
-      it(t.name, async () => { await runCase(dev, t); });
+      it(t.name, async () => {
+        await runCase(dev, t);
+      });
       it(`${t.name} (serial: no tree reductions, no tiles)`, async () => {
         await runCase(dev, t, { workgroupReduce: false, tile: false });
       });

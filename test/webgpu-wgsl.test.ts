@@ -5,7 +5,23 @@ import { expr, lit, newCtx } from '../targets/wgsl/expr.js';
 import { buildWGSL } from '../targets/wgsl/index.js';
 import { foldWorkgroups } from '../targets/wgsl/kernel.js';
 import {
-  acc, accum, bin, buf, c, cast, g, kernel, ld, loop, place, program, sc, st, un, v, where,
+  acc,
+  accum,
+  bin,
+  buf,
+  c,
+  cast,
+  g,
+  kernel,
+  ld,
+  loop,
+  place,
+  program,
+  sc,
+  st,
+  un,
+  v,
+  where,
 } from './webgpu-cases.js';
 
 const show = (e: Parameters<typeof expr>[0], dtypes: ('f32' | 'i32')[] = ['f32', 'i32']) => expr(e, newCtx(dtypes));
@@ -29,7 +45,8 @@ describe('wgsl expressions', () => {
   });
 
   it('float arithmetic and comparisons go through the IEEE helpers unless a finite constant rules specials out', () => {
-    const x = v('x', 'f32'), y = v('y', 'f32');
+    const x = v('x', 'f32'),
+      y = v('y', 'f32');
     expect(show(bin('mul', x, y))).toBe('kiln_mul(v_x, v_y)');
     expect(show(bin('mul', x, c(0)))).toBe('kiln_mul(v_x, 0f)'); // llvmpipe folds x * 0.0 to 0
     expect(show(bin('mul', x, c(0.5)))).toBe('(v_x * 0.5f)');
@@ -58,15 +75,23 @@ describe('wgsl expressions', () => {
 
   it('bools are stored as i32 0/1 and loaded back as bool', () => {
     expect(show(ld(1, c(0, 'i32'), 'bool'))).toBe('(b1[0i] != 0i)');
-    const p = program([buf('o', 'output', 4, 'i32')],
-      [kernel('k', [4], [st(0, g(0), bin('lt', cast(g(0), 'f32'), c(2)))])], [], [place(0, [4], 'bool')]);
+    const p = program(
+      [buf('o', 'output', 4, 'i32')],
+      [kernel('k', [4], [st(0, g(0), bin('lt', cast(g(0), 'f32'), c(2)))])],
+      [],
+      [place(0, [4], 'bool')],
+    );
     expect(buildWGSL(p).code.kernels[0].wgsl).toContain('b0[v_g0] = i32(kiln_lt(f32(v_g0), 2f));');
   });
 
   it('host scalars come from a vec4 uniform array', () => {
     expect(show(sc(6))).toBe('kiln_scalars[1].z');
-    const p = program([buf('o', 'output', 4)],
-      [kernel('k', [4], [st(0, g(0), un('neg', sc(5)))])], [], [place(0, [4])]);
+    const p = program(
+      [buf('o', 'output', 4)],
+      [kernel('k', [4], [st(0, g(0), un('neg', sc(5)))])],
+      [],
+      [place(0, [4])],
+    );
     const k = buildWGSL(p).code.kernels[0];
     expect(k.wgsl).toContain('var<uniform> kiln_scalars: array<vec4<f32>, 2>;');
     expect(k.bindings).toEqual([
@@ -90,22 +115,33 @@ describe('wgsl kernels and limits', () => {
   });
 
   it('binds only the buffers a kernel touches; requirements name the limits', () => {
-    const p = program([buf('a', 'input', 4), buf('b', 'input', 4), buf('o', 'output', 4)],
-      [kernel('k', [4], [st(2, g(0), ld(1, g(0)))])], [place(0, [4]), place(1, [4])], [place(2, [4])]);
+    const p = program(
+      [buf('a', 'input', 4), buf('b', 'input', 4), buf('o', 'output', 4)],
+      [kernel('k', [4], [st(2, g(0), ld(1, g(0)))])],
+      [place(0, [4]), place(1, [4])],
+      [place(2, [4])],
+    );
     const a = buildWGSL(p);
     expect(a.code.kernels[0].bindings.map((b) => b.buf)).toEqual([1, 2]);
     expect(a.code.requirements.maxStorageBuffersPerShaderStage).toBe(2);
     const limits = { maxStorageBuffersPerShaderStage: 1 } as unknown as GPUSupportedLimits;
-    expect(() => checkRequirements(a.code.requirements, limits))
-      .toThrow(/maxStorageBuffersPerShaderStage = 2, the device allows 1/);
+    expect(() => checkRequirements(a.code.requirements, limits)).toThrow(
+      /maxStorageBuffersPerShaderStage = 2, the device allows 1/,
+    );
   });
 
   it('uses a workgroup tree reduction for a small grid and a long reduce loop, serial otherwise', () => {
     const body = [
-      acc('s', 'add', 0), loop('k', 100000, [accum('s', ld(0, v('k')))], true), st(1, c(0, 'i32'), v('s', 'f32')),
+      acc('s', 'add', 0),
+      loop('k', 100000, [accum('s', ld(0, v('k')))], true),
+      st(1, c(0, 'i32'), v('s', 'f32')),
     ];
-    const p = program([buf('x', 'input', 100000), buf('o', 'output', 1)],
-      [kernel('sum', [], body)], [place(0, [100000])], [place(1, [1])]);
+    const p = program(
+      [buf('x', 'input', 100000), buf('o', 'output', 1)],
+      [kernel('sum', [], body)],
+      [place(0, [100000])],
+      [place(1, [1])],
+    );
     const tree = buildWGSL(p).code.kernels[0];
     expect(tree.wgsl).toContain('workgroupBarrier()');
     expect(tree.workgroups).toEqual([1, 1]);
@@ -117,15 +153,31 @@ describe('wgsl kernels and limits', () => {
 
   it('writes every IR loop bound through kiln_one, so the driver cannot fully unroll nested loops', () => {
     // nested constant loops, fully unrolled by Mesa, made llvmpipe's first dispatch take seconds
-    const body = [loop('i', 5, [acc('s', 'add', 0), loop('r', 10, [accum('s', ld(0, v('r')))], true),
-      st(1, v('i'), v('s', 'f32'))]), loop('j', 40, [st(1, bin('add', v('j'), c(5, 'i32')), c(1))])];
-    const p = program([buf('x', 'input', 10), buf('o', 'output', 45)],
-      [kernel('nest', [1], body)], [place(0, [10])], [place(1, [45])]);
-    const sum = [
-      acc('s', 'add', 0), loop('k', 100000, [accum('s', ld(0, v('k')))], true), st(1, c(0, 'i32'), v('s', 'f32')),
+    const body = [
+      loop('i', 5, [
+        acc('s', 'add', 0),
+        loop('r', 10, [accum('s', ld(0, v('r')))], true),
+        st(1, v('i'), v('s', 'f32')),
+      ]),
+      loop('j', 40, [st(1, bin('add', v('j'), c(5, 'i32')), c(1))]),
     ];
-    const q = program([buf('x', 'input', 100000), buf('o', 'output', 1)],
-      [kernel('sum', [], sum)], [place(0, [100000])], [place(1, [1])]);
+    const p = program(
+      [buf('x', 'input', 10), buf('o', 'output', 45)],
+      [kernel('nest', [1], body)],
+      [place(0, [10])],
+      [place(1, [45])],
+    );
+    const sum = [
+      acc('s', 'add', 0),
+      loop('k', 100000, [accum('s', ld(0, v('k')))], true),
+      st(1, c(0, 'i32'), v('s', 'f32')),
+    ];
+    const q = program(
+      [buf('x', 'input', 100000), buf('o', 'output', 1)],
+      [kernel('sum', [], sum)],
+      [place(0, [100000])],
+      [place(1, [1])],
+    );
     const kernels = [
       buildWGSL(p).code.kernels[0],
       buildWGSL(q).code.kernels[0],
@@ -142,13 +194,28 @@ describe('wgsl kernels and limits', () => {
   });
 
   it('tiles matmul-shaped kernels (A by row and k, B by k and column), and only those', () => {
-    const M = 20, N = 12, K = 40;
-    const mm = (ai: Parameters<typeof ld>[1], bi: Parameters<typeof ld>[1]) => program(
-      [buf('A', 'input', M * K), buf('B', 'input', K * N), buf('C', 'output', M * N)],
-      [kernel('mm', [M, N], [acc('s', 'add', 0), loop('k', K, [accum('s', bin('mul', ld(0, ai), ld(1, bi)))], true),
-        st(2, bin('add', bin('mul', g(0), c(N, 'i32')), g(1)), v('s', 'f32'))])],
-      [place(0, [M, K]), place(1, [K, N])], [place(2, [M, N])]);
-    const A = bin('add', bin('mul', g(0), c(K, 'i32')), v('k')), B = bin('add', bin('mul', v('k'), c(N, 'i32')), g(1));
+    const M = 20,
+      N = 12,
+      K = 40;
+    const mm = (ai: Parameters<typeof ld>[1], bi: Parameters<typeof ld>[1]) =>
+      program(
+        [buf('A', 'input', M * K), buf('B', 'input', K * N), buf('C', 'output', M * N)],
+        [
+          kernel(
+            'mm',
+            [M, N],
+            [
+              acc('s', 'add', 0),
+              loop('k', K, [accum('s', bin('mul', ld(0, ai), ld(1, bi)))], true),
+              st(2, bin('add', bin('mul', g(0), c(N, 'i32')), g(1)), v('s', 'f32')),
+            ],
+          ),
+        ],
+        [place(0, [M, K]), place(1, [K, N])],
+        [place(2, [M, N])],
+      );
+    const A = bin('add', bin('mul', g(0), c(K, 'i32')), v('k')),
+      B = bin('add', bin('mul', v('k'), c(N, 'i32')), g(1));
     const tiled = buildWGSL(mm(A, B)).code.kernels[0];
     expect(tiled.wgsl).toContain('(tiled 8x8)');
     expect(tiled.workgroups).toEqual([Math.ceil(M / 8) * Math.ceil(N / 8), 1]);

@@ -11,7 +11,11 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { encodeSafetensors, type SafeArray } from '../../runtime/safetensors.js';
 import {
-  BUNDLE_FORMAT, MANIFEST_FILE, type BundleFunction, type BundleManifest, type FileRef,
+  BUNDLE_FORMAT,
+  MANIFEST_FILE,
+  type BundleFunction,
+  type BundleManifest,
+  type FileRef,
 } from '../../runtime/bundle/format.js';
 import type { BundleTarget } from '../../runtime/targets.js';
 import type { KernelProgram } from '../ir/kernel.js';
@@ -31,11 +35,14 @@ import type { Progress } from '../cli/report.js';
 import { sha256Hex } from '../files.js';
 
 const kilnPkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-  version: string; dependencies: Record<string, string>;
+  version: string;
+  dependencies: Record<string, string>;
 };
 
 export interface BuildOptions {
-  targets: BundleTarget[]; out: string; progress: Progress;
+  targets: BundleTarget[];
+  out: string;
+  progress: Progress;
   /** files the build reads (the entry): an --out holding one is refused (compiler/build/output.ts) */
   inputs?: string[];
   /** native: LLVM's -mcpu (default KILN_CPU or 'native': the build machine, which other CPUs may lack) */
@@ -69,7 +76,10 @@ export async function buildBundle(def: ProgramDefinition, opts: BuildOptions): P
 }
 
 async function writeBundle(
-  def: ProgramDefinition, t: TracedDefinition, opts: BuildOptions, out: string,
+  def: ProgramDefinition,
+  t: TracedDefinition,
+  opts: BuildOptions,
+  out: string,
 ): Promise<BundleManifest> {
   const { progress } = opts;
   const write = (rel: string, bytes: Uint8Array | string): FileRef => {
@@ -81,14 +91,15 @@ async function writeBundle(
   // one state layout: every function sees a cell at one offset, and every kernel fits each target's limits
   const writers = bundleWriters().filter((w) => opts.targets.includes(w.name));
   const lowering = createLowering(undefined, Object.assign({}, ...writers.map((w) => w.schedule ?? {})));
-  const programs = await progress.stage(
-    'passes + schedule', () => t.functions.map((f) => lowering.lower(f.traced).kernels),
+  const programs = await progress.stage('passes + schedule', () =>
+    t.functions.map((f) => lowering.lower(f.traced).kernels),
   );
   const keyOf = (c: { cell: number; name: string }) => t.cellNames.get(c.cell)?.key ?? c.name;
   const named = (m: Manifest): Manifest => ({ ...m, cells: m.cells.map((c) => ({ ...c, name: keyOf(c) })) });
 
   const functions: BundleFunction[] = t.functions.map((f) => ({
-    name: f.name, doc: f.spec.doc,
+    name: f.name,
+    doc: f.spec.doc,
     inputs: f.spec.inputs.map((s, i) => ({ name: s.name ?? `input${i}`, shape: [...s.shape], dtype: s.dtype })),
     outputs: f.traced.graph.outputs.map((o) => ({ shape: [...o.shape], dtype: o.dtype })),
     result: f.traced.resultShape,
@@ -106,7 +117,9 @@ async function writeBundle(
   const names = functions.map((f) => f.name);
   for (const w of writers) {
     const built = await w.write(programs, names, { progress, write, copy, ...(opts.cpu ? { cpu: opts.cpu } : {}) });
-    built.code.forEach((c, i) => { functions[i].targets[w.name] = { ...c, manifest: named(c.manifest) }; });
+    built.code.forEach((c, i) => {
+      functions[i].targets[w.name] = { ...c, manifest: named(c.manifest) };
+    });
     cpu ??= built.cpu;
   }
   const state = await progress.stage('initial state (safetensors)', () => stateFiles(t, programs, write));
@@ -117,8 +130,15 @@ async function writeBundle(
   const optimizer = hyperSpecs(t);
   const cpuTarget = cpu ? cpuTargetOf(cpu) : undefined;
   const manifest: BundleManifest = {
-    format: BUNDLE_FORMAT, name: def.name, kiln: kilnPkg.version, targets: opts.targets, functions, state, host,
-    ...(cpu ? { cpu, cpuTarget } : {}), ...(optimizer ? { optimizer } : {}),
+    format: BUNDLE_FORMAT,
+    name: def.name,
+    kiln: kilnPkg.version,
+    targets: opts.targets,
+    functions,
+    state,
+    host,
+    ...(cpu ? { cpu, cpuTarget } : {}),
+    ...(optimizer ? { optimizer } : {}),
   };
   await progress.stage('package (runtime, typed API)', () => {
     const root = write(MANIFEST_FILE, JSON.stringify(manifest, null, 1)).sha256; // the one hash every other hangs from
@@ -134,15 +154,19 @@ async function writeBundle(
 
 /** model / optimizer / extra (gradients, unnamed cells) initial values, by PyTorch key */
 function stateFiles(
-  t: TracedDefinition, programs: KernelProgram[], write: (rel: string, b: Uint8Array) => FileRef,
+  t: TracedDefinition,
+  programs: KernelProgram[],
+  write: (rel: string, b: Uint8Array) => FileRef,
 ): BundleManifest['state'] {
   const used = new Set(programs.flatMap((p) => p.cells.map((c) => c.cell)));
   const all = new Map(t.functions.flatMap((f) => [...f.traced.cells]));
   const files: Record<'model' | 'optimizer' | 'extra', Record<string, { shape: number[]; data: SafeArray }>> = {
-    model: {}, optimizer: {}, extra: {},
+    model: {},
+    optimizer: {},
+    extra: {},
   };
   // the whole model, even unused parameters
-  for (const p of t.def.model?.parameters() ?? []) all.set(p.cell.id, p.cell), used.add(p.cell.id);
+  for (const p of t.def.model?.parameters() ?? []) (all.set(p.cell.id, p.cell), used.add(p.cell.id));
   for (const [id, cell] of all) {
     if (!used.has(id)) continue;
     const n = t.cellNames.get(id);
@@ -189,14 +213,28 @@ export async function load(options = {}) {
 
 function packageJson(def: ProgramDefinition, targets: BundleTarget[], manifestSha256: string) {
   const writers = bundleWriters();
-  const needed = writers.filter((w) => targets.includes(w.name)).flatMap((w) => w.dependencies).sort();
+  const needed = writers
+    .filter((w) => targets.includes(w.name))
+    .flatMap((w) => w.dependencies)
+    .sort();
   const deps = Object.fromEntries(needed.map((d) => [d, kilnPkg.dependencies[d]]));
   return {
-    name: def.name, version: '0.1.0', description: def.description ?? `${def.name}, compiled by kiln`,
-    type: 'module', main: './index.js', types: './index.d.ts',
+    name: def.name,
+    version: '0.1.0',
+    description: def.description ?? `${def.name}, compiled by kiln`,
+    type: 'module',
+    main: './index.js',
+    types: './index.d.ts',
     exports: { '.': { types: './index.d.ts', default: './index.js' }, './package.json': './package.json' },
-    files: ['index.js', 'index.d.ts', 'kiln-bundle.json', '*.safetensors', 'runtime', ...writers.map((w) => w.folder),
-      'README.md'],
+    files: [
+      'index.js',
+      'index.d.ts',
+      'kiln-bundle.json',
+      '*.safetensors',
+      'runtime',
+      ...writers.map((w) => w.folder),
+      'README.md',
+    ],
     dependencies: deps,
     kiln: { version: kilnPkg.version, targets, manifestSha256 },
   };
@@ -207,9 +245,11 @@ function readme(def: ProgramDefinition, m: BundleManifest): string {
     const args = f.inputs.map((i) => `${i.name}: ${i.dtype}[${i.shape}]`).join(', ');
     return `- \`${f.name}.run(${args})\`${f.doc ? `: ${f.doc}` : ''}`;
   });
-  return `# ${def.name}\n\n${def.description ?? ''}\n\n` +
+  return (
+    `# ${def.name}\n\n${def.description ?? ''}\n\n` +
     `Compiled by kiln ${m.kiln} for ${m.targets.join(' and ')}.\n\n` +
     `\`\`\`js\nimport { load } from '${def.name}';\n` +
     `const program = await load(); // { target: 'webgpu', gpu: navigator.gpu } in a browser\n\`\`\`\n\n` +
-    `${sigs.join('\n')}\n`;
+    `${sigs.join('\n')}\n`
+  );
 }

@@ -3,7 +3,15 @@
 // output folder is replaced only when it is empty or a previous kiln build (it holds a
 // kiln-bundle.json kiln wrote), and never when it holds the entry or another input.
 import {
-  existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
 } from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../errors.js';
@@ -16,15 +24,23 @@ const RETIRED = '.kiln-old-';
 export function isKilnBuild(dir: string): boolean {
   try {
     const m = JSON.parse(readFileSync(path.join(dir, 'kiln-bundle.json'), 'utf8')) as Record<string, unknown>;
-    return typeof m.format === 'number' && typeof m.kiln === 'string' && typeof m.name === 'string'
-      && Array.isArray(m.functions);
+    return (
+      typeof m.format === 'number' &&
+      typeof m.kiln === 'string' &&
+      typeof m.name === 'string' &&
+      Array.isArray(m.functions)
+    );
   } catch {
     return false;
   }
 }
 
 const real = (p: string): string => {
-  try { return realpathSync(p); } catch { return path.resolve(p); }
+  try {
+    return realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
 };
 const inside = (file: string, dir: string): boolean => {
   const rel = path.relative(dir, file);
@@ -36,8 +52,11 @@ export function checkOutput(out: string, inputs: readonly string[]): void {
   const abs = path.resolve(out);
   for (const f of inputs) {
     if (inside(real(f), real(abs))) {
-      throw new KilnError(`--out ${out} contains ${f}, an input of this build: a build replaces its output folder, `
-        + 'which would delete it; choose another --out', '');
+      throw new KilnError(
+        `--out ${out} contains ${f}, an input of this build: a build replaces its output folder, ` +
+          'which would delete it; choose another --out',
+        '',
+      );
     }
   }
   if (!existsSync(abs)) return;
@@ -47,9 +66,12 @@ export function checkOutput(out: string, inputs: readonly string[]): void {
   const entries = readdirSync(abs);
   if (entries.length && !isKilnBuild(abs)) {
     const some = `${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}`;
-    throw new KilnError(`--out ${out} is not empty and not a previous kiln build `
-      + '(no kiln-bundle.json written by kiln): '
-      + `refusing to replace it (it holds ${some}); choose an empty or new folder`, '');
+    throw new KilnError(
+      `--out ${out} is not empty and not a previous kiln build ` +
+        '(no kiln-bundle.json written by kiln): ' +
+        `refusing to replace it (it holds ${some}); choose an empty or new folder`,
+      '',
+    );
   }
 }
 
@@ -87,7 +109,9 @@ export function stageOutput(out: string, inputs: readonly string[]): StagedOutpu
       }
       if (retired) rmSync(retired, { recursive: true, force: true });
     },
-    abort() { rmSync(dir, { recursive: true, force: true }); },
+    abort() {
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 

@@ -9,10 +9,17 @@ import type { HostCell } from '../state.js';
 import { trace, type TracedProgram } from '../trace.js';
 import { isProgramDefinition, type FunctionSpec, type ProgramDefinition } from './define.js';
 
-export interface TracedFunction { name: string; spec: FunctionSpec; traced: TracedProgram }
+export interface TracedFunction {
+  name: string;
+  spec: FunctionSpec;
+  traced: TracedProgram;
+}
 
 /** where a cell's value goes in the bundle and in checkpoints */
-export interface StateName { key: string; file: 'model' | 'optimizer' | 'none' }
+export interface StateName {
+  key: string;
+  file: 'model' | 'optimizer' | 'none';
+}
 
 export interface TracedDefinition {
   def: ProgramDefinition;
@@ -36,8 +43,10 @@ export async function loadDefinitions(entry: string): Promise<ProgramDefinition[
   // an entry whose top-level await never settles leaves nothing for the event loop: Node would
   // exit with code 13 and no word; 'beforeExit' fires first, while the import is still pending
   const unsettled = () => {
-    console.error(`error: ${entry} never finished loading: its top-level \`await\` waits on a promise that never `
-      + 'settles (nothing left to run would settle it: a timer or event that never comes, a promise nobody resolves)');
+    console.error(
+      `error: ${entry} never finished loading: its top-level \`await\` waits on a promise that never ` +
+        'settles (nothing left to run would settle it: a timer or event that never comes, a promise nobody resolves)',
+    );
     process.exit(1);
   };
   process.once('beforeExit', unsettled);
@@ -46,9 +55,12 @@ export async function loadDefinitions(entry: string): Promise<ProgramDefinition[
   } catch (e) {
     // a .ts file outside a "type": "module" package loads as CommonJS, which cannot import kiln (ESM)
     if (/require\(\) ES Module|Cannot use import statement|ERR_REQUIRE/.test((e as Error).message)) {
-      throw new KilnError(`${entry} was loaded as CommonJS and cannot import kiln (an ES module): `
-        + 'add "type": "module" to the nearest package.json, or name the entry .mts\n'
-        + `(${(e as Error).message.split('\n')[0]})`, '');
+      throw new KilnError(
+        `${entry} was loaded as CommonJS and cannot import kiln (an ES module): ` +
+          'add "type": "module" to the nearest package.json, or name the entry .mts\n' +
+          `(${(e as Error).message.split('\n')[0]})`,
+        '',
+      );
     }
     throw e;
   } finally {
@@ -56,8 +68,11 @@ export async function loadDefinitions(entry: string): Promise<ProgramDefinition[
   }
   const defs = [...new Set(Object.values(mod).filter(isProgramDefinition))];
   if (!defs.length) {
-    throw new KilnError(`${entry} exports no program: export the result of `
-      + 'defineProgram({ name, model, optimizer, functions }) (see examples/programs/seed.ts)', '');
+    throw new KilnError(
+      `${entry} exports no program: export the result of ` +
+        'defineProgram({ name, model, optimizer, functions }) (see examples/programs/seed.ts)',
+      '',
+    );
   }
   return defs;
 }
@@ -87,8 +102,10 @@ function unstableGuards(fns: TracedFunction[], names: Map<number, StateName>): s
       const by = fns.find((g) => g.traced.definedAfter.has(cell) && g.traced.definedAfter.get(cell) !== assumed);
       if (by) {
         const key = names.get(cell.id)?.key ?? cell.name;
-        out.push(`${f.name} was traced with ${key} ${assumed ? 'set' : 'None'}, `
-          + `but running ${by.name} makes it ${assumed ? 'None' : 'set'}`);
+        out.push(
+          `${f.name} was traced with ${key} ${assumed ? 'set' : 'None'}, ` +
+            `but running ${by.name} makes it ${assumed ? 'None' : 'set'}`,
+        );
       }
     }
   }

@@ -23,10 +23,16 @@ export function vendorRuntime(out: string): string[] {
   for (const file of tsFiles(runtimeDir)) {
     const rel = path.relative(runtimeDir, file).replace(/\.ts$/, '.js');
     const src = readFileSync(file, 'utf8');
-    if (/from '\.\.\/\.\.\/compiler|from '\.\.\/compiler/.test(src)) throw new Error(`runtime file ${rel} imports the compiler: a bundle cannot ship it`);
+    if (/from '\.\.\/\.\.\/compiler|from '\.\.\/compiler/.test(src))
+      throw new Error(`runtime file ${rel} imports the compiler: a bundle cannot ship it`);
     const js = ts.transpileModule(src, {
       fileName: file,
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, esModuleInterop: true, verbatimModuleSyntax: false },
+      compilerOptions: {
+        module: ts.ModuleKind.ESNext,
+        target: ts.ScriptTarget.ES2022,
+        esModuleInterop: true,
+        verbatimModuleSyntax: false,
+      },
     }).outputText;
     const dest = path.join(out, 'runtime', rel);
     mkdirSync(path.dirname(dest), { recursive: true });

@@ -2,9 +2,9 @@
 // options once, and both `--help` and the errors for bad arguments come from that declaration.
 
 export interface OptSpec {
-  name: string;            // long name, without dashes
-  short?: string;          // one letter
-  value?: string;          // placeholder when the option takes a value ("dir"); absent = a flag
+  name: string; // long name, without dashes
+  short?: string; // one letter
+  value?: string; // placeholder when the option takes a value ("dir"); absent = a flag
   choices?: string[];
   default?: string;
   desc: string;
@@ -23,7 +23,13 @@ export type Parsed = { positionals: string[]; opts: Record<string, string | bool
 
 /** a mistake in how the command was called: printed with a pointer to --help, exit code 2 */
 export class UsageError extends Error {
-  constructor(message: string, readonly command?: string) { super(message); this.name = 'UsageError'; }
+  constructor(
+    message: string,
+    readonly command?: string,
+  ) {
+    super(message);
+    this.name = 'UsageError';
+  }
 }
 
 const HELP: OptSpec = { name: 'help', short: 'h', desc: 'show this help' };
@@ -35,8 +41,14 @@ export function parseArgs(argv: string[], spec: CommandSpec): Parsed {
   for (const o of options) if (o.default !== undefined) opts[o.name] = o.default;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--') { positionals.push(...argv.slice(i + 1)); break; }
-    if (!a.startsWith('-') || a === '-') { positionals.push(a); continue; }
+    if (a === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!a.startsWith('-') || a === '-') {
+      positionals.push(a);
+      continue;
+    }
     const [flag, inline] = a.startsWith('--') ? splitEq(a.slice(2)) : [a.slice(1), undefined];
     const o = options.find((x) => (a.startsWith('--') ? x.name === flag : x.short === flag));
     if (!o) throw new UsageError(`unknown option '${a}'${suggest(flag, options)}`, spec.name);
@@ -78,7 +90,9 @@ function suggest(flag: string, options: OptSpec[]): string {
 export function helpText(spec: CommandSpec): string {
   const pos = spec.positionals.map((p) => (p.optional ? `[${p.name}]` : `<${p.name}>`)).join(' ');
   const lines = [
-    `kiln ${spec.name} — ${spec.summary}`, '', `Usage: kiln ${spec.name} ${pos} [options]`.replace(/ +/g, ' '),
+    `kiln ${spec.name} — ${spec.summary}`,
+    '',
+    `Usage: kiln ${spec.name} ${pos} [options]`.replace(/ +/g, ' '),
   ];
   if (spec.positionals.length) {
     lines.push('', 'Arguments:');
@@ -90,7 +104,9 @@ export function helpText(spec: CommandSpec): string {
     const extra = [
       o.choices ? `one of: ${o.choices.join(', ')}` : '',
       o.default !== undefined ? `default: ${o.default}` : '',
-    ].filter(Boolean).join('; ');
+    ]
+      .filter(Boolean)
+      .join('; ');
     lines.push(`  ${left.padEnd(30)}${o.desc}${extra ? ` (${extra})` : ''}`);
   }
   if (spec.details) lines.push('', spec.details);

@@ -13,25 +13,37 @@ export const spec: CommandSpec = {
   positionals: [{ name: 'entry.ts', desc: 'a module exporting defineProgram({...})' }],
   options: [
     {
-      name: 'target', short: 't', value: 'target', choices: [...bundleTargets().map((w) => w.name), 'all'],
-      default: 'all', desc: `code to ship: ${bundleTargets().map((w) => w.summary).join(', ')}, or `
-        + (bundleTargets().length === 2 ? 'both' : 'all'),
+      name: 'target',
+      short: 't',
+      value: 'target',
+      choices: [...bundleTargets().map((w) => w.name), 'all'],
+      default: 'all',
+      desc:
+        `code to ship: ${bundleTargets()
+          .map((w) => w.summary)
+          .join(', ')}, or ` + (bundleTargets().length === 2 ? 'both' : 'all'),
     },
     {
-      name: 'out', short: 'o', value: 'dir',
-      desc: 'output folder, replaced only if empty or a previous kiln build, and only once the build succeeds '
-        + '(default: build/<program name>)',
+      name: 'out',
+      short: 'o',
+      value: 'dir',
+      desc:
+        'output folder, replaced only if empty or a previous kiln build, and only once the build succeeds ' +
+        '(default: build/<program name>)',
     },
     {
-      name: 'cpu', value: 'name',
-      desc: "native: the CPU to compile for (LLVM's -mcpu: x86-64-v2, x86-64-v3, znver3, ...); default KILN_CPU or "
-        + "'native' (this machine: may refuse to load on a CPU lacking its features)",
+      name: 'cpu',
+      value: 'name',
+      desc:
+        "native: the CPU to compile for (LLVM's -mcpu: x86-64-v2, x86-64-v3, znver3, ...); default KILN_CPU or " +
+        "'native' (this machine: may refuse to load on a CPU lacking its features)",
     },
     { name: 'quiet', short: 'q', desc: 'no progress on stderr' },
   ],
-  details: 'The package: package.json, index.js + index.d.ts (typed run() per function), kiln-bundle.json\n'
-    + '(manifest with hashes), WGSL and/or the native .so, model.safetensors (initial parameters),\n'
-    + 'optimizer.safetensors, and kiln\'s runtime as plain JS. It needs no compiler, LLVM or ts-morph to run.',
+  details:
+    'The package: package.json, index.js + index.d.ts (typed run() per function), kiln-bundle.json\n' +
+    '(manifest with hashes), WGSL and/or the native .so, model.safetensors (initial parameters),\n' +
+    "optimizer.safetensors, and kiln's runtime as plain JS. It needs no compiler, LLVM or ts-morph to run.",
   examples: [
     'kiln build examples/programs/seed.ts --target webgpu --out build/seed',
     'kiln build examples/programs/seed.ts && npm pack ./build/kiln-seed',
@@ -41,21 +53,26 @@ export const spec: CommandSpec = {
 
 export async function run({ positionals: [entry], opts }: Parsed): Promise<number> {
   const progress = new Progress(!!opts.quiet);
-  const targets: BundleTarget[] = opts.target === 'all'
-    ? bundleTargets().map((w) => w.name)
-    : [opts.target as BundleTarget];
+  const targets: BundleTarget[] =
+    opts.target === 'all' ? bundleTargets().map((w) => w.name) : [opts.target as BundleTarget];
   const defs = await progress.stage(`load ${entry}`, () => loadDefinitions(entry));
   for (const def of defs) {
     const base = (opts.out as string | undefined) ?? path.join('build', def.name);
     const out = defs.length > 1 && opts.out ? path.join(base, def.name) : base;
     progress.info(`building ${def.name} (${targets.join(', ')}) -> ${out}`);
     const m = await buildBundle(def, {
-      targets, out, progress, inputs: [entry], ...(opts.cpu ? { cpu: opts.cpu as string } : {}),
+      targets,
+      out,
+      progress,
+      inputs: [entry],
+      ...(opts.cpu ? { cpu: opts.cpu as string } : {}),
     });
-    progress.info(`${def.name}: ${m.functions.length} function(s), `
-      + m.functions
-        .map((f) => `${f.name} ${Object.values(f.targets)[0]?.manifest.kernels.length ?? 0} kernels`)
-        .join(', '));
+    progress.info(
+      `${def.name}: ${m.functions.length} function(s), ` +
+        m.functions
+          .map((f) => `${f.name} ${Object.values(f.targets)[0]?.manifest.kernels.length ?? 0} kernels`)
+          .join(', '),
+    );
   }
   progress.summary();
   return 0;

@@ -13,7 +13,7 @@ import { emitKinds } from '../targets/registry.js';
 
 /** 'a, b or c' */
 const orList = (xs: string[]): string =>
-  (xs.length < 2 ? xs.join('') : `${xs.slice(0, -1).join(', ')} or ${xs.at(-1)}`);
+  xs.length < 2 ? xs.join('') : `${xs.slice(0, -1).join(', ')} or ${xs.at(-1)}`;
 
 export const spec: CommandSpec = {
   name: 'inspect',
@@ -22,12 +22,18 @@ export const spec: CommandSpec = {
   options: [
     { name: 'function', short: 'f', value: 'name', desc: 'only this function of the program' },
     {
-      name: 'stages', value: 'which', choices: ['all', 'last', 'none'], default: 'all',
+      name: 'stages',
+      value: 'which',
+      choices: ['all', 'last', 'none'],
+      default: 'all',
       desc: 'graphs to print: after every pass, the last, or none',
     },
     { name: 'kernel', short: 'k', value: 'N', desc: 'print the generated code of kernel N (with --emit)' },
     {
-      name: 'emit', short: 'e', value: 'kind', choices: emitKinds().map(([k]) => k),
+      name: 'emit',
+      short: 'e',
+      value: 'kind',
+      choices: emitKinds().map(([k]) => k),
       desc: `code to print: ${orList(emitKinds().map(([, e]) => e.label))}`,
     },
     { name: 'json', desc: 'print the report as JSON (for tools)' },
@@ -50,20 +56,24 @@ export async function run({ positionals: [entry], opts }: Parsed): Promise<numbe
     throw new UsageError(`--kernel must be a kernel index (0, 1, ...), got '${kernelOpt}'`, 'inspect');
   }
   if ((kernelOpt === undefined) !== (emit === undefined) && !opts.html) {
-    const kinds = emitKinds().map(([k]) => k).join('|');
+    const kinds = emitKinds()
+      .map(([k]) => k)
+      .join('|');
     throw new UsageError(`--kernel and --emit go together: --kernel N --emit ${kinds}`, 'inspect');
   }
-  const progress = new Progress(!!opts.quiet || (!!opts.json || !!emit) && !process.stderr.isTTY);
+  const progress = new Progress(!!opts.quiet || ((!!opts.json || !!emit) && !process.stderr.isTTY));
   const defs = await progress.stage(`load ${entry}`, () => loadDefinitions(entry));
   const reports: InspectReport[] = [];
   const programs: KernelProgram[][] = [];
   for (const def of defs) {
-    const traced = await progress.stage(`trace ${def.name}`,
-      () => traceDefinition(def, opts.function as string | undefined));
+    const traced = await progress.stage(`trace ${def.name}`, () =>
+      traceDefinition(def, opts.function as string | undefined),
+    );
     for (const u of traced.unstable) progress.info(`warning: ${u} (compile() re-traces; kiln build refuses this)`);
     const lowering = createLowering();
-    const { report, kernels } = await progress.stage(`lower ${def.name}`,
-      () => inspectDefinition(traced, entry, lowering));
+    const { report, kernels } = await progress.stage(`lower ${def.name}`, () =>
+      inspectDefinition(traced, entry, lowering),
+    );
     reports.push(report);
     programs.push(kernels);
   }
@@ -71,8 +81,13 @@ export async function run({ positionals: [entry], opts }: Parsed): Promise<numbe
     const kp = programs[0][0];
     const text = await emitKernel(kp, Number(kernelOpt), emit);
     if (opts.json) {
-      console.log(JSON.stringify(
-        { function: reports[0].functions[0].name, kernel: Number(kernelOpt), emit, code: text }, null, 1));
+      console.log(
+        JSON.stringify(
+          { function: reports[0].functions[0].name, kernel: Number(kernelOpt), emit, code: text },
+          null,
+          1,
+        ),
+      );
     } else {
       console.log(text);
     }
@@ -82,8 +97,11 @@ export async function run({ positionals: [entry], opts }: Parsed): Promise<numbe
     const kind = emit ?? emitKinds()[0][0];
     const code = await progress.stage('render code', async () => {
       const kp = programs[0];
-      return Promise.all(kp.map((p) => Promise.all(p.kernels.map(async (_, i) =>
-        ({ kernel: i, emit: kind, text: await emitKernel(p, i, kind) })))));
+      return Promise.all(
+        kp.map((p) =>
+          Promise.all(p.kernels.map(async (_, i) => ({ kernel: i, emit: kind, text: await emitKernel(p, i, kind) }))),
+        ),
+      );
     });
     writeFileSync(opts.html as string, renderHTML(reports[0], code));
     progress.info(`wrote ${opts.html}`);

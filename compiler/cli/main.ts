@@ -5,7 +5,10 @@ import { formatError } from './report.js';
 import * as build from './build.js';
 import * as inspect from './inspect.js';
 
-interface Command { spec: CommandSpec; run(args: Parsed): Promise<number> }
+interface Command {
+  spec: CommandSpec;
+  run(args: Parsed): Promise<number>;
+}
 const commands: Command[] = [build, inspect];
 
 const version = (): string => {
@@ -15,7 +18,7 @@ const version = (): string => {
 
 export function mainHelp(): string {
   return [
-    'kiln — a TypeScript compiler for training neural networks with PyTorch\'s names',
+    "kiln — a TypeScript compiler for training neural networks with PyTorch's names",
     '',
     'Usage: kiln <command> [options]',
     '',
@@ -25,7 +28,7 @@ export function mainHelp(): string {
     '',
     'Options:',
     '  -h, --help    show this help',
-    '  --version     print kiln\'s version',
+    "  --version     print kiln's version",
     '',
     'An entry module exports defineProgram({ name, model, optimizer, functions }); see examples/programs/seed.ts.',
     'Set KILN_DEBUG=1 to print stack traces.',
@@ -34,11 +37,20 @@ export function mainHelp(): string {
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h') { console.log(mainHelp()); return name ? 0 : 2; }
-  if (name === '--version' || name === '-v') { console.log(version()); return 0; }
+  if (!name || name === '--help' || name === '-h') {
+    console.log(mainHelp());
+    return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-v') {
+    console.log(version());
+    return 0;
+  }
   if (name === 'help') {
     const c = commands.find((x) => x.spec.name === rest[0]);
-    if (rest[0] && !c) { console.error(`kiln: unknown command '${rest[0]}'\n\n${mainHelp()}`); return 2; }
+    if (rest[0] && !c) {
+      console.error(`kiln: unknown command '${rest[0]}'\n\n${mainHelp()}`);
+      return 2;
+    }
     console.log(c ? helpText(c.spec) : mainHelp());
     return 0;
   }
@@ -51,7 +63,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     const args = parseArgs(rest, cmd.spec);
-    if (args.opts.help) { console.log(helpText(cmd.spec)); return 0; }
+    if (args.opts.help) {
+      console.log(helpText(cmd.spec));
+      return 0;
+    }
     return await cmd.run(args);
   } catch (e) {
     if (e instanceof UsageError) {

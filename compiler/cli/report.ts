@@ -45,7 +45,9 @@ export class Progress {
     }
   }
 
-  info(line: string): void { if (!this.quiet) process.stderr.write(`${line}\n`); }
+  info(line: string): void {
+    if (!this.quiet) process.stderr.write(`${line}\n`);
+  }
 
   summary(): void {
     if (this.quiet) return;

@@ -42,7 +42,9 @@ export class TensorDataset implements Dataset {
     this.values = this.tensors.map((t) => t.data);
   }
 
-  get length(): number { return this.tensors[0].shape[0]; }
+  get length(): number {
+    return this.tensors[0].shape[0];
+  }
 
   get(i: number): Tensor[] {
     if (!Number.isInteger(i) || i < -this.length || i >= this.length) {

@@ -18,7 +18,10 @@ export class DataLoader implements Iterable<Tensor[]> {
   readonly shuffle: boolean;
   readonly dropLast: boolean;
 
-  constructor(readonly dataset: Dataset, opts: DataLoaderOptions = {}) {
+  constructor(
+    readonly dataset: Dataset,
+    opts: DataLoaderOptions = {},
+  ) {
     checkOptions('DataLoader', opts, ['batchSize', 'shuffle', 'dropLast']);
     this.batchSize = opts.batchSize ?? 1;
     this.shuffle = opts.shuffle ?? false;
@@ -50,9 +53,8 @@ export class DataLoader implements Iterable<Tensor[]> {
 function collate(samples: Tensor[][]): Tensor[] {
   return samples[0].map((first, j) => {
     const size = first.numel();
-    const out = first.dtype === 'float32'
-      ? new Float32Array(samples.length * size)
-      : new Int32Array(samples.length * size);
+    const out =
+      first.dtype === 'float32' ? new Float32Array(samples.length * size) : new Int32Array(samples.length * size);
     samples.forEach((s, i) => {
       if (s[j].shape.join() !== first.shape.join()) {
         throw new KilnError(
@@ -63,7 +65,8 @@ function collate(samples: Tensor[][]): Tensor[] {
       out.set(s[j].data, i * size);
     });
     return tensor(out, {
-      shape: [samples.length, ...first.shape], dtype: first.dtype === 'bool' ? 'int32' : first.dtype,
+      shape: [samples.length, ...first.shape],
+      dtype: first.dtype === 'bool' ? 'int32' : first.dtype,
     });
   });
 }

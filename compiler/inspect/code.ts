@@ -10,7 +10,12 @@ export type EmitKind = string;
 function emitKind(emit: EmitKind): EmitKindSpec {
   const spec = emitKinds().find(([k]) => k === emit)?.[1];
   if (!spec) {
-    throw new KilnError(`--emit ${emit}: no target renders it (${emitKinds().map(([k]) => k).join(', ')})`, '');
+    throw new KilnError(
+      `--emit ${emit}: no target renders it (${emitKinds()
+        .map(([k]) => k)
+        .join(', ')})`,
+      '',
+    );
   }
   return spec;
 }
@@ -26,12 +31,17 @@ export async function emitKernel(p: KernelProgram, kernel: number, emit: EmitKin
 export function highlight(code: string, lang: EmitKind | 'graph' = 'graph'): string {
   const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   const comment = lang === 'graph' ? '(?!x)x' : emitKind(lang).comment;
-  const re = new RegExp(`(${comment})|` + /("[^"\n]*")|/.source
-    + '\\b(fn|let|var|const|for|if|else|return|loop|break|struct|define|declare|ret|br|phi|load|store|call|'
-    + 'getelementptr|alloca|icmp|fcmp|select|label|workgroup|storage|uniform|read_write|read)\\b|'
-    + /(@[\w.$]+|%[\w.$]+)|\b(f32|i32|u32|i64|i1|float|double|ptr|void|bool|vec[234]|array)\b|/.source
-    + /(\b\d+(?:\.\d+)?(?:e[+-]?\d+)?\b)/.source, 'g');
-  let out = '', last = 0;
+  const re = new RegExp(
+    `(${comment})|` +
+      /("[^"\n]*")|/.source +
+      '\\b(fn|let|var|const|for|if|else|return|loop|break|struct|define|declare|ret|br|phi|load|store|call|' +
+      'getelementptr|alloca|icmp|fcmp|select|label|workgroup|storage|uniform|read_write|read)\\b|' +
+      /(@[\w.$]+|%[\w.$]+)|\b(f32|i32|u32|i64|i1|float|double|ptr|void|bool|vec[234]|array)\b|/.source +
+      /(\b\d+(?:\.\d+)?(?:e[+-]?\d+)?\b)/.source,
+    'g',
+  );
+  let out = '',
+    last = 0;
   for (const m of code.matchAll(re)) {
     out += esc(code.slice(last, m.index));
     const cls = m[1] ? 'c' : m[2] ? 's' : m[3] ? 'k' : m[4] ? 'v' : m[5] ? 't' : 'n';

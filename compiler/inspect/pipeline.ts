@@ -15,10 +15,16 @@ export interface GraphStage {
   /** rules that fired (simplify) */
   fired?: Record<string, number>;
 }
-export interface Lowered { stages: GraphStage[]; kernels: KernelProgram }
+export interface Lowered {
+  stages: GraphStage[];
+  kernels: KernelProgram;
+}
 
 /** one lowering over a shared state layout: cells keep one offset across every function */
-export interface Lowering { layout: StateLayout; lower(traced: TracedProgram): Lowered }
+export interface Lowering {
+  layout: StateLayout;
+  lower(traced: TracedProgram): Lowered;
+}
 
 export function graphPasses(g: GraphProgram): GraphStage[] {
   const stages: GraphStage[] = [{ name: 'trace', graph: g }];

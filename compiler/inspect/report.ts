@@ -2,7 +2,14 @@
 // (ops fused, FLOPs, bytes, arithmetic intensity, why each kernel ends), and a drawable graph.
 // Plain JSON (`--json`), rendered as text or as an HTML page.
 import {
-  isSource, isView, numel, printGraph, programRoots, toposort, type GraphProgram, type Node,
+  isSource,
+  isView,
+  numel,
+  printGraph,
+  programRoots,
+  toposort,
+  type GraphProgram,
+  type Node,
 } from '../ir/graph.js';
 import type { KernelProgram, Stmt, Expr } from '../ir/kernel.js';
 import { exprChildren } from '../ir/kernel.js';
@@ -12,8 +19,13 @@ import type { DrawGraph, DrawNode } from './svg.js';
 import type { Lowering } from './pipeline.js';
 
 export interface KernelRow {
-  index: number; name: string; grid: number[]; ops: string[];
-  flops: number; bytesRead: number; bytesWritten: number;
+  index: number;
+  name: string;
+  grid: number[];
+  ops: string[];
+  flops: number;
+  bytesRead: number;
+  bytesWritten: number;
   /** flops per byte moved */
   intensity: number;
   reason: string;
@@ -36,17 +48,28 @@ export interface FunctionReport {
   opGraph: DrawGraph;
 }
 
-export interface InspectReport { program: string; entry: string; functions: FunctionReport[] }
+export interface InspectReport {
+  program: string;
+  entry: string;
+  functions: FunctionReport[];
+}
 
-type RowFields = Omit<KernelRow, 'index' | 'intensity' | 'reason' | 'strategy'>
-  & { reason?: string; strategy?: string };
+type RowFields = Omit<KernelRow, 'index' | 'intensity' | 'reason' | 'strategy'> & {
+  reason?: string;
+  strategy?: string;
+};
 const row = (index: number, k: RowFields): KernelRow => ({
-  index, ...k, reason: k.reason ?? '', strategy: k.strategy ?? '',
+  index,
+  ...k,
+  reason: k.reason ?? '',
+  strategy: k.strategy ?? '',
   intensity: k.flops / Math.max(1, k.bytesRead + k.bytesWritten),
 });
 
 export function inspectDefinition(
-  t: TracedDefinition, entry: string, lowering: Lowering,
+  t: TracedDefinition,
+  entry: string,
+  lowering: Lowering,
 ): { report: InspectReport; kernels: KernelProgram[] } {
   const kernels: KernelProgram[] = [];
   const functions = t.functions.map((f): FunctionReport => {
@@ -55,20 +78,28 @@ export function inspectDefinition(
     const last = low.stages[low.stages.length - 1].graph;
     const names = new Map([...t.cellNames].map(([id, n]) => [id, n.key]));
     const named = (g: GraphProgram): GraphProgram => ({
-      ...g, cells: g.cells.map((c) => ({ ...c, name: names.get(c.id) ?? c.name })),
+      ...g,
+      cells: g.cells.map((c) => ({ ...c, name: names.get(c.id) ?? c.name })),
     });
     return {
       name: f.name,
       inputs: f.spec.inputs.map((s, i) => ({ name: s.name ?? `input${i}`, shape: [...s.shape], dtype: s.dtype })),
       outputs: f.traced.graph.outputs.map((o) => ({ shape: [...o.shape], dtype: o.dtype })),
       stages: low.stages.map((s) => ({
-        name: s.name, nodes: toposort(programRoots(s.graph)).length, text: printGraph(named(s.graph)),
+        name: s.name,
+        nodes: toposort(programRoots(s.graph)).length,
+        text: printGraph(named(s.graph)),
         ...(s.fired ? { fired: s.fired } : {}),
       })),
       fused: true,
-      kernels: low.kernels.kernels.map((k, i) => row(i, {
-        name: k.name, grid: k.grid, ...k.meta, strategy: printStrategy(strategyOf(k)),
-      })),
+      kernels: low.kernels.kernels.map((k, i) =>
+        row(i, {
+          name: k.name,
+          grid: k.grid,
+          ...k.meta,
+          strategy: printStrategy(strategyOf(k)),
+        }),
+      ),
       graph: kernelGraph(low.kernels),
       opGraph: opGraph(named(last)),
     };
@@ -79,12 +110,19 @@ export function inspectDefinition(
 /** one kernel per compute op (views and sources are free): what an unfused target would run */
 export function opKernels(g: GraphProgram): KernelRow[] {
   const bytes = (n: Node) => 4 * numel(n.shape);
-  return toposort(programRoots(g)).filter((n) => !isView(n.op) && !isSource(n.op)).map((n, i) => row(i, {
-    name: `${n.op}_${n.id}`, grid: [...n.shape], ops: [n.op],
-    flops: n.op === 'sum' || n.op === 'rmax' ? numel(n.src[0].shape) : numel(n.shape),
-    bytesRead: n.src.reduce((a, s) => a + bytes(s), 0), bytesWritten: bytes(n),
-    reason: 'unfused: no scheduler in this build',
-  }));
+  return toposort(programRoots(g))
+    .filter((n) => !isView(n.op) && !isSource(n.op))
+    .map((n, i) =>
+      row(i, {
+        name: `${n.op}_${n.id}`,
+        grid: [...n.shape],
+        ops: [n.op],
+        flops: n.op === 'sum' || n.op === 'rmax' ? numel(n.src[0].shape) : numel(n.shape),
+        bytesRead: n.src.reduce((a, s) => a + bytes(s), 0),
+        bytesWritten: bytes(n),
+        reason: 'unfused: no scheduler in this build',
+      }),
+    );
 }
 
 /** the graph with views folded into their users (they are index maps, not copies) */
@@ -101,10 +139,17 @@ export function opGraph(g: GraphProgram): DrawGraph {
       continue;
     }
     const shape = `${n.dtype}[${n.shape.join(',')}]`;
-    const label = n.op === 'state' ? cells.get(n.arg.cell) ?? `cell${n.arg.cell}`
-      : n.op === 'input' ? `input ${n.arg.index}` : n.op;
+    const label =
+      n.op === 'state'
+        ? (cells.get(n.arg.cell) ?? `cell${n.arg.cell}`)
+        : n.op === 'input'
+          ? `input ${n.arg.index}`
+          : n.op;
     nodes.push({
-      id: `n${n.id}`, label, sub: shape, kind: n.op === 'state' ? 'state' : n.op === 'input' ? 'input' : 'op',
+      id: `n${n.id}`,
+      label,
+      sub: shape,
+      kind: n.op === 'state' ? 'state' : n.op === 'input' ? 'input' : 'op',
       title: `%${n.id} ${n.op} ${shape}${n.site ? ` at ${n.site}` : ''}`,
     });
     for (const s of new Set(srcs)) edges.push([`n${s}`, `n${n.id}`]);
@@ -138,31 +183,43 @@ export function kernelGraph(p: KernelProgram): DrawGraph {
     const { loads, stores } = accesses(k.body);
     const id = `k${i}`;
     nodes.push({
-      id, label: `#${i} ${k.name}`, sub: k.meta.ops.join(' ').slice(0, 40), kind: 'kernel',
+      id,
+      label: `#${i} ${k.name}`,
+      sub: k.meta.ops.join(' ').slice(0, 40),
+      kind: 'kernel',
       title: `${k.name}: ${k.meta.ops.join(', ')}${k.meta.reason ? ` — ${k.meta.reason}` : ''}`,
     });
-    for (const b of loads) { const w = lastWriter.get(b); if (w && w !== id) edges.push([w, id]); }
+    for (const b of loads) {
+      const w = lastWriter.get(b);
+      if (w && w !== id) edges.push([w, id]);
+    }
     for (const b of stores) lastWriter.set(b, id);
   });
   p.outputs.forEach((pl, i) => {
     nodes.push({ id: `out${i}`, label: `out${i}`, sub: `${pl.dtype}[${pl.shape.join(',')}]`, kind: 'output' });
-    const w = lastWriter.get(pl.buf); if (w) edges.push([w, `out${i}`]);
+    const w = lastWriter.get(pl.buf);
+    if (w) edges.push([w, `out${i}`]);
   });
   return { nodes, edges: [...new Map(edges.map((e) => [e.join('>'), e])).values()] };
 }
 
 function accesses(body: Stmt[]): { loads: Set<number>; stores: Set<number> } {
-  const loads = new Set<number>(), stores = new Set<number>();
+  const loads = new Set<number>(),
+    stores = new Set<number>();
   const expr = (e: Expr): void => {
     if (e.e === 'load') loads.add(e.buf);
     exprChildren(e).forEach(expr);
   };
-  const walk = (ss: Stmt[]): void => ss.forEach((s) => {
-    if (s.s === 'let') expr(s.value);
-    else if (s.s === 'store') { stores.add(s.buf); expr(s.index); expr(s.value); }
-    else if (s.s === 'loop') walk(s.body);
-    else if (s.s === 'accum') expr(s.value);
-  });
+  const walk = (ss: Stmt[]): void =>
+    ss.forEach((s) => {
+      if (s.s === 'let') expr(s.value);
+      else if (s.s === 'store') {
+        stores.add(s.buf);
+        expr(s.index);
+        expr(s.value);
+      } else if (s.s === 'loop') walk(s.body);
+      else if (s.s === 'accum') expr(s.value);
+    });
   walk(body);
   return { loads, stores };
 }

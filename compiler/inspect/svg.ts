@@ -3,13 +3,28 @@
 // (two sweeps), which keeps most edges short. Enough for graphs of a few hundred nodes.
 
 export interface DrawNode {
-  id: string; label: string; sub?: string; kind: 'input' | 'state' | 'op' | 'kernel' | 'output'; title?: string;
+  id: string;
+  label: string;
+  sub?: string;
+  kind: 'input' | 'state' | 'op' | 'kernel' | 'output';
+  title?: string;
 }
-export interface DrawGraph { nodes: DrawNode[]; edges: [string, string][] }
+export interface DrawGraph {
+  nodes: DrawNode[];
+  edges: [string, string][];
+}
 
-const W = 150, H = 38, GX = 24, GY = 46, PAD = 20;
+const W = 150,
+  H = 38,
+  GX = 24,
+  GY = 46,
+  PAD = 20;
 const FILL: Record<DrawNode['kind'], string> = {
-  input: '#dbeafe', state: '#fef3c7', op: '#ede9fe', kernel: '#dcfce7', output: '#fee2e2',
+  input: '#dbeafe',
+  state: '#fef3c7',
+  op: '#ede9fe',
+  kernel: '#dcfce7',
+  output: '#fee2e2',
 };
 
 export function layout(g: DrawGraph): Map<string, { x: number; y: number; layer: number }> {
@@ -35,7 +50,10 @@ export function layout(g: DrawGraph): Map<string, { x: number; y: number; layer:
   for (let sweep = 0; sweep < 2; sweep++) {
     for (const ids of layers.slice(1)) {
       const key = (id: string) => {
-        const p = preds.get(id)!.map((s) => pos.get(s)!).filter((v) => v !== undefined);
+        const p = preds
+          .get(id)!
+          .map((s) => pos.get(s)!)
+          .filter((v) => v !== undefined);
         return p.length ? p.reduce((a, b) => a + b, 0) / p.length : pos.get(id)!;
       };
       const keys = new Map(ids.map((id) => [id, key(id)]));
@@ -60,18 +78,23 @@ export function renderSVG(g: DrawGraph): string {
   const width = Math.max(...[...at.values()].map((p) => p.x + W), 200) + PAD;
   const height = Math.max(...[...at.values()].map((p) => p.y + H), 100) + PAD;
   const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" class="kiln-graph" width="${width}" height="${height}" `
-      + `viewBox="0 0 ${width} ${height}" font-family="ui-monospace, monospace" font-size="11">`,
-    '<defs><marker id="arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" markerHeight="7" orient="auto">'
-      + '<path d="M0,0 L8,4 L0,8 z" fill="#64748b"/></marker></defs>',
+    `<svg xmlns="http://www.w3.org/2000/svg" class="kiln-graph" width="${width}" height="${height}" ` +
+      `viewBox="0 0 ${width} ${height}" font-family="ui-monospace, monospace" font-size="11">`,
+    '<defs><marker id="arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" markerHeight="7" orient="auto">' +
+      '<path d="M0,0 L8,4 L0,8 z" fill="#64748b"/></marker></defs>',
   ];
   for (const [a, b] of g.edges) {
-    const p = at.get(a), q = at.get(b);
+    const p = at.get(a),
+      q = at.get(b);
     if (!p || !q) continue;
-    const x1 = p.x + W / 2, y1 = p.y + H, x2 = q.x + W / 2, y2 = q.y, my = (y1 + y2) / 2;
+    const x1 = p.x + W / 2,
+      y1 = p.y + H,
+      x2 = q.x + W / 2,
+      y2 = q.y,
+      my = (y1 + y2) / 2;
     parts.push(
-      `<path class="edge" d="M${x1},${y1} C${x1},${my} ${x2},${my} ${x2},${y2}" fill="none" stroke="#94a3b8"`
-        + ' stroke-width="1.2" marker-end="url(#arrow)"/>',
+      `<path class="edge" d="M${x1},${y1} C${x1},${my} ${x2},${my} ${x2},${y2}" fill="none" stroke="#94a3b8"` +
+        ' stroke-width="1.2" marker-end="url(#arrow)"/>',
     );
   }
   for (const n of g.nodes) {
@@ -79,10 +102,12 @@ export function renderSVG(g: DrawGraph): string {
     parts.push(
       `<g class="node ${n.kind}" data-id="${esc(n.id)}"><title>${esc(n.title ?? `${n.label} ${n.sub ?? ''}`)}</title>`,
       `<rect x="${p.x}" y="${p.y}" width="${W}" height="${H}" rx="6" fill="${FILL[n.kind]}" stroke="#475569"/>`,
-      `<text x="${p.x + W / 2}" y="${p.y + 15}" text-anchor="middle" font-weight="bold">`
-        + `${esc(clip(n.label, 22))}</text>`,
-      n.sub ? `<text x="${p.x + W / 2}" y="${p.y + 29}" text-anchor="middle" fill="#334155">`
-        + `${esc(clip(n.sub, 21))}</text>` : '',
+      `<text x="${p.x + W / 2}" y="${p.y + 15}" text-anchor="middle" font-weight="bold">` +
+        `${esc(clip(n.label, 22))}</text>`,
+      n.sub
+        ? `<text x="${p.x + W / 2}" y="${p.y + 29}" text-anchor="middle" fill="#334155">` +
+            `${esc(clip(n.sub, 21))}</text>`
+        : '',
       '</g>',
     );
   }

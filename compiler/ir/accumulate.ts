@@ -47,7 +47,8 @@ function chain(acc: number, start: number, n: number, term: (i: number) => numbe
 function cascadeInto(acc: number, n: number, term: (i: number) => number): number {
   const B = CASCADE_BLOCK;
   if (n <= B) return chain(acc, 0, n, term);
-  const blocks = Math.floor(n / B), rest = n - blocks * B;
+  const blocks = Math.floor(n / B),
+    rest = n - blocks * B;
   acc = cascadeInto(acc, blocks, (j) => chain(0, j * B, B, term));
   return rest > 0 ? f32(acc + chain(0, blocks * B, rest, term)) : acc;
 }

@@ -37,8 +37,8 @@ const P = [
 ];
 /** Q, highest power first */
 const Q = [
-  -4.377675963951333e-7, -1.5475192412850447e-5, 0.00040359061677008867, -0.0040762354619801044,
-  0.02494119293987751, -0.10807004570960999, -0.6334986090660095, -1.1294535398483276, 0.00016400348977185786,
+  -4.377675963951333e-7, -1.5475192412850447e-5, 0.00040359061677008867, -0.0040762354619801044, 0.02494119293987751,
+  -0.10807004570960999, -0.6334986090660095, -1.1294535398483276, 0.00016400348977185786,
 ];
 
 /** Horner's rule with one fma per coefficient */
@@ -47,7 +47,9 @@ function horner<T, B>(m: F32Ops<T, B>, coeffs: readonly number[], x: T): T {
 }
 
 export function erfWith<T, B>(m: F32Ops<T, B>, input: T): T {
-  const x = m.bind(input), t = m.bind(m.abs(x)), s = m.bind(m.mul(x, x));
+  const x = m.bind(input),
+    t = m.bind(m.abs(x)),
+    s = m.bind(m.mul(x, x));
   const small = m.fma(horner(m, P, s), x, x);
   const big = m.bind(m.sub(m.k(1), m.exp(horner(m, Q, m.bind(m.min(t, m.k(CLAMP)))))));
   // NaN fails `t >= ...` and takes the small form, which keeps it
@@ -57,21 +59,43 @@ export function erfWith<T, B>(m: F32Ops<T, B>, input: T): T {
 const f = Math.fround;
 /** float32 arithmetic on numbers, each result rounded to float32 (fma once) */
 export const SCALAR_F32: F32Ops<number, boolean> = {
-  k: f, abs: (a) => Math.abs(a), mul: (a, b) => f(a * b), sub: (a, b) => f(a - b), neg: (a) => -a,
+  k: f,
+  abs: (a) => Math.abs(a),
+  mul: (a, b) => f(a * b),
+  sub: (a, b) => f(a - b),
+  neg: (a) => -a,
   min: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b)),
-  exp: (a) => f(Math.exp(a)), fma: fmaf32, ge: (a, b) => a >= b, lt: (a, b) => a < b,
-  where: (c, a, b) => (c ? a : b), bind: (a) => a,
+  exp: (a) => f(Math.exp(a)),
+  fma: fmaf32,
+  ge: (a, b) => a >= b,
+  lt: (a, b) => a < b,
+  where: (c, a, b) => (c ? a : b),
+  bind: (a) => a,
 };
 
 /** float32 arithmetic building kernel IR; `bind` binds an expression to a `let` and returns its variable */
 export function exprF32(bind: (e: Expr) => Expr): F32Ops<Expr, Expr> {
-  const un = (fn: 'abs' | 'neg' | 'exp') => (a: Expr): Expr => ({ e: 'unary', type: 'f32', fn, a });
-  const bin = (fn: 'mul' | 'sub' | 'min') => (a: Expr, b: Expr): Expr => ({ e: 'binary', type: 'f32', fn, a, b });
-  const cmp = (fn: 'ge' | 'lt') => (a: Expr, b: Expr): Expr => ({ e: 'binary', type: 'bool', fn, a, b });
+  const un =
+    (fn: 'abs' | 'neg' | 'exp') =>
+    (a: Expr): Expr => ({ e: 'unary', type: 'f32', fn, a });
+  const bin =
+    (fn: 'mul' | 'sub' | 'min') =>
+    (a: Expr, b: Expr): Expr => ({ e: 'binary', type: 'f32', fn, a, b });
+  const cmp =
+    (fn: 'ge' | 'lt') =>
+    (a: Expr, b: Expr): Expr => ({ e: 'binary', type: 'bool', fn, a, b });
   return {
     k: (value) => ({ e: 'const', type: 'f32', value: f(value) }),
-    abs: un('abs'), neg: un('neg'), exp: un('exp'), mul: bin('mul'), sub: bin('sub'), min: bin('min'),
-    fma: (a, b, c) => ({ e: 'fma', type: 'f32', a, b, c }), ge: cmp('ge'), lt: cmp('lt'),
-    where: (cond, a, b) => ({ e: 'where', type: 'f32', cond, a, b }), bind,
+    abs: un('abs'),
+    neg: un('neg'),
+    exp: un('exp'),
+    mul: bin('mul'),
+    sub: bin('sub'),
+    min: bin('min'),
+    fma: (a, b, c) => ({ e: 'fma', type: 'f32', a, b, c }),
+    ge: cmp('ge'),
+    lt: cmp('lt'),
+    where: (cond, a, b) => ({ e: 'where', type: 'f32', cond, a, b }),
+    bind,
   };
 }

@@ -3,8 +3,16 @@
 // permute, expand, slice) are index maps over their source, never copies: the scheduler turns
 // chains of them into one index expression.
 import type { HostProgram } from '../../runtime/host.js';
-import { categoryOf, type BinaryOp, type CompareOp, type Op, type ReduceOp, type SourceOp, type UnaryOp,
-  type ViewOp } from './op-names.js';
+import {
+  categoryOf,
+  type BinaryOp,
+  type CompareOp,
+  type Op,
+  type ReduceOp,
+  type SourceOp,
+  type UnaryOp,
+  type ViewOp,
+} from './op-names.js';
 export type { BinaryOp, CompareOp, Op, ReduceOp, SourceOp, UnaryOp, ViewOp } from './op-names.js';
 
 export type DType = 'float32' | 'int32' | 'bool';
@@ -12,11 +20,11 @@ export type Shape = readonly number[];
 
 /** Per-op argument. Kept as plain data so that a node prints and serializes. */
 export interface OpArgs {
-  input: { index: number };            // the index-th traced input
-  state: { cell: number };             // a persistent state cell (parameter, gradient, optimizer state)
-  const: { value: number };            // a constant filled to the node's shape
-  scalar: { slot: number };            // a float32 computed by the host program this step
-  iota: { axis: number };              // the index along `axis` (int32)
+  input: { index: number }; // the index-th traced input
+  state: { cell: number }; // a persistent state cell (parameter, gradient, optimizer state)
+  const: { value: number }; // a constant filled to the node's shape
+  scalar: { slot: number }; // a float32 computed by the host program this step
+  iota: { axis: number }; // the index along `axis` (int32)
   data: { values: Float32Array | Int32Array | Uint8Array }; // a concrete tensor outside a trace
   /**
    * a fresh draw per run (compiler/random-traced.ts): element i is Philox4x32-10 of counter
@@ -26,13 +34,13 @@ export interface OpArgs {
    */
   random: { dist: 'uniform' | 'normal'; draw: number };
   cast: { to: DType };
-  sum: { axes: number[] };             // reduced axes keep size 1
+  sum: { axes: number[] }; // reduced axes keep size 1
   rmax: { axes: number[] };
   reshape: { shape: number[] };
   permute: { order: number[] };
   expand: { shape: number[] };
   slice: { starts: number[]; steps: number[] }; // node.shape gives the extents
-  pad: { before: number[] };           // zeros around the source; node.shape gives the padded extents
+  pad: { before: number[] }; // zeros around the source; node.shape gives the padded extents
 }
 
 /** the argument a node of op K carries (undefined for ops that take none) */
@@ -55,7 +63,11 @@ export type ArgParams<K extends Op> =
 
 let nextId = 1;
 export function makeNode<K extends Op>(
-  op: K, src: readonly Node[], shape: Shape, dtype: DType, ...[arg, site]: ArgParams<K>
+  op: K,
+  src: readonly Node[],
+  shape: Shape,
+  dtype: DType,
+  ...[arg, site]: ArgParams<K>
 ): NodeOf<K> {
   const n = { id: nextId++, op, src, shape: Object.freeze([...shape]), dtype, arg, site };
   return Object.freeze(n) as NodeBase & { op: K; arg: unknown } as NodeOf<K>;
@@ -82,7 +94,12 @@ export const isView = (op: string): op is ViewOp => categoryOf(op) === 'view';
 export const isSource = (op: string): op is SourceOp => categoryOf(op) === 'source';
 
 /** Describes one persistent state cell that a program reads or writes. */
-export interface CellInfo { id: number; name: string; shape: number[]; dtype: DType }
+export interface CellInfo {
+  id: number;
+  name: string;
+  shape: number[];
+  dtype: DType;
+}
 
 /**
  * A traced program: a pure function (state, inputs) -> (state', outputs), which a runtime applies
@@ -106,14 +123,20 @@ export function toposort(roots: readonly Node[]): Node[] {
   while (stack.length) {
     const top = stack[stack.length - 1];
     const [node, i] = top;
-    if (i === 0 && seen.has(node.id)) { stack.pop(); continue; }
+    if (i === 0 && seen.has(node.id)) {
+      stack.pop();
+      continue;
+    }
     if (i < node.src.length) {
       top[1]++;
       const s = node.src[i];
       if (!seen.has(s.id)) stack.push([s, 0]);
     } else {
       stack.pop();
-      if (!seen.has(node.id)) { seen.add(node.id); order.push(node); }
+      if (!seen.has(node.id)) {
+        seen.add(node.id);
+        order.push(node);
+      }
     }
   }
   return order;
@@ -126,12 +149,18 @@ export function programRoots(p: GraphProgram): Node[] {
 function fmtArg(n: Node, cells?: Map<number, string>): string {
   if (n.arg === undefined) return '';
   switch (n.op) {
-    case 'state': return cells?.get(n.arg.cell) ?? `cell${n.arg.cell}`;
-    case 'const': return String(n.arg.value);
-    case 'data': return `[${n.arg.values.length} values]`;
-    case 'input': return `#${n.arg.index}`;
-    case 'scalar': return `s${n.arg.slot}`;
-    default: return JSON.stringify(n.arg).replace(/"/g, '');
+    case 'state':
+      return cells?.get(n.arg.cell) ?? `cell${n.arg.cell}`;
+    case 'const':
+      return String(n.arg.value);
+    case 'data':
+      return `[${n.arg.values.length} values]`;
+    case 'input':
+      return `#${n.arg.index}`;
+    case 'scalar':
+      return `s${n.arg.slot}`;
+    default:
+      return JSON.stringify(n.arg).replace(/"/g, '');
   }
 }
 

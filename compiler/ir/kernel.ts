@@ -14,20 +14,39 @@ export type SumScheme = 'chain' | 'cascade';
 
 export type UnaryFn = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'recip' | 'not';
 export type BinaryFn =
-  | 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow'
-  | 'lt' | 'le' | 'gt' | 'ge' | 'eq' | 'ne' | 'and' | 'or'
-  | 'idiv' | 'mod'; // integer division and remainder of non-negative integers (index math)
+  | 'add'
+  | 'sub'
+  | 'mul'
+  | 'div'
+  | 'max'
+  | 'min'
+  | 'pow'
+  | 'lt'
+  | 'le'
+  | 'gt'
+  | 'ge'
+  | 'eq'
+  | 'ne'
+  | 'and'
+  | 'or'
+  | 'idiv'
+  | 'mod'; // integer division and remainder of non-negative integers (index math)
 
 /**
  * An index in linear normal form `c + sum(coef * atom)` (compiler/kernel/index-algebra.ts builds and
  * simplifies it): an atom is a loop variable with its extent, `floor(e / d)` or `e mod d`.
  */
 export type Atom =
-  | { k: 'var'; name: string; ext: number }
-  | { k: 'div'; a: Ix; d: number }
-  | { k: 'mod'; a: Ix; d: number };
-export interface Term { atom: Atom; coef: number; key: string }
-export interface Ix { c: number; terms: readonly Term[] }
+  { k: 'var'; name: string; ext: number } | { k: 'div'; a: Ix; d: number } | { k: 'mod'; a: Ix; d: number };
+export interface Term {
+  atom: Atom;
+  coef: number;
+  key: string;
+}
+export interface Ix {
+  c: number;
+  terms: readonly Term[];
+}
 
 /**
  * A memory access's `ix` is its index as the algebra: present exactly when the index is plain
@@ -37,9 +56,9 @@ export interface Ix { c: number; terms: readonly Term[] }
  */
 export type Expr =
   | { e: 'const'; type: KType; value: number }
-  | { e: 'var'; type: KType; name: string }           // a loop variable (i32), a let binding or an accumulator
+  | { e: 'var'; type: KType; name: string } // a loop variable (i32), a let binding or an accumulator
   | { e: 'load'; type: KType; buf: number; index: Expr; ix?: Ix }
-  | { e: 'scalar'; type: 'f32'; slot: number }        // the host program's float32 result `slot` for this step
+  | { e: 'scalar'; type: 'f32'; slot: number } // the host program's float32 result `slot` for this step
   | { e: 'unary'; type: KType; fn: UnaryFn; a: Expr }
   | { e: 'binary'; type: KType; fn: BinaryFn; a: Expr; b: Expr }
   | { e: 'where'; type: KType; cond: Expr; a: Expr; b: Expr }
@@ -58,13 +77,21 @@ export type Expr =
  */
 export function exprChildren(e: Expr): Expr[] {
   switch (e.e) {
-    case 'load': return [e.index];
-    case 'unary': case 'cast': return [e.a];
-    case 'binary': return [e.a, e.b];
-    case 'where': return [e.cond, e.a, e.b];
-    case 'fma': return [e.a, e.b, e.c];
-    case 'random': return [e.index, ...e.pieces];
-    default: return [];
+    case 'load':
+      return [e.index];
+    case 'unary':
+    case 'cast':
+      return [e.a];
+    case 'binary':
+      return [e.a, e.b];
+    case 'where':
+      return [e.cond, e.a, e.b];
+    case 'fma':
+      return [e.a, e.b, e.c];
+    case 'random':
+      return [e.index, ...e.pieces];
+    default:
+      return [];
   }
 }
 
@@ -76,15 +103,24 @@ export function exprChildren(e: Expr): Expr[] {
 export function mapExpr(e: Expr, f: (x: Expr) => Expr, ix?: (x: Ix) => Ix | undefined): Expr {
   switch (e.e) {
     case 'load': {
-      const { ix: old, ...load } = e, index = f(e.index), moved = old && ix?.(old);
+      const { ix: old, ...load } = e,
+        index = f(e.index),
+        moved = old && ix?.(old);
       return moved ? { ...load, index, ix: moved } : { ...load, index };
     }
-    case 'unary': case 'cast': return { ...e, a: f(e.a) };
-    case 'binary': return { ...e, a: f(e.a), b: f(e.b) };
-    case 'where': return { ...e, cond: f(e.cond), a: f(e.a), b: f(e.b) };
-    case 'fma': return { ...e, a: f(e.a), b: f(e.b), c: f(e.c) };
-    case 'random': return { ...e, index: f(e.index), pieces: e.pieces.map(f) };
-    default: return e;
+    case 'unary':
+    case 'cast':
+      return { ...e, a: f(e.a) };
+    case 'binary':
+      return { ...e, a: f(e.a), b: f(e.b) };
+    case 'where':
+      return { ...e, cond: f(e.cond), a: f(e.a), b: f(e.b) };
+    case 'fma':
+      return { ...e, a: f(e.a), b: f(e.b), c: f(e.c) };
+    case 'random':
+      return { ...e, index: f(e.index), pieces: e.pieces.map(f) };
+    default:
+      return e;
   }
 }
 
@@ -100,7 +136,7 @@ export type Stmt =
    * (every consumer expands it the same way: compiler/kernel/cascade.ts)
    */
   | { s: 'acc'; name: string; type: KType; fn: 'add' | 'max'; init: number; scheme?: SumScheme }
-  | { s: 'accum'; name: string; value: Expr };                                 // name = name (fn) value
+  | { s: 'accum'; name: string; value: Expr }; // name = name (fn) value
 
 export interface KernelMeta {
   /** the graph ops fused into this kernel, in order, e.g. ["mul", "sum", "add", "max"] */
@@ -149,7 +185,10 @@ export type GpuStrategy =
  * those of the kernel with its cascade sums expanded (cascadeSums), which is what both render,
  * except a tree reduction's: it spreads the unexpanded cascade over its threads itself.
  */
-export interface KernelStrategy { cpu: CpuStrategy; gpu: GpuStrategy }
+export interface KernelStrategy {
+  cpu: CpuStrategy;
+  gpu: GpuStrategy;
+}
 
 export interface Kernel {
   name: string;

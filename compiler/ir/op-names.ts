@@ -29,10 +29,14 @@ export type ElementwiseOp = UnaryOp | BinaryOp;
 
 export type Category = 'unary' | 'binary' | 'compare' | 'logical' | 'reduce' | 'view' | 'source' | Op;
 const CATEGORY = new Map<string, Category>([
-  ...UNARY_OPS.map((op) => [op, 'unary'] as const), ...BINARY_OPS.map((op) => [op, 'binary'] as const),
-  ...COMPARE_OPS.map((op) => [op, 'compare'] as const), ...LOGICAL_OPS.map((op) => [op, 'logical'] as const),
-  ...REDUCE_OPS.map((op) => [op, 'reduce'] as const), ...VIEW_OPS.map((op) => [op, 'view'] as const),
-  ...SOURCE_OPS.map((op) => [op, 'source'] as const), ...OTHER_OPS.map((op) => [op, op] as const),
+  ...UNARY_OPS.map((op) => [op, 'unary'] as const),
+  ...BINARY_OPS.map((op) => [op, 'binary'] as const),
+  ...COMPARE_OPS.map((op) => [op, 'compare'] as const),
+  ...LOGICAL_OPS.map((op) => [op, 'logical'] as const),
+  ...REDUCE_OPS.map((op) => [op, 'reduce'] as const),
+  ...VIEW_OPS.map((op) => [op, 'view'] as const),
+  ...SOURCE_OPS.map((op) => [op, 'source'] as const),
+  ...OTHER_OPS.map((op) => [op, op] as const),
 ]);
 /** an op's category; ops of no shared category (cast, where, fma, random) are their own */
 export const categoryOf = (op: string): Category | undefined => CATEGORY.get(op);

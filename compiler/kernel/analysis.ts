@@ -19,7 +19,10 @@ export interface StageAnalysis {
 }
 
 /** a block of the walk: the grid points times the iterations of its enclosing loops */
-interface CostScope extends Scope { parent: CostScope | null; points: number }
+interface CostScope extends Scope {
+  parent: CostScope | null;
+  points: number;
+}
 
 const isSource = (n: Node) => n.op === 'input' || n.op === 'state';
 
@@ -27,7 +30,9 @@ class CostSink implements Sink<CostScope> {
   readonly cost: KernelCost = { flops: 0, bytesRead: 0, bytesWritten: 0 };
   constructor(private stored: (n: Node) => boolean) {}
 
-  reads(n: Node, self: boolean): boolean { return self ? isSource(n) : this.stored(n); }
+  reads(n: Node, self: boolean): boolean {
+    return self ? isSource(n) : this.stored(n);
+  }
 
   /**
    * A load's index is i32 arithmetic under a bool guard: only its four bytes count. Its value is
@@ -39,7 +44,9 @@ class CostSink implements Sink<CostScope> {
     return { e: 'var', type: n.dtype === 'bool' ? 'bool' : 'f32', name };
   }
 
-  let(blk: CostScope, _name: string, value: Expr): void { exprCost(value, blk.points, this.cost); }
+  let(blk: CostScope, _name: string, value: Expr): void {
+    exprCost(value, blk.points, this.cost);
+  }
 
   loop(blk: CostScope, _v: string, extent: number): CostScope {
     return { memo: new Map(), parent: blk, points: blk.points * extent };
@@ -63,7 +70,10 @@ class CostSink implements Sink<CostScope> {
  * be): `stored` says which other nodes it reads from memory; a copy reads its own node there too.
  */
 export function analyzeStage(
-  node: Node, copy: boolean, stored: (n: Node) => boolean, uses: (n: Node) => number,
+  node: Node,
+  copy: boolean,
+  stored: (n: Node) => boolean,
+  uses: (n: Node) => number,
 ): StageAnalysis {
   const sink = new CostSink(stored);
   const walk = new Walk(sink, uses);

@@ -38,17 +38,22 @@ export function cascadeSums(k: Kernel): Kernel {
   if (![...accs.values()].some((a) => a.scheme === 'cascade')) return k;
   let fresh = 0;
   const name = (base: string) => `${base}_c${fresh++}`;
-  const rewrite = (ss: readonly Stmt[]): Stmt[] => ss.flatMap((s): Stmt[] => {
-    if (s.s !== 'loop') return [s];
-    const c = cascadeNest(s, accs);
-    if (!c) return [{ ...s, body: rewrite(s.body) }];
-    return cascadeLevels(c.terms, c.termAt, new Map(c.sums.map((n) => [n, n])), c.sums, name);
-  });
+  const rewrite = (ss: readonly Stmt[]): Stmt[] =>
+    ss.flatMap((s): Stmt[] => {
+      if (s.s !== 'loop') return [s];
+      const c = cascadeNest(s, accs);
+      if (!c) return [{ ...s, body: rewrite(s.body) }];
+      return cascadeLevels(c.terms, c.termAt, new Map(c.sums.map((n) => [n, n])), c.sums, name);
+    });
   return { ...k, body: rewrite(k.body) };
 }
 
 /** a cascade sum's loop nest seen as one sequence of terms: how many, and term r's statements */
-export interface CascadeNest { terms: number; termAt: TermAt; sums: string[] }
+export interface CascadeNest {
+  terms: number;
+  termAt: TermAt;
+  sums: string[];
+}
 
 /** the cascade `loop` (the top of a reduce nest accumulating into cascade sums), or null */
 export function cascadeNest(loop: Loop, accs: ReadonlyMap<string, Acc>): CascadeNest | null {
@@ -58,7 +63,8 @@ export function cascadeNest(loop: Loop, accs: ReadonlyMap<string, Acc>): Cascade
   const { vars, extents, leaf } = nest;
   // the leaf at flat term index r: each loop variable is its digit of r (the first the most significant)
   const termAt: TermAt = (r, into, rIx) => {
-    const digits: Stmt[] = [], digitIx = new Map<string, Ix>();
+    const digits: Stmt[] = [],
+      digitIx = new Map<string, Ix>();
     let below = 1;
     for (let j = vars.length - 1; j >= 0; j--) {
       const q = below === 1 ? r : bin('idiv', r, i32(below));
@@ -69,19 +75,28 @@ export function cascadeNest(loop: Loop, accs: ReadonlyMap<string, Acc>): Cascade
     // the loop variables are now lets of the term index: the loads' ix in terms of it
     const follow = (ix: Ix) => (rIx ? substIx(ix, (v) => digitIx.get(v.name)) : undefined);
     const ex = (e: Expr): Expr => mapExpr(e, ex, follow);
-    const term = leaf.map((s): Stmt => (s.s === 'accum'
-      ? { ...s, name: into.get(s.name) ?? s.name, value: ex(s.value) }
-      : s.s === 'let' ? { ...s, value: ex(s.value) } : s));
+    const term = leaf.map((s): Stmt =>
+      s.s === 'accum'
+        ? { ...s, name: into.get(s.name) ?? s.name, value: ex(s.value) }
+        : s.s === 'let'
+          ? { ...s, value: ex(s.value) }
+          : s,
+    );
     return [...digits, ...term];
   };
   return { terms: extents.reduce((a, b) => a * b, 1), termAt, sums };
 }
 
-interface Nest { vars: string[]; extents: number[]; leaf: Stmt[] }
+interface Nest {
+  vars: string[];
+  extents: number[];
+  leaf: Stmt[];
+}
 
 /** loops that each hold only the next one, all `reduce`, around a body of lets and accums */
 function reduceNest(top: Loop): Nest | null {
-  const vars: string[] = [], extents: number[] = [];
+  const vars: string[] = [],
+    extents: number[] = [];
   for (let l = top; ; l = l.body[0] as Loop) {
     if (!l.reduce) return null;
     vars.push(l.var);
@@ -96,8 +111,9 @@ function reduceNest(top: Loop): Nest | null {
  * running value: regrouping would change what it sees; such a sum stays a chain)
  */
 function cascadedAccs(leaf: Stmt[], accs: ReadonlyMap<string, Acc>): string[] | null {
-  const sums = [...new Set(leaf.flatMap((s) => (s.s === 'accum' ? [s.name] : [])))]
-    .filter((n) => accs.get(n)?.scheme === 'cascade');
+  const sums = [...new Set(leaf.flatMap((s) => (s.s === 'accum' ? [s.name] : [])))].filter(
+    (n) => accs.get(n)?.scheme === 'cascade',
+  );
   const reads = (e: Expr): boolean => (e.e === 'var' && sums.includes(e.name)) || exprChildren(e).some(reads);
   if (!sums.length || leaf.some((s) => (s.s === 'let' || s.s === 'accum') && reads(s.value))) return null;
   return sums;
@@ -108,28 +124,36 @@ function cascadedAccs(leaf: Stmt[], accs: ReadonlyMap<string, Acc>): string[] | 
  * when n <= CASCADE_BLOCK, else full blocks (a cascade one level up) and the remainder block
  */
 export function cascadeLevels(
-  n: number, termAt: TermAt, into: ReadonlyMap<string, string>, sums: string[], name: (base: string) => string,
+  n: number,
+  termAt: TermAt,
+  into: ReadonlyMap<string, string>,
+  sums: string[],
+  name: (base: string) => string,
 ): Stmt[] {
   const B = CASCADE_BLOCK;
   // a term index as an expression and, where known, as index algebra
   type At = (v: Expr, vIx: Ix) => [Expr, Ix | undefined];
   const loop = (extent: number, at: At, inner: ReadonlyMap<string, string>): Loop => {
-    const v = name('r'), [index, ix] = at(ivar(v), ixVar(v, extent));
+    const v = name('r'),
+      [index, ix] = at(ivar(v), ixVar(v, extent));
     return { s: 'loop', var: v, extent, reduce: true, body: termAt(index, inner, ix) };
   };
   if (n <= B) return [loop(n, (v, vIx) => [v, vIx], into)];
   // one block: `len` terms from `start` into fresh partials, then each partial added once
   const block = (start: Expr, startIx: Ix | undefined, len: number, outer: ReadonlyMap<string, string>): Stmt[] => {
     const partial = new Map(sums.map((s) => [s, name(`${s}_b`)]));
-    const at: At = (v, vIx) =>
-      [start.e === 'const' && start.value === 0 ? v : bin('add', start, v), startIx && add(startIx, vIx)];
+    const at: At = (v, vIx) => [
+      start.e === 'const' && start.value === 0 ? v : bin('add', start, v),
+      startIx && add(startIx, vIx),
+    ];
     return [
       ...sums.map((s): Stmt => ({ s: 'acc', name: partial.get(s)!, type: 'f32', fn: 'add', init: 0 })),
       loop(len, at, partial),
       ...sums.map((s): Stmt => ({ s: 'accum', name: outer.get(s)!, value: fvar(partial.get(s)!) })),
     ];
   };
-  const blocks = Math.floor(n / B), rest = n - blocks * B;
+  const blocks = Math.floor(n / B),
+    rest = n - blocks * B;
   const blockAt: TermAt = (jb, outer, jbIx) => block(bin('mul', jb, i32(B)), jbIx && mul(jbIx, B), B, outer);
   const out = cascadeLevels(blocks, blockAt, into, sums, name);
   if (rest > 0) out.push(...block(i32(blocks * B), ixConst(blocks * B), rest, into));

@@ -17,30 +17,54 @@ import { numel } from '../ir/graph.js';
 import { sumScheme } from '../ir/accumulate.js';
 
 /** where a materialized value (or an input/state source) lives */
-export interface Home { buf: number; offset: number; shape: readonly number[]; storage: 'f32' | 'i32' }
+export interface Home {
+  buf: number;
+  offset: number;
+  shape: readonly number[];
+  storage: 'f32' | 'i32';
+}
 type HomeOf = (n: Node) => Home | undefined;
 export interface Stage {
-  id: number; node: Node; home: Home;
+  id: number;
+  node: Node;
+  home: Home;
   /** store a copy of `node` from its primary home */ copy?: boolean;
   /** compute and bind only: every reader is a later stage of this kernel at the same index */ local?: boolean;
 }
 /** a recorded memory read: which node, at which index of its own shape */
-export interface Load { node: Node; idx: Ix[] }
+export interface Load {
+  node: Node;
+  idx: Ix[];
+}
 
 export const ktype = (d: DType): KType => (d === 'float32' ? 'f32' : d === 'int32' ? 'i32' : 'bool');
 /** dims of size > 1: the iteration space of a stage */
 export const squeezed = (shape: readonly number[]) => shape.map((n, i) => [i, n]).filter(([, n]) => n !== 1);
 
 /** a lexical block of the walk: the values memoized in it, seen by every block nested in it */
-export interface Scope { memo: Map<string, Expr>; parent: Scope | null }
+export interface Scope {
+  memo: Map<string, Expr>;
+  parent: Scope | null;
+}
 /** a block of kernel IR statements */
-export interface Block extends Scope { stmts: Stmt[]; parent: Block | null }
+export interface Block extends Scope {
+  stmts: Stmt[];
+  parent: Block | null;
+}
 /** a bounds condition on the index (from slices and pads), with its memo key */
 export type Guard = { e: Expr; key: string } | null;
 /** a value wanted: node n at idx, in blk, under guard */
-interface Want<B> { n: Node; idx: Ix[]; blk: B; guard: Guard }
+interface Want<B> {
+  n: Node;
+  idx: Ix[];
+  blk: B;
+  guard: Guard;
+}
 /** the sources a value needs, in order, and how to combine their values into it */
-interface Plan<B> { deps: Want<B>[]; finish: (vals: Expr[]) => Expr }
+interface Plan<B> {
+  deps: Want<B>[];
+  finish: (vals: Expr[]) => Expr;
+}
 export const newBlock = (stmts: Stmt[], parent: Block | null = null): Block => ({ stmts, memo: new Map(), parent });
 
 /** where the walk's statements go; `self`: the node is the stage's own (a copy reads its source) */
@@ -57,7 +81,11 @@ export interface Sink<B extends Scope> {
   accum(blk: B, name: string, value: Expr): void;
 }
 /** what a stage of the walk computes: its value, at which index, in which block */
-export interface Computed<B> { value: Expr; idx: Ix[]; blk: B }
+export interface Computed<B> {
+  value: Expr;
+  idx: Ix[];
+  blk: B;
+}
 
 const c = (type: KType, value: number): Expr => ({ e: 'const', type, value });
 const andE = (a: Expr | null, b: Expr): Expr => (a ? { e: 'binary', type: 'bool', fn: 'and', a, b } : b);
@@ -72,7 +100,7 @@ const depths = new WeakMap<Expr, number>();
 /** nesting depth of `e` (memoized: emitted values are built bottom-up) */
 export function exprDepth(e: Expr): number {
   let d = depths.get(e);
-  if (d === undefined) depths.set(e, d = 1 + Math.max(0, ...exprChildren(e).map(exprDepth)));
+  if (d === undefined) depths.set(e, (d = 1 + Math.max(0, ...exprChildren(e).map(exprDepth))));
   return d;
 }
 
@@ -82,9 +110,15 @@ export class Walk<B extends Scope> {
   readonly loads: Load[] = [];
   private n = 0;
   private self: Node | null = null;
-  constructor(private sink: Sink<B>, private uses: (n: Node) => number, private prefix = '') {}
+  constructor(
+    private sink: Sink<B>,
+    private uses: (n: Node) => number,
+    private prefix = '',
+  ) {}
 
-  fresh(p: string) { return `${p}${this.prefix}${this.n++}`; }
+  fresh(p: string) {
+    return `${p}${this.prefix}${this.n++}`;
+  }
 
   /**
    * walks one stage from `top` to its value, which the caller stores: the first k iteration dims
@@ -92,20 +126,31 @@ export class Walk<B extends Scope> {
    * sharing a loop), the rest its own
    */
   compute(
-    st: Pick<Stage, 'node' | 'copy'>, k: number, top: B, flat = false, shared: readonly string[] = [],
+    st: Pick<Stage, 'node' | 'copy'>,
+    k: number,
+    top: B,
+    flat = false,
+    shared: readonly string[] = [],
   ): Computed<B> {
     const dims = squeezed(st.node.shape);
     let idx: Ix[] = st.node.shape.map(() => ixConst(0));
     let blk = top;
     // flat: one grid variable over all elements (multi-tensor kernels concatenate these)
     if (flat) idx = unflatten(ixVar('g0', numel(st.node.shape)), st.node.shape);
-    else dims.forEach(([p, n], j) => {
-      if (j < k) { idx[p] = ixVar(`g${j}`, n); return; }
-      if (j < k + shared.length) { idx[p] = ixVar(shared[j - k], n); return; }
-      const v = this.fresh('i');
-      blk = this.sink.loop(blk, v, n, false);
-      idx[p] = ixVar(v, n);
-    });
+    else
+      dims.forEach(([p, n], j) => {
+        if (j < k) {
+          idx[p] = ixVar(`g${j}`, n);
+          return;
+        }
+        if (j < k + shared.length) {
+          idx[p] = ixVar(shared[j - k], n);
+          return;
+        }
+        const v = this.fresh('i');
+        blk = this.sink.loop(blk, v, n, false);
+        idx[p] = ixVar(v, n);
+      });
     this.self = st.copy ? null : st.node;
     const value = this.emit(st.node, idx, blk, null);
     this.self = null;
@@ -139,7 +184,8 @@ export class Walk<B extends Scope> {
       const top = stack[stack.length - 1];
       if (top.vals.length < top.deps.length) {
         const p = this.plan(top.deps[top.vals.length]);
-        if ('done' in p) top.vals.push(p.done); else stack.push({ ...p, vals: [] });
+        if ('done' in p) top.vals.push(p.done);
+        else stack.push({ ...p, vals: [] });
         continue;
       }
       stack.pop();
@@ -152,7 +198,10 @@ export class Walk<B extends Scope> {
   /** one step of emit: a finished value, or the sources to emit first and how to combine them */
   private plan({ n, idx, blk, guard }: Want<B>): { done: Expr } | Plan<B> {
     const key = `${n.id}:${idx.map(ixKey).join(',')}${guard ? `|${guard.key}` : ''}`;
-    for (let b: Scope | null = blk; b; b = b.parent) { const hit = b.memo.get(key); if (hit) return { done: hit }; }
+    for (let b: Scope | null = blk; b; b = b.parent) {
+      const hit = b.memo.get(key);
+      if (hit) return { done: hit };
+    }
     const t = ktype(n.dtype);
     if (this.sink.reads(n, n === this.self)) {
       this.loads.push({ node: n, idx });
@@ -170,12 +219,14 @@ export class Walk<B extends Scope> {
       const a = throughViews(n, idx, (m) => m !== n && m !== this.self && this.sink.reads(m, false));
       const g = this.guardOf(a.bounds, guard);
       const finish = ([inner]: Expr[]) =>
-        (a.bounds.length ? record({ e: 'where', type: t, cond: g!.e, a: inner, b: c(t, 0) }) : inner);
+        a.bounds.length ? record({ e: 'where', type: t, cond: g!.e, a: inner, b: c(t, 0) }) : inner;
       return { deps: [{ n: a.node, idx: a.idx, blk, guard: g }], finish };
     }
     switch (n.op) {
-      case 'const': return { done: c(t, t === 'bool' ? +!!n.arg.value : n.arg.value) };
-      case 'scalar': return { done: { e: 'scalar', type: 'f32', slot: n.arg.slot } };
+      case 'const':
+        return { done: c(t, t === 'bool' ? +!!n.arg.value : n.arg.value) };
+      case 'scalar':
+        return { done: { e: 'scalar', type: 'f32', slot: n.arg.slot } };
       case 'iota': {
         const i = toExpr(idx[n.arg.axis]);
         return { done: t === 'i32' ? i : { e: 'cast', type: t, a: i } };
@@ -183,24 +234,31 @@ export class Walk<B extends Scope> {
       case 'data':
         if (n.arg.values.length === 1) return { done: c(t, n.arg.values[0]) };
         throw new Error('kernel lowering: a data node must become a state cell before scheduling');
-      case 'input': case 'state':
+      case 'input':
+      case 'state':
         throw new Error(`kernel lowering: no placement for ${n.op} ${JSON.stringify(n.arg)}`);
-      case 'sum': case 'rmax': {
+      case 'sum':
+      case 'rmax': {
         const r = this.reduce(n, idx, blk);
-        return { deps: [{ n: n.src[0], idx: r.idx, blk: r.inner, guard }], finish: ([v]) => {
-          this.sink.accum(r.inner, r.name, v);
-          return record({ e: 'var', type: t, name: r.name });
-        } };
+        return {
+          deps: [{ n: n.src[0], idx: r.idx, blk: r.inner, guard }],
+          finish: ([v]) => {
+            this.sink.accum(r.inner, r.name, v);
+            return record({ e: 'var', type: t, name: r.name });
+          },
+        };
       }
       case 'where':
         return { deps: n.src.map(here), finish: ([cond, a, b]) => record({ e: 'where', type: t, cond, a, b }) };
-      case 'cast': return { deps: n.src.map(here), finish: ([a]) => record({ e: 'cast', type: t, a }) };
+      case 'cast':
+        return { deps: n.src.map(here), finish: ([a]) => record({ e: 'cast', type: t, a }) };
       case 'fma':
         return { deps: n.src.map(here), finish: ([a, b, x]) => record({ e: 'fma', type: 'f32', a, b, c: x }) };
       case 'random': {
         // a pure function of the element's position in the draw's own shape: views of it (an
         // expand) read the same element, and recomputing it in another kernel gives the same value
-        const { dist, draw } = n.arg, index = toExpr(flatten(idx, n.shape, 0));
+        const { dist, draw } = n.arg,
+          index = toExpr(flatten(idx, n.shape, 0));
         const finish = (pieces: Expr[]) => record({ e: 'random', type: 'f32', dist, draw, index, pieces });
         return { deps: n.src.map(here), finish };
       }
@@ -233,11 +291,15 @@ export class Walk<B extends Scope> {
   /** an inlined reduction: an accumulator and a serial loop nest over the reduced axes, for its source */
   private reduce(n: NodeOf<ReduceOp>, idx: Ix[], blk: B): { name: string; inner: B; idx: Ix[] } {
     const name = this.fresh('acc');
-    const src = n.src[0], sidx = [...idx];
+    const src = n.src[0],
+      sidx = [...idx];
     this.sink.acc(blk, name, n);
     let inner = blk;
     for (const a of n.arg.axes) {
-      if (src.shape[a] === 1) { sidx[a] = ixConst(0); continue; }
+      if (src.shape[a] === 1) {
+        sidx[a] = ixConst(0);
+        continue;
+      }
       const v = this.fresh('r');
       inner = this.sink.loop(inner, v, src.shape[a], true);
       sidx[a] = ixVar(v, src.shape[a]);
@@ -267,18 +329,24 @@ export class Emitter extends Walk<Block> {
 }
 
 class CodeSink implements Sink<Block> {
-  constructor(private homeOf: HomeOf, private sourceOf?: HomeOf) {}
+  constructor(
+    private homeOf: HomeOf,
+    private sourceOf?: HomeOf,
+  ) {}
 
   private home(n: Node, self: boolean): Home | undefined {
     if (!self) return this.homeOf(n);
     return n.op === 'input' || n.op === 'state' ? this.sourceOf?.(n) : undefined;
   }
 
-  reads(n: Node, self: boolean): boolean { return !!this.home(n, self); }
+  reads(n: Node, self: boolean): boolean {
+    return !!this.home(n, self);
+  }
 
   load(blk: Block, name: string, n: Node, idx: Ix[], guard: Guard, self: boolean): Expr {
     const home = this.home(n, self)!;
-    const ix = flatten(idx, home.shape, home.offset), index = toExpr(ix);
+    const ix = flatten(idx, home.shape, home.offset),
+      index = toExpr(ix);
     // a guarded index (0 out of bounds) is not plain index math: it carries no ix
     const guarded: Expr | null = guard && { e: 'where', type: 'i32', cond: guard.e, a: index, b: c('i32', 0) };
     let e: Expr = guarded
@@ -289,7 +357,9 @@ class CodeSink implements Sink<Block> {
     return { e: 'var', type: e.type, name };
   }
 
-  let(blk: Block, name: string, value: Expr): void { blk.stmts.push({ s: 'let', name, value }); }
+  let(blk: Block, name: string, value: Expr): void {
+    blk.stmts.push({ s: 'let', name, value });
+  }
 
   loop(blk: Block, v: string, extent: number, reduce: boolean): Block {
     const body: Stmt[] = [];
@@ -298,13 +368,19 @@ class CodeSink implements Sink<Block> {
   }
 
   acc(blk: Block, name: string, n: NodeOf<ReduceOp>): void {
-    const t = ktype(n.dtype), terms = n.arg.axes.reduce((m, a) => m * n.src[0].shape[a], 1);
+    const t = ktype(n.dtype),
+      terms = n.arg.axes.reduce((m, a) => m * n.src[0].shape[a], 1);
     blk.stmts.push({
-      s: 'acc', name, type: t, fn: n.op === 'sum' ? 'add' : 'max',
+      s: 'acc',
+      name,
+      type: t,
+      fn: n.op === 'sum' ? 'add' : 'max',
       init: n.op === 'sum' ? 0 : t === 'f32' ? -Infinity : -2147483648,
       ...(n.op === 'sum' && t === 'f32' && sumScheme(terms) === 'cascade' ? { scheme: 'cascade' as const } : {}),
     });
   }
 
-  accum(blk: Block, name: string, value: Expr): void { blk.stmts.push({ s: 'accum', name, value }); }
+  accum(blk: Block, name: string, value: Expr): void {
+    blk.stmts.push({ s: 'accum', name, value });
+  }
 }

@@ -36,11 +36,13 @@ function normalize(c: number, terms: Term[]): Ix {
   for (const [k, t] of byKey) {
     if (t.coef === 0 || t.atom.k !== 'mod') continue;
     // the matching floor(a / d), in normal form: floor(floor(e/2)/2) is keyed floor(e/4)
-    const m = t.atom, q = idiv(m.a, m.d);
+    const m = t.atom,
+      q = idiv(m.a, m.d);
     const dk = !q.c && q.terms.length === 1 && q.terms[0].coef === 1 ? q.terms[0].key : `(${ixKey(m.a)})/${m.d}`,
       dt = byKey.get(dk);
     if (dt && dt.coef === t.coef * m.d) {
-      byKey.delete(k); byKey.delete(dk);
+      byKey.delete(k);
+      byKey.delete(dk);
       return add(normalize(c, [...byKey.values()]), mul(m.a, t.coef));
     }
   }
@@ -65,10 +67,17 @@ export const sum = (xs: Ix[]): Ix => xs.reduce(add, ixConst(0));
 
 /** [min, max] over all values of the variables */
 export function range(e: Ix): [number, number] {
-  let lo = e.c, hi = e.c;
+  let lo = e.c,
+    hi = e.c;
   for (const t of e.terms) {
     const [a, b] = atomRange(t.atom);
-    if (t.coef >= 0) { lo += t.coef * a; hi += t.coef * b; } else { lo += t.coef * b; hi += t.coef * a; }
+    if (t.coef >= 0) {
+      lo += t.coef * a;
+      hi += t.coef * b;
+    } else {
+      lo += t.coef * b;
+      hi += t.coef * a;
+    }
   }
   return [lo, hi];
 }
@@ -80,15 +89,20 @@ function atomRange(a: Atom): [number, number] {
 }
 
 const gcd = (a: number, b: number): number => {
-  a = Math.abs(a); b = Math.abs(b);
+  a = Math.abs(a);
+  b = Math.abs(b);
   while (b) [a, b] = [b, a % b];
   return a;
 };
-const within = (e: Ix, d: number) => { const [lo, hi] = range(e); return lo >= 0 && hi < d; };
+const within = (e: Ix, d: number) => {
+  const [lo, hi] = range(e);
+  return lo >= 0 && hi < d;
+};
 
 /** splits e = d*q + r: q gathers the terms (and constant part) divisible by d */
 function splitBy(e: Ix, d: number): { q: Ix; r: Ix } {
-  const qt: Term[] = [], rt: Term[] = [];
+  const qt: Term[] = [],
+    rt: Term[] = [];
   for (const t of e.terms) (t.coef % d === 0 ? qt : rt).push(t);
   const cq = Math.floor(e.c / d);
   return { q: { c: cq, terms: qt.map((t) => ({ ...t, coef: t.coef / d })) }, r: { c: e.c - cq * d, terms: rt } };
@@ -98,13 +112,21 @@ function splitBy(e: Ix, d: number): { q: Ix; r: Ix } {
 function gcdFactor(e: Ix, d: number): { g: number; x: Ix; r: Ix } | null {
   const ts = [...e.terms].sort((a, b) => Math.abs(a.coef) - Math.abs(b.coef));
   for (let i = 0; i < ts.length; i++) {
-    const big = ts.slice(i), small = ts.slice(0, i);
+    const big = ts.slice(i),
+      small = ts.slice(0, i);
     const g = big.reduce((acc, t) => gcd(acc, t.coef), d);
     if (g <= 1) continue;
     const cq = Math.floor(e.c / g);
     const r = normalize(e.c - cq * g, small);
     if (!within(r, g)) continue;
-    return { g, x: normalize(cq, big.map((t) => ({ ...t, coef: t.coef / g }))), r };
+    return {
+      g,
+      x: normalize(
+        cq,
+        big.map((t) => ({ ...t, coef: t.coef / g })),
+      ),
+      r,
+    };
   }
   return null;
 }
@@ -134,8 +156,11 @@ export function mod(e: Ix, d: number): Ix {
   const f = gcdFactor(r, d);
   if (f && f.g < d) return add(mul(mod(f.x, d / f.g), f.g), f.r);
   if (
-    r.terms.length === 1 && !r.c && r.terms[0].coef === 1 &&
-    r.terms[0].atom.k === 'mod' && r.terms[0].atom.d % d === 0
+    r.terms.length === 1 &&
+    !r.c &&
+    r.terms[0].coef === 1 &&
+    r.terms[0].atom.k === 'mod' &&
+    r.terms[0].atom.d % d === 0
   ) {
     return mod(r.terms[0].atom.a, d);
   }
@@ -148,7 +173,9 @@ export const isVarIx = (e: Ix, name: string) =>
   !e.c && e.terms.length === 1 && e.terms[0].coef === 1 && e.terms[0].atom.k === 'var' && e.terms[0].atom.name === name;
 /** the loop variables e depends on */
 export function varsOf(e: Ix, out = new Set<string>()): Set<string> {
-  for (const t of e.terms) if (t.atom.k === 'var') out.add(t.atom.name); else varsOf(t.atom.a, out);
+  for (const t of e.terms)
+    if (t.atom.k === 'var') out.add(t.atom.name);
+    else varsOf(t.atom.a, out);
   return out;
 }
 
@@ -156,7 +183,10 @@ export function varsOf(e: Ix, out = new Set<string>()): Set<string> {
 export function strides(shape: readonly number[]): number[] {
   const st = new Array<number>(shape.length);
   let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) { st[i] = acc; acc *= shape[i]; }
+  for (let i = shape.length - 1; i >= 0; i--) {
+    st[i] = acc;
+    acc *= shape[i];
+  }
   return st;
 }
 /** offset + sum(idx[d] * stride[d]) */
@@ -171,16 +201,22 @@ export function unflatten(flat: Ix, shape: readonly number[]): Ix[] {
 }
 
 const i32 = (value: number): Expr => ({ e: 'const', type: 'i32', value });
-const bin = (fn: 'add' | 'mul' | 'idiv' | 'mod' | 'sub', a: Expr, b: Expr): Expr =>
-  ({ e: 'binary', type: 'i32', fn, a, b });
+const bin = (fn: 'add' | 'mul' | 'idiv' | 'mod' | 'sub', a: Expr, b: Expr): Expr => ({
+  e: 'binary',
+  type: 'i32',
+  fn,
+  a,
+  b,
+});
 
 /** renders to kernel IR (i32 arithmetic) */
 export function toExpr(e: Ix): Expr {
   let out: Expr | null = null;
   for (const t of e.terms) {
-    const a: Expr = t.atom.k === 'var'
-      ? { e: 'var', type: 'i32', name: t.atom.name }
-      : bin(t.atom.k === 'div' ? 'idiv' : 'mod', toExpr(t.atom.a), i32(t.atom.d));
+    const a: Expr =
+      t.atom.k === 'var'
+        ? { e: 'var', type: 'i32', name: t.atom.name }
+        : bin(t.atom.k === 'div' ? 'idiv' : 'mod', toExpr(t.atom.a), i32(t.atom.d));
     const term = Math.abs(t.coef) === 1 ? a : bin('mul', a, i32(Math.abs(t.coef)));
     out = out === null ? (t.coef < 0 ? bin('sub', i32(0), term) : term) : bin(t.coef < 0 ? 'sub' : 'add', out, term);
   }
@@ -196,8 +232,9 @@ export function toExpr(e: Ix): Expr {
 export function strideOf(e: Ix, v: string): number | null {
   let s = 0;
   for (const t of e.terms) {
-    if (t.atom.k === 'var') { if (t.atom.name === v) s += t.coef; }
-    else if (varsOf(t.atom.a).has(v)) return null;
+    if (t.atom.k === 'var') {
+      if (t.atom.name === v) s += t.coef;
+    } else if (varsOf(t.atom.a).has(v)) return null;
   }
   return s;
 }
@@ -210,15 +247,22 @@ export function substIx(e: Ix, sub: (v: Extract<Atom, { k: 'var' }>) => Ix | und
   let out = ixConst(e.c);
   for (const t of e.terms) {
     const a = t.atom;
-    const x = a.k === 'var' ? sub(a) ?? ofAtom(a)
-      : a.k === 'div' ? idiv(substIx(a.a, sub), a.d) : mod(substIx(a.a, sub), a.d);
+    const x =
+      a.k === 'var'
+        ? (sub(a) ?? ofAtom(a))
+        : a.k === 'div'
+          ? idiv(substIx(a.a, sub), a.d)
+          : mod(substIx(a.a, sub), a.d);
     out = add(out, mul(x, t.coef));
   }
   return out;
 }
 
 /** what an index expression's names mean: a loop variable's extent, or a let binding's value */
-export interface IxScope { extent(name: string): number | undefined; value(name: string): Expr | undefined }
+export interface IxScope {
+  extent(name: string): number | undefined;
+  value(name: string): Expr | undefined;
+}
 
 /**
  * The linear form of kernel IR index math (the inverse of toExpr, for index expressions built
@@ -230,7 +274,8 @@ export interface IxScope { extent(name: string): number | undefined; value(name:
 export function ixOfExpr(e: Expr, scope: IxScope): Ix | null {
   if (e.type !== 'i32') return null; // index math is i32 (a let of float values is none)
   switch (e.e) {
-    case 'const': return ixConst(e.value);
+    case 'const':
+      return ixConst(e.value);
     case 'var': {
       const ext = scope.extent(e.name);
       if (ext !== undefined) return ixVar(e.name, ext);
@@ -238,18 +283,26 @@ export function ixOfExpr(e: Expr, scope: IxScope): Ix | null {
       return bound ? ixOfExpr(bound, scope) : null;
     }
     case 'binary': {
-      const a = ixOfExpr(e.a, scope), b = ixOfExpr(e.b, scope);
+      const a = ixOfExpr(e.a, scope),
+        b = ixOfExpr(e.b, scope);
       if (!a || !b) return null;
       switch (e.fn) {
-        case 'add': return add(a, b);
-        case 'sub': return add(a, mul(b, -1));
-        case 'mul': return isConst(b) ? mul(a, b.c) : isConst(a) ? mul(b, a.c) : null;
-        case 'idiv': return isConst(b) && b.c > 0 ? idiv(a, b.c) : null;
-        case 'mod': return isConst(b) && b.c > 0 ? mod(a, b.c) : null;
-        default: return null;
+        case 'add':
+          return add(a, b);
+        case 'sub':
+          return add(a, mul(b, -1));
+        case 'mul':
+          return isConst(b) ? mul(a, b.c) : isConst(a) ? mul(b, a.c) : null;
+        case 'idiv':
+          return isConst(b) && b.c > 0 ? idiv(a, b.c) : null;
+        case 'mod':
+          return isConst(b) && b.c > 0 ? mod(a, b.c) : null;
+        default:
+          return null;
       }
     }
-    default: return null;
+    default:
+      return null;
   }
 }
 
@@ -272,11 +325,20 @@ export function withIndexAlgebra(k: Kernel): Kernel {
     };
     return body.map((s): Stmt => {
       switch (s.s) {
-        case 'let': { const value = ex(s.value); scope.set(s.name, value); return { ...s, value }; }
-        case 'store': return fill({ ...s, value: ex(s.value) });
-        case 'accum': return { ...s, value: ex(s.value) };
-        case 'loop': extents.set(s.var, s.extent); return { ...s, body: stmts(s.body, scope) };
-        default: return s;
+        case 'let': {
+          const value = ex(s.value);
+          scope.set(s.name, value);
+          return { ...s, value };
+        }
+        case 'store':
+          return fill({ ...s, value: ex(s.value) });
+        case 'accum':
+          return { ...s, value: ex(s.value) };
+        case 'loop':
+          extents.set(s.var, s.extent);
+          return { ...s, body: stmts(s.body, scope) };
+        default:
+          return s;
       }
     });
   };

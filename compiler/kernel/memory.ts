@@ -13,14 +13,22 @@ import { numel } from '../ir/graph.js';
 export const ALIGN = 4;
 const align = (x: number) => Math.ceil(x / ALIGN) * ALIGN;
 
-export interface CellSlot { dtype: StorageDType; offset: number; size: number }
+export interface CellSlot {
+  dtype: StorageDType;
+  offset: number;
+  size: number;
+}
 
 export class StateLayout {
   private readonly slots = new Map<number, CellSlot>();
   readonly size: Record<StorageDType, number> = { f32: 0, i32: 0 };
 
-  get(cell: number): CellSlot | undefined { return this.slots.get(cell); }
-  has(cell: number): boolean { return this.slots.has(cell); }
+  get(cell: number): CellSlot | undefined {
+    return this.slots.get(cell);
+  }
+  has(cell: number): boolean {
+    return this.slots.has(cell);
+  }
 
   /** places a cell at an aligned offset (no-op if it already has one) */
   place(c: CellInfo): CellSlot {
@@ -40,7 +48,10 @@ export class StateLayout {
     const dtype = storageOf(todo[0].dtype);
     let at = align(this.size[dtype]);
     for (const c of todo) {
-      if (storageOf(c.dtype) !== dtype) { this.place(c); continue; }
+      if (storageOf(c.dtype) !== dtype) {
+        this.place(c);
+        continue;
+      }
       const slot = { dtype, offset: at, size: numel(c.shape) };
       this.slots.set(c.id, slot);
       at += slot.size;
@@ -49,8 +60,17 @@ export class StateLayout {
   }
 }
 
-export interface Temp { key: number; storage: StorageDType; size: number; first: number; last: number }
-export interface ScratchPlan { offsets: Map<number, number>; size: Record<StorageDType, number> }
+export interface Temp {
+  key: number;
+  storage: StorageDType;
+  size: number;
+  first: number;
+  last: number;
+}
+export interface ScratchPlan {
+  offsets: Map<number, number>;
+  size: Record<StorageDType, number>;
+}
 
 /**
  * Places temporaries alive over kernel intervals [first, last] (inclusive: a kernel may read one
@@ -64,7 +84,10 @@ export function planScratch(temps: Temp[]): ScratchPlan {
     const busy = live[t.storage].filter((b) => b.last >= t.first).sort((a, b) => a.off - b.off);
     live[t.storage] = busy;
     let at = 0;
-    for (const b of busy) { if (at + t.size <= b.off) break; at = Math.max(at, align(b.end)); }
+    for (const b of busy) {
+      if (at + t.size <= b.off) break;
+      at = Math.max(at, align(b.end));
+    }
     offsets.set(t.key, at);
     busy.push({ off: at, end: at + t.size, last: t.last });
     size[t.storage] = Math.max(size[t.storage], at + t.size);

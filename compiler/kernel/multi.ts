@@ -59,28 +59,44 @@ export function clusterUpdates(
   const moveOfComputed = (s: SStage) => !s.ops.length && s.loads.some((l) => primary.has(l.node.id));
   const arith = stages.filter((s) => s.dest.kind === 'cell' && elementwise(s) && !moveOfComputed(s));
   const readByArith = new Set(arith.flatMap((s) => s.loads.map((l) => l.node.id)));
-  const moves = stages.filter((s) => s.dest.kind === 'cell' && elementwise(s) && moveOfComputed(s)
-    && s.loads.every((l) => readByArith.has(l.node.id)));
+  const moves = stages.filter(
+    (s) =>
+      s.dest.kind === 'cell' && elementwise(s) && moveOfComputed(s) && s.loads.every((l) => readByArith.has(l.node.id)),
+  );
   const updates = [...arith, ...moves];
   const upd = new Set(updates.map((s) => s.id));
-  const temps = stages.filter((s) => s.dest.kind === 'scratch' && !s.copy && elementwise(s) && s.ops.length > 0
-    && (readers.get(s.node.id) ?? []).every((r) => upd.has(r.id)));
+  const temps = stages.filter(
+    (s) =>
+      s.dest.kind === 'scratch' &&
+      !s.copy &&
+      elementwise(s) &&
+      s.ops.length > 0 &&
+      (readers.get(s.node.id) ?? []).every((r) => upd.has(r.id)),
+  );
   const cand = [...updates, ...temps];
   const candIds = new Set(cand.map((s) => s.id));
 
   const comp = new Map<number, number>();
-  const find = (x: number): number => { while (comp.get(x)! !== x) x = comp.get(x)!; return x; };
+  const find = (x: number): number => {
+    while (comp.get(x)! !== x) x = comp.get(x)!;
+    return x;
+  };
   const union = (a: number, b: number) => comp.set(find(a), find(b));
   for (const s of cand) comp.set(s.id, s.id);
   const byRead = new Map<number, number>();
-  for (const s of cand) for (const l of s.loads) {
-    const p = primary.get(l.node.id);
-    if (p && p !== s && candIds.has(p.id)) union(p.id, s.id);
-    const first = byRead.get(l.node.id);
-    if (first === undefined) byRead.set(l.node.id, s.id); else union(first, s.id);
-  }
+  for (const s of cand)
+    for (const l of s.loads) {
+      const p = primary.get(l.node.id);
+      if (p && p !== s && candIds.has(p.id)) union(p.id, s.id);
+      const first = byRead.get(l.node.id);
+      if (first === undefined) byRead.set(l.node.id, s.id);
+      else union(first, s.id);
+    }
   const groups = new Map<number, SStage[]>();
-  for (const s of cand) { const r = find(s.id); groups.set(r, [...(groups.get(r) ?? []), s]); }
+  for (const s of cand) {
+    const r = find(s.id);
+    groups.set(r, [...(groups.get(r) ?? []), s]);
+  }
 
   const memory = (n: Node): Memory | undefined => {
     const p = primary.get(n.id);
@@ -90,11 +106,14 @@ export function clusterUpdates(
   const byKey = new Map<string, SStage[][]>();
   for (const g of groups.values()) {
     g.sort((a, b) => prio(a) - prio(b));
-    if (!g.some((s) => s.dest.kind === 'cell')
-      || !g.every((s) => numel(s.node.shape) === numel(g[0].node.shape))) continue;
+    if (!g.some((s) => s.dest.kind === 'cell') || !g.every((s) => numel(s.node.shape) === numel(g[0].node.shape)))
+      continue;
     for (const s of g) s.local = s.dest.kind === 'scratch';
     const key = clusterKey(g, memory, uses);
-    if (key === null) { for (const s of g) s.local = false; continue; }
+    if (key === null) {
+      for (const s of g) s.local = false;
+      continue;
+    }
     byKey.set(key, [...(byKey.get(key) ?? []), g]);
   }
   const units: SStage[][][] = [];
@@ -118,7 +137,7 @@ export function clusterUpdates(
 class Independent {
   private readonly member: Uint8Array;
   private readonly ancestor: Uint8Array; // of some member
-  private readonly seen: Int32Array;     // walk stamps
+  private readonly seen: Int32Array; // walk stamps
   private stamp = 0;
   constructor(private readonly stages: SStage[]) {
     this.member = new Uint8Array(stages.length);
@@ -127,7 +146,8 @@ class Independent {
   }
 
   tryAdd(c: SStage[]): boolean {
-    const mine = ++this.stamp, walked: number[] = [];
+    const mine = ++this.stamp,
+      walked: number[] = [];
     for (const s of c) if (this.ancestor[s.id]) return false; // a member reaches c
     for (const todo = c.map((s) => s.id); todo.length;) {
       for (const d of this.stages[todo.pop()!].deps) {
@@ -165,9 +185,7 @@ function memoryOf(n: Node, primary: Map<number, SStage>): Memory {
  * a random draw (its value depends on the index within its draw), an access that is not g0 plus a
  * constant. Clusters of one key differ only in offsets and host-scalar slots.
  */
-function clusterKey(
-  g: SStage[], memory: (n: Node) => Memory | undefined, uses: (n: Node) => number,
-): string | null {
+function clusterKey(g: SStage[], memory: (n: Node) => Memory | undefined, uses: (n: Node) => number): string | null {
   const sink = new KeySink(memory, numel(g[0].node.shape));
   const walk = new Walk(sink, uses);
   const top: Scope = { memo: new Map(), parent: null };
@@ -184,14 +202,21 @@ const hasRandom = (e: Expr): boolean => e.e === 'random' || exprChildren(e).some
 class KeySink implements Sink<Scope> {
   readonly stmts: string[] = [];
   flat = true;
-  constructor(private memory: (n: Node) => Memory | undefined, private n: number) {}
+  constructor(
+    private memory: (n: Node) => Memory | undefined,
+    private n: number,
+  ) {}
 
   // as in lowerFlat, which has no source homes: a stage computes its own node, a copy loads it
-  reads(n: Node, self: boolean): boolean { return !self && this.memory(n) !== undefined; }
+  reads(n: Node, self: boolean): boolean {
+    return !self && this.memory(n) !== undefined;
+  }
 
   load(_blk: Scope, name: string, n: Node, idx: Ix[], guard: Guard): Expr {
-    if (guard) this.flat = false; else this.access(flatten(idx, n.shape));
-    const storage = storageOf(n.dtype), load = `load:${storage}[${this.memory(n)}]()`;
+    if (guard) this.flat = false;
+    else this.access(flatten(idx, n.shape));
+    const storage = storageOf(n.dtype),
+      load = `load:${storage}[${this.memory(n)}]()`;
     this.stmts.push(`let ${name}=${n.dtype === 'bool' ? `cast:bool(${load})` : load}`);
     return { e: 'var', type: n.dtype === 'bool' ? 'bool' : storage, name };
   }
@@ -201,9 +226,16 @@ class KeySink implements Sink<Scope> {
     this.stmts.push(`let ${name}=${exprKey(value, { accesses: true })}`);
   }
 
-  loop(blk: Scope): Scope { this.flat = false; return { memo: new Map(), parent: blk }; }
-  acc(): void { this.flat = false; }
-  accum(): void { this.flat = false; }
+  loop(blk: Scope): Scope {
+    this.flat = false;
+    return { memo: new Map(), parent: blk };
+  }
+  acc(): void {
+    this.flat = false;
+  }
+  accum(): void {
+    this.flat = false;
+  }
 
   store(n: Node, m: Memory, idx: Ix[], value: Expr): void {
     const stored: Expr = n.dtype === 'bool' ? { e: 'cast', type: 'i32', a: value } : value;
@@ -212,5 +244,7 @@ class KeySink implements Sink<Scope> {
     this.stmts.push(`store[${m}]()=${exprKey(stored, { accesses: true })}`);
   }
 
-  private access(ix: Ix): void { if (flatOffset(ix, this.n) === null) this.flat = false; }
+  private access(ix: Ix): void {
+    if (flatOffset(ix, this.n) === null) this.flat = false;
+  }
 }

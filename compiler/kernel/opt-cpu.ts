@@ -59,8 +59,19 @@ export const BLOCK_BUDGET = 8192;
 /** expression nodes in a body (a code-size measure for unrolling decisions) */
 export function bodySize(body: readonly Stmt[]): number {
   const e = (x: Expr): number => exprChildren(x).reduce((n, y) => n + e(y), 1);
-  return body.reduce((n, s) => n + 1 + (s.s === 'loop' ? bodySize(s.body)
-    : s.s === 'let' || s.s === 'accum' ? e(s.value) : s.s === 'store' ? e(s.index) + e(s.value) : 0), 0);
+  return body.reduce(
+    (n, s) =>
+      n +
+      1 +
+      (s.s === 'loop'
+        ? bodySize(s.body)
+        : s.s === 'let' || s.s === 'accum'
+          ? e(s.value)
+          : s.s === 'store'
+            ? e(s.index) + e(s.value)
+            : 0),
+    0,
+  );
 }
 
 type Loop = Extract<Stmt, { s: 'loop' }>;
@@ -75,8 +86,10 @@ function loadsInLoops(k: Kernel): (Ix | null)[] {
     };
     for (const s of body) {
       if (s.s === 'let' || s.s === 'accum') visit(s.value);
-      else if (s.s === 'store') { visit(s.index); visit(s.value); }
-      else if (s.s === 'loop') walk(s.body, true);
+      else if (s.s === 'store') {
+        visit(s.index);
+        visit(s.value);
+      } else if (s.s === 'loop') walk(s.body, true);
     }
   };
   walk(k.body, false);
@@ -99,7 +112,8 @@ function unrolledLoops(body: readonly Stmt[], out: string[] = []): string[] {
 export function chooseCpu(k: Kernel): CpuStrategy {
   if (!k.body.some((s) => s.s === 'loop')) return { kind: 'plain' };
   const loads = loadsInLoops(k);
-  const g = k.grid, last = `g${g.length - 1}`;
+  const g = k.grid,
+    last = `g${g.length - 1}`;
   // tiling pays when some load in the loops is contiguous across the innermost grid dim; row
   // blocking only where the unrolled body stays small
   if (g.length > 0 && g[g.length - 1] >= TILE_LANES && loads.some((ix) => unitStride(ix, last))) {
@@ -110,14 +124,20 @@ export function chooseCpu(k: Kernel): CpuStrategy {
   // a dot product per point (one reduce loop, every load in it contiguous along it): vector loads
   // along the reduce axis, and the two grid dims blocked so each load feeds several accumulators
   const red = k.body.filter((s): s is Loop => s.s === 'loop');
-  if (g.length >= 2 && red.length === 1 && vectorReduce(k.body, red[0])
-    && loads.every((ix) => unitStride(ix, red[0].var))) return { kind: 'block', lanes: BLOCK_LANES, loop: red[0].var };
+  if (
+    g.length >= 2 &&
+    red.length === 1 &&
+    vectorReduce(k.body, red[0]) &&
+    loads.every((ix) => unitStride(ix, red[0].var))
+  )
+    return { kind: 'block', lanes: BLOCK_LANES, loop: red[0].var };
   return { kind: 'unroll', factor: UNROLL, loops: unrolledLoops(k.body) };
 }
 
 /** how many points of each grid dim one iteration of `s` takes on a CPU of register blocking `shape` */
 export function cpuWidths(s: CpuStrategy, grid: readonly number[], shape: Shape): number[] {
-  const widths = grid.map(() => 1), d = grid.length;
+  const widths = grid.map(() => 1),
+    d = grid.length;
   if (s.kind === 'tile') {
     widths[d - 1] = s.lanes;
     if (shape.tileRows > 1 && shape.tileRows <= s.maxRows) widths[d - 2] = shape.tileRows;
@@ -147,8 +167,15 @@ function vectorReduce(body: readonly Stmt[], loop: Loop): boolean {
     if (e.e === 'var') return lets.has(e.name);
     return e.e === 'binary' && (e.fn === 'add' || e.fn === 'sub' || e.fn === 'mul') && vec(e.a) && vec(e.b);
   };
-  return loop.body.length > 0 && loop.body.every((s) => {
-    if (s.s === 'let') { const ok = vec(s.value); lets.add(s.name); return ok; }
-    return s.s === 'accum' && accs.has(s.name) && vec(s.value);
-  });
+  return (
+    loop.body.length > 0 &&
+    loop.body.every((s) => {
+      if (s.s === 'let') {
+        const ok = vec(s.value);
+        lets.add(s.name);
+        return ok;
+      }
+      return s.s === 'accum' && accs.has(s.name) && vec(s.value);
+    })
+  );
 }

@@ -31,8 +31,7 @@ export interface GpuOptions {
 
 const hasStore = (ss: readonly Stmt[]): boolean =>
   ss.some((s) => s.s === 'store' || (s.s === 'loop' && hasStore(s.body)));
-const hasAcc = (ss: readonly Stmt[]): boolean =>
-  ss.some((s) => s.s === 'acc' || (s.s === 'loop' && hasAcc(s.body)));
+const hasAcc = (ss: readonly Stmt[]): boolean => ss.some((s) => s.s === 'acc' || (s.s === 'loop' && hasAcc(s.body)));
 export function accumsIn(ss: readonly Stmt[], out = new Set<string>()): Set<string> {
   for (const s of ss) {
     if (s.s === 'accum') out.add(s.name);
@@ -84,7 +83,9 @@ const storesOrLoops = (ss: readonly Stmt[]) => ss.some((s) => s.s === 'store' ||
 function matmul(k: Kernel): GpuStrategy | null {
   const d = k.grid.length;
   if (d < 2) return null;
-  const gi = `g${d - 2}`, gj = `g${d - 1}`, batch = k.grid.slice(0, -2).map((_, i) => `g${i}`);
+  const gi = `g${d - 2}`,
+    gj = `g${d - 1}`,
+    batch = k.grid.slice(0, -2).map((_, i) => `g${i}`);
   const li = k.body.findIndex((s) => s.s === 'loop');
   if (li < 0) return null;
   const loop = k.body[li] as Loop;
@@ -100,7 +101,9 @@ function matmul(k: Kernel): GpuStrategy | null {
     !!l.ix && [...varsOf(l.ix)].every((x) => x === row || x === loop.var || batch.includes(x));
   const ab = over(ls[0], gi) && over(ls[1], gj) ? [0, 1] : over(ls[1], gi) && over(ls[0], gj) ? [1, 0] : null;
   if (!ab || [...vars(acc.value)].some((x) => ![gi, gj, loop.var, ...batch].includes(x))) return null;
-  const M = k.grid[d - 2], N = k.grid[d - 1], T = TILE_EDGE;
+  const M = k.grid[d - 2],
+    N = k.grid[d - 1],
+    T = TILE_EDGE;
   const tiles = k.grid.slice(0, -2).reduce((x, y) => x * y, 1) * Math.ceil(M / T) * Math.ceil(N / T);
   // else serial, unrolled: fewer loop trips than llvmpipe allows
   if (tiles === 0 || M * N < T * T || tileTrips(loop.extent) > LLVMPIPE_LOOP_LIMIT) return null;
@@ -116,6 +119,10 @@ export function chooseGpu(k: Kernel, opts: GpuOptions = {}): GpuStrategy {
   const wg = REDUCE_WORKGROUP_SIZE;
   if (tree) return { kind: 'tree', workgroupSize: wg, loops: tree, ...treeUnroll(k, tree, wg) };
   const expanded = cascadeSums(k);
-  return (opts.tile !== false ? matmul(expanded) : null)
-    ?? { kind: 'serial', ...chooseUnroll((u) => loopTrips(expanded.body, u)) };
+  return (
+    (opts.tile !== false ? matmul(expanded) : null) ?? {
+      kind: 'serial',
+      ...chooseUnroll((u) => loopTrips(expanded.body, u)),
+    }
+  );
 }

@@ -31,22 +31,29 @@ export function gpuStrategyOf(k: Kernel, opts: GpuOptions = {}): GpuStrategy {
 
 function printCpu(s: CpuStrategy): string {
   switch (s.kind) {
-    case 'plain': return 'plain';
-    case 'tile': return `tile ${s.lanes} lanes, rows <= ${s.maxRows}`;
-    case 'unroll': return `unroll x${s.factor} [${s.loops.join(', ')}]`;
-    case 'block': return `block ${s.loop} in <${s.lanes} x f32>`;
+    case 'plain':
+      return 'plain';
+    case 'tile':
+      return `tile ${s.lanes} lanes, rows <= ${s.maxRows}`;
+    case 'unroll':
+      return `unroll x${s.factor} [${s.loops.join(', ')}]`;
+    case 'block':
+      return `block ${s.loop} in <${s.lanes} x f32>`;
   }
 }
 
 /** the unroll factor and worst-case loop back-edges, where the kernel has loops */
 const printLoops = (s: { unroll: number; loopTrips: number }) =>
-  (s.loopTrips ? `, unroll x${s.unroll}, <= ${s.loopTrips} loop trips` : '');
+  s.loopTrips ? `, unroll x${s.unroll}, <= ${s.loopTrips} loop trips` : '';
 
 function printGpu(s: GpuStrategy): string {
   switch (s.kind) {
-    case 'serial': return `serial${printLoops(s)}`;
-    case 'tree': return `tree reduction, ${s.workgroupSize} threads, body[${s.loops.join(', ')}]${printLoops(s)}`;
-    case 'tile': return `tiled matmul ${s.edge}x${s.edge}, body[${s.loop}] a=load ${s.a} b=load ${s.b}`;
+    case 'serial':
+      return `serial${printLoops(s)}`;
+    case 'tree':
+      return `tree reduction, ${s.workgroupSize} threads, body[${s.loops.join(', ')}]${printLoops(s)}`;
+    case 'tile':
+      return `tiled matmul ${s.edge}x${s.edge}, body[${s.loop}] a=load ${s.a} b=load ${s.b}`;
   }
 }
 

@@ -4,33 +4,58 @@ import { numel } from '../ir/graph.js';
 import { printStrategy } from './opt.js';
 
 const SYM: Record<string, string> = {
-  add: '+', sub: '-', mul: '*', div: '/', idiv: '/', mod: '%',
-  lt: '<', le: '<=', gt: '>', ge: '>=', eq: '==', ne: '!=', and: '&&', or: '||',
+  add: '+',
+  sub: '-',
+  mul: '*',
+  div: '/',
+  idiv: '/',
+  mod: '%',
+  lt: '<',
+  le: '<=',
+  gt: '>',
+  ge: '>=',
+  eq: '==',
+  ne: '!=',
+  and: '&&',
+  or: '||',
 };
 
 export function printExpr(e: Expr): string {
   switch (e.e) {
-    case 'const': return e.type === 'f32' && Number.isInteger(e.value) ? `${e.value}.0` : String(e.value);
-    case 'var': return e.name;
-    case 'load': return `b${e.buf}[${printExpr(e.index)}]`;
-    case 'scalar': return `s${e.slot}`;
-    case 'unary': return `${e.fn}(${printExpr(e.a)})`;
-    case 'cast': return `${e.type}(${printExpr(e.a)})`;
-    case 'where': return `(${printExpr(e.cond)} ? ${printExpr(e.a)} : ${printExpr(e.b)})`;
+    case 'const':
+      return e.type === 'f32' && Number.isInteger(e.value) ? `${e.value}.0` : String(e.value);
+    case 'var':
+      return e.name;
+    case 'load':
+      return `b${e.buf}[${printExpr(e.index)}]`;
+    case 'scalar':
+      return `s${e.slot}`;
+    case 'unary':
+      return `${e.fn}(${printExpr(e.a)})`;
+    case 'cast':
+      return `${e.type}(${printExpr(e.a)})`;
+    case 'where':
+      return `(${printExpr(e.cond)} ? ${printExpr(e.a)} : ${printExpr(e.b)})`;
     case 'binary':
       return SYM[e.fn]
         ? `(${printExpr(e.a)} ${SYM[e.fn]} ${printExpr(e.b)})`
         : `${e.fn}(${printExpr(e.a)}, ${printExpr(e.b)})`;
-    case 'fma': return `fma(${printExpr(e.a)}, ${printExpr(e.b)}, ${printExpr(e.c)})`;
-    case 'random': return `${e.dist}#${e.draw}(${printExpr(e.index)}; ${e.pieces.map(printExpr).join(', ')})`;
+    case 'fma':
+      return `fma(${printExpr(e.a)}, ${printExpr(e.b)}, ${printExpr(e.c)})`;
+    case 'random':
+      return `${e.dist}#${e.draw}(${printExpr(e.index)}; ${e.pieces.map(printExpr).join(', ')})`;
   }
 }
 
 function printStmts(ss: readonly Stmt[], ind: string, out: string[], accs = new Map<string, string>()): void {
   for (const s of ss) {
     switch (s.s) {
-      case 'let': out.push(`${ind}${s.name} = ${printExpr(s.value)}`); break;
-      case 'store': out.push(`${ind}b${s.buf}[${printExpr(s.index)}] = ${printExpr(s.value)}`); break;
+      case 'let':
+        out.push(`${ind}${s.name} = ${printExpr(s.value)}`);
+        break;
+      case 'store':
+        out.push(`${ind}b${s.buf}[${printExpr(s.index)}] = ${printExpr(s.value)}`);
+        break;
       case 'acc':
         accs.set(s.name, s.fn);
         out.push(`${ind}${s.name}: ${s.type} = ${s.init} (${s.fn}${s.scheme ? `, ${s.scheme}` : ''})`);

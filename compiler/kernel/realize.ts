@@ -17,24 +17,28 @@ import { isReduce, isSource, isView, programRoots, toposort } from '../ir/graph.
 const BROADCAST = new Set(['expand', 'pad']);
 
 export interface Realization {
-  order: Node[];                       // every reachable node, sources first
+  order: Node[]; // every reachable node, sources first
   users: Map<number, Node[]>;
-  stored: Set<number>;                 // node ids that are materialized
-  reason: Map<number, string>;         // why (for `kiln inspect`)
+  stored: Set<number>; // node ids that are materialized
+  reason: Map<number, string>; // why (for `kiln inspect`)
 }
 
 export function realize(p: GraphProgram): Realization {
   const roots = programRoots(p);
   const order = toposort(roots);
   const users = new Map<number, Node[]>();
-  for (const n of order) for (const s of n.src) {
-    const u = users.get(s.id) ?? [];
-    if (!u.includes(n)) u.push(n);
-    users.set(s.id, u);
-  }
+  for (const n of order)
+    for (const s of n.src) {
+      const u = users.get(s.id) ?? [];
+      if (!u.includes(n)) u.push(n);
+      users.set(s.id, u);
+    }
   const stored = new Set<number>();
   const reason = new Map<number, string>();
-  const store = (n: Node, why: string) => { stored.add(n.id); reason.set(n.id, why); };
+  const store = (n: Node, why: string) => {
+    stored.add(n.id);
+    reason.set(n.id, why);
+  };
   for (const r of roots) if (!isSource(r.op)) store(r, 'root');
 
   const leaf = (s: Node) => stored.has(s.id) || s.op === 'input' || s.op === 'state';
@@ -42,10 +46,17 @@ export function realize(p: GraphProgram): Realization {
   const storedAbove = (n: Node): number => {
     const hits = new Set<number>();
     const seen = new Set<number>();
-    for (const todo = [n]; todo.length;) { // an explicit stack: graphs may be thousands of nodes deep
+    for (const todo = [n]; todo.length;) {
+      // an explicit stack: graphs may be thousands of nodes deep
       for (const u of users.get(todo.pop()!.id) ?? []) {
-        if (stored.has(u.id)) { hits.add(u.id); continue; }
-        if (!seen.has(u.id)) { seen.add(u.id); todo.push(u); }
+        if (stored.has(u.id)) {
+          hits.add(u.id);
+          continue;
+        }
+        if (!seen.has(u.id)) {
+          seen.add(u.id);
+          todo.push(u);
+        }
       }
     }
     return hits.size;
@@ -58,7 +69,8 @@ export function realize(p: GraphProgram): Realization {
       for (const s of todo.pop()!.src) {
         if (seen.has(s.id)) continue;
         seen.add(s.id);
-        if (leaf(s)) leaves.add(s.id); else todo.push(s);
+        if (leaf(s)) leaves.add(s.id);
+        else todo.push(s);
       }
     }
     return leaves.size;
@@ -75,16 +87,23 @@ export function realize(p: GraphProgram): Realization {
   // The decisions only ask for none, one or several stored values or leaves, so a summary keeps
   // at most two (the reasons' exact counts walk the graph, once per value stored for them).
   const index = new Map(order.map((n, i) => [n.id, i]));
-  const aboveHits: number[][] = order.map(() => []), aboveBroadcast = order.map(() => false);
-  const belowLeaves: number[][] = order.map(() => []), belowReduces = order.map(() => false);
-  const atMostTwo = (into: number[], id: number) => { if (into.length < 2 && !into.includes(id)) into.push(id); };
+  const aboveHits: number[][] = order.map(() => []),
+    aboveBroadcast = order.map(() => false);
+  const belowLeaves: number[][] = order.map(() => []),
+    belowReduces = order.map(() => false);
+  const atMostTwo = (into: number[], id: number) => {
+    if (into.length < 2 && !into.includes(id)) into.push(id);
+  };
   for (let changed = true; changed;) {
     changed = false;
     order.forEach((n, i) => {
       const leaves: number[] = [];
       let reduces = false;
       for (const s of n.src) {
-        if (leaf(s)) { atMostTwo(leaves, s.id); continue; }
+        if (leaf(s)) {
+          atMostTwo(leaves, s.id);
+          continue;
+        }
         const j = index.get(s.id)!;
         if (isReduce(s.op) || belowReduces[j]) reduces = true;
         for (const id of belowLeaves[j]) atMostTwo(leaves, id);
@@ -98,7 +117,10 @@ export function realize(p: GraphProgram): Realization {
       let broadcast = false;
       for (const u of users.get(n.id) ?? []) {
         if (BROADCAST.has(u.op)) broadcast = true;
-        if (stored.has(u.id)) { atMostTwo(hits, u.id); continue; }
+        if (stored.has(u.id)) {
+          atMostTwo(hits, u.id);
+          continue;
+        }
         const j = index.get(u.id)!;
         if (aboveBroadcast[j]) broadcast = true;
         for (const id of aboveHits[j]) atMostTwo(hits, id);

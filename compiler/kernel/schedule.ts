@@ -59,14 +59,18 @@ export interface ScheduleOptions {
   maxStorageBuffers?: number;
 }
 
-
-export function schedule(graph: GraphProgram, layout: StateLayout = new StateLayout(), opts: ScheduleOptions = {}): KernelProgram {
+export function schedule(
+  graph: GraphProgram,
+  layout: StateLayout = new StateLayout(),
+  opts: ScheduleOptions = {},
+): KernelProgram {
   const gp = opts.passes === false ? graph : runPasses(graph);
   const R = realize(gp);
   const plan = buildStages(gp, R);
   const { stages, primary, writer } = plan;
   const pos = new Map(R.order.map((n, i) => [n.id, i]));
-  const prio = (s: SStage) => (pos.get(s.node.id) ?? 0) * 2 + (s.copy ? 1 : 0) + (s.dest.kind === 'cell' && s.copy ? 1e9 : 0);
+  const prio = (s: SStage) =>
+    (pos.get(s.node.id) ?? 0) * 2 + (s.copy ? 1 : 0) + (s.dest.kind === 'cell' && s.copy ? 1e9 : 0);
   const uses = (n: Node) => R.users.get(n.id)?.length ?? 0;
 
   // -- rule 2: multi-tensor clusters
@@ -75,12 +79,22 @@ export function schedule(graph: GraphProgram, layout: StateLayout = new StateLay
   const inMulti = new Set<number>();
   if (opts.multiTensor !== false) {
     units.push(...clusterUpdates(stages, primary, prio, uses));
-    for (const [i, u] of units.entries()) for (const c of u) for (const s of c) { unitOf.set(s.id, i); inMulti.add(s.id); }
+    for (const [i, u] of units.entries())
+      for (const c of u)
+        for (const s of c) {
+          unitOf.set(s.id, i);
+          inMulti.add(s.id);
+        }
   }
-  for (const s of stages) if (!unitOf.has(s.id)) { unitOf.set(s.id, units.length); units.push([[s]]); }
+  for (const s of stages)
+    if (!unitOf.has(s.id)) {
+      unitOf.set(s.id, units.length);
+      units.push([[s]]);
+    }
 
   // -- rules 3 and 4: list scheduling
-  const minPar = opts.minParallel ?? 4096, serialWork = opts.serialWork ?? 4096;
+  const minPar = opts.minParallel ?? 4096,
+    serialWork = opts.serialWork ?? 4096;
   const plans: KernelPlan[] = [];
   let cur: { stages: SStage[]; grid: number[] } | null = null;
   const unitStages = (u: number) => units[u].flat();
@@ -88,20 +102,27 @@ export function schedule(graph: GraphProgram, layout: StateLayout = new StateLay
   const pending = new Set(units.keys());
   // ready units (every dependency outside the unit done), kept by counting: a graph of thousands
   // of stages is scheduled in time linear in its dependencies, not quadratic
-  const waiting = units.map(() => 0), dependents = new Map<number, number[]>();
-  for (const u of units.keys()) for (const s of unitStages(u)) for (const d of s.deps) {
-    if (unitOf.get(d) === u) continue;
-    waiting[u]++;
-    const ws = dependents.get(d);
-    if (ws) ws.push(u); else dependents.set(d, [u]);
-  }
+  const waiting = units.map(() => 0),
+    dependents = new Map<number, number[]>();
+  for (const u of units.keys())
+    for (const s of unitStages(u))
+      for (const d of s.deps) {
+        if (unitOf.get(d) === u) continue;
+        waiting[u]++;
+        const ws = dependents.get(d);
+        if (ws) ws.push(u);
+        else dependents.set(d, [u]);
+      }
   const ready = new Set([...units.keys()].filter((u) => waiting[u] === 0));
   const take = (u: number, ss: SStage[]) => {
     pending.delete(u);
     ready.delete(u);
     for (const s of ss) for (const w of dependents.get(s.id) ?? []) if (--waiting[w] === 0) ready.add(w);
   };
-  const close = () => { if (cur) plans.push({ kind: 'fused', ...cur, reason: 'next stage cannot share its grid' }); cur = null; };
+  const close = () => {
+    if (cur) plans.push({ kind: 'fused', ...cur, reason: 'next stage cannot share its grid' });
+    cur = null;
+  };
   const join = (s: SStage): number[] | null => {
     if (!cur || inMulti.has(s.id)) return null;
     const dims = squeezed(s.node.shape).map(([, n]) => n);
@@ -111,30 +132,37 @@ export function schedule(graph: GraphProgram, layout: StateLayout = new StateLay
     // the serial path (work per grid point) may grow past running the two kernels back to back
     // only while the grid keeps >= minParallel points or each point stays within serialWork
     const w = cur.stages.reduce((a, t) => a + t.work, 0);
-    const before = w / numel(cur.grid) + s.work / numel(dims), after = (w + s.work) / numel(grid);
+    const before = w / numel(cur.grid) + s.work / numel(dims),
+      after = (w + s.work) / numel(grid);
     if (numel(grid) < minPar && after > before * (1 + 1e-9) && after > serialWork) return null;
     const here = new Set([...cur.stages, s].map((t) => t.id));
-    for (const t of [...cur.stages, s]) for (const l of t.loads) {
-      const p = primary.get(l.node.id);
-      const w = l.node.op === 'state' ? writer.get(l.node.arg.cell) : undefined;
-      if (!(p && here.has(p.id) && p !== t) && !(w && here.has(w.id) && w !== t)) continue;
-      const sq = squeezed(l.node.shape);
-      if (sq.length < k) return null;
-      for (let j = 0; j < k; j++) if (sq[j][1] !== grid[j] || !isVarIx(l.idx[sq[j][0]], `g${j}`)) return null;
-    }
+    for (const t of [...cur.stages, s])
+      for (const l of t.loads) {
+        const p = primary.get(l.node.id);
+        const w = l.node.op === 'state' ? writer.get(l.node.arg.cell) : undefined;
+        if (!(p && here.has(p.id) && p !== t) && !(w && here.has(w.id) && w !== t)) continue;
+        const sq = squeezed(l.node.shape);
+        if (sq.length < k) return null;
+        for (let j = 0; j < k; j++) if (sq[j][1] !== grid[j] || !isVarIx(l.idx[sq[j][0]], `g${j}`)) return null;
+      }
     return grid;
   };
   while (pending.size) {
     const rs = [...ready].sort((a, b) => uprio[a] - uprio[b]);
     if (!rs.length) throw new Error('kiln scheduler: cyclic stage dependencies');
     let joined = false;
-    if (cur) for (const u of rs) {
-      const c = units[u];
-      if (c.length !== 1 || c[0].length !== 1) continue;
-      const g = join(c[0][0]);
-      if (!g) continue;
-      cur.stages.push(c[0][0]); cur.grid = g; take(u, c[0]); joined = true; break;
-    }
+    if (cur)
+      for (const u of rs) {
+        const c = units[u];
+        if (c.length !== 1 || c[0].length !== 1) continue;
+        const g = join(c[0][0]);
+        if (!g) continue;
+        cur.stages.push(c[0][0]);
+        cur.grid = g;
+        take(u, c[0]);
+        joined = true;
+        break;
+      }
     if (joined) continue;
     close();
     const u = rs[0];
@@ -157,27 +185,40 @@ function siblings(plans: KernelPlan[]): KernelPlan[] {
   for (const p of plans) {
     const prev = out[out.length - 1];
     const mine = p.kind === 'fused' ? [{ stages: p.stages, grid: p.grid }] : null;
-    const theirs = prev?.kind === 'fused' ? [{ stages: prev.stages, grid: prev.grid }] : prev?.kind === 'concat' ? prev.parts : null;
+    const theirs =
+      prev?.kind === 'fused' ? [{ stages: prev.stages, grid: prev.grid }] : prev?.kind === 'concat' ? prev.parts : null;
     if (mine && theirs) {
       const parts = [...theirs, ...mine];
       const g0 = parts.reduce((a, q) => (q.grid.length > a.length ? q.grid : a), parts[0].grid);
       let k = g0.length;
-      for (const q of parts) { let j = 0; while (j < q.grid.length && j < g0.length && q.grid[j] === g0[j]) j++; k = Math.min(k, j); }
+      for (const q of parts) {
+        let j = 0;
+        while (j < q.grid.length && j < g0.length && q.grid[j] === g0[j]) j++;
+        k = Math.min(k, j);
+      }
       if (prev.kind === 'concat') k = Math.min(k, prev.axis);
       const ids = new Set(theirs.flatMap((q) => q.stages.map((s) => s.id)));
-      const ok = k >= 1 && (prev.kind !== 'concat' || k === prev.axis)
-        && parts.every((q) => q.grid.length <= k + 1 && q.stages.length === 1)
-        && parts.some((q) => q.grid.length === k + 1)
-        && !mine[0].stages.some((s) => [...s.deps].some((d) => ids.has(d)));
+      const ok =
+        k >= 1 &&
+        (prev.kind !== 'concat' || k === prev.axis) &&
+        parts.every((q) => q.grid.length <= k + 1 && q.stages.length === 1) &&
+        parts.some((q) => q.grid.length === k + 1) &&
+        !mine[0].stages.some((s) => [...s.deps].some((d) => ids.has(d)));
       if (ok) {
         const ext = (q: { grid: number[] }) => (q.grid.length > k ? q.grid[k] : 1);
         // only narrow axes: along a wide one each part vectorizes (unit stride across points),
         // which a concatenated axis with a different body at its end loses (MLP dW1 = gᵀ·x
         // [256,784] + db1 joined ran 40x slower on native)
-        if (!parts.every((q) => ext(q) < NARROW_AXIS)) { out.push(p); continue; }
+        if (!parts.every((q) => ext(q) < NARROW_AXIS)) {
+          out.push(p);
+          continue;
+        }
         const points = numel(g0.slice(0, k)) * parts.reduce((a, q) => a + ext(q), 0);
         const merged = parts.reduce((a, q) => a + (work([q]) / numel(q.grid)) * points, 0);
-        if (merged <= 2 * work(parts)) { out[out.length - 1] = { kind: 'concat', parts, axis: k }; continue; }
+        if (merged <= 2 * work(parts)) {
+          out[out.length - 1] = { kind: 'concat', parts, axis: k };
+          continue;
+        }
       }
     }
     out.push(p);

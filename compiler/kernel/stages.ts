@@ -23,18 +23,24 @@ export interface SStage {
   copy: boolean;
   loads: Load[];
   ops: string[];
-  deps: Set<number>;     // stage ids that must run first
-  identity: boolean;     // every load reads the element the stage writes (pure elementwise, same size)
-  work: number;          // flops + 4-byte words moved over the stage's whole iteration space
-  local?: boolean;       // set by the scheduler: a temporary of one update cluster, never stored
+  deps: Set<number>; // stage ids that must run first
+  identity: boolean; // every load reads the element the stage writes (pure elementwise, same size)
+  work: number; // flops + 4-byte words moved over the stage's whole iteration space
+  local?: boolean; // set by the scheduler: a temporary of one update cluster, never stored
 }
 
-export interface StagePlan { stages: SStage[]; primary: Map<number, SStage>; writer: Map<number, SStage> }
+export interface StagePlan {
+  stages: SStage[];
+  primary: Map<number, SStage>;
+  writer: Map<number, SStage>;
+}
 
 /** the index a stage uses for its own iteration in analysis: g0.. over its squeezed dims */
 export function analysisIdx(n: Node): Ix[] {
   const idx = n.shape.map(() => ixConst(0));
-  squeezed(n.shape).forEach(([p, ext], j) => { idx[p] = ixVar(`g${j}`, ext); });
+  squeezed(n.shape).forEach(([p, ext], j) => {
+    idx[p] = ixVar(`g${j}`, ext);
+  });
   return idx;
 }
 
@@ -46,7 +52,15 @@ export function buildStages(gp: GraphProgram, R: Realization): StagePlan {
     const writer = new Map<number, SStage>();
     const add = (node: Node, dest: StoreDestination, copy: boolean) => {
       const st: SStage = {
-        id: stages.length, node, dest, copy, loads: [], ops: [], deps: new Set(), identity: false, work: 0,
+        id: stages.length,
+        node,
+        dest,
+        copy,
+        loads: [],
+        ops: [],
+        deps: new Set(),
+        identity: false,
+        work: 0,
       };
       stages.push(st);
       if (!copy) primary.set(node.id, st);
@@ -80,17 +94,19 @@ export function buildStages(gp: GraphProgram, R: Realization): StagePlan {
       st.ops = a.ops;
       st.work = a.work;
       const mine = flatten(analysisIdx(st.node), st.node.shape);
-      st.identity = a.loads.every((l) =>
-        sameIx(flatten(l.idx, l.node.shape), mine) && numel(l.node.shape) === numel(st.node.shape));
+      st.identity = a.loads.every(
+        (l) => sameIx(flatten(l.idx, l.node.shape), mine) && numel(l.node.shape) === numel(st.node.shape),
+      );
     }
-    for (const st of stages) for (const l of st.loads) {
-      const p = primary.get(l.node.id);
-      if (p && p !== st) st.deps.add(p.id);
-      if (readsEntry(l, primary)) {
-        const w = writer.get(argOf(l.node, 'state').cell);
-        if (w && w !== st) w.deps.add(st.id);
+    for (const st of stages)
+      for (const l of st.loads) {
+        const p = primary.get(l.node.id);
+        if (p && p !== st) st.deps.add(p.id);
+        if (readsEntry(l, primary)) {
+          const w = writer.get(argOf(l.node, 'state').cell);
+          if (w && w !== st) w.deps.add(st.id);
+        }
       }
-    }
     // hazards that ordering cannot fix
     const bad: Node[] = [];
     const entryReaders = new Map<number, SStage[]>(); // of each cell's entry value, in stage order
@@ -98,7 +114,8 @@ export function buildStages(gp: GraphProgram, R: Realization): StagePlan {
       const cells = s.loads.filter((l) => readsEntry(l, primary)).map((l) => argOf(l.node, 'state').cell);
       for (const cell of new Set(cells)) {
         const rs = entryReaders.get(cell);
-        if (rs) rs.push(s); else entryReaders.set(cell, [s]);
+        if (rs) rs.push(s);
+        else entryReaders.set(cell, [s]);
       }
     }
     for (const [cell, w] of writer) {
@@ -124,7 +141,10 @@ export function dependsOn(stages: SStage[], a: SStage, b: SStage): boolean {
     const s = stack.pop()!;
     for (const d of stages[s].deps) {
       if (d === b.id) return true;
-      if (!seen.has(d)) { seen.add(d); stack.push(d); }
+      if (!seen.has(d)) {
+        seen.add(d);
+        stack.push(d);
+      }
     }
   }
   return false;

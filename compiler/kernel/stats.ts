@@ -5,7 +5,11 @@ import type { Expr, Kernel, KernelProgram, Stmt } from '../ir/kernel.js';
 import { exprChildren } from '../ir/kernel.js';
 import { numel } from '../ir/graph.js';
 
-export interface KernelCost { flops: number; bytesRead: number; bytesWritten: number }
+export interface KernelCost {
+  flops: number;
+  bytesRead: number;
+  bytesWritten: number;
+}
 
 /**
  * adds what evaluating `e` m times costs to c: its float ops and loads. Only float arithmetic
@@ -15,7 +19,8 @@ export function exprCost(e: Expr, m: number, c: KernelCost): void {
   if (e.e === 'load') c.bytesRead += 4 * m;
   else if (e.e === 'unary' && e.type === 'f32') c.flops += m;
   else if (e.e === 'binary' && e.a.type === 'f32') c.flops += m;
-  else if (e.e === 'fma') c.flops += 2 * m; // a multiply and an add
+  else if (e.e === 'fma')
+    c.flops += 2 * m; // a multiply and an add
   else if (e.e === 'random') c.flops += (e.dist === 'uniform' ? 1 : 6) * m; // float ops after the integer rounds
   for (const x of exprChildren(e)) exprCost(x, m, c);
 }
@@ -26,11 +31,23 @@ export function kernelCost(k: Kernel): KernelCost {
   const stmts = (ss: readonly Stmt[], m: number): void => {
     for (const s of ss) {
       switch (s.s) {
-        case 'let': expr(s.value, m); break;
-        case 'store': c.bytesWritten += 4 * m; expr(s.index, m); expr(s.value, m); break;
-        case 'accum': c.flops += m; expr(s.value, m); break;
-        case 'loop': stmts(s.body, m * s.extent); break;
-        default: break;
+        case 'let':
+          expr(s.value, m);
+          break;
+        case 'store':
+          c.bytesWritten += 4 * m;
+          expr(s.index, m);
+          expr(s.value, m);
+          break;
+        case 'accum':
+          c.flops += m;
+          expr(s.value, m);
+          break;
+        case 'loop':
+          stmts(s.body, m * s.extent);
+          break;
+        default:
+          break;
       }
     }
   };
@@ -51,14 +68,22 @@ export interface ProgramStats {
   minBytesPerRun?: number;
   peakBytes: number;
   perKernel: {
-    name: string; grid: number[]; ops: string[]; flops: number; bytesRead: number; bytesWritten: number;
+    name: string;
+    grid: number[];
+    ops: string[];
+    flops: number;
+    bytesRead: number;
+    bytesWritten: number;
     reason?: string;
   }[];
 }
 
 export function programStats(prog: KernelProgram & { minBytes?: number }): ProgramStats {
   const perKernel = prog.kernels.map((k) => ({ name: k.name, grid: k.grid, ...k.meta }));
-  const perRun = perKernel.filter((_, i) => { const w = prog.kernels[i].when; return !(w && !w.is); });
+  const perRun = perKernel.filter((_, i) => {
+    const w = prog.kernels[i].when;
+    return !(w && !w.is);
+  });
   return {
     kernels: prog.kernels.length,
     // a guarded pair (concatFlat's fast/general multi-tensor update) launches one of its two
@@ -75,9 +100,11 @@ export function programStats(prog: KernelProgram & { minBytes?: number }): Progr
 /** one line per kernel, for `kiln inspect` and test failures */
 export function printStats(prog: KernelProgram & { minBytes?: number }): string {
   const s = programStats(prog);
-  const lines = s.perKernel.map((k) =>
-    `${k.name} grid[${k.grid}] ops=${k.ops.join(',')} flops=${k.flops} ` +
-    `read=${k.bytesRead}B write=${k.bytesWritten}B${k.reason ? ` (${k.reason})` : ''}`);
+  const lines = s.perKernel.map(
+    (k) =>
+      `${k.name} grid[${k.grid}] ops=${k.ops.join(',')} flops=${k.flops} ` +
+      `read=${k.bytesRead}B write=${k.bytesWritten}B${k.reason ? ` (${k.reason})` : ''}`,
+  );
   lines.push(
     `${s.kernels} kernels, ${s.bytesPerRun} bytes moved (minimum ${s.minBytesPerRun ?? '?'}), ` +
       `peak ${s.peakBytes} bytes`,

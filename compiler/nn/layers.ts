@@ -10,10 +10,14 @@ export class Linear extends Module {
   readonly weight: Parameter;
   readonly bias: Parameter | null;
 
-  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: { bias?: boolean } | boolean = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    opts: { bias?: boolean } | boolean = {},
+  ) {
     super();
     if (typeof opts !== 'boolean') checkOptions('Linear', opts, ['bias']);
-    const withBias = typeof opts === 'boolean' ? opts : opts?.bias ?? true;
+    const withBias = typeof opts === 'boolean' ? opts : (opts?.bias ?? true);
     // PyTorch: kaiming_uniform_(a=sqrt(5)) gives U(±1/sqrt(fan_in)) for the weight, and the bias too
     // (bounds rounded to float32 first, as PyTorch passes them to uniform_: then the draws are bitwise PyTorch's)
     const bound = Math.fround(inFeatures > 0 ? 1 / Math.sqrt(inFeatures) : 0);
@@ -21,19 +25,21 @@ export class Linear extends Module {
       'weight',
       new Parameter({ shape: [outFeatures, inFeatures], data: uniform(outFeatures * inFeatures, -bound, bound) }),
     );
-    this.bias = withBias ? this.registerParameter(
-      'bias',
-      new Parameter({ shape: [outFeatures], data: uniform(outFeatures, -bound, bound) }),
-    ) : null;
+    this.bias = withBias
+      ? this.registerParameter(
+          'bias',
+          new Parameter({ shape: [outFeatures], data: uniform(outFeatures, -bound, bound) }),
+        )
+      : null;
   }
 
   forward(x: Tensor): Tensor {
     const last = x.shape[x.ndim - 1];
     if (x.ndim === 0 || last !== this.inFeatures) {
       throw new KilnError(
-        `Linear(${this.inFeatures}, ${this.outFeatures}): mat1 and mat2 shapes cannot be multiplied `
-        + `(${x.ndim ? x.numel() / last : 1}x${x.ndim ? last : 0} and ${this.inFeatures}x${this.outFeatures}); `
-        + `input shape ${fmtShape(x.shape)}`,
+        `Linear(${this.inFeatures}, ${this.outFeatures}): mat1 and mat2 shapes cannot be multiplied ` +
+          `(${x.ndim ? x.numel() / last : 1}x${x.ndim ? last : 0} and ${this.inFeatures}x${this.outFeatures}); ` +
+          `input shape ${fmtShape(x.shape)}`,
       );
     }
     const y = x.matmul(this.weight.t());
@@ -42,11 +48,15 @@ export class Linear extends Module {
 }
 
 export class ReLU extends Module {
-  forward(x: Tensor): Tensor { return x.relu(); }
+  forward(x: Tensor): Tensor {
+    return x.relu();
+  }
 }
 
-const SQRT1_2 = Math.SQRT1_2, GELU_PDF = (2 / Math.sqrt(Math.PI)) * Math.SQRT1_2 * 0.5;
-const TANH_BETA = Math.SQRT2 * (2 / Math.sqrt(Math.PI)) * 0.5, TANH_KAPPA = 0.044715;
+const SQRT1_2 = Math.SQRT1_2,
+  GELU_PDF = (2 / Math.sqrt(Math.PI)) * Math.SQRT1_2 * 0.5;
+const TANH_BETA = Math.SQRT2 * (2 / Math.sqrt(Math.PI)) * 0.5,
+  TANH_KAPPA = 0.044715;
 
 /**
  * PyTorch's GELU: x * Φ(x). approximate 'none' (the default) is x/2 (1 + erf(x/√2)) with PyTorch's
@@ -64,7 +74,9 @@ export class GELU extends Module {
     }
     this.approximate = approximate;
   }
-  forward(x: Tensor): Tensor { return gelu(x, { approximate: this.approximate }); }
+  forward(x: Tensor): Tensor {
+    return gelu(x, { approximate: this.approximate });
+  }
 }
 
 /** PyTorch's F.gelu (see GELU) */
@@ -74,8 +86,13 @@ function gelu(input: Tensor, opts: { approximate?: 'none' | 'tanh' } = {}): Tens
   if (opts.approximate === 'tanh') {
     const tanhInner = (t: Tensor) => t.mul(t).mul(t).mul(TANH_KAPPA).add(t).mul(TANH_BETA).tanh();
     return withVjp(x.mul(0.5).mul(tanhInner(x).add(1)), [x], (g) => {
-      const th = tanhInner(xd), left = xd.mul(0.5);
-      const innerDerivative = xd.mul(xd).mul(3 * TANH_KAPPA).add(1).mul(TANH_BETA);
+      const th = tanhInner(xd),
+        left = xd.mul(0.5);
+      const innerDerivative = xd
+        .mul(xd)
+        .mul(3 * TANH_KAPPA)
+        .add(1)
+        .mul(TANH_BETA);
       const right = left.mul(th.mul(th).neg().add(1)).mul(innerDerivative);
       return [g.mul(th.add(1).mul(0.5).add(right))];
     });
@@ -99,7 +116,9 @@ export class Sequential extends Module {
     for (const m of this._children.values()) y = m.forward(y);
     return y;
   }
-  get length(): number { return this._children.size; }
+  get length(): number {
+    return this._children.size;
+  }
   at(i: number): Module {
     const m = this._children.get(String(i < 0 ? i + this.length : i));
     if (!m) throw new KilnError(`index ${i} is out of range`);

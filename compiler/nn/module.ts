@@ -12,13 +12,25 @@ export abstract class Module {
 
   abstract forward(...args: Tensor[]): Tensor;
   /** `module.call(x)` is `module.forward(x)`, as `module(x)` is in PyTorch */
-  call(...args: Tensor[]): Tensor { return this.forward(...args); }
+  call(...args: Tensor[]): Tensor {
+    return this.forward(...args);
+  }
 
-  registerParameter(name: string, p: Parameter): Parameter { this._params.set(name, p); return p; }
-  registerModule(name: string, m: Module): Module { this._children.set(name, m); return m; }
+  registerParameter(name: string, p: Parameter): Parameter {
+    this._params.set(name, p);
+    return p;
+  }
+  registerModule(name: string, m: Module): Module {
+    this._children.set(name, m);
+    return m;
+  }
 
-  *namedChildren(): Generator<[string, Module]> { yield* this._children; }
-  children(): Module[] { return [...this._children.values()]; }
+  *namedChildren(): Generator<[string, Module]> {
+    yield* this._children;
+  }
+  children(): Module[] {
+    return [...this._children.values()];
+  }
 
   *namedParameters(prefix = ''): Generator<[string, Parameter]> {
     const seen = new Set<Parameter>();
@@ -32,7 +44,9 @@ export abstract class Module {
     for (const [n, p] of this._params) yield [prefix + n, p];
     for (const [n, m] of this._children) yield* m.walkParameters(`${prefix}${n}.`);
   }
-  parameters(): Parameter[] { return [...this.namedParameters()].map(([, p]) => p); }
+  parameters(): Parameter[] {
+    return [...this.namedParameters()].map(([, p]) => p);
+  }
 
   /**
    * Current values, keyed like PyTorch (`0.weight`); throws asking for `await step.sync()` when
@@ -65,11 +79,15 @@ export abstract class Module {
       // PyTorch's sentence, with kiln's shapes (`[5, 10]`, as every kiln message) for its torch.Size
       if (!Array.isArray(v.shape) || v.shape.join() !== p.cell.shape.join()) {
         const theirs = Array.isArray(v.shape) ? fmtShape(v.shape) : String(v.shape);
-        errors.push(`size mismatch for ${k}: copying a param with shape ${theirs} from checkpoint, `
-          + `the shape in current model is ${fmtShape(p.cell.shape)}.`);
+        errors.push(
+          `size mismatch for ${k}: copying a param with shape ${theirs} from checkpoint, ` +
+            `the shape in current model is ${fmtShape(p.cell.shape)}.`,
+        );
       } else if (!v.data || v.data.length !== p.cell.data.length) {
-        errors.push(`size mismatch for ${k}: ${v.data?.length ?? 0} values for shape ${fmtShape(v.shape)} `
-          + `in checkpoint, expected ${p.cell.data.length}.`);
+        errors.push(
+          `size mismatch for ${k}: ${v.data?.length ?? 0} values for shape ${fmtShape(v.shape)} ` +
+            `in checkpoint, expected ${p.cell.data.length}.`,
+        );
       }
     }
     // PyTorch puts the key errors first: missing, then unexpected
@@ -91,7 +109,9 @@ export abstract class Module {
     for (const c of this._children.values()) c.train(mode);
     return this;
   }
-  eval(): this { return this.train(false); }
+  eval(): this {
+    return this.train(false);
+  }
 
   /** PyTorch's `model.zero_grad()`: clears every parameter's gradient (set to None) */
   zeroGrad(setToNone = true): void {

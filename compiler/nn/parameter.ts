@@ -11,7 +11,11 @@ import { checkSize } from '../view-args.js';
 
 let paramCount = 0;
 
-export interface TensorData { shape: number[]; data: ArrayLike<number>; dtype?: DType }
+export interface TensorData {
+  shape: number[];
+  data: ArrayLike<number>;
+  dtype?: DType;
+}
 
 export class Parameter extends Tensor {
   readonly cell: TensorCell;
@@ -48,13 +52,20 @@ export class Parameter extends Tensor {
       }
       n = this.hostNode.node;
     }
-    if (this.requiresGrad) { gradNodes.add(n); leafTensors.set(n, this); }
+    if (this.requiresGrad) {
+      gradNodes.add(n);
+      leafTensors.set(n, this);
+    }
     return n;
   }
 
   /** the current value (throws asking for `await step.sync()` when only an asynchronous device has it) */
-  override get data(): Float32Array { return this.cell.read('Parameter.data') as Float32Array; }
-  override set data(values: ArrayLike<number>) { this.cell.writeInOrder(values); }
+  override get data(): Float32Array {
+    return this.cell.read('Parameter.data') as Float32Array;
+  }
+  override set data(values: ArrayLike<number>) {
+    this.cell.writeInOrder(values);
+  }
 
   override get grad(): Tensor | null {
     const t = currentTrace();
@@ -68,11 +79,16 @@ export class Parameter extends Tensor {
   }
   override set grad(g: Tensor | null) {
     if (g && g.shape.join() !== this.cell.shape.join()) {
-      throw new KilnError('assigned grad has data of a different size: '
-        + `expected ${fmtShape(this.cell.shape)}, got ${fmtShape(g.shape)}`);
+      throw new KilnError(
+        'assigned grad has data of a different size: ' +
+          `expected ${fmtShape(this.cell.shape)}, got ${fmtShape(g.shape)}`,
+      );
     }
     const t = currentTrace();
-    if (t) { t.assign(this.gradCell, g ? g.float().node : null); return; }
+    if (t) {
+      t.assign(this.gradCell, g ? g.float().node : null);
+      return;
+    }
     const values = g && Float32Array.from(g.data); // host write, in call order: becomes the latest
     stateQueue.apply(() => {
       if (values) this.gradCell.write(values);
@@ -83,9 +99,14 @@ export class Parameter extends Tensor {
   /** in-place update of the value inside a trace (optimizers use this) */
   assign(value: Tensor): void {
     const t = currentTrace();
-    if (!t) { this.cell.writeInOrder(value.data); return; }
+    if (!t) {
+      this.cell.writeInOrder(value.data);
+      return;
+    }
     t.assign(this.cell, value.node);
   }
 
-  override toString(): string { return `Parameter(${fmtShape(this.cell.shape)})`; }
+  override toString(): string {
+    return `Parameter(${fmtShape(this.cell.shape)})`;
+  }
 }

@@ -6,7 +6,13 @@ import { KilnError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { Parameter } from '../nn/parameter.js';
 import {
-  Optimizer, pyNum, withDefaults, type GroupView, type ParamGroup, type ParamState, type Params,
+  Optimizer,
+  pyNum,
+  withDefaults,
+  type GroupView,
+  type ParamGroup,
+  type ParamState,
+  type Params,
 } from './optimizer.js';
 
 export interface AdagradOptions {
@@ -40,9 +46,13 @@ export class Adagrad extends Optimizer<AdagradOptions> {
   }
 
   /** every parameter has state from the start (step 0) */
-  override hasState(): boolean { return true; }
+  override hasState(): boolean {
+    return true;
+  }
 
-  stateKeys(): string[] { return ['sum']; }
+  stateKeys(): string[] {
+    return ['sum'];
+  }
 
   protected update(p: Parameter, g: Tensor, o: GroupView<AdagradOptions>, st: ParamState): void {
     const step = st.incrementStep();

@@ -10,7 +10,13 @@ import { checkOptions } from '../options.js';
 import type { Tensor } from '../tensor.js';
 import type { Parameter } from '../nn/parameter.js';
 import {
-  Optimizer, pyNum, withDefaults, type GroupView, type ParamGroup, type ParamState, type Params,
+  Optimizer,
+  pyNum,
+  withDefaults,
+  type GroupView,
+  type ParamGroup,
+  type ParamState,
+  type Params,
 } from './optimizer.js';
 
 export interface AdamOptions {
@@ -37,7 +43,12 @@ export function validateAdam(o: AdamOptions): void {
 }
 
 const adamDefaults = (): AdamOptions => ({
-  lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false,
+  lr: 1e-3,
+  betas: [0.9, 0.999],
+  eps: 1e-8,
+  weightDecay: 0,
+  amsgrad: false,
+  maximize: false,
   decoupledWeightDecay: false,
 });
 
@@ -46,14 +57,18 @@ export class Adam extends Optimizer<AdamOptions> {
     super(params, withDefaults(new.target.name, adamDefaults(), opts));
   }
 
-  protected validate(o: AdamOptions): void { validateAdam(o); }
+  protected validate(o: AdamOptions): void {
+    validateAdam(o);
+  }
 
   stateKeys(g: ParamGroup<AdamOptions>): string[] {
     return g.amsgrad ? ['expAvg', 'expAvgSq', 'maxExpAvgSq'] : ['expAvg', 'expAvgSq'];
   }
 
   protected update(p: Parameter, g: Tensor, o: GroupView<AdamOptions>, st: ParamState): void {
-    const lr = o.num('lr'), beta1 = o.num('betas', 0), beta2 = o.num('betas', 1);
+    const lr = o.num('lr'),
+      beta1 = o.num('betas', 0),
+      beta2 = o.num('betas', 1);
     let grad = o.flag('maximize') ? g.neg() : g;
     const step = st.incrementStep();
     let param: Tensor = p;
@@ -84,7 +99,11 @@ export class Adam extends Optimizer<AdamOptions> {
 export class AdamW extends Adam {
   constructor(params: Params<AdamOptions>, opts: Partial<AdamOptions> = {}) {
     // torch.optim.AdamW has no such keyword: it is what AdamW is
-    checkOptions('AdamW', opts, Object.keys(adamDefaults()).filter((k) => k !== 'decoupledWeightDecay'));
+    checkOptions(
+      'AdamW',
+      opts,
+      Object.keys(adamDefaults()).filter((k) => k !== 'decoupledWeightDecay'),
+    );
     super(params, { weightDecay: 1e-2, ...opts, decoupledWeightDecay: true });
   }
 }

@@ -1,5 +1,11 @@
 export {
-  Optimizer, ParamState, GroupView, type ParamGroup, type ParamGroupInput, type Params, type OptimizerStateDict,
+  Optimizer,
+  ParamState,
+  GroupView,
+  type ParamGroup,
+  type ParamGroupInput,
+  type Params,
+  type OptimizerStateDict,
 } from './optimizer.js';
 export { Adam, AdamW, type AdamOptions } from './adam.js';
 export { Adagrad, type AdagradOptions } from './adagrad.js';

@@ -14,17 +14,32 @@ import { GuardCell, LiveHostCell } from '../state.js';
 import { currentTrace } from '../trace-context.js';
 import type { HostScalar } from '../host-scalar.js';
 import {
-  GUARD_RULES, hyperName, paramGroupPath, type GuardRule, type HyperValueRef, type OptimizerGuardRef,
+  GUARD_RULES,
+  hyperName,
+  paramGroupPath,
+  type GuardRule,
+  type HyperValueRef,
+  type OptimizerGuardRef,
 } from '../../runtime/hyper-ref.js';
 
 /** a live hyperparameter's host cell; `ref` says which (kiln build reads it, never the name) */
 export class HyperCell extends LiveHostCell {
-  constructor(readonly ref: HyperValueRef, read: () => number) { super(hyperName(ref), read); }
+  constructor(
+    readonly ref: HyperValueRef,
+    read: () => number,
+  ) {
+    super(hyperName(ref), read);
+  }
 }
 
 /** a structural choice's guard cell; `ref` says which */
 export class HyperGuardCell extends GuardCell {
-  constructor(readonly ref: OptimizerGuardRef, holds: () => boolean) { super(hyperName(ref), holds); }
+  constructor(
+    readonly ref: OptimizerGuardRef,
+    holds: () => boolean,
+  ) {
+    super(hyperName(ref), holds);
+  }
 }
 
 export class LiveHyper {

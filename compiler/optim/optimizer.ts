@@ -22,15 +22,27 @@ export type Params<O> = Iterable<Parameter> | Iterable<ParamGroupInput<O>>;
 
 /** what an update reads of its group: live numbers and guarded structural choices */
 export class GroupView<O> {
-  constructor(private readonly live: LiveHyper, readonly index: number, readonly group: ParamGroup<O>) {}
+  constructor(
+    private readonly live: LiveHyper,
+    readonly index: number,
+    readonly group: ParamGroup<O>,
+  ) {}
   /** a numeric hyperparameter, read at run time (float64 on the host) */
-  num(key: keyof O & string, i?: number): HostScalar { return this.live.num(this.index, key, i); }
+  num(key: keyof O & string, i?: number): HostScalar {
+    return this.live.num(this.index, key, i);
+  }
   /** a structural choice (`group[key]` is truthy), baked into the trace and guarded */
-  flag(key: keyof O & string): boolean { return this.live.is(this.index, key, 'flag'); }
+  flag(key: keyof O & string): boolean {
+    return this.live.is(this.index, key, 'flag');
+  }
   /** `group[key] != 0` (PyTorch's `if weight_decay != 0:`), baked and guarded */
-  nonzero(key: keyof O & string): boolean { return this.live.is(this.index, key, 'nonzero'); }
+  nonzero(key: keyof O & string): boolean {
+    return this.live.is(this.index, key, 'nonzero');
+  }
   /** `group[key] > 0` (RMSprop's `if momentum > 0:`), baked and guarded */
-  positive(key: keyof O & string): boolean { return this.live.is(this.index, key, 'positive'); }
+  positive(key: keyof O & string): boolean {
+    return this.live.is(this.index, key, 'positive');
+  }
 }
 
 /**
@@ -55,16 +67,19 @@ export function withDefaults<O extends object>(owner: string, defaults: O, opts:
 }
 
 const describe = (v: unknown) =>
-  (typeof v === 'string' ? `string '${v}'` : Array.isArray(v) ? `[${v.join(', ')}]` : String(v));
+  typeof v === 'string' ? `string '${v}'` : Array.isArray(v) ? `[${v.join(', ')}]` : String(v);
 
 /** hyperparameters of the type their defaults have (JS compares '0.1' < 0 without complaint) */
 function checkHyperTypes(owner: string, group: Record<string, unknown>, defaults: Record<string, unknown>): void {
   for (const [k, dv] of Object.entries(defaults)) {
     const v = group[k];
     if (v === undefined) continue; // a required option left out: addParamGroup names it
-    const ok = typeof dv === 'boolean' ? typeof v === 'boolean'
-      : Array.isArray(dv) ? Array.isArray(v) && v.length === dv.length && v.every((x) => typeof x === 'number')
-        : typeof v === 'number';
+    const ok =
+      typeof dv === 'boolean'
+        ? typeof v === 'boolean'
+        : Array.isArray(dv)
+          ? Array.isArray(v) && v.length === dv.length && v.every((x) => typeof x === 'number')
+          : typeof v === 'number';
     if (!ok) {
       const want = typeof dv === 'boolean' ? 'a boolean' : Array.isArray(dv) ? `${dv.length} numbers` : 'a number';
       throw new KilnError(`${owner}: ${k} must be ${want}, got ${describe(v)}`);
@@ -80,14 +95,16 @@ export abstract class Optimizer<O extends object> {
   private layout = 0;
 
   /** @internal its number in the records of its live host values and guards (runtime/hyper-ref.ts) */
-  get liveId(): number { return this.live.optimizer; }
+  get liveId(): number {
+    return this.live.optimizer;
+  }
 
-  constructor(params: Params<O>, readonly defaults: O) {
+  constructor(
+    params: Params<O>,
+    readonly defaults: O,
+  ) {
     this.checkGroup(defaults, this.constructor.name); // PyTorch checks the keywords before looking at the parameters
-    this.live = new LiveHyper(
-      optimizerCount++,
-      (gi) => this.paramGroups[gi] as Record<string, unknown> | undefined,
-    );
+    this.live = new LiveHyper(optimizerCount++, (gi) => this.paramGroups[gi] as Record<string, unknown> | undefined);
     if (params instanceof Tensor) {
       throw new KilnError(
         `params argument given to the optimizer should be an iterable of Tensors or dicts, but got ${params}`,
@@ -95,9 +112,10 @@ export abstract class Optimizer<O extends object> {
     }
     const list = [...(params as Iterable<unknown>)];
     if (list.length === 0) throw new KilnError('optimizer got an empty parameter list');
-    const groups = list[0] instanceof Tensor
-      ? [{ params: list as Parameter[] } as unknown as ParamGroupInput<O>]
-      : (list as ParamGroupInput<O>[]);
+    const groups =
+      list[0] instanceof Tensor
+        ? [{ params: list as Parameter[] } as unknown as ParamGroupInput<O>]
+        : (list as ParamGroupInput<O>[]);
     for (const g of groups) this.addParamGroup(g);
   }
 
@@ -168,7 +186,9 @@ export abstract class Optimizer<O extends object> {
   }
 
   /** the per-parameter state a step reads: a loaded state without one is PyTorch's KeyError */
-  requiredStateKeys(group: ParamGroup<O>): string[] { return this.hasStep ? ['step', ...this.stateKeys(group)] : []; }
+  requiredStateKeys(group: ParamGroup<O>): string[] {
+    return this.hasStep ? ['step', ...this.stateKeys(group)] : [];
+  }
 
   /** one parameter's update inside a trace */
   protected abstract update(p: Parameter, grad: Tensor, group: GroupView<O>, state: ParamState): void;
@@ -177,7 +197,9 @@ export abstract class Optimizer<O extends object> {
   abstract stateKeys(group: ParamGroup<O>): string[];
 
   /** whether stateDict shows `step` (SGD has none) */
-  get hasStep(): boolean { return true; }
+  get hasStep(): boolean {
+    return true;
+  }
 
   /** eager state creation (Adagrad creates its state in the constructor) */
   protected initGroup(_group: ParamGroup<O>): void {}
@@ -185,19 +207,25 @@ export abstract class Optimizer<O extends object> {
   /** the parameter's state, created empty if new */
   stateOf(p: Parameter): ParamState {
     let st = this.state.get(p);
-    if (!st) { st = new ParamState(p); this.state.set(p, st); }
+    if (!st) {
+      st = new ParamState(p);
+      this.state.set(p, st);
+    }
     return st;
   }
 
   /** whether the parameter has state PyTorch would show in state_dict() */
-  hasState(st: ParamState): boolean { return st.step.value > 0; }
+  hasState(st: ParamState): boolean {
+    return st.step.value > 0;
+  }
 
   /** sets every gradient to None (default) or to zeros */
   zeroGrad(setToNone = true): void {
-    for (const g of this.paramGroups) for (const p of g.params) {
-      if (setToNone) p.grad = null;
-      else if (p.grad) p.grad = zeros(p.shape);
-    }
+    for (const g of this.paramGroups)
+      for (const p of g.params) {
+        if (setToNone) p.grad = null;
+        else if (p.grad) p.grad = zeros(p.shape);
+      }
   }
 
   step(): void {
@@ -221,8 +249,12 @@ export abstract class Optimizer<O extends object> {
   }
 
   /** PyTorch's layout: state by parameter index, groups with their options and param indices */
-  stateDict(): OptimizerStateDict { return optimizerStateDict(this); }
+  stateDict(): OptimizerStateDict {
+    return optimizerStateDict(this);
+  }
 
   /** PyTorch's rules and errors; a dict that does not fit changes nothing */
-  loadStateDict(sd: OptimizerStateDict): void { loadOptimizerState(this, sd); }
+  loadStateDict(sd: OptimizerStateDict): void {
+    loadOptimizerState(this, sd);
+  }
 }

@@ -7,7 +7,10 @@ import { currentTrace } from '../trace-context.js';
 import type { HostScalar } from '../host-scalar.js';
 import type { Parameter } from '../nn/parameter.js';
 
-interface Init { value: number | Float32Array; defined: boolean }
+interface Init {
+  value: number | Float32Array;
+  defined: boolean;
+}
 
 export class ParamState {
   /** steps taken; also tells whether the parameter has state yet (SGD hides it from stateDict) */
@@ -15,7 +18,9 @@ export class ParamState {
   readonly tensors = new Map<string, TensorCell>();
   private readonly inits = new Map<string, Init>();
 
-  constructor(readonly param: Parameter) { this.step = new HostCell(`${param.cell.name}.step`, 0); }
+  constructor(readonly param: Parameter) {
+    this.step = new HostCell(`${param.cell.name}.step`, 0);
+  }
 
   /**
    * The state tensor `key`, created on first use filled with `init`. `defined = false` creates it
@@ -25,7 +30,8 @@ export class ParamState {
     let c = this.tensors.get(key);
     if (!c) {
       c = TensorCell.zeros(`${this.param.cell.name}.${key}`, this.param.cell.shape, 'float32', defined);
-      if (typeof init === 'number') c.data.fill(init); else c.data.set(init);
+      if (typeof init === 'number') c.data.fill(init);
+      else c.data.set(init);
       this.tensors.set(key, c);
       this.inits.set(key, { value: init, defined });
     }
@@ -46,7 +52,9 @@ export class ParamState {
     return n ? Tensor.fromNode(n) : null;
   }
 
-  write(key: string, value: Tensor): void { currentTrace()!.assign(this.tensor(key), value.node); }
+  write(key: string, value: Tensor): void {
+    currentTrace()!.assign(this.tensor(key), value.node);
+  }
 
   /** `state['step'] += 1` on the host; returns the new step as a float64 host scalar */
   incrementStep(): HostScalar {

@@ -11,7 +11,13 @@ import { rsub } from '../host-scalar.js';
 import type { Tensor } from '../tensor.js';
 import type { Parameter } from '../nn/parameter.js';
 import {
-  Optimizer, pyNum, withDefaults, type GroupView, type ParamGroup, type ParamState, type Params,
+  Optimizer,
+  pyNum,
+  withDefaults,
+  type GroupView,
+  type ParamGroup,
+  type ParamState,
+  type Params,
 } from './optimizer.js';
 
 export interface RMSpropOptions {
@@ -27,7 +33,13 @@ export interface RMSpropOptions {
 export class RMSprop extends Optimizer<RMSpropOptions> {
   constructor(params: Params<RMSpropOptions>, opts: Partial<RMSpropOptions> = {}) {
     const defaults = {
-      lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false,
+      lr: 1e-2,
+      alpha: 0.99,
+      eps: 1e-8,
+      weightDecay: 0,
+      momentum: 0,
+      centered: false,
+      maximize: false,
     };
     super(params, withDefaults('RMSprop', defaults, opts));
   }
@@ -46,7 +58,8 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
 
   protected update(p: Parameter, g: Tensor, o: GroupView<RMSpropOptions>, st: ParamState): void {
     st.incrementStep();
-    const lr = o.num('lr'), alpha = o.num('alpha');
+    const lr = o.num('lr'),
+      alpha = o.num('alpha');
     let grad = o.flag('maximize') ? g.neg() : g;
     if (o.nonzero('weightDecay')) grad = grad.add(p, o.num('weightDecay'));
     const squareAvg = st.read('squareAvg').mul(alpha).addcmul(grad, grad, rsub(1, alpha));

@@ -26,7 +26,12 @@ export interface SGDOptions {
 export class SGD extends Optimizer<SGDOptions> {
   constructor(params: Params<SGDOptions>, opts: Partial<SGDOptions> = {}) {
     const defaults = {
-      lr: undefined as unknown as number, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false,
+      lr: undefined as unknown as number,
+      momentum: 0,
+      dampening: 0,
+      weightDecay: 0,
+      nesterov: false,
+      maximize: false,
     };
     super(params, withDefaults('SGD', defaults, opts));
   }
@@ -42,9 +47,13 @@ export class SGD extends Optimizer<SGDOptions> {
   }
 
   /** PyTorch's SGD state has no step; a parameter has state after its first step */
-  override get hasStep(): boolean { return false; }
+  override get hasStep(): boolean {
+    return false;
+  }
 
-  stateKeys(): string[] { return ['momentumBuffer']; }
+  stateKeys(): string[] {
+    return ['momentumBuffer'];
+  }
 
   protected update(p: Parameter, g: Tensor, o: GroupView<SGDOptions>, st: ParamState): void {
     st.incrementStep(); // hidden: marks that the parameter has state (momentum_buffer, maybe None)

@@ -8,7 +8,10 @@ import type { Parameter } from '../nn/parameter.js';
 import type { ParamState } from './param-state.js';
 import { assertHostCurrent, stateQueue } from '../state.js';
 
-export interface StateTensor { shape: number[]; data: Float32Array | ArrayLike<number> }
+export interface StateTensor {
+  shape: number[];
+  data: Float32Array | ArrayLike<number>;
+}
 export interface OptimizerStateDict {
   state: Record<number | string, Record<string, any>>;
   paramGroups: Record<string, any>[];
@@ -58,8 +61,11 @@ const isTensor = (v: any): v is StateTensor =>
 
 export function loadOptimizerState(opt: StatefulOptimizer, sd: OptimizerStateDict): void {
   if (
-    !sd || typeof sd !== 'object' || !Array.isArray(sd.paramGroups) || sd.state === null
-    || typeof sd.state !== 'object'
+    !sd ||
+    typeof sd !== 'object' ||
+    !Array.isArray(sd.paramGroups) ||
+    sd.state === null ||
+    typeof sd.state !== 'object'
   ) {
     throw new KilnError('loaded state dict is not an optimizer state dict ({ state, paramGroups })');
   }
@@ -83,9 +89,11 @@ export function loadOptimizerState(opt: StatefulOptimizer, sd: OptimizerStateDic
   });
   // saved ids -> our parameters and their groups, in group order (PyTorch's id_map); state of other ids is ignored
   const byId = new Map<string, [Parameter, number]>();
-  sd.paramGroups.forEach((g, gi) => g.params.forEach((id: number, i: number) => {
-    byId.set(String(id), [groups[gi].params[i], gi]);
-  }));
+  sd.paramGroups.forEach((g, gi) =>
+    g.params.forEach((id: number, i: number) => {
+      byId.set(String(id), [groups[gi].params[i], gi]);
+    }),
+  );
   const entries: [Parameter, Record<string, any>][] = [];
   for (const [id, entry] of Object.entries(sd.state)) {
     const found = byId.get(id);
@@ -123,7 +131,8 @@ export function loadOptimizerState(opt: StatefulOptimizer, sd: OptimizerStateDic
   const loaded = entries.map(([p, entry]) => ({
     p,
     step: entry.step === undefined ? 1 : Number(isTensor(entry.step) ? entry.step.data[0] : entry.step),
-    tensors: Object.entries(entry).filter(([k]) => k !== 'step')
+    tensors: Object.entries(entry)
+      .filter(([k]) => k !== 'step')
       .map(([k, v]) => [k, v === null ? null : Float32Array.from((v as StateTensor).data)] as const),
   }));
   stateQueue.apply(() => {
@@ -133,7 +142,10 @@ export function loadOptimizerState(opt: StatefulOptimizer, sd: OptimizerStateDic
       st.step.value = step;
       for (const [k, v] of tensors) {
         const cell = st.tensor(k, 0, v !== null);
-        if (v === null) { cell.defined = false; continue; }
+        if (v === null) {
+          cell.defined = false;
+          continue;
+        }
         cell.write(v);
         cell.defined = true;
       }

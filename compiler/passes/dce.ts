@@ -7,8 +7,9 @@ import { numel, toposort } from '../ir/graph.js';
 
 export function dce(p: GraphProgram): GraphProgram {
   const empty = new Set(p.cells.filter((c) => numel(c.shape) === 0).map((c) => c.id));
-  const updates = p.updates.filter((u) =>
-    !empty.has(u.cell) && !(u.value.op === 'state' && u.value.arg.cell === u.cell));
+  const updates = p.updates.filter(
+    (u) => !empty.has(u.cell) && !(u.value.op === 'state' && u.value.arg.cell === u.cell),
+  );
   const live = new Set<number>(updates.map((u) => u.cell));
   for (const n of toposort([...p.outputs, ...updates.map((u) => u.value)])) if (n.op === 'state') live.add(n.arg.cell);
   return { ...p, updates, cells: p.cells.filter((c) => live.has(c.id)) };

@@ -62,7 +62,9 @@ export class WebGPUBackend extends DeviceBackend {
     super(target);
   }
   /** e.g. 'webgpu:llvmpipe:mesa / llvmpipe / ...' */
-  get adapter(): string { return this.device.name; }
+  get adapter(): string {
+    return this.device.name;
+  }
 }
 
 export async function createWebGPUBackend(opts: WebGPUTargetOptions = {}): Promise<WebGPUBackend> {
@@ -97,10 +99,12 @@ export const webgpuTarget: CompilerTarget = {
     schedule: { maxStorageBuffers: WEBGPU_MIN_STORAGE_BUFFERS },
     async write(programs, names, { progress, write }) {
       const { buildWGSL } = await import('../../targets/wgsl/index.js');
-      const code = await progress.stage('webgpu: WGSL', () => programs.map((kp, i) => {
-        const a = buildWGSL(kp);
-        return { manifest: a.manifest, code: write(`webgpu/${names[i]}.json`, JSON.stringify(a.code)) };
-      }));
+      const code = await progress.stage('webgpu: WGSL', () =>
+        programs.map((kp, i) => {
+          const a = buildWGSL(kp);
+          return { manifest: a.manifest, code: write(`webgpu/${names[i]}.json`, JSON.stringify(a.code)) };
+        }),
+      );
       return { code };
     },
   },

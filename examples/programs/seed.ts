@@ -16,7 +16,10 @@ export default defineProgram({
   functions: {
     trainStep: {
       doc: 'One training step (forward, cross-entropy loss, backward, Adam update); returns the loss.',
-      inputs: [{ name: 'x', shape: [1, 10], dtype: 'float32' }, { name: 'y', shape: [1], dtype: 'int32' }],
+      inputs: [
+        { name: 'x', shape: [1, 10], dtype: 'float32' },
+        { name: 'y', shape: [1], dtype: 'int32' },
+      ],
       fn: (x: Tensor, y: Tensor) => {
         const loss = criterion.forward(model.forward(x), y);
         optimizer.zeroGrad();

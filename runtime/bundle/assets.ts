@@ -12,15 +12,19 @@ const PLAIN_PATH = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*(?:\/[A-Za-z0-9_-][A-Za-z0-9_.-
 /** throws unless `file` is a plain relative path inside the bundle folder */
 export function checkBundlePath(file: unknown, what: string): asserts file is string {
   if (typeof file !== 'string' || file.length > 255 || !PLAIN_PATH.test(file)) {
-    throw new Error(`kiln bundle: ${what} ${JSON.stringify(file)} `
-      + 'is not a plain relative path inside the bundle\'s folder: '
-      + 'refusing to read it (the manifest was changed)');
+    throw new Error(
+      `kiln bundle: ${what} ${JSON.stringify(file)} ` +
+        "is not a plain relative path inside the bundle's folder: " +
+        'refusing to read it (the manifest was changed)',
+    );
   }
 }
 
 async function nodeModules() {
   // variables: browser bundlers leave these alone
-  const fsName = 'node:fs/promises', urlName = 'node:url', pathName = 'node:path';
+  const fsName = 'node:fs/promises',
+    urlName = 'node:url',
+    pathName = 'node:path';
   const fs = (await import(/* @vite-ignore */ fsName)) as typeof import('node:fs/promises');
   const { fileURLToPath } = (await import(/* @vite-ignore */ urlName)) as typeof import('node:url');
   const path = (await import(/* @vite-ignore */ pathName)) as typeof import('node:path');
@@ -36,13 +40,17 @@ export async function confinedPath(base: URL, file: string): Promise<string> {
   const { fs, fileURLToPath, path } = await nodeModules();
   const root = await fs.realpath(fileURLToPath(base));
   let real: string;
-  try { real = await fs.realpath(fileURLToPath(new URL(file, base))); } catch (e) {
+  try {
+    real = await fs.realpath(fileURLToPath(new URL(file, base)));
+  } catch (e) {
     throw new Error(`kiln bundle: cannot read ${file}: ${(e as Error).message}`);
   }
   const rel = path.relative(root, real);
   if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
-    throw new Error(`kiln bundle: ${file} leads outside the bundle's folder (to ${real}, through a symbolic link): `
-      + 'refusing to read it');
+    throw new Error(
+      `kiln bundle: ${file} leads outside the bundle's folder (to ${real}, through a symbolic link): ` +
+        'refusing to read it',
+    );
   }
   return real;
 }
@@ -69,8 +77,10 @@ export async function readChecked(base: URL, ref: FileRef): Promise<Uint8Array> 
   const bytes = await readAsset(base, ref.file);
   const got = await sha256(bytes);
   if (got !== ref.sha256) {
-    throw new Error(`kiln bundle: ${ref.file} has SHA-256 ${got.slice(0, 16)}…, `
-      + `the manifest says ${String(ref.sha256).slice(0, 16)}…: the file was changed or corrupted`);
+    throw new Error(
+      `kiln bundle: ${ref.file} has SHA-256 ${got.slice(0, 16)}…, ` +
+        `the manifest says ${String(ref.sha256).slice(0, 16)}…: the file was changed or corrupted`,
+    );
   }
   return bytes;
 }

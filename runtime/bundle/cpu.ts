@@ -20,9 +20,10 @@ export async function hostCpuFeatures(): Promise<Set<string> | undefined> {
 export function checkCpu(m: BundleManifest, arch: string, have: Set<string> | undefined): void {
   const t = m.cpuTarget;
   if (!t) return;
-  const rebuild = 'rebuild it on or for this machine (`kiln build --cpu native`, '
-    + 'or a portable level such as `kiln build --cpu x86-64-v2`), '
-    + `or load({ target: 'webgpu' })${m.targets.includes('webgpu') ? '' : ' from a bundle built with it'}`;
+  const rebuild =
+    'rebuild it on or for this machine (`kiln build --cpu native`, ' +
+    'or a portable level such as `kiln build --cpu x86-64-v2`), ' +
+    `or load({ target: 'webgpu' })${m.targets.includes('webgpu') ? '' : ' from a bundle built with it'}`;
   if (t.arch !== arch) {
     throw new Error(
       `kiln bundle ${m.name}: its native code is for ${t.arch} (CPU '${t.name}'), this machine is ${arch}: ${rebuild}`,
@@ -31,7 +32,9 @@ export function checkCpu(m: BundleManifest, arch: string, have: Set<string> | un
   if (!have) return;
   const missing = t.features.filter((f) => !have.has(f));
   if (missing.length) {
-    throw new Error(`kiln bundle ${m.name}: its native code was built for CPU '${t.name}' `
-      + `and uses features this CPU lacks: ${missing.join(', ')} (running it would crash with SIGILL); ${rebuild}`);
+    throw new Error(
+      `kiln bundle ${m.name}: its native code was built for CPU '${t.name}' ` +
+        `and uses features this CPU lacks: ${missing.join(', ')} (running it would crash with SIGILL); ${rebuild}`,
+    );
   }
 }

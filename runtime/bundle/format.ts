@@ -7,7 +7,10 @@ import type { GuardRule } from '../hyper-ref.js';
 export const BUNDLE_FORMAT = 1;
 export const MANIFEST_FILE = 'kiln-bundle.json';
 
-export interface FileRef { file: string; sha256: string }
+export interface FileRef {
+  file: string;
+  sha256: string;
+}
 
 export interface BundleFunction {
   name: string;
@@ -53,7 +56,11 @@ export interface BundleManifest {
 }
 
 /** `features` in /proc/cpuinfo's vocabulary (x86 `flags`, arm `Features`) */
-export interface CpuTarget { name: string; arch: string; features: string[] }
+export interface CpuTarget {
+  name: string;
+  arch: string;
+  features: string[];
+}
 
 /**
  * One hyperparameter of a param group (camelCase key, as kiln's optimizer names it). `host`: the

@@ -6,7 +6,6 @@ import type { HyperParam } from './format.js';
 import { GUARD_RULES, guardText, paramGroupPath } from '../hyper-ref.js';
 import { camelKey, snakeKey } from '../checkpoint-keys.js';
 
-
 export type ParamGroupHandle = Record<string, unknown>;
 
 export class Hyperparameters {
@@ -20,9 +19,13 @@ export class Hyperparameters {
     private readonly host: Record<string, number>,
     private readonly inOrder: (change: () => void) => void = (change) => change(),
   ) {
-    this.fixed = specs.map((g) => Object.fromEntries(
-      Object.entries(g).filter(([, h]) => !h.host).map(([k, h]) => [k, h.value]),
-    ));
+    this.fixed = specs.map((g) =>
+      Object.fromEntries(
+        Object.entries(g)
+          .filter(([, h]) => !h.host)
+          .map(([k, h]) => [k, h.value]),
+      ),
+    );
     const handles = specs.map((_, gi) => this.handle(gi));
     this.paramGroups = new Proxy(Object.freeze(handles), {
       get: (t, k, r) => {
@@ -63,9 +66,11 @@ export class Hyperparameters {
     }
     for (const b of h.baked ?? []) {
       if (GUARD_RULES[b.rule](value) !== b.holds) {
-        return `${at} = ${JSON.stringify(value)} would change the compiled graph ` +
+        return (
+          `${at} = ${JSON.stringify(value)} would change the compiled graph ` +
           `(it was traced with ${guardText(key, b.rule, b.holds)}): ` +
-          'set it in the program definition and rebuild with `kiln build`';
+          'set it in the program definition and rebuild with `kiln build`'
+        );
       }
     }
     return undefined;
@@ -81,17 +86,25 @@ export class Hyperparameters {
 
   private assign(gi: number, key: string, value: unknown): void {
     const h = this.specs[gi][key];
-    if (!h.host) { this.fixed[gi][key] = structuredClone(value); return; }
-    const vals = Array.isArray(value) ? value as number[] : [value as number];
-    h.host.forEach((n, i) => { this.host[n] = vals[i]; });
+    if (!h.host) {
+      this.fixed[gi][key] = structuredClone(value);
+      return;
+    }
+    const vals = Array.isArray(value) ? (value as number[]) : [value as number];
+    h.host.forEach((n, i) => {
+      this.host[n] = vals[i];
+    });
   }
 
   /** PyTorch's `param_groups` (snake_case keys) with the current values, `params` from `saved` */
   toMetadata(saved: string): string {
     const groups = JSON.parse(saved) as Record<string, unknown>[];
-    return JSON.stringify(groups.map((g, gi) => ({
-      ...g, ...Object.fromEntries(Object.keys(this.specs[gi] ?? {}).map((k) => [snakeKey(k), this.get(gi, k)])),
-    })));
+    return JSON.stringify(
+      groups.map((g, gi) => ({
+        ...g,
+        ...Object.fromEntries(Object.keys(this.specs[gi] ?? {}).map((k) => [snakeKey(k), this.get(gi, k)])),
+      })),
+    );
   }
 
   /** checks a checkpoint's `param_groups`; returns the errors and, when none, the update to apply */
@@ -112,20 +125,31 @@ export class Hyperparameters {
       for (const [k, v] of Object.entries(g)) if (this.specs[gi][camelKey(k)]) sets.push([gi, camelKey(k), v]);
     });
     const errors = sets.map(([gi, k, v]) => this.check(gi, k, v)).filter((e): e is string => !!e);
-    return { errors, apply: () => { for (const [gi, k, v] of sets) this.assign(gi, k, v); } }; // checked above
+    return {
+      errors,
+      apply: () => {
+        for (const [gi, k, v] of sets) this.assign(gi, k, v);
+      },
+    }; // checked above
   }
 
   private handle(gi: number): ParamGroupHandle {
     const keys = () => Object.keys(this.specs[gi]);
     return new Proxy({} as ParamGroupHandle, {
       get: (_, k) => (typeof k === 'string' && this.specs[gi][k] ? this.get(gi, k) : undefined),
-      set: (_, k, v) => { this.set(gi, String(k), v); return true; },
+      set: (_, k, v) => {
+        this.set(gi, String(k), v);
+        return true;
+      },
       has: (_, k) => typeof k === 'string' && !!this.specs[gi][k],
       ownKeys: () => keys(),
-      getOwnPropertyDescriptor: (_, k) => (typeof k === 'string' && this.specs[gi][k]
-        ? { value: this.get(gi, k), writable: true, enumerable: true, configurable: true }
-        : undefined),
-      deleteProperty: (_, k) => { throw new Error(`kiln bundle: cannot delete paramGroups[${gi}].${String(k)}`); },
+      getOwnPropertyDescriptor: (_, k) =>
+        typeof k === 'string' && this.specs[gi][k]
+          ? { value: this.get(gi, k), writable: true, enumerable: true, configurable: true }
+          : undefined,
+      deleteProperty: (_, k) => {
+        throw new Error(`kiln bundle: cannot delete paramGroups[${gi}].${String(k)}`);
+      },
       defineProperty: (_, k) => {
         throw new Error(
           `kiln bundle: paramGroups[${gi}].${String(k)}: unknown hyperparameter (the group has ${keys().join(', ')})`,

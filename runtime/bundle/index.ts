@@ -9,7 +9,13 @@ import { storageOf, type CellPlacement } from '../manifest.js';
 import { indexViolationMessage } from '../index-bounds.js';
 import { decodeSafetensors, toFloat32, toInt32 } from '../safetensors.js';
 import { readChecked } from './assets.js';
-import { RUNTIME_TARGETS, runtimeTarget, type BundleTarget, type DeviceOptions, type RuntimeTargetEntry } from '../targets.js';
+import {
+  RUNTIME_TARGETS,
+  runtimeTarget,
+  type BundleTarget,
+  type DeviceOptions,
+  type RuntimeTargetEntry,
+} from '../targets.js';
 import { BUNDLE_FORMAT, MANIFEST_FILE, type BundleFunction, type BundleManifest } from './format.js';
 import { checkManifest } from './validate.js';
 import { BundleState } from './state.js';
@@ -60,7 +66,9 @@ const isNode = () => typeof process !== 'undefined' && !!process.versions?.node;
 
 function tensorValue(data: HostArray, shape: number[], dtype: string): TensorValue {
   return {
-    data, shape, dtype,
+    data,
+    shape,
+    dtype,
     item() {
       if (data.length !== 1) throw new Error(`item(): the tensor has ${data.length} elements, not one`);
       return data[0];
@@ -75,13 +83,17 @@ function defaultTarget(m: BundleManifest): RuntimeTargetEntry {
 }
 
 /** what the generated index.js knows of its bundle: the root of the hashes (see README "Bundles") */
-export interface BundleIntegrity { manifestSha256: string }
+export interface BundleIntegrity {
+  manifestSha256: string;
+}
 
 /** the manifest, after checking its hash against the root one and every path and name it holds */
 async function readManifest(base: URL, integrity: BundleIntegrity | undefined): Promise<BundleManifest> {
   if (!integrity || !/^[0-9a-f]{64}$/.test(integrity.manifestSha256)) {
-    throw new Error('kiln bundle: loadBundle needs the SHA-256 of kiln-bundle.json (the bundle\'s generated index.js '
-      + 'passes it): load the bundle through its index.js');
+    throw new Error(
+      "kiln bundle: loadBundle needs the SHA-256 of kiln-bundle.json (the bundle's generated index.js " +
+        'passes it): load the bundle through its index.js',
+    );
   }
   const bytes = await readChecked(base, { file: MANIFEST_FILE, sha256: integrity.manifestSha256 });
   const m = JSON.parse(new TextDecoder().decode(bytes)) as BundleManifest;
@@ -93,22 +105,29 @@ async function readManifest(base: URL, integrity: BundleIntegrity | undefined): 
 }
 
 export async function loadBundle(
-  base: URL, opts: LoadOptions = {}, integrity?: BundleIntegrity,
+  base: URL,
+  opts: LoadOptions = {},
+  integrity?: BundleIntegrity,
 ): Promise<BundleProgram> {
   const m = await readManifest(base, integrity);
   const rt = opts.target == null ? defaultTarget(m) : runtimeTarget(opts.target);
   if (!rt) {
-    throw new Error(`kiln bundle ${m.name}: unknown target ${JSON.stringify(opts.target)}: `
-      + `a bundle runs ${RUNTIME_TARGETS.map((t) => `'${t.name}'`).join(' or ')} (built: ${m.targets.join(', ')}); `
-      + "the 'reference' interpreter is compile()'s, not shipped in bundles");
+    throw new Error(
+      `kiln bundle ${m.name}: unknown target ${JSON.stringify(opts.target)}: ` +
+        `a bundle runs ${RUNTIME_TARGETS.map((t) => `'${t.name}'`).join(' or ')} (built: ${m.targets.join(', ')}); ` +
+        "the 'reference' interpreter is compile()'s, not shipped in bundles",
+    );
   }
   const target = rt.name;
   if (!m.targets.includes(target)) {
-    throw new Error(`kiln bundle ${m.name}: built for ${m.targets.join(', ')}, not '${target}' `
-      + `(kiln build --target ${target})`);
+    throw new Error(
+      `kiln bundle ${m.name}: built for ${m.targets.join(', ')}, not '${target}' ` + `(kiln build --target ${target})`,
+    );
   }
   if (rt.nodeOnly && !isNode()) {
-    const browser = RUNTIME_TARGETS.filter((t) => !t.nodeOnly).map((t) => t.name).join(' or ');
+    const browser = RUNTIME_TARGETS.filter((t) => !t.nodeOnly)
+      .map((t) => t.name)
+      .join(' or ');
     throw new Error(`kiln bundle: the ${target} target runs in Node only; use ${browser} in a browser`);
   }
   await rt.preflight?.(m); // before any file or library
@@ -138,7 +157,9 @@ export async function loadBundle(
     const program: StepProgram<undefined, RunResult> = {
       host: new HostStep(man.host),
       indexBounds: f.indexBounds,
-      readHost(vars) { for (const h of f.hostState) vars[h.var] = state.host[h.key]; },
+      readHost(vars) {
+        for (const h of f.hostState) vars[h.var] = state.host[h.key];
+      },
       runSync: exe.runSync?.bind(exe),
       run: (inputs, scalars) => exe.run(inputs, scalars),
       commit(vars, outs) {
@@ -150,7 +171,10 @@ export async function loadBundle(
     // hyperparameter changes are ordered by the queue itself (BundleState's inOrder): nothing to take live
     const driver = new StepDriver<HostArray, undefined, RunResult, typeof program>({
       queue,
-      check: (inputs: readonly HostArray[]) => { checkInputs(man, inputs); return inputs as HostArray[]; },
+      check: (inputs: readonly HostArray[]) => {
+        checkInputs(man, inputs);
+        return inputs as HostArray[];
+      },
       current: () => program,
       prepare: async () => program,
       indexError: (bad) => new Error(`${f.name}: ${indexViolationMessage(bad)}`),
@@ -158,7 +182,10 @@ export async function loadBundle(
     functions[f.name] = { name: f.name, inputs: f.inputs, run: (...inputs: HostArray[]) => driver.run(inputs) };
   });
   return {
-    name: m.name, target, device, functions,
+    name: m.name,
+    target,
+    device,
+    functions,
     stateDict: () => queue.enqueue(() => state.modelDict()),
     saveState: () => queue.enqueue(() => state.save()),
     loadState: (f) => queue.enqueue(() => state.load(f as Record<string, Uint8Array>, false)),

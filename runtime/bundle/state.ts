@@ -17,7 +17,11 @@ export class BundleState {
   readonly hyper?: Hyperparameters;
 
   /** `inOrder`: how a user's hyperparameter change waits for the runs issued before it */
-  constructor(private readonly device: Device, m: BundleManifest, inOrder?: (change: () => void) => void) {
+  constructor(
+    private readonly device: Device,
+    m: BundleManifest,
+    inOrder?: (change: () => void) => void,
+  ) {
     this.host = { ...m.host };
     if (m.optimizer) this.hyper = new Hyperparameters(m.optimizer.groups, this.host, inOrder);
   }
@@ -56,7 +60,10 @@ export class BundleState {
           continue;
         }
         const c = this.cells.get(key);
-        if (!c) { if (!initial && kind === 'model') errors.push(`Unexpected key "${key}"`); continue; }
+        if (!c) {
+          if (!initial && kind === 'model') errors.push(`Unexpected key "${key}"`);
+          continue;
+        }
         if (t.shape.join() !== c.shape.join()) {
           errors.push(`size mismatch for ${key}: the checkpoint has shape [${t.shape}], the bundle [${c.shape}]`);
           continue;
@@ -74,7 +81,10 @@ export class BundleState {
     }
     for (const [c, data] of writes) this.device.writeState(storageOf(c.dtype), c.offset, data);
     for (const [k, v] of host) this.host[k] = v;
-    if (groups) { groups.apply(); this.groups = groups.json; }
+    if (groups) {
+      groups.apply();
+      this.groups = groups.json;
+    }
   }
 
   private async read(c: CellPlacement): Promise<HostArray> {

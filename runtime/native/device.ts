@@ -34,7 +34,9 @@ export class NativeDevice implements Device {
   /** @internal read by this device's executables on every run */
   readonly arenas: Record<StorageDType, HostArray> = { f32: new Float32Array(0), i32: new Int32Array(0) };
 
-  arena(dtype: StorageDType): HostArray { return this.arenas[dtype]; }
+  arena(dtype: StorageDType): HostArray {
+    return this.arenas[dtype];
+  }
 
   ensureState(dtype: StorageDType, length: number): void {
     const old = this.arenas[dtype];
@@ -46,7 +48,7 @@ export class NativeDevice implements Device {
 
   writeState(dtype: StorageDType, offset: number, data: HostArray): void {
     const a = this.arenas[dtype];
-    if ((dtype === 'f32') !== (data instanceof Float32Array)) {
+    if ((dtype === 'f32') !== data instanceof Float32Array) {
       throw new TypeError(`writeState: ${dtype} arena written with a ${data.constructor.name}`);
     }
     if (offset < 0 || offset + data.length > a.length) {
@@ -80,17 +82,26 @@ export class NativeDevice implements Device {
       throw new Error('native artifact: code must name a library and an entry point');
     }
     if (code.entry !== NATIVE_ENTRY) {
-      throw new Error(`native artifact: entry ${JSON.stringify(code.entry)} is not kiln's entry point `
-        + `'${NATIVE_ENTRY}': refusing to call into it`);
+      throw new Error(
+        `native artifact: entry ${JSON.stringify(code.entry)} is not kiln's entry point ` +
+          `'${NATIVE_ENTRY}': refusing to call into it`,
+      );
     }
     if (!existsSync(code.library)) {
       throw new Error(`native artifact: library ${code.library} does not exist (was the cache cleared?)`);
     }
     let lib = libraries.get(code.library);
-    if (!lib) { lib = koffi.load(code.library); libraries.set(code.library, lib); }
+    if (!lib) {
+      lib = koffi.load(code.library);
+      libraries.set(code.library, lib);
+    }
     const m = artifact.manifest;
     checkDeclaredSizes(lib, code.library, m);
-    const fn = lib.func(code.entry, 'void', m.buffers.map(() => 'void *'));
+    const fn = lib.func(
+      code.entry,
+      'void',
+      m.buffers.map(() => 'void *'),
+    );
     for (const d of m.buffers) if (d.kind === 'state') this.ensureState(d.dtype, d.size);
     return new NativeExecutable(this, m, fn);
   }
@@ -105,14 +116,18 @@ function checkDeclaredSizes(lib: LibraryHandle, library: string, m: Manifest): v
     if (!Number.isSafeInteger(count) || count < 0 || count > 1 << 16) throw new Error(`buffer count ${count}`);
     declared = count ? Array.from(koffi.decode(table, 8, 'int64_t', count) as ArrayLike<number | bigint>, Number) : [];
   } catch (e) {
-    throw new Error(`native artifact: ${library} declares no buffer sizes (${NATIVE_SIZES}: ${(e as Error).message}): `
-      + 'it was not built by this kiln; refusing to run it');
+    throw new Error(
+      `native artifact: ${library} declares no buffer sizes (${NATIVE_SIZES}: ${(e as Error).message}): ` +
+        'it was not built by this kiln; refusing to run it',
+    );
   }
   const want = m.buffers.map((d) => d.size);
   if (declared.length !== want.length || declared.some((n, i) => n !== want[i])) {
-    throw new Error(`native artifact: ${library} was compiled for buffer sizes [${declared.join(', ')}], `
-      + `the manifest says [${want.join(', ')}]: refusing to run it `
-      + '(the manifest does not belong to this library)');
+    throw new Error(
+      `native artifact: ${library} was compiled for buffer sizes [${declared.join(', ')}], ` +
+        `the manifest says [${want.join(', ')}]: refusing to run it ` +
+        '(the manifest does not belong to this library)',
+    );
   }
 }
 
@@ -121,7 +136,8 @@ function makeCaller(n: number): (fn: (...a: HostArray[]) => void, b: HostArray[]
   try {
     const args = Array.from({ length: n }, (_, i) => `b[${i}]`).join(', ');
     return new Function('fn', 'b', `fn(${args});`) as (fn: (...a: HostArray[]) => void, b: HostArray[]) => void;
-  } catch { // no eval here (a CSP): the spread is correct, only slower
+  } catch {
+    // no eval here (a CSP): the spread is correct, only slower
     return (fn, b) => fn(...b);
   }
 }
@@ -150,7 +166,11 @@ class NativeExecutable implements Executable {
   private readonly placementError?: string;
   private readonly call: (fn: (...a: HostArray[]) => void, b: HostArray[]) => void;
 
-  constructor(private dev: NativeDevice, private m: Manifest, private fn: ReturnType<LibraryHandle['func']>) {
+  constructor(
+    private dev: NativeDevice,
+    private m: Manifest,
+    private fn: ReturnType<LibraryHandle['func']>,
+  ) {
     this.direct = m.buffers.map((d, b) => {
       const ins = m.inputs.map((p, i) => [p, i] as const).filter(([p]) => p.buf === b);
       return d.kind === 'input' && ins.length === 1 && ins[0][0].offset === 0 && count(ins[0][0]) >= d.size
@@ -158,9 +178,10 @@ class NativeExecutable implements Executable {
         : undefined;
     });
     this.own = m.buffers.map((d, b) =>
-      (d.kind === 'scratch' || d.kind === 'output' || (d.kind === 'input' && this.direct[b] === undefined)
+      d.kind === 'scratch' || d.kind === 'output' || (d.kind === 'input' && this.direct[b] === undefined)
         ? alloc(d.dtype, d.size)
-        : undefined));
+        : undefined,
+    );
     this.sizes = Int32Array.from(m.buffers, (d) => d.size);
     this.isF32 = m.buffers.map((d) => d.dtype === 'f32');
     this.stateBufs = m.buffers.flatMap((d, b) => (d.kind === 'state' ? [b] : []));
@@ -190,7 +211,9 @@ class NativeExecutable implements Executable {
 
   /** run() without the promise: the same checks, then one foreign call */
   runSync(inputs: readonly HostArray[], scalars: Float32Array): HostArray[] {
-    const m = this.m, bufs = this.bufs, sizes = this.sizes;
+    const m = this.m,
+      bufs = this.bufs,
+      sizes = this.sizes;
     if (inputs.length !== this.inCount.length) checkInputs(m, inputs);
     for (let i = 0; i < inputs.length; i++) {
       const x = inputs[i];
@@ -210,7 +233,8 @@ class NativeExecutable implements Executable {
     if (arenas.f32 !== this.f32Arena || arenas.i32 !== this.i32Arena) {
       for (const b of this.stateBufs) bufs[b] = this.isF32[b] ? arenas.f32 : arenas.i32;
       for (const b of this.stateBufs) this.checkSize(b); // before the new arenas count as bound
-      this.f32Arena = arenas.f32; this.i32Arena = arenas.i32;
+      this.f32Arena = arenas.f32;
+      this.i32Arena = arenas.i32;
     }
     // The caller's scalars every call (a resizable ArrayBuffer can shrink an array seen before).
     // The rest hold their sizes by construction: our own arrays were allocated at them, and a
@@ -221,7 +245,8 @@ class NativeExecutable implements Executable {
     for (let i = 0; i < ins.length; i++) if (this.inDirect[i]) bufs[ins[i].buf] = inputs[i];
     for (let i = 0; i < ins.length; i++) if (!this.inDirect[i]) bufs[ins[i].buf].set(inputs[i], ins[i].offset);
     this.call(this.fn, bufs);
-    const outs = m.outputs, res: HostArray[] = new Array(outs.length);
+    const outs = m.outputs,
+      res: HostArray[] = new Array(outs.length);
     for (let o = 0; o < outs.length; o++) {
       res[o] = bufs[outs[o].buf].slice(outs[o].offset, outs[o].offset + this.outCount[o]);
     }
@@ -230,7 +255,8 @@ class NativeExecutable implements Executable {
 
   /** every buffer must hold what the program may touch: throws before anything is written */
   private checkSize(b: number): void {
-    const has = trueLength(this.bufs[b]), d = this.m.buffers[b];
+    const has = trueLength(this.bufs[b]),
+      d = this.m.buffers[b];
     if (has < this.sizes[b]) {
       throw new RangeError(`buffer ${b} (${d.name}, ${d.kind}) has ${has} elements; the program needs ${d.size}`);
     }

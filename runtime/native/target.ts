@@ -7,7 +7,9 @@ import type { RuntimeTarget } from '../target-descriptor.js';
 export const nativeRuntime = {
   name: 'native',
   nodeOnly: true,
-  async preflight(m) { checkCpu(m, process.arch, await hostCpuFeatures()); },
+  async preflight(m) {
+    checkCpu(m, process.arch, await hostCpuFeatures());
+  },
   async openDevice() {
     const { createNativeDevice } = await import('./index.js');
     return createNativeDevice();

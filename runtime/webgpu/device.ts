@@ -28,10 +28,16 @@ export class WebGPUDevice implements Device {
   }
 
   /** Mesa's CPU driver (OpenGL ES backend), which has a loop-iteration limit per invocation */
-  get isLlvmpipe(): boolean { return /llvmpipe/i.test(describeAdapter(this.adapter.info)); }
+  get isLlvmpipe(): boolean {
+    return /llvmpipe/i.test(describeAdapter(this.adapter.info));
+  }
 
-  get limits(): GPUSupportedLimits { return this.device.limits; }
-  get info(): GPUAdapterInfo { return this.adapter.info; }
+  get limits(): GPUSupportedLimits {
+    return this.device.limits;
+  }
+  get info(): GPUAdapterInfo {
+    return this.adapter.info;
+  }
 
   /** creates a buffer after checking its size against the device's limits (named in the error) */
   createBuffer(label: string, bytes: number, usage: number): GPUBuffer {
@@ -63,7 +69,9 @@ export class WebGPUDevice implements Device {
     return this.arenas[dtype]!.buf;
   }
 
-  stateLength(dtype: StorageDType): number { return this.arenas[dtype]?.length ?? 0; }
+  stateLength(dtype: StorageDType): number {
+    return this.arenas[dtype]?.length ?? 0;
+  }
 
   ensureState(dtype: StorageDType, length: number): void {
     const cur = this.arenas[dtype];

@@ -6,7 +6,10 @@ export class ErrorTracker {
   lost: GPUDeviceLostInfo | null = null;
   private uncaptured: string[] = [];
 
-  constructor(private readonly device: GPUDevice, readonly debug: boolean) {
+  constructor(
+    private readonly device: GPUDevice,
+    readonly debug: boolean,
+  ) {
     device.lost.then((info) => {
       this.lost = info;
       if (debug && info.reason !== 'destroyed') {
@@ -58,7 +61,8 @@ export class ErrorTracker {
 export async function compilationErrors(module: GPUShaderModule, wgsl: string): Promise<string | null> {
   const info = await module.getCompilationInfo();
   const lines = wgsl.split('\n');
-  const msgs = info.messages.filter((m) => m.type === 'error')
+  const msgs = info.messages
+    .filter((m) => m.type === 'error')
     .map((m) => `${m.lineNum}:${m.linePos}: ${m.message}\n    ${lines[m.lineNum - 1] ?? ''}`);
   return msgs.length ? msgs.join('\n') : null;
 }

@@ -14,15 +14,20 @@ export function checkRequirements(req: WGSLRequirements, limits: GPUSupportedLim
   for (const [k, need] of Object.entries(req) as [keyof WGSLRequirements, number][]) {
     const have = (limits as unknown as Record<string, number>)[k];
     if (typeof have === 'number' && need > have) {
-      const hint = k === 'maxStorageBuffersPerShaderStage'
-        ? ' (a kernel binds too many distinct buffers; fuse less or place values in fewer buffers)'
-        : '';
+      const hint =
+        k === 'maxStorageBuffersPerShaderStage'
+          ? ' (a kernel binds too many distinct buffers; fuse less or place values in fewer buffers)'
+          : '';
       throw new Error(`webgpu: ${what} needs ${k} = ${need}, the device allows ${have}${hint}`);
     }
   }
 }
 
-interface Compiled { k: WGSLKernel; pipeline: GPUComputePipeline; group: GPUBindGroup | null }
+interface Compiled {
+  k: WGSLKernel;
+  pipeline: GPUComputePipeline;
+  group: GPUBindGroup | null;
+}
 
 /** what an executable uses of its device (device.ts's WebGPUDevice, which creates executables) */
 interface ExecutableDevice {
@@ -58,23 +63,31 @@ export class WebGPUExecutable implements Executable {
 
   static async create(dev: ExecutableDevice, a: WGSLArtifact): Promise<WebGPUExecutable> {
     const m = a.manifest;
-    const declared = a.code.bufferSizes, sizes = m.buffers.map((b) => b.size);
+    const declared = a.code.bufferSizes,
+      sizes = m.buffers.map((b) => b.size);
     if (!Array.isArray(declared) || declared.length !== sizes.length || declared.some((n, i) => n !== sizes[i])) {
-      throw new Error(`webgpu: the kernels were generated for buffer sizes [${declared}], the manifest says `
-        + `[${sizes.join(', ')}]: refusing to run them (the manifest does not belong to this code)`);
+      throw new Error(
+        `webgpu: the kernels were generated for buffer sizes [${declared}], the manifest says ` +
+          `[${sizes.join(', ')}]: refusing to run them (the manifest does not belong to this code)`,
+      );
     }
     checkRequirements(a.code.requirements, dev.limits);
     if (dev.isLlvmpipe) {
       const k = a.code.kernels.find((k) => (k.loopTrips ?? 0) > LLVMPIPE_LOOP_LIMIT);
       if (k) {
-        throw new Error(`webgpu: kernel ${k.name} takes up to ${k.loopTrips} loop iterations per invocation; `
-          + `Mesa llvmpipe stops every invocation after ${LLVMPIPE_LOOP_LIMIT} (its loop limiter) `
-          + 'and would return wrong results');
+        throw new Error(
+          `webgpu: kernel ${k.name} takes up to ${k.loopTrips} loop iterations per invocation; ` +
+            `Mesa llvmpipe stops every invocation after ${LLVMPIPE_LOOP_LIMIT} (its loop limiter) ` +
+            'and would return wrong results',
+        );
       }
     }
     const gpu = dev.device;
     const own = m.buffers.map((b, i) => {
-      if (b.kind === 'state') { dev.ensureState(b.dtype, b.size); return null; }
+      if (b.kind === 'state') {
+        dev.ensureState(b.dtype, b.size);
+        return null;
+      }
       if (b.kind === 'scalars') return null; // served by the scalars buffer below
       return dev.createBuffer(`kiln ${b.kind} ${b.name}`, b.size * 4, USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST);
     });
@@ -82,7 +95,10 @@ export class WebGPUExecutable implements Executable {
     const scalars = dev.createBuffer('kiln scalars', nScalars * 4, USAGE.UNIFORM | USAGE.STORAGE | USAGE.COPY_DST);
     const outOffsets: number[] = [];
     let bytes = 0;
-    for (const p of m.outputs) { outOffsets.push(bytes); bytes += numel(p.shape) * 4; }
+    for (const p of m.outputs) {
+      outOffsets.push(bytes);
+      bytes += numel(p.shape) * 4;
+    }
     const staging = bytes
       ? gpu.createBuffer({ label: 'kiln outputs', size: bytes, usage: USAGE.MAP_READ | USAGE.COPY_DST })
       : null;
@@ -106,8 +122,10 @@ export class WebGPUExecutable implements Executable {
       const err = await scope;
       const compile = err || dev.debug ? await compilationErrors(module, k.wgsl) : null;
       if (err || compile) {
-        throw new Error(`webgpu: kernel ${k.name}: ${compile ? `WGSL does not compile:\n${compile}` : err!.message}`
-          + `${dev.debug ? `\n--- WGSL ---\n${k.wgsl}` : ''}`);
+        throw new Error(
+          `webgpu: kernel ${k.name}: ${compile ? `WGSL does not compile:\n${compile}` : err!.message}` +
+            `${dev.debug ? `\n--- WGSL ---\n${k.wgsl}` : ''}`,
+        );
       }
       try {
         kernels.push({ k, pipeline: await pipeline, group: null });
@@ -208,4 +226,3 @@ export class WebGPUExecutable implements Executable {
     return outs;
   }
 }
-

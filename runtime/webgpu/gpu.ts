@@ -5,7 +5,7 @@
 /** Node backends: 'llvmpipe' = OpenGL ES on Mesa's CPU rasterizer, 'swiftshader' = Vulkan on
  *  SwiftShader (Chromium's ICD); the rest are Dawn's own backend names. */
 export type NodeBackend =
-  | 'llvmpipe' | 'swiftshader' | 'opengles' | 'opengl' | 'vulkan' | 'metal' | 'd3d12' | 'd3d11' | 'null';
+  'llvmpipe' | 'swiftshader' | 'opengles' | 'opengl' | 'vulkan' | 'metal' | 'd3d12' | 'd3d11' | 'null';
 
 export interface WebGPUDeviceOptions {
   /** a GPU object to use (navigator.gpu in a browser); in Node, omit it to use Dawn */
@@ -61,8 +61,10 @@ async function nodeGPU(backend: NodeBackend, extra: string[]): Promise<{ gpu: GP
       const { existsSync } = (await import(/* @vite-ignore */ fs)) as typeof import('node:fs');
       const icd = SWIFTSHADER_ICDS.find((p) => existsSync(p));
       if (!icd) {
-        throw new Error(`webgpu: SwiftShader's Vulkan ICD not found (looked in ${SWIFTSHADER_ICDS.join(', ')}); `
-          + 'install chromium and libvulkan1, or set VK_ICD_FILENAMES');
+        throw new Error(
+          `webgpu: SwiftShader's Vulkan ICD not found (looked in ${SWIFTSHADER_ICDS.join(', ')}); ` +
+            'install chromium and libvulkan1, or set VK_ICD_FILENAMES',
+        );
       }
       process.env.VK_ICD_FILENAMES = icd;
     }
@@ -72,10 +74,9 @@ async function nodeGPU(backend: NodeBackend, extra: string[]): Promise<{ gpu: GP
   try {
     mod = await import(/* @vite-ignore */ spec);
   } catch (e) {
-    throw new Error(
-      `webgpu: cannot load the 'webgpu' package (Dawn's Node bindings): ${(e as Error).message}`,
-      { cause: e },
-    );
+    throw new Error(`webgpu: cannot load the 'webgpu' package (Dawn's Node bindings): ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   return { gpu: mod.create([`backend=${dawnBackend}`, ...extra]), dawnBackend };
 }
@@ -115,12 +116,13 @@ export async function openDevice(opts: WebGPUDeviceOptions = {}): Promise<Opened
   const featureLevel = opts.featureLevel ?? (compat ? 'compatibility' : 'core');
   const adapter = await gpu.requestAdapter({ featureLevel, powerPreference: opts.powerPreference });
   if (!adapter) {
-    const hint = backend === 'llvmpipe'
-      ? ' (OpenGL ES via EGL on Mesa: apt-get install libegl1 libgles2 libgl1-mesa-dri; EGL_PLATFORM=surfaceless)'
-      : backend === 'swiftshader'
-        ? ' (Vulkan on SwiftShader: apt-get install chromium libvulkan1; '
-          + `VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES})`
-        : '';
+    const hint =
+      backend === 'llvmpipe'
+        ? ' (OpenGL ES via EGL on Mesa: apt-get install libegl1 libgles2 libgl1-mesa-dri; EGL_PLATFORM=surfaceless)'
+        : backend === 'swiftshader'
+          ? ' (Vulkan on SwiftShader: apt-get install chromium libvulkan1; ' +
+            `VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES})`
+          : '';
     throw new Error(`webgpu: no adapter for backend '${backend}', featureLevel '${featureLevel}'${hint}`);
   }
   const device = await adapter.requestDevice({ requiredLimits: adapterLimits(adapter), label: 'kiln' });

@@ -6,7 +6,9 @@ import llvm from 'llvm-bindings';
 import { hostCpu } from './toolchain.js';
 
 /** the triple native code is built for: this host's unless KILN_LLVM_TRIPLE names another */
-export function hostTriple(): string { return process.env.KILN_LLVM_TRIPLE ?? llvm.config.LLVM_HOST_TRIPLE; }
+export function hostTriple(): string {
+  return process.env.KILN_LLVM_TRIPLE ?? llvm.config.LLVM_HOST_TRIPLE;
+}
 
 export interface CpuProfile {
   /** width of one vector register in bits (SSE/NEON 128, AVX/AVX2 256, AVX-512 512) */
@@ -15,8 +17,10 @@ export interface CpuProfile {
   vectorRegs: number;
 }
 
-const AVX512 = { vectorBits: 512, vectorRegs: 32 }, AVX = { vectorBits: 256, vectorRegs: 16 };
-const SSE = { vectorBits: 128, vectorRegs: 16 }, NEON = { vectorBits: 128, vectorRegs: 32 };
+const AVX512 = { vectorBits: 512, vectorRegs: 32 },
+  AVX = { vectorBits: 256, vectorRegs: 16 };
+const SSE = { vectorBits: 128, vectorRegs: 16 },
+  NEON = { vectorBits: 128, vectorRegs: 32 };
 
 /** LLVM x86 CPU names by vector level (anything else x86 is taken as SSE: the safe assumption) */
 const X86_512 = new RegExp(
@@ -41,7 +45,9 @@ function hostX86(): CpuProfile {
       /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1].trim().split(/\s+/) ?? [],
     );
     if (flags.size) return (nativeX86 = flags.has('avx512f') ? AVX512 : flags.has('avx') ? AVX : SSE);
-  } catch { /* not Linux: ask llc */ }
+  } catch {
+    /* not Linux: ask llc */
+  }
   return (nativeX86 = x86Named(hostCpu()));
 }
 

@@ -6,9 +6,7 @@ import llvm from 'llvm-bindings';
 import type { BinaryFn, BufferDecl, Expr, KType, UnaryFn } from '../../compiler/ir/kernel.js';
 import { emitRandom } from './philox.js';
 
-export type Binding =
-  | { k: 'val'; v: llvm.Value }
-  | { k: 'acc'; ptr: llvm.Value; fn: 'add' | 'max'; type: KType };
+export type Binding = { k: 'val'; v: llvm.Value } | { k: 'acc'; ptr: llvm.Value; fn: 'add' | 'max'; type: KType };
 export type Env = Map<string, Binding>;
 
 export class ExprEmitter {
@@ -20,15 +18,23 @@ export class ExprEmitter {
   args: llvm.Value[] = [];
   private intrinsics = new Map<number, llvm.Function>();
 
-  constructor(readonly ctx: llvm.LLVMContext, readonly mod: llvm.Module, readonly bufs: BufferDecl[]) {
+  constructor(
+    readonly ctx: llvm.LLVMContext,
+    readonly mod: llvm.Module,
+    readonly bufs: BufferDecl[],
+  ) {
     this.f32 = llvm.Type.getFloatTy(ctx);
     this.i64 = llvm.Type.getInt64Ty(ctx);
     this.i32 = llvm.Type.getInt32Ty(ctx);
     this.i1 = llvm.Type.getInt1Ty(ctx);
   }
 
-  ty(t: KType): llvm.Type { return t === 'f32' ? this.f32 : t === 'i32' ? this.i64 : this.i1; }
-  i(v: number): llvm.Value { return llvm.ConstantInt.get(this.i64, v, true); }
+  ty(t: KType): llvm.Type {
+    return t === 'f32' ? this.f32 : t === 'i32' ? this.i64 : this.i1;
+  }
+  i(v: number): llvm.Value {
+    return llvm.ConstantInt.get(this.i64, v, true);
+  }
   constant(t: KType, v: number): llvm.Value {
     if (t === 'f32') return llvm.ConstantFP.get(this.f32, v);
     if (t === 'i32') return llvm.ConstantInt.get(this.i64, Math.trunc(v), true);
@@ -38,7 +44,10 @@ export class ExprEmitter {
   private intrinsic(id: number, t: llvm.Type[]): llvm.Function {
     const key = id * 8 + (t.length > 1 ? 1 : 0);
     let f = this.intrinsics.get(key);
-    if (!f) { f = llvm.Intrinsic.getDeclaration(this.mod, id, t); this.intrinsics.set(key, f); }
+    if (!f) {
+      f = llvm.Intrinsic.getDeclaration(this.mod, id, t);
+      this.intrinsics.set(key, f);
+    }
     return f;
   }
   call(id: number, args: llvm.Value[], t: llvm.Type[] = [this.f32]): llvm.Value {
@@ -99,25 +108,38 @@ export class ExprEmitter {
   expr(e: Expr, env: Env): llvm.Value {
     const b = this.b;
     switch (e.e) {
-      case 'const': return this.constant(e.type, e.value);
+      case 'const':
+        return this.constant(e.type, e.value);
       case 'var': {
         const x = env.get(e.name);
         if (!x) throw new Error(`unbound variable ${e.name}`);
         return x.k === 'val' ? x.v : b.CreateLoad(this.ty(x.type), x.ptr);
       }
-      case 'load': return this.load(e.buf, this.expr(e.index, env), e.type);
+      case 'load':
+        return this.load(e.buf, this.expr(e.index, env), e.type);
       case 'scalar': {
         const s = this.bufs.findIndex((d) => d.kind === 'scalars');
         if (s < 0) throw new Error('kernel reads a host scalar but the program has no scalars buffer');
         return this.load(s, this.i(e.slot), 'f32');
       }
-      case 'unary': return this.unary(e.fn, e.a.type, this.expr(e.a, env));
-      case 'binary': return this.binary(e.fn, e.a.type, this.expr(e.a, env), this.expr(e.b, env));
-      case 'where': return b.CreateSelect(this.expr(e.cond, env), this.expr(e.a, env), this.expr(e.b, env));
-      case 'cast': return this.cast(this.expr(e.a, env), e.a.type, e.type);
+      case 'unary':
+        return this.unary(e.fn, e.a.type, this.expr(e.a, env));
+      case 'binary':
+        return this.binary(e.fn, e.a.type, this.expr(e.a, env), this.expr(e.b, env));
+      case 'where':
+        return b.CreateSelect(this.expr(e.cond, env), this.expr(e.a, env), this.expr(e.b, env));
+      case 'cast':
+        return this.cast(this.expr(e.a, env), e.a.type, e.type);
       // one rounding, as PyTorch's CPU add-with-alpha; the loop vectorizer widens it to vfmadd
-      case 'fma': return this.call(llvm.Intrinsic.fma, [this.expr(e.a, env), this.expr(e.b, env), this.expr(e.c, env)]);
-      case 'random': return emitRandom(this, e, this.expr(e.index, env), e.pieces.map((p) => this.expr(p, env)));
+      case 'fma':
+        return this.call(llvm.Intrinsic.fma, [this.expr(e.a, env), this.expr(e.b, env), this.expr(e.c, env)]);
+      case 'random':
+        return emitRandom(
+          this,
+          e,
+          this.expr(e.index, env),
+          e.pieces.map((p) => this.expr(p, env)),
+        );
     }
   }
 
@@ -167,11 +189,16 @@ const UNARY: Record<UnaryFn, { f32: Unary; i32?: Unary; bool?: Unary }> = {
   exp: { f32: (_b, a, x) => x.call(llvm.Intrinsic.exp, [a]) },
   log: { f32: (_b, a, x) => x.call(llvm.Intrinsic.log, [a]) },
   sqrt: { f32: (_b, a, x) => x.call(llvm.Intrinsic.sqrt, [a]) },
-  abs: { f32: (_b, a, x) => x.call(llvm.Intrinsic.fabs, [a]),
-    i32: (b, a, x) => b.CreateSelect(b.CreateICmpSLT(a, x.i(0)), b.CreateNeg(a), a) },
+  abs: {
+    f32: (_b, a, x) => x.call(llvm.Intrinsic.fabs, [a]),
+    i32: (b, a, x) => b.CreateSelect(b.CreateICmpSLT(a, x.i(0)), b.CreateNeg(a), a),
+  },
   recip: { f32: (b, a, x) => b.CreateFDiv(x.constant('f32', 1), a) },
-  not: { f32: (b, a, x) => b.CreateFCmpOEQ(a, x.constant('f32', 0)), i32: (b, a, x) => b.CreateICmpEQ(a, x.i(0)),
-    bool: (b, a, x) => b.CreateXor(a, x.constant('bool', 1)) },
+  not: {
+    f32: (b, a, x) => b.CreateFCmpOEQ(a, x.constant('f32', 0)),
+    i32: (b, a, x) => b.CreateICmpEQ(a, x.i(0)),
+    bool: (b, a, x) => b.CreateXor(a, x.constant('bool', 1)),
+  },
 };
 
 /** each kernel function on f32 and on integer (i32 or bool) operands; absent: unsupported */
@@ -182,8 +209,10 @@ const BINARY: Record<BinaryFn, { f32?: Binary; int?: Binary }> = {
   div: { f32: (b, x, y) => b.CreateFDiv(x, y), int: (b, x, y, e) => b.CreateSDiv(x, e.nonzero(y)) },
   max: { f32: (_b, x, y, e) => e.fmax(x, y), int: (b, x, y) => b.CreateSelect(b.CreateICmpSGT(x, y), x, y) },
   min: { f32: (_b, x, y, e) => e.fmax(x, y, true), int: (b, x, y) => b.CreateSelect(b.CreateICmpSLT(x, y), x, y) },
-  pow: { f32: (_b, x, y, e) => e.call(llvm.Intrinsic.pow, [x, y]),
-    int: (b, x, y, e, t) => e.cast(BINARY.pow.f32!(b, e.cast(x, t, 'f32'), e.cast(y, t, 'f32'), e, 'f32'), 'f32', t) },
+  pow: {
+    f32: (_b, x, y, e) => e.call(llvm.Intrinsic.pow, [x, y]),
+    int: (b, x, y, e, t) => e.cast(BINARY.pow.f32!(b, e.cast(x, t, 'f32'), e.cast(y, t, 'f32'), e, 'f32'), 'f32', t),
+  },
   lt: { f32: (b, x, y) => b.CreateFCmpOLT(x, y), int: (b, x, y) => b.CreateICmpSLT(x, y) },
   le: { f32: (b, x, y) => b.CreateFCmpOLE(x, y), int: (b, x, y) => b.CreateICmpSLE(x, y) },
   gt: { f32: (b, x, y) => b.CreateFCmpOGT(x, y), int: (b, x, y) => b.CreateICmpSGT(x, y) },

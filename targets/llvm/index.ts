@@ -11,8 +11,15 @@ import { emitIR, emitIRSync, programKey, type IRReply } from './ir-host.js';
 import type { ModuleOptions } from './module.js';
 import { ENTRY } from './rt.js';
 import {
-  optimizedAssembly, buildLibrary, buildLibraryAsync, cachedLibrary, cpuOf, rememberLibrary, verifierMessage,
-  type Library, type ToolchainOptions,
+  optimizedAssembly,
+  buildLibrary,
+  buildLibraryAsync,
+  cachedLibrary,
+  cpuOf,
+  rememberLibrary,
+  verifierMessage,
+  type Library,
+  type ToolchainOptions,
 } from './toolchain.js';
 
 export { toolchainStats, hostCpu } from './toolchain.js';
@@ -33,7 +40,12 @@ export const DEFAULT_PAR_THRESHOLD = 1 << 20;
 
 export function manifestOf(p: KernelProgram): Manifest {
   return {
-    format: 1, buffers: p.buffers, host: p.host, inputs: p.inputs, outputs: p.outputs, cells: p.cells,
+    format: 1,
+    buffers: p.buffers,
+    host: p.host,
+    inputs: p.inputs,
+    outputs: p.outputs,
+    cells: p.cells,
     peakBytes: p.peakBytes,
     kernels: p.kernels.map((k) => ({ name: k.name, grid: k.grid, ...k.meta, ...(k.when ? { when: k.when } : {}) })),
   };
@@ -67,25 +79,26 @@ export function nativeAssembly(p: KernelProgram, opts: ModuleOptions & NativeOpt
 
 export type NativeArtifact = Artifact & { code: NativeCode };
 
-const artifact = (p: KernelProgram, lib: Library, opts: NativeOptions): NativeArtifact =>
-  ({
-    target: 'llvm',
-    manifest: manifestOf(p),
-    code: { library: lib.path, entry: ENTRY, hash: lib.hash, cpu: cpuOf(opts) },
-  });
+const artifact = (p: KernelProgram, lib: Library, opts: NativeOptions): NativeArtifact => ({
+  target: 'llvm',
+  manifest: manifestOf(p),
+  code: { library: lib.path, entry: ENTRY, hash: lib.hash, cpu: cpuOf(opts) },
+});
 
 /** builds (or finds in the cache, without building IR) the program's shared library; blocks */
 export function compileNative(p: KernelProgram, opts: NativeOptions = {}): NativeArtifact {
-  const mo = moduleOptions(opts), key = programKey(p, mo);
+  const mo = moduleOptions(opts),
+    key = programKey(p, mo);
   let lib = cachedLibrary(key, opts);
-  if (!lib) rememberLibrary(key, lib = buildLibrary(irOf(emitIRSync(p, mo)), opts), opts);
+  if (!lib) rememberLibrary(key, (lib = buildLibrary(irOf(emitIRSync(p, mo)), opts)), opts);
   return artifact(p, lib, opts);
 }
 
 /** compileNative without blocking the event loop while the IR builder, opt, llc and cc run */
 export async function compileNativeAsync(p: KernelProgram, opts: NativeOptions = {}): Promise<NativeArtifact> {
-  const mo = moduleOptions(opts), key = programKey(p, mo);
+  const mo = moduleOptions(opts),
+    key = programKey(p, mo);
   let lib = cachedLibrary(key, opts);
-  if (!lib) rememberLibrary(key, lib = await buildLibraryAsync(irOf(await emitIR(p, mo)), opts), opts);
+  if (!lib) rememberLibrary(key, (lib = await buildLibraryAsync(irOf(await emitIR(p, mo)), opts)), opts);
   return artifact(p, lib, opts);
 }

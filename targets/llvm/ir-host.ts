@@ -15,7 +15,10 @@ import type { KernelProgram } from '../../compiler/ir/kernel.js';
 import type { IRProgram, ModuleOptions } from './module.js';
 import { cpuOf, hostCpu } from './toolchain.js';
 
-export interface IRRequest { program: IRProgram; opts: ModuleOptions }
+export interface IRRequest {
+  program: IRProgram;
+  opts: ModuleOptions;
+}
 /** the module's text, or IR that failed LLVM's verifier, or another error's message */
 export type IRReply = { ir: string } | { invalid: string } | { error: string };
 
@@ -27,7 +30,8 @@ const childArgv = (): string[] =>
 
 /** the IR of `program`, built in the shared child process */
 export function emitIR(p: KernelProgram, opts: ModuleOptions): Promise<IRReply> {
-  const c = irChild(), program = irProgram(p);
+  const c = irChild(),
+    program = irProgram(p);
   const id = nextId++;
   return new Promise((resolve, reject) => {
     pending.set(id, { resolve, reject });
@@ -40,7 +44,9 @@ export function emitIR(p: KernelProgram, opts: ModuleOptions): Promise<IRReply> 
 export function emitIRSync(p: KernelProgram, opts: ModuleOptions): IRReply {
   const program = irProgram(p);
   const r = spawnSync(process.execPath, [...childArgv(), childScript], {
-    input: serialize({ program, opts } satisfies IRRequest), maxBuffer: 1 << 30, stdio: ['pipe', 'pipe', 'inherit'],
+    input: serialize({ program, opts } satisfies IRRequest),
+    maxBuffer: 1 << 30,
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
   if (r.error) throw new Error(`kiln llvm: could not start the IR builder process: ${r.error.message}`);
   if (r.status !== 0) throw new Error(`kiln llvm: the IR builder process failed (${r.signal ?? `exit ${r.status}`})`);
@@ -50,20 +56,31 @@ export function emitIRSync(p: KernelProgram, opts: ModuleOptions): IRReply {
 /** only what the IR reads travels (a program also carries its graph, for inspection) */
 const irProgram = (p: KernelProgram): IRProgram => ({ buffers: p.buffers, kernels: p.kernels });
 
-interface Waiter { resolve: (r: IRReply) => void; reject: (e: Error) => void }
+interface Waiter {
+  resolve: (r: IRReply) => void;
+  reject: (e: Error) => void;
+}
 let child: ChildProcess | undefined;
 let nextId = 0;
 const pending = new Map<number, Waiter>();
 
 /** a child with requests in flight keeps the parent alive (it waits for them); an idle one does not */
 function hold(c: ChildProcess, busy: boolean): void {
-  if (busy) { c.ref(); c.channel?.ref(); } else { c.unref(); c.channel?.unref(); }
+  if (busy) {
+    c.ref();
+    c.channel?.ref();
+  } else {
+    c.unref();
+    c.channel?.unref();
+  }
 }
 
 function irChild(): ChildProcess {
   if (child) return child;
   const c = fork(childScript, [], {
-    execArgv: childArgv(), serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: childArgv(),
+    serialization: 'advanced',
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const fail = (why: string) => {
     if (child === c) child = undefined;
@@ -91,7 +108,10 @@ function codegen(): string {
   if (codegenHash) return codegenHash;
   const h = createHash('sha256');
   const dir = dirname(here);
-  const files = readdirSync(dir).filter((f) => f.endsWith(ext)).sort().map((f) => join(dir, f));
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(ext))
+    .sort()
+    .map((f) => join(dir, f));
   const kernelIR = join(dir, '..', '..', 'compiler', 'ir', `kernel${ext}`);
   for (const f of [...files, kernelIR]) h.update(f).update(readFileSync(f));
   return (codegenHash = h.digest('hex'));
@@ -103,6 +123,9 @@ export function programKey(p: KernelProgram, opts: ModuleOptions): string {
   const env = ['KILN_LLVM_TRIPLE', 'KILN_LLVM_DATALAYOUT'].map((k) => process.env[k] ?? '');
   const cpu = cpuOf(opts); // 'native' reads this host's CPU flags
   const host = [process.arch, ...env, cpu, cpu === 'native' ? hostCpu() : ''];
-  return createHash('sha256').update([codegen(), ...host].join('\0'))
-    .update(serialize({ program, opts })).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update([codegen(), ...host].join('\0'))
+    .update(serialize({ program, opts }))
+    .digest('hex')
+    .slice(0, 32);
 }

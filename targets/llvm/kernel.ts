@@ -31,9 +31,15 @@ export class KernelEmitter extends ExprEmitter {
     const k = cascadeSums(kernel);
     const fn = llvm.Function.Create(this.kernelType(), linkage, name, this.mod);
     this.fn = fn;
-    this.args = this.bufs.map((d, i) => { const a = fn.getArg(i); a.setName(`b${i}`); return a; });
-    const lo = fn.getArg(this.bufs.length), hi = fn.getArg(this.bufs.length + 1);
-    lo.setName('lo'); hi.setName('hi');
+    this.args = this.bufs.map((d, i) => {
+      const a = fn.getArg(i);
+      a.setName(`b${i}`);
+      return a;
+    });
+    const lo = fn.getArg(this.bufs.length),
+      hi = fn.getArg(this.bufs.length + 1);
+    lo.setName('lo');
+    hi.setName('hi');
     const entry = llvm.BasicBlock.Create(this.ctx, 'entry', fn);
     const body = llvm.BasicBlock.Create(this.ctx, 'body', fn);
     this.allocas = new llvm.IRBuilder(entry);
@@ -46,7 +52,9 @@ export class KernelEmitter extends ExprEmitter {
     return fn;
   }
 
-  private alloca(t: llvm.Type, name: string): llvm.Value { return this.allocas.CreateAlloca(t, null, name); }
+  private alloca(t: llvm.Type, name: string): llvm.Value {
+    return this.allocas.CreateAlloca(t, null, name);
+  }
 
   private readonly hooks: VectorHooks = {
     loop: (start, end, step, body) => this.loop(start, end, step, body),
@@ -81,19 +89,47 @@ export class KernelEmitter extends ExprEmitter {
    * dims contribute shape.blockRows × shape.blockCols points (loads they share are merged by `opt`'s CSE).
    */
   private grid(k: Kernel, d: number, envs: Env[], lo: llvm.Value, hi: llvm.Value): void {
-    if (k.grid.length === 0) { this.stmts(k.body, envs); return; }
-    const v = `g${d}`, b = this.b;
-    const start = d === 0 ? lo : this.i(0), end = d === 0 ? hi : this.i(k.grid[d]);
+    if (k.grid.length === 0) {
+      this.stmts(k.body, envs);
+      return;
+    }
+    const v = `g${d}`,
+      b = this.b;
+    const start = d === 0 ? lo : this.i(0),
+      end = d === 0 ? hi : this.i(k.grid[d]);
     const W = this.widths[d];
     if (W <= 1) {
-      this.loop(start, end, 1, (iv) => this.next(k, d, envs.map((e) => child(e, v, iv)), lo, hi));
+      this.loop(start, end, 1, (iv) =>
+        this.next(
+          k,
+          d,
+          envs.map((e) => child(e, v, iv)),
+          lo,
+          hi,
+        ),
+      );
       return;
     }
     // W at a time, then one at a time for the remainder
     const tileEnd = b.CreateAdd(start, b.CreateMul(b.CreateUDiv(b.CreateSub(end, start), this.i(W)), this.i(W)));
-    this.loop(start, tileEnd, W, (base) => this.next(k, d, envs.flatMap((e) =>
-      Array.from({ length: W }, (_, j) => child(e, v, j ? b.CreateAdd(base, this.i(j)) : base))), lo, hi));
-    this.loop(tileEnd, end, 1, (iv) => this.next(k, d, envs.map((e) => child(e, v, iv)), lo, hi));
+    this.loop(start, tileEnd, W, (base) =>
+      this.next(
+        k,
+        d,
+        envs.flatMap((e) => Array.from({ length: W }, (_, j) => child(e, v, j ? b.CreateAdd(base, this.i(j)) : base))),
+        lo,
+        hi,
+      ),
+    );
+    this.loop(tileEnd, end, 1, (iv) =>
+      this.next(
+        k,
+        d,
+        envs.map((e) => child(e, v, iv)),
+        lo,
+        hi,
+      ),
+    );
   }
 
   private next(k: Kernel, d: number, envs: Env[], lo: llvm.Value, hi: llvm.Value): void {
@@ -133,7 +169,12 @@ export class KernelEmitter extends ExprEmitter {
           } else if (this.strategy.kind === 'unroll' && this.strategy.loops.includes(s.var)) {
             this.unrolled(s, envs, this.strategy.factor);
           } else {
-            this.loop(this.i(0), this.i(s.extent), 1, (iv) => this.stmts(s.body, envs.map((e) => child(e, s.var, iv))));
+            this.loop(this.i(0), this.i(s.extent), 1, (iv) =>
+              this.stmts(
+                s.body,
+                envs.map((e) => child(e, s.var, iv)),
+              ),
+            );
           }
           break;
       }
@@ -148,17 +189,22 @@ export class KernelEmitter extends ExprEmitter {
     const b = this.b;
     const main = Math.floor(s.extent / U) * U;
     const names = [...new Set(s.body.flatMap((x) => (x.s === 'accum' ? [x.name] : [])))];
-    const partials = envs.map((env) => new Map(names.flatMap((n) => {
-      const a = env.get(n);
-      if (!a || a.k !== 'acc') return []; // declared inside the loop body: per-copy anyway
-      const ps = [a.ptr];
-      for (let u = 1; u < U; u++) {
-        const p = this.alloca(this.ty(a.type), `${n}.p${u}`);
-        b.CreateStore(this.identity(a.fn, a.type), p);
-        ps.push(p);
-      }
-      return [[n, { a, ps }] as const];
-    })));
+    const partials = envs.map(
+      (env) =>
+        new Map(
+          names.flatMap((n) => {
+            const a = env.get(n);
+            if (!a || a.k !== 'acc') return []; // declared inside the loop body: per-copy anyway
+            const ps = [a.ptr];
+            for (let u = 1; u < U; u++) {
+              const p = this.alloca(this.ty(a.type), `${n}.p${u}`);
+              b.CreateStore(this.identity(a.fn, a.type), p);
+              ps.push(p);
+            }
+            return [[n, { a, ps }] as const];
+          }),
+        ),
+    );
     this.loop(this.i(0), this.i(main), U, (base) => {
       const copies: Env[] = [];
       envs.forEach((env, ei) => {
@@ -184,7 +230,12 @@ export class KernelEmitter extends ExprEmitter {
       }
     }
     if (main < s.extent) {
-      this.loop(this.i(main), this.i(s.extent), 1, (iv) => this.stmts(s.body, envs.map((e) => child(e, s.var, iv))));
+      this.loop(this.i(main), this.i(s.extent), 1, (iv) =>
+        this.stmts(
+          s.body,
+          envs.map((e) => child(e, s.var, iv)),
+        ),
+      );
     }
   }
 }

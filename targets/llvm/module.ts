@@ -31,10 +31,11 @@ export function dataLayout(triple: string): string {
  */
 export function noaliasParams(p: Pick<KernelProgram, 'buffers' | 'kernels'>): boolean[] {
   const written = new Set<number>();
-  const walk = (ss: Kernel['body']): void => ss.forEach((s) => {
-    if (s.s === 'store') written.add(s.buf);
-    else if (s.s === 'loop') walk(s.body);
-  });
+  const walk = (ss: Kernel['body']): void =>
+    ss.forEach((s) => {
+      if (s.s === 'store') written.add(s.buf);
+      else if (s.s === 'loop') walk(s.body);
+    });
   p.kernels.forEach((k) => walk(k.body));
   return p.buffers.map((d, i) => {
     if (d.kind === 'state') return p.buffers.filter((x) => x.kind === 'state' && x.dtype === d.dtype).length === 1;
@@ -45,7 +46,8 @@ export function noaliasParams(p: Pick<KernelProgram, 'buffers' | 'kernels'>): bo
 
 function addNoalias(ir: string, ok: boolean[]): string {
   return ir.replace(/^define .*$/gm, (line) =>
-    line.replace(/(float\*|i32\*) %b(\d+)\b/g, (m, t: string, i: string) => (ok[+i] ? `${t} noalias %b${i}` : m)));
+    line.replace(/(float\*|i32\*) %b(\d+)\b/g, (m, t: string, i: string) => (ok[+i] ? `${t} noalias %b${i}` : m)),
+  );
 }
 
 /** what the IR is built from: the memory declarations and the kernels */
@@ -86,7 +88,9 @@ export function emitModule(p: IRProgram, opts: ModuleOptions = {}): string {
 
 /** the IR failed LLVM's verifier; `ir` lets the toolchain re-run it through `opt` for the message */
 export class VerifyError extends Error {
-  constructor(readonly ir: string) { super('kiln llvm: generated module failed verification'); }
+  constructor(readonly ir: string) {
+    super('kiln llvm: generated module failed verification');
+  }
 }
 
 /** `const int64_t kiln_sizes[]`: the buffer count, then each buffer's size (runtime/native/entry.ts) */
@@ -99,19 +103,28 @@ function emitSizes(em: KernelEmitter, p: IRProgram): void {
 }
 
 function emitEntry(em: KernelEmitter, p: IRProgram, fns: llvm.Function[], threshold: number): void {
-  const ctx = em.ctx, L = llvm.GlobalValue.LinkageTypes, voidT = llvm.Type.getVoidTy(ctx);
+  const ctx = em.ctx,
+    L = llvm.GlobalValue.LinkageTypes,
+    voidT = llvm.Type.getVoidTy(ctx);
   const kt = em.kernelType();
   const ptrTypes = p.buffers.map((d) => llvm.PointerType.get(d.dtype === 'f32' ? em.f32 : em.i32, 0));
   const run = llvm.Function.Create(llvm.FunctionType.get(voidT, ptrTypes, false), L.ExternalLinkage, ENTRY, em.mod);
   emitSizes(em, p);
-  const args = p.buffers.map((_, i) => { const a = run.getArg(i); a.setName(`b${i}`); return a; });
+  const args = p.buffers.map((_, i) => {
+    const a = run.getArg(i);
+    a.setName(`b${i}`);
+    return a;
+  });
   const b = new llvm.IRBuilder(llvm.BasicBlock.Create(ctx, 'entry', run));
   // kiln_par(thunk, bufs, n) (rt.ts) runs thunk(bufs, lo, hi) over [0, n) split across threads;
   // thunk(bufs, lo, hi) unpacks the buffer array and calls the kernel
-  const i8p = llvm.Type.getInt8PtrTy(ctx), i8pp = llvm.PointerType.get(i8p, 0);
+  const i8p = llvm.Type.getInt8PtrTy(ctx),
+    i8pp = llvm.PointerType.get(i8p, 0);
   const thunkT = llvm.FunctionType.get(voidT, [i8pp, em.i64, em.i64], false);
-  const par = em.mod.getOrInsertFunction('kiln_par',
-    llvm.FunctionType.get(voidT, [llvm.PointerType.get(thunkT, 0), i8pp, em.i64], false));
+  const par = em.mod.getOrInsertFunction(
+    'kiln_par',
+    llvm.FunctionType.get(voidT, [llvm.PointerType.get(thunkT, 0), i8pp, em.i64], false),
+  );
   const arrT = llvm.ArrayType.get(i8p, Math.max(1, args.length));
   let bufs: llvm.Value | undefined;
   const serial = (k: Kernel) => {
@@ -120,7 +133,8 @@ function emitEntry(em: KernelEmitter, p: IRProgram, fns: llvm.Function[], thresh
     const work = Math.max(8 * points, 4 * k.meta.flops, k.meta.bytesRead + k.meta.bytesWritten);
     return k.grid.length === 0 || n < 2 || work < threshold;
   };
-  if (p.kernels.some((k) => !serial(k))) { // in the entry block: it dominates every (guarded) launch
+  if (p.kernels.some((k) => !serial(k))) {
+    // in the entry block: it dominates every (guarded) launch
     const arr = b.CreateAlloca(arrT, null, 'bufs');
     args.forEach((a, j) => b.CreateStore(b.CreateBitCast(a, i8p), b.CreateInBoundsGEP(arrT, arr, [em.i(0), em.i(j)])));
     bufs = b.CreateBitCast(arr, i8pp);
@@ -132,7 +146,11 @@ function emitEntry(em: KernelEmitter, p: IRProgram, fns: llvm.Function[], thresh
     if (k.when && si >= 0) {
       // launch guard (runtime/manifest.ts guardHolds): compare the scalars' bits, branch around the call
       let same: llvm.Value = llvm.ConstantInt.getTrue(ctx);
-      const bits = (slot: number) => b.CreateLoad(em.i32, b.CreateInBoundsGEP(em.i32, b.CreateBitCast(args[si], llvm.PointerType.get(em.i32, 0)), em.i(slot)));
+      const bits = (slot: number) =>
+        b.CreateLoad(
+          em.i32,
+          b.CreateInBoundsGEP(em.i32, b.CreateBitCast(args[si], llvm.PointerType.get(em.i32, 0)), em.i(slot)),
+        );
       for (const g of k.when.equal) {
         const b0 = bits(g[0]);
         for (const s of g.slice(1)) same = b.CreateAnd(same, b.CreateICmpEQ(bits(s), b0));
@@ -143,7 +161,12 @@ function emitEntry(em: KernelEmitter, p: IRProgram, fns: llvm.Function[], thresh
       b.CreateCondBr(cond, body, after);
       b.SetInsertPoint(body);
     }
-    const done = () => { if (after) { b.CreateBr(after); b.SetInsertPoint(after); } };
+    const done = () => {
+      if (after) {
+        b.CreateBr(after);
+        b.SetInsertPoint(after);
+      }
+    };
     const n = k.grid.length ? k.grid[0] : 1;
     if (serial(k)) {
       b.CreateCall(kt, fn, [...args, em.i(0), em.i(n)]);
@@ -152,8 +175,9 @@ function emitEntry(em: KernelEmitter, p: IRProgram, fns: llvm.Function[], thresh
     }
     const thunk = llvm.Function.Create(thunkT, L.InternalLinkage, `kiln_t${i}`, em.mod);
     const tb = new llvm.IRBuilder(llvm.BasicBlock.Create(ctx, 'entry', thunk));
-    const targs = p.buffers.map((_, j) => tb.CreateBitCast(
-      tb.CreateLoad(i8p, tb.CreateInBoundsGEP(i8p, thunk.getArg(0), em.i(j))), ptrTypes[j]));
+    const targs = p.buffers.map((_, j) =>
+      tb.CreateBitCast(tb.CreateLoad(i8p, tb.CreateInBoundsGEP(i8p, thunk.getArg(0), em.i(j))), ptrTypes[j]),
+    );
     tb.CreateCall(kt, fn, [...targs, thunk.getArg(1), thunk.getArg(2)]);
     tb.CreateRetVoid();
     b.CreateCall(par, [thunk, bufs!, em.i(n)]);

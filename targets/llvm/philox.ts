@@ -4,8 +4,21 @@
 import llvm from 'llvm-bindings';
 import type { Expr } from '../../compiler/ir/kernel.js';
 import {
-  ANGLE_HALF_QUADRANT, ANGLE_QUADRANT_SHIFT, COS_POLY, LN2_HI, LN2_LO, LOG_ATANH, PHILOX_M0, PHILOX_M1,
-  PHILOX_ROUNDS, PHILOX_W0, PHILOX_W1, SIN_POLY, SQRT2_MANTISSA, TWO_PI_F32, UNIFORM_SCALE,
+  ANGLE_HALF_QUADRANT,
+  ANGLE_QUADRANT_SHIFT,
+  COS_POLY,
+  LN2_HI,
+  LN2_LO,
+  LOG_ATANH,
+  PHILOX_M0,
+  PHILOX_M1,
+  PHILOX_ROUNDS,
+  PHILOX_W0,
+  PHILOX_W1,
+  SIN_POLY,
+  SQRT2_MANTISSA,
+  TWO_PI_F32,
+  UNIFORM_SCALE,
 } from '../reference/philox.js';
 
 type RandomExpr = Extract<Expr, { e: 'random' }>;
@@ -23,11 +36,14 @@ export interface RandomEmitter {
 
 /** `index` is the i64 register of the element index; `pieces` the 8 f32 halves (key, offset) */
 export function emitRandom(em: RandomEmitter, e: RandomExpr, index: llvm.Value, pieces: llvm.Value[]): llvm.Value {
-  const b = em.b, i32 = em.i32, i64 = em.i64;
+  const b = em.b,
+    i32 = em.i32,
+    i64 = em.i64;
   const u32 = (v: number) => llvm.ConstantInt.get(i32, v >>> 0, false);
   const word = (lo: llvm.Value, hi: llvm.Value) =>
     b.CreateOr(b.CreateFPToUI(lo, i32), b.CreateShl(b.CreateFPToUI(hi, i32), u32(16)));
-  let k0 = word(pieces[0], pieces[1]), k1 = word(pieces[2], pieces[3]);
+  let k0 = word(pieces[0], pieces[1]),
+    k1 = word(pieces[2], pieces[3]);
   let c = [b.CreateTrunc(index, i32), u32(e.draw), word(pieces[4], pieces[5]), word(pieces[6], pieces[7])];
   const mulhilo = (m: number, x: llvm.Value): [llvm.Value, llvm.Value] => {
     const p = b.CreateMul(llvm.ConstantInt.get(i64, m, false), b.CreateZExt(x, i64));
@@ -47,8 +63,7 @@ export function emitRandom(em: RandomEmitter, e: RandomExpr, index: llvm.Value, 
   const I = llvm.Intrinsic;
   const mul = (x: llvm.Value, y: llvm.Value) => b.CreateFMul(x, y);
   const add = (x: llvm.Value, y: llvm.Value) => b.CreateFAdd(x, y);
-  const horner = (x: llvm.Value, cs: readonly number[]) =>
-    cs.slice(1).reduce((a, k) => add(mul(a, x), f(k)), f(cs[0]));
+  const horner = (x: llvm.Value, cs: readonly number[]) => cs.slice(1).reduce((a, k) => add(mul(a, x), f(k)), f(cs[0]));
   // log(u1) = log(m) + E*ln2 from the float's exponent and mantissa (logOfU1 in targets/reference/philox.ts)
   const bits = b.CreateBitCast(b.CreateUIToFP(top24(c[0], 1), em.f32), i32);
   const mant = b.CreateOr(b.CreateAnd(bits, u32(0x7fffff)), u32(0x800000));
@@ -67,7 +82,8 @@ export function emitRandom(em: RandomEmitter, e: RandomExpr, index: llvm.Value, 
   const theta = b.CreateFMul(f(TWO_PI_F32), b.CreateFMul(units, f(UNIFORM_SCALE)));
   const odd = b.CreateICmpNE(b.CreateAnd(q, u32(1)), u32(0));
   const z = mul(theta, theta);
-  const sin = add(theta, mul(theta, mul(z, horner(z, SIN_POLY)))), cos = add(f(1), mul(z, horner(z, COS_POLY)));
+  const sin = add(theta, mul(theta, mul(z, horner(z, SIN_POLY)))),
+    cos = add(f(1), mul(z, horner(z, COS_POLY)));
   const cs = b.CreateSelect(odd, sin, cos);
   const negative = b.CreateICmpNE(b.CreateAnd(b.CreateAdd(q, u32(1)), u32(2)), u32(0)); // q mod 4 is 1 or 2
   return b.CreateFMul(radius, b.CreateSelect(negative, b.CreateFNeg(cs), cs));

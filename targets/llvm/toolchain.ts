@@ -23,10 +23,11 @@ export interface ToolchainOptions {
 const tool = (name: string): string => process.env[`KILN_${name.toUpperCase()}`] ?? name;
 
 function toolError(exe: string, name: string, err: NodeJS.ErrnoException): Error {
-  const why = err.code === 'ENOENT'
-    ? `\`${exe}\` was not found on PATH (kiln's native target needs LLVM 14's opt and llc, and a C compiler; ` +
-      `set KILN_${name.toUpperCase()} to override)`
-    : err.message;
+  const why =
+    err.code === 'ENOENT'
+      ? `\`${exe}\` was not found on PATH (kiln's native target needs LLVM 14's opt and llc, and a C compiler; ` +
+        `set KILN_${name.toUpperCase()} to override)`
+      : err.message;
   return new Error(`kiln llvm: ${why}`);
 }
 const exitError = (exe: string, args: string[], status: number | null, out: string) =>
@@ -47,9 +48,14 @@ function runAsync(name: string, args: string[]): Promise<string> {
   toolchainStats.runs++;
   return new Promise((resolve, reject) => {
     const child = spawn(exe, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
+    let out = '',
+      err = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
     child.on('error', (e) => reject(toolError(exe, name, e)));
     child.on('close', (code) => (code === 0 ? resolve(out) : reject(exitError(exe, args, code, err || out))));
   });
@@ -68,7 +74,11 @@ export const cacheDirOf = (o: ToolchainOptions): string =>
 
 /** re-runs broken IR through opt's verifier to get LLVM's own message */
 export function verifierMessage(ir: string): string {
-  try { run('opt', ['-verify', '-disable-output'], ir); } catch (e) { return (e as Error).message; }
+  try {
+    run('opt', ['-verify', '-disable-output'], ir);
+  } catch (e) {
+    return (e as Error).message;
+  }
   return 'kiln llvm: module failed verification (opt accepted it; see stderr)';
 }
 
@@ -80,14 +90,25 @@ export function optimizedAssembly(ir: string, cpu: string): string {
   return run('llc', ['-O3', `-mcpu=${cpu}`, '-filetype=asm', '-o', '-'], optimize(ir, cpu));
 }
 
-export interface Library { path: string; hash: string; cached: boolean }
+export interface Library {
+  path: string;
+  hash: string;
+  cached: boolean;
+}
 
-interface Job { path: string; hash: string; dir: string; cpu: string }
+interface Job {
+  path: string;
+  hash: string;
+  dir: string;
+  cpu: string;
+}
 
 function job(ir: string, opts: ToolchainOptions): Job {
   const cpu = cpuOf(opts);
   const hash = createHash('sha256')
-    .update([FORMAT, cpu, cpu === 'native' ? hostCpu() : '', RT_C, ir].join('\0')).digest('hex').slice(0, 32);
+    .update([FORMAT, cpu, cpu === 'native' ? hostCpu() : '', RT_C, ir].join('\0'))
+    .digest('hex')
+    .slice(0, 32);
   const dir = cacheDirOf(opts);
   return { path: join(dir, `${hash}.so`), hash, dir, cpu };
 }
@@ -143,7 +164,11 @@ const keyFile = (key: string, opts: ToolchainOptions) => join(cacheDirOf(opts), 
 
 export function cachedLibrary(key: string, opts: ToolchainOptions = {}): Library | undefined {
   let hash: string;
-  try { hash = readFileSync(keyFile(key, opts), 'utf8').trim(); } catch { return undefined; }
+  try {
+    hash = readFileSync(keyFile(key, opts), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
   const path = join(cacheDirOf(opts), `${hash}.so`);
   return /^[0-9a-f]{32}$/.test(hash) && existsSync(path) ? { path, hash, cached: true } : undefined;
 }

@@ -28,7 +28,9 @@ export function floatVector(ctx: llvm.LLVMContext, n: number): llvm.Type {
       writeFileSync(file, `declare void @v(<${n} x float>)\n`);
       const mod = llvm.parseIRFile(file, new llvm.SMDiagnostic(), ctx);
       t = mod.getFunction('v')!.getArg(0).getType();
-    } finally { rmSync(dir, { recursive: true, force: true }); }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     m.set(n, t);
   }
   return t;
@@ -48,26 +50,37 @@ export interface VectorHooks {
 
 /** emits the reduce loop `s` (chosen by compiler/kernel/opt-cpu.ts) for every env, V lanes at a time */
 export function emitVectorReduce(em: ExprEmitter, h: VectorHooks, s: Loop, envs: Env[], V: number): void {
-  const b = em.b, vt = floatVector(em.ctx, V), vp = llvm.PointerType.get(vt, 0);
+  const b = em.b,
+    vt = floatVector(em.ctx, V),
+    vp = llvm.PointerType.get(vt, 0);
   const main = Math.floor(s.extent / V) * V;
   const names = [...new Set(s.body.flatMap((x) => (x.s === 'accum' ? [x.name] : [])))];
-  const vaccs = envs.map(() => new Map(names.map((n) => {
-    const p = h.alloca(vt, `${n}.v`);
-    b.CreateStore(llvm.Constant.getNullValue(vt), p);
-    return [n, p] as const;
-  })));
+  const vaccs = envs.map(
+    () =>
+      new Map(
+        names.map((n) => {
+          const p = h.alloca(vt, `${n}.v`);
+          b.CreateStore(llvm.Constant.getNullValue(vt), p);
+          return [n, p] as const;
+        }),
+      ),
+  );
   h.loop(em.i(0), em.i(main), V, (base) => {
     const scalarEnvs = envs.map((e) => h.child(e, s.var, base));
     const vals = envs.map(() => new Map<string, llvm.Value>());
     const vexpr = (e: Expr, i: number): llvm.Value => {
       switch (e.e) {
-        case 'load': return b.CreateLoad(vt, b.CreateBitCast(em.addr(e.buf, em.expr(e.index, scalarEnvs[i])), vp));
-        case 'var': return vals[i].get(e.name)!;
+        case 'load':
+          return b.CreateLoad(vt, b.CreateBitCast(em.addr(e.buf, em.expr(e.index, scalarEnvs[i])), vp));
+        case 'var':
+          return vals[i].get(e.name)!;
         case 'binary': {
-          const x = vexpr(e.a, i), y = vexpr(e.b, i);
+          const x = vexpr(e.a, i),
+            y = vexpr(e.b, i);
           return e.fn === 'add' ? b.CreateFAdd(x, y) : e.fn === 'sub' ? b.CreateFSub(x, y) : b.CreateFMul(x, y);
         }
-        default: throw new Error(`kiln llvm: ${e.e} in a vector reduce loop`);
+        default:
+          throw new Error(`kiln llvm: ${e.e} in a vector reduce loop`);
       }
     };
     // statement by statement across the block, so each shared load is emitted next to its twins
@@ -88,8 +101,8 @@ export function emitVectorReduce(em: ExprEmitter, h: VectorHooks, s: Loop, envs:
       if (!a || a.k !== 'acc') throw new Error(`accum into ${n}, which is not an accumulator`);
       const arr = h.alloca(arrT, `${n}.lanes`);
       b.CreateStore(b.CreateLoad(vt, p), b.CreateBitCast(arr, vp));
-      let lanes: llvm.Value[] = Array.from(
-        { length: V }, (_, u) => b.CreateLoad(em.f32, b.CreateInBoundsGEP(arrT, arr, [em.i(0), em.i(u)])),
+      let lanes: llvm.Value[] = Array.from({ length: V }, (_, u) =>
+        b.CreateLoad(em.f32, b.CreateInBoundsGEP(arrT, arr, [em.i(0), em.i(u)])),
       );
       while (lanes.length > 1) {
         const next: llvm.Value[] = [];
@@ -103,6 +116,11 @@ export function emitVectorReduce(em: ExprEmitter, h: VectorHooks, s: Loop, envs:
   });
   // the remainder, one iteration at a time into the accumulators themselves
   if (main < s.extent) {
-    h.loop(em.i(main), em.i(s.extent), 1, (iv) => h.stmts(s.body, envs.map((e) => h.child(e, s.var, iv))));
+    h.loop(em.i(main), em.i(s.extent), 1, (iv) =>
+      h.stmts(
+        s.body,
+        envs.map((e) => h.child(e, s.var, iv)),
+      ),
+    );
   }
 }

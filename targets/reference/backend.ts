@@ -12,23 +12,31 @@ import { toposort, isView, isSource, numel } from '../../compiler/ir/graph.js';
 
 export function graphStats(program: TracedProgram): ProgramStats {
   const g = program.graph;
-  const nodes = toposort([...g.outputs, ...g.updates.map((u) => u.value)])
-    .filter((n) => !isView(n.op) && !isSource(n.op));
+  const nodes = toposort([...g.outputs, ...g.updates.map((u) => u.value)]).filter(
+    (n) => !isView(n.op) && !isSource(n.op),
+  );
   const bytes = (n: { shape: readonly number[] }) => 4 * numel(n.shape);
   const perKernel = nodes.map((n) => ({
-    name: `${n.op}_${n.id}`, ops: [n.op], flops: numel(n.src[0]?.shape ?? n.shape),
-    bytesRead: n.src.reduce((a, s) => a + bytes(s), 0), bytesWritten: bytes(n),
+    name: `${n.op}_${n.id}`,
+    ops: [n.op],
+    flops: numel(n.src[0]?.shape ?? n.shape),
+    bytesRead: n.src.reduce((a, s) => a + bytes(s), 0),
+    bytesWritten: bytes(n),
   }));
   return {
-    kernels: perKernel.length, launchesPerRun: perKernel.length,
-    bytesPerRun: perKernel.reduce((a, k) => a + k.bytesRead + k.bytesWritten, 0), perKernel,
+    kernels: perKernel.length,
+    launchesPerRun: perKernel.length,
+    bytesPerRun: perKernel.reduce((a, k) => a + k.bytesRead + k.bytesWritten, 0),
+    perKernel,
   };
 }
 
 export class ReferenceBackend implements Backend {
   readonly name = 'reference';
 
-  async pull(): Promise<void> { /* the host copy is always current */ }
+  async pull(): Promise<void> {
+    /* the host copy is always current */
+  }
   async syncAll(): Promise<void> {}
 
   async prepare(program: TracedProgram): Promise<SyncPreparedProgram> {

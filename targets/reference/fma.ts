@@ -23,7 +23,7 @@ function nextToward(r: number, s: number): number {
   if (r === 0) return s > 0 ? F32_TINY : -F32_TINY;
   bits[0] = r;
   // the magnitude grows when s lies farther from zero than r
-  ibits[0] += (s > r) === (r > 0) ? 1 : -1;
+  ibits[0] += s > r === r > 0 ? 1 : -1;
   return bits[0];
 }
 
@@ -33,14 +33,15 @@ export function fmaf32(a: number, b: number, c: number): number {
   const s = p + c;
   const r = Math.fround(s);
   if (r === s || s !== s) return r; // representable (or NaN)
-  if (!Number.isFinite(s)) return r;  // an infinite operand or product: nothing to round
+  if (!Number.isFinite(s)) return r; // an infinite operand or product: nothing to round
   // TwoSum: the rounding error of s = fl(p + c)
-  const bv = s - p, av = s - bv;
-  const err = (p - av) + (c - bv);
+  const bv = s - p,
+    av = s - bv;
+  const err = p - av + (c - bv);
   if (err === 0) return r;
   if (!Number.isFinite(r)) {
     // s rounded to +-2^128 (overflow): the exact sum below the overflow midpoint is +-F32_MAX
-    return Math.abs(s) === F32_OVERFLOW && (err > 0) !== (s > 0) ? Math.sign(s) * F32_MAX : r;
+    return Math.abs(s) === F32_OVERFLOW && err > 0 !== s > 0 ? Math.sign(s) * F32_MAX : r;
   }
   const o = nextToward(r, s);
   if (!Number.isFinite(o)) return r; // s between F32_MAX and the overflow midpoint: no midpoint here

@@ -18,7 +18,10 @@ export function alloc(dtype: DType, n: number): Values {
 export function stridesOf(shape: readonly number[]): number[] {
   const st = new Array(shape.length);
   let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) { st[i] = acc; acc *= shape[i]; }
+  for (let i = shape.length - 1; i >= 0; i--) {
+    st[i] = acc;
+    acc *= shape[i];
+  }
   return st;
 }
 
@@ -39,27 +42,39 @@ function forEachIndex(shape: readonly number[], fn: (flat: number, idx: number[]
 export function evalNode(n: Node, src: Values[], env: (n: Node) => Values): Values {
   const out = alloc(n.dtype, numel(n.shape));
   switch (n.op) {
-    case 'input': case 'state': case 'scalar': {
+    case 'input':
+    case 'state':
+    case 'scalar': {
       const v = env(n);
-      if (n.op === 'scalar') out.fill(v[0]); else out.set(v);
+      if (n.op === 'scalar') out.fill(v[0]);
+      else out.set(v);
       return out;
     }
-    case 'data': out.set(n.arg.values); return out;
-    case 'const': out.fill(n.arg.value); return out;
+    case 'data':
+      out.set(n.arg.values);
+      return out;
+    case 'const':
+      out.fill(n.arg.value);
+      return out;
     case 'iota': {
       const st = stridesOf(n.shape);
-      forEachIndex(n.shape, (f, idx) => { out[f] = idx[n.arg.axis]; void st; });
+      forEachIndex(n.shape, (f, idx) => {
+        out[f] = idx[n.arg.axis];
+        void st;
+      });
       return out;
     }
     case 'cast': {
-      const x = src[0], to: DType = n.arg.to;
+      const x = src[0],
+        to: DType = n.arg.to;
       for (let i = 0; i < out.length; i++) {
         out[i] = to === 'bool' ? +(x[i] !== 0) : to === 'int32' ? Math.trunc(x[i]) : x[i];
       }
       return out;
     }
     case 'fma': {
-      const [a, b, c] = src, fma = OPS.fma.scalar.f32;
+      const [a, b, c] = src,
+        fma = OPS.fma.scalar.f32;
       for (let i = 0; i < out.length; i++) out[i] = fma(a[i], b[i], c[i]);
       return out;
     }
@@ -73,33 +88,49 @@ export function evalNode(n: Node, src: Values[], env: (n: Node) => Values): Valu
       for (let i = 0; i < out.length; i++) out[i] = c[i] ? a[i] : b[i];
       return out;
     }
-    case 'sum': case 'rmax': {
+    case 'sum':
+    case 'rmax': {
       if (n.op === 'sum' && n.dtype === 'float32') return sumFloat32(n, src[0], out as Float32Array);
-      const x = src[0], xs = n.src[0].shape, axes: number[] = n.arg.axes;
+      const x = src[0],
+        xs = n.src[0].shape,
+        axes: number[] = n.arg.axes;
       const acc = new Float64Array(out.length).fill(n.op === 'sum' ? 0 : -Infinity);
       const ost = stridesOf(n.shape);
       forEachIndex(xs, (f, idx) => {
         let o = 0;
         for (let d = 0; d < idx.length; d++) if (!axes.includes(d)) o += idx[d] * ost[d];
-        acc[o] = n.op === 'sum' ? acc[o] + x[f]
-          : (Number.isNaN(x[f]) || Number.isNaN(acc[o]) ? NaN : Math.max(acc[o], x[f]));
+        acc[o] =
+          n.op === 'sum' ? acc[o] + x[f] : Number.isNaN(x[f]) || Number.isNaN(acc[o]) ? NaN : Math.max(acc[o], x[f]);
       });
       out.set(acc);
       return out;
     }
-    case 'reshape': out.set(src[0]); return out;
-    case 'permute': case 'expand': case 'slice': case 'pad': {
-      const x = src[0], xs = n.src[0].shape, xst = stridesOf(xs);
+    case 'reshape':
+      out.set(src[0]);
+      return out;
+    case 'permute':
+    case 'expand':
+    case 'slice':
+    case 'pad': {
+      const x = src[0],
+        xs = n.src[0].shape,
+        xst = stridesOf(xs);
       forEachIndex(n.shape, (f, idx) => {
         let o = 0;
         for (let d = 0; d < idx.length; d++) {
           let i: number;
-          if (n.op === 'permute') { o += idx[d] * xst[n.arg.order[d]]; continue; }
+          if (n.op === 'permute') {
+            o += idx[d] * xst[n.arg.order[d]];
+            continue;
+          }
           if (n.op === 'expand') i = xs[d] === 1 ? 0 : idx[d];
           else if (n.op === 'slice') i = n.arg.starts[d] + idx[d] * n.arg.steps[d];
           else {
             i = idx[d] - n.arg.before[d];
-            if (i < 0 || i >= xs[d]) { o = -1; break; }
+            if (i < 0 || i >= xs[d]) {
+              o = -1;
+              break;
+            }
           }
           o += i * xst[d];
         }
@@ -128,18 +159,26 @@ export function evalNode(n: Node, src: Values[], env: (n: Node) => Values): Valu
  * added in float32 as a cascade.
  */
 function sumFloat32(n: NodeOf<'sum'>, x: Values, out: Float32Array): Float32Array {
-  const xs = n.src[0].shape, xst = stridesOf(xs);
+  const xs = n.src[0].shape,
+    xst = stridesOf(xs);
   const axes = n.arg.axes.filter((a) => xs[a] !== 1); // a size-0 axis: no terms
-  const ext = axes.map((a) => xs[a]), st = axes.map((a) => xst[a]);
+  const ext = axes.map((a) => xs[a]),
+    st = axes.map((a) => xst[a]);
   const terms = ext.reduce((a, b) => a * b, 1);
   forEachIndex(n.shape, (f, idx) => {
     let base = 0;
     for (let d = 0; d < idx.length; d++) base += idx[d] * xst[d];
-    const term = axes.length === 1 ? (r: number) => x[base + r * st[0]] : (r: number) => {
-      let off = base;
-      for (let j = ext.length - 1; j >= 0; j--) { off += (r % ext[j]) * st[j]; r = Math.floor(r / ext[j]); }
-      return x[off];
-    };
+    const term =
+      axes.length === 1
+        ? (r: number) => x[base + r * st[0]]
+        : (r: number) => {
+            let off = base;
+            for (let j = ext.length - 1; j >= 0; j--) {
+              off += (r % ext[j]) * st[j];
+              r = Math.floor(r / ext[j]);
+            }
+            return x[off];
+          };
     out[f] = cascadeSum(0, terms, term);
   });
   return out;
@@ -153,7 +192,14 @@ export function evaluateNodes(
 ): Values[] {
   for (const n of toposort(roots)) {
     if (cache.has(n.id)) continue;
-    cache.set(n.id, evalNode(n, n.src.map((s) => cache.get(s.id)!), env));
+    cache.set(
+      n.id,
+      evalNode(
+        n,
+        n.src.map((s) => cache.get(s.id)!),
+        env,
+      ),
+    );
   }
   return roots.map((r) => cache.get(r.id)!);
 }
@@ -167,10 +213,17 @@ export function evaluate(node: Node): Values {
   const local = new Map<number, Values>();
   for (const n of order) {
     const cached = eagerCache.get(n);
-    if (cached) { local.set(n.id, cached); continue; }
-    const v = evalNode(n, n.src.map((s) => local.get(s.id)!), (s) => {
-      throw new Error(`this tensor depends on a ${s.op} that only exists inside compile()`);
-    });
+    if (cached) {
+      local.set(n.id, cached);
+      continue;
+    }
+    const v = evalNode(
+      n,
+      n.src.map((s) => local.get(s.id)!),
+      (s) => {
+        throw new Error(`this tensor depends on a ${s.op} that only exists inside compile()`);
+      },
+    );
     local.set(n.id, v);
   }
   const v = local.get(node.id)!;

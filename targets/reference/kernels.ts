@@ -28,12 +28,29 @@ export function toType(type: KType, x: number): number {
 type BinaryImpl = (type: KType, argType: KType) => (a: number, b: number) => number;
 type UnaryImpl = (type: KType) => (a: number) => number;
 /** a graph op's kernel function: the op catalog's scalar semantics for the operand type */
-const op2 = (op: BinaryOp): BinaryImpl => (_type, argType) => scalarFn(op, argType !== 'f32');
-const op1 = (op: UnaryOp): UnaryImpl => (type) => scalarFn(op, type !== 'f32');
+const op2 =
+  (op: BinaryOp): BinaryImpl =>
+  (_type, argType) =>
+    scalarFn(op, argType !== 'f32');
+const op1 =
+  (op: UnaryOp): UnaryImpl =>
+  (type) =>
+    scalarFn(op, type !== 'f32');
 
 const BINARY: Record<BinaryFn, BinaryImpl> = {
-  add: op2('add'), sub: op2('sub'), mul: op2('mul'), div: op2('div'), max: op2('max'), min: op2('min'),
-  pow: op2('pow'), lt: op2('lt'), le: op2('le'), gt: op2('gt'), ge: op2('ge'), eq: op2('eq'), ne: op2('ne'),
+  add: op2('add'),
+  sub: op2('sub'),
+  mul: op2('mul'),
+  div: op2('div'),
+  max: op2('max'),
+  min: op2('min'),
+  pow: op2('pow'),
+  lt: op2('lt'),
+  le: op2('le'),
+  gt: op2('gt'),
+  ge: op2('ge'),
+  eq: op2('eq'),
+  ne: op2('ne'),
   // on i32 (index math) and/or are bitwise
   and: (type, argType) => (type === 'bool' ? op2('and')(type, argType) : (a, b) => a & b),
   or: (type, argType) => (type === 'bool' ? op2('or')(type, argType) : (a, b) => a | b),
@@ -42,27 +59,50 @@ const BINARY: Record<BinaryFn, BinaryImpl> = {
 };
 
 const UNARY: Record<UnaryFn, UnaryImpl> = {
-  neg: op1('neg'), exp: op1('exp'), log: op1('log'), sqrt: op1('sqrt'), abs: op1('abs'), recip: op1('recip'),
+  neg: op1('neg'),
+  exp: op1('exp'),
+  log: op1('log'),
+  sqrt: op1('sqrt'),
+  abs: op1('abs'),
+  recip: op1('recip'),
   not: () => (a) => +(a === 0),
 };
 
 class Compiler {
   readonly slots = new Map<string, number>();
-  constructor(private mem: readonly Memory[], private scalars: Float32Array) {}
+  constructor(
+    private mem: readonly Memory[],
+    private scalars: Float32Array,
+  ) {}
 
   slot(name: string): number {
     let s = this.slots.get(name);
-    if (s === undefined) { s = this.slots.size; this.slots.set(name, s); }
+    if (s === undefined) {
+      s = this.slots.size;
+      this.slots.set(name, s);
+    }
     return s;
   }
 
   expr(e: Expr): Ev {
     switch (e.e) {
-      case 'const': { const c = toType(e.type, e.value); return () => c; }
-      case 'var': { const s = this.slot(e.name); return (v) => v[s]; }
-      case 'scalar': { const sc = this.scalars, k = e.slot; return () => sc[k]; }
+      case 'const': {
+        const c = toType(e.type, e.value);
+        return () => c;
+      }
+      case 'var': {
+        const s = this.slot(e.name);
+        return (v) => v[s];
+      }
+      case 'scalar': {
+        const sc = this.scalars,
+          k = e.slot;
+        return () => sc[k];
+      }
       case 'load': {
-        const m = this.mem[e.buf], ix = this.expr(e.index), t = e.type;
+        const m = this.mem[e.buf],
+          ix = this.expr(e.index),
+          t = e.type;
         if (!m) throw new Error(`kernel interpreter: no memory for buffer ${e.buf}`);
         return (v) => {
           const i = ix(v);
@@ -72,21 +112,34 @@ class Compiler {
           return t === 'bool' ? +(m[i] !== 0) : m[i];
         };
       }
-      case 'unary': { const a = this.expr(e.a), g = UNARY[e.fn](e.type); return (v) => g(a(v)); }
+      case 'unary': {
+        const a = this.expr(e.a),
+          g = UNARY[e.fn](e.type);
+        return (v) => g(a(v));
+      }
       case 'binary': {
-        const a = this.expr(e.a), b = this.expr(e.b), g = BINARY[e.fn](e.type, e.a.type);
+        const a = this.expr(e.a),
+          b = this.expr(e.b),
+          g = BINARY[e.fn](e.type, e.a.type);
         return (v) => g(a(v), b(v));
       }
       case 'where': {
-        const c = this.expr(e.cond), a = this.expr(e.a), b = this.expr(e.b);
+        const c = this.expr(e.cond),
+          a = this.expr(e.a),
+          b = this.expr(e.b);
         return (v) => (c(v) ? a(v) : b(v));
       }
       case 'fma': {
-        const a = this.expr(e.a), b = this.expr(e.b), c = this.expr(e.c), fma = OPS.fma.scalar.f32;
+        const a = this.expr(e.a),
+          b = this.expr(e.b),
+          c = this.expr(e.c),
+          fma = OPS.fma.scalar.f32;
         return (v) => fma(a(v), b(v), c(v));
       }
       case 'random': {
-        const ix = this.expr(e.index), ps = e.pieces.map((p) => this.expr(p)), { dist, draw } = e;
+        const ix = this.expr(e.index),
+          ps = e.pieces.map((p) => this.expr(p)),
+          { dist, draw } = e;
         const pieces = new Array<number>(ps.length);
         return (v) => {
           for (let k = 0; k < ps.length; k++) pieces[k] = ps[k](v);
@@ -94,7 +147,8 @@ class Compiler {
         };
       }
       case 'cast': {
-        const a = this.expr(e.a), t = e.type;
+        const a = this.expr(e.a),
+          t = e.type;
         if (t === 'i32') return (v) => Math.trunc(a(v)) | 0;
         return (v) => toType(t, a(v));
       }
@@ -103,16 +157,26 @@ class Compiler {
 
   stmts(body: readonly Stmt[]): Ex {
     const parts = body.map((s) => this.stmt(s));
-    return (v) => { for (const p of parts) p(v); };
+    return (v) => {
+      for (const p of parts) p(v);
+    };
   }
 
   private accType = new Map<string, { type: KType; fn: 'add' | 'max' }>();
 
   stmt(s: Stmt): Ex {
     switch (s.s) {
-      case 'let': { const k = this.slot(s.name), val = this.expr(s.value); return (v) => { v[k] = val(v); }; }
+      case 'let': {
+        const k = this.slot(s.name),
+          val = this.expr(s.value);
+        return (v) => {
+          v[k] = val(v);
+        };
+      }
       case 'store': {
-        const m = this.mem[s.buf], ix = this.expr(s.index), val = this.expr(s.value);
+        const m = this.mem[s.buf],
+          ix = this.expr(s.index),
+          val = this.expr(s.value);
         if (!m) throw new Error(`kernel interpreter: no memory for buffer ${s.buf}`);
         return (v) => {
           const i = ix(v);
@@ -123,19 +187,33 @@ class Compiler {
         };
       }
       case 'loop': {
-        const k = this.slot(s.var), n = s.extent, body = this.stmts(s.body);
-        return (v) => { for (let i = 0; i < n; i++) { v[k] = i; body(v); } };
+        const k = this.slot(s.var),
+          n = s.extent,
+          body = this.stmts(s.body);
+        return (v) => {
+          for (let i = 0; i < n; i++) {
+            v[k] = i;
+            body(v);
+          }
+        };
       }
       case 'acc': {
-        const k = this.slot(s.name), init = toType(s.type, s.init);
+        const k = this.slot(s.name),
+          init = toType(s.type, s.init);
         this.accType.set(s.name, { type: s.type, fn: s.fn });
-        return (v) => { v[k] = init; };
+        return (v) => {
+          v[k] = init;
+        };
       }
       case 'accum': {
-        const k = this.slot(s.name), val = this.expr(s.value), t = this.accType.get(s.name);
+        const k = this.slot(s.name),
+          val = this.expr(s.value),
+          t = this.accType.get(s.name);
         if (!t) throw new Error(`kernel interpreter: accum into undeclared accumulator ${s.name}`);
         const g = BINARY[t.fn](t.type, t.type);
-        return (v) => { v[k] = g(v[k], val(v)); };
+        return (v) => {
+          v[k] = g(v[k], val(v));
+        };
       }
     }
   }
@@ -152,7 +230,10 @@ export function runKernel(k: Kernel, mem: readonly Memory[], scalars: Float32Arr
   for (let n = 0; n < total; n++) {
     for (let d = 0; d < idx.length; d++) v[gslots[d]] = idx[d];
     body(v);
-    for (let d = idx.length - 1; d >= 0; d--) { if (++idx[d] < k.grid[d]) break; idx[d] = 0; }
+    for (let d = idx.length - 1; d >= 0; d--) {
+      if (++idx[d] < k.grid[d]) break;
+      idx[d] = 0;
+    }
   }
 }
 
@@ -174,7 +255,8 @@ export function runKernelProgram(
     throw new Error(`expected ${prog.buffers.length} memories, got ${memories.length}`);
   }
   prog.buffers.forEach((b, i) => {
-    const m = memories[i], want = b.dtype === 'f32' ? Float32Array : Int32Array;
+    const m = memories[i],
+      want = b.dtype === 'f32' ? Float32Array : Int32Array;
     if (!(m instanceof want)) throw new TypeError(`buffer ${i} (${b.name}): expected ${want.name}`);
     if (m.length < b.size) throw new RangeError(`buffer ${i} (${b.name}): ${m.length} elements, needs ${b.size}`);
   });

@@ -6,8 +6,10 @@
 // halves, exactly as the WGSL renderer does (WGSL has no u64). This file is the oracle that the
 // LLVM and WGSL renderings (targets/llvm/philox.ts, targets/wgsl/philox.ts) reproduce bit for bit.
 
-export const PHILOX_M0 = 0xd2511f53, PHILOX_M1 = 0xcd9e8d57;
-export const PHILOX_W0 = 0x9e3779b9, PHILOX_W1 = 0xbb67ae85;
+export const PHILOX_M0 = 0xd2511f53,
+  PHILOX_M1 = 0xcd9e8d57;
+export const PHILOX_W0 = 0x9e3779b9,
+  PHILOX_W1 = 0xbb67ae85;
 export const PHILOX_ROUNDS = 10;
 /** 2^-24: a 24-bit integer times this is a float32 in [0, 1), exactly */
 export const UNIFORM_SCALE = 5.9604644775390625e-8;
@@ -20,7 +22,8 @@ export const TWO_PI_F32 = Math.fround(2 * Math.PI);
  */
 export const SQRT2_MANTISSA = 11863283; // floor(sqrt(2) * 2^23): a 24-bit mantissa above it is > sqrt(2)
 export const LOG_ATANH = [9, 7, 5, 3, 1].map((n) => Math.fround(1 / n)); // Horner in s^2, highest first
-export const LN2_HI = 0.693145751953125, LN2_LO = Math.fround(Math.LN2 - 0.693145751953125); // E*LN2_HI exact
+export const LN2_HI = 0.693145751953125,
+  LN2_LO = Math.fround(Math.LN2 - 0.693145751953125); // E*LN2_HI exact
 /** sin(t) = t + t*z*SIN(z), cos(t) = 1 + z*COS(z), z = t^2, |t| <= pi/4 (Taylor, truncation < 2^-28) */
 export const SIN_POLY = [362880, -5040, 120, -6].map((n) => Math.fround(1 / n));
 export const COS_POLY = [-3628800, 40320, -720, 24, -2].map((n) => Math.fround(1 / n));
@@ -38,9 +41,12 @@ export function horner(x: number, cs: readonly number[]): number {
  * 24-bit mantissa M (what a bitcast gives), halved when M/2^23 > sqrt(2)
  */
 export function logOfU1(w: number): number {
-  const n = (w >>> 8) + 1, e = 31 - Math.clz32(n), mant = n * 2 ** (23 - e);
+  const n = (w >>> 8) + 1,
+    e = 31 - Math.clz32(n),
+    mant = n * 2 ** (23 - e);
   const big = mant > SQRT2_MANTISSA;
-  const m = mant * (big ? 2 ** -24 : 2 ** -23), exp = e + (big ? 1 : 0) - 24;
+  const m = mant * (big ? 2 ** -24 : 2 ** -23),
+    exp = e + (big ? 1 : 0) - 24;
   const s = f32(f32(m - 1) / f32(m + 1));
   const logm = f32(f32(2 * s) * horner(f32(s * s), LOG_ATANH));
   return f32(f32(exp * LN2_HI) + f32(logm + f32(exp * LN2_LO)));
@@ -56,27 +62,45 @@ export function cosPoly(t: number): number {
 }
 
 /** a quarter turn is 2^22 units of 2^-24 */
-export const ANGLE_QUADRANT_SHIFT = 22, ANGLE_HALF_QUADRANT = 1 << 21;
+export const ANGLE_QUADRANT_SHIFT = 22,
+  ANGLE_HALF_QUADRANT = 1 << 21;
 
 export type RandomDist = 'uniform' | 'normal';
 
 /** the high 32 bits of the 64-bit product of two u32 (every partial product < 2^32: exact) */
 export function mulhi32(a: number, b: number): number {
-  const al = a & 0xffff, ah = a >>> 16, bl = b & 0xffff, bh = b >>> 16;
-  const ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
+  const al = a & 0xffff,
+    ah = a >>> 16,
+    bl = b & 0xffff,
+    bh = b >>> 16;
+  const ll = al * bl,
+    lh = al * bh,
+    hl = ah * bl,
+    hh = ah * bh;
   const mid = (ll >>> 16) + (lh & 0xffff) + (hl & 0xffff);
   return (hh + (lh >>> 16) + (hl >>> 16) + (mid >>> 16)) >>> 0;
 }
 
 /** Philox4x32-10 of counter (c0..c3) under key (k0, k1): four u32 words */
 export function philox4x32(
-  c0: number, c1: number, c2: number, c3: number, k0: number, k1: number,
+  c0: number,
+  c1: number,
+  c2: number,
+  c3: number,
+  k0: number,
+  k1: number,
 ): [number, number, number, number] {
   for (let r = 0; r < PHILOX_ROUNDS; r++) {
-    const hi0 = mulhi32(PHILOX_M0, c0), lo0 = Math.imul(PHILOX_M0, c0) >>> 0;
-    const hi1 = mulhi32(PHILOX_M1, c2), lo1 = Math.imul(PHILOX_M1, c2) >>> 0;
-    c0 = (hi1 ^ c1 ^ k0) >>> 0; c1 = lo1; c2 = (hi0 ^ c3 ^ k1) >>> 0; c3 = lo0;
-    k0 = (k0 + PHILOX_W0) >>> 0; k1 = (k1 + PHILOX_W1) >>> 0;
+    const hi0 = mulhi32(PHILOX_M0, c0),
+      lo0 = Math.imul(PHILOX_M0, c0) >>> 0;
+    const hi1 = mulhi32(PHILOX_M1, c2),
+      lo1 = Math.imul(PHILOX_M1, c2) >>> 0;
+    c0 = (hi1 ^ c1 ^ k0) >>> 0;
+    c1 = lo1;
+    c2 = (hi0 ^ c3 ^ k1) >>> 0;
+    c3 = lo0;
+    k0 = (k0 + PHILOX_W0) >>> 0;
+    k1 = (k1 + PHILOX_W1) >>> 0;
   }
   return [c0, c1, c2, c3];
 }
@@ -90,7 +114,8 @@ export const joinHalves = (lo: number, hi: number): number => ((lo & 0xffff) | (
  * one multiply by 2pi), quadrant = q mod 4.
  */
 export function angleOf(w: number): { quadrant: number; theta: number } {
-  const t = w >>> 8, q = (t + ANGLE_HALF_QUADRANT) >>> ANGLE_QUADRANT_SHIFT;
+  const t = w >>> 8,
+    q = (t + ANGLE_HALF_QUADRANT) >>> ANGLE_QUADRANT_SHIFT;
   return { quadrant: q & 3, theta: Math.fround(TWO_PI_F32 * ((t - q * 2 ** ANGLE_QUADRANT_SHIFT) * UNIFORM_SCALE)) };
 }
 
@@ -104,8 +129,10 @@ export function angleOf(w: number): { quadrant: number; theta: number } {
  * +-cos(theta) or +-sin(theta)), where the polynomials above hold.
  */
 export function randomAt(dist: RandomDist, index: number, draw: number, pieces: ArrayLike<number>): number {
-  const k0 = joinHalves(pieces[0], pieces[1]), k1 = joinHalves(pieces[2], pieces[3]);
-  const c2 = joinHalves(pieces[4], pieces[5]), c3 = joinHalves(pieces[6], pieces[7]);
+  const k0 = joinHalves(pieces[0], pieces[1]),
+    k1 = joinHalves(pieces[2], pieces[3]);
+  const c2 = joinHalves(pieces[4], pieces[5]),
+    c3 = joinHalves(pieces[6], pieces[7]);
   const [w0, w1] = philox4x32(index >>> 0, draw >>> 0, c2, c3, k0, k1);
   if (dist === 'uniform') return (w0 >>> 8) * UNIFORM_SCALE;
   const f = Math.fround;

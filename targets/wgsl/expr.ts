@@ -62,7 +62,9 @@ fn kiln_nan() -> f32 { return bitcast<f32>(kiln_nan_bits); }`,
 } as const;
 export type HelperName = keyof typeof HELPERS;
 const HELPER_DEPS: Partial<Record<HelperName, readonly HelperName[]>> = {
-  kiln_pow: ['kiln_inf', 'kiln_nan'], ...PHILOX_DEPS, ...(IEEE_DEPS as Partial<Record<HelperName, HelperName[]>>),
+  kiln_pow: ['kiln_inf', 'kiln_nan'],
+  ...PHILOX_DEPS,
+  ...(IEEE_DEPS as Partial<Record<HelperName, HelperName[]>>),
 };
 
 export function useHelper(ctx: Ctx, h: HelperName): void {
@@ -72,7 +74,10 @@ export function useHelper(ctx: Ctx, h: HelperName): void {
 
 /** the helpers' source, in a fixed order (dependencies first) */
 export function helperSource(ctx: Ctx): string {
-  return (Object.keys(HELPERS) as HelperName[]).filter((h) => ctx.helpers.has(h)).map((h) => HELPERS[h]).join('\n');
+  return (Object.keys(HELPERS) as HelperName[])
+    .filter((h) => ctx.helpers.has(h))
+    .map((h) => HELPERS[h])
+    .join('\n');
 }
 
 export const WGSL_TYPE: Record<KType, string> = { f32: 'f32', i32: 'i32', bool: 'bool' };
@@ -88,9 +93,15 @@ export function lit(type: KType, value: number, ctx: Ctx): string {
     if (v === -2147483648) return '(-2147483647i - 1i)'; // the literal 2147483648 is out of range
     return v < 0 ? `(${v}i)` : `${v}i`;
   }
-  if (Number.isNaN(value)) { useHelper(ctx, 'kiln_nan'); return 'kiln_nan()'; }
+  if (Number.isNaN(value)) {
+    useHelper(ctx, 'kiln_nan');
+    return 'kiln_nan()';
+  }
   const f = Math.fround(value);
-  if (!Number.isFinite(f)) { useHelper(ctx, 'kiln_inf'); return f > 0 ? 'kiln_inf()' : '(-kiln_inf())'; }
+  if (!Number.isFinite(f)) {
+    useHelper(ctx, 'kiln_inf');
+    return f > 0 ? 'kiln_inf()' : '(-kiln_inf())';
+  }
   // String() of the float32 value is the shortest decimal that reads back as exactly this double,
   // hence as exactly this float32.
   const s = String(Object.is(f, -0) ? '-0.0' : f);
@@ -118,13 +129,18 @@ const UNARY: Record<UnaryFn, Printer<[string, KType]>> = {
 /** is `e` provably >= 0? (a cheap syntactic check, enough for index math) */
 export function nonNeg(e: Expr, ctx: Ctx): boolean {
   switch (e.e) {
-    case 'const': return e.value >= 0;
-    case 'var': return ctx.nonNeg.has(e.name);
+    case 'const':
+      return e.value >= 0;
+    case 'var':
+      return ctx.nonNeg.has(e.name);
     case 'binary':
       return ['add', 'mul', 'idiv', 'mod', 'max', 'min'].includes(e.fn) && nonNeg(e.a, ctx) && nonNeg(e.b, ctx);
-    case 'cast': return e.a.type === 'bool' || nonNeg(e.a, ctx);
-    case 'where': return nonNeg(e.a, ctx) && nonNeg(e.b, ctx);
-    default: return e.type === 'bool';
+    case 'cast':
+      return e.a.type === 'bool' || nonNeg(e.a, ctx);
+    case 'where':
+      return nonNeg(e.a, ctx) && nonNeg(e.b, ctx);
+    default:
+      return e.type === 'bool';
   }
 }
 
@@ -139,37 +155,58 @@ function ieee(e: BinaryExpr, a: string, b: string, ctx: Ctx): string | undefined
   useHelper(ctx, h);
   return `${h}(${a}, ${b})`;
 }
-const arith = (op: string): BinaryPrinter => (e, a, b, ctx) => ieee(e, a, b, ctx) ?? `(${a} ${op} ${b})`;
+const arith =
+  (op: string): BinaryPrinter =>
+  (e, a, b, ctx) =>
+    ieee(e, a, b, ctx) ?? `(${a} ${op} ${b})`;
 const minmax: BinaryPrinter = (e, a, b, ctx) => ieee(e, a, b, ctx) ?? `${e.fn}(${a}, ${b})`;
 /** float comparisons always go through their IEEE helper (NaN compares false, except ne) */
-const compare = (op: string): BinaryPrinter => (e, a, b, ctx) => {
-  if (e.a.type !== 'f32') return conv(`(${a} ${op} ${b})`, 'bool', e.type);
-  const h = IEEE_BINARY[e.fn]!;
-  useHelper(ctx, h);
-  return conv(`${h}(${a}, ${b})`, 'bool', e.type);
-};
+const compare =
+  (op: string): BinaryPrinter =>
+  (e, a, b, ctx) => {
+    if (e.a.type !== 'f32') return conv(`(${a} ${op} ${b})`, 'bool', e.type);
+    const h = IEEE_BINARY[e.fn]!;
+    useHelper(ctx, h);
+    return conv(`${h}(${a}, ${b})`, 'bool', e.type);
+  };
 /** logical on bool results, bitwise on i32 (index math) */
-const logic = (logical: string, bitwise: string): BinaryPrinter => (e, a, b) => {
-  if (e.type === 'bool') return `(${conv(a, e.a.type, 'bool')} ${logical} ${conv(b, e.b.type, 'bool')})`;
-  return e.a.type === 'bool' ? `(${a} ${logical} ${b})` : `(${a} ${bitwise} ${b})`;
-};
+const logic =
+  (logical: string, bitwise: string): BinaryPrinter =>
+  (e, a, b) => {
+    if (e.type === 'bool') return `(${conv(a, e.a.type, 'bool')} ${logical} ${conv(b, e.b.type, 'bool')})`;
+    return e.a.type === 'bool' ? `(${a} ${logical} ${b})` : `(${a} ${bitwise} ${b})`;
+  };
 /**
  * idiv/mod floor (Python); WGSL's `/` and `%` truncate (C). They agree on non-negative operands,
  * which index math almost always has, so the helpers are called only when that is not known.
  */
-const floored = (op: string, helper: 'kiln_floordiv' | 'kiln_floormod'): BinaryPrinter => (e, a, b, ctx) => {
-  if (e.a.type === 'f32') return e.fn === 'idiv' ? `floor(${a} / ${b})` : `(${a} - ${b} * floor(${a} / ${b}))`;
-  if (nonNeg(e.a, ctx) && nonNeg(e.b, ctx)) return `(${a} ${op} ${b})`;
-  useHelper(ctx, helper);
-  return `${helper}(${a}, ${b})`;
-};
+const floored =
+  (op: string, helper: 'kiln_floordiv' | 'kiln_floormod'): BinaryPrinter =>
+  (e, a, b, ctx) => {
+    if (e.a.type === 'f32') return e.fn === 'idiv' ? `floor(${a} / ${b})` : `(${a} - ${b} * floor(${a} / ${b}))`;
+    if (nonNeg(e.a, ctx) && nonNeg(e.b, ctx)) return `(${a} ${op} ${b})`;
+    useHelper(ctx, helper);
+    return `${helper}(${a}, ${b})`;
+  };
 
 const BINARY: Record<BinaryFn, BinaryPrinter> = {
-  add: arith('+'), sub: arith('-'), mul: arith('*'), div: arith('/'), max: minmax, min: minmax,
+  add: arith('+'),
+  sub: arith('-'),
+  mul: arith('*'),
+  div: arith('/'),
+  max: minmax,
+  min: minmax,
   pow: (e, a, b, ctx) => pow(e.a, e.b, a, b, ctx),
-  lt: compare('<'), le: compare('<='), gt: compare('>'), ge: compare('>='), eq: compare('=='), ne: compare('!='),
-  and: logic('&&', '&'), or: logic('||', '|'),
-  idiv: floored('/', 'kiln_floordiv'), mod: floored('%', 'kiln_floormod'),
+  lt: compare('<'),
+  le: compare('<='),
+  gt: compare('>'),
+  ge: compare('>='),
+  eq: compare('=='),
+  ne: compare('!='),
+  and: logic('&&', '&'),
+  or: logic('||', '|'),
+  idiv: floored('/', 'kiln_floordiv'),
+  mod: floored('%', 'kiln_floormod'),
 };
 
 function binary(e: BinaryExpr, ctx: Ctx): string {
@@ -187,10 +224,15 @@ function specialsRuledOut(e: BinaryExpr): boolean {
   const finite = (x: Expr, nonZero: boolean) =>
     x.e === 'const' && Number.isFinite(Math.fround(x.value)) && (!nonZero || x.value !== 0);
   switch (e.fn) {
-    case 'add': case 'sub': return finite(e.a, false) || finite(e.b, false);
-    case 'mul': return finite(e.a, true) || finite(e.b, true);
-    case 'div': return finite(e.b, true);
-    default: return false;
+    case 'add':
+    case 'sub':
+      return finite(e.a, false) || finite(e.b, false);
+    case 'mul':
+      return finite(e.a, true) || finite(e.b, true);
+    case 'div':
+      return finite(e.b, true);
+    default:
+      return false;
   }
 }
 
@@ -199,11 +241,17 @@ function pow(ea: Expr, eb: Expr, a: string, b: string, ctx: Ctx): string {
   if (eb.e === 'const') {
     // exponents PyTorch code uses most, exact for every sign of the base
     switch (eb.value) {
-      case 0: return '1.0f';
-      case 1: return a;
-      case 2: useHelper(ctx, 'kiln_sq'); return `kiln_sq(${a})`;
-      case 0.5: return `sqrt(${a})`;
-      case -1: return `(1.0f / ${a})`;
+      case 0:
+        return '1.0f';
+      case 1:
+        return a;
+      case 2:
+        useHelper(ctx, 'kiln_sq');
+        return `kiln_sq(${a})`;
+      case 0.5:
+        return `sqrt(${a})`;
+      case -1:
+        return `(1.0f / ${a})`;
     }
   }
   useHelper(ctx, 'kiln_pow');
@@ -212,8 +260,10 @@ function pow(ea: Expr, eb: Expr, a: string, b: string, ctx: Ctx): string {
 
 export function expr(e: Expr, ctx: Ctx): string {
   switch (e.e) {
-    case 'const': return lit(e.type, e.value, ctx);
-    case 'var': return ident(e.name);
+    case 'const':
+      return lit(e.type, e.value, ctx);
+    case 'var':
+      return ident(e.name);
     case 'load': {
       ctx.read.add(e.buf);
       const dt = ctx.dtypes[e.buf];
@@ -228,12 +278,16 @@ export function expr(e: Expr, ctx: Ctx): string {
       const code = UNARY[e.fn](expr(e.a, ctx), e.a.type);
       return e.fn === 'not' ? conv(code, 'bool', e.type) : code;
     }
-    case 'binary': return binary(e, ctx);
+    case 'binary':
+      return binary(e, ctx);
     case 'where':
       return `select(${expr(e.b, ctx)}, ${expr(e.a, ctx)}, ${conv(expr(e.cond, ctx), e.cond.type, 'bool')})`;
-    case 'cast': return conv(expr(e.a, ctx), e.a.type, e.type);
+    case 'cast':
+      return conv(expr(e.a, ctx), e.a.type, e.type);
     // WGSL's fma may or may not be fused on a given device (the spec allows either)
-    case 'fma': useHelper(ctx, 'kiln_fma'); return `kiln_fma(${expr(e.a, ctx)}, ${expr(e.b, ctx)}, ${expr(e.c, ctx)})`;
+    case 'fma':
+      useHelper(ctx, 'kiln_fma');
+      return `kiln_fma(${expr(e.a, ctx)}, ${expr(e.b, ctx)}, ${expr(e.c, ctx)})`;
     case 'random': {
       const h = e.dist === 'uniform' ? 'kiln_uniform' : 'kiln_normal';
       useHelper(ctx, h);

@@ -71,12 +71,28 @@ export type IEEEHelper = keyof typeof IEEE_HELPERS;
 
 /** the helper computing binary `fn` on f32 operands, if it has one */
 export const IEEE_BINARY: Partial<Record<string, IEEEHelper>> = {
-  add: 'kiln_add', sub: 'kiln_sub', mul: 'kiln_mul', div: 'kiln_div', max: 'kiln_max', min: 'kiln_min',
-  lt: 'kiln_lt', le: 'kiln_le', gt: 'kiln_gt', ge: 'kiln_ge', eq: 'kiln_eq', ne: 'kiln_ne',
+  add: 'kiln_add',
+  sub: 'kiln_sub',
+  mul: 'kiln_mul',
+  div: 'kiln_div',
+  max: 'kiln_max',
+  min: 'kiln_min',
+  lt: 'kiln_lt',
+  le: 'kiln_le',
+  gt: 'kiln_gt',
+  ge: 'kiln_ge',
+  eq: 'kiln_eq',
+  ne: 'kiln_ne',
 };
 
 /** what each helper calls */
 export const IEEE_DEPS: Partial<Record<IEEEHelper, string[]>> = {
-  kiln_add: ['kiln_nan'], kiln_sub: ['kiln_add'], kiln_mul: ['kiln_nan'], kiln_div: ['kiln_nan'],
-  kiln_max: ['kiln_nan'], kiln_min: ['kiln_nan'], kiln_fma: ['kiln_add', 'kiln_mul'], kiln_ne: ['kiln_eq'],
+  kiln_add: ['kiln_nan'],
+  kiln_sub: ['kiln_add'],
+  kiln_mul: ['kiln_nan'],
+  kiln_div: ['kiln_nan'],
+  kiln_max: ['kiln_nan'],
+  kiln_min: ['kiln_nan'],
+  kiln_fma: ['kiln_add', 'kiln_mul'],
+  kiln_ne: ['kiln_eq'],
 };

@@ -34,8 +34,14 @@ export function renderKernel(k: Kernel, program: Pick<KernelProgram, 'buffers'>,
 export function kernelInfo(k: Kernel): KernelInfo {
   const { ops, flops, bytesRead, bytesWritten, reason } = k.meta;
   return {
-    name: k.name, grid: [...k.grid], ops: [...ops], flops, bytesRead, bytesWritten,
-    ...(reason ? { reason } : {}), ...(k.when ? { when: k.when } : {}),
+    name: k.name,
+    grid: [...k.grid],
+    ops: [...ops],
+    flops,
+    bytesRead,
+    bytesWritten,
+    ...(reason ? { reason } : {}),
+    ...(k.when ? { when: k.when } : {}),
   };
 }
 

@@ -5,7 +5,19 @@ import type { GpuStrategy, Kernel, KType, Stmt } from '../../compiler/ir/kernel.
 import type { StorageDType } from '../../runtime/manifest.js';
 import { MAX_WORKGROUPS_PER_DIM, type WGSLBinding, type WGSLKernel } from '../../runtime/webgpu/artifact.js';
 import {
-  bufName, conv, expr, helperSource, ident, index, lit, newCtx, nonNeg, storageKType, useHelper, WGSL_TYPE, type Ctx,
+  bufName,
+  conv,
+  expr,
+  helperSource,
+  ident,
+  index,
+  lit,
+  newCtx,
+  nonNeg,
+  storageKType,
+  useHelper,
+  WGSL_TYPE,
+  type Ctx,
 } from './expr.js';
 import { ENTRY_POINT, forLoop } from './loops.js';
 import { numel } from '../../runtime/manifest.js';
@@ -73,7 +85,10 @@ export function accumulate(name: string, fn: 'add' | 'max', value: string, type:
 export function gridStrides(grid: readonly number[]): number[] {
   const st: number[] = new Array(grid.length);
   let s = 1;
-  for (let i = grid.length - 1; i >= 0; i--) { st[i] = s; s *= grid[i]; }
+  for (let i = grid.length - 1; i >= 0; i--) {
+    st[i] = s;
+    s *= grid[i];
+  }
   return st;
 }
 
@@ -133,12 +148,13 @@ export function renderSerialKernel(
   ctx.unroll = plan.unroll;
   const n = numel(k.grid);
   if (n > 0xffffffff) throw new Error(`wgsl: kernel ${k.name} grid of ${n} points exceeds a u32 index`);
-  const workgroups = n === 0 ? [0, 1] as [number, number] : foldWorkgroups(Math.ceil(n / workgroupSize));
+  const workgroups = n === 0 ? ([0, 1] as [number, number]) : foldWorkgroups(Math.ceil(n / workgroupSize));
   const body = stmts(k.body, ctx, new Map(), '  ');
   const { decls, bindings } = bindingDecls(ctx);
-  const flat = workgroups[1] > 1
-    ? `(wid.y * ${workgroups[0]}u + wid.x) * ${workgroupSize}u + lid`
-    : `wid.x * ${workgroupSize}u + lid`;
+  const flat =
+    workgroups[1] > 1
+      ? `(wid.y * ${workgroups[0]}u + wid.x) * ${workgroupSize}u + lid`
+      : `wid.x * ${workgroupSize}u + lid`;
   const wgsl = [
     header(k),
     helperSource(ctx),
@@ -152,9 +168,17 @@ export function renderSerialKernel(
     ...body,
     '}',
     '',
-  ].filter((l) => l !== '').join('\n');
+  ]
+    .filter((l) => l !== '')
+    .join('\n');
   return {
-    name: k.name, wgsl, entryPoint: 'main', bindings, workgroupSize, workgroups,
-    workgroupStorageBytes: 0, loopTrips: plan.loopTrips,
+    name: k.name,
+    wgsl,
+    entryPoint: 'main',
+    bindings,
+    workgroupSize,
+    workgroups,
+    workgroupStorageBytes: 0,
+    loopTrips: plan.loopTrips,
   };
 }

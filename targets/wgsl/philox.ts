@@ -3,8 +3,21 @@
 // uniform or Box-Muller float by the same polynomials. WGSL would let a device round / and sqrt
 // more loosely or fuse a*b+c; llvmpipe and SwiftShader do neither: bit-identical to the interpreter.
 import {
-  ANGLE_HALF_QUADRANT, ANGLE_QUADRANT_SHIFT, COS_POLY, LN2_HI, LN2_LO, LOG_ATANH, PHILOX_M0, PHILOX_M1,
-  PHILOX_ROUNDS, PHILOX_W0, PHILOX_W1, SIN_POLY, SQRT2_MANTISSA, TWO_PI_F32, UNIFORM_SCALE,
+  ANGLE_HALF_QUADRANT,
+  ANGLE_QUADRANT_SHIFT,
+  COS_POLY,
+  LN2_HI,
+  LN2_LO,
+  LOG_ATANH,
+  PHILOX_M0,
+  PHILOX_M1,
+  PHILOX_ROUNDS,
+  PHILOX_W0,
+  PHILOX_W1,
+  SIN_POLY,
+  SQRT2_MANTISSA,
+  TWO_PI_F32,
+  UNIFORM_SCALE,
 } from '../reference/philox.js';
 
 const hex = (v: number) => `0x${(v >>> 0).toString(16)}u`;
@@ -55,5 +68,7 @@ export const PHILOX_HELPERS = {
 }`,
 } as const;
 export const PHILOX_DEPS = {
-  kiln_philox: ['kiln_mulhi'], kiln_uniform: ['kiln_philox'], kiln_normal: ['kiln_philox'],
+  kiln_philox: ['kiln_mulhi'],
+  kiln_uniform: ['kiln_philox'],
+  kiln_normal: ['kiln_philox'],
 } as const;

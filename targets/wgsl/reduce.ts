@@ -25,9 +25,12 @@ function identity(a: Acc, ctx: Ctx): string {
 
 /** the WGSL for a kernel whose strategy (compiler/kernel/opt-gpu.ts) is a tree reduction over `plan.loops` */
 export function renderWorkgroupReduce(
-  k: Kernel, dtypes: readonly StorageDType[], plan: Extract<GpuStrategy, { kind: 'tree' }>,
+  k: Kernel,
+  dtypes: readonly StorageDType[],
+  plan: Extract<GpuStrategy, { kind: 'tree' }>,
 ): WGSLKernel {
-  const n = numel(k.grid), wg = plan.workgroupSize;
+  const n = numel(k.grid),
+    wg = plan.workgroupSize;
   // a cascade sum (compiler/ir/accumulate.ts) is spread over the threads by its flat term index
   const chosen = new Set(plan.loops.map((i) => k.body[i]));
   const cascades = treeCascades(k, plan.loops);
@@ -49,7 +52,10 @@ export function renderWorkgroupReduce(
   const declAccs = new Map<string, Acc>();
   k.body.forEach((s, i) => {
     if (i > lastReduce) return;
-    if (!isReduceLoop(s)) { body.push(...stmts([s], ctx, declAccs, pad)); return; }
+    if (!isReduceLoop(s)) {
+      body.push(...stmts([s], ctx, declAccs, pad));
+      return;
+    }
     const names = [...accumsIn(s.body)];
     names.forEach((name, j) => {
       const a = accs.get(name)!;
@@ -67,8 +73,9 @@ export function renderWorkgroupReduce(
       const v = ident(s.var);
       ctx.nonNeg.add(s.var);
       const inner = !s.body.some((x) => x.s === 'loop');
-      body.push(...forLoop(v, 'i32(lid)', s.extent, wg, inner, ctx.unroll, pad, 
-        (p) => stmts(s.body, ctx, declAccs, p)));
+      body.push(
+        ...forLoop(v, 'i32(lid)', s.extent, wg, inner, ctx.unroll, pad, (p) => stmts(s.body, ctx, declAccs, p)),
+      );
     }
     names.forEach((name, j) => body.push(`${pad}${red(accs.get(name)!, j)}[lid] = ${ident(name)};`));
     body.push(`${pad}workgroupBarrier();`);
@@ -109,11 +116,18 @@ export function renderWorkgroupReduce(
     ...body,
     '}',
     '',
-  ].filter((l) => l !== '').join('\n');
+  ]
+    .filter((l) => l !== '')
+    .join('\n');
   const bytesPer = 4;
   return {
-    name: k.name, wgsl, entryPoint: 'main', bindings, workgroupSize: wg, workgroups,
-    workgroupStorageBytes: shared.size * wg * bytesPer, loopTrips: plan.loopTrips,
+    name: k.name,
+    wgsl,
+    entryPoint: 'main',
+    bindings,
+    workgroupSize: wg,
+    workgroups,
+    workgroupStorageBytes: shared.size * wg * bytesPer,
+    loopTrips: plan.loopTrips,
   };
 }
-

@@ -23,22 +23,40 @@ function subst(e: Expr, m: Map<Expr, string>): Expr {
 
 /** the WGSL for `k` (cascade sums expanded) under its strategy, a tiled matmul */
 export function renderTiledMatmul(
-  k: Kernel, dtypes: readonly StorageDType[], plan: Extract<GpuStrategy, { kind: 'tile' }>,
+  k: Kernel,
+  dtypes: readonly StorageDType[],
+  plan: Extract<GpuStrategy, { kind: 'tile' }>,
 ): WGSLKernel {
-  const T = plan.edge, li = plan.loop, loop = k.body[li] as Loop;
+  const T = plan.edge,
+    li = plan.loop,
+    loop = k.body[li] as Loop;
   const acc = loop.body[0] as Extract<Stmt, { s: 'accum' }>;
-  const loads = loadsOf(acc.value), a = loads[plan.a], b = loads[plan.b];
-  const d = k.grid.length, M = k.grid[d - 2], N = k.grid[d - 1], K = loop.extent;
+  const loads = loadsOf(acc.value),
+    a = loads[plan.a],
+    b = loads[plan.b];
+  const d = k.grid.length,
+    M = k.grid[d - 2],
+    N = k.grid[d - 1],
+    K = loop.extent;
   const batch = k.grid.slice(0, -2);
-  const MT = Math.ceil(M / T), NT = Math.ceil(N / T);
+  const MT = Math.ceil(M / T),
+    NT = Math.ceil(N / T);
   const total = batch.reduce((x, y) => x * y, 1) * MT * NT;
   const ctx = newCtx(dtypes);
   k.grid.forEach((_, i) => ctx.nonNeg.add(`g${i}`));
   ctx.nonNeg.add(loop.var);
   const accs = new Map<string, { type: KType; fn: 'add' | 'max' }>();
-  const kv = ident(loop.var), gi = ident(`g${d - 2}`), gj = ident(`g${d - 1}`);
+  const kv = ident(loop.var),
+    gi = ident(`g${d - 2}`),
+    gj = ident(`g${d - 1}`);
   const pre = stmts(k.body.slice(0, li), ctx, accs, '  ');
-  const value = subst(acc.value, new Map<Expr, string>([[a, 'kiln_a'], [b, 'kiln_b']]));
+  const value = subst(
+    acc.value,
+    new Map<Expr, string>([
+      [a, 'kiln_a'],
+      [b, 'kiln_b'],
+    ]),
+  );
   const workgroups = foldWorkgroups(total);
   const w = workgroups[1] > 1 ? `wid.y * ${workgroups[0]}u + wid.x` : 'wid.x';
   const body = [
@@ -83,10 +101,18 @@ export function renderTiledMatmul(
     ...body,
     '}',
     '',
-  ].filter((l) => l !== '').join('\n');
+  ]
+    .filter((l) => l !== '')
+    .join('\n');
   return {
-    name: k.name, wgsl, entryPoint: 'main', bindings, workgroupSize: T * T, workgroups,
-    workgroupStorageBytes: 2 * T * T * 4, loopTrips: tileTrips(K),
+    name: k.name,
+    wgsl,
+    entryPoint: 'main',
+    bindings,
+    workgroupSize: T * T,
+    workgroups,
+    workgroupStorageBytes: 2 * T * T * 4,
+    loopTrips: tileTrips(K),
   };
 }
 

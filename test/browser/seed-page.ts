@@ -20,7 +20,13 @@ export interface SeedBundle {
 }
 
 export interface PageResult {
-  adapter: string; losses: number[]; maxRelErr: number; paramErr: number; ok: boolean; kernels: number; error?: string;
+  adapter: string;
+  losses: number[];
+  maxRelErr: number;
+  paramErr: number;
+  ok: boolean;
+  kernels: number;
+  error?: string;
 }
 
 const $ = (id: string) => document.getElementById(id)!;
@@ -56,7 +62,8 @@ async function main(): Promise<PageResult> {
   let paramErr = 0;
   for (const p of b.final) {
     const got = await dev.readState('f32', p.offset, p.data.length);
-    const diff = Math.max(...p.data.map((v, i) => Math.abs(got[i] - v))), scale = Math.max(...p.data.map(Math.abs));
+    const diff = Math.max(...p.data.map((v, i) => Math.abs(got[i] - v))),
+      scale = Math.max(...p.data.map(Math.abs));
     paramErr = Math.max(paramErr, diff / scale);
   }
   $('params').textContent = `final parameters: relative error ${paramErr.toExponential(2)}`;
@@ -64,17 +71,27 @@ async function main(): Promise<PageResult> {
   return { adapter: dev.name, losses, maxRelErr: worst, paramErr, ok, kernels: b.artifact.code.kernels.length };
 }
 
-main().then(
-  (r) => {
-    $('status').textContent =
-      `${r.ok ? 'PASS' : 'FAIL'}: ${r.losses.length} steps, max relative error ${r.maxRelErr.toExponential(2)}`;
-    return r;
-  },
-  (e: Error) => {
-    $('status').textContent = `ERROR: ${e.message}`;
-    return {
-      adapter: '', losses: [], maxRelErr: Infinity, paramErr: Infinity, ok: false, kernels: 0,
-      error: String(e.stack ?? e),
-    };
-  },
-).then((r) => { (window as unknown as { kilnResult: PageResult }).kilnResult = r; document.body.dataset.done = '1'; });
+main()
+  .then(
+    (r) => {
+      $('status').textContent =
+        `${r.ok ? 'PASS' : 'FAIL'}: ${r.losses.length} steps, max relative error ${r.maxRelErr.toExponential(2)}`;
+      return r;
+    },
+    (e: Error) => {
+      $('status').textContent = `ERROR: ${e.message}`;
+      return {
+        adapter: '',
+        losses: [],
+        maxRelErr: Infinity,
+        paramErr: Infinity,
+        ok: false,
+        kernels: 0,
+        error: String(e.stack ?? e),
+      };
+    },
+  )
+  .then((r) => {
+    (window as unknown as { kilnResult: PageResult }).kilnResult = r;
+    document.body.dataset.done = '1';
+  });

@@ -51,20 +51,33 @@ function applyOp(op: FuzzOp, v: Tensor[]): Tensor {
     case 'unary':
       if (op.f === 'softmax' || op.f === 'logSoftmax') return a[op.f](-1);
       return a[op.f]();
-    case 'binary': return a[op.f](v[op.b]);
-    case 'scalar': return a[op.f](op.c);
-    case 'where': return where(a[op.f](v[op.b]), v[op.x], v[op.y]);
+    case 'binary':
+      return a[op.f](v[op.b]);
+    case 'scalar':
+      return a[op.f](op.c);
+    case 'where':
+      return where(a[op.f](v[op.b]), v[op.x], v[op.y]);
     case 'reduce':
       return op.dims === null && !op.keep ? a[op.f]() : a[op.f](op.dims ?? a.shape.map((_, i) => i), op.keep);
-    case 'matmul': return a.matmul(v[op.b]);
-    case 'reshape': return a.reshape(op.shape);
-    case 'permute': return a.permute(op.order);
-    case 'expand': return a.expand(op.shape);
-    case 'slice': return a.slice(op.dim, op.start, op.end, op.step);
-    case 'pad': return a.pad(op.pads);
-    case 'gather': return a.gather(op.dim, v[op.index]);
-    case 'toInt': return where(a.abs().lt(1e6), a, 0).mul(3).int().add(1);
-    case 'toFloat': return a.float().mul(0.5);
-    case 'clamp': return a.clamp(op.lo, op.hi);
+    case 'matmul':
+      return a.matmul(v[op.b]);
+    case 'reshape':
+      return a.reshape(op.shape);
+    case 'permute':
+      return a.permute(op.order);
+    case 'expand':
+      return a.expand(op.shape);
+    case 'slice':
+      return a.slice(op.dim, op.start, op.end, op.step);
+    case 'pad':
+      return a.pad(op.pads);
+    case 'gather':
+      return a.gather(op.dim, v[op.index]);
+    case 'toInt':
+      return where(a.abs().lt(1e6), a, 0).mul(3).int().add(1);
+    case 'toFloat':
+      return a.float().mul(0.5);
+    case 'clamp':
+      return a.clamp(op.lo, op.hi);
   }
 }

@@ -21,14 +21,27 @@ export interface CampaignOptions {
   onProgress?: (done: number, failures: number) => void;
 }
 
-export interface CampaignFailure extends Failure { recipe: string }
+export interface CampaignFailure extends Failure {
+  recipe: string;
+}
 
-export interface CampaignResult { cases: number; graphCases: number; trainCases: number; failures: CampaignFailure[] }
+export interface CampaignResult {
+  cases: number;
+  graphCases: number;
+  trainCases: number;
+  failures: CampaignFailure[];
+}
 
 export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
-  const batch = o.batch ?? 16, maxBuffers = o.maxBuffers ?? 200, trainEvery = o.trainEvery ?? 10;
+  const batch = o.batch ?? 16,
+    maxBuffers = o.maxBuffers ?? 200,
+    trainEvery = o.trainEvery ?? 10;
   const failures: CampaignFailure[] = [];
-  let pending: GraphRecipe[] = [], buffers = 0, graphCases = 0, trainCases = 0, done = 0;
+  let pending: GraphRecipe[] = [],
+    buffers = 0,
+    graphCases = 0,
+    trainCases = 0,
+    done = 0;
   const flush = async () => {
     if (!pending.length) return;
     for (const f of await checkGraphBatch(pending, o.target)) {
@@ -36,22 +49,26 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
       failures.push(await explain(f, rec, o));
     }
     done += pending.length;
-    pending = []; buffers = 0;
+    pending = [];
+    buffers = 0;
     o.onProgress?.(done, failures.length);
   };
   for (let s = o.seed; s < o.seed + o.cases; s++) {
-    if (trainEvery > 0 && s % trainEvery === 0) { // by seed, so that one seed replays alone
+    if (trainEvery > 0 && s % trainEvery === 0) {
+      // by seed, so that one seed replays alone
       const rec = randomTrainRecipe(s);
       const f = await checkTrain(rec, o.target);
       if (f) failures.push({ ...f, recipe: JSON.stringify(rec) });
-      trainCases++; done++;
+      trainCases++;
+      done++;
       continue;
     }
     const rec = randomGraphRecipe(s);
     graphCases++;
     const n = rec.inputs.length + rec.outputs.length;
     if (pending.length && (pending.length >= batch || buffers + n > maxBuffers)) await flush();
-    pending.push(rec); buffers += n;
+    pending.push(rec);
+    buffers += n;
     // the large reductions compile alone: their data would dominate a batch
     if (rec.inputs[0].shape.reduce((a, b) => a * b, 1) >= 1e5) await flush();
   }

@@ -5,10 +5,15 @@ import type { FuzzOp, GraphRecipe } from './recipe.js';
 
 const operands = (op: FuzzOp): number[] => {
   switch (op.k) {
-    case 'binary': case 'matmul': return [op.a, op.b];
-    case 'where': return [op.a, op.b, op.x, op.y];
-    case 'gather': return [op.a, op.index];
-    default: return [op.a];
+    case 'binary':
+    case 'matmul':
+      return [op.a, op.b];
+    case 'where':
+      return [op.a, op.b, op.x, op.y];
+    case 'gather':
+      return [op.a, op.index];
+    default:
+      return [op.a];
   }
 };
 
@@ -20,11 +25,15 @@ function remap(op: FuzzOp, f: (i: number) => number): FuzzOp {
 
 /** drops ops and inputs nothing reaches, renumbering values */
 export function prune(rec: GraphRecipe): GraphRecipe {
-  const nIn = rec.inputs.length, live = new Set(rec.outputs);
+  const nIn = rec.inputs.length,
+    live = new Set(rec.outputs);
   for (let j = rec.ops.length - 1; j >= 0; j--) if (live.has(nIn + j)) operands(rec.ops[j]).forEach((x) => live.add(x));
   const newIndex = new Map<number, number>();
-  rec.inputs.forEach((_, i) => { if (live.has(i)) newIndex.set(i, newIndex.size); });
-  const ops: FuzzOp[] = [], values = rec.values.filter((_, i) => i < nIn && live.has(i));
+  rec.inputs.forEach((_, i) => {
+    if (live.has(i)) newIndex.set(i, newIndex.size);
+  });
+  const ops: FuzzOp[] = [],
+    values = rec.values.filter((_, i) => i < nIn && live.has(i));
   rec.ops.forEach((op, j) => {
     if (!live.has(nIn + j)) return;
     ops.push(remap(op, (x) => newIndex.get(x)!));
@@ -46,7 +55,14 @@ export async function minimize(
   const attempt = async (cand: GraphRecipe) => {
     if (tries++ >= budget) return false;
     const small = prune(cand);
-    try { if (await fails(small)) { best = small; return true; } } catch { /* a candidate that breaks otherwise */ }
+    try {
+      if (await fails(small)) {
+        best = small;
+        return true;
+      }
+    } catch {
+      /* a candidate that breaks otherwise */
+    }
     return false;
   };
   for (let o = 0; o < best.outputs.length && best.outputs.length > 1; o++) {
@@ -63,7 +79,10 @@ export async function minimize(
         if (s.dtype !== v.dtype || s.shape.join() !== v.shape.join()) continue;
         const ops = best.ops.map((op, i) => (i <= j ? op : remap(op, (x) => (x === nIn + j ? src : x))));
         const outputs = best.outputs.map((x) => (x === nIn + j ? src : x));
-        if (await attempt({ ...best, ops, outputs })) { changed = true; break; }
+        if (await attempt({ ...best, ops, outputs })) {
+          changed = true;
+          break;
+        }
       }
     }
     // an output may move to an operand of its op whatever the shape (past a final reduction, say)

@@ -5,10 +5,28 @@ export type DTypeName = 'float32' | 'int32';
 export type Fill = 'normal' | 'special' | 'index' | 'int' | 'const';
 
 /** `pos` (default: the input's index) seeds its values, so that shrinking a recipe keeps them */
-export interface FuzzInput { shape: number[]; dtype: DTypeName; fill: Fill; range?: number; pos?: number }
+export interface FuzzInput {
+  shape: number[];
+  dtype: DTypeName;
+  fill: Fill;
+  range?: number;
+  pos?: number;
+}
 
-export type UnaryName = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'reciprocal' | 'relu' | 'sigmoid' | 'tanh' | 'square'
-  | 'sign' | 'softmax' | 'logSoftmax';
+export type UnaryName =
+  | 'neg'
+  | 'exp'
+  | 'log'
+  | 'sqrt'
+  | 'abs'
+  | 'reciprocal'
+  | 'relu'
+  | 'sigmoid'
+  | 'tanh'
+  | 'square'
+  | 'sign'
+  | 'softmax'
+  | 'logSoftmax';
 export type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum';
 export type CompareName = 'lt' | 'le' | 'gt' | 'ge' | 'eq' | 'ne';
 export type ReduceName = 'sum' | 'mean' | 'amax' | 'amin';
@@ -30,7 +48,10 @@ export type FuzzOp =
   | { k: 'toFloat'; a: number }
   | { k: 'clamp'; a: number; lo: number; hi: number };
 
-export interface Value { shape: number[]; dtype: DTypeName }
+export interface Value {
+  shape: number[];
+  dtype: DTypeName;
+}
 export interface GraphRecipe {
   kind: 'graph';
   seed: number;
@@ -57,8 +78,19 @@ export function prng(seed: number) {
 export type Prng = ReturnType<typeof prng>;
 
 const UNARY: UnaryName[] = [
-  'neg', 'exp', 'log', 'sqrt', 'abs', 'reciprocal', 'relu', 'sigmoid', 'tanh', 'square', 'sign',
-  'softmax', 'logSoftmax',
+  'neg',
+  'exp',
+  'log',
+  'sqrt',
+  'abs',
+  'reciprocal',
+  'relu',
+  'sigmoid',
+  'tanh',
+  'square',
+  'sign',
+  'softmax',
+  'logSoftmax',
 ];
 const BINARY: BinaryName[] = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum'];
 const COMPARE: CompareName[] = ['lt', 'le', 'gt', 'ge', 'eq', 'ne'];
@@ -88,22 +120,35 @@ export function randomGraphRecipe(seed: number): GraphRecipe {
     base = rank === 1 ? [n] : [r.pick([2, 3, 10]), Math.floor(n / 10)];
   }
   if (zeroDim && rank > 0) base[r.int(rank)] = 0;
-  const inputs: FuzzInput[] = [], values: Value[] = [];
+  const inputs: FuzzInput[] = [],
+    values: Value[] = [];
   // values are numbered in the order they are made; inputs made among the ops are moved first at the end
   const inputAt: number[] = [];
   const addInput = (inp: FuzzInput) => {
-    inputs.push(inp); inputAt.push(values.length); values.push({ shape: inp.shape, dtype: inp.dtype });
+    inputs.push(inp);
+    inputAt.push(values.length);
+    values.push({ shape: inp.shape, dtype: inp.dtype });
   };
   addInput({ shape: base, dtype: 'float32', fill: big && r.chance(0.4) ? 'const' : special ? 'special' : 'normal' });
   if (!big) {
     addInput({
-      shape: broadcastable(r, base), dtype: 'float32', fill: special && r.chance(0.5) ? 'special' : 'normal',
+      shape: broadcastable(r, base),
+      dtype: 'float32',
+      fill: special && r.chance(0.5) ? 'special' : 'normal',
     });
     if (r.chance(0.5)) addInput({ shape: base, dtype: 'float32', fill: 'normal' });
   }
   const ops: FuzzOp[] = [];
-  const push = (op: FuzzOp, v: Value) => { ops.push(op); values.push(v); return values.length - 1; };
-  const floats = () => values.map((v, i) => [v, i] as const).filter(([v]) => v.dtype === 'float32').map(([, i]) => i);
+  const push = (op: FuzzOp, v: Value) => {
+    ops.push(op);
+    values.push(v);
+    return values.length - 1;
+  };
+  const floats = () =>
+    values
+      .map((v, i) => [v, i] as const)
+      .filter(([v]) => v.dtype === 'float32')
+      .map(([, i]) => i);
   const nOps = big ? 1 + r.int(3) : 3 + r.int(12);
   for (let i = 0; i < nOps; i++) {
     const pool = floats();
@@ -118,17 +163,26 @@ export function randomGraphRecipe(seed: number): GraphRecipe {
     const other = inputs.length + r.int(Math.max(1, ops.length));
     if (other < values.length && other !== last) outputs.push(other);
   }
-  if (big && values[last].shape.length > 0) outputs.push(push({ k: 'reduce', f: r.pick(REDUCE.slice(0, 2)), a: last,
-    dims: null, keep: false }, { shape: [], dtype: 'float32' }));
+  if (big && values[last].shape.length > 0)
+    outputs.push(
+      push(
+        { k: 'reduce', f: r.pick(REDUCE.slice(0, 2)), a: last, dims: null, keep: false },
+        { shape: [], dtype: 'float32' },
+      ),
+    );
   return inputsFirst({ kind: 'graph', seed, inputs, ops, values, outputs }, inputAt);
 }
 
 function inputsFirst(rec: GraphRecipe, inputAt: number[]): GraphRecipe {
   const newIndex = new Map<number, number>(inputAt.map((v, i) => [v, i]));
   let next = inputAt.length;
-  rec.values.forEach((_, v) => { if (!newIndex.has(v)) newIndex.set(v, next++); });
+  rec.values.forEach((_, v) => {
+    if (!newIndex.has(v)) newIndex.set(v, next++);
+  });
   const values: Value[] = new Array(rec.values.length);
-  rec.values.forEach((val, v) => { values[newIndex.get(v)!] = val; });
+  rec.values.forEach((val, v) => {
+    values[newIndex.get(v)!] = val;
+  });
   const at = (i: number) => newIndex.get(i)!;
   const ops = rec.ops.map((op) => {
     const o = { ...op } as Record<string, unknown>;
@@ -138,18 +192,47 @@ function inputsFirst(rec: GraphRecipe, inputAt: number[]): GraphRecipe {
   return { ...rec, ops, values, outputs: rec.outputs.map(at) };
 }
 
-const KINDS = ['unary', 'unary', 'binary', 'binary', 'scalar', 'where', 'reduce', 'reduce', 'matmul', 'reshape',
-  'permute', 'expand', 'slice', 'pad', 'gather', 'int', 'clamp'] as const;
+const KINDS = [
+  'unary',
+  'unary',
+  'binary',
+  'binary',
+  'scalar',
+  'where',
+  'reduce',
+  'reduce',
+  'matmul',
+  'reshape',
+  'permute',
+  'expand',
+  'slice',
+  'pad',
+  'gather',
+  'int',
+  'clamp',
+] as const;
 
 type Push = (op: FuzzOp, v: Value) => number;
 
-function genOp(r: Prng, choice: string, a: number, va: Value, values: Value[], push: Push,
-  addInput: (i: FuzzInput) => void): void {
-  const s = va.shape, f32 = (shape: number[]): Value => ({ shape, dtype: 'float32' });
-  const sameShape = values.map((v, i) => [v, i] as const)
-    .filter(([v]) => v.dtype === 'float32' && v.shape.join() === s.join()).map(([, i]) => i);
-  const toS = values.map((v, i) => [v, i] as const)
-    .filter(([v]) => v.dtype === 'float32' && broadcastsTo(v.shape, s)).map(([, i]) => i);
+function genOp(
+  r: Prng,
+  choice: string,
+  a: number,
+  va: Value,
+  values: Value[],
+  push: Push,
+  addInput: (i: FuzzInput) => void,
+): void {
+  const s = va.shape,
+    f32 = (shape: number[]): Value => ({ shape, dtype: 'float32' });
+  const sameShape = values
+    .map((v, i) => [v, i] as const)
+    .filter(([v]) => v.dtype === 'float32' && v.shape.join() === s.join())
+    .map(([, i]) => i);
+  const toS = values
+    .map((v, i) => [v, i] as const)
+    .filter(([v]) => v.dtype === 'float32' && broadcastsTo(v.shape, s))
+    .map(([, i]) => i);
   switch (choice) {
     case 'unary': {
       const f = r.pick(UNARY);
@@ -169,7 +252,9 @@ function genOp(r: Prng, choice: string, a: number, va: Value, values: Value[], p
       return void push({ k: 'scalar', f, a, c }, f32(s));
     }
     case 'where': {
-      const b = r.pick(sameShape), x = r.pick(sameShape), y = r.pick(sameShape);
+      const b = r.pick(sameShape),
+        x = r.pick(sameShape),
+        y = r.pick(sameShape);
       return void push({ k: 'where', f: r.pick(COMPARE), a, b, x, y }, f32(s));
     }
     case 'reduce': {
@@ -188,7 +273,8 @@ function genOp(r: Prng, choice: string, a: number, va: Value, values: Value[], p
     }
     case 'matmul': {
       if (s.length < 1) return void push({ k: 'unary', f: 'relu', a }, f32(s));
-      const kdim = s[s.length - 1], n = r.int(5);
+      const kdim = s[s.length - 1],
+        n = r.int(5);
       const bShape = s.length >= 2 && r.chance(0.3) ? [...s.slice(0, -2), kdim, n] : [kdim, n];
       const b = values.length;
       addInput({ shape: bShape, dtype: 'float32', fill: 'normal' });
@@ -210,9 +296,13 @@ function genOp(r: Prng, choice: string, a: number, va: Value, values: Value[], p
     }
     case 'slice': {
       if (s.length === 0) return void push({ k: 'unary', f: 'abs', a }, f32(s));
-      const dim = r.int(s.length), n = s[dim];
-      const start = r.int(n + 1), end = start + r.int(n - start + 1), step = 1 + r.int(2);
-      const shape = [...s]; shape[dim] = Math.ceil((end - start) / step);
+      const dim = r.int(s.length),
+        n = s[dim];
+      const start = r.int(n + 1),
+        end = start + r.int(n - start + 1),
+        step = 1 + r.int(2);
+      const shape = [...s];
+      shape[dim] = Math.ceil((end - start) / step);
       return void push({ k: 'slice', a, dim, start, end, step }, f32(shape));
     }
     case 'pad': {
@@ -233,7 +323,8 @@ function genOp(r: Prng, choice: string, a: number, va: Value, values: Value[], p
       return void push({ k: 'toFloat', a: i }, f32(s));
     }
     case 'clamp': {
-      const lo = r.pick([-1, -0.5, 0]), hi = lo + r.pick([0.5, 1, 2]);
+      const lo = r.pick([-1, -0.5, 0]),
+        hi = lo + r.pick([0.5, 1, 2]);
       return void push({ k: 'clamp', a, lo, hi }, f32(s));
     }
   }
@@ -254,8 +345,9 @@ function factor(r: Prng, n: number): number[] {
 
 /** the recipe as readable pseudo-code, for failure reports */
 export function printRecipe(rec: GraphRecipe): string {
-  const lines = rec.inputs.map((inp, i) => `v${i} = input ${inp.dtype}[${inp.shape}] `
-    + `${inp.fill}${inp.range ? `<${inp.range}` : ''}`);
+  const lines = rec.inputs.map(
+    (inp, i) => `v${i} = input ${inp.dtype}[${inp.shape}] ` + `${inp.fill}${inp.range ? `<${inp.range}` : ''}`,
+  );
   rec.ops.forEach((op, j) => {
     const { k, ...rest } = op;
     const v = rec.values[rec.inputs.length + j];

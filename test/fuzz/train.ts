@@ -40,7 +40,10 @@ export function randomTrainRecipe(seed: number): TrainRecipe {
   return { kind: 'train', seed, widths, acts, batch: 1 + r.int(8), loss, optimizer: { name, options }, steps: 3 };
 }
 
-export interface TrainResult { losses: Float32Array; params: Record<string, Float32Array> }
+export interface TrainResult {
+  losses: Float32Array;
+  params: Record<string, Float32Array>;
+}
 
 export async function runTrainRecipe(rec: TrainRecipe, target: string): Promise<TrainResult> {
   manualSeed(rec.seed);
@@ -52,21 +55,35 @@ export async function runTrainRecipe(rec: TrainRecipe, target: string): Promise<
     else if (act === 'tanh' || act === 'sigmoid') layers.push(new Activation(act));
   }
   const model = new nn.Sequential(...layers);
-  const criterion = rec.loss === 'mse' ? new nn.MSELoss()
-    : new nn.CrossEntropyLoss(rec.loss === 'ce-smooth' ? { labelSmoothing: 0.1 } : {});
-  const Opt = optim[rec.optimizer.name] as unknown as
-    new (p: Iterable<nn.Parameter>, o: object) => optim.Optimizer<object>;
+  const criterion =
+    rec.loss === 'mse'
+      ? new nn.MSELoss()
+      : new nn.CrossEntropyLoss(rec.loss === 'ce-smooth' ? { labelSmoothing: 0.1 } : {});
+  const Opt = optim[rec.optimizer.name] as unknown as new (
+    p: Iterable<nn.Parameter>,
+    o: object,
+  ) => optim.Optimizer<object>;
   const opt = new Opt(model.parameters(), rec.optimizer.options);
-  const out = rec.widths[rec.widths.length - 1], inW = rec.widths[0];
+  const out = rec.widths[rec.widths.length - 1],
+    inW = rec.widths[0];
   const yDType = rec.loss === 'mse' ? 'float32' : 'int32';
   const yShape = rec.loss === 'mse' ? [rec.batch, out] : [rec.batch];
-  const step = await compile((x: Tensor, y: Tensor) => {
-    const l = criterion.forward(model.forward(x), y);
-    opt.zeroGrad();
-    l.backward();
-    opt.step();
-    return l;
-  }, { inputs: [{ shape: [rec.batch, inW], dtype: 'float32' }, { shape: yShape, dtype: yDType }], target });
+  const step = await compile(
+    (x: Tensor, y: Tensor) => {
+      const l = criterion.forward(model.forward(x), y);
+      opt.zeroGrad();
+      l.backward();
+      opt.step();
+      return l;
+    },
+    {
+      inputs: [
+        { shape: [rec.batch, inW], dtype: 'float32' },
+        { shape: yShape, dtype: yDType },
+      ],
+      target,
+    },
+  );
   const losses = new Float32Array(rec.steps);
   for (let s = 0; s < rec.steps; s++) {
     const x = fillInput({ shape: [rec.batch, inW], dtype: 'float32', fill: 'normal' }, rec.seed, 100 + s);
@@ -80,6 +97,10 @@ export async function runTrainRecipe(rec: TrainRecipe, target: string): Promise<
 }
 
 class Activation extends nn.Module {
-  constructor(private readonly f: 'tanh' | 'sigmoid') { super(); }
-  forward(x: Tensor): Tensor { return x[this.f](); }
+  constructor(private readonly f: 'tanh' | 'sigmoid') {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return x[this.f]();
+  }
 }

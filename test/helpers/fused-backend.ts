@@ -14,7 +14,9 @@ import { runKernelProgram, type Memory } from '../../targets/reference/kernels.j
 class FusedBackend implements Backend {
   readonly name = 'fused';
   readonly layout = new StateLayout();
-  async pull(): Promise<void> { /* cells are written back to the host after every run */ }
+  async pull(): Promise<void> {
+    /* cells are written back to the host after every run */
+  }
   async syncAll(): Promise<void> {}
   async prepare(tp: TracedProgram): Promise<PreparedProgram> {
     const prog = schedule(tp.graph, this.layout);

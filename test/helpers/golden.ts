@@ -6,7 +6,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nn } from '../../compiler/index.js';
 
-export interface GoldenTensor { shape: number[]; dtype: 'float32' | 'int64'; data: number[] }
+export interface GoldenTensor {
+  shape: number[];
+  dtype: 'float32' | 'int64';
+  data: number[];
+}
 
 export const goldenDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/golden');
 
@@ -40,7 +44,8 @@ export function toStateDict(sd: Record<string, GoldenTensor>): Record<string, { 
  */
 export function relErr(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
   if (actual.length !== expected.length) throw new Error(`length ${actual.length} != expected ${expected.length}`);
-  let diff = 0, scale = 0;
+  let diff = 0,
+    scale = 0;
   for (let i = 0; i < expected.length; i++) {
     const d = Math.abs(actual[i] - expected[i]);
     diff = Number.isNaN(d) ? Infinity : Math.max(diff, d);
@@ -57,7 +62,8 @@ export function maxRelErr(actual: ArrayLike<number>, expected: ArrayLike<number>
   if (actual.length !== expected.length) throw new Error(`length ${actual.length} != expected ${expected.length}`);
   let m = 0;
   for (let i = 0; i < expected.length; i++) {
-    const e = expected[i], a = actual[i];
+    const e = expected[i],
+      a = actual[i];
     const err = Math.abs(a - e) / Math.max(Math.abs(e), floor);
     if (!(err <= m)) m = Number.isNaN(err) ? Infinity : err;
   }
@@ -73,7 +79,8 @@ export function elemRelErr(actual: ArrayLike<number>, expected: ArrayLike<number
   if (actual.length !== expected.length) throw new Error(`length ${actual.length} != expected ${expected.length}`);
   let m = 0;
   for (let i = 0; i < expected.length; i++) {
-    const a = actual[i], e = expected[i];
+    const a = actual[i],
+      e = expected[i];
     if (a === e || (Number.isNaN(a) && Number.isNaN(e))) continue;
     const err = Math.abs(a - e) / Math.abs(e);
     m = Math.max(m, Number.isNaN(err) ? Infinity : err);
@@ -82,14 +89,23 @@ export function elemRelErr(actual: ArrayLike<number>, expected: ArrayLike<number
 }
 
 /** the golden measure of a target: exact elementwise on CPU targets, norm-wise 1e-5 on WebGPU */
-export function goldenCheck(target: string): { err: (a: ArrayLike<number>, e: ArrayLike<number>) => number; tol: number } {
+export function goldenCheck(target: string): {
+  err: (a: ArrayLike<number>, e: ArrayLike<number>) => number;
+  tol: number;
+} {
   return target.startsWith('webgpu') ? { err: relErr, tol: 1e-5 } : { err: elemRelErr, tol: 0 };
 }
 
 /** PyTorch snake_case option names to kiln's camelCase ones ({ weight_decay: 0.1 } -> { weightDecay: 0.1 }) */
 export function camelOptions(o: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), v]));
+  return Object.fromEntries(
+    Object.entries(o).map(([k, v]) => [k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), v]),
+  );
 }
 
 /** targets the golden tests run on: KILN_TARGETS=reference,native,webgpu (default: reference) */
-export const goldenTargets = (): string[] => (process.env.KILN_TARGETS ?? 'reference').split(',').map((s) => s.trim()).filter(Boolean);
+export const goldenTargets = (): string[] =>
+  (process.env.KILN_TARGETS ?? 'reference')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);

@@ -40,7 +40,13 @@ export function seedSetup(name = 'seed_example'): Seed {
     { shape: [...golden.targets[0].shape], dtype: 'int32' as const },
   ];
   return {
-    golden, model, optimizer, criterion, fn, inputs, batch: (k) => [f32(golden.inputs[k]), i32(golden.targets[k])],
+    golden,
+    model,
+    optimizer,
+    criterion,
+    fn,
+    inputs,
+    batch: (k) => [f32(golden.inputs[k]), i32(golden.targets[k])],
   };
 }
 
