@@ -153,6 +153,7 @@ for (const [count, size] of [
     { inputs: [], target: TARGET },
   );
   const r = await measure(() => step.run(), 20);
+  await step.sync(); // tfjs starts from the values kiln's runs left on the device (p.data below)
   const label = `Adam, ${count} x ${size.toExponential(0)} params`;
   rows.push([
     label,
