@@ -2,3 +2,16 @@ export { Module, type StateDict } from './module.js';
 export { Parameter, type TensorData } from './parameter.js';
 export { GELU, Linear, ReLU, Sequential } from './layers.js';
 export { CrossEntropyLoss, MSELoss, type Reduction } from './loss.js';
+export {
+  ELU,
+  Flatten,
+  Identity,
+  LeakyReLU,
+  LogSoftmax,
+  SiLU,
+  Sigmoid,
+  Softmax,
+  Softplus,
+  Tanh,
+  Unflatten,
+} from './activations.js';
