@@ -20,7 +20,8 @@ export interface PreparedProgram {
    * Reads every cell's latest value (pulling it from another store if needed) and leaves the
    * updated cells owned by this backend (or written to the host).
    */
-  run(inputs: HostArray[], scalars: Float32Array): Promise<HostArray[]>;
+  /** `inputsOwned`: as Executable.run's (runtime/device.ts) */
+  run(inputs: HostArray[], scalars: Float32Array, inputsOwned?: boolean): Promise<HostArray[]>;
   stats(): ProgramStats;
 }
 

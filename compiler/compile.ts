@@ -67,7 +67,7 @@ class Variant implements StepProgram<Float64Array, any> {
   }
 
   run(inputs: HostArray[], scalars: Float32Array): Promise<HostArray[]> {
-    return this.prepared.run(inputs, scalars);
+    return this.prepared.run(inputs, scalars, true); // the driver's private copies (runtime/step.ts)
   }
 
   /** the host cells' values when a queued run was called */

@@ -100,14 +100,14 @@ export class DeviceBackend implements Backend {
     };
     return {
       runSync,
-      run: async (inputs: HostArray[], scalars: Float32Array) => {
+      run: async (inputs: HostArray[], scalars: Float32Array, inputsOwned?: boolean) => {
         const outs = runSync(inputs, scalars);
         if (outs) return outs;
-        if (lastEpoch === cellEpoch.value) return exe.run(inputs, scalars); // nothing moved since
+        if (lastEpoch === cellEpoch.value) return exe.run(inputs, scalars, inputsOwned); // nothing moved since
         for (const { cell } of cells) if (cell.owner && cell.owner !== this) await cell.owner.pull(cell);
         upload();
         const before = cellEpoch.value;
-        const res = await exe.run(inputs, scalars);
+        const res = await exe.run(inputs, scalars, inputsOwned);
         own(before);
         return res;
       },

@@ -35,9 +35,11 @@ export interface Executable {
   /**
    * Runs every kernel once, in order. `inputs` are checked against the manifest (length and
    * dtype) before anything runs; `scalars` are the host program's results for this step.
-   * Resolves with the program's outputs, copied to the host.
+   * Resolves with the program's outputs, copied to the host. A device that runs later than the call
+   * copies the inputs first (a caller may reuse its arrays) unless `inputsOwned`: the caller hands
+   * them over, private copies it never touches again (the step driver's queued runs).
    */
-  run(inputs: readonly HostArray[], scalars: Float32Array): Promise<HostArray[]>;
+  run(inputs: readonly HostArray[], scalars: Float32Array, inputsOwned?: boolean): Promise<HostArray[]>;
   /**
    * Optional: `run` without the promise, for devices whose kernels complete within the call
    * (native). Same checks, same results; a compiled step uses it to do all its work synchronously.

@@ -37,6 +37,7 @@ export interface StepProgram<Live, Result> {
   takeLive?(): Live;
   /** the step now, if the program can without waiting; undefined, having changed nothing, if not */
   runSync?(inputs: HostArray[], scalars: Float32Array): HostArray[] | undefined;
+  /** `inputs` are the driver's private copies, handed over (no need to copy them again) */
   run(inputs: HostArray[], scalars: Float32Array): Promise<HostArray[]>;
   /** after the device ran without error: the host state from `vars`, and the run's result */
   commit(vars: Float64Array, outs: HostArray[]): Result;

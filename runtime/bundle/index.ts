@@ -161,7 +161,7 @@ export async function loadBundle(
         for (const h of f.hostState) vars[h.var] = state.host[h.key];
       },
       runSync: exe.runSync?.bind(exe),
-      run: (inputs, scalars) => exe.run(inputs, scalars),
+      run: (inputs, scalars) => exe.run(inputs, scalars, true), // the driver's private copies
       commit(vars, outs) {
         for (const h of f.hostState) state.host[h.key] = vars[h.var]; // only after the device ran
         const values = outs.map((d, j) => tensorValue(d, f.outputs[j].shape, f.outputs[j].dtype));

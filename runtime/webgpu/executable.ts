@@ -160,13 +160,14 @@ export class WebGPUExecutable implements Executable {
     this.generation = this.dev.arenaGeneration;
   }
 
-  run(inputs: readonly HostArray[], scalars?: Float32Array): Promise<HostArray[]> {
+  run(inputs: readonly HostArray[], scalars?: Float32Array, inputsOwned = false): Promise<HostArray[]> {
     // Inputs and scalars are taken now, in call order, as private unshared copies: a caller may
     // reuse its arrays before an earlier run reaches the queue, and writeBuffer refuses shared memory.
-    let taken: HostArray[], s: Float32Array | undefined;
+    // Owned inputs already are such copies (the step driver's).
+    let taken: readonly HostArray[], s: Float32Array | undefined;
     try {
       checkInputs(this.manifest, inputs);
-      taken = inputs.map(copyInput);
+      taken = inputsOwned ? inputs : inputs.map(copyInput);
       s = scalars && (copyInput(scalars) as Float32Array);
     } catch (e) {
       return Promise.reject(e);
