@@ -29,6 +29,19 @@ const same = (a: Node, n: Node) =>
 const keep = (a: Node, n: Node) => (same(a, n) ? a : undefined);
 const isConst = (n: Node, v: number) => constOf(n) === v;
 
+/** `op`'s identity element `e` on either side: x op e = e op x = x (when that keeps x's shape and dtype) */
+function identity(name: string, op: 'add' | 'mul', e: number): Rule {
+  return {
+    name,
+    doc: `x ${op === 'add' ? '+' : '*'} ${e} = ${e} ${op === 'add' ? '+' : '*'} x = x`,
+    apply: (n) => {
+      if (n.op !== op) return undefined;
+      if (isConst(n.src[1], e)) return keep(n.src[0], n);
+      return isConst(n.src[0], e) ? keep(n.src[1], n) : undefined;
+    },
+  };
+}
+
 /** the op catalog's scalar function of elementwise `op` over the sources of `n` */
 const scalarOf = (op: ElementwiseOp, n: Node) => scalarFn(op, n.src[0].dtype !== 'float32');
 
@@ -129,30 +142,8 @@ export const RULES: Rule[] = [
   },
 
   // ---- identities
-  {
-    name: 'mul-one',
-    doc: 'x * 1 = 1 * x = x',
-    apply: (n) =>
-      n.op !== 'mul'
-        ? undefined
-        : isConst(n.src[1], 1)
-          ? keep(n.src[0], n)
-          : isConst(n.src[0], 1)
-            ? keep(n.src[1], n)
-            : undefined,
-  },
-  {
-    name: 'add-zero',
-    doc: 'x + 0 = 0 + x = x',
-    apply: (n) =>
-      n.op !== 'add'
-        ? undefined
-        : isConst(n.src[1], 0)
-          ? keep(n.src[0], n)
-          : isConst(n.src[0], 0)
-            ? keep(n.src[1], n)
-            : undefined,
-  },
+  identity('mul-one', 'mul', 1),
+  identity('add-zero', 'add', 0),
   {
     name: 'fma-one',
     doc: 'fma(x, 1, c) = fma(1, x, c) = x + c (the product is exact)',
