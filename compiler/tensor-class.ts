@@ -10,7 +10,7 @@ import type { ScalarLike } from './host-scalar.js';
 import { currentTrace } from './trace-context.js';
 import { evaluate } from '../targets/reference/graph.js';
 import { TensorCell } from './state.js';
-import { checkInts, checkSliceIndex, expandedShape, narrowStart, selectIndex } from './view-args.js';
+import { checkInts, checkSliceIndex, expandedShape, inferSize, narrowStart, selectIndex } from './view-args.js';
 import { normDim } from './tensor-shape.js';
 
 export type TensorLike = Tensor | ScalarLike;
@@ -138,14 +138,8 @@ export class Tensor {
     const want = (Array.isArray(shape[0]) ? shape[0] : shape) as number[];
     checkInts('reshape', 'shape', want);
     const n = this.numel();
-    const infer = want.indexOf(-1);
-    const known = want.reduce((a, b) => (b === -1 ? a : a * b), 1);
-    const out = want.map((d) => (d === -1 ? n / known : d));
-    if (
-      (infer >= 0 && want.lastIndexOf(-1) !== infer) ||
-      numel(out) !== n ||
-      out.some((d) => !Number.isInteger(d) || d < 0)
-    ) {
+    const out = inferSize(want, n);
+    if (!out) {
       throw new KilnError(
         `reshape: shape '${fmtShape(want)}' is invalid for input of size ${n} (shape ${fmtShape(this.shape)})`,
       );

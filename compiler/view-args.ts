@@ -100,3 +100,17 @@ export function selectIndex(shape: readonly number[], dim: number, index: unknow
   }
   return index < 0 ? index + n : index;
 }
+
+/**
+ * `want` with its one -1 (if any) replaced so that the sizes multiply to `n`, as PyTorch's
+ * infer_size does for reshape and unflatten; null when no such shape exists (two -1s, a size that
+ * does not divide, a negative size)
+ */
+export function inferSize(want: readonly number[], n: number): number[] | null {
+  const infer = want.indexOf(-1);
+  if (infer >= 0 && want.lastIndexOf(-1) !== infer) return null;
+  const known = want.reduce((a, b) => (b === -1 ? a : a * b), 1);
+  const out = want.map((d) => (d === -1 ? n / known : d));
+  const product = out.reduce((a, b) => a * b, 1);
+  return product === n && out.every((d) => Number.isInteger(d) && d >= 0) ? out : null;
+}

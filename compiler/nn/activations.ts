@@ -6,6 +6,7 @@ import { KilnError, fmtShape } from '../errors.js';
 import { checkOptions } from '../options.js';
 import { normDim, withVjp, type Tensor } from '../tensor.js';
 import { Module } from './module.js';
+import { inferSize } from '../view-args.js';
 
 const asFloat = (x: Tensor) => (x.dtype === 'float32' ? x : x.float());
 
@@ -187,16 +188,14 @@ export class Unflatten extends Module {
     const d = normDim('unflatten', this.dim, x.ndim, x.shape),
       size = x.shape[d];
     const sizes = this.unflattenedSize;
-    const known = sizes.reduce((a, s) => (s === -1 ? a : a * s), 1);
-    const inferred = sizes.filter((s) => s === -1).length;
-    if (inferred > 1) throw new KilnError('unflatten: only one dimension can be inferred');
-    if (inferred === 0 ? known !== size : known === 0 || size % known !== 0) {
+    if (sizes.filter((s) => s === -1).length > 1) throw new KilnError('unflatten: only one dimension can be inferred');
+    const inferred = inferSize(sizes, size);
+    if (!inferred) {
       throw new KilnError(
         `unflatten: Provided sizes ${fmtShape(sizes)} don't multiply up to the size of dim ${d} ` +
           `(${size}) in the input tensor`,
       );
     }
-    const shape = x.shape;
-    return x.reshape([...shape.slice(0, d), ...sizes.map((s) => (s === -1 ? size / known : s)), ...shape.slice(d + 1)]);
+    return x.reshape([...x.shape.slice(0, d), ...inferred, ...x.shape.slice(d + 1)]);
   }
 }
