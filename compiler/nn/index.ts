@@ -15,3 +15,4 @@ export {
   Tanh,
   Unflatten,
 } from './activations.js';
+export * as functional from './functional/index.js';

@@ -80,7 +80,7 @@ export class GELU extends Module {
 }
 
 /** PyTorch's F.gelu (see GELU) */
-function gelu(input: Tensor, opts: { approximate?: 'none' | 'tanh' } = {}): Tensor {
+export function gelu(input: Tensor, opts: { approximate?: 'none' | 'tanh' } = {}): Tensor {
   const x = input.dtype === 'float32' ? input : input.float();
   const xd = x.detach();
   if (opts.approximate === 'tanh') {

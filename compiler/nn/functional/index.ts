@@ -1,0 +1,4 @@
+// PyTorch's torch.nn.functional (import as `F`: `const F = nn.functional`), names in camelCase.
+// One file per family; each function is the one formula its layer uses.
+export * from './activation.js';
+export * from './loss.js';

@@ -1,0 +1,8 @@
+// nn.functional's losses: the functional form of each loss layer (same options, same formula).
+import type { Tensor } from '../../tensor.js';
+import { CrossEntropyLoss, MSELoss, type CrossEntropyOptions, type Reduction } from '../loss.js';
+
+export const crossEntropy = (input: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor =>
+  new CrossEntropyLoss(opts).forward(input, target);
+export const mseLoss = (input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor =>
+  new MSELoss(opts).forward(input, target);
