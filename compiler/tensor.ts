@@ -20,6 +20,9 @@ import './tensor-elementwise.js';
 import './tensor-reduce.js';
 import './tensor-linalg.js';
 import './tensor-index.js';
+import './tensor-join.js';
+import './tensor-stats.js';
+import './tensor-mask.js';
 import './autodiff.js';
 
 export { Tensor, gradNodes, leafTensors, noGrad, type TensorLike, type TypedData } from './tensor-class.js';
@@ -39,3 +42,4 @@ export {
   evalConst,
 } from './tensor-create.js';
 export { checkIndices, oneHot } from './tensor-index.js';
+export { cat, stack } from './tensor-join.js';
