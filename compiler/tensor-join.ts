@@ -93,7 +93,8 @@ function splitImpl(x: Tensor, splitSizeOrSections: number | number[], dim: numbe
     const bad = sizes.find((n) => n < 0);
     if (bad !== undefined) {
       throw new KilnError(
-        `split_with_sizes expects split_sizes have only non-negative entries, but got split_sizes=[${sizes.join(', ')}]`,
+        'split_with_sizes expects split_sizes have only non-negative entries, ' +
+          `but got split_sizes=[${sizes.join(', ')}]`,
       );
     }
     if (sizes.reduce((a, b) => a + b, 0) !== size) {

@@ -26,7 +26,7 @@ function checkMaxReduction(name: string, dim: number | number[] | undefined, sha
   if (numel(shape) !== 0) return;
   const dims = dim === undefined ? [] : Array.isArray(dim) ? dim : [dim];
   if (!dims.length) {
-    const hint = name === 'argmax' ? '' : " Specify the reduction dim with the 'dim' argument.";
+    const hint = name.startsWith('arg') ? '' : " Specify the reduction dim with the 'dim' argument.";
     throw new KilnError(`${name}(): Expected reduction dim to be specified for input.numel() == 0.${hint}`);
   }
   const shown = name === 'amax' || name === 'amin';
@@ -73,6 +73,46 @@ function maxValues(self: Tensor, name: string, dim?: number, keepdim = false): T
   });
 }
 
+function argmaxImpl(x: Tensor, name: string, dim: number | undefined, keepdim: boolean): Tensor {
+  checkMaxReduction(name, dim, x.shape);
+  // no dim: the index into the flattened tensor (keepdim keeps every dim at size 1, as PyTorch's)
+  if (dim === undefined) {
+    const flat = argmaxImpl(x.reshape([-1]), name, 0, false);
+    return keepdim ? flat.reshape(x.shape.map(() => 1)) : flat;
+  }
+  const d = normDim(name, dim, x.ndim, x.shape);
+  if (x.ndim === 0) return full([], 0, 'int32'); // one element: index 0
+  const m = x.amax(d, true);
+  const idx = arange(x.shape[d]).reshape(x.shape.map((s, i) => (i === d ? s : 1)));
+  // first index reaching the max, as PyTorch returns
+  const cand = where(x.eq(m), idx.expand(x.shape), x.shape[d]);
+  return cand.neg().amax(d, keepdim).neg();
+}
+
+/** what PyTorch's max(dim) and min(dim) return: the values and the index of each (the first one) */
+export interface ValuesIndices {
+  values: Tensor;
+  indices: Tensor;
+}
+
+/** PyTorch's `max()`: the largest element; `max(dim, keepdim)`: values and first indices along `dim` */
+function maxMethod(this: Tensor): Tensor;
+function maxMethod(this: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
+function maxMethod(this: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
+  const values = maxValues(this, 'max', dim, keepdim);
+  if (dim === undefined) return values;
+  return { values, indices: argmaxImpl(this.detach(), 'max', dim, keepdim) };
+}
+
+/** PyTorch's `min()` and `min(dim, keepdim)`, as max of the negation */
+function minMethod(this: Tensor): Tensor;
+function minMethod(this: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
+function minMethod(this: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
+  const values = maxValues(this.neg(), 'min', dim, keepdim).neg();
+  if (dim === undefined) return values;
+  return { values, indices: argmaxImpl(this.detach().neg(), 'min', dim, keepdim) };
+}
+
 const reductions = {
   sum(this: Tensor, dim?: number | number[], keepdim = false): Tensor {
     return reduce(this, 'sum', 'sum', dim, keepdim);
@@ -92,24 +132,18 @@ const reductions = {
   amax(this: Tensor, dim?: number | number[], keepdim = false): Tensor {
     return reduce(this, 'rmax', 'amax', dim, keepdim);
   },
-  max(this: Tensor, dim?: number, keepdim = false): Tensor {
-    return maxValues(this, 'max', dim, keepdim);
-  },
+  max: maxMethod,
   amin(this: Tensor, dim?: number | number[], keepdim = false): Tensor {
     return reduce(this.neg(), 'rmax', 'amin', dim, keepdim).neg();
   },
-  min(this: Tensor, dim?: number, keepdim = false): Tensor {
-    return maxValues(this.neg(), 'min', dim, keepdim).neg();
+  min: minMethod,
+  /** PyTorch's `argmax`: the first index of the maximum along `dim` (of the flattened tensor without one) */
+  argmax(this: Tensor, dim?: number, keepdim = false): Tensor {
+    return argmaxImpl(this, 'argmax', dim, keepdim);
   },
-  argmax(this: Tensor, dim: number, keepdim = false): Tensor {
-    const d = normDim('argmax', dim, this.ndim, this.shape);
-    checkMaxReduction('argmax', dim, this.shape);
-    if (this.ndim === 0) return full([], 0, 'int32'); // one element: index 0
-    const m = this.amax(d, true);
-    const idx = arange(this.shape[d]).reshape(this.shape.map((s, i) => (i === d ? s : 1)));
-    // first index reaching the max, as PyTorch returns
-    const cand = where(this.eq(m), idx.expand(this.shape), this.shape[d]);
-    return cand.neg().amax(d, keepdim).neg();
+  /** PyTorch's `argmin`: the first index of the minimum */
+  argmin(this: Tensor, dim?: number, keepdim = false): Tensor {
+    return argmaxImpl(this.neg(), 'argmin', dim, keepdim);
   },
   logSoftmax(this: Tensor, dim: number): Tensor {
     return logSoftmaxImpl(this, dim);

@@ -29,6 +29,18 @@ const SPECS: Record<string, LayerCaseSpec> = {
   'tril diagonal -1': fn((x) => x.tril(-1)),
   'triu diagonal 2': fn((x) => x.triu(2)),
   triu: fn((x) => x.triu()),
+  'max dim 1 keepdim': fn((x) => {
+    const { values, indices } = x.max(1, true);
+    return [values, indices];
+  }),
+  'min dim -1': fn((x) => {
+    const { values, indices } = x.min(-1);
+    return [values, indices];
+  }),
+  'max all': fn((x) => x.max()),
+  'argmin dim 0 keepdim': fn((x) => x.argmin(0, true)),
+  'argmin all': fn((x) => x.argmin()),
+  'argmax all keepdim': fn((x) => x.argmax(undefined, true)),
 };
 
 describe.each(['reference', 'native', 'webgpu'])('tensor ops on %s', (target) => {
@@ -43,13 +55,15 @@ describe('tensor op argument errors (PyTorch 1.13 wording)', () => {
   it.each<[string, () => unknown, string]>([
     [
       'cat sizes',
-      () => cat([zeros([2, 3, 1]), zeros([2, 4, 1])], 1 + 1),
-      'Sizes of tensors must match except in dimension 2. Expected size 3 but got size 4 for tensor number 1 in the list.',
+      () => cat([zeros([2, 3, 1]), zeros([2, 4, 1])], 2),
+      'Sizes of tensors must match except in dimension 2. ' +
+        'Expected size 3 but got size 4 for tensor number 1 in the list.',
     ],
     [
       'cat dim 1 sizes',
       () => cat([zeros([3, 2]), zeros([4, 2])], 1),
-      'Sizes of tensors must match except in dimension 1. Expected size 3 but got size 4 for tensor number 1 in the list.',
+      'Sizes of tensors must match except in dimension 1. ' +
+        'Expected size 3 but got size 4 for tensor number 1 in the list.',
     ],
     ['cat empty', () => cat([]), 'torch.cat(): expected a non-empty list of Tensors'],
     ['cat ranks', () => cat([zeros([2, 3]), zeros([2])]), 'Tensors must have same number of dimensions: got 2 and 1'],

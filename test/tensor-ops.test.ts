@@ -43,7 +43,7 @@ describe('Tensor DSL values', () => {
     expect(x.amax(1, true).tolist()).toEqual([5, 6]);
     expect(x.max().item()).toBe(6);
     expect(x.argmax(1).tolist()).toEqual([1, 2]);
-    expect(x.min(0).tolist()).toEqual([1, 2, 3]);
+    expect(x.min(0).values.tolist()).toEqual([1, 2, 3]);
   });
   it('matmul and views', () => {
     const a = tensor([

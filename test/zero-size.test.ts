@@ -151,7 +151,7 @@ describe.each(['reference', 'native', 'webgpu'])('%s: zero-size tensors', (targe
         x.sum(-1),
         x.mean(-1),
         x.amax(-1),
-        x.max(0, true),
+        x.max(0, true).values,
         x.argmax(0),
         x.softmax(0),
         x.logSoftmax(-1),
@@ -246,8 +246,13 @@ describe('max-like reductions of empty tensors (PyTorch 1.13 messages)', () => {
       'amax(): Expected reduction dim -2 to have non-zero size.',
     ],
     ['amin(-1)', [3, 0], (x) => x.amin(-1), 'amin(): Expected reduction dim -1 to have non-zero size.'],
-    ['max(-1) names it wrapped', [3, 0], (x) => x.max(-1), 'max(): Expected reduction dim 1 to have non-zero size.'],
-    ['min(-1)', [3, 0], (x) => x.min(-1), 'min(): Expected reduction dim 1 to have non-zero size.'],
+    [
+      'max(-1) names it wrapped',
+      [3, 0],
+      (x) => x.max(-1).values,
+      'max(): Expected reduction dim 1 to have non-zero size.',
+    ],
+    ['min(-1)', [3, 0], (x) => x.min(-1).values, 'min(): Expected reduction dim 1 to have non-zero size.'],
     ['argmax(-1)', [3, 0], (x) => x.argmax(-1), 'argmax(): Expected reduction dim 1 to have non-zero size.'],
     [
       'amax([0, 1]) checks in order',
@@ -263,7 +268,7 @@ describe('max-like reductions of empty tensors (PyTorch 1.13 messages)', () => {
   });
 
   it('a max over a non-empty dim of an empty tensor, and softmax over an empty one, are empty', async () => {
-    const f = await compile((x: Tensor) => [x.amax(1), x.max(1), x.softmax(0), x.logSoftmax(1)], {
+    const f = await compile((x: Tensor) => [x.amax(1), x.max(1).values, x.softmax(0), x.logSoftmax(1)], {
       inputs: [f32(0, 3)],
       target: 'reference',
     });
