@@ -2,3 +2,4 @@
 // One file per family; each function is the one formula its layer uses.
 export * from './activation.js';
 export * from './loss.js';
+export * from './conv.js';
