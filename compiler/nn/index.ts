@@ -16,3 +16,6 @@ export {
   Unflatten,
 } from './activations.js';
 export * as functional from './functional/index.js';
+// normattn (norms, dropout, attention)
+export { LayerNorm } from './normalization.js';
+export { Dropout } from './dropout.js';

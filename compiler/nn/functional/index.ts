@@ -2,3 +2,5 @@
 // One file per family; each function is the one formula its layer uses.
 export * from './activation.js';
 export * from './loss.js';
+export * from './normalization.js';
+export * from './dropout.js';

@@ -31,7 +31,8 @@ export function layerNorm(input: Tensor, normalizedShape: number[] | number, opt
   ] as const) {
     if (p && (p.ndim !== k || p.shape.some((d, i) => d !== shape[i]))) {
       throw new KilnError(
-        `layerNorm: Expected ${name} to be of same shape as normalized_shape, but got ${name} of shape ${fmtShape(p.shape)} and normalized_shape = ${fmtShape(shape)}`,
+        `layerNorm: Expected ${name} to be of same shape as normalized_shape, but got ${name} of shape ` +
+          `${fmtShape(p.shape)} and normalized_shape = ${fmtShape(shape)}`,
       );
     }
   }
