@@ -4,3 +4,4 @@ export * from './activation.js';
 export * from './loss.js';
 export * from './normalization.js';
 export * from './dropout.js';
+export * from './attention.js';
