@@ -8,6 +8,8 @@ const F = nn.functional;
 const SPECS: Record<string, LayerCaseSpec> = {
   'layernorm 2d shape eps': { module: () => new nn.LayerNorm([3, 4], { eps: 1e-3 }) },
   'layernorm no affine': { module: () => new nn.LayerNorm(5, { elementwiseAffine: false }) },
+  'groupnorm eps': { module: () => new nn.GroupNorm(2, 6, { eps: 1e-3 }) },
+  'groupnorm no affine': { module: () => new nn.GroupNorm(3, 3, { affine: false }) },
   'f.layer_norm weight bias': { fn: (x, w, b) => F.layerNorm(x, [6], { weight: w, bias: b, eps: 1e-2 }) },
 };
 
@@ -16,6 +18,12 @@ describe.each(['reference', 'native', 'webgpu'])('norms on %s', (target) => {
     const cases = loadLayerGoldens('normattn');
     const { failures } = await runLayerGoldens(cases, SPECS, target, target === 'webgpu' ? 1e-4 : 1e-5);
     expect(Object.fromEntries(failures)).toEqual(Object.fromEntries(cases.map((c) => [c.name, []])));
+  });
+});
+
+describe('GroupNorm errors', () => {
+  it("uses PyTorch's divisibility message", () => {
+    expect(() => new nn.GroupNorm(4, 6)).toThrow('num_channels must be divisible by num_groups');
   });
 });
 

@@ -17,5 +17,5 @@ export {
 } from './activations.js';
 export * as functional from './functional/index.js';
 // normattn (norms, dropout, attention)
-export { LayerNorm } from './normalization.js';
+export { GroupNorm, LayerNorm } from './normalization.js';
 export { Dropout } from './dropout.js';

@@ -2,7 +2,7 @@
 import { KilnError } from '../errors.js';
 import { checkOptions } from '../options.js';
 import type { Tensor } from '../tensor.js';
-import { layerNorm } from './functional/normalization.js';
+import { groupNorm, layerNorm } from './functional/normalization.js';
 import { Module } from './module.js';
 import { Parameter } from './parameter.js';
 
@@ -31,5 +31,30 @@ export class LayerNorm extends Module {
 
   forward(x: Tensor): Tensor {
     return layerNorm(x, this.normalizedShape, { weight: this.weight, bias: this.bias, eps: this.eps });
+  }
+}
+
+/** PyTorch's nn.GroupNorm (F.groupNorm's formula) */
+export class GroupNorm extends Module {
+  readonly eps: number;
+  readonly weight: Parameter | null;
+  readonly bias: Parameter | null;
+
+  constructor(
+    readonly numGroups: number,
+    readonly numChannels: number,
+    opts: { eps?: number; affine?: boolean } = {},
+  ) {
+    super();
+    checkOptions('GroupNorm', opts, ['eps', 'affine']);
+    if (numChannels % numGroups !== 0) throw new KilnError('num_channels must be divisible by num_groups');
+    this.eps = opts.eps ?? 1e-5;
+    const affine = opts.affine ?? true;
+    this.weight = affine ? this.registerParameter('weight', filled([numChannels], 1)) : null;
+    this.bias = affine ? this.registerParameter('bias', filled([numChannels], 0)) : null;
+  }
+
+  forward(x: Tensor): Tensor {
+    return groupNorm(x, this.numGroups, { weight: this.weight, bias: this.bias, eps: this.eps });
   }
 }

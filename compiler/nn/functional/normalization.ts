@@ -46,3 +46,25 @@ export function layerNorm(input: Tensor, normalizedShape: number[] | number, opt
   if (opts.bias) y = y.add(opts.bias);
   return y;
 }
+
+/**
+ * PyTorch's F.group_norm: input [N, C, *] in numGroups groups of C/numGroups channels, each group
+ * normalised as layerNorm normalises (the same mean, biased variance and rstd), then per-channel
+ * weight and bias.
+ */
+export function groupNorm(input: Tensor, numGroups: number, opts: LayerNormOptions = {}): Tensor {
+  checkOptions('groupNorm', opts, ['weight', 'bias', 'eps']);
+  const [n, c] = input.shape;
+  if (input.ndim < 2 || c % numGroups !== 0) {
+    throw new KilnError(
+      `Expected number of channels in input to be divisible by num_groups, but got input of shape ` +
+        `${fmtShape(input.shape)} and num_groups=${numGroups}`,
+    );
+  }
+  const grouped = input.reshape([n, numGroups, input.numel() / (n * numGroups)]);
+  let y = layerNorm(grouped, [grouped.shape[2]], { eps: opts.eps }).reshape(input.shape);
+  const perChannel = [c, ...input.shape.slice(2).map(() => 1)];
+  if (opts.weight) y = y.mul(opts.weight.reshape(perChannel));
+  if (opts.bias) y = y.add(opts.bias.reshape(perChannel));
+  return y;
+}
