@@ -19,3 +19,4 @@ export * as functional from './functional/index.js';
 // normattn (norms, dropout, attention)
 export { GroupNorm, LayerNorm } from './normalization.js';
 export { Dropout } from './dropout.js';
+export { MultiheadAttention } from './attention.js';

@@ -46,7 +46,15 @@ export function scaledDotProductAttention(
   else if (opts.attnMask && opts.attnMask.dtype === 'bool') keep = opts.attnMask;
   else if (opts.attnMask) scores = scores.add(opts.attnMask);
   if (keep) scores = where(keep, scores, -Infinity);
-  let weights = scores.softmax(-1);
-  if (opts.dropoutP) weights = dropout(weights, { p: opts.dropoutP });
-  return weights.matmul(value);
+  return attend(scores, value, opts.dropoutP ?? 0);
+}
+
+/** softmax(scores) v with dropout on the weights: the step SDPA and MultiheadAttention share */
+export function attend(scores: Tensor, value: Tensor, dropoutP: number): Tensor {
+  return attendWithWeights(scores, value, dropoutP)[0];
+}
+export function attendWithWeights(scores: Tensor, value: Tensor, dropoutP: number): [Tensor, Tensor] {
+  const weights = scores.softmax(-1);
+  const dropped = dropoutP ? dropout(weights, { p: dropoutP }) : weights;
+  return [dropped.matmul(value), weights];
 }
