@@ -16,3 +16,7 @@ export {
   Unflatten,
 } from './activations.js';
 export * as functional from './functional/index.js';
+// normattn (norms, dropout, attention)
+export { GroupNorm, LayerNorm } from './normalization.js';
+export { Dropout } from './dropout.js';
+export { MultiheadAttention } from './attention.js';

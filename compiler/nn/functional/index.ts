@@ -3,3 +3,6 @@
 export * from './activation.js';
 export * from './loss.js';
 export * from './conv.js';
+export * from './normalization.js';
+export * from './dropout.js';
+export * from './attention.js';
