@@ -25,12 +25,11 @@ export class Linear extends Module {
       'weight',
       new Parameter({ shape: [outFeatures, inFeatures], data: uniform(outFeatures * inFeatures, -bound, bound) }),
     );
-    this.bias = withBias
-      ? this.registerParameter(
-          'bias',
-          new Parameter({ shape: [outFeatures], data: uniform(outFeatures, -bound, bound) }),
-        )
-      : null;
+    // PyTorch's register_parameter('bias', None) without one
+    this.bias = this.registerParameter(
+      'bias',
+      withBias ? new Parameter({ shape: [outFeatures], data: uniform(outFeatures, -bound, bound) }) : null,
+    );
   }
 
   forward(x: Tensor): Tensor {

@@ -1,14 +1,58 @@
 // nn.Module: parameters, children, state dicts with PyTorch's key names, train/eval.
 import { KilnError, fmtShape } from '../errors.js';
-import type { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor.js';
 import { Parameter, type TensorData } from './parameter.js';
 
 export type StateDict = Record<string, { shape: number[]; data: Float32Array }>;
 
 export abstract class Module {
   training = true;
-  protected readonly _params = new Map<string, Parameter>();
+  /** `null` entries are PyTorch's `register_parameter(name, None)`: a known name, not in the state dict */
+  protected readonly _params = new Map<string, Parameter | null>();
   protected readonly _children = new Map<string, Module>();
+
+  /**
+   * PyTorch's `__setattr__`: a Module or Parameter assigned to a field registers it, in assignment
+   * order. The constructor returns a Proxy whose defineProperty trap sees both `this.fc1 = ...` (an
+   * ordinary [[Set]] on the proxy ends in [[DefineOwnProperty]] on it) and class fields (ES2022
+   * [[Define]] semantics, run on the `this` the base constructor returned). A Proxy rather than
+   * discovering own fields when parameters are walked, because only it sees the assignment order
+   * interleaved with explicit registerParameter calls, and reassignment as it happens.
+   */
+  constructor() {
+    return new Proxy(this, {
+      defineProperty: (target, key, desc) => {
+        if (typeof key === 'string' && 'value' in desc) target.registerField(key, desc.value);
+        return Reflect.defineProperty(target, key, desc);
+      },
+    });
+  }
+
+  private registerField(name: string, value: unknown): void {
+    if (value instanceof Parameter) {
+      // a layer that registered it under this or another name and also keeps it in a field registers it once
+      for (const [n, p] of this._params) if (p === value && n !== name) return;
+      this._children.delete(name);
+      this._params.set(name, value); // reassigning keeps the entry's position, as PyTorch's OrderedDict
+    } else if (value instanceof Module) {
+      this._params.delete(name);
+      this._children.set(name, value);
+    } else if (this._params.has(name) && value !== undefined) {
+      // PyTorch's message; plain tensors in fields that were never parameters register nothing
+      if (value !== null) {
+        const what = value instanceof Tensor ? 'torch.FloatTensor' : typeof value;
+        throw new KilnError(`cannot assign '${what}' as parameter '${name}' (torch.nn.Parameter or None expected)`);
+      }
+      this._params.set(name, null);
+    } else if (this._children.has(name) && value !== undefined) {
+      if (value !== null) {
+        throw new KilnError(
+          `cannot assign '${typeof value}' as child module '${name}' (torch.nn.Module or None expected)`,
+        );
+      }
+      this._children.delete(name);
+    }
+  }
 
   abstract forward(...args: Tensor[]): Tensor;
   /** `module.call(x)` is `module.forward(x)`, as `module(x)` is in PyTorch */
@@ -16,7 +60,7 @@ export abstract class Module {
     return this.forward(...args);
   }
 
-  registerParameter(name: string, p: Parameter): Parameter {
+  registerParameter<P extends Parameter | null>(name: string, p: P): P {
     this._params.set(name, p);
     return p;
   }
@@ -41,7 +85,7 @@ export abstract class Module {
     }
   }
   private *walkParameters(prefix: string): Generator<[string, Parameter]> {
-    for (const [n, p] of this._params) yield [prefix + n, p];
+    for (const [n, p] of this._params) if (p) yield [prefix + n, p];
     for (const [n, m] of this._children) yield* m.walkParameters(`${prefix}${n}.`);
   }
   parameters(): Parameter[] {
