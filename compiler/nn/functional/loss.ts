@@ -6,3 +6,4 @@ export const crossEntropy = (input: Tensor, target: Tensor, opts: CrossEntropyOp
   new CrossEntropyLoss(opts).forward(input, target);
 export const mseLoss = (input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor =>
   new MSELoss(opts).forward(input, target);
+export { l1Loss, smoothL1Loss, huberLoss } from '../loss-elementwise.js';
