@@ -30,7 +30,8 @@ class CtorNet extends nn.Module {
 describe('field registration', () => {
   it('class fields register in declaration order with PyTorch keys; null bias and plain tensors are absent', () => {
     const m = new FieldNet();
-    expect(Object.keys(m.stateDict())).toEqual(['scale', 'fc1.weight', 'fc1.bias', 'fc2.weight']); // own first, as PyTorch
+    // a module's own parameters first, then its children's, as PyTorch orders them
+    expect(Object.keys(m.stateDict())).toEqual(['scale', 'fc1.weight', 'fc1.bias', 'fc2.weight']);
     expect([...m.namedChildren()].map(([n]) => n)).toEqual(['fc1', 'act', 'fc2']);
     expect(m.parameters().length).toBe(4);
   });
