@@ -4,13 +4,7 @@ import { KilnError, fmtShape } from '../errors.js';
 import { type Tensor, where } from '../tensor.js';
 import { Module } from './module.js';
 import { checkOptions } from '../options.js';
-import type { Reduction } from './loss.js';
-
-function checkReduction(r: string): Reduction {
-  if (r !== 'mean' && r !== 'sum' && r !== 'none') throw new KilnError(`${r} is not a valid value for reduction`);
-  return r;
-}
-const reduce = (x: Tensor, r: Reduction) => (r === 'none' ? x : r === 'sum' ? x.sum() : x.mean());
+import { checkReduction, reduce, type Reduction } from './loss.js';
 
 /** input - target after the checks every elementwise loss shares (float32 both; PyTorch's broadcast warning) */
 function difference(name: string, input: Tensor, target: Tensor): Tensor {

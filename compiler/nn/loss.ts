@@ -6,11 +6,12 @@ import { checkOptions } from '../options.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
-function checkReduction(r: string): Reduction {
+export function checkReduction(r: string): Reduction {
   if (r !== 'mean' && r !== 'sum' && r !== 'none') throw new KilnError(`${r} is not a valid value for reduction`);
   return r;
 }
-const reduce = (x: Tensor, r: Reduction) => (r === 'none' ? x : r === 'sum' ? x.sum() : x.mean());
+/** a loss's elementwise values reduced as `reduction` says */
+export const reduce = (x: Tensor, r: Reduction) => (r === 'none' ? x : r === 'sum' ? x.sum() : x.mean());
 
 export interface CrossEntropyOptions {
   reduction?: Reduction;
