@@ -2,7 +2,7 @@
 // (test/fixtures/layers/attention.py): bool and float masks and the causal mask, on every target.
 import { describe, expect, it } from 'vitest';
 import { KilnError, nn, zeros, type Tensor } from 'kiln';
-import { loadLayerGoldens, runLayerGoldens, type LayerCaseSpec } from './helpers/layer-golden.js';
+import { describeLayerGoldens, type LayerCaseSpec } from './helpers/layer-golden.js';
 
 const F = nn.functional;
 // the runner types modules as nn.Module and outputs as Tensor[] (weights are never null here)
@@ -28,13 +28,7 @@ const SPECS: Record<string, LayerCaseSpec> = {
   'sdpa causal': { fn: (q, k, v) => F.scaledDotProductAttention(q, k, v, { isCausal: true }) },
 };
 
-describe.each(['reference', 'native', 'webgpu'])('attention on %s', (target) => {
-  it('matches PyTorch', async () => {
-    const cases = loadLayerGoldens('attention');
-    const { failures } = await runLayerGoldens(cases, SPECS, target, target === 'webgpu' ? 1e-4 : 1e-5);
-    expect(Object.fromEntries(failures)).toEqual(Object.fromEntries(cases.map((c) => [c.name, []])));
-  });
-});
+describeLayerGoldens('attention on %s', 'attention', SPECS);
 
 describe('MultiheadAttention parameters', () => {
   it("has PyTorch's state dict keys and zero biases", () => {

@@ -2,7 +2,7 @@
 // input, weight and bias, with stride, padding, dilation, groups and no bias, on every target.
 import { describe, expect, it } from 'vitest';
 import { nn } from 'kiln';
-import { loadLayerGoldens, runLayerGoldens, type LayerCaseSpec } from './helpers/layer-golden.js';
+import { describeLayerGoldens, type LayerCaseSpec } from './helpers/layer-golden.js';
 
 const F = nn.functional;
 const SPECS: Record<string, LayerCaseSpec> = {
@@ -13,10 +13,4 @@ const SPECS: Record<string, LayerCaseSpec> = {
   'conv2d groups no bias': { fn: (x, w) => F.conv2d(x, w, null, { padding: 1, groups: 2 }) },
 };
 
-describe.each(['reference', 'native', 'webgpu'])('F.conv2d on %s', (target) => {
-  it('matches PyTorch', async () => {
-    const cases = loadLayerGoldens('conv');
-    const { failures } = await runLayerGoldens(cases, SPECS, target, target === 'webgpu' ? 1e-4 : 1e-5);
-    expect(Object.fromEntries(failures)).toEqual(Object.fromEntries(cases.map((c) => [c.name, []])));
-  });
-});
+describeLayerGoldens('F.conv2d on %s', 'conv', SPECS);

@@ -2,7 +2,7 @@
 // 1.13's forward values and gradients of Linear, GELU and Sequential on every target.
 import { describe, expect, it } from 'vitest';
 import { nn } from 'kiln';
-import { loadLayerGoldens, runLayerGoldens, type LayerCaseSpec } from './helpers/layer-golden.js';
+import { describeLayerGoldens, type LayerCaseSpec } from './helpers/layer-golden.js';
 
 const F = nn.functional;
 const SPECS: Record<string, LayerCaseSpec> = {
@@ -14,10 +14,4 @@ const SPECS: Record<string, LayerCaseSpec> = {
   gelu: { fn: (x) => F.gelu(x) },
 };
 
-describe.each(['reference', 'native', 'webgpu'])('basic layers on %s', (target) => {
-  it('match PyTorch', async () => {
-    const cases = loadLayerGoldens('basic');
-    const { failures } = await runLayerGoldens(cases, SPECS, target, target === 'webgpu' ? 1e-4 : 1e-5);
-    expect(Object.fromEntries(failures)).toEqual(Object.fromEntries(cases.map((c) => [c.name, []])));
-  });
-});
+describeLayerGoldens('basic layers on %s', 'basic', SPECS);

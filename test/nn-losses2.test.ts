@@ -2,7 +2,7 @@
 // reduction, non-default beta / delta, and differences on the branch boundaries (d = 0, |d| = beta).
 import { describe, expect, it } from 'vitest';
 import { nn } from 'kiln';
-import { loadLayerGoldens, runLayerGoldens, type LayerCaseSpec } from './helpers/layer-golden.js';
+import { describeLayerGoldens, type LayerCaseSpec } from './helpers/layer-golden.js';
 
 const F = nn.functional;
 const SPECS: Record<string, LayerCaseSpec> = {
@@ -15,13 +15,7 @@ for (const reduction of ['mean', 'sum', 'none'] as const) {
   SPECS[`huber delta 0.5 ${reduction}`] = { module: () => new nn.HuberLoss({ reduction, delta: 0.5 }) };
 }
 
-describe.each(['reference', 'native', 'webgpu'])('elementwise losses on %s', (target) => {
-  it('match PyTorch', async () => {
-    const cases = loadLayerGoldens('losses2');
-    const { failures } = await runLayerGoldens(cases, SPECS, target, target === 'webgpu' ? 1e-4 : 1e-5);
-    expect(Object.fromEntries(failures)).toEqual(Object.fromEntries(cases.map((c) => [c.name, []])));
-  });
-});
+describeLayerGoldens('elementwise losses on %s', 'losses2', SPECS);
 
 describe('elementwise loss errors', () => {
   it("use PyTorch's wording", () => {

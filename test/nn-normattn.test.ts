@@ -2,7 +2,7 @@
 // LayerNorm's errors.
 import { describe, expect, it } from 'vitest';
 import { KilnError, nn, zeros } from 'kiln';
-import { loadLayerGoldens, runLayerGoldens, type LayerCaseSpec } from './helpers/layer-golden.js';
+import { describeLayerGoldens, type LayerCaseSpec } from './helpers/layer-golden.js';
 
 const F = nn.functional;
 const SPECS: Record<string, LayerCaseSpec> = {
@@ -13,13 +13,7 @@ const SPECS: Record<string, LayerCaseSpec> = {
   'f.layer_norm weight bias': { fn: (x, w, b) => F.layerNorm(x, [6], { weight: w, bias: b, eps: 1e-2 }) },
 };
 
-describe.each(['reference', 'native', 'webgpu'])('norms on %s', (target) => {
-  it('match PyTorch', async () => {
-    const cases = loadLayerGoldens('normattn');
-    const { failures } = await runLayerGoldens(cases, SPECS, target, target === 'webgpu' ? 1e-4 : 1e-5);
-    expect(Object.fromEntries(failures)).toEqual(Object.fromEntries(cases.map((c) => [c.name, []])));
-  });
-});
+describeLayerGoldens('norms on %s', 'normattn', SPECS);
 
 describe('GroupNorm errors', () => {
   it("uses PyTorch's divisibility message", () => {

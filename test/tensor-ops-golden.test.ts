@@ -3,7 +3,7 @@
 // their argument errors in PyTorch's words.
 import { describe, expect, it } from 'vitest';
 import { cat, stack, zeros, type Tensor } from 'kiln';
-import { loadLayerGoldens, runLayerGoldens, type LayerCaseSpec } from './helpers/layer-golden.js';
+import { describeLayerGoldens, type LayerCaseSpec } from './helpers/layer-golden.js';
 
 const fn = (f: (...xs: Tensor[]) => Tensor | Tensor[]): LayerCaseSpec => ({ fn: f });
 const SPECS: Record<string, LayerCaseSpec> = {
@@ -43,13 +43,7 @@ const SPECS: Record<string, LayerCaseSpec> = {
   'argmax all keepdim': fn((x) => x.argmax(undefined, true)),
 };
 
-describe.each(['reference', 'native', 'webgpu'])('tensor ops on %s', (target) => {
-  it('match PyTorch', async () => {
-    const cases = loadLayerGoldens('tensorops');
-    const { failures } = await runLayerGoldens(cases, SPECS, target, target === 'webgpu' ? 1e-4 : 1e-5);
-    expect(Object.fromEntries(failures)).toEqual(Object.fromEntries(cases.map((c) => [c.name, []])));
-  });
-});
+describeLayerGoldens('tensor ops on %s', 'tensorops', SPECS);
 
 describe('tensor op argument errors (PyTorch 1.13 wording)', () => {
   it.each<[string, () => unknown, string]>([

@@ -4,6 +4,7 @@
 // int64 and bool inputs become compiled inputs, the module loads the golden state (parameters and
 // buffers), and the upstream gradient is PyTorch's: backward of sum(output * weight).
 import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compile, nn, type Tensor } from '../../compiler/index.js';
@@ -155,4 +156,18 @@ export async function runLayerGoldens(
     }
   }
   return { failures };
+}
+
+/**
+ * The golden test of a family on every target (`title` names it, `%s` the target): all of its cases
+ * must match PyTorch within 1e-5 (1e-4 on webgpu), each case listing its own mismatches.
+ */
+export function describeLayerGoldens(title: string, family: string, specs: Record<string, LayerCaseSpec>): void {
+  describe.each(['reference', 'native', 'webgpu'])(title, (target) => {
+    it('matches PyTorch', async () => {
+      const cases = loadLayerGoldens(family);
+      const { failures } = await runLayerGoldens(cases, specs, target, target === 'webgpu' ? 1e-4 : 1e-5);
+      expect(Object.fromEntries(failures)).toEqual(Object.fromEntries(cases.map((c) => [c.name, []])));
+    });
+  });
 }
