@@ -4,25 +4,7 @@ import { KilnError, fmtShape } from '../errors.js';
 import { type Tensor, where } from '../tensor.js';
 import { Module } from './module.js';
 import { checkOptions } from '../options.js';
-import { checkReduction, reduce, type Reduction } from './loss.js';
-
-/** input - target after the checks every elementwise loss shares (float32 both; PyTorch's broadcast warning) */
-function difference(name: string, input: Tensor, target: Tensor): Tensor {
-  if (input.dtype !== 'float32' || target.dtype !== 'float32') {
-    throw new KilnError(
-      `${name}: expected float32 input and target, got ${input.dtype}${fmtShape(input.shape)} ` +
-        `and ${target.dtype}${fmtShape(target.shape)}`,
-    );
-  }
-  if (input.shape.join() !== target.shape.join()) {
-    console.warn(
-      `${name}: Using a target size (${fmtShape(target.shape)}) that is different to the input size ` +
-        `(${fmtShape(input.shape)}). This will likely lead to incorrect results due to broadcasting. ` +
-        'Please ensure they have the same size.',
-    );
-  }
-  return input.sub(target);
-}
+import { checkReduction, difference, reduce, type Reduction } from './loss.js';
 
 /** |x - y|; its gradient is sign(x - y), 0 at x = y as PyTorch's sgn backward */
 export function l1Loss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {

@@ -13,6 +13,24 @@ export function checkReduction(r: string): Reduction {
 /** a loss's elementwise values reduced as `reduction` says */
 export const reduce = (x: Tensor, r: Reduction) => (r === 'none' ? x : r === 'sum' ? x.sum() : x.mean());
 
+/** input - target after the checks every elementwise loss shares (float32 both; PyTorch's broadcast warning) */
+export function difference(name: string, input: Tensor, target: Tensor): Tensor {
+  if (input.dtype !== 'float32' || target.dtype !== 'float32') {
+    throw new KilnError(
+      `${name}: expected float32 input and target, got ${input.dtype}${fmtShape(input.shape)} ` +
+        `and ${target.dtype}${fmtShape(target.shape)}`,
+    );
+  }
+  if (input.shape.join() !== target.shape.join()) {
+    console.warn(
+      `${name}: Using a target size (${fmtShape(target.shape)}) that is different to the input size ` +
+        `(${fmtShape(input.shape)}). This will likely lead to incorrect results due to broadcasting. ` +
+        'Please ensure they have the same size.',
+    );
+  }
+  return input.sub(target);
+}
+
 export interface CrossEntropyOptions {
   reduction?: Reduction;
   /** a manual rescaling weight for each class (1-D, C elements) */
@@ -149,21 +167,7 @@ export class MSELoss extends Module {
     this.reduction = checkReduction(opts.reduction ?? 'mean');
   }
   forward(input: Tensor, target: Tensor): Tensor {
-    if (input.dtype !== 'float32' || target.dtype !== 'float32') {
-      throw new KilnError(
-        `MSELoss: expected float32 input and target, got ${input.dtype}${fmtShape(input.shape)} ` +
-          `and ${target.dtype}${fmtShape(target.shape)}`,
-      );
-    }
-    if (input.shape.join() !== target.shape.join()) {
-      // PyTorch broadcasts here with a warning; almost always a bug ([N, 1] against [N])
-      console.warn(
-        `MSELoss: Using a target size (${fmtShape(target.shape)}) that is different to the input size ` +
-          `(${fmtShape(input.shape)}). This will likely lead to incorrect results due to broadcasting. ` +
-          'Please ensure they have the same size.',
-      );
-    }
-    const d = input.sub(target);
+    const d = difference('MSELoss', input, target);
     return reduce(d.mul(d), this.reduction);
   }
 }
