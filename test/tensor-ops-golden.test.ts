@@ -29,6 +29,8 @@ const SPECS: Record<string, LayerCaseSpec> = {
   'tril diagonal -1': fn((x) => x.tril(-1)),
   'triu diagonal 2': fn((x) => x.triu(2)),
   triu: fn((x) => x.triu()),
+  'triu 2d': fn((x) => x.triu()),
+  'tril 2d diagonal 1': fn((x) => x.tril(1)),
   'max dim 1 keepdim': fn((x) => {
     const { values, indices } = x.max(1, true);
     return [values, indices];

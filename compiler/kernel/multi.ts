@@ -182,8 +182,8 @@ function memoryOf(n: Node, primary: Map<number, SStage>): Memory {
  * A cluster's structure (rule e): the walk lowerFlat (lower.ts) lowers it with, over one flat grid
  * variable, its statements written as lowerFlat's key (structure.ts, accesses left out) with each
  * buffer named by its kind of memory. Null where lowerFlat finds no flat part: a loop or reduction,
- * a random draw (its value depends on the index within its draw), an access that is not g0 plus a
- * constant. Clusters of one key differ only in offsets and host-scalar slots.
+ * a random draw or a value of the grid variable (both depend on the index within the part), an
+ * access that is not g0 plus a constant. Clusters of one key differ only in offsets and host-scalar slots.
  */
 function clusterKey(g: SStage[], memory: (n: Node) => Memory | undefined, uses: (n: Node) => number): string | null {
   const sink = new KeySink(memory, numel(g[0].node.shape));
@@ -197,6 +197,12 @@ function clusterKey(g: SStage[], memory: (n: Node) => Memory | undefined, uses: 
 }
 
 const hasRandom = (e: Expr): boolean => e.e === 'random' || exprChildren(e).some(hasRandom);
+/**
+ * a value computed from the grid variable itself (an iota: tril's mask, a one-hot compare): its value depends on
+ * the element's position within its own tensor, which a concatenated grid shifts, and only accesses are re-offset
+ */
+const readsGrid = (e: Expr): boolean =>
+  (e.e === 'var' && /^g\d+$/.test(e.name)) || (e.e !== 'load' && exprChildren(e).some(readsGrid));
 
 /** the statements of a flat cluster as structure.ts's keys, and whether it is flat */
 class KeySink implements Sink<Scope> {
@@ -222,7 +228,7 @@ class KeySink implements Sink<Scope> {
   }
 
   let(_blk: Scope, name: string, value: Expr): void {
-    if (hasRandom(value)) this.flat = false;
+    if (hasRandom(value) || readsGrid(value)) this.flat = false;
     this.stmts.push(`let ${name}=${exprKey(value, { accesses: true })}`);
   }
 
@@ -239,7 +245,7 @@ class KeySink implements Sink<Scope> {
 
   store(n: Node, m: Memory, idx: Ix[], value: Expr): void {
     const stored: Expr = n.dtype === 'bool' ? { e: 'cast', type: 'i32', a: value } : value;
-    if (hasRandom(stored)) this.flat = false;
+    if (hasRandom(stored) || readsGrid(stored)) this.flat = false;
     this.access(flatten(idx, n.shape));
     this.stmts.push(`store[${m}]()=${exprKey(stored, { accesses: true })}`);
   }
