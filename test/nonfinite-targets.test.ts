@@ -14,8 +14,10 @@ const B = Float32Array.of(0, 0, 0, inf, 0, inf, -inf, -inf, 2, 1, NaN, NaN, -0, 
 
 /** PyTorch 1.13's values (IEEE float32): the expectation on every target */
 const f = Math.fround;
-const nanMax = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b));
-const nanMin = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b));
+// std::max/std::min (PyTorch's clamp on every path): the first operand on a tie of -0 and +0
+const nanMax = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : a < b ? b : a);
+const nanMin = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : b < a ? b : a);
+const clamp = (a: number, lo: number, hi: number) => nanMin(nanMax(a, lo), hi);
 const CASES: [string, (x: Tensor, y: Tensor) => Tensor, (a: number, b: number) => number][] = [
   ['x / y', (x, y) => x.div(y), (a, b) => f(a / b)],
   ['x * y', (x, y) => x.mul(y), (a, b) => f(a * b)],
@@ -33,6 +35,10 @@ const CASES: [string, (x: Tensor, y: Tensor) => Tensor, (a: number, b: number) =
   ['exp', (x) => x.exp(), (a) => f(Math.exp(a))],
   ['log', (x) => x.log(), (a) => f(Math.log(a))],
   ['reciprocal', (x) => x.reciprocal(), (a) => f(1 / a)],
+  // the sign of a zero shows through 1/x: PyTorch's clamp keeps -0 at a bound of 0 (1/x = -inf)
+  ['1 / clamp(x, -0.5, 0)', (x) => x.clamp(-0.5, 0).reciprocal(), (a) => f(1 / clamp(a, -0.5, 0))],
+  ['1 / clamp(x, 0, 0.5)', (x) => x.clamp(0, 0.5).reciprocal(), (a) => f(1 / clamp(a, 0, 0.5))],
+  ['1 / maximum(x, y)', (x, y) => x.maximum(y).reciprocal(), (a, b) => f(1 / nanMax(a, b))],
 ];
 
 /** equal specials (NaN to NaN, each infinity to itself), finite values within a few ulp */

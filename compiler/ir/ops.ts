@@ -105,8 +105,10 @@ export type OpDef<K extends Op> = K extends UnaryOp
       : Common<K>;
 
 const f = Math.fround;
-const nanMax = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b));
-const nanMin = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b));
+// C++'s std::max/std::min on a tie (-0 and +0): the first operand, as PyTorch's clamp and maximum kernels
+// (JS's Math.max orders -0 below +0, which a 1/x downstream tells apart)
+const nanMax = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : a < b ? b : a);
+const nanMin = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : b < a ? b : a);
 const compare = (test: (a: number, b: number) => boolean): BinaryDef<CompareOp>['scalar'] => ({
   f32: (a, b) => +test(a, b),
 });

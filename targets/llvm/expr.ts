@@ -87,10 +87,13 @@ export class ExprEmitter {
     }
   }
 
-  /** max that propagates NaN like torch.maximum */
+  /**
+   * max that propagates NaN like torch.maximum and keeps the first operand on a tie (-0, +0) like std::max:
+   * b where a < b or b is NaN (an unordered compare), a where a is NaN
+   */
   fmax(a: llvm.Value, b: llvm.Value, min = false): llvm.Value {
-    const pick = min ? this.b.CreateFCmpOLT(a, b) : this.b.CreateFCmpOGT(a, b);
-    const m = this.b.CreateSelect(pick, a, b);
+    const pickB = min ? this.b.CreateFCmpUGT(a, b) : this.b.CreateFCmpULT(a, b);
+    const m = this.b.CreateSelect(pickB, b, a);
     return this.b.CreateSelect(this.b.CreateFCmpUNE(a, a), a, m);
   }
 

@@ -38,11 +38,17 @@ export const IEEE_HELPERS = {
 }`,
   kiln_max: `fn kiln_max(a: f32, b: f32) -> f32 {
   if ((bitcast<u32>(a) & 0x7fffffffu) > ${EXP} || (bitcast<u32>(b) & 0x7fffffffu) > ${EXP}) { return kiln_nan(); }
-  return max(a, b);
+  return kiln_tie_first(a, b, max(a, b));
 }`,
   kiln_min: `fn kiln_min(a: f32, b: f32) -> f32 {
   if ((bitcast<u32>(a) & 0x7fffffffu) > ${EXP} || (bitcast<u32>(b) & 0x7fffffffu) > ${EXP}) { return kiln_nan(); }
-  return min(a, b);
+  return kiln_tie_first(a, b, min(a, b));
+}`,
+  // std::max/min keep the first operand on a tie of -0 and +0, which WGSL's max/min (and a select,
+  // under llvmpipe's no-signed-zeros arithmetic) may pick either of: decided on the bits
+  kiln_tie_first: `fn kiln_tie_first(a: f32, b: f32, m: f32) -> f32 {
+  if (((bitcast<u32>(a) | bitcast<u32>(b)) & 0x7fffffffu) == 0u) { return a; }
+  return m;
 }`,
   // a*b + c: one rounding where everything is finite, else the special cases of mul then add
   kiln_fma: `fn kiln_fma(a: f32, b: f32, c: f32) -> f32 {
@@ -91,8 +97,8 @@ export const IEEE_DEPS: Partial<Record<IEEEHelper, string[]>> = {
   kiln_sub: ['kiln_add'],
   kiln_mul: ['kiln_nan'],
   kiln_div: ['kiln_nan'],
-  kiln_max: ['kiln_nan'],
-  kiln_min: ['kiln_nan'],
+  kiln_max: ['kiln_nan', 'kiln_tie_first'],
+  kiln_min: ['kiln_nan', 'kiln_tie_first'],
   kiln_fma: ['kiln_add', 'kiln_mul'],
   kiln_ne: ['kiln_eq'],
 };
