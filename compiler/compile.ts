@@ -8,7 +8,8 @@ import type { HostArray } from '../runtime/device.js';
 import { getBackend, type Backend, type PreparedProgram, type ProgramStats } from './backend.js';
 import type { SyncPreparedProgram } from './device-backend.js';
 import { LiveHostCell, stateQueue, type HostCell, type TensorCell } from './state.js';
-import { inputFault, trueLength, typedArrayKind } from '../runtime/typed-array.js';
+import { trueLength } from '../runtime/typed-array.js';
+import { checkRunInputs, fitsPlan, inputPlan, shapesForLengths, type InputPlan } from './input-shapes.js';
 import { KilnError } from './errors.js';
 import { checkOptions } from './options.js';
 import { makeNode, numel } from './ir/graph.js';
@@ -46,6 +47,9 @@ class Variant implements StepProgram<Float64Array, any> {
   constructor(
     readonly traced: TracedProgram,
     readonly prepared: PreparedProgram,
+    /** the input shapes it was traced for, and what a run must pass for them */
+    readonly inputShapes: number[][],
+    readonly plan: InputPlan,
   ) {
     const { host } = traced.graph;
     const sp = prepared as SyncPreparedProgram;
@@ -144,30 +148,42 @@ export class CompiledFunction {
     this.driver = new StepDriver({
       queue: stateQueue,
       check: (inputs) => this.checkInputs(inputs),
-      current: () => this.current(),
-      prepare: () => this.prepareVariant(),
+      current: (inputs) => this.current(inputs),
+      prepare: (inputs) => this.prepareVariant(inputs.map((x) => trueLength(x))),
       indexError: (bad) => new KilnError(indexViolationMessage(bad), bad.bound.site),
     });
   }
 
-  /** traces (if no variant fits the current state) and prepares the program on the target */
+  /** traces (if no variant fits the current state) and prepares the program on the target, for the declared shapes */
   async ready(): Promise<Variant> {
-    return this.current() ?? this.prepareVariant();
+    const lengths = this.options.inputs.map((s) => numel(s.shape));
+    return this.find(lengths) ?? this.prepareVariant(lengths);
   }
 
-  /** the variant whose guards hold now, if any (synchronous: the per-step path) */
-  private current(): Variant | undefined {
+  /** the variant for these inputs' lengths whose guards hold now, if any (synchronous: the per-step path) */
+  private current(inputs: readonly HostArray[]): Variant | undefined {
+    const last = this.last;
+    if (last && fitsPlan(last.plan, inputs) && last.holds()) return last;
+    return this.find(inputs.map((x) => trueLength(x)));
+  }
+
+  private find(lengths: readonly number[]): Variant | undefined {
     const vs = this.variants;
-    for (let i = 0; i < vs.length; i++) if (vs[i].holds()) return vs[i];
+    for (let i = 0; i < vs.length; i++) {
+      const v = vs[i];
+      if (v.plan.lengths.every((n, j) => n === lengths[j]) && v.holds()) return (this.last = v);
+    }
     return undefined;
   }
 
-  private async prepareVariant(): Promise<Variant> {
+  private async prepareVariant(lengths: readonly number[]): Promise<Variant> {
     this.backend ??= await getBackend(this.options.target);
-    const traced = trace(this.fn, this.options.inputs);
-    const v = new Variant(traced, await this.backend.prepare(traced));
+    const shapes = shapesForLengths(this.options.inputs, lengths);
+    const specs = this.options.inputs.map((s, i) => ({ ...s, shape: shapes[i] }));
+    const traced = trace(this.fn, specs);
+    const v = new Variant(traced, await this.backend.prepare(traced), shapes, inputPlan(specs, shapes));
     this.variants.push(v);
-    return v;
+    return (this.last = v);
   }
 
   /**
@@ -181,61 +197,12 @@ export class CompiledFunction {
     return this.driver.run(inputs);
   }
 
-  /** per input: the typed array kind and element count a run takes (built on first use) */
-  private inputPlan?: { kind: string; n: number }[];
+  /** the variant that ran last: its inputs are checked first */
+  private last?: Variant;
 
   private checkInputs(inputs: readonly (HostArray | Tensor)[]): HostArray[] {
-    const plan = (this.inputPlan ??= this.options.inputs.map((spec) => ({
-      kind: inputDType(spec.dtype) === 'float32' ? 'Float32Array' : 'Int32Array',
-      n: numel(spec.shape),
-    })));
-    if (inputs.length === plan.length) {
-      let ok = true;
-      for (let i = 0; i < inputs.length; i++) {
-        // the internal slots, not `length`: a redefined property must not pass for the real size
-        const x = inputs[i];
-        if (typedArrayKind(x) !== plan[i].kind || trueLength(x as HostArray) !== plan[i].n) {
-          ok = false;
-          break;
-        }
-      }
-      if (ok) return inputs as HostArray[];
-    }
-    return this.checkInputsSlow(inputs);
-  }
-
-  private checkInputsSlow(inputs: readonly (HostArray | Tensor)[]): HostArray[] {
-    const specs = this.options.inputs;
-    if (inputs.length !== specs.length) {
-      throw new KilnError(
-        `run: expected ${specs.length} inputs ` +
-          `(${specs.map((s) => `${s.dtype}[${s.shape}]`).join(', ')}), got ${inputs.length}`,
-      );
-    }
-    return inputs.map((x, i) => {
-      const spec = specs[i];
-      const dtype = inputDType(spec.dtype) === 'float32' ? 'float32' : 'int32';
-      const n = numel(spec.shape);
-      let arr: unknown = x;
-      if (x instanceof Tensor) {
-        if (x.shape.join() !== spec.shape.join()) {
-          throw new KilnError(`run: input ${i} has shape [${x.shape}], expected [${spec.shape}]`);
-        }
-        arr = x.dtype === 'float32' ? x.data : Int32Array.from(x.data);
-      }
-      const fault = inputFault(arr, dtype, n);
-      if (fault && 'got' in fault) {
-        const want = dtype === 'float32' ? 'Float32Array' : 'Int32Array';
-        const at = `dtype ${spec.dtype} with shape [${spec.shape}]`;
-        throw new KilnError(`run: input ${i} must be a ${want} for ${at}, got ${fault.got}`);
-      }
-      if (fault) {
-        const why = fault.detached ? ' (its ArrayBuffer is detached)' : '';
-        const want = `expected ${n} for shape [${spec.shape}]`;
-        throw new KilnError(`run: input ${i} has ${fault.length} elements, ${want}${why}`);
-      }
-      return arr as HostArray;
-    });
+    if (this.last && fitsPlan(this.last.plan, inputs)) return inputs as HostArray[];
+    return checkRunInputs(this.options.inputs, inputs);
   }
 
   /** after every run issued before it: brings every state value this function's target holds back to the host */
@@ -245,11 +212,14 @@ export class CompiledFunction {
     });
   }
 
-  /** kernels, launches and bytes of the most recently prepared program */
-  stats(): ProgramStats {
-    const v = this.variants[this.variants.length - 1];
+  /**
+   * kernels, launches and bytes of the program that ran last (or was prepared last), with the input
+   * shapes it was traced for and the shapes of every variant prepared so far
+   */
+  stats(): ProgramStats & { inputShapes: number[][]; variants: number[][][] } {
+    const v = this.last ?? this.variants[this.variants.length - 1];
     if (!v) throw new KilnError('stats(): the function has not been compiled yet (await compile(...) first)');
-    return v.prepared.stats();
+    return { ...v.prepared.stats(), inputShapes: v.inputShapes, variants: this.variants.map((x) => x.inputShapes) };
   }
 
   /** the traced programs (for inspection) */

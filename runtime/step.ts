@@ -47,10 +47,10 @@ export interface StepDriverOptions<In, P> {
   queue: OrderedQueue;
   /** the inputs as arrays of the declared kinds and sizes; throws, changing nothing, if they are not */
   check(inputs: readonly In[]): HostArray[];
-  /** the program whose guards hold now, if any */
-  current(): P | undefined;
-  /** a program for the present state, when none holds (compile() traces again) */
-  prepare(): Promise<P>;
+  /** the program for these (checked) inputs whose guards hold now, if any */
+  current(inputs: readonly HostArray[]): P | undefined;
+  /** a program for the present state and these inputs' sizes, when none holds (compile() traces again) */
+  prepare(inputs: readonly HostArray[]): Promise<P>;
   /** the error for an index out of range */
   indexError(v: IndexViolation): Error;
 }
@@ -62,7 +62,7 @@ export class StepDriver<In, Live, Result, P extends StepProgram<Live, Result>> {
   run(raw: readonly In[]): Promise<Result> {
     try {
       const inputs = this.o.check(raw);
-      const p = this.o.current();
+      const p = this.o.current(inputs);
       if (p) this.checkIndices(p, inputs);
       if (p && p.runSync && this.o.queue.idle) {
         this.hostStep(p, undefined);
@@ -78,7 +78,7 @@ export class StepDriver<In, Live, Result, P extends StepProgram<Live, Result>> {
   }
 
   private async runQueued(inputs: HostArray[], calledWith: P | undefined, live: Live | undefined): Promise<Result> {
-    const p = this.o.current() ?? (await this.o.prepare());
+    const p = this.o.current(inputs) ?? (await this.o.prepare(inputs));
     this.checkIndices(p, inputs);
     this.hostStep(p, p === calledWith ? live : undefined);
     const scalars = p.host.scalars;
