@@ -100,7 +100,13 @@ export function evalNode(n: Node, src: Values[], env: (n: Node) => Values): Valu
         let o = 0;
         for (let d = 0; d < idx.length; d++) if (!axes.includes(d)) o += idx[d] * ost[d];
         acc[o] =
-          n.op === 'sum' ? acc[o] + x[f] : Number.isNaN(x[f]) || Number.isNaN(acc[o]) ? NaN : acc[o] < x[f] ? x[f] : acc[o];
+          n.op === 'sum'
+            ? acc[o] + x[f]
+            : Number.isNaN(x[f]) || Number.isNaN(acc[o])
+              ? NaN
+              : acc[o] < x[f]
+                ? x[f]
+                : acc[o];
       });
       out.set(acc);
       return out;
