@@ -78,7 +78,8 @@ describe.each(targets)('any batch size on %s', (target) => {
     const f = await compile(step, { inputs: spec(4), target });
     const before = weights(model);
     await expect(f.run(new Float32Array(7), yOf(2, 0))).rejects.toThrow(
-      'run: input 0 has 7 elements, expected 16 for shape [4,4] (or a multiple of 4: another size of its leading dimension)',
+      'run: input 0 has 7 elements, expected 16 for shape [4,4] ' +
+        '(or a multiple of 4: another size of its leading dimension)',
     );
     await expect(f.run(tensor(new Float32Array(12), { shape: [2, 6] }), yOf(2, 0))).rejects.toThrow(
       'run: input 0 has shape [2, 6], expected [4, 4] or [*, 4]',

@@ -119,7 +119,7 @@ type Printer<A extends unknown[]> = (...a: A) => string;
 const UNARY: Record<UnaryFn, Printer<[string, KType]>> = {
   neg: (a) => `(-${a})`,
   exp: (a) => `exp(${a})`,
-  log: (a) => `log(${a})`,
+  log: (a) => `kiln_log(${a})`,
   sqrt: (a) => `sqrt(${a})`,
   abs: (a) => `abs(${a})`,
   recip: (a, t) => (t === 'f32' ? `kiln_div(1.0f, ${a})` : `(1i / ${a})`),
@@ -275,6 +275,7 @@ export function expr(e: Expr, ctx: Ctx): string {
       return `kiln_scalars[${e.slot >> 2}].${'xyzw'[e.slot & 3]}`;
     case 'unary': {
       if (e.fn === 'recip' && e.a.type === 'f32') useHelper(ctx, 'kiln_div');
+      if (e.fn === 'log') useHelper(ctx, 'kiln_log');
       const code = UNARY[e.fn](expr(e.a, ctx), e.a.type);
       return e.fn === 'not' ? conv(code, 'bool', e.type) : code;
     }

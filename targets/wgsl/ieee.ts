@@ -50,6 +50,11 @@ export const IEEE_HELPERS = {
   if (((bitcast<u32>(a) | bitcast<u32>(b)) & 0x7fffffffu) == 0u) { return a; }
   return m;
 }`,
+  // NaN below zero decided on the bits: llvmpipe folds exp(log(x)) to x, which would read a negative x back
+  kiln_log: `fn kiln_log(a: f32) -> f32 {
+  if (bitcast<u32>(a) > 0x80000000u) { return kiln_nan(); }
+  return log(a);
+}`,
   // a*b + c: one rounding where everything is finite, else the special cases of mul then add
   kiln_fma: `fn kiln_fma(a: f32, b: f32, c: f32) -> f32 {
   let f = ${EXP};
@@ -100,5 +105,6 @@ export const IEEE_DEPS: Partial<Record<IEEEHelper, string[]>> = {
   kiln_max: ['kiln_nan', 'kiln_tie_first'],
   kiln_min: ['kiln_nan', 'kiln_tie_first'],
   kiln_fma: ['kiln_add', 'kiln_mul'],
+  kiln_log: ['kiln_nan'],
   kiln_ne: ['kiln_eq'],
 };
