@@ -6,7 +6,7 @@ import { makeNode, numel } from '../ir/graph.js';
 import { KilnError, fmtShape } from '../errors.js';
 import { Tensor, gradNodes, leafTensors } from '../tensor.js';
 import { currentTrace } from '../trace-context.js';
-import { GuardCell, stateQueue, TensorCell } from '../state.js';
+import { FlagCell, stateQueue, TensorCell } from '../state.js';
 import { checkSize } from '../view-args.js';
 
 let paramCount = 0;
@@ -22,10 +22,12 @@ export class Parameter extends Tensor {
   /** the gradient: a cell that is "undefined" while PyTorch would say `p.grad is None` */
   readonly gradCell: TensorCell;
   /**
-   * `requiresGrad` as a live condition: a trace that reads the parameter guards on it, so freezing
-   * (`requiresGrad_(false)`) after compile() re-traces a step without this parameter's gradient
+   * where `requiresGrad` lives: a trace that reads the parameter guards on it, so freezing
+   * (`requiresGrad_(false)`) after compile() re-traces a step without this parameter's gradient. A
+   * plain flag cell rather than a GuardCell over the property: checked before every run, a cell's
+   * own definedness costs far less than a condition's closure (measured ~1 µs a step for four)
    */
-  private readonly requiresGradGuard: GuardCell;
+  private readonly requiresGradFlag: FlagCell;
   private hostNode?: { version: number; requiresGrad: boolean; node: Node };
 
   constructor(init: TensorData | Tensor, requiresGrad = true) {
@@ -40,8 +42,15 @@ export class Parameter extends Tensor {
     super(makeNode('state', [], shape, 'float32', { cell: cell.id }));
     this.cell = cell;
     this.gradCell = TensorCell.zeros(`${name}.grad`, shape, 'float32', false);
-    this.requiresGrad = requiresGrad;
-    this.requiresGradGuard = new GuardCell(`${name}.requiresGrad`, () => this.requiresGrad);
+    const flag = new FlagCell(`${name}.requiresGrad`, requiresGrad);
+    this.requiresGradFlag = flag;
+    // Tensor's own data property becomes an accessor over the cell
+    Object.defineProperty(this, 'requiresGrad', {
+      get: () => flag.defined,
+      set: (v: boolean) => (flag.defined = v),
+      enumerable: true,
+      configurable: true,
+    });
   }
 
   override get node(): Node {
@@ -49,7 +58,7 @@ export class Parameter extends Tensor {
     let n: Node;
     if (t) {
       n = t.read(this.cell)!;
-      t.read(this.requiresGradGuard);
+      t.read(this.requiresGradFlag);
     } else {
       // outside a trace: the current host value as a concrete tensor (a new node once frozen or
       // unfrozen: one that required grad stays marked so)
