@@ -252,9 +252,8 @@ function pairsOf(modules: NamedModules | ModuleDict | Iterable<[string, Module]>
   if (modules instanceof ModuleDict) return modules.items();
   if (modules instanceof Map) return [...modules];
   if (modules === null || typeof modules !== 'object') {
-    throw new KilnError(
-      `ModuleDict.update should be called with an iterable of key/value pairs, but got ${modules === null ? 'null' : typeof modules}`,
-    );
+    const got = modules === null ? 'null' : typeof modules;
+    throw new KilnError(`ModuleDict.update should be called with an iterable of key/value pairs, but got ${got}`);
   }
   if (typeof (modules as Iterable<unknown>)[Symbol.iterator] !== 'function') {
     return Object.entries(modules as Record<string, Module>);
