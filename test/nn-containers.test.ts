@@ -47,6 +47,15 @@ describe('Sequential', () => {
     expect(() => s.at(5)).toThrow('index 5 is out of range');
     expect(() => s.at(-4)).toThrow('index -4 is out of range');
     expect(() => s.at(1.5)).toThrow("'float' object cannot be interpreted as an integer");
+    // seq[i] = m keeps the name at that position
+    const tanh = new nn.Tanh();
+    s.set(-2, tanh);
+    expect([...s.namedChildren()]).toEqual([
+      ['conv', a],
+      ['act', tanh],
+      ['fc', c],
+    ]);
+    expect(() => s.set(3, tanh)).toThrow('index 3 is out of range');
   });
 
   it("append, extend, insert and pop name the modules as PyTorch's do", () => {
@@ -118,7 +127,9 @@ describe('ModuleList', () => {
     expect(l.append(new nn.Identity()).extend([new nn.ReLU()])).toBe(l);
     expect(l.length).toBe(6);
     expect(l.pop(1).constructor.name).toBe('Tanh');
-    expect(names(l)).toEqual(['0.weight', '0.bias', '2.weight', '2.bias']);
+    l.set(0, new nn.Linear(2, 2, { bias: false }));
+    expect(() => l.set(-9, a)).toThrow('index -9 is out of range');
+    expect(names(l)).toEqual(['0.weight', '2.weight', '2.bias']);
     expect(() => l.extend(5 as never)).toThrow('ModuleList.extend should be called with an iterable, but got number');
     expect(() => new nn.ModuleList([1 as never])).toThrow('number is not a Module subclass');
   });
