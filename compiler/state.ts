@@ -151,6 +151,18 @@ export class GuardCell extends TensorCell {
   }
 }
 
+/**
+ * A boolean kept as an empty cell's definedness (a module's `training` flag). A trace that reads it
+ * records a guard like any cell's definedness, so compile() re-traces when it flips and keeps the
+ * variant traced before; a trace that sets it (`model.eval()` inside the step) assumes nothing and
+ * makes every run set it, as the call would. It holds no program data: a trace makes no update for it.
+ */
+export class FlagCell extends TensorCell {
+  constructor(name: string, value: boolean) {
+    super(name, [0], 'float32', new Float32Array(0), value);
+  }
+}
+
 /** A float64 host value that persists across steps (a step counter). */
 export class HostCell {
   readonly id = nextCellId++;

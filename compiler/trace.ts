@@ -6,7 +6,7 @@ import { KilnError } from './errors.js';
 import { checkOptions } from './options.js';
 import { Tensor } from './tensor.js';
 import { Trace, withTrace } from './trace-context.js';
-import type { HostCell, TensorCell } from './state.js';
+import { FlagCell, type HostCell, type TensorCell } from './state.js';
 import type { IndexBound } from '../runtime/index-bounds.js';
 
 export interface InputSpec {
@@ -65,7 +65,7 @@ export function trace(fn: (...args: Tensor[]) => unknown, inputs: InputSpec[]): 
     cells.set(cell.id, cell);
     if (value === t.entry.get(cell)) continue;
     definedAfter.set(cell, value !== null);
-    if (value) updates.push({ cell: cell.id, value });
+    if (value && !(cell instanceof FlagCell)) updates.push({ cell: cell.id, value });
   }
   // keep only cells the program reads or writes
   const used = new Set<number>(updates.map((u) => u.cell));

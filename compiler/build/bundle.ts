@@ -60,7 +60,8 @@ export async function buildBundle(def: ProgramDefinition, opts: BuildOptions): P
     throw new KilnError(
       `cannot bundle ${def.name}: a bundle runs one trace per function, and these traces would not hold on every run:` +
         `\n  ${t.unstable.join('\n  ')}\n` +
-        '(call optimizer.zeroGrad() or model.zeroGrad() before backward(), or set the gradient in every run)',
+        '(a gradient: call optimizer.zeroGrad() or model.zeroGrad() before backward(), or set the gradient in ' +
+        'every run; a training flag: call model.train() or model.eval() inside each function that depends on it)',
       '',
     );
   }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { KilnError } from '../errors.js';
 import { gradKey, stateKey, unnamedParamKey } from '../../runtime/checkpoint-keys.js';
-import type { HostCell } from '../state.js';
+import { FlagCell, type HostCell } from '../state.js';
 import { trace, type TracedProgram } from '../trace.js';
 import { isProgramDefinition, type FunctionSpec, type ProgramDefinition } from './define.js';
 
@@ -91,16 +91,22 @@ export function traceDefinition(def: ProgramDefinition, only?: string): TracedDe
     return { name, spec: { ...spec, inputs }, traced: trace(spec.fn, inputs) };
   });
   const names = stateNames(def);
-  return { def, functions, ...names, unstable: unstableGuards(functions, names.cellNames) };
+  return { def, functions, ...names, unstable: unstableGuards(functions, names.cellNames, flagNames(def)) };
 }
 
 /** cells whose definedness a trace assumed but some function's run can change */
-function unstableGuards(fns: TracedFunction[], names: Map<number, StateName>): string[] {
+function unstableGuards(fns: TracedFunction[], names: Map<number, StateName>, flags: Map<FlagCell, string>): string[] {
   const out: string[] = [];
   for (const f of fns) {
     for (const [cell, assumed] of f.traced.assumed) {
       const by = fns.find((g) => g.traced.definedAfter.has(cell) && g.traced.definedAfter.get(cell) !== assumed);
-      if (by) {
+      if (by && cell instanceof FlagCell) {
+        // a module's training flag: a function that reads it without setting it, and one that sets it
+        out.push(
+          `${f.name} was traced with ${flags.get(cell) ?? cell.name} ${assumed}, ` +
+            `but running ${by.name} sets it to ${!assumed}`,
+        );
+      } else if (by) {
         const key = names.get(cell.id)?.key ?? cell.name;
         out.push(
           `${f.name} was traced with ${key} ${assumed ? 'set' : 'None'}, ` +
@@ -109,6 +115,14 @@ function unstableGuards(fns: TracedFunction[], names: Map<number, StateName>): s
       }
     }
   }
+  return out;
+}
+
+/** each module's training flag -> `model.training`, `model.0.training`, ... */
+function flagNames(def: ProgramDefinition): Map<FlagCell, string> {
+  const out = new Map<FlagCell, string>();
+  for (const [k, m] of def.model?.namedModules() ?? [])
+    out.set(m._trainingCell, k ? `model.${k}.training` : 'model.training');
   return out;
 }
 

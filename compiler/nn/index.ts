@@ -1,6 +1,7 @@
 export { Module, type StateDict } from './module.js';
 export { Parameter, type TensorData } from './parameter.js';
-export { GELU, Linear, ReLU, Sequential } from './layers.js';
+export { GELU, Linear, ReLU } from './layers.js';
+export { ModuleDict, ModuleList, Sequential, type NamedModules } from './containers.js';
 export { CrossEntropyLoss, MSELoss, type Reduction } from './loss.js';
 export { L1Loss, SmoothL1Loss, HuberLoss } from './loss-elementwise.js';
 export {

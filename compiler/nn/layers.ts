@@ -104,23 +104,3 @@ export function gelu(input: Tensor, opts: { approximate?: 'none' | 'tanh' } = {}
     return [g.mul(cdf.add(xd.mul(pdf)))];
   });
 }
-
-export class Sequential extends Module {
-  constructor(...layers: Module[]) {
-    super();
-    layers.forEach((m, i) => this.registerModule(String(i), m));
-  }
-  forward(x: Tensor): Tensor {
-    let y = x;
-    for (const m of this._children.values()) y = m.forward(y);
-    return y;
-  }
-  get length(): number {
-    return this._children.size;
-  }
-  at(i: number): Module {
-    const m = this._children.get(String(i < 0 ? i + this.length : i));
-    if (!m) throw new KilnError(`index ${i} is out of range`);
-    return m;
-  }
-}

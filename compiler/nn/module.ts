@@ -1,12 +1,17 @@
 // nn.Module: parameters, children, state dicts with PyTorch's key names, train/eval.
 import { KilnError, fmtShape } from '../errors.js';
+import { makeNode } from '../ir/graph.js';
+import { FlagCell, stateQueue } from '../state.js';
 import { Tensor } from '../tensor.js';
+import { currentTrace } from '../trace-context.js';
+import { checkOptions } from '../options.js';
 import { Parameter, type TensorData } from './parameter.js';
 
 export type StateDict = Record<string, { shape: number[]; data: Float32Array }>;
 
 export abstract class Module {
-  training = true;
+  /** @internal the training flag as a cell's definedness, so that compiled steps guard on it (see `training`) */
+  readonly _trainingCell = new FlagCell('training', true);
   /** `null` entries are PyTorch's `register_parameter(name, None)`: a known name, not in the state dict */
   protected readonly _params = new Map<string, Parameter | null>();
   protected readonly _children = new Map<string, Module>();
@@ -64,16 +69,76 @@ export abstract class Module {
     this._params.set(name, p);
     return p;
   }
+  /** PyTorch's `add_module` / `register_module`, with its checks and messages */
   registerModule(name: string, m: Module): Module {
+    this.checkChild(name, m);
     this._children.set(name, m);
     return m;
   }
+  /** registerModule's checks alone (containers check every entry before adding any) */
+  protected checkChild(name: string, m: unknown): void {
+    if (!(m instanceof Module)) throw new KilnError(`${typeName(m)} is not a Module subclass`);
+    if (typeof name !== 'string') throw new KilnError(`module name should be a string. Got ${typeName(name)}`);
+    if ((this as Record<string, unknown>)[name] !== undefined && !this._children.has(name)) {
+      throw new KilnError(`attribute '${name}' already exists`);
+    }
+    if (name.includes('.')) throw new KilnError(`module name can't contain ".", got: ${name}`);
+    if (name === '') throw new KilnError('module name can\'t be empty string ""');
+  }
 
+  /** the direct children, each once (PyTorch's memo) */
   *namedChildren(): Generator<[string, Module]> {
-    yield* this._children;
+    const seen = new Set<Module>();
+    for (const [n, m] of this._children) {
+      if (seen.has(m)) continue;
+      seen.add(m);
+      yield [n, m];
+    }
   }
   children(): Module[] {
-    return [...this._children.values()];
+    return [...this.namedChildren()].map(([, m]) => m);
+  }
+
+  /**
+   * PyTorch's `named_modules`: this module first (named `prefix`, '' by default), then each child's
+   * modules depth first, keys joined with '.'; a module reached twice is yielded once unless
+   * `removeDuplicate` is false.
+   */
+  namedModules(opts: string | { prefix?: string; removeDuplicate?: boolean } = {}): Generator<[string, Module]> {
+    const o = typeof opts === 'string' ? { prefix: opts } : opts;
+    checkOptions('namedModules', o, ['prefix', 'removeDuplicate']);
+    return this.walkModules(new Set(), o.prefix ?? '', o.removeDuplicate ?? true);
+  }
+  private *walkModules(memo: Set<Module>, prefix: string, dedupe: boolean): Generator<[string, Module]> {
+    if (memo.has(this)) return;
+    if (dedupe) memo.add(this);
+    yield [prefix, this];
+    for (const [n, m] of this._children) yield* m.walkModules(memo, prefix ? `${prefix}.${n}` : n, dedupe);
+  }
+  /** every module of the tree, this one first (PyTorch's `modules()`) */
+  modules(): Module[] {
+    return [...this.namedModules()].map(([, m]) => m);
+  }
+
+  /** PyTorch's `apply`: `fn` on every child's tree first, then on this module; returns this */
+  apply(fn: (m: Module) => void): this {
+    for (const c of this.children()) c.apply(fn);
+    fn(this);
+    return this;
+  }
+
+  /**
+   * PyTorch's `requires_grad_`: sets every parameter's `requiresGrad`. A frozen parameter gets no
+   * gradient (its `.grad` stays null, a compiled step computes none), so optimizers skip it.
+   */
+  requiresGrad_(requiresGrad = true): this {
+    if (typeof requiresGrad !== 'boolean') {
+      throw new KilnError(
+        `requiresGrad_(): argument 'requiresGrad' (position 1) must be bool, not ${typeName(requiresGrad)}`,
+      );
+    }
+    for (const p of this.parameters()) p.requiresGrad = requiresGrad;
+    return this;
   }
 
   *namedParameters(prefix = ''): Generator<[string, Parameter]> {
@@ -148,9 +213,27 @@ export abstract class Module {
     return { missingKeys: missing, unexpectedKeys: unexpected };
   }
 
+  /**
+   * Whether the module is in training mode. Read inside a traced function it becomes a guard of the
+   * compiled step (a later `eval()` re-traces, `train()` again reuses the first trace); set inside
+   * one (`model.eval()` in the step), every run sets it, as the call would. Outside a trace a change
+   * lands in call order after runs issued before it.
+   */
+  get training(): boolean {
+    const t = currentTrace();
+    return t ? t.read(this._trainingCell) !== null : this._trainingCell.defined;
+  }
+  set training(mode: boolean) {
+    const c = this._trainingCell;
+    const t = currentTrace();
+    if (t) t.assign(c, mode ? makeNode('state', [], [0], 'float32', { cell: c.id }) : null);
+    else stateQueue.apply(() => (c.defined = mode));
+  }
+
   train(mode = true): this {
+    if (typeof mode !== 'boolean') throw new KilnError('training mode is expected to be boolean');
     this.training = mode;
-    for (const c of this._children.values()) c.train(mode);
+    for (const c of this.children()) c.train(mode);
     return this;
   }
   eval(): this {
@@ -164,4 +247,11 @@ export abstract class Module {
       else p.grad = p.grad.mul(0);
     }
   }
+}
+
+/** a value's type as PyTorch's messages name it (`torch.typename`) */
+function typeName(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  return typeof v;
 }

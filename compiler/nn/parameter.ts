@@ -6,7 +6,7 @@ import { makeNode, numel } from '../ir/graph.js';
 import { KilnError, fmtShape } from '../errors.js';
 import { Tensor, gradNodes, leafTensors } from '../tensor.js';
 import { currentTrace } from '../trace-context.js';
-import { stateQueue, TensorCell } from '../state.js';
+import { FlagCell, stateQueue, TensorCell } from '../state.js';
 import { checkSize } from '../view-args.js';
 
 let paramCount = 0;
@@ -21,7 +21,14 @@ export class Parameter extends Tensor {
   readonly cell: TensorCell;
   /** the gradient: a cell that is "undefined" while PyTorch would say `p.grad is None` */
   readonly gradCell: TensorCell;
-  private hostNode?: { version: number; node: Node };
+  /**
+   * where `requiresGrad` lives: a trace that reads the parameter guards on it, so freezing
+   * (`requiresGrad_(false)`) after compile() re-traces a step without this parameter's gradient. A
+   * plain flag cell rather than a GuardCell over the property: checked before every run, a cell's
+   * own definedness costs far less than a condition's closure (measured ~1 µs a step for four)
+   */
+  private readonly requiresGradFlag: FlagCell;
+  private hostNode?: { version: number; requiresGrad: boolean; node: Node };
 
   constructor(init: TensorData | Tensor, requiresGrad = true) {
     const name = `param${paramCount++}`;
@@ -35,7 +42,15 @@ export class Parameter extends Tensor {
     super(makeNode('state', [], shape, 'float32', { cell: cell.id }));
     this.cell = cell;
     this.gradCell = TensorCell.zeros(`${name}.grad`, shape, 'float32', false);
-    this.requiresGrad = requiresGrad;
+    const flag = new FlagCell(`${name}.requiresGrad`, requiresGrad);
+    this.requiresGradFlag = flag;
+    // Tensor's own data property becomes an accessor over the cell
+    Object.defineProperty(this, 'requiresGrad', {
+      get: () => flag.defined,
+      set: (v: boolean) => (flag.defined = v),
+      enumerable: true,
+      configurable: true,
+    });
   }
 
   override get node(): Node {
@@ -43,14 +58,17 @@ export class Parameter extends Tensor {
     let n: Node;
     if (t) {
       n = t.read(this.cell)!;
+      t.read(this.requiresGradFlag);
     } else {
-      // outside a trace: the current host value as a concrete tensor
+      // outside a trace: the current host value as a concrete tensor (a new node once frozen or
+      // unfrozen: one that required grad stays marked so)
       const values = this.cell.read('Parameter (eager use)');
-      if (!this.hostNode || this.hostNode.version !== this.cell.version) {
+      const h = this.hostNode;
+      if (!h || h.version !== this.cell.version || h.requiresGrad !== this.requiresGrad) {
         const node = makeNode('data', [], this.cell.shape, 'float32', { values: Float32Array.from(values) });
-        this.hostNode = { version: this.cell.version, node };
+        this.hostNode = { version: this.cell.version, requiresGrad: this.requiresGrad, node };
       }
-      n = this.hostNode.node;
+      n = this.hostNode!.node;
     }
     if (this.requiresGrad) {
       gradNodes.add(n);
