@@ -165,8 +165,8 @@ function stateFiles(
     optimizer: {},
     extra: {},
   };
-  // the whole model, even unused parameters
-  for (const p of t.def.model?.parameters() ?? []) (all.set(p.cell.id, p.cell), used.add(p.cell.id));
+  // the whole state dict, even unused parameters and buffers
+  for (const [, c] of t.def.model?.stateCells() ?? []) (all.set(c.id, c), used.add(c.id));
   for (const [id, cell] of all) {
     if (!used.has(id)) continue;
     const n = t.cellNames.get(id);
