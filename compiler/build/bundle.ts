@@ -179,6 +179,9 @@ function stateFiles(
     const { params, ...o } = g;
     return { ...o, params: params.map((_: unknown, i: number) => base + i) };
   });
+  // model.safetensors in PyTorch's state_dict order (the runtime's stateDict() keeps this order)
+  const order = [...(t.def.model?.stateCells() ?? [])].map(([k]) => k).filter((k) => k in files.model);
+  files.model = Object.fromEntries([...order, ...Object.keys(files.model)].map((k) => [k, files.model[k]]));
   const out: BundleManifest['state'] = {};
   if (Object.keys(files.model).length) {
     out.model = write('model.safetensors', encodeSafetensors(files.model, { format: 'pt' }));

@@ -13,6 +13,8 @@ export class BundleState {
   readonly cells = new Map<string, CellPlacement>();
   readonly host: Record<string, number>;
   private groups = '[]';
+  /** the model keys in the bundle's model.safetensors order (PyTorch's state_dict order) */
+  private modelOrder: string[] = [];
   /** the optimizer's param groups (live hyperparameters are entries of `host`) */
   readonly hyper?: Hyperparameters;
 
@@ -48,6 +50,7 @@ export class BundleState {
     let groups: { json: string; apply: () => void } | undefined;
     for (const [kind, bytes] of Object.entries(files)) {
       const f = decodeSafetensors(bytes, `${kind} checkpoint`);
+      if (initial && kind === 'model') this.modelOrder = Object.keys(f.tensors);
       const json = kind === 'optimizer' ? paramGroupsOf(f.metadata) : undefined;
       if (json) {
         const r = this.hyper?.fromMetadata(json) ?? { errors: [], apply: () => {} };
@@ -87,13 +90,21 @@ export class BundleState {
     }
   }
 
+  /** the cells, model keys first in modelOrder */
+  private ordered(): [string, CellPlacement][] {
+    const first = this.modelOrder
+      .filter((k) => this.cells.has(k))
+      .map((k): [string, CellPlacement] => [k, this.cells.get(k)!]);
+    return [...first, ...[...this.cells].filter(([k]) => !this.modelOrder.includes(k))];
+  }
+
   private async read(c: CellPlacement): Promise<HostArray> {
     return this.device.readState(storageOf(c.dtype), c.offset, numel(c.shape));
   }
 
   async modelDict(): Promise<Record<string, { shape: number[]; data: Float32Array }>> {
     const out: Record<string, { shape: number[]; data: Float32Array }> = {};
-    for (const [k, c] of this.cells) {
+    for (const [k, c] of this.ordered()) {
       if (checkpointFileOf(k) !== 'model') continue;
       out[k] = { shape: [...c.shape], data: Float32Array.from(await this.read(c)) };
     }
@@ -103,7 +114,7 @@ export class BundleState {
   async save(): Promise<{ model: Uint8Array; optimizer?: Uint8Array }> {
     const model: Record<string, { shape: number[]; data: HostArray }> = {};
     const opt: Record<string, { shape: number[]; data: HostArray }> = {};
-    for (const [k, c] of this.cells) {
+    for (const [k, c] of this.ordered()) {
       const kind = checkpointFileOf(k);
       if (kind !== 'extra') (kind === 'model' ? model : opt)[k] = { shape: [...c.shape], data: await this.read(c) };
     }
