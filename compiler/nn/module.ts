@@ -79,13 +79,17 @@ export abstract class Module {
    * stateDict() unless `persistent` is false; the Buffer is also the field `name`, and assigning a
    * Tensor to that field updates it (in place inside compile(): the step's new value persists).
    */
-  registerBuffer(name: string, tensor: Tensor | null, opts: { persistent?: boolean } = {}): Buffer | null {
+  registerBuffer<T extends Tensor | null>(
+    name: string,
+    tensor: T,
+    opts: { persistent?: boolean } = {},
+  ): T extends Tensor ? Buffer : null {
     checkOptions('registerBuffer', opts, ['persistent']);
     const own = this as unknown as Record<string, unknown>;
     const taken = (name in this && own[name] !== undefined) || this._params.has(name) || this._children.has(name);
     const b = this._buffers.register(name, tensor, opts.persistent ?? true, taken);
     Reflect.defineProperty(this, name, { value: b, writable: true, enumerable: true, configurable: true });
-    return b;
+    return b as T extends Tensor ? Buffer : null;
   }
   registerModule(name: string, m: Module): Module {
     this._children.set(name, m);
