@@ -2,13 +2,14 @@
 // num_batches_tracked are in the bundle's initial state, move with every run on the device as with
 // compile(), appear in stateDict()/saveState() under PyTorch's keys, and load back (kiln's
 // checkpoint loader reads them too). Native only: building and running webgpu here would put two
-// LLVMs in one process (the webgpu bundle path is build-package.test.ts's).
+// LLVMs in one process (the webgpu bundle path is build-package.test.ts's). A non-persistent
+// buffer is state of the bundle but no key of its checkpoints.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compile, defineProgram, manualSeed, nn, optim, type Tensor } from '../compiler/index.js';
+import { compile, defineProgram, manualSeed, nn, optim, tensor, type Tensor } from '../compiler/index.js';
 import { buildBundle } from '../compiler/build/bundle.js';
 import { loadCheckpoint } from '../compiler/checkpoint.js';
 import { Progress } from '../compiler/cli/report.js';
@@ -18,10 +19,22 @@ import { decodeSafetensors, encodeSafetensors } from '../runtime/safetensors.js'
 const out = mkdtempSync(path.join(tmpdir(), 'kiln-bn-bundle-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
+/** y - offset, offset a non-persistent buffer: state of the program that no checkpoint holds */
+class Shift extends nn.Module {
+  declare offset: Tensor;
+  constructor() {
+    super();
+    this.registerBuffer('offset', tensor([0.5, -0.5, 0.25, 0]), { persistent: false });
+  }
+  forward(x: Tensor): Tensor {
+    return x.sub(this.offset);
+  }
+}
+
 /** the program: a training step (train mode) and a prediction (eval mode: the running statistics) */
 function program() {
   manualSeed(3);
-  const model = new nn.Sequential(new nn.Linear(3, 4), new nn.BatchNorm1d(4, { momentum: 0.25 }));
+  const model = new nn.Sequential(new nn.Linear(3, 4), new nn.BatchNorm1d(4, { momentum: 0.25 }), new Shift());
   const opt = new optim.SGD(model.parameters(), { lr: 0.05 });
   const trainStep = (x: Tensor) => {
     model.train();

@@ -13,8 +13,13 @@ export class BundleState {
   readonly cells = new Map<string, CellPlacement>();
   readonly host: Record<string, number>;
   private groups = '[]';
-  /** the model keys in the bundle's model.safetensors order (PyTorch's state_dict order) */
+  /**
+   * The model's keys, in the bundle's model.safetensors order (PyTorch's state_dict order): only
+   * these are the model's, so a cell no checkpoint names (a non-persistent buffer, a constant)
+   * is neither asked of nor written to a model checkpoint.
+   */
   private modelOrder: string[] = [];
+  private readonly isModel = (k: string) => checkpointFileOf(k) === 'model' && this.modelOrder.includes(k);
   /** the optimizer's param groups (live hyperparameters are entries of `host`) */
   readonly hyper?: Hyperparameters;
 
@@ -75,7 +80,7 @@ export class BundleState {
       }
       if (!initial && kind === 'model') {
         for (const key of this.cells.keys()) {
-          if (checkpointFileOf(key) === 'model' && !(key in f.tensors)) errors.push(`Missing key "${key}"`);
+          if (this.isModel(key) && !(key in f.tensors)) errors.push(`Missing key "${key}"`);
         }
       }
     }
@@ -105,7 +110,7 @@ export class BundleState {
   async modelDict(): Promise<Record<string, { shape: number[]; data: Float32Array }>> {
     const out: Record<string, { shape: number[]; data: Float32Array }> = {};
     for (const [k, c] of this.ordered()) {
-      if (checkpointFileOf(k) !== 'model') continue;
+      if (!this.isModel(k)) continue;
       out[k] = { shape: [...c.shape], data: Float32Array.from(await this.read(c)) };
     }
     return out;
@@ -116,7 +121,8 @@ export class BundleState {
     const opt: Record<string, { shape: number[]; data: HostArray }> = {};
     for (const [k, c] of this.ordered()) {
       const kind = checkpointFileOf(k);
-      if (kind !== 'extra') (kind === 'model' ? model : opt)[k] = { shape: [...c.shape], data: await this.read(c) };
+      if (kind === 'model' ? this.isModel(k) : kind === 'optimizer')
+        (kind === 'model' ? model : opt)[k] = { shape: [...c.shape], data: await this.read(c) };
     }
     for (const [k, v] of Object.entries(this.host)) {
       if (isStepKey(k)) opt[k] = { shape: [], data: Float32Array.of(v) };
