@@ -50,9 +50,17 @@ function readSafetensors(file: string, bytes?: Uint8Array): SafeFile {
 
 /** the model's current values (pulled from whichever device holds them) as safetensors bytes */
 export async function modelSafetensors(model: Module): Promise<Uint8Array> {
-  for (const p of model.parameters()) await p.cell.pull();
-  const sd = model.stateDict();
-  return encodeSafetensors(sd, { format: 'pt' });
+  await pullModel(model);
+  // integer buffers (num_batches_tracked) as I64, the dtype PyTorch's state_dict has
+  const sd = Object.entries(model.stateDict()).map(([k, { shape, data, dtype }]) => [
+    k,
+    { shape, data: dtype === 'int32' ? BigInt64Array.from(data, (v) => BigInt(v)) : data },
+  ]);
+  return encodeSafetensors(Object.fromEntries(sd), { format: 'pt' });
+}
+
+async function pullModel(model: Module): Promise<void> {
+  for (const t of [...model.parameters(), ...model.buffers()]) await t.cell.pull();
 }
 
 export async function saveModel(file: string, model: Module): Promise<void> {
@@ -205,7 +213,7 @@ export async function loadCheckpoint(dir: string, objs: CheckpointObjects): Prom
   if (opt) checkOptimizerDict(objs.optimizer!, opt, `checkpoint ${files.optimizer}`);
   let undo: Record<string, { shape: number[]; data: Float32Array }> | undefined;
   if (objs.model && model) {
-    for (const p of objs.model.parameters()) await p.cell.pull();
+    await pullModel(objs.model);
     undo = objs.model.stateDict();
     try {
       objs.model.loadStateDict(model);

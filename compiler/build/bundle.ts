@@ -166,8 +166,8 @@ function stateFiles(
     optimizer: {},
     extra: {},
   };
-  // the whole model, even unused parameters
-  for (const p of t.def.model?.parameters() ?? []) (all.set(p.cell.id, p.cell), used.add(p.cell.id));
+  // the whole state dict, even unused parameters and buffers
+  for (const [, c] of t.def.model?.stateCells() ?? []) (all.set(c.id, c), used.add(c.id));
   for (const [id, cell] of all) {
     if (!used.has(id)) continue;
     const n = t.cellNames.get(id);
@@ -180,6 +180,9 @@ function stateFiles(
     const { params, ...o } = g;
     return { ...o, params: params.map((_: unknown, i: number) => base + i) };
   });
+  // model.safetensors in PyTorch's state_dict order (the runtime's stateDict() keeps this order)
+  const order = [...(t.def.model?.stateCells() ?? [])].map(([k]) => k).filter((k) => k in files.model);
+  files.model = Object.fromEntries([...order, ...Object.keys(files.model)].map((k) => [k, files.model[k]]));
   const out: BundleManifest['state'] = {};
   if (Object.keys(files.model).length) {
     out.model = write('model.safetensors', encodeSafetensors(files.model, { format: 'pt' }));

@@ -133,6 +133,9 @@ function stateNames(def: ProgramDefinition): Pick<TracedDefinition, 'cellNames' 
     cellNames.set(p.cell.id, { key: k, file: 'model' });
     cellNames.set(p.gradCell.id, { key: gradKey(k), file: 'none' });
   }
+  // the rest of the state dict: persistent buffers (BatchNorm's running statistics)
+  for (const [k, c] of def.model?.stateCells() ?? [])
+    if (!cellNames.has(c.id)) cellNames.set(c.id, { key: k, file: 'model' });
   const params = def.optimizer?.paramGroups.flatMap((g) => g.params) ?? [];
   params.forEach((p, i) => {
     if (!cellNames.has(p.cell.id)) cellNames.set(p.cell.id, { key: unnamedParamKey(i), file: 'model' });

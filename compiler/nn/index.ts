@@ -22,3 +22,6 @@ export * as functional from './functional/index.js';
 export { GroupNorm, LayerNorm } from './normalization.js';
 export { Dropout } from './dropout.js';
 export { MultiheadAttention } from './attention.js';
+// buffers and batch normalisation
+export { Buffer } from './buffer.js';
+export { BatchNorm1d, BatchNorm2d, type BatchNormModuleOptions } from './batchnorm.js';

@@ -1,13 +1,15 @@
 // nn.Module: parameters, children, state dicts with PyTorch's key names, train/eval.
 import { KilnError, fmtShape } from '../errors.js';
 import { makeNode } from '../ir/graph.js';
-import { FlagCell, stateQueue } from '../state.js';
+import { FlagCell, stateQueue, type TensorCell } from '../state.js';
 import { Tensor } from '../tensor.js';
 import { currentTrace } from '../trace-context.js';
 import { checkOptions } from '../options.js';
+import { Buffer, BufferTable } from './buffer.js';
 import { Parameter, type TensorData } from './parameter.js';
 
-export type StateDict = Record<string, { shape: number[]; data: Float32Array }>;
+/** `dtype` 'int32' marks an integer buffer (num_batches_tracked; int64 in PyTorch and in checkpoints) */
+export type StateDict = Record<string, { shape: number[]; data: Float32Array; dtype?: 'int32' }>;
 
 export abstract class Module {
   /** @internal the training flag as a cell's definedness, so that compiled steps guard on it (see `training`) */
@@ -15,6 +17,8 @@ export abstract class Module {
   /** `null` entries are PyTorch's `register_parameter(name, None)`: a known name, not in the state dict */
   protected readonly _params = new Map<string, Parameter | null>();
   protected readonly _children = new Map<string, Module>();
+  /** registerBuffer's table (compiler/nn/buffer.ts) */
+  protected readonly _buffers = new BufferTable();
 
   /**
    * PyTorch's `__setattr__`: a Module or Parameter assigned to a field registers it, in assignment
@@ -27,7 +31,9 @@ export abstract class Module {
   constructor() {
     return new Proxy(this, {
       defineProperty: (target, key, desc) => {
-        if (typeof key === 'string' && 'value' in desc) target.registerField(key, desc.value);
+        if (typeof key === 'string' && 'value' in desc && target._buffers.has(key) && !isOwned(desc.value)) {
+          desc = { ...desc, value: target._buffers.fieldAssign(key, desc.value) };
+        } else if (typeof key === 'string' && 'value' in desc) target.registerField(key, desc.value);
         return Reflect.defineProperty(target, key, desc);
       },
     });
@@ -38,9 +44,11 @@ export abstract class Module {
       // a layer that registered it under this or another name and also keeps it in a field registers it once
       for (const [n, p] of this._params) if (p === value && n !== name) return;
       this._children.delete(name);
+      this._buffers.delete(name);
       this._params.set(name, value); // reassigning keeps the entry's position, as PyTorch's OrderedDict
     } else if (value instanceof Module) {
       this._params.delete(name);
+      this._buffers.delete(name);
       this._children.set(name, value);
     } else if (this._params.has(name) && value !== undefined) {
       // PyTorch's message; plain tensors in fields that were never parameters register nothing
@@ -68,6 +76,23 @@ export abstract class Module {
   registerParameter<P extends Parameter | null>(name: string, p: P): P {
     this._params.set(name, p);
     return p;
+  }
+  /**
+   * PyTorch's register_buffer (its checks and messages): persistent state that is not a parameter, in
+   * stateDict() unless `persistent` is false; the Buffer is also the field `name`, and assigning a
+   * Tensor to that field updates it (in place inside compile(): the step's new value persists).
+   */
+  registerBuffer<T extends Tensor | null>(
+    name: string,
+    tensor: T,
+    opts: { persistent?: boolean } = {},
+  ): T extends Tensor ? Buffer : null {
+    checkOptions('registerBuffer', opts, ['persistent']);
+    const own = this as unknown as Record<string, unknown>;
+    const taken = (name in this && own[name] !== undefined) || this._params.has(name) || this._children.has(name);
+    const b = this._buffers.register(name, tensor, opts.persistent ?? true, taken);
+    Reflect.defineProperty(this, name, { value: b, writable: true, enumerable: true, configurable: true });
+    return b as T extends Tensor ? Buffer : null;
   }
   /** PyTorch's `add_module` / `register_module`, with its checks and messages */
   registerModule(name: string, m: Module): Module {
@@ -157,14 +182,40 @@ export abstract class Module {
     return [...this.namedParameters()].map(([, p]) => p);
   }
 
+  /** PyTorch's named_buffers: every module's buffers (persistent or not), each once */
+  *namedBuffers(prefix = '', recurse = true): Generator<[string, Buffer]> {
+    const seen = new Set<Buffer>();
+    const walk = function* (m: Module, pre: string): Generator<[string, Buffer]> {
+      for (const [n, b] of m._buffers.entries) if (b && !seen.has(b)) yield (seen.add(b), [pre + n, b]);
+      if (recurse) for (const [n, c] of m._children) yield* walk(c, `${pre}${n}.`);
+    };
+    yield* walk(this, prefix);
+  }
+  buffers(recurse = true): Buffer[] {
+    return [...this.namedBuffers('', recurse)].map(([, b]) => b);
+  }
+
+  /**
+   * @internal the cells of stateDict() by key, in PyTorch's state_dict order: a module's parameters,
+   * then its persistent buffers, then its children's (checkpoints and `kiln build` enumerate these)
+   */
+  *stateCells(prefix = '', seen = new Set<TensorCell>()): Generator<[string, TensorCell]> {
+    const persistent = [...this._buffers.entries].filter(([n]) => !this._buffers.nonPersistent.has(n));
+    for (const [n, t] of [...this._params, ...persistent]) {
+      if (t && !seen.has(t.cell)) yield (seen.add(t.cell), [prefix + n, t.cell]);
+    }
+    for (const [n, m] of this._children) yield* m.stateCells(`${prefix}${n}.`, seen);
+  }
+
   /**
    * Current values, keyed like PyTorch (`0.weight`); throws asking for `await step.sync()` when
    * only an asynchronous device (webgpu) has them.
    */
   stateDict(): StateDict {
     const out: StateDict = {};
-    for (const [name, p] of this.namedParameters()) {
-      out[name] = { shape: [...p.cell.shape], data: Float32Array.from(p.cell.read('stateDict()')) };
+    for (const [name, c] of this.stateCells()) {
+      const data = Float32Array.from(c.read('stateDict()'));
+      out[name] = c.dtype === 'int32' ? { shape: [...c.shape], data, dtype: 'int32' } : { shape: [...c.shape], data };
     }
     return out;
   }
@@ -178,24 +229,24 @@ export abstract class Module {
     if (!sd || typeof sd !== 'object') {
       throw new KilnError(`Expected state_dict to be dict-like, got ${sd === null ? 'null' : typeof sd}.`);
     }
-    const own = new Map(this.namedParameters());
+    const own = new Map(this.stateCells());
     const missing = [...own.keys()].filter((k) => !(k in sd));
     const unexpected = Object.keys(sd).filter((k) => !own.has(k));
     const errors: string[] = [];
-    for (const [k, p] of own) {
+    for (const [k, c] of own) {
       const v = sd[k];
       if (!v) continue;
       // PyTorch's sentence, with kiln's shapes (`[5, 10]`, as every kiln message) for its torch.Size
-      if (!Array.isArray(v.shape) || v.shape.join() !== p.cell.shape.join()) {
+      if (!Array.isArray(v.shape) || v.shape.join() !== c.shape.join()) {
         const theirs = Array.isArray(v.shape) ? fmtShape(v.shape) : String(v.shape);
         errors.push(
           `size mismatch for ${k}: copying a param with shape ${theirs} from checkpoint, ` +
-            `the shape in current model is ${fmtShape(p.cell.shape)}.`,
+            `the shape in current model is ${fmtShape(c.shape)}.`,
         );
-      } else if (!v.data || v.data.length !== p.cell.data.length) {
+      } else if (!v.data || v.data.length !== c.data.length) {
         errors.push(
           `size mismatch for ${k}: ${v.data?.length ?? 0} values for shape ${fmtShape(v.shape)} ` +
-            `in checkpoint, expected ${p.cell.data.length}.`,
+            `in checkpoint, expected ${c.data.length}.`,
         );
       }
     }
@@ -209,7 +260,7 @@ export abstract class Module {
     if (errors.length) {
       throw new KilnError(`Error(s) in loading state_dict for ${this.constructor.name}:\n\t${errors.join('\n\t')}`);
     }
-    for (const [k, p] of own) if (sd[k]) p.cell.writeInOrder(sd[k].data); // after every run issued before
+    for (const [k, c] of own) if (sd[k]) c.writeInOrder(sd[k].data); // after every run issued before
     return { missingKeys: missing, unexpectedKeys: unexpected };
   }
 
@@ -255,3 +306,6 @@ function typeName(v: unknown): string {
   if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
   return typeof v;
 }
+
+/** a value whose field assignment registers it (and drops a buffer of that name), as in PyTorch */
+const isOwned = (v: unknown) => v instanceof Parameter || v instanceof Module;

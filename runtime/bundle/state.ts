@@ -13,6 +13,13 @@ export class BundleState {
   readonly cells = new Map<string, CellPlacement>();
   readonly host: Record<string, number>;
   private groups = '[]';
+  /**
+   * The model's keys, in the bundle's model.safetensors order (PyTorch's state_dict order): only
+   * these are the model's, so a cell no checkpoint names (a non-persistent buffer, a constant)
+   * is neither asked of nor written to a model checkpoint.
+   */
+  private modelOrder: string[] = [];
+  private readonly isModel = (k: string) => checkpointFileOf(k) === 'model' && this.modelOrder.includes(k);
   /** the optimizer's param groups (live hyperparameters are entries of `host`) */
   readonly hyper?: Hyperparameters;
 
@@ -48,6 +55,7 @@ export class BundleState {
     let groups: { json: string; apply: () => void } | undefined;
     for (const [kind, bytes] of Object.entries(files)) {
       const f = decodeSafetensors(bytes, `${kind} checkpoint`);
+      if (initial && kind === 'model') this.modelOrder = Object.keys(f.tensors);
       const json = kind === 'optimizer' ? paramGroupsOf(f.metadata) : undefined;
       if (json) {
         const r = this.hyper?.fromMetadata(json) ?? { errors: [], apply: () => {} };
@@ -72,7 +80,7 @@ export class BundleState {
       }
       if (!initial && kind === 'model') {
         for (const key of this.cells.keys()) {
-          if (checkpointFileOf(key) === 'model' && !(key in f.tensors)) errors.push(`Missing key "${key}"`);
+          if (this.isModel(key) && !(key in f.tensors)) errors.push(`Missing key "${key}"`);
         }
       }
     }
@@ -87,14 +95,22 @@ export class BundleState {
     }
   }
 
+  /** the cells, model keys first in modelOrder */
+  private ordered(): [string, CellPlacement][] {
+    const first = this.modelOrder
+      .filter((k) => this.cells.has(k))
+      .map((k): [string, CellPlacement] => [k, this.cells.get(k)!]);
+    return [...first, ...[...this.cells].filter(([k]) => !this.modelOrder.includes(k))];
+  }
+
   private async read(c: CellPlacement): Promise<HostArray> {
     return this.device.readState(storageOf(c.dtype), c.offset, numel(c.shape));
   }
 
   async modelDict(): Promise<Record<string, { shape: number[]; data: Float32Array }>> {
     const out: Record<string, { shape: number[]; data: Float32Array }> = {};
-    for (const [k, c] of this.cells) {
-      if (checkpointFileOf(k) !== 'model') continue;
+    for (const [k, c] of this.ordered()) {
+      if (!this.isModel(k)) continue;
       out[k] = { shape: [...c.shape], data: Float32Array.from(await this.read(c)) };
     }
     return out;
@@ -103,9 +119,10 @@ export class BundleState {
   async save(): Promise<{ model: Uint8Array; optimizer?: Uint8Array }> {
     const model: Record<string, { shape: number[]; data: HostArray }> = {};
     const opt: Record<string, { shape: number[]; data: HostArray }> = {};
-    for (const [k, c] of this.cells) {
+    for (const [k, c] of this.ordered()) {
       const kind = checkpointFileOf(k);
-      if (kind !== 'extra') (kind === 'model' ? model : opt)[k] = { shape: [...c.shape], data: await this.read(c) };
+      if (kind === 'model' ? this.isModel(k) : kind === 'optimizer')
+        (kind === 'model' ? model : opt)[k] = { shape: [...c.shape], data: await this.read(c) };
     }
     for (const [k, v] of Object.entries(this.host)) {
       if (isStepKey(k)) opt[k] = { shape: [], data: Float32Array.of(v) };
