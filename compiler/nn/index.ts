@@ -21,3 +21,5 @@ export * as functional from './functional/index.js';
 export { GroupNorm, LayerNorm } from './normalization.js';
 export { Dropout } from './dropout.js';
 export { MultiheadAttention } from './attention.js';
+// gradient clipping (nn.utils.clipGradNorm_, clipGradValue_)
+export * as utils from './utils.js';
