@@ -193,6 +193,22 @@ describe('tensor op errors and tolist', () => {
     expect(f).toThrow(message);
   });
 
+  it('norm gradients at ties and zeros are PyTorch 1.13 ones (values printed by torch)', () => {
+    const grad = (data: number[], p: number) => {
+      const x = new nn.Parameter({ shape: [data.length], data });
+      x.norm(p).backward();
+      return Array.from(x.grad!.data);
+    };
+    // the max shared among ties; a zero norm gives a zero gradient, not NaN
+    expect(grad([1, -2, -2], Infinity)).toEqual([0, -0.5, -0.5]);
+    expect(grad([1, -2, -2], -Infinity)).toEqual([1, -0, -0]); // signs too: PyTorch's sgn(x) * 0
+    expect(grad([1, 0, -2], 1)).toEqual([1, 0, -1]);
+    for (const p of [2, 3, 1.5, Infinity]) expect(grad([0, 0, 0], p)).toEqual([0, 0, 0]);
+    const g3 = grad([1, 0, -2], 3);
+    [0.2311, 0, -0.9245].forEach((v, i) => expect(g3[i]).toBeCloseTo(v, 4));
+    expect(tensor([0, 1, -2]).norm(0).item()).toBe(2);
+  });
+
   it('indexSelect checks a compiled index input on every run, before anything launches', async () => {
     const f = await compile((x: Tensor, i: Tensor) => x.indexSelect(1, i), {
       inputs: [
