@@ -5,8 +5,21 @@ export * as optim from './optim/index.js';
 export * as data from './data/index.js';
 export { save, load } from './io.js';
 export { compile, CompiledFunction, type CompileOptions } from './compile.js';
-export { Tensor, tensor, zeros, ones, full, arange, where, noGrad, randn, rand, oneHot } from './tensor.js';
-export { cat, stack } from './tensor.js';
+export {
+  Tensor,
+  tensor,
+  zeros,
+  ones,
+  full,
+  arange,
+  where,
+  noGrad,
+  randn,
+  rand,
+  oneHot,
+  type NestedList,
+} from './tensor.js';
+export { cat, stack, cumsum, indexSelect, norm, type NormOrder } from './tensor.js';
 export { manualSeed } from './random.js';
 export { KilnError } from './errors.js';
 export { registerBackend, availableTargets, type Backend, type ProgramStats } from './backend.js';

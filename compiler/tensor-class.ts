@@ -17,6 +17,8 @@ export type TensorLike = Tensor | ScalarLike;
 /** Tensor.derive's argument for op K: none for ops that take none */
 type DeriveArg<K extends Op> = ArgOf<K> extends undefined ? [] : [arg: ArgOf<K>];
 export type TypedData = Float32Array | Int32Array | Uint8Array;
+/** what `tolist()` gives: a number (or boolean) for a 0-d tensor, arrays of them nested one per dim */
+export type NestedList = number | boolean | NestedList[];
 
 /** nodes whose value depends on something that requires grad */
 export const gradNodes = new WeakSet<Node>();
@@ -110,8 +112,20 @@ export class Tensor {
     if (this.numel() !== 1) throw new KilnError(`a Tensor with ${this.numel()} elements cannot be converted to Scalar`);
     return this.data[0];
   }
-  tolist(): number[] {
-    return Array.from(this.data);
+  /**
+   * PyTorch's `tolist()`: nested arrays as deep as the tensor (a 0-d tensor gives its number,
+   * 2-d gives number[][]); bool tensors give booleans, as Python's True/False
+   */
+  tolist(): NestedList {
+    const data = this.data,
+      shape = this.shape,
+      bool = this.dtype === 'bool';
+    const at = (dim: number, offset: number, stride: number): NestedList => {
+      if (dim === shape.length) return bool ? data[offset] !== 0 : data[offset];
+      const inner = stride / Math.max(1, shape[dim]);
+      return Array.from({ length: shape[dim] }, (_, i) => at(dim + 1, offset + i * inner, inner));
+    };
+    return at(0, 0, numel(shape));
   }
 
   // ---- construction helpers ----

@@ -103,6 +103,34 @@ function gatherImpl(x: Tensor, dim: number, index: Tensor): Tensor {
   return where(mask, xk.expand(full), 0).sum(-1);
 }
 
+/**
+ * PyTorch's `index_select`: the slices of `x` along `dim` at the (1-d or 0-d) int `index`,
+ * duplicates included. out[.., k, ..] = sum_j where(j == index[k], x[.., j, ..], 0) over a new axis
+ * after `dim`: an iota compare and a reduction that fuse, and whose autodiff (where, expand, sum)
+ * is PyTorch's index_add gradient, duplicates accumulating.
+ */
+function indexSelectImpl(x: Tensor, dim: number, index: Tensor): Tensor {
+  const d = normDim('index_select', dim, x.ndim, x.shape);
+  if (index.ndim > 1) throw new KilnError('index_select(): Index is supposed to be a vector');
+  if (index.dtype !== 'int32') throw new KilnError('index_select(): Expected dtype int32 or int64 for index');
+  // a 0-d x is one element along dim 0: PyTorch returns it (0-d) for any valid index
+  const n = x.ndim === 0 ? 1 : x.shape[d];
+  checkIndices(index, { kind: 'index_select', size: n });
+  if (x.ndim === 0) return x.clone();
+  // bool has no sum: select bools as 0/1 ints and cast back
+  if (x.dtype === 'bool') return indexSelectImpl(x.int(), d, index).bool();
+  const m = index.numel(),
+    xs = x.shape;
+  const full = [...xs.slice(0, d), m, n, ...xs.slice(d + 1)];
+  const lead = xs.slice(0, d).map(() => 1),
+    trail = xs.slice(d + 1).map(() => 1);
+  const mask = index
+    .reshape([m, 1])
+    .eq(arange(n).reshape([1, n]))
+    .reshape([...lead, m, n, ...trail]);
+  return where(mask.expand(full), x.unsqueeze(d).expand(full), 0).sum(d + 1);
+}
+
 /** PyTorch's `F.one_hot`: int32 [..., numClasses] with a 1 at each index */
 export function oneHot(index: Tensor, numClasses = -1): Tensor {
   if (index.dtype !== 'int32') {
@@ -131,6 +159,10 @@ const indexing = {
   gather(this: Tensor, dim: number, index: Tensor): Tensor {
     return gatherImpl(this, dim, index);
   },
+  /** PyTorch's `index_select`: the slices at `index` (an int tensor, 1-d) along `dim` */
+  indexSelect(this: Tensor, dim: number, index: Tensor): Tensor {
+    return indexSelectImpl(this, dim, index);
+  },
   movedim(this: Tensor, source: number, destination: number): Tensor {
     return movedimImpl(this, source, destination);
   },
@@ -141,3 +173,8 @@ declare module './tensor-class.js' {
   interface Tensor extends Indexing {}
 }
 addMethods(indexing);
+
+/** PyTorch's `torch.index_select(input, dim, index)` */
+export function indexSelect(input: Tensor, dim: number, index: Tensor): Tensor {
+  return indexSelectImpl(input, dim, index);
+}

@@ -7,7 +7,8 @@
 //   tensor-create.ts   factories and `where` (they use only the class's own methods)
 //   tensor-grad.ts     composite ops' own backward rules (withVjp)
 //   method groups      tensor-arith.ts (elementwise), tensor-elementwise.ts (tanh, sigmoid, clamp),
-//                      tensor-reduce.ts, tensor-linalg.ts, tensor-index.ts, autodiff.ts (backward)
+//                      tensor-reduce.ts, tensor-linalg.ts, tensor-index.ts, tensor-join.ts,
+//                      tensor-stats.ts, tensor-mask.ts, tensor-norm.ts, autodiff.ts (backward)
 // Each method group declares its methods on the Tensor interface (TypeScript declaration merging)
 // and installs them on Tensor.prototype when it loads. This module loads every group before it
 // exports the class, so any module that imports Tensor from here gets a complete one. A method
@@ -23,9 +24,18 @@ import './tensor-index.js';
 import './tensor-join.js';
 import './tensor-stats.js';
 import './tensor-mask.js';
+import './tensor-norm.js';
 import './autodiff.js';
 
-export { Tensor, gradNodes, leafTensors, noGrad, type TensorLike, type TypedData } from './tensor-class.js';
+export {
+  Tensor,
+  gradNodes,
+  leafTensors,
+  noGrad,
+  type NestedList,
+  type TensorLike,
+  type TypedData,
+} from './tensor-class.js';
 export { broadcastShapes, normDim } from './tensor-shape.js';
 export { customVjp, withVjp } from './tensor-grad.js';
 export {
@@ -41,5 +51,7 @@ export {
   where,
   evalConst,
 } from './tensor-create.js';
-export { checkIndices, oneHot } from './tensor-index.js';
+export { checkIndices, indexSelect, oneHot } from './tensor-index.js';
 export { cat, stack } from './tensor-join.js';
+export { cumsum } from './tensor-mask.js';
+export { norm, type NormOrder } from './tensor-norm.js';

@@ -1,5 +1,5 @@
 // Index inputs: a traced input whose values are class indices (CrossEntropyLoss's target) or
-// gather/one_hot indices. The trace records, per such input, the range its values must lie in;
+// gather/one_hot/index_select indices. The trace records, per such input, the range its values must lie in;
 // every run checks them on the host before anything launches, so an out-of-range index fails with
 // PyTorch's message instead of silently reading the wrong class. Plain JSON: bundles carry it too.
 
@@ -13,7 +13,7 @@ export interface IndexBound {
   /** a value that marks "no index" and is always allowed (CrossEntropyLoss's ignoreIndex) */
   ignore?: number;
   /** whose rule (and message) applies; `dim` is gather's dimension */
-  kind: 'target' | 'gather' | 'one_hot';
+  kind: 'target' | 'gather' | 'one_hot' | 'index_select';
   dim?: number;
   /** the user's source line that used the indices ("file.ts:12:5") */
   site?: string;
@@ -50,6 +50,7 @@ export function outOfBoundsMessage(rule: Pick<IndexBound, 'kind' | 'size' | 'dim
   if (rule.kind === 'gather') {
     return `gather(): index ${value} is out of bounds for dimension ${rule.dim} with size ${rule.size}`;
   }
+  if (rule.kind === 'index_select') return 'index out of range in self';
   return `one_hot: Class values must be ${value < 0 ? 'non-negative' : 'smaller than num_classes'}.`;
 }
 

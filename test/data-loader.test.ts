@@ -35,7 +35,12 @@ describe('data', () => {
       [2, 2],
     ]);
     expect(batches[1][1].dtype).toBe('int32');
-    expect(batches[1][0].tolist()).toEqual([8, 9, 10, 11, 12, 13, 14, 15]);
+    expect(batches[1][0].tolist()).toEqual([
+      [8, 9],
+      [10, 11],
+      [12, 13],
+      [14, 15],
+    ]);
     const dropped = new data.DataLoader(ds, { batchSize: 4, dropLast: true });
     expect(dropped.length).toBe(2);
     expect([...dropped]).toHaveLength(2);
@@ -46,8 +51,7 @@ describe('data', () => {
     const ds = new data.TensorDataset(xs, ys);
     const epoch = (l: data.DataLoader) =>
       [...l].flatMap(([x]) =>
-        x
-          .tolist()
+        Array.from(x.data)
           .filter((_, i) => i % 2 === 0)
           .map((v) => v / 2),
       );

@@ -211,7 +211,9 @@ describe('eager', () => {
       new nn.Unflatten(1, [2, 3]).forward(tensor(Float32Array.from({ length: 12 })).reshape([2, 6])).shape,
     ).toEqual([2, 2, 3]);
     expect(new nn.Unflatten(-1, [2, -1]).forward(x).shape).toEqual([2, 3, 2, 2]);
-    expect(new nn.Unflatten(1, [3, 2, 2]).forward(new nn.Flatten().forward(x)).tolist()).toEqual(x.tolist());
+    expect(new nn.Unflatten(1, [3, 2, 2]).forward(new nn.Flatten().forward(x)).tolist()).toEqual(
+      x.reshape([2, 3, 2, 2]).tolist(),
+    );
   });
   it('Softmax and LogSoftmax without dim take PyTorch implicit dim', () => {
     const x = tensor([

@@ -103,7 +103,10 @@ describe('tracing', () => {
       [1, 2],
       [3, 4],
     ]);
-    expect(x.matmul(x).tolist()).toEqual([7, 10, 15, 22]);
+    expect(x.matmul(x).tolist()).toEqual([
+      [7, 10],
+      [15, 22],
+    ]);
     expect(x.sum(1).tolist()).toEqual([3, 7]);
   });
 });

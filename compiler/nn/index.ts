@@ -25,3 +25,5 @@ export { MultiheadAttention } from './attention.js';
 // buffers and batch normalisation
 export { Buffer } from './buffer.js';
 export { BatchNorm1d, BatchNorm2d, type BatchNormModuleOptions } from './batchnorm.js';
+// gradient clipping (nn.utils.clipGradNorm_, clipGradValue_)
+export * as utils from './utils.js';
