@@ -60,6 +60,9 @@ export function pyNum(x: number): string {
 
 let optimizerCount = 0;
 
+/** keys the lr schedulers add to a param group (PyTorch's initial_lr, max_lr, ...): never near misses */
+const SCHEDULER_KEYS = ['initialLr', 'maxLr', 'minLr', 'maxMomentum', 'baseMomentum'];
+
 /** `defaults` overridden by the user's `opts`, which may name only keys of `defaults` */
 export function withDefaults<O extends object>(owner: string, defaults: O, opts: Partial<O> | undefined): O {
   checkOptions(owner, opts, Object.keys(defaults));
@@ -179,7 +182,7 @@ export abstract class Optimizer<O extends object> {
   checkGroupKeys(group: Record<string, unknown>, owner: string): void {
     const valid = Object.keys(this.defaults);
     for (const k of Object.keys(group)) {
-      if (k !== 'params' && !valid.includes(k) && closestOption(k, valid)) {
+      if (k !== 'params' && !valid.includes(k) && !SCHEDULER_KEYS.includes(k) && closestOption(k, valid)) {
         throw new KilnError(unknownOptionMessage(k, owner, valid));
       }
     }
