@@ -2,6 +2,7 @@
 // must be identical for every size and for mixed sequences of calls sharing one generator.
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { data, tensor, randint as randintT, randperm as randpermT } from '../compiler/index.js';
 import {
   Generator,
   manualSeed,
@@ -95,5 +96,43 @@ describe('PyTorch 1.13 CPU generator, bit for bit', () => {
     } finally {
       normalKernel.kind = 'avx2';
     }
+  });
+});
+
+describe('DataLoader shuffle order equals PyTorch 1.13', () => {
+  const ds = new data.TensorDataset(
+    tensor(
+      Int32Array.from({ length: 10 }, (_, i) => i),
+      { dtype: 'int32' },
+    ),
+  );
+  const epoch = (dl: data.DataLoader) => Array.from(dl, (b) => Array.from(b[0].data as Int32Array));
+  it('manualSeed(0), no generator: two epochs', () => {
+    manualSeed(0);
+    const dl = new data.DataLoader(ds, { batchSize: 4, shuffle: true });
+    expect([epoch(dl), epoch(dl)]).toEqual(ref.loader);
+  });
+  it('with a seeded Generator: two epochs', () => {
+    manualSeed(0);
+    const g = new Generator().manualSeed(7);
+    const dl = new data.DataLoader(ds, { batchSize: 3, shuffle: true, generator: g });
+    expect([epoch(dl), epoch(dl)]).toEqual(ref.loaderGen);
+  });
+});
+
+describe('randint / randperm tensors', () => {
+  it('randint(0, 10, [7]) and randperm(100) equal torch', () => {
+    manualSeed(5);
+    const t = randintT(0, 10, [7]);
+    expect(t.dtype).toBe('int32');
+    expect(Array.from(t.data as Int32Array)).toEqual(ref.randint[0]);
+    manualSeed(100);
+    expect(Array.from(randpermT(100).data as Int32Array)).toEqual(ref.randperm['100']);
+  });
+  it('rejects empty ranges and out-of-int32 bounds without drawing', () => {
+    manualSeed(5);
+    expect(() => randintT(3, 3, [2])).toThrow("random_ expects 'from' to be less than 'to'");
+    expect(() => randintT(0, 2 ** 33, [2])).toThrow('int32');
+    expect(Array.from(randintT(0, 10, [7]).data as Int32Array)).toEqual(ref.randint[0]);
   });
 });
