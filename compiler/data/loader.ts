@@ -1,5 +1,6 @@
 // PyTorch's DataLoader: batches of a dataset, optionally shuffled in PyTorch 1.13's order (see
-// epochOrder), optionally dropping the last incomplete batch. A batch is one concrete Tensor per field, which `step.run(x, y)` takes as is.
+// epochOrder), optionally dropping the last incomplete batch. A batch is one concrete Tensor per
+// field, which `step.run(x, y)` takes as is.
 import { KilnError, fmtShape } from '../errors.js';
 import { Generator, defaultGenerator, randomInt64, randperm } from '../random.js';
 import { Tensor, tensor } from '../tensor.js';
