@@ -22,3 +22,4 @@ export { GroupNorm, LayerNorm } from './normalization.js';
 export { Dropout } from './dropout.js';
 export { MultiheadAttention } from './attention.js';
 export * as init from './init.js';
+export { Embedding } from './embedding.js';
