@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { manualSeed, nn, randint } from '../compiler/index.js';
 import { trace } from '../compiler/trace.js';
+import { erfinvF32 } from '../compiler/nn/init-trunc.js';
 
 const ref = JSON.parse(readFileSync(new URL('./fixtures/random/init.json', import.meta.url), 'utf8'));
 const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
@@ -46,5 +47,23 @@ describe('nn.init equals torch.nn.init bit for bit', () => {
     const q = param([2, 2]);
     expect(() => trace(() => nn.init.normal_(q), [])).toThrow('not supported inside a compiled function');
     expect(() => trace(() => randint(0, 3, [2]), [])).toThrow('not supported inside a compiled function');
+  });
+  it('truncNormal_: within 4 float32 ulp of torch (erfinv_ via libm erff/expf), clamped to [a, b]', () => {
+    for (const c of ref.trunc) {
+      manualSeed(c.seed);
+      const p = param(c.shape);
+      nn.init.truncNormal_(p, { mean: c.mean, std: c.std, a: c.a, b: c.b });
+      const got = bits(p.data);
+      // same sign and magnitude order: the bit patterns differ by the ulp distance
+      const ulps = got.map((g, i) => Math.abs(g - c.bits[i]));
+      expect(Math.max(...ulps)).toBeLessThanOrEqual(4);
+      expect(Math.min(...p.data)).toBeGreaterThanOrEqual(Math.fround(c.a));
+      expect(Math.max(...p.data)).toBeLessThanOrEqual(Math.fround(c.b));
+    }
+  });
+  it('erfinv in float32: within 4 ulp of torch.erfinv over [-0.999, 0.999]', () => {
+    const ys = new Float32Array(new Uint32Array(ref.erfinvY).buffer);
+    const got = bits(Float32Array.from(ys, erfinvF32));
+    expect(Math.max(...got.map((g, i) => Math.abs(g - ref.erfinv[i])))).toBeLessThanOrEqual(4);
   });
 });

@@ -6,6 +6,7 @@ import { checkOptions } from '../options.js';
 import { normal as normalValues, uniform as uniformValues } from '../random.js';
 import { currentTrace } from '../trace-context.js';
 import { Parameter } from './parameter.js';
+import { truncNormalValues } from './init-trunc.js';
 
 export type Nonlinearity =
   | 'linear'
@@ -123,4 +124,21 @@ export function kaimingUniform_(t: Parameter, opts: KaimingOptions = {}): Parame
 export function kaimingNormal_(t: Parameter, opts: KaimingOptions = {}): Parameter {
   const std = kaimingStd('kaimingNormal_', t, opts);
   return std === null ? t : normal_(t, 0, std);
+}
+
+export interface TruncNormalOptions {
+  mean?: number;
+  std?: number;
+  a?: number;
+  b?: number;
+}
+/**
+ * torch.nn.init.trunc_normal_ (defaults mean 0, std 1, a -2, b 2): the same uniform draws as torch;
+ * its erfinv_ agrees with torch's within a few float32 ulp, not bit for bit (see init-trunc.ts)
+ */
+export function truncNormal_(t: Parameter, opts: TruncNormalOptions = {}): Parameter {
+  checkOptions('truncNormal_', opts, ['mean', 'std', 'a', 'b']);
+  const { mean = 0, std = 1, a = -2, b = 2 } = opts;
+  target('truncNormal_', t).data = truncNormalValues(t.numel(), mean, std, a, b);
+  return t;
 }
