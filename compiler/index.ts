@@ -19,8 +19,9 @@ export {
   oneHot,
   type NestedList,
 } from './tensor.js';
+export { randint, randperm } from './tensor-create.js';
 export { cat, stack, cumsum, indexSelect, norm, type NormOrder } from './tensor.js';
-export { manualSeed } from './random.js';
+export { manualSeed, Generator } from './random.js';
 export { KilnError } from './errors.js';
 export { registerBackend, availableTargets, type Backend, type ProgramStats } from './backend.js';
 export type { InputSpec } from './trace.js';

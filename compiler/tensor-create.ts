@@ -5,7 +5,7 @@ import type { DType } from './ir/graph.js';
 import { makeNode, numel } from './ir/graph.js';
 import { KilnError, fmtShape } from './errors.js';
 import { HostScalar } from './host-scalar.js';
-import { randn as randnValues, uniform } from './random.js';
+import { Generator, randn as randnValues, randintValues, randperm as randpermValues, uniform } from './random.js';
 import { tracedRandom } from './random-traced.js';
 import { currentTrace } from './trace-context.js';
 import { Tensor, type TensorLike } from './tensor-class.js';
@@ -63,6 +63,31 @@ export function rand(shape: number[]): Tensor {
   checkSize('rand', shape);
   const t = currentTrace();
   return t ? Tensor.fromNode(tracedRandom(t, shape, 'uniform')) : tensor(uniform(numel(shape), 0, 1), { shape });
+}
+function eagerOnly(op: string): void {
+  if (currentTrace()) throw new KilnError(`${op} is not supported inside a compiled function: draw it outside`);
+}
+/**
+ * torch.randint(low, high, size): int32 values in [low, high) from PyTorch's CPU generator, the same
+ * numbers as torch's int64 ones (random() % range)
+ */
+export function randint(low: number, high: number, shape: number[], opts: { generator?: Generator } = {}): Tensor {
+  eagerOnly('randint');
+  checkSize('randint', shape);
+  if (!Number.isInteger(low) || !Number.isInteger(high) || low < -(2 ** 31) || high > 2 ** 31) {
+    throw new KilnError(`randint: low and high must be int32 integers, got ${low} and ${high}`);
+  }
+  if (high <= low) {
+    throw new KilnError(`random_ expects 'from' to be less than 'to', but got from=${low} >= to=${high}`);
+  }
+  const v = randintValues(numel(shape), low, high, opts.generator);
+  return tensor(Int32Array.from(v, Number), { shape, dtype: 'int32' });
+}
+/** torch.randperm(n): a permutation of 0..n-1 from PyTorch's CPU generator (int32) */
+export function randperm(n: number, opts: { generator?: Generator } = {}): Tensor {
+  eagerOnly('randperm');
+  if (!Number.isInteger(n) || n < 0) throw new KilnError(`n must be non-negative, got${n}`);
+  return tensor(randpermValues(n, opts.generator), { shape: [n], dtype: 'int32' });
 }
 export const zeros = (shape: number[], dtype: DType = 'float32') => full(shape, 0, dtype, 'zeros');
 export const ones = (shape: number[], dtype: DType = 'float32') => full(shape, 1, dtype, 'ones');

@@ -13,7 +13,7 @@ export interface IndexBound {
   /** a value that marks "no index" and is always allowed (CrossEntropyLoss's ignoreIndex) */
   ignore?: number;
   /** whose rule (and message) applies; `dim` is gather's dimension */
-  kind: 'target' | 'gather' | 'one_hot' | 'index_select';
+  kind: 'target' | 'gather' | 'one_hot' | 'index_select' | 'embedding';
   dim?: number;
   /** the user's source line that used the indices ("file.ts:12:5") */
   site?: string;
@@ -46,6 +46,7 @@ export function findIndexViolation(
 
 /** PyTorch's message for an index `value` outside `rule`, after the op's name */
 export function outOfBoundsMessage(rule: Pick<IndexBound, 'kind' | 'size' | 'dim'>, value: number): string {
+  if (rule.kind === 'embedding') return 'index out of range in self';
   if (rule.kind === 'target') return `CrossEntropyLoss: Target ${value} is out of bounds.`;
   if (rule.kind === 'gather') {
     return `gather(): index ${value} is out of bounds for dimension ${rule.dim} with size ${rule.size}`;

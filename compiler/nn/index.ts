@@ -27,3 +27,5 @@ export { Buffer } from './buffer.js';
 export { BatchNorm1d, BatchNorm2d, type BatchNormModuleOptions } from './batchnorm.js';
 // gradient clipping (nn.utils.clipGradNorm_, clipGradValue_)
 export * as utils from './utils.js';
+export * as init from './init.js';
+export { Embedding } from './embedding.js';

@@ -7,3 +7,4 @@ export * from './normalization.js';
 export * from './dropout.js';
 export * from './attention.js';
 export * from './batchnorm.js';
+export { embedding, type EmbeddingOptions } from './embedding.js';
