@@ -21,3 +21,6 @@ export * as functional from './functional/index.js';
 export { GroupNorm, LayerNorm } from './normalization.js';
 export { Dropout } from './dropout.js';
 export { MultiheadAttention } from './attention.js';
+// convpool (convolution and pooling)
+export { Conv1d, Conv2d } from './conv.js';
+export { AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d } from './pooling.js';

@@ -6,3 +6,4 @@ export * from './conv.js';
 export * from './normalization.js';
 export * from './dropout.js';
 export * from './attention.js';
+export * from './pooling.js';
