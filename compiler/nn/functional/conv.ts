@@ -43,14 +43,7 @@ export function convPadding(
   return { before: p, after: p };
 }
 
-function convNd(
-  op: string,
-  nd: number,
-  input: Tensor,
-  weight: Tensor,
-  bias: Tensor | null,
-  opts: ConvOptions,
-): Tensor {
+function convNd(op: string, nd: number, input: Tensor, weight: Tensor, bias: Tensor | null, opts: ConvOptions): Tensor {
   checkOptions(op, opts, ['stride', 'padding', 'dilation', 'groups']);
   if (input.ndim !== nd + 1 && input.ndim !== nd + 2) {
     throw new KilnError(
@@ -64,7 +57,8 @@ function convNd(
     dilation = perDim(op, 'dilation', opts.dilation ?? 1, nd);
   const groups = opts.groups ?? 1;
   if (stride.some((s) => s <= 0)) throw new KilnError('non-positive stride is not supported');
-  if (dilation.some((s) => s <= 0)) throw new KilnError(`dilation should be greater than zero, but got ${fmtShape(dilation)}`);
+  if (dilation.some((s) => s <= 0))
+    throw new KilnError(`dilation should be greater than zero, but got ${fmtShape(dilation)}`);
   if (!Number.isInteger(groups) || groups <= 0) throw new KilnError('non-positive groups is not supported');
   if (weight.ndim !== nd + 2) {
     throw new KilnError(

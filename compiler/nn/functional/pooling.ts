@@ -109,7 +109,11 @@ function maxPoolNd(op: string, nd: number, input: Tensor, kernelSize: Ints, opts
 }
 
 /** PyTorch's divisor of each avg-pool window (avg_pool2d's CPU kernel), as a constant [...out] */
-function avgDivisors(w: Windows, countIncludePad: boolean, divisorOverride: number | null | undefined): Tensor | number {
+function avgDivisors(
+  w: Windows,
+  countIncludePad: boolean,
+  divisorOverride: number | null | undefined,
+): Tensor | number {
   if (divisorOverride !== undefined && divisorOverride !== null) return divisorOverride;
   // separable: each dim's window length, then their products
   const lengths = w.out.map((n, d) =>
