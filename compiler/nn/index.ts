@@ -29,3 +29,6 @@ export { BatchNorm1d, BatchNorm2d, type BatchNormModuleOptions } from './batchno
 export * as utils from './utils.js';
 export * as init from './init.js';
 export { Embedding } from './embedding.js';
+// convolution and pooling
+export { Conv1d, Conv2d } from './conv.js';
+export { AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d } from './pooling.js';

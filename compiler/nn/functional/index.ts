@@ -8,3 +8,4 @@ export * from './dropout.js';
 export * from './attention.js';
 export * from './batchnorm.js';
 export { embedding, type EmbeddingOptions } from './embedding.js';
+export * from './pooling.js';
