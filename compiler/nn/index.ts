@@ -1,7 +1,8 @@
 export { Module, type StateDict } from './module.js';
 export { Parameter, type TensorData } from './parameter.js';
 export { GELU, Linear, ReLU, Sequential } from './layers.js';
-export { CrossEntropyLoss, MSELoss, type Reduction } from './loss.js';
+export { CrossEntropyLoss, MSELoss, NLLLoss, type Reduction } from './loss.js';
+export { BCELoss, BCEWithLogitsLoss, KLDivLoss } from './loss-prob.js';
 export { L1Loss, SmoothL1Loss, HuberLoss } from './loss-elementwise.js';
 export {
   ELU,
