@@ -22,3 +22,4 @@ export * as functional from './functional/index.js';
 export { GroupNorm, LayerNorm } from './normalization.js';
 export { Dropout } from './dropout.js';
 export { MultiheadAttention } from './attention.js';
+export { TransformerEncoder, TransformerEncoderLayer } from './transformer.js';
