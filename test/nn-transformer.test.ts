@@ -4,7 +4,7 @@
 // with a key padding mask, and a 2-layer encoder with a final LayerNorm. Dropout 0 or eval mode.
 import { describe, expect, it } from 'vitest';
 import { manualSeed, nn, rand, zeros, type Tensor } from 'kiln';
-import { describeLayerGoldens, type LayerCaseSpec } from './helpers/layer-golden.js';
+import { describeLayerGoldens, loadLayerGoldens, type LayerCaseSpec } from './helpers/layer-golden.js';
 
 // the runner types modules as nn.Module; these forwards take an options object (PyTorch's keywords)
 type Layer = nn.TransformerEncoderLayer;
@@ -31,6 +31,10 @@ const SPECS: Record<string, LayerCaseSpec> = {
   'src mask key padding norm first': {
     module: () => asModule(new nn.TransformerEncoderLayer(8, 2, { dimFeedforward: 16, dropout: 0, normFirst: true })),
     call: (m, x, mask, pad) => layer(m).forward(x, { srcMask: mask.ne(0), srcKeyPaddingMask: pad.ne(0) }),
+  },
+  'default init seed 7': {
+    module: () => asModule(new nn.TransformerEncoderLayer(8, 2, { dimFeedforward: 16, dropout: 0 })),
+    call: (m, x) => layer(m).forward(x),
   },
 };
 const ENCODER_SPECS: Record<string, LayerCaseSpec> = {
@@ -88,6 +92,14 @@ describe('TransformerEncoderLayer structure', () => {
       false,
       false,
     ]);
+  });
+
+  it("initialises as PyTorch's for the same seed, bit for bit", () => {
+    const want = loadLayerGoldens('transformer').find((c) => c.name === 'default init seed 7')!.state;
+    manualSeed(7);
+    const sd = new nn.TransformerEncoderLayer(8, 2, { dimFeedforward: 16, dropout: 0 }).stateDict();
+    expect(Object.keys(sd)).toEqual(Object.keys(want));
+    for (const [k, v] of Object.entries(want)) expect(Array.from(sd[k].data), k).toEqual(v.data);
   });
 
   it("rejects bad options and inputs with PyTorch's words", () => {
