@@ -11,6 +11,7 @@ const SPECS: Record<string, LayerCaseSpec> = {
   'F nll 3d ignore none': { fn: (x, t) => F.nllLoss(x, t, { ignoreIndex: 2, reduction: 'none' }) },
   'F nll unbatched': { fn: (x, t) => F.nllLoss(x, t) },
   'F bce default': { fn: (p, y) => F.binaryCrossEntropy(p, y) },
+  'F bce small probabilities none': { fn: (p, y) => F.binaryCrossEntropy(p, y, { reduction: 'none' }) },
   'bce logits weight pos weight mean': {
     fn: (z, y, w, pw) => new nn.BCEWithLogitsLoss({ weight: w.detach(), posWeight: pw.detach() }).forward(z, y),
   },

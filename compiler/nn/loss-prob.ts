@@ -42,8 +42,8 @@ export interface BCELossOptions {
 /**
  * -w (y log x + (1 - y) log(1 - x)) with each log clamped to >= -100 (PyTorch's, so x = 0 or 1 gives a
  * finite loss), and 1.13's backward: input g w (x - y) / max(x (1 - x), 1e-12), target -g w logit(x).
- * log(1 - x) stands for PyTorch's log1p(-x) (kiln has no log1p). That x lies in [0, 1] is a
- * runtime check in PyTorch that a traced program cannot make.
+ * log(1 - x) as 1.13's CPU kernel computes it (not log1p(-x): the golden with x = 1e-4 tells them apart).
+ * That x lies in [0, 1] is a runtime check in PyTorch that a traced program cannot make.
  */
 export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: BCELossOptions = {}): Tensor {
   checkOptions('binary_cross_entropy', opts, ['weight', 'reduction']);
