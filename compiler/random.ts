@@ -203,3 +203,18 @@ export function randperm(n: number, g: Generator = gen): Int32Array {
   }
   return p;
 }
+
+/**
+ * Runs `fn` with a throwaway generator and leaves the seeded one where it was (PyTorch's
+ * torch.random.fork_rng): for building a copy whose initial values are then overwritten, as
+ * PyTorch's deepcopy of a module draws nothing.
+ */
+export function forkRng<T>(fn: () => T): T {
+  const saved = gen;
+  gen = new Generator().manualSeed(0);
+  try {
+    return fn();
+  } finally {
+    gen = saved;
+  }
+}

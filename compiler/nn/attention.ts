@@ -53,6 +53,9 @@ export class MultiheadAttention extends Module {
     this.dropout = opts.dropout ?? 0;
     this.batchFirst = opts.batchFirst ?? false;
     const bias = opts.bias ?? true;
+    // PyTorch builds out_proj (drawing its Linear init) before _reset_parameters draws in_proj_weight's
+    // xavier init: the same order of draws gives PyTorch's values for the same seed
+    const outProj = new Linear(embedDim, embedDim, { bias });
     // xavier_uniform_ on [3E, E]: U(±sqrt(6 / (E + 3E)))
     const bound = Math.fround(Math.sqrt(6 / (4 * embedDim)));
     const n = 3 * embedDim * embedDim;
@@ -66,7 +69,7 @@ export class MultiheadAttention extends Module {
           new Parameter({ shape: [3 * embedDim], data: new Array(3 * embedDim).fill(0) }),
         )
       : null;
-    this.out_proj = this.registerModule('out_proj', new Linear(embedDim, embedDim, { bias })) as Linear;
+    this.out_proj = this.registerModule('out_proj', outProj) as Linear;
     if (this.out_proj.bias) this.out_proj.bias.data = new Float32Array(embedDim); // PyTorch: constant_(0)
   }
 

@@ -2,7 +2,8 @@ export { Module, type StateDict } from './module.js';
 export { Parameter, type TensorData } from './parameter.js';
 export { GELU, Linear, ReLU } from './layers.js';
 export { ModuleDict, ModuleList, Sequential, type NamedModules } from './containers.js';
-export { CrossEntropyLoss, MSELoss, type Reduction } from './loss.js';
+export { CrossEntropyLoss, MSELoss, NLLLoss, type Reduction } from './loss.js';
+export { BCELoss, BCEWithLogitsLoss, KLDivLoss } from './loss-prob.js';
 export { L1Loss, SmoothL1Loss, HuberLoss } from './loss-elementwise.js';
 export {
   ELU,
@@ -32,3 +33,4 @@ export { Embedding } from './embedding.js';
 // convolution and pooling
 export { Conv1d, Conv2d } from './conv.js';
 export { AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d } from './pooling.js';
+export { TransformerEncoder, TransformerEncoderLayer } from './transformer.js';

@@ -31,18 +31,107 @@ export function difference(name: string, input: Tensor, target: Tensor): Tensor 
   return input.sub(target);
 }
 
-export interface CrossEntropyOptions {
+/** a class-weight option as a 1-D float32 tensor (PyTorch's `weight`: one rescaling factor per class) */
+export function classWeight(name: string, w: Tensor | ArrayLike<number> | null | undefined): Tensor | null {
+  const t = w === null || w === undefined || w instanceof Tensor ? (w ?? null) : tensor(Float32Array.from(w));
+  if (t && (t.ndim !== 1 || t.dtype !== 'float32')) {
+    throw new KilnError(`${name}: weight must be a 1-D float32 tensor, got ${t.dtype}${fmtShape(t.shape)}`);
+  }
+  return t;
+}
+
+/** the class dim of a float32 [C], [N, C] or [N, C, d1, ...] input, with the weight checked against C */
+function classDim(name: string, input: Tensor, weight: Tensor | null): number {
+  if (input.dtype !== 'float32' || input.ndim === 0) {
+    throw new KilnError(
+      `${name}: expected a float32 input of shape [N, C], [N, C, d1, ...] or [C], ` +
+        `got ${input.dtype}${fmtShape(input.shape)}`,
+    );
+  }
+  const cdim = input.ndim === 1 ? 0 : 1;
+  const c = input.shape[cdim];
+  if (weight && weight.shape[0] !== c) {
+    throw new KilnError(
+      `${name}: weight tensor should be defined either for all ${c} classes or no classes ` +
+        `but got weight tensor of shape: ${fmtShape(weight.shape)}; input ${fmtShape(input.shape)}`,
+    );
+  }
+  return cdim;
+}
+
+/**
+ * NLL of class-index targets over log-probabilities (torch 1.13's nll_loss / nll_loss2d / nll_loss_nd),
+ * shared by NLLLoss and CrossEntropyLoss: -logp[y] * w[y], 0 where the target is ignoreIndex; a
+ * weighted mean divides by the sum of the weights of the non-ignored targets. Also returns the
+ * validity mask and per-target weights (label smoothing reuses them).
+ */
+export function classNll(
+  name: string,
+  logp: Tensor,
+  target: Tensor,
+  opts: { weight: Tensor | null; ignoreIndex: number; reduction: Reduction; cdim: number },
+): { reduced: Tensor; valid: Tensor; wt: Tensor } {
+  const { weight, ignoreIndex, reduction: r, cdim } = opts;
+  const want = logp.shape.filter((_, i) => i !== cdim);
+  if (target.dtype !== 'int32' || target.shape.join() !== want.join()) {
+    // PyTorch's nll_loss_nd checks the batch size first, with this sentence
+    const batch =
+      logp.ndim > 1 && target.ndim > 0 && target.shape[0] !== logp.shape[0]
+        ? `Expected input batch_size (${logp.shape[0]}) to match target batch_size (${target.shape[0]}). `
+        : '';
+    throw new KilnError(
+      `${name}: ${batch}expected int32 class indices of shape ${fmtShape(want)} ` +
+        `for input ${fmtShape(logp.shape)}, got ${target.dtype}${fmtShape(target.shape)}`,
+    );
+  }
+  checkIndices(target, { kind: 'target', size: logp.shape[cdim], ignore: ignoreIndex });
+  const valid = target.ne(ignoreIndex);
+  const safe = where(valid, target, 0);
+  const picked = logp.gather(cdim, safe.unsqueeze(cdim)).squeeze(cdim);
+  // per-target weight w[y], 0 where ignored
+  const wt = weight ? where(valid, weight.gather(0, safe.flatten()).reshape(want), 0) : valid.float();
+  // zero where ignored through `where`, not the weight: a mean over no targets is 0/0 = NaN, and
+  // its gradient must stay 0 there (PyTorch skips ignored rows) rather than 0 * inf = NaN
+  const nll = where(valid, picked.neg().mul(wt), 0);
+  const reduced = r === 'none' ? nll : r === 'sum' ? nll.sum() : nll.sum().div(wt.sum());
+  return { reduced, valid, wt };
+}
+
+export interface NLLLossOptions {
   reduction?: Reduction;
   /** a manual rescaling weight for each class (1-D, C elements) */
   weight?: Tensor | ArrayLike<number> | null;
   ignoreIndex?: number;
+}
+
+/** PyTorch's nn.NLLLoss: the input holds log-probabilities ([C], [N, C] or [N, C, d1, ...]) */
+export class NLLLoss extends Module {
+  readonly reduction: Reduction;
+  readonly ignoreIndex: number;
+  readonly weight: Tensor | null;
+
+  constructor(opts: NLLLossOptions = {}) {
+    super();
+    checkOptions('NLLLoss', opts, ['reduction', 'weight', 'ignoreIndex']);
+    this.reduction = checkReduction(opts.reduction ?? 'mean');
+    this.ignoreIndex = opts.ignoreIndex ?? -100;
+    this.weight = classWeight('NLLLoss', opts.weight);
+  }
+
+  forward(input: Tensor, target: Tensor): Tensor {
+    const cdim = classDim('NLLLoss', input, this.weight);
+    const opts = { weight: this.weight, ignoreIndex: this.ignoreIndex, reduction: this.reduction, cdim };
+    return classNll('NLLLoss', input, target, opts).reduced;
+  }
+}
+
+export interface CrossEntropyOptions extends NLLLossOptions {
   labelSmoothing?: number;
 }
 
 /**
  * log_softmax over the class dim (1, or 0 for an unbatched [C] input), then either
- * - class-index targets: NLL with weights, ignoreIndex and label smoothing; a weighted mean divides
- *   by the sum of the weights of the non-ignored targets;
+ * - class-index targets: NLLLoss's formula (classNll), plus label smoothing;
  * - probability targets (float, same shape as the input): -sum(target * logp [* weight]).
  */
 export class CrossEntropyLoss extends Module {
@@ -60,33 +149,16 @@ export class CrossEntropyLoss extends Module {
     if (!(this.labelSmoothing >= 0 && this.labelSmoothing <= 1)) {
       throw new KilnError(`label_smoothing must be between 0.0 and 1.0. Got: ${this.labelSmoothing}`);
     }
-    const w = opts.weight ?? null;
-    this.weight = w === null || w instanceof Tensor ? w : tensor(Float32Array.from(w));
-    if (this.weight && (this.weight.ndim !== 1 || this.weight.dtype !== 'float32')) {
-      throw new KilnError(
-        `CrossEntropyLoss: weight must be a 1-D float32 tensor, got ${this.weight.dtype}${fmtShape(this.weight.shape)}`,
-      );
-    }
+    this.weight = classWeight('CrossEntropyLoss', opts.weight);
   }
 
   forward(input: Tensor, target: Tensor): Tensor {
-    if (input.dtype !== 'float32' || input.ndim === 0) {
-      throw new KilnError(
-        `CrossEntropyLoss: expected a float32 input of shape [N, C] or [C], got ${input.dtype}${fmtShape(input.shape)}`,
-      );
-    }
-    const cdim = input.ndim === 1 ? 0 : 1;
+    const cdim = classDim('CrossEntropyLoss', input, this.weight);
     const c = input.shape[cdim];
-    if (this.weight && this.weight.shape[0] !== c) {
-      throw new KilnError(
-        `CrossEntropyLoss: weight tensor should be defined either for all ${c} classes or no classes ` +
-          `but got weight tensor of shape: ${fmtShape(this.weight.shape)}; input ${fmtShape(input.shape)}`,
-      );
-    }
     const logp = input.logSoftmax(cdim);
     const wb = this.weight?.reshape(input.shape.map((_, i) => (i === cdim ? c : 1)));
     if (target.dtype === 'float32') return this.probTarget(input, target, logp, wb, cdim, c);
-    return this.indexTarget(input, target, logp, wb, cdim, c);
+    return this.indexTarget(target, logp, wb, cdim, c);
   }
 
   private probTarget(
@@ -118,33 +190,10 @@ export class CrossEntropyLoss extends Module {
       .div(input.numel() / c);
   }
 
-  private indexTarget(
-    input: Tensor,
-    target: Tensor,
-    logp: Tensor,
-    wb: Tensor | undefined,
-    cdim: number,
-    c: number,
-  ): Tensor {
-    const want = input.shape.filter((_, i) => i !== cdim);
-    if (target.dtype !== 'int32' || target.shape.join() !== want.join()) {
-      throw new KilnError(
-        `CrossEntropyLoss: expected int32 class indices of shape ${fmtShape(want)} ` +
-          `for input ${fmtShape(input.shape)}, ` +
-          `got ${target.dtype}${fmtShape(target.shape)}`,
-      );
-    }
-    checkIndices(target, { kind: 'target', size: c, ignore: this.ignoreIndex });
-    const valid = target.ne(this.ignoreIndex);
-    const safe = where(valid, target, 0);
-    const picked = logp.gather(cdim, safe.unsqueeze(cdim)).squeeze(cdim);
-    // per-target weight w[y], 0 where ignored
-    const wt = this.weight ? where(valid, this.weight.gather(0, safe.flatten()).reshape(want), 0) : valid.float();
-    // zero where ignored through `where`, not the weight: a mean over no targets is 0/0 = NaN, and
-    // its gradient must stay 0 there (PyTorch skips ignored rows) rather than 0 * inf = NaN
-    const nll = where(valid, picked.neg().mul(wt), 0);
+  private indexTarget(target: Tensor, logp: Tensor, wb: Tensor | undefined, cdim: number, c: number): Tensor {
     const r = this.reduction;
-    const nllRed = r === 'none' ? nll : r === 'sum' ? nll.sum() : nll.sum().div(wt.sum());
+    const opts = { weight: this.weight, ignoreIndex: this.ignoreIndex, reduction: r, cdim };
+    const { reduced: nllRed, valid, wt } = classNll('CrossEntropyLoss', logp, target, opts);
     const ls = this.labelSmoothing;
     if (ls === 0) return nllRed;
     // the uniform term: -sum_c logp[c] (* w[c]), zero where ignored
