@@ -1,11 +1,12 @@
 // nn.init against torch.nn.init (fixtures/random/init.py): the same float32 bits after the same seed.
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { manualSeed, nn, randint } from '../compiler/index.js';
+import { manualSeed, nn, rand, randint } from '../compiler/index.js';
 import { trace } from '../compiler/trace.js';
 import { erfinvF32 } from '../compiler/nn/init-trunc.js';
 
 const ref = JSON.parse(readFileSync(new URL('./fixtures/random/init.json', import.meta.url), 'utf8'));
+const orth = JSON.parse(readFileSync(new URL('./fixtures/random/orthogonal.json', import.meta.url), 'utf8'));
 const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
 const fromTorchKw = (kw: Record<string, unknown>) => {
   const o: Record<string, unknown> = { ...kw };
@@ -47,6 +48,17 @@ describe('nn.init equals torch.nn.init bit for bit', () => {
     const q = param([2, 2]);
     expect(() => trace(() => nn.init.normal_(q), [])).toThrow('not supported inside a compiled function');
     expect(() => trace(() => randint(0, 3, [2]), [])).toThrow('not supported inside a compiled function');
+  });
+  it("orthogonal_: torch's draws (the generator after it is torch's), Q within 1e-6 of LAPACK's", () => {
+    for (const c of orth.cases) {
+      manualSeed(c.seed);
+      const p = param(c.shape);
+      nn.init.orthogonal_(p, c.gain);
+      const err = Math.max(...Array.from(p.data, (v, i) => Math.abs(v - c.values[i])));
+      expect(err, `orthogonal_(${c.shape})`).toBeLessThan(1e-6 * Math.max(1, c.gain));
+      expect(Array.from(rand([3]).data)).toEqual(c.next.map(Math.fround));
+    }
+    expect(() => nn.init.orthogonal_(param([4]))).toThrow('Only tensors with 2 or more dimensions are supported');
   });
   it('truncNormal_: within 4 float32 ulp of torch (erfinv_ via libm erff/expf), clamped to [a, b]', () => {
     for (const c of ref.trunc) {

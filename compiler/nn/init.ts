@@ -7,6 +7,7 @@ import { normal as normalValues, uniform as uniformValues } from '../random.js';
 import { currentTrace } from '../trace-context.js';
 import { Parameter } from './parameter.js';
 import { truncNormalValues } from './init-trunc.js';
+import { orthogonalValues } from './init-orthogonal.js';
 
 export type Nonlinearity =
   | 'linear'
@@ -140,5 +141,17 @@ export function truncNormal_(t: Parameter, opts: TruncNormalOptions = {}): Param
   checkOptions('truncNormal_', opts, ['mean', 'std', 'a', 'b']);
   const { mean = 0, std = 1, a = -2, b = 2 } = opts;
   target('truncNormal_', t).data = truncNormalValues(t.numel(), mean, std, a, b);
+  return t;
+}
+
+/**
+ * torch.nn.init.orthogonal_: a (semi-)orthogonal matrix from the QR of a normal draw (torch's draws, bit for bit;
+ * the QR's rounding is not LAPACK's, so values agree within ~1e-6, see init-orthogonal.ts), times `gain`
+ */
+export function orthogonal_(t: Parameter, gain = 1): Parameter {
+  target('orthogonal_', t);
+  if (t.shape.length < 2) throw new KilnError('Only tensors with 2 or more dimensions are supported');
+  if (t.numel() === 0) return t; // torch: "can't initialize an empty tensor", a no-op
+  t.data = orthogonalValues(t.shape, gain);
   return t;
 }
