@@ -73,7 +73,6 @@ export class MultiheadAttention extends Module {
     if (this.out_proj.bias) this.out_proj.bias.data = new Float32Array(embedDim); // PyTorch: constant_(0)
   }
 
-  // @ts-expect-error Module.forward is typed (...Tensor[]) => Tensor (module.ts, another helper's file);
   // PyTorch's MultiheadAttention takes keyword options and returns the tuple (output, weights | None)
   forward(query: Tensor, key: Tensor, value: Tensor, opts: MultiheadAttentionCall = {}): [Tensor, Tensor | null] {
     checkOptions('MultiheadAttention.forward', opts, [

@@ -67,9 +67,13 @@ export abstract class Module {
     }
   }
 
-  abstract forward(...args: Tensor[]): Tensor;
+  /**
+   * As PyTorch's, any arguments and any result: a subclass declares its own (a Tensor for most layers, options
+   * objects and tuples for attention), and a caller holding the concrete class gets those types
+   */
+  abstract forward(...args: any[]): any;
   /** `module.call(x)` is `module.forward(x)`, as `module(x)` is in PyTorch */
-  call(...args: Tensor[]): Tensor {
+  call(...args: any[]): any {
     return this.forward(...args);
   }
 

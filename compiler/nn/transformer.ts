@@ -75,8 +75,7 @@ export class TransformerEncoderLayer extends Module {
     this.dropout2 = new Dropout(p);
   }
 
-  // @ts-expect-error Module.forward is typed (...Tensor[]) => Tensor (module.ts); PyTorch's forward takes
-  // keyword options (MultiheadAttention's does the same)
+  // PyTorch's forward takes keyword options (MultiheadAttention's does the same)
   forward(src: Tensor, opts: TransformerEncoderLayerCall = {}): Tensor {
     checkOptions('TransformerEncoderLayer.forward', opts, ['srcMask', 'srcKeyPaddingMask', 'isCausal']);
     if (src.ndim !== 3 || src.shape[2] !== this.dModel) {
@@ -143,15 +142,14 @@ export class TransformerEncoder extends Module {
     }
     // PyTorch deep-copies the layer numLayers times: every copy starts from the same values
     const copies = Array.from({ length: numLayers }, () => encoderLayer.clone());
-    this.layers = new ModuleList(copies as unknown as Module[]); // a Module whose forward takes options
+    this.layers = new ModuleList(copies);
     this.norm = opts.norm ?? null;
   }
 
-  // @ts-expect-error keyword options, as TransformerEncoderLayer.forward
   forward(src: Tensor, opts: TransformerEncoderCall = {}): Tensor {
     checkOptions('TransformerEncoder.forward', opts, ['mask', 'srcKeyPaddingMask', 'isCausal']);
     let out = src;
-    for (const layer of this.layers.children() as unknown as TransformerEncoderLayer[]) {
+    for (const layer of this.layers.children() as TransformerEncoderLayer[]) {
       out = layer.forward(out, {
         srcMask: opts.mask,
         srcKeyPaddingMask: opts.srcKeyPaddingMask,
