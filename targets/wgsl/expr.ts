@@ -40,7 +40,10 @@ fn kiln_nan() -> f32 { return bitcast<f32>(kiln_nan_bits); }`,
   // C powf semantics: negative bases with integer exponents, 0^y; WGSL pow covers x > 0 only.
   kiln_pow: `fn kiln_pow(x: f32, y: f32) -> f32 {
   if (y == 0.0f) { return 1.0f; }
-  if (x == 0.0f) { return select(kiln_inf(), 0.0f, y > 0.0f); }
+  // NaN and zero of x on the bits: llvmpipe assumes finite floats and let a NaN x through the zero test
+  let ux = bitcast<u32>(x) & 0x7fffffffu;
+  if (ux > 0x7f800000u) { return kiln_nan(); }
+  if (ux == 0u) { return select(kiln_inf(), 0.0f, y > 0.0f); }
   let r = pow(abs(x), y);
   if (x < 0.0f) {
     if (fract(y) != 0.0f) { return kiln_nan(); }
