@@ -95,6 +95,10 @@ export function exprChildren(e: Expr): Expr[] {
   }
 }
 
+/** whether `e` reads a variable (a loop or grid variable, a let, an accumulator) whose name passes `named` */
+export const readsVar = (e: Expr, named: (name: string) => boolean): boolean =>
+  (e.e === 'var' && named(e.name)) || exprChildren(e).some((x) => readsVar(x, named));
+
 /**
  * `e` with each direct sub-expression replaced by f(child). A load's ix follows its index through
  * `ix` (f's substitution, as index algebra; undefined: the index is no longer plain index math);

@@ -6,7 +6,7 @@
 // The nest's loop variables are recovered from the flat term index, so the terms keep their order;
 // max and integer accumulators in the same loop are exact in any grouping and accumulate directly.
 import type { Expr, Ix, Kernel, Stmt } from '../ir/kernel.js';
-import { exprChildren, mapExpr } from '../ir/kernel.js';
+import { mapExpr, readsVar } from '../ir/kernel.js';
 import { CASCADE_BLOCK } from '../ir/accumulate.js';
 import { add, idiv, mod, mul, ixConst, ixVar, substIx } from './index-algebra.js';
 
@@ -114,8 +114,8 @@ function cascadedAccs(leaf: Stmt[], accs: ReadonlyMap<string, Acc>): string[] | 
   const sums = [...new Set(leaf.flatMap((s) => (s.s === 'accum' ? [s.name] : [])))].filter(
     (n) => accs.get(n)?.scheme === 'cascade',
   );
-  const reads = (e: Expr): boolean => (e.e === 'var' && sums.includes(e.name)) || exprChildren(e).some(reads);
-  if (!sums.length || leaf.some((s) => (s.s === 'let' || s.s === 'accum') && reads(s.value))) return null;
+  const isSum = (name: string) => sums.includes(name);
+  if (!sums.length || leaf.some((s) => (s.s === 'let' || s.s === 'accum') && readsVar(s.value, isSum))) return null;
   return sums;
 }
 

@@ -37,7 +37,7 @@
 //   f. clusters joined in one kernel must not depend on each other through other stages.
 import type { Node } from '../ir/graph.js';
 import type { Expr } from '../ir/kernel.js';
-import { exprChildren } from '../ir/kernel.js';
+import { exprChildren, readsVar } from '../ir/kernel.js';
 import { Walk, type Guard, type Scope, type Sink } from './emit.js';
 import { flatten, type Ix } from './index-algebra.js';
 import { flatOffset } from './lower.js';
@@ -201,8 +201,7 @@ const hasRandom = (e: Expr): boolean => e.e === 'random' || exprChildren(e).some
  * a value computed from the grid variable itself (an iota: tril's mask, a one-hot compare): its value depends on
  * the element's position within its own tensor, which a concatenated grid shifts, and only accesses are re-offset
  */
-const readsGrid = (e: Expr): boolean =>
-  (e.e === 'var' && /^g\d+$/.test(e.name)) || (e.e !== 'load' && exprChildren(e).some(readsGrid));
+const readsGrid = (e: Expr): boolean => readsVar(e, (name) => /^g\d+$/.test(name));
 
 /** the statements of a flat cluster as structure.ts's keys, and whether it is flat */
 class KeySink implements Sink<Scope> {

@@ -13,7 +13,7 @@
 //           load feeds several accumulators.
 // The choice reads strides off the index algebra: which loop variable walks memory contiguously.
 import type { CpuStrategy, Expr, Kernel, Stmt } from '../ir/kernel.js';
-import { exprChildren } from '../ir/kernel.js';
+import { exprChildren, readsVar } from '../ir/kernel.js';
 import { strideOf, type Ix } from './index-algebra.js';
 
 export const TILE_LANES = 16;
@@ -159,11 +159,9 @@ function vectorReduce(body: readonly Stmt[], loop: Loop): boolean {
   }
   const accs = new Set(body.flatMap((s) => (s.s === 'acc' && s.type === 'f32' && s.fn === 'add' ? [s.name] : [])));
   const lets = new Set<string>();
-  const uses = (e: Expr, names: Set<string>): boolean =>
-    (e.e === 'var' && names.has(e.name)) || exprChildren(e).some((x) => uses(x, names));
   const vec = (e: Expr): boolean => {
     if (e.type !== 'f32') return false;
-    if (e.e === 'load') return !uses(e.index, lets) && !uses(e.index, accs);
+    if (e.e === 'load') return !readsVar(e.index, (n) => lets.has(n) || accs.has(n));
     if (e.e === 'var') return lets.has(e.name);
     return e.e === 'binary' && (e.fn === 'add' || e.fn === 'sub' || e.fn === 'mul') && vec(e.a) && vec(e.b);
   };
