@@ -9,7 +9,7 @@ import { getBackend, type Backend, type PreparedProgram, type ProgramStats } fro
 import type { SyncPreparedProgram } from './device-backend.js';
 import { LiveHostCell, stateQueue, type HostCell, type TensorCell } from './state.js';
 import { trueLength } from '../runtime/typed-array.js';
-import { checkRunInputs, fitsPlan, inputPlan, shapesForLengths, type InputPlan } from './input-shapes.js';
+import { checkRunInputs, fitsInputs, inputKinds, sameLengths, shapesForLengths } from './input-shapes.js';
 import { KilnError } from './errors.js';
 import { checkOptions } from './options.js';
 import { makeNode, numel } from './ir/graph.js';
@@ -29,6 +29,8 @@ class Variant implements StepProgram<Float64Array, any> {
   readonly indexBounds: TracedProgram['indexBounds'];
   /** the prepared program's synchronous step, when its target has one (native) */
   readonly runSync?: (inputs: HostArray[], scalars: Float32Array) => HostArray[] | undefined;
+  /** the element count of each input a run passes (its inputShapes') */
+  readonly lengths: Int32Array;
   /** whether every guard (a cell's definedness the trace assumed) holds now (generated code where allowed) */
   readonly holds: () => boolean;
   // the per-step work as flat arrays, built once
@@ -47,11 +49,11 @@ class Variant implements StepProgram<Float64Array, any> {
   constructor(
     readonly traced: TracedProgram,
     readonly prepared: PreparedProgram,
-    /** the input shapes it was traced for, and what a run must pass for them */
+    /** the input shapes it was traced for */
     readonly inputShapes: number[][],
-    readonly plan: InputPlan,
   ) {
     const { host } = traced.graph;
+    this.lengths = Int32Array.from(inputShapes, numel);
     const sp = prepared as SyncPreparedProgram;
     this.host = new HostStep(host);
     this.indexBounds = traced.indexBounds;
@@ -145,6 +147,7 @@ export class CompiledFunction {
     private readonly fn: (...args: Tensor[]) => unknown,
     readonly options: Required<CompileOptions>,
   ) {
+    this.kinds = inputKinds(options.inputs);
     this.driver = new StepDriver({
       queue: stateQueue,
       check: (inputs) => this.checkInputs(inputs),
@@ -160,18 +163,16 @@ export class CompiledFunction {
     return this.find(lengths) ?? this.prepareVariant(lengths);
   }
 
-  /** the variant for these inputs' lengths whose guards hold now, if any (synchronous: the per-step path) */
+  /** the variant for these (checked) inputs' lengths whose guards hold now, if any (synchronous: the per-step path) */
   private current(inputs: readonly HostArray[]): Variant | undefined {
     const last = this.last;
-    if (last && fitsPlan(last.plan, inputs) && last.holds()) return last;
+    if (last && sameLengths(last.lengths, inputs) && last.holds()) return last;
     return this.find(inputs.map((x) => trueLength(x)));
   }
 
   private find(lengths: readonly number[]): Variant | undefined {
-    const vs = this.variants;
-    for (let i = 0; i < vs.length; i++) {
-      const v = vs[i];
-      if (v.plan.lengths.every((n, j) => n === lengths[j]) && v.holds()) return (this.last = v);
+    for (const v of this.variants) {
+      if (v.lengths.every((n, j) => n === lengths[j]) && v.holds()) return (this.last = v);
     }
     return undefined;
   }
@@ -181,7 +182,7 @@ export class CompiledFunction {
     const shapes = shapesForLengths(this.options.inputs, lengths);
     const specs = this.options.inputs.map((s, i) => ({ ...s, shape: shapes[i] }));
     const traced = trace(this.fn, specs);
-    const v = new Variant(traced, await this.backend.prepare(traced), shapes, inputPlan(specs, shapes));
+    const v = new Variant(traced, await this.backend.prepare(traced), shapes);
     this.variants.push(v);
     return (this.last = v);
   }
@@ -199,9 +200,11 @@ export class CompiledFunction {
 
   /** the variant that ran last: its inputs are checked first */
   private last?: Variant;
+  /** per input, the typed array a run passes it in */
+  private readonly kinds: string[];
 
   private checkInputs(inputs: readonly (HostArray | Tensor)[]): HostArray[] {
-    if (this.last && fitsPlan(this.last.plan, inputs)) return inputs as HostArray[];
+    if (this.last && fitsInputs(this.kinds, this.last.lengths, inputs)) return inputs as HostArray[];
     return checkRunInputs(this.options.inputs, inputs);
   }
 

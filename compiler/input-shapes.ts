@@ -2,50 +2,46 @@
 // leading (batch) dimension, as jax.jit traces again for a new shape. A typed array carries only its
 // length, so its shape is the declared trailing dimensions under length / their product leading
 // ones; a Tensor input must agree with that. One variant is traced per distinct set of lengths.
-import { inputFault, typedArrayKind, trueLength } from '../runtime/typed-array.js';
+import { arrayKind, inputFault, typedArrayKind, trueLength } from '../runtime/typed-array.js';
 import type { HostArray } from '../runtime/device.js';
-import { KilnError } from './errors.js';
+import { KilnError, fmtShape } from './errors.js';
 import { numel } from './ir/graph.js';
 import { Tensor } from './tensor.js';
 import { inputDType, type InputSpec } from './trace.js';
 
-/** what a run's inputs must be for one variant: the typed array kind and the element count of each */
-export interface InputPlan {
-  kinds: string[];
-  lengths: Int32Array;
-}
+/** per declared input, the typed array a run passes it in (the same for every variant) */
+export const inputKinds = (specs: InputSpec[]): string[] => specs.map((s) => arrayKind(inputDType(s.dtype)));
 
-export function inputPlan(specs: InputSpec[], shapes: number[][]): InputPlan {
-  return {
-    kinds: specs.map((s) => (inputDType(s.dtype) === 'float32' ? 'Float32Array' : 'Int32Array')),
-    lengths: Int32Array.from(shapes, numel),
-  };
-}
-
-/** whether `inputs` are exactly what `plan` takes (the internal slots, not a redefinable `length`) */
-export function fitsPlan(plan: InputPlan, inputs: readonly unknown[]): boolean {
-  if (inputs.length !== plan.lengths.length) return false;
+/** whether `inputs` are arrays of these kinds and lengths (their internal slots, not a redefinable `length`) */
+export function fitsInputs(kinds: readonly string[], lengths: Int32Array, inputs: readonly unknown[]): boolean {
+  if (inputs.length !== lengths.length) return false;
   for (let i = 0; i < inputs.length; i++) {
     const x = inputs[i];
-    if (typedArrayKind(x) !== plan.kinds[i] || trueLength(x as HostArray) !== plan.lengths[i]) return false;
+    if (typedArrayKind(x) !== kinds[i] || trueLength(x as HostArray) !== lengths[i]) return false;
   }
   return true;
 }
 
+/** whether checked inputs (arrays of the declared kinds) have these lengths */
+export function sameLengths(lengths: Int32Array, inputs: readonly HostArray[]): boolean {
+  for (let i = 0; i < inputs.length; i++) if (trueLength(inputs[i]) !== lengths[i]) return false;
+  return true;
+}
+
+/** the element count of one leading index (the trailing dims' product); undefined for a 0-d input */
+const rowSize = (spec: InputSpec) => (spec.shape.length ? numel(spec.shape.slice(1)) : undefined);
+
 /** the shape of a declared input that holds `n` elements, or undefined if none does */
 export function shapeForLength(spec: InputSpec, n: number): number[] | undefined {
   if (n === numel(spec.shape)) return [...spec.shape];
-  if (!spec.shape.length) return undefined;
-  const rest = numel(spec.shape.slice(1));
-  if (rest === 0 || n % rest !== 0) return undefined;
-  return [n / rest, ...spec.shape.slice(1)];
+  const row = rowSize(spec);
+  if (!row || n % row !== 0) return undefined;
+  return [n / row, ...spec.shape.slice(1)];
 }
 
 /** the shapes of a variant taking inputs of these lengths (each checked by checkRunInputs) */
 export const shapesForLengths = (specs: InputSpec[], lengths: ArrayLike<number>): number[][] =>
   specs.map((s, i) => shapeForLength(s, lengths[i])!);
-
-const fmt = (shape: number[]) => `[${shape.join(', ')}]`;
 
 /** the inputs as typed arrays of the declared kinds and of sizes some variant takes; throws, naming the input */
 export function checkRunInputs(specs: InputSpec[], inputs: readonly (HostArray | Tensor)[]): HostArray[] {
@@ -62,22 +58,21 @@ export function checkRunInputs(specs: InputSpec[], inputs: readonly (HostArray |
     if (x instanceof Tensor) {
       const want = shapeForLength(spec, numel(x.shape));
       if (!want || want.join() !== x.shape.join()) {
-        const batch = spec.shape.length ? `[*, ${spec.shape.slice(1).join(', ')}]`.replace(', ]', ']') : '[]';
-        throw new KilnError(`run: input ${i} has shape ${fmt(x.shape)}, expected ${fmt(spec.shape)} or ${batch}`);
+        const rows = spec.shape.length ? ` or [${['*', ...spec.shape.slice(1)].join(', ')}]` : '';
+        throw new KilnError(`run: input ${i} has shape ${fmtShape(x.shape)}, expected ${fmtShape(spec.shape)}${rows}`);
       }
       arr = x.dtype === 'float32' ? x.data : Int32Array.from(x.data);
     }
     const n = numel(spec.shape);
     const fault = inputFault(arr, dtype, n);
     if (fault && 'got' in fault) {
-      const want = dtype === 'float32' ? 'Float32Array' : 'Int32Array';
       const at = `dtype ${spec.dtype} with shape [${spec.shape}]`;
-      throw new KilnError(`run: input ${i} must be a ${want} for ${at}, got ${fault.got}`);
+      throw new KilnError(`run: input ${i} must be a ${arrayKind(dtype)} for ${at}, got ${fault.got}`);
     }
     if (fault && (fault.detached || !shapeForLength(spec, fault.length))) {
       const why = fault.detached ? ' (its ArrayBuffer is detached)' : '';
-      const rest = spec.shape.length ? numel(spec.shape.slice(1)) : 0;
-      const other = rest > 0 ? ` (or a multiple of ${rest}: another size of its leading dimension)` : '';
+      const row = rowSize(spec);
+      const other = row ? ` (or a multiple of ${row}: another size of its leading dimension)` : '';
       throw new KilnError(
         `run: input ${i} has ${fault.length} elements, expected ${n} for shape [${spec.shape}]${other}${why}`,
       );

@@ -1,6 +1,6 @@
 // The contract between kiln's front end (or a generated bundle) and a backend runtime.
 import { numel, type Manifest, type StorageDType } from './manifest.js';
-import { gotLength, inputFault, type HostArray } from './typed-array.js';
+import { arrayKind, gotLength, inputFault, type HostArray } from './typed-array.js';
 
 export type { HostArray } from './typed-array.js';
 
@@ -52,7 +52,7 @@ export function checkInputs(manifest: Manifest, inputs: readonly ArrayBufferView
     throw new Error(`expected ${manifest.inputs.length} inputs, got ${inputs.length}`);
   }
   manifest.inputs.forEach((p, i) => {
-    const want = p.dtype === 'float32' ? 'Float32Array' : 'Int32Array';
+    const want = arrayKind(p.dtype);
     const n = numel(p.shape);
     const fault = inputFault(inputs[i], p.dtype === 'float32' ? 'float32' : 'int32', n);
     if (fault && 'got' in fault) {

@@ -18,6 +18,11 @@ const sharedByteLength =
     ? Object.getOwnPropertyDescriptor(SharedArrayBuffer.prototype, 'byteLength')!.get!
     : undefined;
 
+/** the typed array an input of `dtype` is passed as: float32 in a Float32Array, every other dtype (int32, and
+ * int64 and bool, stored as int32) in an Int32Array */
+export const arrayKind = (dtype: string): 'Float32Array' | 'Int32Array' =>
+  dtype === 'float32' ? 'Float32Array' : 'Int32Array';
+
 /** the typed array's type from its internal slot ('Float32Array', ...), or undefined for anything else */
 export function typedArrayKind(x: unknown): string | undefined {
   return tagGetter.call(x) as string | undefined;
@@ -60,7 +65,7 @@ export type InputFault = { got: string } | { length: number; detached: boolean }
  * elements in its internal slots, whatever its `length` property says.
  */
 export function inputFault(x: unknown, dtype: 'float32' | 'int32', n: number): InputFault | undefined {
-  if (typedArrayKind(x) !== (dtype === 'float32' ? 'Float32Array' : 'Int32Array')) return { got: describe(x) };
+  if (typedArrayKind(x) !== arrayKind(dtype)) return { got: describe(x) };
   const len = trueLength(x as ArrayBufferView);
   if (len === n) return undefined;
   return { length: len, detached: len === 0 && isDetached(x as ArrayBufferView) };

@@ -4,8 +4,8 @@
 import { Project, type OptionalKind, type PropertySignatureStructure } from 'ts-morph';
 import type { BundleFunction, BundleManifest, HyperParam } from '../../runtime/bundle/format.js';
 import { guardText } from '../../runtime/hyper-ref.js';
+import { arrayKind } from '../../runtime/typed-array.js';
 
-const arrayOf = (d: string) => (d === 'float32' ? 'Float32Array' : 'Int32Array');
 const tuple = (s: number[]) => `[${s.join(', ')}]`;
 const desc = (d: string, s: number[]) => {
   const n = s.reduce((a, b) => a * b, 1);
@@ -57,7 +57,7 @@ export function generateDts(m: BundleManifest, modelKeys: string[]): string {
     });
     iface.addMethod({
       name: 'run',
-      parameters: f.inputs.map((i) => ({ name: i.name, type: `Shaped<${arrayOf(i.dtype)}, ${tuple(i.shape)}>` })),
+      parameters: f.inputs.map((i) => ({ name: i.name, type: `Shaped<${arrayKind(i.dtype)}, ${tuple(i.shape)}>` })),
       returnType: resultType(f),
       docs: [
         {

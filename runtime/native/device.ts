@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import koffi, { type LibraryHandle } from 'koffi';
 import { checkInputs, type Artifact, type Device, type Executable, type HostArray } from '../device.js';
 import { numel, type Manifest, type Placement, type StorageDType } from '../manifest.js';
-import { trueLength, typedArrayKind } from '../typed-array.js';
+import { arrayKind, trueLength, typedArrayKind } from '../typed-array.js';
 import { NATIVE_ENTRY, NATIVE_SIZES } from './entry.js';
 
 /** Artifact.code of target 'llvm' */
@@ -187,7 +187,7 @@ class NativeExecutable implements Executable {
     this.stateBufs = m.buffers.flatMap((d, b) => (d.kind === 'state' ? [b] : []));
     this.scalarBufs = m.buffers.flatMap((d, b) => (d.kind === 'scalars' ? [b] : []));
     this.bufs = m.buffers.map((d, b) => this.own[b] ?? alloc(d.dtype, 0));
-    this.inKind = m.inputs.map((p) => (p.dtype === 'float32' ? 'Float32Array' : 'Int32Array'));
+    this.inKind = m.inputs.map((p) => arrayKind(p.dtype));
     this.inCount = m.inputs.map(count);
     this.inDirect = m.inputs.map((p, i) => this.direct[p.buf] === i);
     this.outCount = m.outputs.map(count);
