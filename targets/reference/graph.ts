@@ -95,18 +95,13 @@ export function evalNode(n: Node, src: Values[], env: (n: Node) => Values): Valu
         xs = n.src[0].shape,
         axes: number[] = n.arg.axes;
       const acc = new Float64Array(out.length).fill(n.op === 'sum' ? 0 : -Infinity);
+      // the catalog's max (NaN wins, the first operand on a tie of -0 and +0), as every kernel's
+      const max = scalarFn('max', n.dtype !== 'float32');
       const ost = stridesOf(n.shape);
       forEachIndex(xs, (f, idx) => {
         let o = 0;
         for (let d = 0; d < idx.length; d++) if (!axes.includes(d)) o += idx[d] * ost[d];
-        acc[o] =
-          n.op === 'sum'
-            ? acc[o] + x[f]
-            : Number.isNaN(x[f]) || Number.isNaN(acc[o])
-              ? NaN
-              : acc[o] < x[f]
-                ? x[f]
-                : acc[o];
+        acc[o] = n.op === 'sum' ? acc[o] + x[f] : max(acc[o], x[f]);
       });
       out.set(acc);
       return out;
