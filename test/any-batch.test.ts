@@ -3,7 +3,8 @@
 // trains, and an evaluation step takes any batch. Each variant is the program a compile() for that
 // shape would make: the weights after mixed batch sizes equal those of one compile per size.
 import { describe, expect, it } from 'vitest';
-import { availableTargets, compile, data, manualSeed, nn, optim, tensor, type Tensor } from 'kiln';
+import { availableTargets, compile, data, manualSeed, nn, optim, tensor } from 'kiln';
+import { trainingStep } from './helpers/seed.js';
 
 const targets = ['reference', ...(availableTargets().includes('native') ? ['native'] : [])];
 
@@ -11,15 +12,7 @@ function setup() {
   manualSeed(3);
   const model = new nn.Sequential(new nn.Linear(4, 6), new nn.ReLU(), new nn.Linear(6, 3));
   const opt = new optim.Adam(model.parameters(), { lr: 0.01 });
-  const lossFn = new nn.CrossEntropyLoss();
-  const step = (x: Tensor, y: Tensor) => {
-    opt.zeroGrad();
-    const loss = lossFn.forward(model.forward(x), y);
-    loss.backward();
-    opt.step();
-    return loss;
-  };
-  return { model, step };
+  return { model, step: trainingStep(model, new nn.CrossEntropyLoss(), opt) };
 }
 const spec = (b: number) => [
   { shape: [b, 4], dtype: 'float32' as const },
