@@ -1,7 +1,8 @@
-// Index inputs: a traced input whose values are class indices (CrossEntropyLoss's target) or
-// gather/one_hot/index_select indices. The trace records, per such input, the range its values must lie in;
-// every run checks them on the host before anything launches, so an out-of-range index fails with
-// PyTorch's message instead of silently reading the wrong class. Plain JSON: bundles carry it too.
+// Index inputs: a traced input whose values are class indices (CrossEntropyLoss's and NLLLoss's
+// target) or gather/one_hot/index_select/embedding indices. The trace records, per such input, the
+// range its values must lie in; every run checks them on the host before anything launches, so an
+// out-of-range index fails with PyTorch's message instead of silently reading the wrong class.
+// Plain JSON: bundles carry it too.
 
 export interface IndexBound {
   /** which traced input holds the indices */
@@ -12,8 +13,8 @@ export interface IndexBound {
   size: number;
   /** a value that marks "no index" and is always allowed (CrossEntropyLoss's ignoreIndex) */
   ignore?: number;
-  /** whose rule (and message) applies; `dim` is gather's dimension */
-  kind: 'target' | 'gather' | 'one_hot' | 'index_select' | 'embedding';
+  /** whose rule (and message) applies; `dim` is gather's dimension; embedding is index_select, as in PyTorch */
+  kind: 'target' | 'gather' | 'one_hot' | 'index_select';
   dim?: number;
   /** the user's source line that used the indices ("file.ts:12:5") */
   site?: string;
@@ -46,8 +47,8 @@ export function findIndexViolation(
 
 /** PyTorch's message for an index `value` outside `rule`, after the op's name */
 export function outOfBoundsMessage(rule: Pick<IndexBound, 'kind' | 'size' | 'dim'>, value: number): string {
-  if (rule.kind === 'embedding') return 'index out of range in self';
-  if (rule.kind === 'target') return `CrossEntropyLoss: Target ${value} is out of bounds.`;
+  // nll_loss's, which NLLLoss and CrossEntropyLoss share
+  if (rule.kind === 'target') return `Target ${value} is out of bounds.`;
   if (rule.kind === 'gather') {
     return `gather(): index ${value} is out of bounds for dimension ${rule.dim} with size ${rule.size}`;
   }

@@ -2,27 +2,15 @@
 // (aten/src/ATen/native/Loss.cpp, BinaryCrossEntropy.cpp) and, where 1.13 has its own backward
 // formula rather than autograd of the forward, that formula (FunctionsManual.cpp).
 import { KilnError, fmtShape } from '../errors.js';
-import { Tensor, tensor, where, withVjp } from '../tensor.js';
+import { type Tensor, where, withVjp } from '../tensor.js';
 import { Module } from './module.js';
 import { checkOptions } from '../options.js';
-import { checkReduction, reduce, type Reduction } from './loss.js';
-
-type WeightLike = Tensor | ArrayLike<number> | null | undefined;
-const asTensor = (w: WeightLike) => (w == null ? null : w instanceof Tensor ? w : tensor(Float32Array.from(w)));
-
-function checkFloat(name: string, input: Tensor, target: Tensor): void {
-  if (input.dtype !== 'float32' || target.dtype !== 'float32') {
-    throw new KilnError(
-      `${name}: expected float32 input and target, got ${input.dtype}${fmtShape(input.shape)} ` +
-        `and ${target.dtype}${fmtShape(target.shape)}`,
-    );
-  }
-}
+import { checkFloat, checkReduction, reduce, weightTensor, type Reduction, type WeightLike } from './loss.js';
 
 /** a weight option, detached (PyTorch's are not differentiable), that must broadcast to the input's shape */
 function weightFor(name: string, what: string, w: WeightLike, shape: number[]): Tensor | null {
-  if (w === null || w === undefined) return null;
-  const t = asTensor(w)!.detach();
+  const t = weightTensor(w)?.detach();
+  if (!t) return null;
   const fits = t.ndim <= shape.length && t.shape.every((n, i) => n === 1 || n === shape[shape.length - t.ndim + i]);
   if (t.dtype !== 'float32' || !fits) {
     throw new KilnError(
@@ -169,7 +157,7 @@ export class BCELoss extends Module {
     super();
     checkOptions('BCELoss', opts, ['weight', 'reduction']);
     this.reduction = checkReduction(opts.reduction ?? 'mean');
-    this.weight = asTensor(opts.weight);
+    this.weight = weightTensor(opts.weight);
   }
   forward(input: Tensor, target: Tensor): Tensor {
     return binaryCrossEntropy(input, target, { weight: this.weight, reduction: this.reduction });
@@ -184,8 +172,8 @@ export class BCEWithLogitsLoss extends Module {
     super();
     checkOptions('BCEWithLogitsLoss', opts, ['weight', 'posWeight', 'reduction']);
     this.reduction = checkReduction(opts.reduction ?? 'mean');
-    this.weight = asTensor(opts.weight);
-    this.posWeight = asTensor(opts.posWeight);
+    this.weight = weightTensor(opts.weight);
+    this.posWeight = weightTensor(opts.posWeight);
   }
   forward(input: Tensor, target: Tensor): Tensor {
     const opts = { weight: this.weight, posWeight: this.posWeight, reduction: this.reduction };

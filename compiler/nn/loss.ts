@@ -13,14 +13,19 @@ export function checkReduction(r: string): Reduction {
 /** a loss's elementwise values reduced as `reduction` says */
 export const reduce = (x: Tensor, r: Reduction) => (r === 'none' ? x : r === 'sum' ? x.sum() : x.mean());
 
-/** input - target after the checks every elementwise loss shares (float32 both; PyTorch's broadcast warning) */
-export function difference(name: string, input: Tensor, target: Tensor): Tensor {
+/** the check every loss of a float input and a float target makes */
+export function checkFloat(name: string, input: Tensor, target: Tensor): void {
   if (input.dtype !== 'float32' || target.dtype !== 'float32') {
     throw new KilnError(
       `${name}: expected float32 input and target, got ${input.dtype}${fmtShape(input.shape)} ` +
         `and ${target.dtype}${fmtShape(target.shape)}`,
     );
   }
+}
+
+/** input - target after the checks every elementwise loss shares (float32 both; PyTorch's broadcast warning) */
+export function difference(name: string, input: Tensor, target: Tensor): Tensor {
+  checkFloat(name, input, target);
   if (input.shape.join() !== target.shape.join()) {
     console.warn(
       `${name}: Using a target size (${fmtShape(target.shape)}) that is different to the input size ` +
@@ -31,9 +36,15 @@ export function difference(name: string, input: Tensor, target: Tensor): Tensor 
   return input.sub(target);
 }
 
+/** a loss's weight option as given: a tensor, numbers, or none */
+export type WeightLike = Tensor | ArrayLike<number> | null | undefined;
+/** a weight option as a tensor (numbers as float32), null when none is given */
+export const weightTensor = (w: WeightLike): Tensor | null =>
+  w == null ? null : w instanceof Tensor ? w : tensor(Float32Array.from(w));
+
 /** a class-weight option as a 1-D float32 tensor (PyTorch's `weight`: one rescaling factor per class) */
-export function classWeight(name: string, w: Tensor | ArrayLike<number> | null | undefined): Tensor | null {
-  const t = w === null || w === undefined || w instanceof Tensor ? (w ?? null) : tensor(Float32Array.from(w));
+export function classWeight(name: string, w: WeightLike): Tensor | null {
+  const t = weightTensor(w);
   if (t && (t.ndim !== 1 || t.dtype !== 'float32')) {
     throw new KilnError(`${name}: weight must be a 1-D float32 tensor, got ${t.dtype}${fmtShape(t.shape)}`);
   }
@@ -100,7 +111,7 @@ export function classNll(
 export interface NLLLossOptions {
   reduction?: Reduction;
   /** a manual rescaling weight for each class (1-D, C elements) */
-  weight?: Tensor | ArrayLike<number> | null;
+  weight?: WeightLike;
   ignoreIndex?: number;
 }
 

@@ -32,7 +32,7 @@ export function embedding(input: Tensor, weight: Tensor, opts: EmbeddingOptions 
   if (weight.ndim !== 2) throw new KilnError("'weight' must be 2-D");
   const [num] = weight.shape;
   const pad = normPaddingIdx(opts.paddingIdx, num);
-  checkIndices(input, { kind: 'embedding', size: num });
+  checkIndices(input, { kind: 'index_select', size: num }); // PyTorch's embedding is an index_select
   const k = arange(num).reshape([...input.shape.map(() => 1), num]);
   const idx = input.unsqueeze(-1);
   if (pad === undefined) return k.eq(idx).float().matmul(weight);
