@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { compile, nn, optim, type Tensor } from '../compiler/index.js';
 import { f32, goldenTargets, relErr, toStateDict, type GoldenTensor } from './helpers/golden.js';
+import { trainingStep } from './helpers/seed.js';
 
 const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/lr-scheduler');
 const golden = JSON.parse(readFileSync(path.join(dir, 'train.json'), 'utf8'));
@@ -46,16 +47,10 @@ for (const target of goldenTargets()) {
           optimizer = new optim.Adam(model.parameters(), { lr: 0.01 });
           scheduler = new optim.lrScheduler.OneCycleLR(optimizer, 0.05, { totalSteps: 10, pctStart: 0.3 });
         }
-        const step = await compile(
-          (x: Tensor, y: Tensor) => {
-            const loss = criterion.forward(model.forward(x), y);
-            optimizer.zeroGrad();
-            loss.backward();
-            optimizer.step();
-            return loss;
-          },
-          { inputs: [spec(g.inputs[0]), spec(g.targets[0])], target },
-        );
+        const step = await compile(trainingStep(model, criterion, optimizer), {
+          inputs: [spec(g.inputs[0]), spec(g.targets[0])],
+          target,
+        });
         let worst = 0,
           tracesAfterFirst = 0;
         const betas: number[] = [];

@@ -13,6 +13,7 @@ import { buildBundle } from '../compiler/build/bundle.js';
 import { traceDefinition } from '../compiler/build/program.js';
 import { Progress } from '../compiler/cli/report.js';
 import { toStateDict } from './helpers/golden.js';
+import { trainingStep } from './helpers/seed.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** test/fixtures/containers/frozen.py: layer 0 frozen, 4 Adam steps (lr 0.05, betas 0.8/0.95) in torch 1.13 */
@@ -34,22 +35,13 @@ function trainer(target: string, freeze: boolean) {
   if (freeze) model.at(0).requiresGrad_(false);
   const optimizer = new optim.Adam(model.parameters(), { lr: 0.05, betas: [0.8, 0.95] });
   const criterion = new nn.CrossEntropyLoss();
-  const step = compile(
-    (x: Tensor, y: Tensor) => {
-      const loss = criterion.forward(model.forward(x), y);
-      optimizer.zeroGrad();
-      loss.backward();
-      optimizer.step();
-      return loss;
-    },
-    {
-      inputs: [
-        { shape: [6, 4], dtype: 'float32' },
-        { shape: [6], dtype: 'int64' },
-      ],
-      target,
-    },
-  );
+  const step = compile(trainingStep(model, criterion, optimizer), {
+    inputs: [
+      { shape: [6, 4], dtype: 'float32' },
+      { shape: [6], dtype: 'int64' },
+    ],
+    target,
+  });
   return { model, step };
 }
 const batch = (i: number) => [Float32Array.from(golden.xs[i]), Int32Array.from(golden.ys[i])] as const;
