@@ -1,7 +1,7 @@
 // PyTorch's __setattr__ registration: Modules and Parameters assigned to fields register in order.
 import { describe, expect, it } from 'vitest';
 import { nn } from '../compiler/index.js';
-import { tensor } from '../compiler/tensor.js';
+import { tensor, type Tensor } from '../compiler/tensor.js';
 
 class FieldNet extends nn.Module {
   fc1 = new nn.Linear(4, 8);
@@ -61,6 +61,26 @@ describe('field registration', () => {
     expect(() => {
       (f.fc1 as unknown as { weight: unknown }).weight = tensor([1]);
     }).toThrow("cannot assign 'torch.FloatTensor' as parameter 'weight' (torch.nn.Parameter or None expected)");
+  });
+  it("a tied weight is in the state dict under both keys, as PyTorch's state_dict; parameters() has it once", () => {
+    class Tied extends nn.Module {
+      emb = new nn.Embedding(5, 3);
+      head = new nn.Linear(3, 5, { bias: false });
+      constructor() {
+        super();
+        this.head.weight = this.emb.weight;
+      }
+      forward(x: Tensor) {
+        return this.head.forward(this.emb.forward(x));
+      }
+    }
+    const m = new Tied();
+    expect(Object.keys(m.stateDict())).toEqual(['emb.weight', 'head.weight']);
+    expect(m.parameters()).toHaveLength(1);
+    const sd = m.stateDict();
+    sd['head.weight'] = { shape: [5, 3], data: new Float32Array(15).fill(2) };
+    m.loadStateDict(sd); // PyTorch's dict of a tied model loads strictly; the later key's values land
+    expect([...m.emb.weight.data]).toEqual(new Array(15).fill(2));
   });
   it('forward through registered fields works', () => {
     const m = new FieldNet();

@@ -17,7 +17,8 @@ export interface EmbeddingModuleOptions {
 }
 
 export class Embedding extends Module {
-  readonly weight: Parameter;
+  /** assignable, as in PyTorch (weight tying with a Linear head) */
+  weight: Parameter;
   readonly paddingIdx: number | undefined;
   constructor(
     readonly numEmbeddings: number,

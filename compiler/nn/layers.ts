@@ -7,7 +7,8 @@ import { Parameter } from './parameter.js';
 import { checkOptions } from '../options.js';
 
 export class Linear extends Module {
-  readonly weight: Parameter;
+  /** assignable, as in PyTorch: `head.weight = embedding.weight` ties the two (registered once, both keys) */
+  weight: Parameter;
   readonly bias: Parameter | null;
 
   constructor(

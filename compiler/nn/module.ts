@@ -204,11 +204,16 @@ export abstract class Module {
    * then its persistent buffers, then its children's (checkpoints and `kiln build` enumerate these)
    */
   *stateCells(prefix = '', seen = new Set<TensorCell>()): Generator<[string, TensorCell]> {
+    for (const [k, c] of this.stateKeys(prefix)) if (!seen.has(c)) yield (seen.add(c), [k, c]);
+  }
+  /**
+   * Every state dict key, as PyTorch's state_dict walks them: a tensor that two modules share (a head
+   * tied to an embedding) is under both keys. stateCells() keeps the first (safetensors refuses aliases).
+   */
+  private *stateKeys(prefix: string): Generator<[string, TensorCell]> {
     const persistent = [...this._buffers.entries].filter(([n]) => !this._buffers.nonPersistent.has(n));
-    for (const [n, t] of [...this._params, ...persistent]) {
-      if (t && !seen.has(t.cell)) yield (seen.add(t.cell), [prefix + n, t.cell]);
-    }
-    for (const [n, m] of this._children) yield* m.stateCells(`${prefix}${n}.`, seen);
+    for (const [n, t] of [...this._params, ...persistent]) if (t) yield [prefix + n, t.cell];
+    for (const [n, m] of this._children) yield* m.stateKeys(`${prefix}${n}.`);
   }
 
   /**
@@ -217,7 +222,7 @@ export abstract class Module {
    */
   stateDict(): StateDict {
     const out: StateDict = {};
-    for (const [name, c] of this.stateCells()) {
+    for (const [name, c] of this.stateKeys('')) {
       const data = Float32Array.from(c.read('stateDict()'));
       out[name] = c.dtype === 'int32' ? { shape: [...c.shape], data, dtype: 'int32' } : { shape: [...c.shape], data };
     }
@@ -233,7 +238,7 @@ export abstract class Module {
     if (!sd || typeof sd !== 'object') {
       throw new KilnError(`Expected state_dict to be dict-like, got ${sd === null ? 'null' : typeof sd}.`);
     }
-    const own = new Map(this.stateCells());
+    const own = new Map(this.stateKeys(''));
     const missing = [...own.keys()].filter((k) => !(k in sd));
     const unexpected = Object.keys(sd).filter((k) => !own.has(k));
     const errors: string[] = [];
