@@ -38,6 +38,23 @@ describe('fusion', () => {
     expect(prog.kernels[0].meta.ops).toEqual(['mul', 'sum', 'add', 'gt', 'where']);
   });
 
+  it("independent big reductions of one shape (every block's weight gradient) are separate kernels", () => {
+    // gᵀ·x for two unrelated layers: joined, they would share nothing but a launch and lose the matmul strategy
+    const wgrad = (n: number, k: number, i: number) => {
+      const gy = g.input(i, [n, k]),
+        x = g.input(i + 1, [n, k]);
+      return g.matmul(g.permute(gy, [1, 0]), x);
+    };
+    const inputs = (n: number, k: number) => [0, 1, 2, 3].map((i) => f32(`in${i}`, [n, k]));
+    const big = check(program({ inputs: inputs(64, 32), outputs: [wgrad(64, 32, 0), wgrad(64, 32, 2)] }));
+    expect(big.err).toBeLessThan(1e-5);
+    expect(big.prog.kernels.length).toBe(2);
+    // below a launch's worth of work they still join
+    const small = check(program({ inputs: inputs(4, 3), outputs: [wgrad(4, 3, 0), wgrad(4, 3, 2)] }));
+    expect(small.err).toBeLessThan(1e-5);
+    expect(small.prog.kernels.length).toBe(1);
+  });
+
   it('an Adam update over N parameters is one kernel moving 28 bytes per parameter', () => {
     const shapes = [[5, 10], [5], [2, 5], [2]];
     const { prog, err } = check(adamProgram(shapes));

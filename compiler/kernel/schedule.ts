@@ -14,7 +14,9 @@
 //      and backward are one kernel). Parallelism: the kernel's serial path (work per grid point)
 //      may grow past running the two back to back only while the grid keeps >= minParallel
 //      points or each point does at most serialWork (flops + words moved): below that a launch
-//      costs more than the lost parallelism, on CPU and GPU;
+//      costs more than the lost parallelism, on CPU and GPU. A stage that shares no data with the
+//      kernel (reads none of its values or loads) joins only while it is small: the same-shape weight
+//      gradients of a 4-block GPT joined ran its step at 108 ms, apart 74 ms (bench/gpt-probe.mts);
 //   4. order: data dependencies, and every reader of a cell's entry value before its writer
 //      (stages.ts); among ready stages the earliest in program order goes first;
 //   5. siblings: consecutive independent kernels whose grids agree on a leading prefix of k >= 1
@@ -136,6 +138,7 @@ export function schedule(
       after = (w + s.work) / numel(grid);
     if (numel(grid) < minPar && after > before * (1 + 1e-9) && after > serialWork) return null;
     const here = new Set([...cur.stages, s].map((t) => t.id));
+    if (s.work > unrelatedWork && !sharesData(s, cur.stages)) return null;
     for (const t of [...cur.stages, s])
       for (const l of t.loads) {
         const p = primary.get(l.node.id);
@@ -146,6 +149,14 @@ export function schedule(
         for (let j = 0; j < k; j++) if (sq[j][1] !== grid[j] || !isVarIx(l.idx[sq[j][0]], `g${j}`)) return null;
       }
     return grid;
+  };
+  // a stage that neither reads what the kernel computes nor loads what it loads gains nothing from
+  // joining but a launch, and a kernel of several big independent stages (the same-shape weight
+  // gradients of every block of a transformer) loses its matmul strategy: only small ones join
+  const sharesData = (s: SStage, ss: SStage[]) => {
+    const ids = new Set(ss.map((t) => t.id)),
+      loaded = new Set(ss.flatMap((t) => t.loads.map((l) => l.node.id)));
+    return s.loads.some((l) => loaded.has(l.node.id) || ids.has(primary.get(l.node.id)?.id ?? -1));
   };
   while (pending.size) {
     const rs = [...ready].sort((a, b) => uprio[a] - uprio[b]);
@@ -174,6 +185,9 @@ export function schedule(
   close();
   return assemble(gp, R, plan, opts.siblings === false ? plans : siblings(plans), layout, uses, opts.maxStorageBuffers);
 }
+
+/** rule 3 joins a stage that shares no data with the kernel only below this much work (a launch's worth) */
+const unrelatedWork = 1 << 16;
 
 /** rule 5 joins kernels only along an axis narrower than a vector of 16 lanes */
 const NARROW_AXIS = 16;
