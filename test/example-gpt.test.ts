@@ -3,8 +3,16 @@
 // 20 steps on the GPL-3 text with AdamW's two groups, warm-up + cosine schedule and clipGradNorm_ in the
 // compiled step, then 20 characters sampled through a compiled inference function. The golden's config is
 // small (D16, 2 heads, T8, B2) so that each target runs in seconds; the example's default is larger.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { byTorchKey, expectMatchesTwin, floats, gptGolden, gptModel, runGpt } from './helpers/example-gpt.js';
+import { maxRelErr } from './helpers/golden.js';
+import { byTorchKey, expectMatchesTwin, floats, gptGolden, gptModel, gptText, runGpt } from './helpers/example-gpt.js';
+import { CharCodec } from '../examples/char-gpt-model.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 const golden = gptGolden();
 
@@ -25,5 +33,38 @@ describe('char GPT example against PyTorch', () => {
 
   it('trains on native as PyTorch does (tied head)', async () => {
     expectMatchesTwin(await runGpt('native', 'tied'), 'tied');
+  }, 180_000);
+
+  it('runs from the package `kiln build` makes of examples/programs/char-gpt.ts, as PyTorch does', async () => {
+    // under the repository, so that the package's `import 'koffi'` resolves; the LLVM cache the native
+    // test above filled makes this build cheap (the same kernels)
+    mkdirSync(path.join(root, '.kiln-cache'), { recursive: true });
+    const out = mkdtempSync(path.join(root, '.kiln-cache', 'char-gpt-pkg-'));
+    try {
+      execFileSync(
+        process.execPath,
+        ['bin/kiln.mjs', 'build', 'examples/programs/char-gpt.ts', '--target', 'native', '--out', out],
+        { cwd: root, stdio: 'pipe' },
+      );
+      const { load } = await import(path.join(out, 'index.js'));
+      const program = await load({ target: 'native' });
+      const text = gptText();
+      const data = new CharCodec(text).encode(text);
+      const want = golden.variants.tied,
+        T = golden.config.block_size,
+        B = golden.train.batch_size;
+      const losses: number[] = [];
+      for (const [k, ix] of want.ix.entries()) {
+        const x = new Int32Array(B * T),
+          y = new Int32Array(B * T);
+        ix.forEach((i, b) => (x.set(data.subarray(i, i + T), b * T), y.set(data.subarray(i + 1, i + 1 + T), b * T)));
+        for (const group of program.optimizer.paramGroups) group.lr = want.lrs[k]; // the schedule, on the host
+        const [loss] = await program.trainStep.run(x, y);
+        losses.push(loss.item());
+      }
+      expect(maxRelErr(losses, want.losses)).toBeLessThan(1e-5);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   }, 180_000);
 });
