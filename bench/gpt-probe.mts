@@ -1,6 +1,6 @@
 // The char GPT's training step (examples/char-gpt-model.ts, 4 blocks D64 T32 B16, AdamW + clipping):
 // compile time, ms per step, and the kernels moving the most bytes.
-//   npx tsx --conditions=kiln-source bench/gpt-probe.mts [dropout=0] [target=native]   (STEPS=20)
+//   npx tsx --conditions=kiln-source bench/gpt-probe.mts [dropout=0] [target=native]   (env STEPS=20 B=16 T=32 D=64 H=4 L=4)
 import { compile, Generator, manualSeed, type Tensor } from '../compiler/index.js';
 import { CharCodec, getBatch, Gpt, makeOptimizer, trainStepFn } from '../examples/char-gpt-model.js';
 import { readFileSync } from 'node:fs';
@@ -8,10 +8,11 @@ const [dropout, target] = [Number(process.argv[2] ?? '0'), process.argv[3] ?? 'n
 const text = readFileSync(new URL('../examples/data/gpl-3.txt', import.meta.url), 'utf8');
 const codec = new CharCodec(text);
 const data = codec.encode(text);
-const B = 16,
-  T = 32;
+const env = (k: string, d: number) => Number(process.env[k] ?? d);
+const B = env('B', 16),
+  T = env('T', 32);
 manualSeed(1);
-const model = new Gpt({ vocabSize: codec.size, blockSize: T, nEmbd: 64, nHead: 4, nLayer: 4, dropout, tied: true });
+const model = new Gpt({ vocabSize: codec.size, blockSize: T, nEmbd: env('D', 64), nHead: env('H', 4), nLayer: env('L', 4), dropout, tied: true });
 const tc = {
   lr: 3e-3,
   minLr: 3e-4,
