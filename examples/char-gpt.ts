@@ -5,6 +5,7 @@
 //   npm run example:gpt -- [--target native|webgpu|reference] [--steps 600] [--dim 64] [--heads 4]
 //     [--blocks 4] [--block-size 32] [--batch 16] [--dropout 0.1] [--untied] [--lr 3e-3] [--checkpoint DIR]
 import { readFileSync } from 'node:fs';
+import { arg, flag, targetArg } from './cli.js';
 import { compile, Generator, manualSeed, nn, noGrad, saveCheckpoint, type Tensor } from 'kiln';
 import {
   CharCodec,
@@ -17,26 +18,7 @@ import {
   type TrainConfig,
 } from './char-gpt-model.js';
 
-function arg(name: string, fallback: string): string {
-  const argv = process.argv.slice(2);
-  const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-  if (i < 0) return fallback;
-  return argv[i].includes('=') ? argv[i].split('=')[1] : (argv[i + 1] ?? fallback);
-}
-const flag = (name: string) => process.argv.includes(`--${name}`);
-async function defaultTarget(): Promise<string> {
-  try {
-    const { nativeAvailable } = await import('../compiler/targets/native.js');
-    const native = await nativeAvailable();
-    if (native.ok) return 'native';
-    console.log(`target 'native' unavailable (${native.why}); falling back to 'reference'`);
-  } catch (e) {
-    console.log(`target 'native' unavailable (${(e as Error).message.split('\n')[0]}); falling back to 'reference'`);
-  }
-  return 'reference';
-}
-
-const target = arg('target', '') || (await defaultTarget());
+const target = await targetArg();
 const steps = Number(arg('steps', '600'));
 const B = Number(arg('batch', '16')),
   T = Number(arg('block-size', '32'));

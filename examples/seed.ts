@@ -3,28 +3,10 @@
 // DataLoader; the training step and the evaluation step are each traced once and compiled.
 //   npm start -- --target reference|native|webgpu [--epochs N]
 // The default target is 'native' where the LLVM toolchain is present, else 'reference' (said once).
+import { arg, targetArg } from './cli.js';
 import { compile, data, manualSeed, nn, noGrad, optim, randn, type Tensor } from 'kiln';
 
-function arg(name: string, fallback: string): string {
-  const argv = process.argv.slice(2);
-  const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-  if (i < 0) return fallback;
-  return argv[i].includes('=') ? argv[i].split('=')[1] : (argv[i + 1] ?? fallback);
-}
-async function defaultTarget(): Promise<string> {
-  let why: string;
-  try {
-    const { nativeAvailable } = await import('../compiler/targets/native.js');
-    const native = await nativeAvailable();
-    if (native.ok) return 'native';
-    why = native.why;
-  } catch (e) {
-    why = (e as Error).message.split('\n')[0];
-  }
-  console.log(`target 'native' unavailable (${why}); falling back to 'reference'`);
-  return 'reference';
-}
-const target = arg('target', '') || (await defaultTarget());
+const target = await targetArg();
 const epochs = Number(arg('epochs', '20'));
 const batchSize = 16;
 

@@ -4,7 +4,8 @@
 // compiled step, then 20 characters sampled through a compiled inference function. The golden's config is
 // small (D16, 2 heads, T8, B2) so that each target runs in seconds; the example's default is larger.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -67,4 +68,47 @@ describe('char GPT example against PyTorch', () => {
       rmSync(out, { recursive: true, force: true });
     }
   }, 180_000);
+
+  it('npm run example:gpt trains, validates, samples and writes a checkpoint (a tiny config on reference)', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kiln-gpt-cli-'));
+    try {
+      const args = [
+        '--steps',
+        '3',
+        '--dim',
+        '16',
+        '--heads',
+        '2',
+        '--blocks',
+        '1',
+        '--block-size',
+        '8',
+        '--batch',
+        '2',
+      ];
+      const out = execFileSync(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          '--conditions=kiln-source',
+          'examples/char-gpt.ts',
+          ...args,
+          '--samples',
+          '12',
+          '--target',
+          'reference',
+          '--checkpoint',
+          path.join(dir, 'ckpt'),
+        ],
+        { cwd: root, encoding: 'utf8' },
+      );
+      expect(out).toMatch(/step 2: loss \d\.\d{4}, grad norm \d+\.\d{3}, lr .*, val loss \d\.\d{4}/);
+      expect(out).toMatch(/--- sample \(prompt ".{8}"\) ---\n[^]{12}\n---/);
+      expect(existsSync(path.join(dir, 'ckpt', 'model.safetensors'))).toBe(true);
+      expect(existsSync(path.join(dir, 'ckpt', 'optimizer.safetensors'))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
