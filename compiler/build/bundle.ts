@@ -115,7 +115,7 @@ async function writeBundle(
     copyFileSync(from, p);
     return { file: rel, sha256: sha256Hex(readFileSync(p)) };
   };
-  const names = functions.map((f) => f.name);
+  const names = t.functions.map((f) => f.file);
   for (const w of writers) {
     const built = await w.write(programs, names, { progress, write, copy, ...(opts.cpu ? { cpu: opts.cpu } : {}) });
     built.code.forEach((c, i) => {

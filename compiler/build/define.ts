@@ -21,6 +21,12 @@ import type { InputSpec } from '../trace.js';
 export interface FunctionSpec {
   fn: (...args: Tensor[]) => unknown;
   inputs: InputSpec[];
+  /**
+   * more input shapes to build the function for (each a shape per input; names and dtypes are `inputs'`):
+   * the bundle's `run` picks the variant whose shapes the given arrays' lengths fit, as compile() traces
+   * a variant for a new batch size. `[[[32, 10], [32]], [[7, 10], [7]]]` adds batches 32 and 7.
+   */
+  shapes?: number[][][];
   /** a line for the generated docs */
   doc?: string;
 }
@@ -59,9 +65,27 @@ export function defineProgram(def: ProgramDefinition): ProgramDefinition {
     if (typeof f?.fn !== 'function' || !Array.isArray(f.inputs)) {
       throw new KilnError(`defineProgram(${def.name}): functions.${k} must be { fn, inputs: [{ shape, dtype }, ...] }`);
     }
-    checkOptions(`defineProgram(${def.name}): functions.${k}`, f, ['fn', 'inputs', 'doc']);
+    checkOptions(`defineProgram(${def.name}): functions.${k}`, f, ['fn', 'inputs', 'doc', 'shapes']);
+    checkShapes(`defineProgram(${def.name}): functions.${k}`, f);
   }
   return Object.defineProperty({ ...def }, TAG, { value: true });
+}
+
+const isShape = (s: unknown): s is number[] => Array.isArray(s) && s.every((d) => Number.isSafeInteger(d) && d >= 0);
+
+function checkShapes(where: string, f: FunctionSpec): void {
+  if (f.shapes === undefined) return;
+  const n = f.inputs.length;
+  const one = (v: unknown) => Array.isArray(v) && v.length === n && v.every(isShape);
+  if (!Array.isArray(f.shapes) || !f.shapes.every(one)) {
+    throw new KilnError(
+      `${where}: shapes must be a list of input shape lists, each with ${n} shape(s) (one per input), ` +
+        `e.g. [${JSON.stringify(f.inputs.map((i) => i.shape))}]; got ${JSON.stringify(f.shapes)}`,
+    );
+  }
+  const keys = [f.inputs.map((i) => i.shape), ...f.shapes].map((v) => JSON.stringify(v));
+  const twice = keys.find((k, i) => keys.indexOf(k) !== i);
+  if (twice) throw new KilnError(`${where}: the input shapes ${twice} are listed twice`);
 }
 
 export function isProgramDefinition(x: unknown): x is ProgramDefinition {

@@ -1,7 +1,7 @@
 // The generated package's typed API, written with ts-morph: `load()` resolves to a Program whose
 // functions' `run(...)` parameters carry the traced shapes and dtypes in their types
 // (`Shaped<Float32Array, [1, 10]>`) and in their docs.
-import { Project, type OptionalKind, type PropertySignatureStructure } from 'ts-morph';
+import { Project, type InterfaceDeclaration, type OptionalKind, type PropertySignatureStructure } from 'ts-morph';
 import type { BundleFunction, BundleManifest, HyperParam } from '../../runtime/bundle/format.js';
 import { guardText } from '../../runtime/hyper-ref.js';
 import { arrayKind } from '../../runtime/typed-array.js';
@@ -49,36 +49,26 @@ export function generateDts(m: BundleManifest, modelKeys: string[]): string {
     ],
     methods: [{ name: 'item', returnType: 'number', docs: ['the value of a one-element tensor'] }],
   });
-  for (const f of m.functions) {
+  const byName = new Map<string, BundleFunction[]>();
+  for (const f of m.functions) byName.set(f.name, [...(byName.get(f.name) ?? []), f]);
+  for (const [name, variants] of byName) {
     const iface = sf.addInterface({
-      name: `${cap(f.name)}Function`,
+      name: `${cap(name)}Function`,
       isExported: true,
-      docs: [f.doc ?? `The compiled function ${f.name}.`],
+      docs: [variants[0].doc ?? `The compiled function ${name}.`],
     });
-    iface.addMethod({
-      name: 'run',
-      parameters: f.inputs.map((i) => ({ name: i.name, type: `Shaped<${arrayKind(i.dtype)}, ${tuple(i.shape)}>` })),
-      returnType: resultType(f),
-      docs: [
-        {
-          description: `${f.doc ?? `Runs ${f.name} once.`}\nInputs are checked (type and length) before anything runs.`,
-          tags: [
-            ...f.inputs.map((i) => ({ tagName: 'param', text: `${i.name} ${desc(i.dtype, i.shape)}` })),
-            {
-              tagName: 'returns',
-              text:
-                f.result === 'none'
-                  ? 'nothing (state updates only)'
-                  : f.outputs.map((o) => `${o.dtype}[${o.shape.join(', ')}]`).join(', '),
-            },
-          ],
-        },
-      ],
-    });
+    // one overload per built variant: a call with another shape does not typecheck
+    for (const f of variants) addRun(iface, f);
     iface.addProperty({
       name: 'inputs',
       isReadonly: true,
-      type: `readonly [${f.inputs.map(inputType).join(', ')}]`,
+      type: `readonly [${variants[0].inputs.map(inputType).join(', ')}]`,
+    });
+    iface.addProperty({
+      name: 'variants',
+      isReadonly: true,
+      type: `readonly [${variants.map((f) => `readonly [${f.inputs.map(inputType).join(', ')}]`).join(', ')}]`,
+      docs: ["every built variant's inputs: run() takes the one whose shapes the arrays' lengths fit"],
     });
   }
   const groups = m.optimizer?.groups ?? [];
@@ -105,7 +95,7 @@ export function generateDts(m: BundleManifest, modelKeys: string[]): string {
       })),
     });
   });
-  const fnProps: OptionalKind<PropertySignatureStructure>[] = m.functions.map((f) => ({
+  const fnProps: OptionalKind<PropertySignatureStructure>[] = [...byName.values()].map(([f]) => ({
     name: f.name,
     isReadonly: true,
     type: `${cap(f.name)}Function`,
@@ -200,4 +190,28 @@ const bakedText = (k: string, h: HyperParam) => (h.baked ?? []).map((b) => guard
 
 function inputType(i: { name: string; shape: number[]; dtype: string }): string {
   return `{ name: '${i.name}'; shape: ${tuple(i.shape)}; dtype: '${i.dtype}' }`;
+}
+
+/** `run(...)` typed with one variant's shapes and dtypes */
+function addRun(iface: InterfaceDeclaration, f: BundleFunction): void {
+  iface.addMethod({
+    name: 'run',
+    parameters: f.inputs.map((i) => ({ name: i.name, type: `Shaped<${arrayKind(i.dtype)}, ${tuple(i.shape)}>` })),
+    returnType: resultType(f),
+    docs: [
+      {
+        description: `${f.doc ?? `Runs ${f.name} once.`}\nInputs are checked (type and length) before anything runs.`,
+        tags: [
+          ...f.inputs.map((i) => ({ tagName: 'param', text: `${i.name} ${desc(i.dtype, i.shape)}` })),
+          {
+            tagName: 'returns',
+            text:
+              f.result === 'none'
+                ? 'nothing (state updates only)'
+                : f.outputs.map((o) => `${o.dtype}[${o.shape.join(', ')}]`).join(', '),
+          },
+        ],
+      },
+    ],
+  });
 }

@@ -9,10 +9,15 @@ import { FlagCell, type HostCell } from '../state.js';
 import { trace, type TracedProgram } from '../trace.js';
 import { isProgramDefinition, type FunctionSpec, type ProgramDefinition } from './define.js';
 
+/** one traced variant of a function: its inputs' shapes are the spec's `inputs` or one of its `shapes` */
 export interface TracedFunction {
   name: string;
   spec: FunctionSpec;
   traced: TracedProgram;
+  /** 0 for the spec's `inputs`, i for its `shapes[i - 1]` */
+  variant: number;
+  /** the stem of its code files: the name, then `name.v1`, `name.v2`, ... */
+  file: string;
 }
 
 /** where a cell's value goes in the bundle and in checkpoints */
@@ -77,7 +82,7 @@ export async function loadDefinitions(entry: string): Promise<ProgramDefinition[
   return defs;
 }
 
-/** traces each function once, in order (later functions see the state cells earlier ones made) */
+/** traces each function once per variant, in order (later functions see the state cells earlier ones made) */
 export function traceDefinition(def: ProgramDefinition, only?: string): TracedDefinition {
   const entries = Object.entries(def.functions).filter(([n]) => !only || n === only);
   if (!entries.length) {
@@ -86,10 +91,13 @@ export function traceDefinition(def: ProgramDefinition, only?: string): TracedDe
       '',
     );
   }
-  const functions = entries.map(([name, spec]) => {
-    const inputs = spec.inputs.map((s, i) => ({ ...s, name: s.name ?? `input${i}` }));
-    return { name, spec: { ...spec, inputs }, traced: trace(spec.fn, inputs) };
-  });
+  const functions = entries.flatMap(([name, spec]) =>
+    [spec.inputs.map((s) => s.shape), ...(spec.shapes ?? [])].map((shapes, variant): TracedFunction => {
+      const inputs = spec.inputs.map((s, i) => ({ ...s, shape: [...shapes[i]], name: s.name ?? `input${i}` }));
+      const file = variant ? `${name}.v${variant}` : name;
+      return { name, spec: { ...spec, inputs }, traced: trace(spec.fn, inputs), variant, file };
+    }),
+  );
   const names = stateNames(def);
   return { def, functions, ...names, unstable: unstableGuards(functions, names.cellNames, flagNames(def)) };
 }

@@ -5,6 +5,7 @@ import { Progress } from './report.js';
 import { loadDefinitions } from '../build/program.js';
 import { buildBundle } from '../build/bundle.js';
 import type { BundleTarget } from '../../runtime/targets.js';
+import type { BundleFunction } from '../../runtime/bundle/format.js';
 import { bundleTargets } from '../targets/registry.js';
 
 export const spec: CommandSpec = {
@@ -68,12 +69,18 @@ export async function run({ positionals: [entry], opts }: Parsed): Promise<numbe
       ...(opts.cpu ? { cpu: opts.cpu as string } : {}),
     });
     progress.info(
-      `${def.name}: ${m.functions.length} function(s), ` +
+      `${def.name}: ${new Set(m.functions.map((f) => f.name)).size} function(s), ` +
         m.functions
-          .map((f) => `${f.name} ${Object.values(f.targets)[0]?.manifest.kernels.length ?? 0} kernels`)
+          .map((f) => {
+            const variant = m.functions.filter((g) => g.name === f.name).length > 1 ? ` ${inputShapes(f)}` : '';
+            return `${f.name}${variant} ${Object.values(f.targets)[0]?.manifest.kernels.length ?? 0} kernels`;
+          })
           .join(', '),
     );
   }
   progress.summary();
   return 0;
 }
+
+/** a variant's input shapes, as `[32, 10] [32]` */
+const inputShapes = (f: BundleFunction) => f.inputs.map((i) => `[${i.shape.join(', ')}]`).join(' ');

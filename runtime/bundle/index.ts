@@ -42,7 +42,10 @@ export type RunResult = TensorValue | TensorValue[] | undefined;
 
 export interface BundleFunctionHandle {
   readonly name: string;
+  /** the first variant's inputs */
   readonly inputs: BundleFunction['inputs'];
+  /** every variant's inputs, in build order: `run` takes the one whose shapes the arrays' lengths fit */
+  readonly variants: BundleFunction['inputs'][];
   run(...inputs: HostArray[]): Promise<RunResult>;
 }
 
@@ -74,6 +77,20 @@ function tensorValue(data: HostArray, shape: number[], dtype: string): TensorVal
       return data[0];
     },
   };
+}
+
+const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+/** whether arrays of these lengths are this variant's inputs (check() then proves their kinds) */
+const fits = (f: BundleFunction, inputs: readonly HostArray[]) =>
+  inputs.length === f.inputs.length && f.inputs.every((s, j) => inputs[j]?.length === numel(s.shape));
+
+function noVariant(name: string, fs: BundleFunction[], inputs: readonly HostArray[]): Error {
+  const shapes = (f: BundleFunction) => f.inputs.map((i) => `[${i.shape.join(', ')}]`).join(' ');
+  const lengths = inputs.map((a) => (a && typeof a.length === 'number' ? a.length : typeof a)).join(', ');
+  return new Error(
+    `${name}: no variant takes inputs of lengths ${lengths}; this bundle has ${fs.map(shapes).join('; ')} ` +
+      "(kiln build: add the shapes to the function's `shapes`)",
+  );
 }
 
 /** the first target in order of preference that the bundle has and that runs here */
@@ -150,7 +167,7 @@ export async function loadBundle(
   }
   await state.load(files, true);
 
-  const functions: Record<string, BundleFunctionHandle> = {};
+  const variants = new Map<string, { f: BundleFunction; run: (inputs: HostArray[]) => Promise<RunResult> }[]>();
   m.functions.forEach((f, i) => {
     const man = f.targets[target]!.manifest;
     const exe = exes[i];
@@ -179,8 +196,24 @@ export async function loadBundle(
       prepare: async () => program,
       indexError: (bad) => new Error(`${f.name}: ${indexViolationMessage(bad)}`),
     });
-    functions[f.name] = { name: f.name, inputs: f.inputs, run: (...inputs: HostArray[]) => driver.run(inputs) };
+    variants.set(f.name, [...(variants.get(f.name) ?? []), { f, run: (inputs) => driver.run(inputs) }]);
   });
+  const functions: Record<string, BundleFunctionHandle> = {};
+  for (const [name, vs] of variants) {
+    const run = (...inputs: HostArray[]) => {
+      const v = vs.length === 1 ? vs[0] : vs.find(({ f }) => fits(f, inputs));
+      if (!v)
+        return Promise.reject(
+          noVariant(
+            name,
+            vs.map(({ f }) => f),
+            inputs,
+          ),
+        );
+      return v.run(inputs);
+    };
+    functions[name] = { name, inputs: vs[0].f.inputs, variants: vs.map(({ f }) => f.inputs), run };
+  }
   return {
     name: m.name,
     target,
