@@ -3,7 +3,8 @@
 // proven by `npm run replay -- --check` (exit 1 and the changed files if any differ); a change that
 // does alter kernels shows, file by file, in `git diff test/replay/` after `npm run replay`, and its
 // commit message explains each. The corpus: the seed step at batch 1/8/64, the MLP 784-256-10 step
-// at batch 64, every optimizer with every flag (first and later step), the first 50 random graphs.
+// at batch 64, every optimizer with every flag (first and later step), the char GPT example's step (1 block), the
+// first 50 random graphs.
 // LLVM IR is printed for a fixed CPU (x86-64-v3) so that the snapshot is the same on every machine.
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -17,6 +18,7 @@ import { schedule } from '../compiler/kernel/schedule.js';
 import { llvmIR } from '../targets/llvm/index.js';
 import { renderKernel } from '../targets/wgsl/index.js';
 import { randomGraph, seedStep } from '../test/helpers/fusion-cases.js';
+import { Gpt, makeOptimizer, trainStepFn } from '../examples/char-gpt-model.js';
 
 const CPU = 'x86-64-v3';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -83,6 +85,22 @@ async function twoSteps(
   return step.programs.map((p) => p.graph);
 }
 
+/** the char GPT example's step (examples/char-gpt-model.ts) at a small size: attention, LayerNorm, AdamW, clipping */
+async function gptSteps(): Promise<GraphProgram[]> {
+  manualSeed(0);
+  const model = new Gpt({ vocabSize: 20, blockSize: 8, nEmbd: 16, nHead: 2, nLayer: 1, dropout: 0, tied: true });
+  const t = { lr: 1e-2, minLr: 1e-3, warmupIters: 2, maxIters: 10, weightDecay: 0.1, gradClip: 1.0 };
+  const tc = { ...t, betas: [0.9, 0.95] as [number, number] };
+  const tokens = { shape: [2, 8], dtype: 'int32' as const };
+  const step = await compile(trainStepFn(model, makeOptimizer(model, tc), tc), {
+    inputs: [tokens, tokens],
+    target: 'reference',
+  });
+  const ids = Int32Array.from({ length: 16 }, (_, i) => (i * 7) % 20);
+  for (let k = 0; k < 2; k++) await step.run(ids, ids);
+  return step.programs.map((p) => p.graph);
+}
+
 function corpus(): Case[] {
   const cases: Case[] = [1, 8, 64].map((b) => [`seed-b${b}`, () => [seedStep(b)]]);
   cases.push(['mlp784-256-10-b64', () => twoSteps([784, 256, 10], 64, 'Adam', { lr: 1e-3 })]);
@@ -90,6 +108,7 @@ function corpus(): Case[] {
     const flags = Object.keys(opts).join('-') || 'defaults';
     cases.push([`optim-${name}-${flags}`, () => twoSteps([3, 4, 2], 4, name, opts)]);
   }
+  cases.push(['char-gpt-1block-b2', gptSteps]);
   for (let s = 1; s <= 50; s++) cases.push([`random-${String(s).padStart(2, '0')}`, () => [randomGraph(s)]]);
   return cases;
 }
