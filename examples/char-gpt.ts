@@ -64,7 +64,9 @@ const tokens = [
 ];
 const criterion = new nn.CrossEntropyLoss();
 let t0 = performance.now();
-const trainStep = await compile(trainStepFn(model, optimizer, tc, criterion), { inputs: tokens, target });
+// traced in eval mode (dropout off), as they run; a function traced in the other mode would re-trace on
+// its first run
+model.eval();
 const valLoss = await compile(
   (x: Tensor, y: Tensor) =>
     noGrad(() => criterion.forward(model.forward(x).view([B * T, codec.size]), y.view([B * T]))),
@@ -74,6 +76,8 @@ const lastLogits = await compile((idx: Tensor) => noGrad(() => model.forward(idx
   inputs: [{ shape: [1, T], dtype: 'int32' }],
   target,
 });
+model.train();
+const trainStep = await compile(trainStepFn(model, optimizer, tc, criterion), { inputs: tokens, target });
 console.log(
   `compiled in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${trainStep.stats().kernels} kernels a step`,
 );
