@@ -149,4 +149,35 @@ describe('any optimizer is one multi-tensor kernel', () => {
       expect(err).toBeLessThan(1e-5);
     }
   });
+
+  it.each([['Adam'], ['SGD']])(
+    '%s after clipGradNorm_: the clipping scale is folded into the update kernel',
+    async (name) => {
+      manualSeed(0);
+      const params = SHAPES.map(
+        (s) => new nn.Parameter({ shape: s, data: Array.from({ length: numel(s) }, (_, i) => Math.cos(i)) }),
+      );
+      const opts = name === 'SGD' ? { lr: 1e-2, momentum: 0.9 } : { lr: 1e-2 };
+      const opt = new (optim[name as keyof typeof optim] as unknown as Cls)(params, opts);
+      const gps = await twoSteps(
+        (...gs: Tensor[]) => {
+          params.forEach((p, i) => {
+            p.grad = gs[i];
+          });
+          const total = nn.utils.clipGradNorm_(params, 0.5);
+          opt.step();
+          return total;
+        },
+        SHAPES.map((shape) => ({ shape, dtype: 'float32' })),
+      );
+      for (const [i, gp] of gps.entries()) {
+        const { prog, kernels, err } = updateKernels(gp, i + 1);
+        // one kernel scales every gradient by min(1, maxNorm / (total + 1e-6)) and updates with it
+        expect(kernels, printStats(prog)).toHaveLength(1);
+        // and no other kernel makes a pass over the gradients to scale them
+        expect(launched(prog).filter((k) => k.meta.ops.includes('min'))).toEqual(kernels);
+        expect(err).toBeLessThan(1e-5);
+      }
+    },
+  );
 });

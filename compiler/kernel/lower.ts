@@ -10,7 +10,7 @@ import type { Expr, Kernel, Stmt } from '../ir/kernel.js';
 import { exprChildren, mapExpr } from '../ir/kernel.js';
 import type { Node } from '../ir/graph.js';
 import { Emitter, newBlock, squeezed, type Home } from './emit.js';
-import { addc, isConst, isVarIx, ixVar, type Ix } from './index-algebra.js';
+import { addc, isConst, isVarIx, ixConst, ixVar, type Ix } from './index-algebra.js';
 import type { SStage } from './stages.js';
 import { argOf, numel } from '../ir/graph.js';
 import { exprKey, stmtsKey } from './structure.js';
@@ -110,7 +110,9 @@ function pointwise(stages: SStage[], k: number, d: number): boolean {
 export interface FlatPart {
   n: number;
   body: Stmt[];
+  /** per access: what it adds to g0, or for a broadcast load (`absolute`) the element it reads */
   offsets: number[];
+  absolute: boolean[];
   slots: number[];
   key: string;
   ops: string[];
@@ -127,7 +129,7 @@ interface Access {
  * lowerFlat uses to read the offsets and slots, and concatFlat to put every segment's in place.
  */
 interface AccessRewrite {
-  access: (a: Access) => Access;
+  access: (a: Access, kind: 'load' | 'store') => Access;
   scalar: (e: Extract<Expr, { e: 'scalar' }>) => Expr;
 }
 
@@ -135,7 +137,7 @@ function rewriteAccesses(body: readonly Stmt[], rw: AccessRewrite): Stmt[] {
   const ex = (e: Expr): Expr => {
     if (e.e === 'load') {
       const { ix: _, ...load } = e;
-      return { ...load, ...rw.access(e) };
+      return { ...load, ...rw.access(e, 'load') };
     }
     if (e.e === 'scalar') return rw.scalar(e);
     return mapExpr(e, ex);
@@ -145,7 +147,7 @@ function rewriteAccesses(body: readonly Stmt[], rw: AccessRewrite): Stmt[] {
     if (s.s === 'store') {
       const { ix: _, ...store } = s,
         value = ex(s.value);
-      return { ...store, value, ...rw.access(s) };
+      return { ...store, value, ...rw.access(s, 'store') };
     }
     return s;
   });
@@ -164,6 +166,16 @@ export function flatOffset(ix: Ix | undefined, n: number): number | null {
   return isVarIx({ c: 0, terms: ix.terms }, 'g0') ? ix.c : null;
 }
 
+/**
+ * How a flat part of n elements reaches memory at `ix`: 'rel', g0 plus a constant (flatOffset); 'abs', a load of
+ * one fixed element every point reads (a one-element value broadcast: gradient clipping's coefficient), which
+ * concatenation leaves in place; null: neither. A one-element part's constant indices are all 'rel' (g0 is 0).
+ */
+export function flatAccess(ix: Ix | undefined, n: number, kind: 'load' | 'store'): 'rel' | 'abs' | null {
+  if (flatOffset(ix, n) !== null) return 'rel';
+  return kind === 'load' && ix && isConst(ix) ? 'abs' : null;
+}
+
 export function lowerFlat(
   stages: SStage[],
   homeOf: HomeFn,
@@ -180,14 +192,15 @@ export function lowerFlat(
   // within its own draw, which concatenation would shift
   if (!isFlat(body)) return null;
   const offsets: number[] = [],
+    absolute: boolean[] = [],
     slots: number[] = [];
   const n = numel(stages[0].node.shape);
   let ok = true;
   rewriteAccesses(body, {
-    access: (a) => {
-      const o = flatOffset(a.ix, n);
-      if (o === null) ok = false;
-      else offsets.push(o);
+    access: (a, kind) => {
+      const how = flatAccess(a.ix, n, kind);
+      if (how === null) ok = false;
+      else (offsets.push(how === 'rel' ? flatOffset(a.ix, n)! : a.ix!.c), absolute.push(how === 'abs'));
       return a;
     },
     scalar: (e) => {
@@ -196,7 +209,7 @@ export function lowerFlat(
     },
   });
   if (!ok) return null;
-  return { n, body, offsets, slots, key: stmtsKey(body, { accesses: true }), ops: em.ops };
+  return { n, body, offsets, absolute, slots, key: stmtsKey(body, { accesses: true }), ops: em.ops };
 }
 
 export const i32 = (value: number): Expr => ({ e: 'const', type: 'i32', value });
@@ -249,6 +262,22 @@ function concatFlatWith(name: string, parts: FlatPart[], reason: string, shared:
   const body = rewriteAccesses(parts[0].body, {
     access: (): Access => {
       const k = access++;
+      // a one-element part reads the same element either way (its g0 - start is 0): it follows the others
+      const abs = parts.map((p) => p.absolute[k]);
+      const broadcast = parts.some((p, i) => abs[i] && p.n > 1);
+      if (broadcast) {
+        const at = parts.map((p) => p.offsets[k]);
+        const same = at.every((a) => a === at[0]);
+        if (same && parts.every((p, i) => abs[i] || p.n === 1)) return { index: i32(at[0]), ix: ixConst(at[0]) };
+        // parts that disagree (one broadcasts a scalar where another reads its own element): per segment
+        const rel = (i: number): Expr => ({ e: 'binary', type: 'i32', fn: 'add', a: g0, b: i32(at[i] - starts[i]) });
+        return {
+          index: select(
+            starts,
+            parts.map((p, i) => (abs[i] || p.n === 1 ? i32(at[i]) : rel(i))),
+          ),
+        };
+      }
       const add = parts.map((p, i) => p.offsets[k] - starts[i]);
       if (add.every((a) => a === add[0])) {
         const ix = addc(ixVar('g0', total), add[0]);

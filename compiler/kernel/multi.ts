@@ -20,7 +20,9 @@
 // is, per parameter, a cluster of elementwise stages over same-sized values (m', v', p', and
 // `p.grad <- input` when gradients are inputs); clusters of identical structure become ONE
 // kernel over the concatenation of their elements (lower.ts: concatFlat). What joins a cluster:
-//   a. stages writing a cell, pure elementwise at their own element (identity), no reductions;
+//   a. stages writing a cell, pure elementwise at their own element (identity), no reductions; a
+//      one-element value read by every element (clipGradNorm_'s scale) is a broadcast load, left in place
+//      when the clusters concatenate, so clipping is folded into the update (lower.ts flatAccess);
 //   b. but a pure move of a value this program computes (a batch-1 bias grad that is a view of
 //      a stored gradient, a late copy from scratch) stays in its producer's kernel, so the
 //      clusters of a weight and of a bias have the same structure; unless the cluster reads that
@@ -40,7 +42,7 @@ import type { Expr } from '../ir/kernel.js';
 import { exprChildren, readsVar } from '../ir/kernel.js';
 import { Walk, type Guard, type Scope, type Sink } from './emit.js';
 import { flatten, type Ix } from './index-algebra.js';
-import { flatOffset } from './lower.js';
+import { flatAccess } from './lower.js';
 import type { SStage } from './stages.js';
 import { exprKey } from './structure.js';
 import { isReduce, numel } from '../ir/graph.js';
@@ -88,6 +90,8 @@ export function clusterUpdates(
     for (const l of s.loads) {
       const p = primary.get(l.node.id);
       if (p && p !== s && candIds.has(p.id)) union(p.id, s.id);
+      // a scalar that every parameter's update reads (the clipping coefficient) does not make them one cluster
+      if (numel(l.node.shape) === 1 && numel(s.node.shape) > 1) continue;
       const first = byRead.get(l.node.id);
       if (first === undefined) byRead.set(l.node.id, s.id);
       else union(first, s.id);
@@ -219,7 +223,7 @@ class KeySink implements Sink<Scope> {
 
   load(_blk: Scope, name: string, n: Node, idx: Ix[], guard: Guard): Expr {
     if (guard) this.flat = false;
-    else this.access(flatten(idx, n.shape));
+    else this.access(flatten(idx, n.shape), 'load');
     const storage = storageOf(n.dtype),
       load = `load:${storage}[${this.memory(n)}]()`;
     this.stmts.push(`let ${name}=${n.dtype === 'bool' ? `cast:bool(${load})` : load}`);
@@ -245,11 +249,11 @@ class KeySink implements Sink<Scope> {
   store(n: Node, m: Memory, idx: Ix[], value: Expr): void {
     const stored: Expr = n.dtype === 'bool' ? { e: 'cast', type: 'i32', a: value } : value;
     if (hasRandom(stored) || readsGrid(stored)) this.flat = false;
-    this.access(flatten(idx, n.shape));
+    this.access(flatten(idx, n.shape), 'store');
     this.stmts.push(`store[${m}]()=${exprKey(stored, { accesses: true })}`);
   }
 
-  private access(ix: Ix): void {
-    if (flatOffset(ix, this.n) === null) this.flat = false;
+  private access(ix: Ix, kind: 'load' | 'store'): void {
+    if (flatAccess(ix, this.n, kind) === null) this.flat = false;
   }
 }

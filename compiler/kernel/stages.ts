@@ -24,7 +24,7 @@ export interface SStage {
   loads: Load[];
   ops: string[];
   deps: Set<number>; // stage ids that must run first
-  identity: boolean; // every load reads the element the stage writes (pure elementwise, same size)
+  identity: boolean; // every load reads the element the stage writes (pure elementwise, same size) or a scalar
   work: number; // flops + 4-byte words moved over the stage's whole iteration space
   local?: boolean; // set by the scheduler: a temporary of one update cluster, never stored
 }
@@ -94,8 +94,11 @@ export function buildStages(gp: GraphProgram, R: Realization): StagePlan {
       st.ops = a.ops;
       st.work = a.work;
       const mine = flatten(analysisIdx(st.node), st.node.shape);
+      // a one-element value read by every element (gradient clipping's coefficient) is elementwise too
       st.identity = a.loads.every(
-        (l) => sameIx(flatten(l.idx, l.node.shape), mine) && numel(l.node.shape) === numel(st.node.shape),
+        (l) =>
+          numel(l.node.shape) === 1 ||
+          (sameIx(flatten(l.idx, l.node.shape), mine) && numel(l.node.shape) === numel(st.node.shape)),
       );
     }
     for (const st of stages)
