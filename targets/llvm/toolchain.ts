@@ -8,10 +8,18 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RT_C } from './rt.js';
-const FORMAT = 'kiln-llvm-1'; // bump when codegen changes in a way the IR text does not show
+export const FORMAT = 'kiln-llvm-1'; // bump when codegen changes in a way the IR text does not show
 
-/** counts tool invocations (tests assert the cache avoids them) */
-export const toolchainStats = { runs: 0 };
+/**
+ * counts tool invocations (tests assert the cache avoids them) and sums each phase's wall time in ms
+ * (bench/compile-time.mts): codegen (the IR builder), opt, llc, link (cc); concurrent runs add up
+ */
+export const toolchainStats = { runs: 0, ms: { codegen: 0, opt: 0, llc: 0, link: 0 } };
+const PHASE: Record<string, 'opt' | 'llc' | 'link'> = { opt: 'opt', llc: 'llc', cc: 'link' };
+function timed(name: string, t0: number): void {
+  const phase = PHASE[name];
+  if (phase) toolchainStats.ms[phase] += performance.now() - t0;
+}
 
 export interface ToolchainOptions {
   /** -mcpu for opt and llc; default KILN_CPU or "native" (the host, with all its features) */
@@ -33,19 +41,22 @@ function toolError(exe: string, name: string, err: NodeJS.ErrnoException): Error
 const exitError = (exe: string, args: string[], status: number | null, out: string) =>
   new Error(`kiln llvm: \`${exe} ${args.join(' ')}\` failed (exit ${status}):\n${out.trim()}`);
 
-function run(name: string, args: string[], input?: string): string {
+export function run(name: string, args: string[], input?: string): string {
   const exe = tool(name);
   toolchainStats.runs++;
+  const t0 = performance.now();
   const r = spawnSync(exe, args, { input, encoding: 'utf8', maxBuffer: 1 << 28 });
+  timed(name, t0);
   if (r.error) throw toolError(exe, name, r.error);
   if (r.status !== 0) throw exitError(exe, args, r.status, r.stderr || r.stdout);
   return r.stdout;
 }
 
 /** the same, without blocking the event loop */
-function runAsync(name: string, args: string[]): Promise<string> {
+export function runAsync(name: string, args: string[]): Promise<string> {
   const exe = tool(name);
   toolchainStats.runs++;
+  const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(exe, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '',
@@ -57,7 +68,11 @@ function runAsync(name: string, args: string[]): Promise<string> {
       err += d;
     });
     child.on('error', (e) => reject(toolError(exe, name, e)));
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(exitError(exe, args, code, err || out))));
+    child.on('close', (code) => {
+      timed(name, t0);
+      if (code === 0) resolve(out);
+      else reject(exitError(exe, args, code, err || out));
+    });
   });
 }
 
