@@ -1,14 +1,13 @@
-// The external half of the LLVM target: textual IR → `opt -O3` → `llc -O3 -filetype=obj` →
-// `cc -shared` (linked with rt.ts's C source, the thread helper) → a shared library in a content-addressed
-// cache, so an identical program is never rebuilt. llvm-bindings has no pass manager or object
+// The external half of the LLVM target: the tools (textual IR → `opt -O3` → `llc -O3 -filetype=obj`;
+// objects.ts runs them per module and links with `cc -shared`), and the content-addressed cache's
+// program index, so an identical program is never rebuilt. llvm-bindings has no pass manager or object
 // emission, hence the tools. (opt reads textual IR: we add `noalias` to it, which the bindings
 // cannot express; opt then writes the bitcode llc reads.)
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RT_C } from './rt.js';
-export const FORMAT = 'kiln-llvm-1'; // bump when codegen changes in a way the IR text does not show
+/** part of every cache key: bump when codegen changes in a way the IR text does not show */
+export const FORMAT = 'kiln-llvm-1';
 
 /**
  * counts tool invocations (tests assert the cache avoids them) and sums each phase's wall time in ms
@@ -109,68 +108,6 @@ export interface Library {
   path: string;
   hash: string;
   cached: boolean;
-}
-
-interface Job {
-  path: string;
-  hash: string;
-  dir: string;
-  cpu: string;
-}
-
-function job(ir: string, opts: ToolchainOptions): Job {
-  const cpu = cpuOf(opts);
-  const hash = createHash('sha256')
-    .update([FORMAT, cpu, cpu === 'native' ? hostCpu() : '', RT_C, ir].join('\0'))
-    .digest('hex')
-    .slice(0, 32);
-  const dir = cacheDirOf(opts);
-  return { path: join(dir, `${hash}.so`), hash, dir, cpu };
-}
-
-/** a fresh build directory holding the inputs, and the tool runs that turn them into k.so */
-function prepare(j: Job, ir: string): { tmp: string; steps: [string, string[]][] } {
-  mkdirSync(j.dir, { recursive: true });
-  const tmp = mkdtempSync(join(j.dir, `.build-${j.hash.slice(0, 8)}-`));
-  const at = (f: string) => join(tmp, f);
-  writeFileSync(at('k.ll'), ir);
-  writeFileSync(at('rt.c'), RT_C);
-  const march = j.cpu === 'native' ? ['-march=native'] : [];
-  return {
-    tmp,
-    steps: [
-      ['opt', ['-O3', `-mcpu=${j.cpu}`, at('k.ll'), '-o', at('k.bc')]],
-      ['llc', ['-O3', `-mcpu=${j.cpu}`, '-filetype=obj', '-relocation-model=pic', at('k.bc'), '-o', at('k.o')]],
-      ['cc', ['-shared', '-fPIC', '-O2', ...march, '-o', at('k.so'), at('k.o'), at('rt.c'), '-lm', '-lpthread']],
-    ],
-  };
-}
-
-/** compiles `ir` to a shared library, or returns the cached one with the same content hash */
-export function buildLibrary(ir: string, opts: ToolchainOptions = {}): Library {
-  const j = job(ir, opts);
-  if (existsSync(j.path)) return { path: j.path, hash: j.hash, cached: true };
-  const { tmp, steps } = prepare(j, ir);
-  try {
-    for (const [tool, args] of steps) run(tool, args);
-    renameSync(join(tmp, 'k.so'), j.path); // atomic: concurrent builders of one hash both succeed
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-  return { path: j.path, hash: j.hash, cached: false };
-}
-
-export async function buildLibraryAsync(ir: string, opts: ToolchainOptions = {}): Promise<Library> {
-  const j = job(ir, opts);
-  if (existsSync(j.path)) return { path: j.path, hash: j.hash, cached: true };
-  const { tmp, steps } = prepare(j, ir);
-  try {
-    for (const [tool, args] of steps) await runAsync(tool, args);
-    renameSync(join(tmp, 'k.so'), j.path);
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-  return { path: j.path, hash: j.hash, cached: false };
 }
 
 // programs/<key> holds the hash of the library a program (ir-host.ts programKey) was built into,
