@@ -9,14 +9,15 @@ import type { Manifest } from '../../runtime/manifest.js';
 import type { NativeCode } from '../../runtime/native/device.js';
 import { emitIR, emitIRSync, programKey, type IRReply } from './ir-host.js';
 import type { ModuleOptions } from './module.js';
+import { buildSplitLibrary, buildSplitLibraryAsync } from './objects.js';
 import { ENTRY } from './rt.js';
+import type { SplitIR } from './split.js';
 import {
   optimizedAssembly,
-  buildLibrary,
-  buildLibraryAsync,
   cachedLibrary,
   cpuOf,
   rememberLibrary,
+  toolchainStats,
   verifierMessage,
   type Library,
   type ToolchainOptions,
@@ -61,6 +62,17 @@ function moduleOptions(opts: ModuleOptions & NativeOptions): ModuleOptions {
 
 function irOf(r: IRReply): string {
   if ('ir' in r) return r.ir;
+  if ('modules' in r) throw new Error('kiln llvm: expected one module, got a split program');
+  return failure(r);
+}
+
+function modulesOf(r: IRReply): SplitIR {
+  if ('modules' in r) return r.modules;
+  if ('ir' in r) throw new Error('kiln llvm: expected a split program, got one module');
+  return failure(r);
+}
+
+function failure(r: { invalid: string } | { error: string }): never {
   if ('invalid' in r) throw new Error(`kiln llvm: generated IR is invalid: ${verifierMessage(r.invalid)}`);
   throw new Error(r.error);
 }
@@ -85,20 +97,28 @@ const artifact = (p: KernelProgram, lib: Library, opts: NativeOptions): NativeAr
   code: { library: lib.path, entry: ENTRY, hash: lib.hash, cpu: cpuOf(opts) },
 });
 
-/** builds (or finds in the cache, without building IR) the program's shared library; blocks */
+/**
+ * builds (or finds in the cache, without building IR) the program's shared library; blocks. The
+ * program is built as split.ts's modules, each object cached by its own text (objects.ts).
+ */
 export function compileNative(p: KernelProgram, opts: NativeOptions = {}): NativeArtifact {
-  const mo = moduleOptions(opts),
+  const mo = { ...moduleOptions(opts), split: true },
     key = programKey(p, mo);
   let lib = cachedLibrary(key, opts);
-  if (!lib) rememberLibrary(key, (lib = buildLibrary(irOf(emitIRSync(p, mo)), opts)), opts);
+  if (!lib) rememberLibrary(key, (lib = buildSplitLibrary(modulesOf(emitIRSync(p, mo)), opts)), opts);
   return artifact(p, lib, opts);
 }
 
 /** compileNative without blocking the event loop while the IR builder, opt, llc and cc run */
 export async function compileNativeAsync(p: KernelProgram, opts: NativeOptions = {}): Promise<NativeArtifact> {
-  const mo = moduleOptions(opts),
+  const mo = { ...moduleOptions(opts), split: true },
     key = programKey(p, mo);
   let lib = cachedLibrary(key, opts);
-  if (!lib) rememberLibrary(key, (lib = await buildLibraryAsync(irOf(await emitIR(p, mo)), opts)), opts);
+  if (!lib) {
+    const t0 = performance.now();
+    const modules = modulesOf(await emitIR(p, mo));
+    toolchainStats.ms.codegen += performance.now() - t0;
+    rememberLibrary(key, (lib = await buildSplitLibraryAsync(modules, opts)), opts);
+  }
   return artifact(p, lib, opts);
 }

@@ -8,9 +8,11 @@
 import { deserialize, serialize } from 'node:v8';
 import type { IRReply, IRRequest } from './ir-host.js';
 import { emitModule, VerifyError } from './module.js';
+import { emitSplitModules } from './split.js';
 
 function answer(req: IRRequest): IRReply {
   try {
+    if (req.opts.split) return { modules: emitSplitModules(req.program, req.opts) };
     return { ir: emitModule(req.program, req.opts) };
   } catch (e) {
     return e instanceof VerifyError ? { invalid: e.ir } : { error: (e as Error).message };

@@ -13,14 +13,15 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
 import type { KernelProgram } from '../../compiler/ir/kernel.js';
 import type { IRProgram, ModuleOptions } from './module.js';
+import type { SplitIR } from './split.js';
 import { cpuOf, hostCpu } from './toolchain.js';
 
 export interface IRRequest {
   program: IRProgram;
   opts: ModuleOptions;
 }
-/** the module's text, or IR that failed LLVM's verifier, or another error's message */
-export type IRReply = { ir: string } | { invalid: string } | { error: string };
+/** the module's text (split: the modules' texts), or IR that failed LLVM's verifier, or another error's message */
+export type IRReply = { ir: string } | { modules: SplitIR } | { invalid: string } | { error: string };
 
 const here = fileURLToPath(import.meta.url);
 const ext = here.slice(here.lastIndexOf('.')); // .ts from source (run through tsx), .js when built

@@ -44,7 +44,7 @@ export function noaliasParams(p: Pick<KernelProgram, 'buffers' | 'kernels'>): bo
   });
 }
 
-function addNoalias(ir: string, ok: boolean[]): string {
+export function addNoalias(ir: string, ok: boolean[]): string {
   return ir.replace(/^define .*$/gm, (line) =>
     line.replace(/(float\*|i32\*) %b(\d+)\b/g, (m, t: string, i: string) => (ok[+i] ? `${t} noalias %b${i}` : m)),
   );
@@ -60,6 +60,8 @@ export interface ModuleOptions {
   parallelThreshold?: number;
   /** -mcpu the code is for (default KILN_CPU or native): register blocks are sized to it */
   cpu?: string;
+  /** one module per kernel plus an entry module (split.ts), for concurrent and per-kernel cached builds */
+  split?: boolean;
   /** overrides of the register blocking `cpu` implies (for experiments and tests) */
   shape?: Partial<Shape>;
 }
@@ -80,7 +82,18 @@ export function emitModule(p: IRProgram, opts: ModuleOptions = {}): string {
     em.emitKernel(k, k.name.replace(/[^A-Za-z0-9_]/g, '_') || `k${opts.kernel}`, L.ExternalLinkage);
   } else {
     const fns = p.kernels.map((k, i) => em.emitKernel(k, `kiln_k${i}`, L.InternalLinkage));
-    emitEntry(em, p, fns, opts.parallelThreshold ?? Infinity);
+    const threshold = opts.parallelThreshold ?? Infinity;
+    const kt = em.kernelType();
+    emitEntry(
+      em,
+      p,
+      (i) => !serialKernel(p.kernels[i], threshold),
+      (i, { b, args, bufs, par }) => {
+        const k = p.kernels[i];
+        if (serialKernel(k, threshold)) b.CreateCall(kt, fns[i], [...args, em.i(0), em.i(outerExtent(k))]);
+        else b.CreateCall(par, [emitThunk(em, fns[i], `kiln_t${i}`, L.InternalLinkage), bufs!, em.i(outerExtent(k))]);
+      },
+    );
   }
   if (llvm.verifyModule(mod)) throw new VerifyError(mod.print());
   return unalignVectors(addNoalias(mod.print(), noaliasParams(p)));
@@ -102,11 +115,61 @@ function emitSizes(em: KernelEmitter, p: IRProgram): void {
   new llvm.GlobalVariable(em.mod, arrT, true, linkage, llvm.ConstantArray.get(arrT, vals), NATIVE_SIZES);
 }
 
-function emitEntry(em: KernelEmitter, p: IRProgram, fns: llvm.Function[], threshold: number): void {
+/** whether kernel `k` runs on the calling thread alone (too little work to split over the pool) */
+export function serialKernel(k: Kernel, threshold: number): boolean {
+  const n = k.grid.length ? k.grid[0] : 1;
+  const points = k.grid.reduce((a, e) => a * e, 1);
+  const work = Math.max(8 * points, 4 * k.meta.flops, k.meta.bytesRead + k.meta.bytesWritten);
+  return k.grid.length === 0 || n < 2 || work < threshold;
+}
+
+/** the outer grid extent: the range a kernel's (lo, hi) cover */
+export const outerExtent = (k: Kernel): number => (k.grid.length ? k.grid[0] : 1);
+
+/** what a launch in kiln_run has at hand: the builder, the buffer arguments, and (for kiln_par) their array */
+export interface LaunchSite {
+  b: llvm.IRBuilder;
+  args: llvm.Value[];
+  bufs: llvm.Value | undefined;
+  /** kiln_par(thunk, bufs, n) */
+  par: llvm.FunctionCallee;
+}
+
+/** the function type of kiln_par's thunk: void (i8** bufs, i64 lo, i64 hi) */
+export function thunkType(em: KernelEmitter): llvm.FunctionType {
+  const i8pp = llvm.PointerType.get(llvm.Type.getInt8PtrTy(em.ctx), 0);
+  return llvm.FunctionType.get(llvm.Type.getVoidTy(em.ctx), [i8pp, em.i64, em.i64], false);
+}
+
+/** thunk(bufs, lo, hi): unpacks the buffer array and calls `fn(b0, ..., bN, lo, hi)` */
+export function emitThunk(em: KernelEmitter, fn: llvm.Function, name: string, linkage: number): llvm.Function {
+  const i8p = llvm.Type.getInt8PtrTy(em.ctx);
+  const thunk = llvm.Function.Create(thunkType(em), linkage, name, em.mod);
+  const tb = new llvm.IRBuilder(llvm.BasicBlock.Create(em.ctx, 'entry', thunk));
+  const targs = em.bufs.map((d, j) =>
+    tb.CreateBitCast(
+      tb.CreateLoad(i8p, tb.CreateInBoundsGEP(i8p, thunk.getArg(0), em.i(j))),
+      llvm.PointerType.get(d.dtype === 'f32' ? em.f32 : em.i32, 0),
+    ),
+  );
+  tb.CreateCall(em.kernelType(), fn, [...targs, thunk.getArg(1), thunk.getArg(2)]);
+  tb.CreateRetVoid();
+  return thunk;
+}
+
+/**
+ * kiln_run: every kernel in order, each behind its launch guard; `launch(i, site)` emits kernel i's
+ * call. `parallel(i)`: whether kernel i goes through kiln_par (it needs the buffer array).
+ */
+export function emitEntry(
+  em: KernelEmitter,
+  p: IRProgram,
+  parallel: (i: number) => boolean,
+  launch: (i: number, site: LaunchSite) => void,
+): void {
   const ctx = em.ctx,
     L = llvm.GlobalValue.LinkageTypes,
     voidT = llvm.Type.getVoidTy(ctx);
-  const kt = em.kernelType();
   const ptrTypes = p.buffers.map((d) => llvm.PointerType.get(d.dtype === 'f32' ? em.f32 : em.i32, 0));
   const run = llvm.Function.Create(llvm.FunctionType.get(voidT, ptrTypes, false), L.ExternalLinkage, ENTRY, em.mod);
   emitSizes(em, p);
@@ -120,28 +183,20 @@ function emitEntry(em: KernelEmitter, p: IRProgram, fns: llvm.Function[], thresh
   // thunk(bufs, lo, hi) unpacks the buffer array and calls the kernel
   const i8p = llvm.Type.getInt8PtrTy(ctx),
     i8pp = llvm.PointerType.get(i8p, 0);
-  const thunkT = llvm.FunctionType.get(voidT, [i8pp, em.i64, em.i64], false);
   const par = em.mod.getOrInsertFunction(
     'kiln_par',
-    llvm.FunctionType.get(voidT, [llvm.PointerType.get(thunkT, 0), i8pp, em.i64], false),
+    llvm.FunctionType.get(voidT, [llvm.PointerType.get(thunkType(em), 0), i8pp, em.i64], false),
   );
   const arrT = llvm.ArrayType.get(i8p, Math.max(1, args.length));
   let bufs: llvm.Value | undefined;
-  const serial = (k: Kernel) => {
-    const n = k.grid.length ? k.grid[0] : 1;
-    const points = k.grid.reduce((a, e) => a * e, 1);
-    const work = Math.max(8 * points, 4 * k.meta.flops, k.meta.bytesRead + k.meta.bytesWritten);
-    return k.grid.length === 0 || n < 2 || work < threshold;
-  };
-  if (p.kernels.some((k) => !serial(k))) {
+  if (p.kernels.some((_, i) => parallel(i))) {
     // in the entry block: it dominates every (guarded) launch
     const arr = b.CreateAlloca(arrT, null, 'bufs');
     args.forEach((a, j) => b.CreateStore(b.CreateBitCast(a, i8p), b.CreateInBoundsGEP(arrT, arr, [em.i(0), em.i(j)])));
     bufs = b.CreateBitCast(arr, i8pp);
   }
   const si = p.buffers.findIndex((d) => d.kind === 'scalars');
-  fns.forEach((fn, i) => {
-    const k = p.kernels[i];
+  p.kernels.forEach((k, i) => {
     let after: llvm.BasicBlock | undefined;
     if (k.when && si >= 0) {
       // launch guard (runtime/manifest.ts guardHolds): compare the scalars' bits, branch around the call
@@ -161,27 +216,11 @@ function emitEntry(em: KernelEmitter, p: IRProgram, fns: llvm.Function[], thresh
       b.CreateCondBr(cond, body, after);
       b.SetInsertPoint(body);
     }
-    const done = () => {
-      if (after) {
-        b.CreateBr(after);
-        b.SetInsertPoint(after);
-      }
-    };
-    const n = k.grid.length ? k.grid[0] : 1;
-    if (serial(k)) {
-      b.CreateCall(kt, fn, [...args, em.i(0), em.i(n)]);
-      done();
-      return;
+    launch(i, { b, args, bufs, par });
+    if (after) {
+      b.CreateBr(after);
+      b.SetInsertPoint(after);
     }
-    const thunk = llvm.Function.Create(thunkT, L.InternalLinkage, `kiln_t${i}`, em.mod);
-    const tb = new llvm.IRBuilder(llvm.BasicBlock.Create(ctx, 'entry', thunk));
-    const targs = p.buffers.map((_, j) =>
-      tb.CreateBitCast(tb.CreateLoad(i8p, tb.CreateInBoundsGEP(i8p, thunk.getArg(0), em.i(j))), ptrTypes[j]),
-    );
-    tb.CreateCall(kt, fn, [...targs, thunk.getArg(1), thunk.getArg(2)]);
-    tb.CreateRetVoid();
-    b.CreateCall(par, [thunk, bufs!, em.i(n)]);
-    done();
   });
   b.CreateRetVoid();
 }

@@ -1,17 +1,24 @@
-// The external half of the LLVM target: textual IR → `opt -O3` → `llc -O3 -filetype=obj` →
-// `cc -shared` (linked with rt.ts's C source, the thread helper) → a shared library in a content-addressed
-// cache, so an identical program is never rebuilt. llvm-bindings has no pass manager or object
+// The external half of the LLVM target: the tools (textual IR → `opt -O3` → `llc -O3 -filetype=obj`;
+// objects.ts runs them per module and links with `cc -shared`), and the content-addressed cache's
+// program index, so an identical program is never rebuilt. llvm-bindings has no pass manager or object
 // emission, hence the tools. (opt reads textual IR: we add `noalias` to it, which the bindings
 // cannot express; opt then writes the bitcode llc reads.)
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RT_C } from './rt.js';
-const FORMAT = 'kiln-llvm-1'; // bump when codegen changes in a way the IR text does not show
+/** part of every cache key: bump when codegen changes in a way the IR text does not show */
+export const FORMAT = 'kiln-llvm-1';
 
-/** counts tool invocations (tests assert the cache avoids them) */
-export const toolchainStats = { runs: 0 };
+/**
+ * counts tool invocations (tests assert the cache avoids them) and sums each phase's wall time in ms
+ * (bench/compile-time.mts): codegen (the IR builder), opt, llc, link (cc); concurrent runs add up
+ */
+export const toolchainStats = { runs: 0, ms: { codegen: 0, opt: 0, llc: 0, link: 0 } };
+const PHASE: Record<string, 'opt' | 'llc' | 'link'> = { opt: 'opt', llc: 'llc', cc: 'link' };
+function timed(name: string, t0: number): void {
+  const phase = PHASE[name];
+  if (phase) toolchainStats.ms[phase] += performance.now() - t0;
+}
 
 export interface ToolchainOptions {
   /** -mcpu for opt and llc; default KILN_CPU or "native" (the host, with all its features) */
@@ -33,19 +40,22 @@ function toolError(exe: string, name: string, err: NodeJS.ErrnoException): Error
 const exitError = (exe: string, args: string[], status: number | null, out: string) =>
   new Error(`kiln llvm: \`${exe} ${args.join(' ')}\` failed (exit ${status}):\n${out.trim()}`);
 
-function run(name: string, args: string[], input?: string): string {
+export function run(name: string, args: string[], input?: string): string {
   const exe = tool(name);
   toolchainStats.runs++;
+  const t0 = performance.now();
   const r = spawnSync(exe, args, { input, encoding: 'utf8', maxBuffer: 1 << 28 });
+  timed(name, t0);
   if (r.error) throw toolError(exe, name, r.error);
   if (r.status !== 0) throw exitError(exe, args, r.status, r.stderr || r.stdout);
   return r.stdout;
 }
 
 /** the same, without blocking the event loop */
-function runAsync(name: string, args: string[]): Promise<string> {
+export function runAsync(name: string, args: string[]): Promise<string> {
   const exe = tool(name);
   toolchainStats.runs++;
+  const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(exe, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '',
@@ -57,7 +67,11 @@ function runAsync(name: string, args: string[]): Promise<string> {
       err += d;
     });
     child.on('error', (e) => reject(toolError(exe, name, e)));
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(exitError(exe, args, code, err || out))));
+    child.on('close', (code) => {
+      timed(name, t0);
+      if (code === 0) resolve(out);
+      else reject(exitError(exe, args, code, err || out));
+    });
   });
 }
 
@@ -94,68 +108,6 @@ export interface Library {
   path: string;
   hash: string;
   cached: boolean;
-}
-
-interface Job {
-  path: string;
-  hash: string;
-  dir: string;
-  cpu: string;
-}
-
-function job(ir: string, opts: ToolchainOptions): Job {
-  const cpu = cpuOf(opts);
-  const hash = createHash('sha256')
-    .update([FORMAT, cpu, cpu === 'native' ? hostCpu() : '', RT_C, ir].join('\0'))
-    .digest('hex')
-    .slice(0, 32);
-  const dir = cacheDirOf(opts);
-  return { path: join(dir, `${hash}.so`), hash, dir, cpu };
-}
-
-/** a fresh build directory holding the inputs, and the tool runs that turn them into k.so */
-function prepare(j: Job, ir: string): { tmp: string; steps: [string, string[]][] } {
-  mkdirSync(j.dir, { recursive: true });
-  const tmp = mkdtempSync(join(j.dir, `.build-${j.hash.slice(0, 8)}-`));
-  const at = (f: string) => join(tmp, f);
-  writeFileSync(at('k.ll'), ir);
-  writeFileSync(at('rt.c'), RT_C);
-  const march = j.cpu === 'native' ? ['-march=native'] : [];
-  return {
-    tmp,
-    steps: [
-      ['opt', ['-O3', `-mcpu=${j.cpu}`, at('k.ll'), '-o', at('k.bc')]],
-      ['llc', ['-O3', `-mcpu=${j.cpu}`, '-filetype=obj', '-relocation-model=pic', at('k.bc'), '-o', at('k.o')]],
-      ['cc', ['-shared', '-fPIC', '-O2', ...march, '-o', at('k.so'), at('k.o'), at('rt.c'), '-lm', '-lpthread']],
-    ],
-  };
-}
-
-/** compiles `ir` to a shared library, or returns the cached one with the same content hash */
-export function buildLibrary(ir: string, opts: ToolchainOptions = {}): Library {
-  const j = job(ir, opts);
-  if (existsSync(j.path)) return { path: j.path, hash: j.hash, cached: true };
-  const { tmp, steps } = prepare(j, ir);
-  try {
-    for (const [tool, args] of steps) run(tool, args);
-    renameSync(join(tmp, 'k.so'), j.path); // atomic: concurrent builders of one hash both succeed
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-  return { path: j.path, hash: j.hash, cached: false };
-}
-
-export async function buildLibraryAsync(ir: string, opts: ToolchainOptions = {}): Promise<Library> {
-  const j = job(ir, opts);
-  if (existsSync(j.path)) return { path: j.path, hash: j.hash, cached: true };
-  const { tmp, steps } = prepare(j, ir);
-  try {
-    for (const [tool, args] of steps) await runAsync(tool, args);
-    renameSync(join(tmp, 'k.so'), j.path);
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-  return { path: j.path, hash: j.hash, cached: false };
 }
 
 // programs/<key> holds the hash of the library a program (ir-host.ts programKey) was built into,
