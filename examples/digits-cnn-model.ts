@@ -21,11 +21,15 @@ export const STEP_EPOCHS = 4;
 export const GAMMA = 0.5;
 export const DROPOUT = 0.25;
 
-/** LeNet in miniature: two conv-batchnorm-relu-pool stages (8x8 -> 4x4 -> 2x2), dropout, a linear head */
+/**
+ * LeNet in miniature: two conv-batchnorm-relu-pool stages (8x8 -> 4x4 -> 2x2), dropout, a linear head.
+ * The convolutions have no bias, as is usual before batch norm: its mean subtraction cancels a bias,
+ * whose gradient is then rounding noise that Adam would scale up into lr-sized random steps.
+ */
 export class DigitsCNN extends nn.Module {
-  conv1 = new nn.Conv2d(1, 8, 3, { padding: 1 });
+  conv1 = new nn.Conv2d(1, 8, 3, { padding: 1, bias: false });
   bn1 = new nn.BatchNorm2d(8);
-  conv2 = new nn.Conv2d(8, 16, 3, { padding: 1 });
+  conv2 = new nn.Conv2d(8, 16, 3, { padding: 1, bias: false });
   bn2 = new nn.BatchNorm2d(16);
   relu = new nn.ReLU();
   pool = new nn.MaxPool2d(2);

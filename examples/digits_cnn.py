@@ -26,9 +26,9 @@ GOLDEN_STEPS, GOLDEN_STEP_SIZE = 20, 5
 class DigitsCNN(nn.Module):
     def __init__(self, dropout=DROPOUT):
         super().__init__()
-        self.conv1 = nn.Conv2d(1, 8, 3, padding=1)
+        self.conv1 = nn.Conv2d(1, 8, 3, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(8)
-        self.conv2 = nn.Conv2d(8, 16, 3, padding=1)
+        self.conv2 = nn.Conv2d(8, 16, 3, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(16)
         self.relu = nn.ReLU()
         self.pool = nn.MaxPool2d(2)
