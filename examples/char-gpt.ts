@@ -5,7 +5,7 @@
 //   npm run example:gpt -- [--target native|webgpu|reference] [--steps 600] [--dim 64] [--heads 4]
 //     [--blocks 4] [--block-size 32] [--batch 16] [--dropout 0.1] [--untied] [--lr 3e-3] [--checkpoint DIR]
 import { readFileSync } from 'node:fs';
-import { arg, flag, targetArg } from './cli.js';
+import { arg, checkpointDir, flag, targetArg } from './cli.js';
 import { compile, Generator, manualSeed, nn, noGrad, saveCheckpoint, type Tensor } from 'kiln';
 import {
   CharCodec,
@@ -19,6 +19,8 @@ import {
 } from './char-gpt-model.js';
 
 const target = await targetArg();
+// checked before any work: an existing checkpoint there is never overwritten
+const checkpoint = arg('checkpoint', '') && checkpointDir(arg('checkpoint', ''), 'kiln-char-gpt-');
 const steps = Number(arg('steps', '600'));
 const B = Number(arg('batch', '16')),
   T = Number(arg('block-size', '32'));
@@ -124,9 +126,8 @@ for (let i = 0; i < Number(arg('samples', '300')); i++) {
 }
 console.log(`--- sample (prompt ${JSON.stringify(text.slice(0, T))}) ---\n${out}\n---`);
 
-const dir = arg('checkpoint', '');
-if (dir) {
+if (checkpoint) {
   await trainStep.sync();
-  await saveCheckpoint(dir, { model, optimizer });
-  console.log(`checkpoint written to ${dir} (model.safetensors, optimizer.safetensors)`);
+  await saveCheckpoint(checkpoint, { model, optimizer });
+  console.log(`checkpoint written to ${checkpoint} (model.safetensors, optimizer.safetensors)`);
 }
