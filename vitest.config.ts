@@ -13,5 +13,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 300_000,
     pool: 'forks',
+    // vitest's default is one worker fewer than the cores: on CI's 2 cores, one file at a time while the
+    // native tests mostly wait on opt/llc child processes (measured: 1.2 cores busy over a 592 s run)
+    maxWorkers: 2,
   },
 });
