@@ -66,18 +66,21 @@ function plan(split: SplitIR, opts: ToolchainOptions): Plan {
   return { cpu, objects, library };
 }
 
-/** runs `p`'s steps in a fresh directory next to its file and renames the result into place */
-async function make(p: Product, exec: (tool: string, args: string[]) => unknown): Promise<void> {
+/** a fresh build directory next to `p`'s file, holding its inputs (a step's `@` names a file in it) */
+function buildDir(p: Product): string {
   const parent = join(p.path, '..');
   mkdirSync(parent, { recursive: true });
   const tmp = mkdtempSync(join(parent, `.build-${p.hash.slice(0, 8)}-`));
+  for (const [f, text] of Object.entries(p.inputs)) writeFileSync(join(tmp, f), text);
+  return tmp;
+}
+const inDir = (args: string[], tmp: string) => args.map((a) => a.replace(/^@/, tmp));
+
+/** runs `p`'s steps in a fresh directory next to its file and renames the result into place */
+async function make(p: Product, exec: (tool: string, args: string[]) => unknown): Promise<void> {
+  const tmp = buildDir(p);
   try {
-    for (const [f, text] of Object.entries(p.inputs)) writeFileSync(join(tmp, f), text);
-    for (const [tool, args] of p.steps)
-      await exec(
-        tool,
-        args.map((a) => a.replace(/^@/, tmp)),
-      );
+    for (const [tool, args] of p.steps) await exec(tool, inDir(args, tmp));
     renameSync(join(tmp, 'out'), p.path); // atomic: concurrent builders of one hash both succeed
   } finally {
     rmSync(tmp, { recursive: true, force: true });
@@ -102,16 +105,9 @@ export function buildSplitLibrary(split: SplitIR, opts: ToolchainOptions = {}): 
 }
 
 function makeSync(p: Product): void {
-  const parent = join(p.path, '..');
-  mkdirSync(parent, { recursive: true });
-  const tmp = mkdtempSync(join(parent, `.build-${p.hash.slice(0, 8)}-`));
+  const tmp = buildDir(p);
   try {
-    for (const [f, text] of Object.entries(p.inputs)) writeFileSync(join(tmp, f), text);
-    for (const [tool, args] of p.steps)
-      run(
-        tool,
-        args.map((a) => a.replace(/^@/, tmp)),
-      );
+    for (const [tool, args] of p.steps) run(tool, inDir(args, tmp));
     renameSync(join(tmp, 'out'), p.path);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
