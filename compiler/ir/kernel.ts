@@ -5,7 +5,7 @@
 // expression over loop variables: one algebra for every view (see compiler/kernel/index-algebra.ts), which
 // each access also carries in its linear normal form (`ix`), so passes read strides and ranges
 // off the algebra rather than parsing the expression back.
-import type { LaunchGuard, Manifest } from '../../runtime/manifest.js';
+import type { KernelInfo, LaunchGuard, Manifest } from '../../runtime/manifest.js';
 export type { LaunchGuard, BufferDecl, Placement, CellPlacement, Manifest } from '../../runtime/manifest.js';
 
 export type KType = 'f32' | 'i32' | 'bool';
@@ -209,4 +209,28 @@ export interface Kernel {
 /** A scheduled program: the manifest's memories and placements, plus the kernels as IR. */
 export interface KernelProgram extends Omit<Manifest, 'kernels' | 'format'> {
   kernels: Kernel[];
+}
+
+/** a kernel as the runtime's manifest lists it: its name, launch and measures, not its body */
+export function kernelInfo(k: Kernel): KernelInfo {
+  const { ops, flops, bytesRead, bytesWritten, reason } = k.meta;
+  return {
+    name: k.name,
+    grid: [...k.grid],
+    ops: [...ops],
+    flops,
+    bytesRead,
+    bytesWritten,
+    ...(reason ? { reason } : {}),
+    ...(k.when ? { when: k.when } : {}),
+  };
+}
+
+/**
+ * What every target ships for its runtime: the manifest's fields picked one by one, so that what the
+ * scheduler adds to a program for inspection (its graph, whose nodes JSON would expand as a tree) stays out
+ */
+export function manifestOf(p: KernelProgram): Manifest {
+  const { buffers, host, inputs, outputs, cells, peakBytes } = p;
+  return { format: 1, buffers, host, inputs, outputs, cells, peakBytes, kernels: p.kernels.map(kernelInfo) };
 }

@@ -3,9 +3,8 @@
 //   compileNativeAsync(program)       → the same, the tools run without blocking the event loop
 //   llvmIR(program, { kernel? })      → textual LLVM IR (whole program, or one kernel)
 //   nativeAssembly(program, { kernel? }) → the optimized assembly
-import type { KernelProgram } from '../../compiler/ir/kernel.js';
+import { manifestOf, type KernelProgram } from '../../compiler/ir/kernel.js';
 import type { Artifact } from '../../runtime/device.js';
-import type { Manifest } from '../../runtime/manifest.js';
 import type { NativeCode } from '../../runtime/native/device.js';
 import { emitIR, emitIRSync, programKey, type IRReply } from './ir-host.js';
 import type { ModuleOptions } from './module.js';
@@ -38,19 +37,6 @@ export interface NativeOptions extends ToolchainOptions {
 }
 
 export const DEFAULT_PAR_THRESHOLD = 1 << 20;
-
-export function manifestOf(p: KernelProgram): Manifest {
-  return {
-    format: 1,
-    buffers: p.buffers,
-    host: p.host,
-    inputs: p.inputs,
-    outputs: p.outputs,
-    cells: p.cells,
-    peakBytes: p.peakBytes,
-    kernels: p.kernels.map((k) => ({ name: k.name, grid: k.grid, ...k.meta, ...(k.when ? { when: k.when } : {}) })),
-  };
-}
 
 /** what the IR builder needs: every option resolved, so the program key sees what the IR depends on */
 function moduleOptions(opts: ModuleOptions & NativeOptions): ModuleOptions {

@@ -1,7 +1,6 @@
 // The WGSL target: KernelProgram -> Artifact { target: 'wgsl', manifest, code: { kernels, requirements } }.
 // Device-independent: the runtime checks `requirements` against the adapter's limits at load.
-import type { Kernel, KernelProgram } from '../../compiler/ir/kernel.js';
-import type { KernelInfo, Manifest } from '../../runtime/manifest.js';
+import { manifestOf, type Kernel, type KernelProgram } from '../../compiler/ir/kernel.js';
 import type { WGSLArtifact, WGSLKernel, WGSLRequirements } from '../../runtime/webgpu/artifact.js';
 import { cascadeSums } from '../../compiler/kernel/cascade.js';
 import { gpuStrategyOf } from '../../compiler/kernel/opt.js';
@@ -29,20 +28,6 @@ export function renderKernel(k: Kernel, program: Pick<KernelProgram, 'buffers'>,
   const expanded = cascadeSums(k);
   if (plan.kind === 'tile') return renderTiledMatmul(expanded, dtypes, plan);
   return renderSerialKernel(expanded, dtypes, plan, opts.workgroupSize ?? DEFAULT_WORKGROUP_SIZE);
-}
-
-export function kernelInfo(k: Kernel): KernelInfo {
-  const { ops, flops, bytesRead, bytesWritten, reason } = k.meta;
-  return {
-    name: k.name,
-    grid: [...k.grid],
-    ops: [...ops],
-    flops,
-    bytesRead,
-    bytesWritten,
-    ...(reason ? { reason } : {}),
-    ...(k.when ? { when: k.when } : {}),
-  };
 }
 
 export function requirementsOf(kernels: readonly WGSLKernel[]): WGSLRequirements {
@@ -73,8 +58,7 @@ export function buildWGSL(program: KernelProgram, opts: WGSLOptions = {}): WGSLA
       throw new Error(`wgsl: kernel ${k.name}: ${(e as Error).message}`, { cause: e });
     }
   });
-  const { kernels: irKernels, ...rest } = program;
-  const manifest: Manifest = { format: 1, ...rest, kernels: irKernels.map(kernelInfo) };
+  const manifest = manifestOf(program);
   const bufferSizes = program.buffers.map((b) => b.size);
   return { target: 'wgsl', manifest, code: { kernels, requirements: requirementsOf(kernels), bufferSizes } };
 }
