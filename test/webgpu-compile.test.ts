@@ -164,3 +164,21 @@ describe('loading', () => {
     expect(r.out).toEqual([2, 4]);
   });
 });
+
+describe("llvmpipe's loop limit", () => {
+  it('a mean and a variance of 4e6 values (a store between two reductions) run as one tree reduction', async () => {
+    // one kernel: sum, the mean stored, then the squared deviations' sum; serial, one invocation would take
+    // 266k loop trips, past llvmpipe's 65,535; as a tree reduction each of 64 threads takes a share
+    const fn = (x: Tensor) => {
+      const mean = x.mean();
+      return [mean, x.sub(mean).pow(2).mean()];
+    };
+    const n = 4_000_000;
+    const x = Float32Array.from({ length: n }, (_, i) => Math.sin(i) + (i % 7) * 0.25);
+    const inputs = [{ shape: [n], dtype: 'float32' as const }];
+    const [gpu, ref] = [await compile(fn, { inputs, target: 'webgpu' }), await compile(fn, { inputs })];
+    expect(gpu.stats().kernels).toBe(1);
+    const [got, want] = [(await gpu.run(x)) as Tensor[], (await ref.run(x)) as Tensor[]];
+    for (const k of [0, 1]) expect(rel(got[k].item(), want[k].item()), `output ${k}`).toBeLessThan(1e-5);
+  }, 60_000);
+});

@@ -53,7 +53,7 @@ function treeLoops(k: Kernel): number[] | null {
   const allAccs = accumulators(k.body);
   const loops = k.body.flatMap((s, i) => (s.s === 'loop' && (cascadeNest(s, allAccs) || isLongLoop(s)) ? [i] : []));
   const lastReduce = loops.length ? loops[loops.length - 1] : -1;
-  if (lastReduce < 0 || hasStore(k.body.slice(0, lastReduce))) return null;
+  if (lastReduce < 0 || !storesBeforeAllowed(k.body, lastReduce)) return null;
   const accs = new Map(k.body.slice(0, lastReduce).flatMap((s) => (s.s === 'acc' ? [[s.name, s.type] as const] : [])));
   for (const i of loops) {
     for (const a of accumsIn((k.body[i] as Loop).body)) {
@@ -62,6 +62,26 @@ function treeLoops(k: Kernel): number[] | null {
     }
   }
   return loops;
+}
+
+/**
+ * whether the stores before the last reduction can run on thread 0 alone (targets/wgsl/reduce.ts): each at
+ * the top level (every thread holds the same reduced values there) and to a buffer the kernel never loads
+ */
+function storesBeforeAllowed(body: readonly Stmt[], lastReduce: number): boolean {
+  const before = body.slice(0, lastReduce);
+  if (before.some((s) => s.s === 'loop' && hasStore(s.body))) return false;
+  const stored = new Set(before.flatMap((s) => (s.s === 'store' ? [s.buf] : [])));
+  return !stored.size || !loadsIn(body).some((l) => stored.has(l.buf));
+}
+
+function loadsIn(ss: readonly Stmt[], out: Load[] = []): Load[] {
+  for (const s of ss) {
+    if (s.s === 'loop') loadsIn(s.body, out);
+    else if (s.s === 'store') (loadsOf(s.index, out), loadsOf(s.value, out));
+    else if ('value' in s) loadsOf(s.value, out);
+  }
+  return out;
 }
 
 function vars(e: Expr, out = new Set<string>()): Set<string> {

@@ -1,8 +1,8 @@
 // Workgroup tree reduction: for a kernel with few grid points and long `reduce` loops (a loss,
 // a norm, sum over 1e5 elements), one workgroup per grid point instead of one invocation.
 // Each reduce loop is strided across the workgroup's threads, the per-thread partials are combined
-// in a var<workgroup> tree, and every thread continues with the reduced value; whatever follows
-// the last reduce loop and writes memory runs on thread 0 only.
+// in a var<workgroup> tree, and every thread continues with the reduced value; a store between
+// reduce loops, and whatever follows the last one, runs on thread 0 only.
 // The order of additions differs from the serial loop (as it does in PyTorch's own reductions); a
 // cascade sum stays a cascade within each thread, over the terms that thread takes.
 import type { GpuStrategy, Kernel, KType, Stmt } from '../../compiler/ir/kernel.js';
@@ -53,7 +53,10 @@ export function renderWorkgroupReduce(
   k.body.forEach((s, i) => {
     if (i > lastReduce) return;
     if (!isReduceLoop(s)) {
-      body.push(...stmts([s], ctx, declAccs, pad));
+      // a value every thread holds, written once (compiler/kernel/opt-gpu.ts allows only top-level stores here)
+      const once = s.s === 'store';
+      body.push(...(once ? [`${pad}if (lid == 0u) {`] : []), ...stmts([s], ctx, declAccs, pad + (once ? '  ' : '')));
+      if (once) body.push(`${pad}}`);
       return;
     }
     const names = [...accumsIn(s.body)];
