@@ -1,6 +1,7 @@
 // The char GPT's training step (examples/char-gpt-model.ts, 4 blocks D64 T32 B16, AdamW + clipping):
 // compile time, ms per step, and the kernels moving the most bytes.
 //   npx tsx --conditions=kiln-source bench/gpt-probe.mts [dropout=0] [target=native]   (env STEPS=20 B=16 T=32 D=64 H=4 L=4)
+//   PROFILE=25: also the 25 slowest kernels, each timed alone beside the whole step (native)
 import { compile, Generator, manualSeed, type Tensor } from '../compiler/index.js';
 import { CharCodec, getBatch, Gpt, makeOptimizer, trainStepFn } from '../examples/char-gpt-model.js';
 import { readFileSync } from 'node:fs';
@@ -12,7 +13,15 @@ const env = (k: string, d: number) => Number(process.env[k] ?? d);
 const B = env('B', 16),
   T = env('T', 32);
 manualSeed(1);
-const model = new Gpt({ vocabSize: codec.size, blockSize: T, nEmbd: env('D', 64), nHead: env('H', 4), nLayer: env('L', 4), dropout, tied: true });
+const model = new Gpt({
+  vocabSize: codec.size,
+  blockSize: T,
+  nEmbd: env('D', 64),
+  nHead: env('H', 4),
+  nLayer: env('L', 4),
+  dropout,
+  tied: true,
+});
 const tc = {
   lr: 3e-3,
   minLr: 3e-4,
@@ -50,3 +59,16 @@ const pk = [...st.perKernel].map((k: any) => ({
 pk.sort((a, b) => b.b - a.b);
 for (const k of pk.slice(0, 12))
   console.log(k.n, (k.f / 1e6).toFixed(2), 'MFLOP', (k.b / 1e6).toFixed(2), 'MB', k.ms ?? '', String(k.r).slice(0, 80));
+if (process.env.PROFILE && target === 'native') {
+  // each kernel alone beside the whole step (bench/timing.ts): the slowest first
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { kernelProfile } = await import('./timing.js');
+  const rows = await kernelProfile(step, process.env.KILN_CACHE_DIR ?? mkdtempSync(join(tmpdir(), 'kiln-probe-')));
+  const whole = rows.pop()!;
+  rows.sort((a, b) => Number(b[2]) - Number(a[2]));
+  console.log('kernel grid µs share GFLOP/s GB/s');
+  for (const r of rows.slice(0, Number(process.env.PROFILE) || 25)) console.log(r.join(' '));
+  console.log(whole.join(' '));
+}

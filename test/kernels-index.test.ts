@@ -24,9 +24,14 @@ function evalIx(e: Ix, env: Record<string, number>): number {
     if (x.e === 'var') return env[x.name];
     const a = ev(x.a),
       b = ev(x.b);
-    return { add: a + b, sub: a - b, mul: a * b, idiv: Math.floor(a / b), mod: a - Math.floor(a / b) * b }[
-      x.fn as 'add'
-    ];
+    return {
+      add: a + b,
+      sub: a - b,
+      mul: a * b,
+      max: Math.max(a, b),
+      idiv: Math.floor(a / b),
+      mod: a - Math.floor(a / b) * b,
+    }[x.fn as 'add'];
   };
   return ev(toExpr(e));
 }
@@ -101,6 +106,24 @@ describe('index algebra', () => {
       const [lo, hi] = range(e);
       expect(lo).toBeLessThanOrEqual(hi);
     }
+  });
+  it("folds a pad's source index over the window its guard selects (a concatenation's pieces)", () => {
+    // cat along the last dim as pads: piece [2, 8] at columns 16..23 of [2, 24], read through a split
+    // [2, 8] <- [2, 2, 4] <- permute of [2, 4, 2] (a q/k/v split into heads, transposed)
+    const src = g.input(0, [2, 4, 2]);
+    const piece = g.reshape(g.permute(src, [0, 2, 1]), [2, 8]);
+    const padded = g.pad(piece, [0, 16], [0, 0]);
+    const [r, c] = [ixVar('r', 2), ixVar('c', 24)];
+    const a = throughViews(padded, [r, c]);
+    expect(a.node).toBe(src);
+    expect(a.bounds.map((b) => [ixKey(b.ix), b.lo, b.hi])).toEqual([['c+-16', 0, 8]]);
+    // no division by a width the window fits in: c - 16 lies in [0, 8) wherever the bound holds
+    expect(a.idx.map(ixKey)).toEqual(['r', '([c+-16]<8)%4', '([c+-16]<8)/4']);
+    for (let rr = 0; rr < 2; rr++)
+      for (let cc = 16; cc < 24; cc++) {
+        const k = cc - 16;
+        expect(a.idx.map((e) => evalIx(e, { r: rr, c: cc }))).toEqual([rr, k % 4, Math.floor(k / 4)]);
+      }
   });
   it('turns a view chain into one index into the source', () => {
     // x[4,6] -> permute -> [6,4] -> reshape [24] -> slice(start 2, step 3) -> [8]

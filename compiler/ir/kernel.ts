@@ -34,10 +34,14 @@ export type BinaryFn =
 
 /**
  * An index in linear normal form `c + sum(coef * atom)` (compiler/kernel/index-algebra.ts builds and
- * simplifies it): an atom is a loop variable with its extent, `floor(e / d)` or `e mod d`.
+ * simplifies it): an atom is a loop variable with its extent, `floor(e / d)`, `e mod d`, or a window: `e`
+ * itself, used only where 0 <= e < ext holds (the index inside a pad, whose guard selects those points).
  */
 export type Atom =
-  { k: 'var'; name: string; ext: number } | { k: 'div'; a: Ix; d: number } | { k: 'mod'; a: Ix; d: number };
+  | { k: 'var'; name: string; ext: number }
+  | { k: 'div'; a: Ix; d: number }
+  | { k: 'mod'; a: Ix; d: number }
+  | { k: 'win'; a: Ix; ext: number };
 export interface Term {
   atom: Atom;
   coef: number;

@@ -11,7 +11,7 @@ import { OPS } from '../ir/ops.js';
 import type { Expr, KType, Stmt } from '../ir/kernel.js';
 import { exprChildren } from '../ir/kernel.js';
 import type { Ix } from './index-algebra.js';
-import { flatten, ixConst, ixKey, ixVar, toExpr, unflatten } from './index-algebra.js';
+import { flatten, ixConst, ixKey, ixVar, range, toExpr, unflatten } from './index-algebra.js';
 import { throughViews, type Bound } from './views.js';
 import { numel } from '../ir/graph.js';
 import { sumScheme } from '../ir/accumulate.js';
@@ -219,7 +219,7 @@ export class Walk<B extends Scope> {
       const a = throughViews(n, idx, (m) => m !== n && m !== this.self && this.sink.reads(m, false));
       const g = this.guardOf(a.bounds, guard);
       const finish = ([inner]: Expr[]) =>
-        a.bounds.length ? record({ e: 'where', type: t, cond: g!.e, a: inner, b: c(t, 0) }) : inner;
+        g !== guard ? record({ e: 'where', type: t, cond: g!.e, a: inner, b: c(t, 0) }) : inner;
       return { deps: [{ n: a.node, idx: a.idx, blk, guard: g }], finish };
     }
     switch (n.op) {
@@ -280,11 +280,15 @@ export class Walk<B extends Scope> {
   private guardOf(bounds: Bound[], outer: Guard): Guard {
     if (!bounds.length) return outer;
     let e = outer?.e ?? null;
+    const before = e;
     for (const b of bounds) {
-      const x = toExpr(b.ix);
-      e = andE(e, { e: 'binary', type: 'bool', fn: 'ge', a: x, b: c('i32', b.lo) });
-      e = andE(e, { e: 'binary', type: 'bool', fn: 'lt', a: x, b: c('i32', b.hi) });
+      const x = toExpr(b.ix),
+        [lo, hi] = range(b.ix);
+      // a side its range already decides is left out (a pad after the first row is never below it)
+      if (lo < b.lo) e = andE(e, { e: 'binary', type: 'bool', fn: 'ge', a: x, b: c('i32', b.lo) });
+      if (hi >= b.hi) e = andE(e, { e: 'binary', type: 'bool', fn: 'lt', a: x, b: c('i32', b.hi) });
     }
+    if (e === before) return outer; // every side decided: these bounds hold wherever the outer guard does
     return { e: e!, key: `${outer?.key ?? ''}&${bounds.map((b) => `${ixKey(b.ix)}<${b.hi}`).join('&')}` };
   }
 

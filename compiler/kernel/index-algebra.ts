@@ -8,13 +8,21 @@
 //     variables (their extents are known), which removes the div/mod a reshape introduces;
 //   - gcd factoring: floor((g*x + r) / (g*k)) = floor(x / k) when 0 <= r < g;
 //   - nesting: floor(floor(e/a)/b) = floor(e/(a*b)); (e mod a) mod b = e mod b when b | a;
-//   - recombination: d*floor(e/d) + (e mod d) = e.
+//   - recombination: d*floor(e/d) + (e mod d) = e;
+//   - windows: the index inside a pad is used only where its guard holds, so it is known to lie in
+//     [0, n) there (win): floor((g - 256) / 128) over g < 384 is not affine, over the window it is 0.
 import type { Atom, Expr, Ix, Kernel, Stmt, Term } from '../ir/kernel.js';
 import { mapExpr } from '../ir/kernel.js';
 export type { Atom, Ix, Term } from '../ir/kernel.js';
 
 export const atomKey = (a: Atom): string =>
-  a.k === 'var' ? a.name : a.k === 'div' ? `(${ixKey(a.a)})/${a.d}` : `(${ixKey(a.a)})%${a.d}`;
+  a.k === 'var'
+    ? a.name
+    : a.k === 'div'
+      ? `(${ixKey(a.a)})/${a.d}`
+      : a.k === 'mod'
+        ? `(${ixKey(a.a)})%${a.d}`
+        : `[${ixKey(a.a)}]<${a.ext}`;
 export const ixKey = (e: Ix): string =>
   [
     ...e.terms.map((t) => (t.coef === 1 ? t.key : `${t.coef}*${t.key}`)),
@@ -82,7 +90,7 @@ export function range(e: Ix): [number, number] {
   return [lo, hi];
 }
 function atomRange(a: Atom): [number, number] {
-  if (a.k === 'var') return [0, a.ext - 1];
+  if (a.k === 'var' || a.k === 'win') return [0, a.ext - 1];
   const [lo, hi] = range(a.a);
   if (a.k === 'div') return [Math.floor(lo / a.d), Math.floor(hi / a.d)];
   return lo >= 0 && hi < a.d ? [lo, hi] : lo >= 0 ? [0, a.d - 1] : [-(a.d - 1), a.d - 1];
@@ -167,6 +175,15 @@ export function mod(e: Ix, d: number): Ix {
   return ofAtom({ k: 'mod', a: r, d });
 }
 
+/**
+ * `e`, for an access made only where 0 <= e < ext (a pad's bound holds): a window atom that carries the range,
+ * or e itself when its own range already says so
+ */
+export function win(e: Ix, ext: number): Ix {
+  if (within(e, ext)) return e;
+  return ofAtom({ k: 'win', a: e, ext });
+}
+
 export const isConst = (e: Ix, c?: number) => !e.terms.length && (c === undefined || e.c === c);
 /** e is exactly the variable `name` */
 export const isVarIx = (e: Ix, name: string) =>
@@ -201,13 +218,16 @@ export function unflatten(flat: Ix, shape: readonly number[]): Ix[] {
 }
 
 const i32 = (value: number): Expr => ({ e: 'const', type: 'i32', value });
-const bin = (fn: 'add' | 'mul' | 'idiv' | 'mod' | 'sub', a: Expr, b: Expr): Expr => ({
+const bin = (fn: 'add' | 'mul' | 'idiv' | 'mod' | 'sub' | 'max', a: Expr, b: Expr): Expr => ({
   e: 'binary',
   type: 'i32',
   fn,
   a,
   b,
 });
+
+/** a window's index: max(a, 0) is a where it is used, and says to a renderer that it is >= 0 */
+const windowExpr = (a: Ix): Expr => (range(a)[0] >= 0 ? toExpr(a) : bin('max', toExpr(a), i32(0)));
 
 /** renders to kernel IR (i32 arithmetic) */
 export function toExpr(e: Ix): Expr {
@@ -216,7 +236,9 @@ export function toExpr(e: Ix): Expr {
     const a: Expr =
       t.atom.k === 'var'
         ? { e: 'var', type: 'i32', name: t.atom.name }
-        : bin(t.atom.k === 'div' ? 'idiv' : 'mod', toExpr(t.atom.a), i32(t.atom.d));
+        : t.atom.k === 'win'
+          ? windowExpr(t.atom.a)
+          : bin(t.atom.k === 'div' ? 'idiv' : 'mod', toExpr(t.atom.a), i32(t.atom.d));
     const term = Math.abs(t.coef) === 1 ? a : bin('mul', a, i32(Math.abs(t.coef)));
     out = out === null ? (t.coef < 0 ? bin('sub', i32(0), term) : term) : bin(t.coef < 0 ? 'sub' : 'add', out, term);
   }
@@ -234,6 +256,10 @@ export function strideOf(e: Ix, v: string): number | null {
   for (const t of e.terms) {
     if (t.atom.k === 'var') {
       if (t.atom.name === v) s += t.coef;
+    } else if (t.atom.k === 'win') {
+      const inner = strideOf(t.atom.a, v); // a window is its index (where it is used)
+      if (inner === null) return null;
+      s += t.coef * inner;
     } else if (varsOf(t.atom.a).has(v)) return null;
   }
   return s;
@@ -252,7 +278,9 @@ export function substIx(e: Ix, sub: (v: Extract<Atom, { k: 'var' }>) => Ix | und
         ? (sub(a) ?? ofAtom(a))
         : a.k === 'div'
           ? idiv(substIx(a.a, sub), a.d)
-          : mod(substIx(a.a, sub), a.d);
+          : a.k === 'mod'
+            ? mod(substIx(a.a, sub), a.d)
+            : win(substIx(a.a, sub), a.ext);
     out = add(out, mul(x, t.coef));
   }
   return out;

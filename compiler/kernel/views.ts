@@ -3,7 +3,7 @@
 import type { Node } from '../ir/graph.js';
 import { isView } from '../ir/graph.js';
 import type { Ix } from './index-algebra.js';
-import { add, addc, flatten, ixConst, mul, range, unflatten } from './index-algebra.js';
+import { add, addc, flatten, ixConst, mul, range, unflatten, win } from './index-algebra.js';
 
 /** lo <= ix < hi must hold for the element to exist (pad); otherwise the value is 0 */
 export interface Bound {
@@ -41,8 +41,11 @@ export function viewStep(n: Node, idx: readonly Ix[], bounds: Bound[]): Ix[] {
       return idx.map((x, d) => {
         const y = addc(x, -n.arg.before[d]);
         const [lo, hi] = range(y);
-        if (lo < 0 || hi >= ss[d]) bounds.push({ ix: y, lo: 0, hi: ss[d] });
-        return y;
+        if (lo >= 0 && hi < ss[d]) return y;
+        // the source is read only where the bound holds: there y is in [0, ss[d]), which lets the views below
+        // fold their floor and mod (the bound itself keeps y, over every point)
+        bounds.push({ ix: y, lo: 0, hi: ss[d] });
+        return win(y, ss[d]);
       });
   }
   throw new Error(`viewStep: ${n.op} is not a view`);

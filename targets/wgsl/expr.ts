@@ -137,7 +137,8 @@ export function nonNeg(e: Expr, ctx: Ctx): boolean {
     case 'var':
       return ctx.nonNeg.has(e.name);
     case 'binary':
-      return ['add', 'mul', 'idiv', 'mod', 'max', 'min'].includes(e.fn) && nonNeg(e.a, ctx) && nonNeg(e.b, ctx);
+      if (e.fn === 'max') return nonNeg(e.a, ctx) || nonNeg(e.b, ctx);
+      return ['add', 'mul', 'idiv', 'mod', 'min'].includes(e.fn) && nonNeg(e.a, ctx) && nonNeg(e.b, ctx);
     case 'cast':
       return e.a.type === 'bool' || nonNeg(e.a, ctx);
     case 'where':
