@@ -1,7 +1,7 @@
 // A LeNet-style training step (conv 1->8 3x3 pad 1, relu, maxpool 2, conv 8->16 3x3 pad 1, relu, maxpool 2,
 // flatten, linear 784->10, cross-entropy, SGD) on 32 28x28 images: ms per compiled step, kernels and bytes
 // moved per step, on one target.
-//   npx tsx bench/cnn-step.ts [native|webgpu|reference]
+//   npx tsx bench/cnn-step.ts [native|webgpu|reference]     PROFILE=N: the N slowest kernels, each alone (native)
 // PyTorch's CPU time for the same step: the Python snippet at the end of this file (/usr/bin/python3).
 import { compile, manualSeed, nn, optim, randn, type Tensor } from '../compiler/index.js';
 
@@ -57,6 +57,21 @@ console.log(
     `${s.kernels} kernels, ${s.launchesPerRun} launches, ${(s.bytesPerRun / 1e6).toFixed(1)} MB/step, ` +
     `loss ${first.toFixed(4)} -> ${loss.toFixed(4)} after 20 steps`,
 );
+
+if (process.env.PROFILE && target === 'native') {
+  const [{ mkdtempSync }, { tmpdir }, { join }, { kernelProfile }] = await Promise.all([
+    import('node:fs'),
+    import('node:os'),
+    import('node:path'),
+    import('./timing.js'),
+  ]);
+  const rows = await kernelProfile(step, process.env.KILN_CACHE_DIR ?? mkdtempSync(join(tmpdir(), 'kiln-cnn-')));
+  const whole = rows.pop()!;
+  rows.sort((a, b) => Number(b[2]) - Number(a[2]));
+  console.log('kernel grid µs share GFLOP/s GB/s');
+  for (const r of rows.slice(0, Number(process.env.PROFILE) || 25)) console.log(r.join(' '));
+  console.log(whole.join(' '));
+}
 
 /* PyTorch 1.13 CPU, same step (median of 20 after warm-up):
 import torch, time

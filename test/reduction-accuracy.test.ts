@@ -8,6 +8,8 @@ import type { Stmt } from '../compiler/ir/kernel.js';
 import { schedule } from '../compiler/kernel/schedule.js';
 import { StateLayout } from '../compiler/kernel/memory.js';
 import { CASCADE_MIN_TERMS, cascadeSum } from '../compiler/ir/accumulate.js';
+import { cascadeSums } from '../compiler/kernel/cascade.js';
+import { printKernel } from '../compiler/kernel/print.js';
 import { g, program, runReference, runScheduled } from './kernels-util.js';
 
 const TOL = 1e-6;
@@ -95,6 +97,34 @@ describe('the accumulator of a float32 sum', () => {
     const want = f(f(chain(supers, 0, 20) + chain(blocks, 640, 645)) + chain(x, 645 * 32, n));
     expect(cascadeSum(0, n, (i) => x[i])).toBe(want);
     expect(want).not.toBe(chain(x, 0, n)); // the grouping matters for these terms
+  });
+});
+
+describe('a cascade over several axes', () => {
+  it("sums each innermost row as its own cascade, the rows' sums as the next axis's terms", () => {
+    const ext = [70, 20, 3],
+      n = 70 * 20 * 3,
+      x = wild(n, 11);
+    const f = Math.fround;
+    const chain = (t: (i: number) => number, lo: number, hi: number) => {
+      let acc = 0;
+      for (let i = lo; i < hi; i++) acc = f(acc + t(i));
+      return acc;
+    };
+    const rows3 = (r: number) => chain((i) => x[r * 3 + i], 0, 3); // [70, 20] rows of 3 terms
+    const rows20 = (q: number) => chain((j) => rows3(q * 20 + j), 0, 20); // [70] rows of 20 row sums
+    // 70 terms: two blocks of 32 and the remainder, as one axis's cascade
+    const want = f(f(chain(rows20, 0, 32) + chain(rows20, 32, 64)) + chain(rows20, 64, 70));
+    expect(cascadeSum(0, ext, (i) => x[i])).toBe(want);
+    expect(want).not.toBe(cascadeSum(0, n, (i) => x[i])); // not the flat grouping
+  });
+
+  it('expands to loops over affine indices: no division recovers a loop variable', () => {
+    const k = schedule(sumProgram([32, 8, 14, 14], [0, 2, 3]), new StateLayout()).kernels[0];
+    expect(accsOf(k.body).map((a) => a.scheme)).toEqual(['cascade']);
+    const text = printKernel(cascadeSums(k));
+    expect(text).not.toMatch(/ [/%] /);
+    expect(text.match(/for \w+ < (\d+)/g)).toEqual(['for r_c0 < 32', 'for r_c2 < 14', 'for r_c4 < 14']);
   });
 });
 

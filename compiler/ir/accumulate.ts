@@ -10,6 +10,10 @@
 //     else: the floor(n / B) full blocks of B consecutive terms are summed each into a fresh
 //     accumulator (one chain), those block sums are the terms of a cascade one level up, and the
 //     remainder block's own sum is added last.
+// A sum over several axes (a nest of loops, the first outermost) is cut along them: each row of the
+// innermost axis is a cascade of its own (one chain when it has at most B terms), and the rows' sums,
+// in order, are the terms of the cascade over the axes outside it; so no level needs a loop variable
+// recovered from a flat term index by division (a conv weight gradient sums over batch, height, width).
 // Every chain is at most B terms, so the error is about ε·B·log_B(n) worst case (5e7 copies of
 // 0.16: 4e-8 relative). The kernel IR records the scheme on the sum's accumulator
 // (`scheme: 'cascade'`, set by the lowering from sumScheme); the kernel interpreter and both
@@ -31,12 +35,21 @@ const f32 = Math.fround;
 export const sumScheme = (terms: number): 'chain' | 'cascade' => (terms > CASCADE_MIN_TERMS ? 'cascade' : 'chain');
 
 /**
- * `init` plus the n terms term(0..n-1), summed as the kernel IR's cascade does (every add rounded
- * to float32), for the reference interpreter.
+ * `init` plus the terms term(0..n-1) of a nest of loops of `extents` (a number: one loop; term i is the
+ * row-major flat index), summed as the kernel IR's cascade does (every add rounded to float32), for the
+ * reference interpreter.
  */
-export function cascadeSum(init: number, n: number, term: (i: number) => number): number {
+export function cascadeSum(init: number, extents: number | readonly number[], term: (i: number) => number): number {
+  const ext = typeof extents === 'number' ? [extents] : extents;
+  const n = ext.reduce((a, b) => a * b, 1);
   if (n <= CASCADE_MIN_TERMS) return chain(init, 0, n, term);
-  return cascadeInto(f32(init), n, term);
+  return nestInto(f32(init), ext, term);
+}
+
+function nestInto(acc: number, ext: readonly number[], term: (i: number) => number): number {
+  const inner = ext[ext.length - 1];
+  if (ext.length === 1) return cascadeInto(acc, inner, term);
+  return nestInto(acc, ext.slice(0, -1), (j) => cascadeInto(0, inner, (i) => term(j * inner + i)));
 }
 
 function chain(acc: number, start: number, n: number, term: (i: number) => number): number {

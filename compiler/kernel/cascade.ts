@@ -43,16 +43,20 @@ export function cascadeSums(k: Kernel): Kernel {
       if (s.s !== 'loop') return [s];
       const c = cascadeNest(s, accs);
       if (!c) return [{ ...s, body: rewrite(s.body) }];
-      return cascadeLevels(c.terms, c.termAt, new Map(c.sums.map((n) => [n, n])), c.sums, name);
+      return c.levels(new Map(c.sums.map((n) => [n, n])), name);
     });
   return { ...k, body: rewrite(k.body) };
 }
 
-/** a cascade sum's loop nest seen as one sequence of terms: how many, and term r's statements */
+/**
+ * a cascade sum's loop nest: seen as one sequence of terms (how many, and term r's statements: the WebGPU tree
+ * reduction strides them over its threads), and as the serial statements of its cascade (`levels`)
+ */
 export interface CascadeNest {
   terms: number;
   termAt: TermAt;
   sums: string[];
+  levels: (into: ReadonlyMap<string, string>, name: (base: string) => string) => Stmt[];
 }
 
 /** the cascade `loop` (the top of a reduce nest accumulating into cascade sums), or null */
@@ -84,7 +88,62 @@ export function cascadeNest(loop: Loop, accs: ReadonlyMap<string, Acc>): Cascade
     );
     return [...digits, ...term];
   };
-  return { terms: extents.reduce((a, b) => a * b, 1), termAt, sums };
+  const leafInto = (into: ReadonlyMap<string, string>): Stmt[] =>
+    leaf.map((s) => (s.s === 'accum' ? { ...s, name: into.get(s.name) ?? s.name } : s));
+  const levels = (into: ReadonlyMap<string, string>, name: (base: string) => string) =>
+    nestLevels(vars, extents, leafInto, into, sums, name);
+  return { terms: extents.reduce((a, b) => a * b, 1), termAt, sums, levels };
+}
+
+/**
+ * The cascade of a loop nest (compiler/ir/accumulate.ts cascadeSum): each row of the innermost loop summed as
+ * a cascade of its own into fresh partials, which are the terms of the cascade over the loops outside it. Every
+ * level is one loop over affine indices: no loop variable is recovered from a flat term index by division.
+ */
+function nestLevels(
+  vars: readonly string[],
+  extents: readonly number[],
+  body: (into: ReadonlyMap<string, string>) => Stmt[],
+  into: ReadonlyMap<string, string>,
+  sums: string[],
+  name: (base: string) => string,
+): Stmt[] {
+  const last = vars.length - 1;
+  // the statements of `inner` with loop variable v bound to a term index (and the loads' ix following it)
+  const along =
+    (v: string, ext: number, inner: (into: ReadonlyMap<string, string>) => Stmt[]): TermAt =>
+    (index, to, ix) => {
+      const follow = (x: Ix) => (ix ? substIx(x, (a) => (a.name === v && a.ext === ext ? ix : undefined)) : undefined);
+      return [{ s: 'let', name: v, value: index }, ...mapStmts(inner(to), follow)];
+    };
+  if (last === 0) return cascadeLevels(extents[0], along(vars[0], extents[0], body), into, sums, name);
+  const row = (to: ReadonlyMap<string, string>): Stmt[] => {
+    const partial = new Map(sums.map((s) => [s, name(`${s}_row`)]));
+    return [
+      ...sums.map((s): Stmt => ({ s: 'acc', name: partial.get(s)!, type: 'f32', fn: 'add', init: 0 })),
+      ...cascadeLevels(extents[last], along(vars[last], extents[last], body), partial, sums, name),
+      ...sums.map((s): Stmt => ({ s: 'accum', name: to.get(s)!, value: fvar(partial.get(s)!) })),
+    ];
+  };
+  return nestLevels(vars.slice(0, last), extents.slice(0, last), row, into, sums, name);
+}
+
+/** statements with every load's ix moved by `follow` (index expressions stay: they read the let-bound names) */
+function mapStmts(ss: readonly Stmt[], follow: (x: Ix) => Ix | undefined): Stmt[] {
+  const ex = (e: Expr): Expr => mapExpr(e, ex, follow);
+  return ss.map((s): Stmt => {
+    switch (s.s) {
+      case 'let':
+      case 'accum':
+        return { ...s, value: ex(s.value) };
+      case 'store':
+        return { ...s, index: ex(s.index), value: ex(s.value), ...(s.ix && { ix: follow(s.ix) }) };
+      case 'loop':
+        return { ...s, body: mapStmts(s.body, follow) };
+      default:
+        return s;
+    }
+  });
 }
 
 interface Nest {

@@ -15,6 +15,14 @@ export const UNROLL_FACTORS = [8, 16, 32, 64];
 type Loop = Extract<Stmt, { s: 'loop' }>;
 const hasLoop = (ss: readonly Stmt[]): boolean => ss.some((s) => s.s === 'loop');
 
+/**
+ * whether an innermost loop of `iters` trips (stride `step`) is rendered straight-line at this unroll factor:
+ * a long one that fits it; a short one only once the budget asks for factors of 16 and more (a nest of short
+ * loops, such as a convolution's weight gradient over rows and columns, spends most of its back-edges there)
+ */
+export const straightLine = (iters: number, step: number, unroll: number): boolean =>
+  step === 1 && iters <= unroll && (iters > UNROLL_MIN_TRIPS || unroll >= UNROLL_MIN_TRIPS);
+
 /** back-edges one invocation takes through `body`; `stepOf` gives a loop's stride (1 if serial) */
 export function loopTrips(body: readonly Stmt[], unroll: number, stepOf: (l: Loop) => number = () => 1): number {
   let n = 0;
@@ -24,6 +32,7 @@ export function loopTrips(body: readonly Stmt[], unroll: number, stepOf: (l: Loo
     // came out truncated with back-edges alone counted just under the limit)
     const step = stepOf(s),
       iters = Math.ceil(s.extent / step);
+    if (!hasLoop(s.body) && straightLine(iters, step, unroll)) continue;
     if (!hasLoop(s.body) && iters > UNROLL_MIN_TRIPS) {
       // unrolled: straight-line when it fits, else the main loop, then the remainder loop (a
       // strided loop's remainder varies by thread)

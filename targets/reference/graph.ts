@@ -165,7 +165,6 @@ function sumFloat32(n: NodeOf<'sum'>, x: Values, out: Float32Array): Float32Arra
   const axes = n.arg.axes.filter((a) => xs[a] !== 1); // a size-0 axis: no terms
   const ext = axes.map((a) => xs[a]),
     st = axes.map((a) => xst[a]);
-  const terms = ext.reduce((a, b) => a * b, 1);
   forEachIndex(n.shape, (f, idx) => {
     let base = 0;
     for (let d = 0; d < idx.length; d++) base += idx[d] * xst[d];
@@ -180,7 +179,7 @@ function sumFloat32(n: NodeOf<'sum'>, x: Values, out: Float32Array): Float32Arra
             }
             return x[off];
           };
-    out[f] = cascadeSum(0, terms, term);
+    out[f] = cascadeSum(0, ext, term);
   });
   return out;
 }

@@ -1,7 +1,7 @@
 // Serial loops as WGSL. Long innermost loops are unrolled by the factor the strategy pass chose
 // within llvmpipe's loop budget (compiler/kernel/opt-gpu-loops.ts counts the back-edges of the
 // form rendered here).
-import { UNROLL_MIN_TRIPS } from '../../compiler/kernel/opt-gpu-loops.js';
+import { straightLine, UNROLL_MIN_TRIPS } from '../../compiler/kernel/opt-gpu-loops.js';
 
 /**
  * Every kernel's entry point. `kiln_one` is 1 at run time (the runtime dispatches (x, y), so the
@@ -41,8 +41,11 @@ export function forLoop(
     ...body(p + '  '),
     `${p}}`,
   ];
-  if (!innermost || unroll <= 1 || Math.ceil(extent / step) <= UNROLL_MIN_TRIPS) return plain(start, pad);
-  if (step === 1 && start === '0i' && extent <= unroll) {
+  const straight = innermost && start === '0i' && straightLine(Math.ceil(extent / step), step, unroll);
+  if (!straight && (!innermost || unroll <= 1 || Math.ceil(extent / step) <= UNROLL_MIN_TRIPS)) {
+    return plain(start, pad);
+  }
+  if (straight) {
     // straight-line: no back-edge at all
     return Array.from({ length: extent }, (_, i) => [
       `${pad}{`,

@@ -1,5 +1,6 @@
 // PyTorch's F.conv1d / F.conv2d on views (pad + strided slice), no im2col copy: the output is a sum
-// over kernel offsets of weight[:, :, k] @ (the tap of offset k of the padded input, windows.ts).
+// over kernel offsets of weight[:, :, k] times (the tap of offset k of the padded input, windows.ts),
+// summed over input channels.
 // Each term is a view feeding a matmul, so no [N, C*K, L] buffer is materialised. Groups are a batch
 // dim of that matmul ([G, O/G, C/G] @ [N, G, C/G, L]), so every group is in the same product and the
 // result is already in PyTorch's channel order: no per-group slices to join.
@@ -99,16 +100,22 @@ function convNd(op: string, nd: number, input: Tensor, weight: Tensor, bias: Ten
   const out = padded.map((p, d) => Math.floor((p - span[d]) / stride[d]) + 1);
   const n = x.shape[0],
     og = o / groups,
-    cells = out.reduce((a, b) => a * b, 1);
-  // [N, G, C/G, *spatial] and [G, O/G, C/G, *kernel]: the group is a batch dim of each tap's matmul
+    ones = out.map(() => 1);
+  // [N, G, C/G, *spatial] and [G, O/G, C/G, *kernel]: the group is a batch dim of each tap's product
   const xg = padLast(x, before, after).reshape([n, groups, cg, ...padded]);
   const wg = weight.reshape([groups, og, cg, ...kernel]);
   let acc: Tensor | null = null;
   for (const at of offsets(kernel)) {
-    const win = tap(xg, at, stride, dilation, out).reshape([n, groups, cg, cells]);
+    // [N, G, 1, C/G, *out] * [1, G, O/G, C/G, 1...] summed over C/G: a matmul whose spatial dims stay dims,
+    // so the weight gradient's sum over them is a loop per dim over affine indices (a flattened [cells]
+    // axis would be unflattened by division and remainder at every term)
+    const win = tap(xg, at, stride, dilation, out).reshape([n, groups, 1, cg, ...out]);
     let w = wg;
     at.forEach((i, d) => (w = w.slice(3 + d, i, i + 1)));
-    const term = w.reshape([groups, og, cg]).matmul(win);
+    const term = w
+      .reshape([1, groups, og, cg, ...ones])
+      .mul(win)
+      .sum(3);
     acc = acc ? acc.add(term) : term;
   }
   let y = acc!.reshape([n, o, ...out]);
