@@ -19,6 +19,7 @@ import { llvmIR } from '../targets/llvm/index.js';
 import { renderKernel } from '../targets/wgsl/index.js';
 import { randomGraph, seedStep } from '../test/helpers/fusion-cases.js';
 import { Gpt, makeOptimizer, trainStepFn } from '../examples/char-gpt-model.js';
+import { DigitsCNN, digitsOptimizer, digitsTrainStep, imageSpec, labelSpec } from '../examples/digits-cnn-model.js';
 
 const CPU = 'x86-64-v3';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -101,6 +102,21 @@ async function gptSteps(): Promise<GraphProgram[]> {
   return step.programs.map((p) => p.graph);
 }
 
+/** the digits CNN example's step (conv, batch norm, pooling, dropout, Adam) at its batch of 32: padded convs */
+async function cnnSteps(): Promise<GraphProgram[]> {
+  manualSeed(0);
+  const model = new DigitsCNN();
+  const { optimizer } = digitsOptimizer(model);
+  const step = await compile(digitsTrainStep(model, optimizer), {
+    inputs: [imageSpec(32), labelSpec(32)],
+    target: 'reference',
+  });
+  const x = Float32Array.from({ length: 32 * 64 }, (_, i) => (i % 17) / 16);
+  const y = Int32Array.from({ length: 32 }, (_, i) => i % 10);
+  for (let k = 0; k < 2; k++) await step.run(x, y);
+  return step.programs.map((p) => p.graph);
+}
+
 function corpus(): Case[] {
   const cases: Case[] = [1, 8, 64].map((b) => [`seed-b${b}`, () => [seedStep(b)]]);
   cases.push(['mlp784-256-10-b64', () => twoSteps([784, 256, 10], 64, 'Adam', { lr: 1e-3 })]);
@@ -109,6 +125,7 @@ function corpus(): Case[] {
     cases.push([`optim-${name}-${flags}`, () => twoSteps([3, 4, 2], 4, name, opts)]);
   }
   cases.push(['char-gpt-1block-b2', gptSteps]);
+  cases.push(['digits-cnn-b32', cnnSteps]);
   for (let s = 1; s <= 50; s++) cases.push([`random-${String(s).padStart(2, '0')}`, () => [randomGraph(s)]]);
   return cases;
 }

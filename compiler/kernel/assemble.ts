@@ -6,6 +6,7 @@ import type { StorageDType } from '../../runtime/manifest.js';
 import { storageOf } from '../../runtime/manifest.js';
 import { squeezed, type Home } from './emit.js';
 import { concatFlat, lowerFlat, lowerFused, type FlatPart } from './lower.js';
+import { borderRegions, type Region } from './borders.js';
 import { concatGrid } from './concat-grid.js';
 import { planScratch, type StateLayout, type Temp } from './memory.js';
 import type { Realization } from './realize.js';
@@ -37,6 +38,7 @@ export function assemble(
   layout: StateLayout,
   uses: (n: Node) => number,
   maxStorageBuffers = Infinity,
+  splitBorders = false,
 ): Scheduled {
   const { stages, primary } = sp;
   const cells = new Map<number, CellInfo>(gp.cells.map((c) => [c.id, c]));
@@ -175,18 +177,19 @@ export function assemble(
   for (const p of plans) {
     if (p.kind === 'fused') {
       const last = p.stages[p.stages.length - 1].node.op;
-      kernels.push(
-        lowerFused(
-          name(last),
-          p.stages,
-          p.grid,
-          homeOf,
-          storeHomeOf,
-          uses,
-          p.stages.length > 1 ? `${p.stages.length} stages share grid [${p.grid}]` : R.reason.get(p.stages[0].node.id),
-          sourceOf,
-        ),
-      );
+      const reason =
+        p.stages.length > 1 ? `${p.stages.length} stages share grid [${p.grid}]` : R.reason.get(p.stages[0].node.id);
+      const lower = (region?: Region) =>
+        lowerFused(name(last), p.stages, p.grid, homeOf, storeHomeOf, uses, reason, sourceOf, region);
+      const whole = lower();
+      const regions = splitBorders ? borderRegions(whole) : null;
+      if (!regions) kernels.push(whole);
+      else {
+        for (const r of regions) {
+          const box = lower(r);
+          kernels.push({ ...box, meta: { ...box.meta, reason: boxReason(reason, r) } });
+        }
+      }
       continue;
     }
     if (p.kind === 'concat') {
@@ -363,3 +366,9 @@ function inputRoles(gp: GraphProgram, plans: KernelPlan[]): Map<number, { role: 
   }
   return group;
 }
+
+/** a box's kernel says which box of its grid it is (`kiln inspect`) */
+const boxReason = (reason: string | undefined, r: Region) => {
+  const box = r.origin.map((o, j) => `${o}..${o + r.extent[j]}`).join(', ');
+  return `${reason ? `${reason}; ` : ''}box [${box}] of a pad's guards`;
+};

@@ -11,7 +11,8 @@ import { OPS } from '../ir/ops.js';
 import type { Expr, KType, Stmt } from '../ir/kernel.js';
 import { exprChildren } from '../ir/kernel.js';
 import type { Ix } from './index-algebra.js';
-import { flatten, ixConst, ixKey, ixVar, range, toExpr, unflatten } from './index-algebra.js';
+import { addc, flatten, ixConst, ixKey, ixVar, range, toExpr, unflatten } from './index-algebra.js';
+import type { Region } from './borders.js';
 import { throughViews, type Bound } from './views.js';
 import { numel } from '../ir/graph.js';
 import { sumScheme } from '../ir/accumulate.js';
@@ -131,6 +132,7 @@ export class Walk<B extends Scope> {
     top: B,
     flat = false,
     shared: readonly string[] = [],
+    region?: Region,
   ): Computed<B> {
     const dims = squeezed(st.node.shape);
     let idx: Ix[] = st.node.shape.map(() => ixConst(0));
@@ -140,7 +142,8 @@ export class Walk<B extends Scope> {
     else
       dims.forEach(([p, n], j) => {
         if (j < k) {
-          idx[p] = ixVar(`g${j}`, n);
+          // in a box of the grid (compiler/kernel/borders.ts), g_j counts from the box's origin
+          idx[p] = region ? addc(ixVar(`g${j}`, region.extent[j]), region.origin[j]) : ixVar(`g${j}`, n);
           return;
         }
         if (j < k + shared.length) {
@@ -323,8 +326,8 @@ export class Emitter extends Walk<Block> {
    * lowers one stage into `top`: the first k iteration dims are grid vars, the next ones the
    * serial loops `shared` already opened around `top` (stages sharing a loop), the rest its own
    */
-  stage(st: Stage, k: number, top: Block, flat = false, shared: readonly string[] = []): void {
-    const { value, idx, blk } = this.compute(st, k, top, flat, shared);
+  stage(st: Stage, k: number, top: Block, flat = false, shared: readonly string[] = [], region?: Region): void {
+    const { value, idx, blk } = this.compute(st, k, top, flat, shared, region);
     if (st.local) return;
     const stored: Expr = st.node.dtype === 'bool' ? { e: 'cast', type: 'i32', a: value } : value;
     const ix = flatten(idx, st.home.shape, st.home.offset);

@@ -12,6 +12,7 @@ import type { Node } from '../ir/graph.js';
 import { Emitter, newBlock, squeezed, type Home } from './emit.js';
 import { addc, isConst, isVarIx, ixConst, ixVar, type Ix } from './index-algebra.js';
 import type { SStage } from './stages.js';
+import type { Region } from './borders.js';
 import { argOf, numel } from '../ir/graph.js';
 import { exprKey, stmtsKey } from './structure.js';
 
@@ -29,6 +30,7 @@ export function lowerFused(
   uses: (n: Node) => number,
   reason?: string,
   sourceOf?: HomeFn,
+  region?: Region,
 ): Kernel {
   const em = new Emitter(homeOf, uses, sourceOf);
   const body: Stmt[] = [];
@@ -49,10 +51,12 @@ export function lowerFused(
         blk,
         false,
         vars,
+        region,
       );
     }
   }
-  return { name, grid: grid.length ? grid : [1], body, meta: meta(em.ops, reason) };
+  const g = region ? region.extent : grid;
+  return { name, grid: g.length ? g : [1], body, meta: meta(em.ops, reason) };
 }
 
 /**

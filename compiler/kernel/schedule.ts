@@ -56,6 +56,9 @@ export interface ScheduleOptions {
   multiTensor?: boolean;
   /** concatenate independent sibling kernels along a grid axis (rule 5, default true) */
   siblings?: boolean;
+  /** lower a kernel with pad guards as its interior and frame (compiler/kernel/borders.ts; default true: a
+   *  CPU vectorizes the guard-free interior; the webgpu target turns it off, each box being one more shader) */
+  splitBorders?: boolean;
   /** storage buffers one kernel may bind (a WebGPU device's maxStorageBuffersPerShaderStage): past
    *  it, inputs and outputs share one buffer per dtype (default: only past koffi's argument limit) */
   maxStorageBuffers?: number;
@@ -183,7 +186,8 @@ export function schedule(
     else cur = { stages: [c[0][0]], grid: squeezed(c[0][0].node.shape).map(([, n]) => n) };
   }
   close();
-  return assemble(gp, R, plan, opts.siblings === false ? plans : siblings(plans), layout, uses, opts.maxStorageBuffers);
+  const joined = opts.siblings === false ? plans : siblings(plans);
+  return assemble(gp, R, plan, joined, layout, uses, opts.maxStorageBuffers, opts.splitBorders ?? true);
 }
 
 /** rule 3 joins a stage that shares no data with the kernel only below this much work (a launch's worth) */

@@ -72,7 +72,11 @@ export async function createWebGPUBackend(opts: WebGPUTargetOptions = {}): Promi
   const device = opts.device ?? (await (await import('../../runtime/webgpu/index.js')).createWebGPUDevice(opts));
   const layout = new c.StateLayout(); // lives as long as the device's arenas
   // every kernel must fit the device's binding limit (llvmpipe allows 16, SwiftShader 12)
-  const schedule = { maxStorageBuffers: device.limits.maxStorageBuffersPerShaderStage, ...opts.schedule };
+  const schedule = {
+    maxStorageBuffers: device.limits.maxStorageBuffersPerShaderStage,
+    splitBorders: false, // each box one more shader to compile, and a GPU does not vectorize per thread
+    ...opts.schedule,
+  };
   return new WebGPUBackend(device, layout, {
     name: opts.name ?? 'webgpu',
     device,
@@ -96,7 +100,7 @@ export const webgpuTarget: CompilerTarget = {
     folder: 'webgpu',
     dependencies: ['webgpu'], // Dawn, for WebGPU in Node
     // the adapter is unknown at build time: kernels fit the binding limit every WebGPU device offers
-    schedule: { maxStorageBuffers: WEBGPU_MIN_STORAGE_BUFFERS },
+    schedule: { maxStorageBuffers: WEBGPU_MIN_STORAGE_BUFFERS, splitBorders: false },
     async write(programs, names, { progress, write }) {
       const { buildWGSL } = await import('../../targets/wgsl/index.js');
       const code = await progress.stage('webgpu: WGSL', () =>

@@ -1,0 +1,59 @@
+// Border splitting (compiler/kernel/borders.ts): a kernel whose loads are guarded by a pad is lowered as
+// the interior of its grid, where every guard holds and is left out, and the frame around it; the boxes
+// together compute what the whole kernel does, bit for bit, on the kernel interpreter and on native.
+import { describe, expect, it } from 'vitest';
+import { availableTargets, compile, nn, manualSeed, randn, type Tensor } from '../compiler/index.js';
+import { trace } from '../compiler/trace.js';
+import { schedule } from '../compiler/kernel/schedule.js';
+import { StateLayout } from '../compiler/kernel/memory.js';
+import { printKernel } from '../compiler/kernel/print.js';
+import { randomEnv, runReference, runScheduled } from './kernels-util.js';
+
+manualSeed(3);
+const conv = new nn.Conv2d(3, 4, 3, { padding: 1 });
+const forward = (x: Tensor) => conv.forward(x).relu();
+const inputs = [{ shape: [2, 3, 40, 40], dtype: 'float32' as const }];
+
+describe('border splitting', () => {
+  const graph = trace(forward, inputs).graph;
+  const split = schedule(graph, new StateLayout());
+  const whole = schedule(graph, new StateLayout(), { splitBorders: false });
+
+  it("lowers a padded convolution as its frame and its interior, the interior without the pad's guards", () => {
+    expect(whole.kernels).toHaveLength(1);
+    const grids = split.kernels.map((k) => k.grid);
+    // rows 0 and 39, then columns 0 and 39 of the rows between, then the 38 x 38 interior
+    expect(grids).toEqual([
+      [2, 4, 1, 40],
+      [2, 4, 1, 40],
+      [2, 4, 38, 1],
+      [2, 4, 38, 1],
+      [2, 4, 38, 38],
+    ]);
+    const guardedLoad = /b\d+\[[^\]]*\?/; // an index `cond ? i : 0`
+    expect(printKernel(whole.kernels[0])).toMatch(guardedLoad);
+    expect(printKernel(split.kernels[0])).toMatch(guardedLoad);
+    expect(printKernel(split.kernels[4])).not.toMatch(guardedLoad);
+    expect(split.kernels[4].meta.reason).toMatch(/box \[0\.\.2, 0\.\.4, 1\.\.39, 1\.\.39\]/);
+  });
+
+  it('the boxes compute what the whole kernel does, bit for bit', () => {
+    const env = randomEnv(graph, 5);
+    const [got, kept] = [runScheduled(split, env).outputs[0], runScheduled(whole, env).outputs[0]];
+    expect(Array.from(got)).toEqual(Array.from(kept));
+    expect(Array.from(got)).toEqual(Array.from(runReference(graph, env).outputs[0]));
+  });
+
+  it.runIf(availableTargets().includes('native'))(
+    'native runs the boxes as the reference target runs the conv',
+    async () => {
+      const x = randn([2, 3, 40, 40]).data as Float32Array;
+      const [n, r] = [await compile(forward, { inputs, target: 'native' }), await compile(forward, { inputs })];
+      expect(n.stats().kernels).toBe(5);
+      const [a, b] = [(await n.run(x)).data, (await r.run(x)).data];
+      let worst = 0;
+      for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+      expect(worst).toBeLessThan(1e-5);
+    },
+  );
+});
