@@ -12,7 +12,8 @@
 // kiln native and kiln webgpu run in separate child processes (bench/models-kiln.mts): Dawn and llvm-bindings
 // never share one. PyTorch runs first, at 1 and 2 threads, keeping the faster per model.
 import { spawnSync } from 'node:child_process';
-import { cpus, loadavg } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Timing } from './models-common.mjs';
@@ -44,11 +45,11 @@ interface Child {
 }
 
 /** the last JSON line a child printed (its progress goes to our stderr as it runs) */
-function runChild(cmd: string, args: string[], what: string): unknown {
+function runChild(cmd: string, args: string[], what: string, extraEnv: Record<string, string> = {}): unknown {
   const r = spawnSync(cmd, args, {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, STEPS },
+    env: { ...process.env, STEPS, ...extraEnv },
     maxBuffer: 1 << 26,
   });
   const line = (r.stdout ?? '')
@@ -60,21 +61,27 @@ function runChild(cmd: string, args: string[], what: string): unknown {
   return JSON.parse(line);
 }
 
-const kilnChild = (target: string, models: string[], tfjs: string[]) =>
-  runChild(
-    process.execPath,
-    [
+/** a kiln child with cold caches (a fresh KILN_CACHE_DIR, Mesa's shader cache off): its first call is a first call */
+function kilnChild(target: string, models: string[], tfjs: string[]): Child {
+  const cache = mkdtempSync(join(tmpdir(), 'kiln-models-'));
+  try {
+    const file = join(here, 'models-kiln.mts');
+    const args = [
       '--import',
       'tsx',
       '--conditions=kiln-source',
-      join(here, 'models-kiln.mts'),
+      file,
       target,
       models.join(','),
       '--tfjs',
       tfjs.join(','),
-    ],
-    `kiln ${target} child`,
-  ) as Child;
+    ];
+    const cold = { KILN_CACHE_DIR: cache, MESA_SHADER_CACHE_DISABLE: 'true' };
+    return runChild(process.execPath, args, `kiln ${target} child`, cold) as Child;
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+}
 
 // ---- PyTorch first (so no kiln process shares the cores with it), then kiln native, then webgpu + tfjs ----
 interface Torch {
@@ -189,7 +196,7 @@ console.log(
     `${env('DROPOUT', '0.1')}; CNN: Adam, dropout 0.25, batch norm in training mode`,
 );
 for (const l of table(rows)) console.log(l);
-const compileRows = [['kiln first call (compile() + first step)', 'native', 'webgpu']];
+const compileRows = [['kiln first call, cold caches (compile() + first step)', 'native', 'webgpu']];
 const first = (r?: Result) =>
   r?.firstMs === undefined
     ? ''

@@ -7,7 +7,7 @@ manualSeed), the same batches as kiln's side, one first step (its loss is the ch
 steps, then STEPS timed steps, each ending with loss.item(); the median. Prints one JSON object.
   /usr/bin/python3 bench/models_peer.py [--steps 10] [--models cnn,gpt,gpt128] [--threads 1,2]
 """
-import argparse, json, os, statistics, sys, time
+import argparse, ctypes, json, os, statistics, sys, time
 
 import torch
 from torch import nn
@@ -108,6 +108,17 @@ def blas():
     return {'config': ', '.join(info), 'libraries': libs}
 
 
+def blas_threads(n):
+    """OpenBLAS's own thread pool, to the same count: torch.set_num_threads sets only OpenMP's, and Debian's
+    torch (BLAS_INFO=generic) calls OpenBLAS-pthread, whose pool otherwise defaults to every core"""
+    for lib in blas()['libraries']:
+        try:
+            ctypes.CDLL(lib).openblas_set_num_threads(n)
+            return
+        except (OSError, AttributeError):
+            pass
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--steps', type=int, default=10)
@@ -126,6 +137,7 @@ def main():
         by = {}
         for th in [int(x) for x in a.threads.split(',')]:
             torch.set_num_threads(th)
+            blas_threads(th)
             by[str(th)] = measure(make, a.steps)
             sys.stderr.write(f'  torch {m} {th} thread(s): {by[str(th)]["median_ms"]:.2f} ms/step\n')
         best = min(by, key=lambda k: by[k]['median_ms'])
