@@ -92,14 +92,13 @@ console.log('kernel                      grid        ms   share  GFLOP/s   GB/s 
 for (const { k, ms } of timed.slice(0, TOP)) {
   const m = k.meta;
   const how = `cpu ${k.strategy?.cpu.kind ?? '?'}, gpu ${k.strategy?.gpu.kind ?? '?'}`;
-  console.log(
-    `${k.name.padEnd(26)}  ${`[${k.grid}]`.padEnd(10)} ${ms.toFixed(3).padStart(7)}  ${((100 * ms) / whole).toFixed(0).padStart(4)}%` +
-      `  ${(m.flops / ms / 1e6).toFixed(1).padStart(7)}  ${((m.bytesRead + m.bytesWritten) / ms / 1e6).toFixed(1).padStart(5)}` +
-      `  ${how}; ${m.ops.length} ops: ${m.ops.slice(0, 4).join(' ')}`,
-  );
+  const share = `${((100 * ms) / whole).toFixed(0)}%`;
+  const rates = [m.flops / ms / 1e6, (m.bytesRead + m.bytesWritten) / ms / 1e6].map((x) => x.toFixed(1));
+  const cells = [k.name.padEnd(26), `[${k.grid}]`.padEnd(10), ms.toFixed(3).padStart(7), share.padStart(5)];
+  cells.push(rates[0].padStart(7), rates[1].padStart(5), `${how}; ${m.ops.length} ops: ${m.ops.slice(0, 4).join(' ')}`);
+  console.log(cells.join(' '));
 }
 const top = timed.slice(0, TOP).reduce((s, t) => s + t.ms, 0);
-console.log(
-  `these ${Math.min(TOP, timed.length)}: ${top.toFixed(1)} ms of ${whole.toFixed(1)} (${((100 * top) / whole).toFixed(0)}%)`,
-);
+const shown = Math.min(TOP, timed.length);
+console.log(`these ${shown}: ${top.toFixed(1)} ms of ${whole.toFixed(1)} (${((100 * top) / whole).toFixed(0)}%)`);
 rmSync(cacheDir, { recursive: true, force: true });

@@ -7,7 +7,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { manualSeed } from '../compiler/index.js';
 import { Gpt, makeOptimizer, makeScheduler } from '../examples/char-gpt-model.js';
 import { DROPOUT, GPT_TRAIN, GPTS, gptData, STEPS, timeSteps, WARMUP, type Timing } from './models-common.mjs';
-import { fromKiln } from './models-tfjs.mjs';
+
+/** a tfjs variable holding kiln's initial value of a parameter, optionally permuted */
+export function fromKiln(p: { data: ArrayLike<number>; shape: number[] }, perm?: number[]): tf.Variable {
+  const t = tf.tensor(Float32Array.from(p.data), p.shape);
+  const v = tf.variable(perm ? tf.transpose(t, perm) : t);
+  t.dispose();
+  return v;
+}
 
 export async function tfGpt(name: string): Promise<Timing> {
   const { D, H, L, T, B } = GPTS[name];

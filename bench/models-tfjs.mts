@@ -10,7 +10,7 @@ import { createWebGPUBackend } from '../compiler/targets/webgpu.js';
 import { createWebGPUDevice } from '../runtime/webgpu/index.js';
 import { BATCH_SIZE, CLASSES, DigitsCNN, DROPOUT as CNN_DROPOUT, LR as CNN_LR } from '../examples/digits-cnn-model.js';
 import { cnnBatches, STEPS, timeSteps, WARMUP, type Timing } from './models-common.mjs';
-import { tfGpt } from './models-tfjs-gpt.mjs';
+import { fromKiln, tfGpt } from './models-tfjs-gpt.mjs';
 
 export const TARGET = 'webgpu:bench';
 
@@ -38,14 +38,6 @@ export async function setup(): Promise<{ name: string; target: string; tfjsVersi
   tf.registerBackend('webgpu', async () => new WebGPUBackend(dev.device, dev.adapter.info));
   await tf.setBackend('webgpu');
   return { name: dev.name.replace(/^webgpu:browser:/, ''), target: TARGET, tfjsVersion: tf.version_core };
-}
-
-/** a tfjs variable holding kiln's initial value of a parameter, optionally permuted */
-export function fromKiln(p: { data: ArrayLike<number>; shape: number[] }, perm?: number[]): tf.Variable {
-  const t = tf.tensor(Float32Array.from(p.data), p.shape);
-  const v = tf.variable(perm ? tf.transpose(t, perm) : t);
-  t.dispose();
-  return v;
 }
 
 /** the digits CNN in tfjs (NHWC): conv (no bias), batch norm in training mode with running statistics, relu,
