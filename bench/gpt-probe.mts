@@ -1,6 +1,7 @@
 // The char GPT's training step (examples/char-gpt-model.ts, 4 blocks D64 T32 B16, AdamW + clipping):
 // compile time, ms per step, and the kernels moving the most bytes.
-//   npx tsx --conditions=kiln-source bench/gpt-probe.mts [dropout=0] [target=native]   (env STEPS=20 B=16 T=32 D=64 H=4 L=4)
+//   npx tsx --conditions=kiln-source bench/gpt-probe.mts [dropout=0] [target=native]
+//   env STEPS=20 B=16 T=32 D=64 H=4 L=4
 //   PROFILE=25: also the 25 slowest kernels, each timed alone beside the whole step (native)
 import { compile, Generator, manualSeed, type Tensor } from '../compiler/index.js';
 import { CharCodec, getBatch, Gpt, makeOptimizer, trainStepFn } from '../examples/char-gpt-model.js';

@@ -1,4 +1,4 @@
-// Source hygiene that CI enforces on every git-tracked source file (.ts, .mjs, .js, .py, .sh):
+// Source hygiene that CI enforces on every git-tracked source file (.ts, .mts, .mjs, .js, .py, .sh):
 //  - no line over 120 characters (test fixtures exempt: they are data written by other tools);
 //  - no source file under compiler/, targets/, runtime/, scripts/ or bench/ over 400 lines, so a
 //    module stays small enough to read whole (tests exempt: a long table of cases reads fine).
@@ -10,7 +10,7 @@ const MAX_LINE = 120;
 const MAX_FILE_LINES = 400;
 const SIZED_DIRS = ['compiler/', 'targets/', 'runtime/', 'scripts/', 'bench/'];
 
-const files = execFileSync('git', ['ls-files', '*.ts', '*.mjs', '*.js', '*.py', '*.sh'], { encoding: 'utf8' })
+const files = execFileSync('git', ['ls-files', '*.ts', '*.mts', '*.mjs', '*.js', '*.py', '*.sh'], { encoding: 'utf8' })
   .split('\n')
   .filter((f) => f && !f.startsWith('test/fixtures/') && existsSync(f));
 const long: string[] = [];

@@ -36,6 +36,11 @@ describe('fusion', () => {
     expect(err).toBeLessThan(1e-6);
     expect(prog.kernels.length).toBe(1);
     expect(prog.kernels[0].meta.ops).toEqual(['mul', 'sum', 'add', 'gt', 'where']);
+    // loads execute 2 per multiply-add (and the bias per output); memory moves each element once
+    const s = programStats(prog);
+    expect(s.bytesPerRun).toBe(4 * (4 * 5 * 3 * 2 + 4 * 5 + 4 * 5));
+    expect(s.trafficPerRun).toBe(4 * (4 * 3 + 3 * 5 + 5 + 4 * 5));
+    expect(s.trafficPerRun).toBe(s.minBytesPerRun);
   });
 
   it("independent big reductions of one shape (every block's weight gradient) are separate kernels", () => {

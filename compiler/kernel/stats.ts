@@ -4,6 +4,7 @@
 import type { Expr, Kernel, KernelProgram, Stmt } from '../ir/kernel.js';
 import { exprChildren } from '../ir/kernel.js';
 import { numel } from '../ir/graph.js';
+import { kernelTraffic } from './traffic.js';
 
 export interface KernelCost {
   flops: number;
@@ -64,7 +65,10 @@ export interface ProgramStats {
   kernels: number;
   launchesPerRun: number;
   flops: number;
+  /** bytes every kernel's loads and stores execute (a matmul's operand counted once per use) */
   bytesPerRun: number;
+  /** bytes moved between memory and the cores: each element a kernel touches once (compiler/kernel/traffic.ts) */
+  trafficPerRun: number;
   minBytesPerRun?: number;
   peakBytes: number;
   perKernel: {
@@ -74,12 +78,18 @@ export interface ProgramStats {
     flops: number;
     bytesRead: number;
     bytesWritten: number;
+    /** bytes this kernel moves, each element it reads or writes once */
+    traffic: number;
     reason?: string;
   }[];
 }
 
 export function programStats(prog: KernelProgram & { minBytes?: number }): ProgramStats {
-  const perKernel = prog.kernels.map((k) => ({ name: k.name, grid: k.grid, ...k.meta }));
+  const sizes = prog.buffers.map((b) => b.size);
+  const perKernel = prog.kernels.map((k) => {
+    const t = kernelTraffic(k, sizes);
+    return { name: k.name, grid: k.grid, ...k.meta, traffic: t.read + t.written };
+  });
   const perRun = perKernel.filter((_, i) => {
     const w = prog.kernels[i].when;
     return !(w && !w.is);
@@ -91,6 +101,7 @@ export function programStats(prog: KernelProgram & { minBytes?: number }): Progr
     launchesPerRun: prog.kernels.filter((k) => !(k.when && !k.when.is)).length,
     flops: perRun.reduce((a, k) => a + k.flops, 0),
     bytesPerRun: perRun.reduce((a, k) => a + k.bytesRead + k.bytesWritten, 0),
+    trafficPerRun: perRun.reduce((a, k) => a + k.traffic, 0),
     minBytesPerRun: prog.minBytes,
     peakBytes: prog.peakBytes,
     perKernel,
@@ -106,7 +117,8 @@ export function printStats(prog: KernelProgram & { minBytes?: number }): string 
       `read=${k.bytesRead}B write=${k.bytesWritten}B${k.reason ? ` (${k.reason})` : ''}`,
   );
   lines.push(
-    `${s.kernels} kernels, ${s.bytesPerRun} bytes moved (minimum ${s.minBytesPerRun ?? '?'}), ` +
+    `${s.kernels} kernels, ${s.bytesPerRun} bytes loaded and stored, ${s.trafficPerRun} moved ` +
+      `(minimum ${s.minBytesPerRun ?? '?'}), ` +
       `peak ${s.peakBytes} bytes`,
   );
   return lines.join('\n');
