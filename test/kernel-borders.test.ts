@@ -2,7 +2,7 @@
 // the interior of its grid, where every guard holds and is left out, and the frame around it; the boxes
 // together compute what the whole kernel does, bit for bit, on the kernel interpreter and on native.
 import { describe, expect, it } from 'vitest';
-import { availableTargets, compile, nn, manualSeed, randn, type Tensor } from '../compiler/index.js';
+import { availableTargets, compile, nn, manualSeed, optim, randn, type Tensor } from '../compiler/index.js';
 import { trace } from '../compiler/trace.js';
 import { schedule } from '../compiler/kernel/schedule.js';
 import { StateLayout } from '../compiler/kernel/memory.js';
@@ -42,6 +42,29 @@ describe('border splitting', () => {
     const [got, kept] = [runScheduled(split, env).outputs[0], runScheduled(whole, env).outputs[0]];
     expect(Array.from(got)).toEqual(Array.from(kept));
     expect(Array.from(got)).toEqual(Array.from(runReference(graph, env).outputs[0]));
+  });
+
+  it("splits a strided window's transpose by residue class: max-pooling's gradient, every second row a tap", () => {
+    const pool = new nn.MaxPool2d(2);
+    const w = new nn.Parameter(randn([2, 3, 40, 40]));
+    const opt = new optim.SGD([w], { lr: 0.1 });
+    const gp = trace(
+      (x: Tensor) => {
+        const loss = pool.forward(w.mul(x)).sum();
+        opt.zeroGrad();
+        loss.backward();
+        opt.step();
+        return loss;
+      },
+      [{ shape: [2, 3, 40, 40], dtype: 'float32' }],
+    ).graph;
+    const [parts, kept] = [schedule(gp, new StateLayout()), schedule(gp, new StateLayout(), { splitBorders: false })];
+    const byTwo = parts.kernels.filter((k) => / by 2/.test(k.meta.reason ?? ''));
+    expect(byTwo.length).toBeGreaterThanOrEqual(2); // the residue classes of one dim at least
+    const env = randomEnv(gp, 9);
+    const [a, b] = [runScheduled(parts, env), runScheduled(kept, env)];
+    expect(Array.from(a.outputs[0])).toEqual(Array.from(b.outputs[0]));
+    for (const [cell, v] of b.cells) expect(Array.from(a.cells.get(cell)!), `cell ${cell}`).toEqual(Array.from(v));
   });
 
   it.runIf(availableTargets().includes('native'))(

@@ -8,11 +8,18 @@ import type { Expr, Kernel, Stmt } from '../ir/kernel.js';
 import { exprChildren } from '../ir/kernel.js';
 import { ixOfExpr } from './index-algebra.js';
 
-/** a box of a kernel's grid: grid var g_j runs over origin[j] .. origin[j] + extent[j] - 1 */
+/**
+ * a box of a kernel's grid: grid var g_j takes extent[j] values from origin[j], step[j] apart (1 if absent):
+ * a residue class, where a guard tests a parity (a strided window's transpose: every second row is a tap)
+ */
 export interface Region {
   origin: number[];
   extent: number[];
+  step?: number[];
 }
+
+/** residue classes are split only for moduli this small (each class is one more kernel) */
+const MAX_MODULUS = 4;
 
 /** a kernel is split only past this many grid points (below it one launch costs more than the guards) */
 export const SPLIT_MIN_POINTS = 4096;
@@ -35,7 +42,8 @@ export function borderRegions(k: Kernel): Region[] | null {
     }
     return 2 * (best[1] - best[0]) >= ext ? best : null;
   });
-  if (inner.every((r) => r === null)) return null;
+  const moduli = guardModuli(k);
+  if (inner.every((r) => r === null) && moduli.every((m) => m === 1)) return null;
   // the frame, dim by dim: the slabs before and after the interior along one dim (full along the dims not
   // yet cut), then the same within the interior slab along the next dim; the interior box last
   const out: Region[] = [];
@@ -54,8 +62,55 @@ export function borderRegions(k: Kernel): Region[] | null {
     origin[j] = a;
     extent[j] = b - a;
   });
-  out.push({ origin, extent });
-  return out;
+  // the interior, split into the residue classes of the dims whose guards test g_j mod m
+  let boxes: Region[] = [{ origin, extent, step: k.grid.map(() => 1) }];
+  moduli.forEach((m, j) => {
+    if (m === 1) return;
+    boxes = boxes.flatMap((b) =>
+      Array.from({ length: m }, (_, r) => ({
+        origin: b.origin.map((o, i) => (i === j ? o + r : o)),
+        extent: b.extent.map((e, i) => (i === j ? Math.ceil((e - r) / m) : e)),
+        step: b.step!.map((t, i) => (i === j ? m : t)),
+      })).filter((c) => c.extent[j] > 0),
+    );
+  });
+  return [...out, ...boxes];
+}
+
+/** per grid dim, the modulus m of the guards that test (g_j + c) mod m (1: none, or too large to split) */
+function guardModuli(k: Kernel): number[] {
+  const moduli = k.grid.map(() => 1);
+  const gridVar = (e: Expr): number | null => {
+    // g_j itself, or g_j + c, or max(g_j + c, 0) (a pad's window): the one grid var inside
+    if (e.e === 'var') return /^g\d+$/.test(e.name) ? Number(e.name.slice(1)) : null;
+    if (e.e !== 'binary' || !['add', 'sub', 'max'].includes(e.fn)) return null;
+    const [a, b] = [e.a.e === 'const' ? null : gridVar(e.a), e.b.e === 'const' ? null : gridVar(e.b)];
+    return e.a.e === 'const' ? b : e.b.e === 'const' ? a : null;
+  };
+  const visit = (e: Expr): void => {
+    if (e.e === 'binary' && (e.fn === 'ge' || e.fn === 'lt') && e.a.e === 'binary' && e.a.fn === 'mod') {
+      const { a, b } = e.a;
+      const j = b.e === 'const' && b.value <= MAX_MODULUS ? gridVar(a) : null;
+      if (j !== null && b.e === 'const' && k.grid[j] >= 2 * b.value) moduli[j] = lcm(moduli[j], b.value);
+    }
+    exprChildren(e).forEach(visit);
+  };
+  forEachExpr(k.body, visit);
+  return moduli.map((m) => (m <= MAX_MODULUS ? m : 1));
+}
+
+const lcm = (a: number, b: number): number => {
+  let [x, y] = [a, b];
+  while (y) [x, y] = [y, x % y];
+  return (a / x) * b;
+};
+
+function forEachExpr(ss: readonly Stmt[], f: (e: Expr) => void): void {
+  for (const s of ss) {
+    if (s.s === 'loop') forEachExpr(s.body, f);
+    else if (s.s === 'store') (f(s.index), f(s.value));
+    else if ('value' in s) f(s.value);
+  }
 }
 
 /** per grid dim, the values of g_j at which a bounds test `g_j + c >= lo` or `g_j + c < hi` changes */
@@ -71,13 +126,6 @@ function guardFlips(k: Kernel): Set<number>[] {
     }
     exprChildren(e).forEach(visit);
   };
-  const stmts = (ss: readonly Stmt[]): void => {
-    for (const s of ss) {
-      if (s.s === 'loop') stmts(s.body);
-      else if (s.s === 'store') (visit(s.index), visit(s.value));
-      else if ('value' in s) visit(s.value);
-    }
-  };
-  stmts(k.body);
+  forEachExpr(k.body, visit);
   return flips;
 }

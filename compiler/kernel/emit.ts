@@ -11,7 +11,7 @@ import { OPS } from '../ir/ops.js';
 import type { Expr, KType, Stmt } from '../ir/kernel.js';
 import { exprChildren } from '../ir/kernel.js';
 import type { Ix } from './index-algebra.js';
-import { addc, flatten, ixConst, ixKey, ixVar, range, toExpr, unflatten } from './index-algebra.js';
+import { addc, flatten, ixConst, ixKey, ixVar, mul, range, toExpr, unflatten } from './index-algebra.js';
 import type { Region } from './borders.js';
 import { throughViews, type Bound } from './views.js';
 import { numel } from '../ir/graph.js';
@@ -143,7 +143,9 @@ export class Walk<B extends Scope> {
       dims.forEach(([p, n], j) => {
         if (j < k) {
           // in a box of the grid (compiler/kernel/borders.ts), g_j counts from the box's origin
-          idx[p] = region ? addc(ixVar(`g${j}`, region.extent[j]), region.origin[j]) : ixVar(`g${j}`, n);
+          idx[p] = region
+            ? addc(mul(ixVar(`g${j}`, region.extent[j]), region.step?.[j] ?? 1), region.origin[j])
+            : ixVar(`g${j}`, n);
           return;
         }
         if (j < k + shared.length) {
