@@ -63,14 +63,18 @@ export class KernelEmitter extends ExprEmitter {
     stmts: (body, envs) => this.stmts(body, envs),
   };
 
-  /** for (iv = start; iv < end; iv += step) body(iv) */
-  private loop(start: llvm.Value, end: llvm.Value, step: number, body: (iv: llvm.Value) => void): void {
+  /**
+   * for (iv = start; iv < end; iv += step) body(iv); a grid loop's blocks are named gcond/gloop/gexit, which
+   * parallel.ts finds to tell LLVM its iterations are independent
+   */
+  private loop(start: llvm.Value, end: llvm.Value, step: number, body: (iv: llvm.Value) => void, grid = false): void {
     const b = this.b;
     const p = this.alloca(this.i64, 'iv');
     b.CreateStore(start, p);
-    const cond = llvm.BasicBlock.Create(this.ctx, 'cond', this.fn);
-    const bodyBB = llvm.BasicBlock.Create(this.ctx, 'loop', this.fn);
-    const exit = llvm.BasicBlock.Create(this.ctx, 'exit', this.fn);
+    const g = grid ? 'g' : '';
+    const cond = llvm.BasicBlock.Create(this.ctx, `${g}cond`, this.fn);
+    const bodyBB = llvm.BasicBlock.Create(this.ctx, `${g}loop`, this.fn);
+    const exit = llvm.BasicBlock.Create(this.ctx, `${g}exit`, this.fn);
     b.CreateBr(cond);
     b.SetInsertPoint(cond);
     const iv = b.CreateLoad(this.i64, p);
@@ -99,7 +103,45 @@ export class KernelEmitter extends ExprEmitter {
       end = d === 0 ? hi : this.i(k.grid[d]);
     const W = this.widths[d];
     if (W <= 1) {
-      this.loop(start, end, 1, (iv) =>
+      this.loop(
+        start,
+        end,
+        1,
+        (iv) =>
+          this.next(
+            k,
+            d,
+            envs.map((e) => child(e, v, iv)),
+            lo,
+            hi,
+          ),
+        true,
+      );
+      return;
+    }
+    // W at a time, then one at a time for the remainder
+    const tileEnd = b.CreateAdd(start, b.CreateMul(b.CreateUDiv(b.CreateSub(end, start), this.i(W)), this.i(W)));
+    this.loop(
+      start,
+      tileEnd,
+      W,
+      (base) =>
+        this.next(
+          k,
+          d,
+          envs.flatMap((e) =>
+            Array.from({ length: W }, (_, j) => child(e, v, j ? b.CreateAdd(base, this.i(j)) : base)),
+          ),
+          lo,
+          hi,
+        ),
+      true,
+    );
+    this.loop(
+      tileEnd,
+      end,
+      1,
+      (iv) =>
         this.next(
           k,
           d,
@@ -107,28 +149,7 @@ export class KernelEmitter extends ExprEmitter {
           lo,
           hi,
         ),
-      );
-      return;
-    }
-    // W at a time, then one at a time for the remainder
-    const tileEnd = b.CreateAdd(start, b.CreateMul(b.CreateUDiv(b.CreateSub(end, start), this.i(W)), this.i(W)));
-    this.loop(start, tileEnd, W, (base) =>
-      this.next(
-        k,
-        d,
-        envs.flatMap((e) => Array.from({ length: W }, (_, j) => child(e, v, j ? b.CreateAdd(base, this.i(j)) : base))),
-        lo,
-        hi,
-      ),
-    );
-    this.loop(tileEnd, end, 1, (iv) =>
-      this.next(
-        k,
-        d,
-        envs.map((e) => child(e, v, iv)),
-        lo,
-        hi,
-      ),
+      true,
     );
   }
 

@@ -10,6 +10,7 @@ import { shapeFor, type Shape } from '../../compiler/kernel/opt-cpu.js';
 import { ENTRY } from './rt.js';
 import { cpuOf } from './toolchain.js';
 import { unalignVectors } from './vreduce.js';
+import { parallelGrids } from './parallel.js';
 import { NATIVE_SIZES } from '../../runtime/native/entry.js';
 
 /** data layouts of the triples we target (llvm-bindings cannot create a TargetMachine to ask) */
@@ -96,7 +97,7 @@ export function emitModule(p: IRProgram, opts: ModuleOptions = {}): string {
     );
   }
   if (llvm.verifyModule(mod)) throw new VerifyError(mod.print());
-  return unalignVectors(addNoalias(mod.print(), noaliasParams(p)));
+  return parallelGrids(unalignVectors(addNoalias(mod.print(), noaliasParams(p))));
 }
 
 /** the IR failed LLVM's verifier; `ir` lets the toolchain re-run it through `opt` for the message */

@@ -13,6 +13,7 @@ import { KernelEmitter } from './kernel.js';
 import { shapeFor } from '../../compiler/kernel/opt-cpu.js';
 import { cpuOf } from './toolchain.js';
 import { unalignVectors } from './vreduce.js';
+import { parallelGrids } from './parallel.js';
 import {
   addNoalias,
   dataLayout,
@@ -58,7 +59,7 @@ export function emitSplitModules(p: IRProgram, opts: ModuleOptions = {}): SplitI
   };
   const finish = (em: KernelEmitter) => {
     if (llvm.verifyModule(em.mod)) throw new VerifyError(em.mod.print());
-    return unalignVectors(addNoalias(em.mod.print(), noalias));
+    return parallelGrids(unalignVectors(addNoalias(em.mod.print(), noalias)));
   };
   const kernels = new Map<string, ModuleIR>();
   const names = p.kernels.map((k) => {
