@@ -67,6 +67,34 @@ describe('border splitting', () => {
     for (const [cell, v] of b.cells) expect(Array.from(a.cells.get(cell)!), `cell ${cell}`).toEqual(Array.from(v));
   });
 
+  it.each([
+    ['conv 3x3 stride 2 pad 1', () => new nn.Conv2d(3, 4, 3, { padding: 1, stride: 2 })],
+    ['conv 5x5 pad 2 dilation 2', () => new nn.Conv2d(3, 2, 5, { padding: 2, dilation: 2 })],
+    ['conv 3x3 pad 2', () => new nn.Conv2d(3, 4, 3, { padding: 2 })],
+    ['max-pool 3 stride 2 pad 1', () => new nn.MaxPool2d(3, { stride: 2, padding: 1 })],
+    ['avg-pool 2', () => new nn.AvgPool2d(2)],
+  ] as const)('%s: a training step split into boxes computes what it does whole, bit for bit', (_, make) => {
+    const layer = make();
+    const w = new nn.Parameter(randn([2, 3, 36, 36]));
+    const opt = new optim.SGD([w, ...layer.parameters()], { lr: 0.1 });
+    const gp = trace(
+      (x: Tensor) => {
+        const loss = layer.forward(w.mul(x)).square().sum();
+        opt.zeroGrad();
+        loss.backward();
+        opt.step();
+        return loss;
+      },
+      [{ shape: [2, 3, 36, 36], dtype: 'float32' }],
+    ).graph;
+    const [parts, kept] = [schedule(gp, new StateLayout()), schedule(gp, new StateLayout(), { splitBorders: false })];
+    expect(parts.kernels.length).toBeGreaterThan(kept.kernels.length);
+    const env = randomEnv(gp, 4);
+    const [a, b] = [runScheduled(parts, env), runScheduled(kept, env)];
+    expect(Array.from(a.outputs[0])).toEqual(Array.from(b.outputs[0]));
+    for (const [cell, v] of b.cells) expect(Array.from(a.cells.get(cell)!), `cell ${cell}`).toEqual(Array.from(v));
+  });
+
   it.runIf(availableTargets().includes('native'))(
     'native runs the boxes as the reference target runs the conv',
     async () => {
