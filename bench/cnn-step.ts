@@ -59,18 +59,7 @@ console.log(
 );
 
 if (process.env.PROFILE && target === 'native') {
-  const [{ mkdtempSync }, { tmpdir }, { join }, { kernelProfile }] = await Promise.all([
-    import('node:fs'),
-    import('node:os'),
-    import('node:path'),
-    import('./timing.js'),
-  ]);
-  const rows = await kernelProfile(step, process.env.KILN_CACHE_DIR ?? mkdtempSync(join(tmpdir(), 'kiln-cnn-')));
-  const whole = rows.pop()!;
-  rows.sort((a, b) => Number(b[2]) - Number(a[2]));
-  console.log('kernel grid µs share GFLOP/s GB/s');
-  for (const r of rows.slice(0, Number(process.env.PROFILE) || 25)) console.log(r.join(' '));
-  console.log(whole.join(' '));
+  await (await import('./timing.js')).printKernelProfile(step, Number(process.env.PROFILE) || 25);
 }
 
 /* PyTorch 1.13 CPU, same step (median of 20 after warm-up):

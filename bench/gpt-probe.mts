@@ -62,14 +62,5 @@ for (const k of pk.slice(0, 12))
   console.log(k.n, (k.f / 1e6).toFixed(2), 'MFLOP', (k.b / 1e6).toFixed(2), 'MB', k.ms ?? '', String(k.r).slice(0, 80));
 if (process.env.PROFILE && target === 'native') {
   // each kernel alone beside the whole step (bench/timing.ts): the slowest first
-  const { mkdtempSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const { kernelProfile } = await import('./timing.js');
-  const rows = await kernelProfile(step, process.env.KILN_CACHE_DIR ?? mkdtempSync(join(tmpdir(), 'kiln-probe-')));
-  const whole = rows.pop()!;
-  rows.sort((a, b) => Number(b[2]) - Number(a[2]));
-  console.log('kernel grid µs share GFLOP/s GB/s');
-  for (const r of rows.slice(0, Number(process.env.PROFILE) || 25)) console.log(r.join(' '));
-  console.log(whole.join(' '));
+  await (await import('./timing.js')).printKernelProfile(step, Number(process.env.PROFILE) || 25);
 }

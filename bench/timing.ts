@@ -100,3 +100,18 @@ export async function kernelProfile(step: CompiledFunction, cacheDir: string): P
   rows.push(['all kernels, one call', '', (whole * 1e6).toFixed(1), '100%', '', '']);
   return rows;
 }
+
+/** prints the `top` slowest kernels of a native step, each timed alone, and the whole step beside them */
+export async function printKernelProfile(step: CompiledFunction, top: number): Promise<void> {
+  const [{ mkdtempSync }, { tmpdir }, { join }] = await Promise.all([
+    import('node:fs'),
+    import('node:os'),
+    import('node:path'),
+  ]);
+  const rows = await kernelProfile(step, process.env.KILN_CACHE_DIR ?? mkdtempSync(join(tmpdir(), 'kiln-profile-')));
+  const whole = rows.pop()!;
+  rows.sort((a, b) => Number(b[2]) - Number(a[2]));
+  console.log('kernel grid µs share GFLOP/s GB/s');
+  for (const r of rows.slice(0, top)) console.log(r.join(' '));
+  console.log(whole.join(' '));
+}

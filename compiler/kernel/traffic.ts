@@ -4,6 +4,7 @@
 // kernels, that is what a step moves between kernels: what fusion saves, and what stats() compares with
 // the minimum (every input and state read once, every output and update written once).
 import type { Expr, Kernel, Stmt } from '../ir/kernel.js';
+import { exprChildren } from '../ir/kernel.js';
 import { range } from './index-algebra.js';
 
 type Span = [number, number];
@@ -21,7 +22,7 @@ export function kernelTraffic(k: Kernel, sizes: readonly number[]): { read: numb
   };
   const visit = (e: Expr): void => {
     if (e.e === 'load') add(reads, e.buf, e.ix ? range(e.ix) : indexSpan(e.index, env));
-    for (const x of children(e)) visit(x);
+    for (const x of exprChildren(e)) visit(x);
   };
   const stmts = (ss: readonly Stmt[]): void => {
     for (const s of ss) {
@@ -44,24 +45,6 @@ export function kernelTraffic(k: Kernel, sizes: readonly number[]): { read: numb
   const bytes = (m: Map<number, Span[]>) => [...m.values()].reduce((a, spans) => a + 4 * covered(spans), 0);
   return { read: bytes(reads), written: bytes(writes) };
 }
-
-const children = (e: Expr): Expr[] => {
-  switch (e.e) {
-    case 'load':
-      return [e.index];
-    case 'unary':
-    case 'cast':
-      return [e.a];
-    case 'binary':
-      return [e.a, e.b];
-    case 'where':
-      return [e.cond, e.a, e.b];
-    case 'fma':
-      return [e.a, e.b, e.c];
-    default:
-      return [];
-  }
-};
 
 /** a load's index: a guarded one (`cond ? i : 0`, emit.ts) reads only where its guard holds, at i */
 function indexSpan(e: Expr, env: Env): Span | null {
