@@ -7,7 +7,7 @@ import { trace } from '../compiler/trace.js';
 import { schedule } from '../compiler/kernel/schedule.js';
 import { StateLayout } from '../compiler/kernel/memory.js';
 import { printKernel } from '../compiler/kernel/print.js';
-import { randomEnv, runReference, runScheduled } from './kernels-util.js';
+import { g, program, randomEnv, runReference, runScheduled } from './kernels-util.js';
 
 manualSeed(3);
 const conv = new nn.Conv2d(3, 4, 3, { padding: 1 });
@@ -30,10 +30,12 @@ describe('border splitting', () => {
       [2, 4, 38, 1],
       [2, 4, 38, 38],
     ]);
-    const guardedLoad = /b\d+\[[^\]]*\?/; // an index `cond ? i : 0`
-    expect(printKernel(whole.kernels[0])).toMatch(guardedLoad);
-    expect(printKernel(split.kernels[0])).toMatch(guardedLoad);
-    expect(printKernel(split.kernels[4])).not.toMatch(guardedLoad);
+    // a pad's guard: on the value (`cond ? v : 0.0`), and on the index too where it could leave the buffer
+    const padGuard = /\? v\d+ : 0\.0/;
+    expect(printKernel(whole.kernels[0])).toMatch(padGuard);
+    expect(printKernel(split.kernels[0])).toMatch(padGuard);
+    expect(printKernel(split.kernels[4])).not.toMatch(padGuard);
+    expect(printKernel(split.kernels[4])).not.toMatch(/b\d+\[[^\]]*\?/);
     expect(split.kernels[4].meta.reason).toMatch(/box \[0\.\.2, 0\.\.4, 1\.\.39, 1\.\.39\]/);
   });
 
@@ -107,4 +109,31 @@ describe('border splitting', () => {
       expect(worst).toBeLessThan(1e-5);
     },
   );
+});
+
+describe('guarded loads', () => {
+  const padProgram = (shape: number[], before: number[], after: number[]) => {
+    const x = g.input(0, shape);
+    const out = g.pad(x, before, after);
+    return program({ inputs: [{ name: 'x', shape, dtype: 'float32' }], outputs: [out] });
+  };
+  const loads = (p: ReturnType<typeof schedule>) => printKernel(p.kernels[p.kernels.length - 1]);
+
+  it("keep the index guard where the unguarded index could leave the buffer (a pad past the input's end)", () => {
+    // x is its own buffer of 16: the last row padded after reads index 16.. unguarded
+    const p = schedule(padProgram([4, 4], [0, 0], [2, 2]), new StateLayout(), { splitBorders: false });
+    expect(loads(p)).toMatch(/b\d+\[[^\]]*\?/);
+  });
+
+  it('load unconditionally where every unguarded index lies in the buffer (the value is still selected)', () => {
+    // padded before only: unguarded, index (i - 1) * 4 + (j - 1) is max(.., 0)-clamped at the low end and
+    // never past 15 at the high end
+    const p = schedule(padProgram([4, 4], [1, 1], [0, 0]), new StateLayout(), { splitBorders: false });
+    const text = loads(p);
+    expect(text).not.toMatch(/b\d+\[[^\]]*\?/);
+    expect(text).toMatch(/\? v\d+ : 0\.0/);
+    const env = randomEnv(padProgram([4, 4], [1, 1], [0, 0]), 2);
+    const gp = padProgram([4, 4], [1, 1], [0, 0]);
+    expect(Array.from(runScheduled(p, env).outputs[0])).toEqual(Array.from(runReference(gp, env).outputs[0]));
+  });
 });

@@ -142,18 +142,23 @@ export function assemble(
       }));
   if (gp.host.scalarCount > 0) decl({ name: 'scalars', kind: 'scalars', dtype: 'f32', size: gp.host.scalarCount });
 
+  // a local stage (never stored) gets a scratch home even where no scratch buffer exists: no limit then
+  const limit = (buf: number): number | undefined => buffers[buf]?.size;
   const cellHome = (id: number, shape: readonly number[]): Home => {
     const s = layout.get(id)!;
-    return { buf: stateBuf[s.dtype]!, offset: s.offset, shape, storage: s.dtype };
+    const buf = stateBuf[s.dtype]!;
+    return { buf, offset: s.offset, shape, storage: s.dtype, limit: limit(buf) };
   };
   const storeHomeOf = (s: SStage): Home => {
     const t = s.dest,
       storage = storageOf(s.node.dtype);
     if (t.kind === 'cell') return cellHome(t.cell, s.node.shape);
     if (t.kind === 'output') {
-      return { buf: outputs[t.index].buf, offset: outputs[t.index].offset, shape: s.node.shape, storage };
+      const buf = outputs[t.index].buf;
+      return { buf, offset: outputs[t.index].offset, shape: s.node.shape, storage, limit: limit(buf) };
     }
-    return { buf: scratchBuf[storage]!, offset: scratch.offsets.get(s.id)!, shape: s.node.shape, storage };
+    const buf = scratchBuf[storage]!;
+    return { buf, offset: scratch.offsets.get(s.id)!, shape: s.node.shape, storage, limit: limit(buf) };
   };
   const sourceOf = (n: Node): Home | undefined => {
     if (n.op === 'input') {
@@ -162,6 +167,7 @@ export function assemble(
         offset: inputs[n.arg.index].offset,
         shape: n.shape,
         storage: storageOf(n.dtype),
+        limit: limit(inputs[n.arg.index].buf),
       };
     }
     if (n.op === 'state') return cellHome(n.arg.cell, n.shape);

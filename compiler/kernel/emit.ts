@@ -6,15 +6,13 @@
 // One walk (`Walk`) decides all of that; where its statements go is its `Sink`: kernel IR (the
 // `Emitter` here), or their cost and the loads they read, for scheduling (analysis.ts).
 import type { DType, Node, NodeOf, ReduceOp } from '../ir/graph.js';
-import { isUnary, isView } from '../ir/graph.js';
+import { isUnary, isView, numel } from '../ir/graph.js';
 import { OPS } from '../ir/ops.js';
 import type { Expr, KType, Stmt } from '../ir/kernel.js';
 import { exprChildren } from '../ir/kernel.js';
-import type { Ix } from './index-algebra.js';
-import { addc, flatten, ixConst, ixKey, ixVar, mul, range, toExpr, unflatten } from './index-algebra.js';
+import { addc, flatten, ixConst, ixKey, ixVar, mul, range, toExpr, unflatten, type Ix } from './index-algebra.js';
 import type { Region } from './borders.js';
 import { throughViews, type Bound } from './views.js';
-import { numel } from '../ir/graph.js';
 import { sumScheme } from '../ir/accumulate.js';
 
 /** where a materialized value (or an input/state source) lives */
@@ -23,6 +21,8 @@ export interface Home {
   offset: number;
   shape: readonly number[];
   storage: 'f32' | 'i32';
+  /** elements in the buffer (where known): a guarded load whose index always lies within it needs no guard */
+  limit?: number;
 }
 type HomeOf = (n: Node) => Home | undefined;
 export interface Stage {
@@ -356,8 +356,12 @@ class CodeSink implements Sink<Block> {
     const home = this.home(n, self)!;
     const ix = flatten(idx, home.shape, home.offset),
       index = toExpr(ix);
-    // a guarded index (0 out of bounds) is not plain index math: it carries no ix
-    const guarded: Expr | null = guard && { e: 'where', type: 'i32', cond: guard.e, a: index, b: c('i32', 0) };
+    // a guarded index (0 out of bounds, no ix) keeps the load in its buffer; the view that made the guard selects
+    // the value (Walk.plan), so an index inside the buffer everywhere is loaded as it is (a vector, not a gather)
+    const [lo, hi] = range(ix, true);
+    const inside = home.limit !== undefined && lo >= 0 && hi < home.limit;
+    const guarded =
+      guard && !inside ? ({ e: 'where', type: 'i32', cond: guard.e, a: index, b: c('i32', 0) } as const) : null;
     let e: Expr = guarded
       ? { e: 'load', type: home.storage, buf: home.buf, index: guarded }
       : { e: 'load', type: home.storage, buf: home.buf, index, ix };

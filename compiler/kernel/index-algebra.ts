@@ -73,12 +73,15 @@ export function mul(a: Ix, k: number): Ix {
 }
 export const sum = (xs: Ix[]): Ix => xs.reduce(add, ixConst(0));
 
-/** [min, max] over all values of the variables */
-export function range(e: Ix): [number, number] {
+/**
+ * [min, max] over all values of the variables; `unguarded`: a window's true values too (max(a, 0) over all of
+ * a's), not only those where its guard holds: the index a load takes when it is made unconditionally
+ */
+export function range(e: Ix, unguarded = false): [number, number] {
   let lo = e.c,
     hi = e.c;
   for (const t of e.terms) {
-    const [a, b] = atomRange(t.atom);
+    const [a, b] = atomRange(t.atom, unguarded);
     if (t.coef >= 0) {
       lo += t.coef * a;
       hi += t.coef * b;
@@ -89,9 +92,14 @@ export function range(e: Ix): [number, number] {
   }
   return [lo, hi];
 }
-function atomRange(a: Atom): [number, number] {
-  if (a.k === 'var' || a.k === 'win') return [0, a.ext - 1];
-  const [lo, hi] = range(a.a);
+function atomRange(a: Atom, unguarded = false): [number, number] {
+  if (a.k === 'var') return [0, a.ext - 1];
+  if (a.k === 'win') {
+    if (!unguarded) return [0, a.ext - 1];
+    const [lo, hi] = range(a.a, true);
+    return [Math.max(0, lo), Math.max(0, hi)];
+  }
+  const [lo, hi] = range(a.a, unguarded);
   if (a.k === 'div') return [Math.floor(lo / a.d), Math.floor(hi / a.d)];
   return lo >= 0 && hi < a.d ? [lo, hi] : lo >= 0 ? [0, a.d - 1] : [-(a.d - 1), a.d - 1];
 }
