@@ -38,6 +38,8 @@ const CASES: [string, (x: Tensor, y: Tensor) => Tensor, (a: number, b: number) =
   // llvmpipe folded exp(log(x)) to x, so a negative x came back instead of NaN
   // llvmpipe let a NaN through kiln_pow's zero test (0 instead of NaN)
   ['x ** 3', (x) => x.pow(3), (a) => f(a ** 3)],
+  // C powf, not sqrt: powf(-inf, 0.5) = +inf, powf(-0, 0.5) = +0 (sqrt gives NaN and -0)
+  ['x ** 0.5', (x) => x.pow(0.5), (a) => (a === -inf ? inf : a === 0 ? 0 : f(Math.sqrt(a)))],
   ['exp(log(-|x|))', (x) => x.abs().neg().log().exp(), (a) => Math.exp(Math.log(-Math.abs(a)))],
   // the sign of a zero shows through 1/x: PyTorch's clamp keeps -0 at a bound of 0 (1/x = -inf)
   ['1 / clamp(x, -0.5, 0)', (x) => x.clamp(-0.5, 0).reciprocal(), (a) => f(1 / clamp(a, -0.5, 0))],

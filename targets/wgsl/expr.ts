@@ -51,6 +51,13 @@ fn kiln_nan() -> f32 { return bitcast<f32>(kiln_nan_bits); }`,
   }
   return r;
 }`,
+  // powf(x, 0.5): sqrt but for its two C special cases, powf(-inf, 0.5) = +inf and powf(-0, 0.5) = +0
+  kiln_pow_half: `fn kiln_pow_half(x: f32) -> f32 {
+  let ux = bitcast<u32>(x);
+  if (ux == 0xff800000u) { return kiln_inf(); }
+  if ((ux & 0x7fffffffu) == 0u) { return 0.0f; }
+  return sqrt(x);
+}`,
   // floor division and Python-sign remainder, for i32 operands not known to be non-negative
   kiln_floordiv: `fn kiln_floordiv(a: i32, b: i32) -> i32 {
   let q = a / b;
@@ -66,6 +73,7 @@ fn kiln_nan() -> f32 { return bitcast<f32>(kiln_nan_bits); }`,
 export type HelperName = keyof typeof HELPERS;
 const HELPER_DEPS: Partial<Record<HelperName, readonly HelperName[]>> = {
   kiln_pow: ['kiln_inf', 'kiln_nan'],
+  kiln_pow_half: ['kiln_inf'],
   ...PHILOX_DEPS,
   ...(IEEE_DEPS as Partial<Record<HelperName, HelperName[]>>),
 };
@@ -253,7 +261,8 @@ function pow(ea: Expr, eb: Expr, a: string, b: string, ctx: Ctx): string {
         useHelper(ctx, 'kiln_sq');
         return `kiln_sq(${a})`;
       case 0.5:
-        return `sqrt(${a})`;
+        useHelper(ctx, 'kiln_pow_half');
+        return `kiln_pow_half(${a})`;
       case -1:
         return `(1.0f / ${a})`;
     }
