@@ -1,9 +1,9 @@
 // What bench/models.mts's kiln and tfjs sides share: the knobs, the workloads' configurations, their batches
 // (the same as bench/models_peer.py's) and the timing loop. No top-level await here: both sides import it.
 import { readFileSync } from 'node:fs';
-import { Generator } from '../compiler/index.js';
+import { Generator, manualSeed } from '../compiler/index.js';
 import { BATCH_SIZE, gather, loadDigits, splitIndices } from '../examples/digits-cnn-model.js';
-import { CharCodec, getBatch, type TrainConfig } from '../examples/char-gpt-model.js';
+import { CharCodec, getBatch, Gpt, type TrainConfig } from '../examples/char-gpt-model.js';
 
 export const WARMUP = 2;
 export const STEPS = Number(process.env.STEPS ?? 10);
@@ -73,4 +73,21 @@ export async function timeSteps(step: (k: number) => Promise<number>, t0: number
   const mid = times.length >> 1;
   const medianMs = times.length % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2;
   return { firstMs, firstLoss, medianMs };
+}
+
+/** the GPT of config `name` from examples/char-gpt.ts's seed (the twin's torch.manual_seed(1337)), training */
+export function benchGpt(name: string, vocab: number): { model: Gpt; tokens: { shape: number[]; dtype: 'int32' } } {
+  const { D, H, L, T, B } = GPTS[name];
+  manualSeed(1337);
+  const model = new Gpt({
+    vocabSize: vocab,
+    blockSize: T,
+    nEmbd: D,
+    nHead: H,
+    nLayer: L,
+    dropout: DROPOUT,
+    tied: true,
+  });
+  model.train();
+  return { model, tokens: { shape: [B, T], dtype: 'int32' } };
 }

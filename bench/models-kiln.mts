@@ -12,18 +12,8 @@ import {
   imageSpec,
   labelSpec,
 } from '../examples/digits-cnn-model.js';
-import { Gpt, makeOptimizer, makeScheduler, trainStepFn } from '../examples/char-gpt-model.js';
-import {
-  cnnBatches,
-  DROPOUT,
-  GPT_TRAIN,
-  GPTS,
-  gptData,
-  STEPS,
-  timeSteps,
-  WARMUP,
-  type Timing,
-} from './models-common.mjs';
+import { makeOptimizer, makeScheduler, trainStepFn } from '../examples/char-gpt-model.js';
+import { benchGpt, cnnBatches, GPT_TRAIN, gptData, STEPS, timeSteps, WARMUP, type Timing } from './models-common.mjs';
 
 const lossOf = (r: unknown) => (Array.isArray(r) ? (r[0] as Tensor) : (r as Tensor)).item();
 
@@ -44,22 +34,10 @@ async function kilnCnn(target: string): Promise<Timing> {
 }
 
 async function kilnGpt(name: string, target: string): Promise<Timing> {
-  const { D, H, L, T, B } = GPTS[name];
   const { vocab, batches } = gptData(name, 1 + WARMUP + STEPS);
-  manualSeed(1337); // examples/char-gpt.ts's seed, the twin's torch.manual_seed(1337)
-  const model = new Gpt({
-    vocabSize: vocab,
-    blockSize: T,
-    nEmbd: D,
-    nHead: H,
-    nLayer: L,
-    dropout: DROPOUT,
-    tied: true,
-  });
-  model.train();
+  const { model, tokens } = benchGpt(name, vocab);
   const optimizer = makeOptimizer(model, GPT_TRAIN);
   const scheduler = makeScheduler(optimizer, GPT_TRAIN);
-  const tokens = { shape: [B, T], dtype: 'int32' as const };
   const t0 = performance.now();
   const step = await compile(trainStepFn(model, optimizer, GPT_TRAIN), { inputs: [tokens, tokens], target });
   const compileMs = performance.now() - t0;

@@ -20,8 +20,8 @@ import {
   imageSpec,
   labelSpec,
 } from '../examples/digits-cnn-model.js';
-import { Gpt, makeOptimizer, trainStepFn } from '../examples/char-gpt-model.js';
-import { DROPOUT, GPT_TRAIN, GPTS, gptData } from './models-common.mjs';
+import { makeOptimizer, trainStepFn } from '../examples/char-gpt-model.js';
+import { GPT_TRAIN, benchGpt, gptData } from './models-common.mjs';
 
 const which = process.argv[2] ?? 'gpt128';
 const TOP = Number(process.env.TOP ?? 12);
@@ -34,20 +34,8 @@ if (which === 'cnn') {
     labelSpec(BATCH_SIZE),
   ]);
 } else {
-  const { D, H, L, T, B } = GPTS[which];
   const { vocab } = gptData(which, 0);
-  manualSeed(1337);
-  const model = new Gpt({
-    vocabSize: vocab,
-    blockSize: T,
-    nEmbd: D,
-    nHead: H,
-    nLayer: L,
-    dropout: DROPOUT,
-    tied: true,
-  });
-  model.train();
-  const tokens = { shape: [B, T], dtype: 'int32' as const };
+  const { model, tokens } = benchGpt(which, vocab);
   traced = trace(trainStepFn(model, makeOptimizer(model, GPT_TRAIN), GPT_TRAIN), [tokens, tokens]);
 }
 const kp = schedule(traced.graph, new StateLayout());
