@@ -11,22 +11,13 @@ import { createWebGPUDevice } from '../runtime/webgpu/index.js';
 import { BATCH_SIZE, CLASSES, DigitsCNN, DROPOUT as CNN_DROPOUT, LR as CNN_LR } from '../examples/digits-cnn-model.js';
 import { cnnBatches, STEPS, timeSteps, WARMUP, type Timing } from './models-common.mjs';
 import { fromKiln, tfGpt } from './models-tfjs-gpt.mjs';
+import { registerTfjsGradients } from './tfjs-gradients.js';
 
 export const TARGET = 'webgpu:bench';
 
 /** the shared device: kiln's target TARGET on it, and tfjs's 'webgpu' backend on it */
 export async function setup(): Promise<{ name: string; target: string; tfjsVersion: string }> {
-  // tfjs-core's Node build registers no gradients: bundle its registrations (same global registry)
-  const { build } = await import('esbuild');
-  const out = await build({
-    stdin: { contents: "import '@tensorflow/tfjs-core/dist/register_all_gradients.js';", resolveDir: process.cwd() },
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    write: false,
-    logLevel: 'error',
-  });
-  await import(`data:text/javascript;base64,${Buffer.from(out.outputFiles[0].text).toString('base64')}`);
+  await registerTfjsGradients();
   process.env.EGL_PLATFORM ??= 'surfaceless';
   const gpu = create(['backend=opengles']);
   Object.assign(globalThis, globals); // GPUBufferUsage & co., which tfjs reads as globals

@@ -14,22 +14,9 @@ import { compile, nn, optim, registerBackend, type Tensor } from '../compiler/in
 import { createWebGPUBackend } from '../compiler/targets/webgpu.js';
 import { createWebGPUDevice, SWIFTSHADER_ICDS } from '../runtime/webgpu/index.js';
 import { compileSeed, seedSetup } from '../test/helpers/seed.js';
+import { registerTfjsGradients } from './tfjs-gradients.js';
 
-// tfjs-core's Node build registers no gradients and its ESM build does not load in Node
-// (extensionless imports): bundle its gradient registrations with esbuild. The registries live on
-// tfjs's global namespace, so the bundled copy fills the same registry minimize() reads.
-{
-  const { build } = await import('esbuild');
-  const out = await build({
-    stdin: { contents: "import '@tensorflow/tfjs-core/dist/register_all_gradients.js';", resolveDir: process.cwd() },
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    write: false,
-    logLevel: 'error',
-  });
-  await import(`data:text/javascript;base64,${Buffer.from(out.outputFiles[0].text).toString('base64')}`);
-}
+await registerTfjsGradients();
 
 const BACKEND = process.env.KILN_WEBGPU_BACKEND ?? 'llvmpipe';
 const ROUNDS = 5;
