@@ -25,7 +25,7 @@ const fired = (f?: Record<string, number>) =>
 export type StageChoice = 'all' | 'last' | 'none';
 
 export function kernelTable(ks: KernelRow[]): string {
-  const head = ['#', 'kernel', 'grid', 'ops', 'FLOPs', 'bytes', 'FLOP/B', 'strategy', 'boundary'];
+  const head = ['#', 'kernel', 'grid', 'ops', 'FLOPs', 'bytes', 'moved', 'FLOP/B', 'strategy', 'boundary'];
   const rows = ks.map((k) => [
     String(k.index),
     k.name,
@@ -33,6 +33,7 @@ export function kernelTable(ks: KernelRow[]): string {
     k.ops.join(' '),
     si(k.flops),
     si(k.bytesRead + k.bytesWritten),
+    k.moved === undefined ? '' : si(k.moved),
     k.intensity.toFixed(2),
     k.strategy,
     k.reason,
@@ -53,10 +54,11 @@ export function renderText(r: InspectReport, stages: StageChoice): string {
     const shown = stages === 'all' ? f.stages : stages === 'last' ? f.stages.slice(-1) : [];
     for (const s of shown) out.push('', `== graph after ${s.name} (${s.nodes} nodes)${fired(s.fired)} ==`, s.text);
     const total = f.kernels.reduce((a, k) => a + k.bytesRead + k.bytesWritten, 0);
+    const moved = f.kernels.reduce((a, k) => a + (k.moved ?? 0), 0);
     out.push(
       '',
       `== kernels: ${f.kernels.length}${f.fused ? '' : ' (unfused: one per op; no scheduler in this build)'}, ` +
-        `${si(total)} bytes per run ==`,
+        `${si(total)} bytes loaded and stored per run${f.fused ? `, ${si(moved)} moved` : ''} ==`,
       kernelTable(f.kernels),
     );
   }

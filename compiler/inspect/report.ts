@@ -11,12 +11,21 @@ import {
   type GraphProgram,
   type Node,
 } from '../ir/graph.js';
-import type { KernelProgram, Stmt, Expr } from '../ir/kernel.js';
+import type { Kernel, KernelProgram, Stmt, Expr } from '../ir/kernel.js';
 import { exprChildren } from '../ir/kernel.js';
 import { printStrategy, strategyOf } from '../kernel/opt.js';
 import type { TracedDefinition } from '../build/program.js';
 import type { DrawGraph, DrawNode } from './svg.js';
 import type { Lowering } from './pipeline.js';
+import { kernelTraffic } from '../kernel/traffic.js';
+
+const traffic = (k: Kernel, buffers: readonly { size: number }[]) => {
+  const t = kernelTraffic(
+    k,
+    buffers.map((b) => b.size),
+  );
+  return t.read + t.written;
+};
 
 export interface KernelRow {
   index: number;
@@ -26,7 +35,9 @@ export interface KernelRow {
   flops: number;
   bytesRead: number;
   bytesWritten: number;
-  /** flops per byte moved */
+  /** bytes to and from memory, each element the kernel touches once (compiler/kernel/traffic.ts); absent unfused */
+  moved?: number;
+  /** flops per byte loaded or stored */
   intensity: number;
   reason: string;
   /** how each target runs it (compiler/kernel/opt.ts); '' for an unfused op */
@@ -97,6 +108,7 @@ export function inspectDefinition(
           name: k.name,
           grid: k.grid,
           ...k.meta,
+          moved: traffic(k, low.kernels.buffers),
           strategy: printStrategy(strategyOf(k)),
         }),
       ),
