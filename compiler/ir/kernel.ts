@@ -100,6 +100,15 @@ export function exprChildren(e: Expr): Expr[] {
 }
 
 /** whether `e` reads a variable (a loop or grid variable, a let, an accumulator) whose name passes `named` */
+/** calls `f` on every expression the statements hold (a store's index and value, a let or accum's value), loops too */
+export function forEachStmtExpr(body: readonly Stmt[], f: (e: Expr) => void): void {
+  for (const s of body) {
+    if (s.s === 'loop') forEachStmtExpr(s.body, f);
+    else if (s.s === 'store') (f(s.index), f(s.value));
+    else if (s.s === 'let' || s.s === 'accum') f(s.value);
+  }
+}
+
 export const readsVar = (e: Expr, named: (name: string) => boolean): boolean =>
   (e.e === 'var' && named(e.name)) || exprChildren(e).some((x) => readsVar(x, named));
 

@@ -375,11 +375,7 @@ function inputRoles(gp: GraphProgram, plans: KernelPlan[]): Map<number, { role: 
 
 /** a box's kernel says which box of its grid it is (`kiln inspect`) */
 const boxReason = (reason: string | undefined, r: Region) => {
-  const box = r.origin
-    .map((o, j) => {
-      const step = r.step?.[j] ?? 1;
-      return step === 1 ? `${o}..${o + r.extent[j]}` : `${o}..${o + step * r.extent[j]} by ${step}`;
-    })
-    .join(', ');
+  const end = (j: number) => r.origin[j] + r.step[j] * r.extent[j];
+  const box = r.origin.map((o, j) => `${o}..${end(j)}${r.step[j] > 1 ? ` by ${r.step[j]}` : ''}`).join(', ');
   return `${reason ? `${reason}; ` : ''}box [${box}] of a pad's guards`;
 };

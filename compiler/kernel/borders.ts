@@ -5,17 +5,17 @@
 // every such guard holds and leaves it out (compiler/kernel/emit.ts guardOf), and the frame around it,
 // which keeps its guards. The boxes write disjoint parts of the same outputs from the same inputs.
 import type { Expr, Kernel, Stmt } from '../ir/kernel.js';
-import { exprChildren } from '../ir/kernel.js';
-import { ixOfExpr } from './index-algebra.js';
+import { exprChildren, forEachStmtExpr } from '../ir/kernel.js';
+import { gcd, ixOfExpr } from './index-algebra.js';
 
 /**
- * a box of a kernel's grid: grid var g_j takes extent[j] values from origin[j], step[j] apart (1 if absent):
- * a residue class, where a guard tests a parity (a strided window's transpose: every second row is a tap)
+ * a box of a kernel's grid: grid var g_j takes extent[j] values from origin[j], step[j] apart (step > 1: a
+ * residue class, where a guard tests a parity: a strided window's transpose reads a tap every second row)
  */
 export interface Region {
   origin: number[];
   extent: number[];
-  step?: number[];
+  step: number[];
 }
 
 /** residue classes are split only for moduli this small (each class is one more kernel) */
@@ -48,29 +48,31 @@ export function borderRegions(k: Kernel): Region[] | null {
   // yet cut), then the same within the interior slab along the next dim; the interior box last
   const out: Region[] = [];
   const origin = k.grid.map(() => 0),
-    extent = [...k.grid];
+    extent = [...k.grid],
+    step = k.grid.map(() => 1);
   inner.forEach((r, j) => {
     if (!r) return;
     const [a, b] = r;
-    if (a > 0) out.push({ origin: [...origin], extent: extent.map((e, i) => (i === j ? a : e)) });
+    if (a > 0) out.push({ origin: [...origin], extent: extent.map((e, i) => (i === j ? a : e)), step });
     if (b < k.grid[j]) {
       out.push({
         origin: origin.map((o, i) => (i === j ? b : o)),
         extent: extent.map((e, i) => (i === j ? k.grid[j] - b : e)),
+        step,
       });
     }
     origin[j] = a;
     extent[j] = b - a;
   });
   // the interior, split into the residue classes of the dims whose guards test g_j mod m
-  let boxes: Region[] = [{ origin, extent, step: k.grid.map(() => 1) }];
+  let boxes: Region[] = [{ origin, extent, step }];
   moduli.forEach((m, j) => {
     if (m === 1) return;
     boxes = boxes.flatMap((b) =>
       Array.from({ length: m }, (_, r) => ({
         origin: b.origin.map((o, i) => (i === j ? o + r : o)),
         extent: b.extent.map((e, i) => (i === j ? Math.ceil((e - r) / m) : e)),
-        step: b.step!.map((t, i) => (i === j ? m : t)),
+        step: b.step.map((t, i) => (i === j ? m : t)),
       })).filter((c) => c.extent[j] > 0),
     );
   });
@@ -95,23 +97,11 @@ function guardModuli(k: Kernel): number[] {
     }
     exprChildren(e).forEach(visit);
   };
-  forEachExpr(k.body, visit);
+  forEachStmtExpr(k.body, visit);
   return moduli.map((m) => (m <= MAX_MODULUS ? m : 1));
 }
 
-const lcm = (a: number, b: number): number => {
-  let [x, y] = [a, b];
-  while (y) [x, y] = [y, x % y];
-  return (a / x) * b;
-};
-
-function forEachExpr(ss: readonly Stmt[], f: (e: Expr) => void): void {
-  for (const s of ss) {
-    if (s.s === 'loop') forEachExpr(s.body, f);
-    else if (s.s === 'store') (f(s.index), f(s.value));
-    else if ('value' in s) f(s.value);
-  }
-}
+const lcm = (a: number, b: number): number => (a / gcd(a, b)) * b;
 
 /** per grid dim, the values of g_j at which a bounds test `g_j + c >= lo` or `g_j + c < hi` changes */
 function guardFlips(k: Kernel): Set<number>[] {
@@ -126,6 +116,6 @@ function guardFlips(k: Kernel): Set<number>[] {
     }
     exprChildren(e).forEach(visit);
   };
-  forEachExpr(k.body, visit);
+  forEachStmtExpr(k.body, visit);
   return flips;
 }

@@ -144,7 +144,7 @@ export class Walk<B extends Scope> {
         if (j < k) {
           // in a box of the grid (compiler/kernel/borders.ts), g_j counts from the box's origin
           idx[p] = region
-            ? addc(mul(ixVar(`g${j}`, region.extent[j]), region.step?.[j] ?? 1), region.origin[j])
+            ? addc(mul(ixVar(`g${j}`, region.extent[j]), region.step[j]), region.origin[j])
             : ixVar(`g${j}`, n);
           return;
         }

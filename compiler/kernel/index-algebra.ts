@@ -104,7 +104,7 @@ function atomRange(a: Atom, unguarded = false): [number, number] {
   return lo >= 0 && hi < a.d ? [lo, hi] : lo >= 0 ? [0, a.d - 1] : [-(a.d - 1), a.d - 1];
 }
 
-const gcd = (a: number, b: number): number => {
+export const gcd = (a: number, b: number): number => {
   a = Math.abs(a);
   b = Math.abs(b);
   while (b) [a, b] = [b, a % b];

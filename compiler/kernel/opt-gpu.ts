@@ -4,7 +4,7 @@
 // load varies with the output row and the reduce index only, the other with the column and the
 // reduce index only.
 import type { Expr, GpuStrategy, Kernel, Stmt } from '../ir/kernel.js';
-import { exprChildren } from '../ir/kernel.js';
+import { exprChildren, forEachStmtExpr } from '../ir/kernel.js';
 import { numel } from '../ir/graph.js';
 import { LLVMPIPE_LOOP_LIMIT } from '../../runtime/webgpu/artifact.js';
 import { accumulators, cascadeNest, cascadeSums } from './cascade.js';
@@ -72,16 +72,10 @@ function storesBeforeAllowed(body: readonly Stmt[], lastReduce: number): boolean
   const before = body.slice(0, lastReduce);
   if (before.some((s) => s.s === 'loop' && hasStore(s.body))) return false;
   const stored = new Set(before.flatMap((s) => (s.s === 'store' ? [s.buf] : [])));
-  return !stored.size || !loadsIn(body).some((l) => stored.has(l.buf));
-}
-
-function loadsIn(ss: readonly Stmt[], out: Load[] = []): Load[] {
-  for (const s of ss) {
-    if (s.s === 'loop') loadsIn(s.body, out);
-    else if (s.s === 'store') (loadsOf(s.index, out), loadsOf(s.value, out));
-    else if ('value' in s) loadsOf(s.value, out);
-  }
-  return out;
+  if (!stored.size) return true;
+  const loads: Load[] = [];
+  forEachStmtExpr(body, (e) => loadsOf(e, loads));
+  return !loads.some((l) => stored.has(l.buf));
 }
 
 function vars(e: Expr, out = new Set<string>()): Set<string> {

@@ -102,55 +102,24 @@ export class KernelEmitter extends ExprEmitter {
     const start = d === 0 ? lo : this.i(0),
       end = d === 0 ? hi : this.i(k.grid[d]);
     const W = this.widths[d];
-    if (W <= 1) {
-      this.loop(
-        start,
-        end,
-        1,
-        (iv) =>
-          this.next(
-            k,
-            d,
-            envs.map((e) => child(e, v, iv)),
-            lo,
-            hi,
-          ),
-        true,
+    const one = (iv: llvm.Value) =>
+      this.next(
+        k,
+        d,
+        envs.map((e) => child(e, v, iv)),
+        lo,
+        hi,
       );
+    if (W <= 1) {
+      this.loop(start, end, 1, one, true);
       return;
     }
     // W at a time, then one at a time for the remainder
     const tileEnd = b.CreateAdd(start, b.CreateMul(b.CreateUDiv(b.CreateSub(end, start), this.i(W)), this.i(W)));
-    this.loop(
-      start,
-      tileEnd,
-      W,
-      (base) =>
-        this.next(
-          k,
-          d,
-          envs.flatMap((e) =>
-            Array.from({ length: W }, (_, j) => child(e, v, j ? b.CreateAdd(base, this.i(j)) : base)),
-          ),
-          lo,
-          hi,
-        ),
-      true,
-    );
-    this.loop(
-      tileEnd,
-      end,
-      1,
-      (iv) =>
-        this.next(
-          k,
-          d,
-          envs.map((e) => child(e, v, iv)),
-          lo,
-          hi,
-        ),
-      true,
-    );
+    const lanes = (base: llvm.Value) =>
+      envs.flatMap((e) => Array.from({ length: W }, (_, j) => child(e, v, j ? b.CreateAdd(base, this.i(j)) : base)));
+    this.loop(start, tileEnd, W, (base) => this.next(k, d, lanes(base), lo, hi), true);
+    this.loop(tileEnd, end, 1, one, true);
   }
 
   private next(k: Kernel, d: number, envs: Env[], lo: llvm.Value, hi: llvm.Value): void {
