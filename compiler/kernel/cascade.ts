@@ -118,14 +118,33 @@ function nestLevels(
     };
   if (last === 0) return cascadeLevels(extents[0], along(vars[0], extents[0], body), into, sums, name);
   const row = (to: ReadonlyMap<string, string>): Stmt[] => {
-    const partial = new Map(sums.map((s) => [s, name(`${s}_row`)]));
-    return [
-      ...sums.map((s): Stmt => ({ s: 'acc', name: partial.get(s)!, type: 'f32', fn: 'add', init: 0 })),
-      ...cascadeLevels(extents[last], along(vars[last], extents[last], body), partial, sums, name),
-      ...sums.map((s): Stmt => ({ s: 'accum', name: to.get(s)!, value: fvar(partial.get(s)!) })),
-    ];
+    const partial = partials(sums, name, 'row');
+    return intoPartials(
+      sums,
+      partial,
+      to,
+      cascadeLevels(extents[last], along(vars[last], extents[last], body), partial, sums, name),
+    );
   };
   return nestLevels(vars.slice(0, last), extents.slice(0, last), row, into, sums, name);
+}
+
+/** a fresh partial accumulator per sum (named base_kind_cN) */
+const partials = (sums: string[], name: (base: string) => string, kind: string) =>
+  new Map(sums.map((s) => [s, name(`${s}_${kind}`)]));
+
+/** `body` summed into fresh partials (zeroed first), each then added once into its sum in `outer` */
+function intoPartials(
+  sums: string[],
+  partial: ReadonlyMap<string, string>,
+  outer: ReadonlyMap<string, string>,
+  body: Stmt[],
+): Stmt[] {
+  return [
+    ...sums.map((s): Stmt => ({ s: 'acc', name: partial.get(s)!, type: 'f32', fn: 'add', init: 0 })),
+    ...body,
+    ...sums.map((s): Stmt => ({ s: 'accum', name: outer.get(s)!, value: fvar(partial.get(s)!) })),
+  ];
 }
 
 /** statements with every load's ix moved by `follow` (index expressions stay: they read the let-bound names) */
@@ -200,16 +219,12 @@ export function cascadeLevels(
   if (n <= B) return [loop(n, (v, vIx) => [v, vIx], into)];
   // one block: `len` terms from `start` into fresh partials, then each partial added once
   const block = (start: Expr, startIx: Ix | undefined, len: number, outer: ReadonlyMap<string, string>): Stmt[] => {
-    const partial = new Map(sums.map((s) => [s, name(`${s}_b`)]));
+    const partial = partials(sums, name, 'b');
     const at: At = (v, vIx) => [
       start.e === 'const' && start.value === 0 ? v : bin('add', start, v),
       startIx && add(startIx, vIx),
     ];
-    return [
-      ...sums.map((s): Stmt => ({ s: 'acc', name: partial.get(s)!, type: 'f32', fn: 'add', init: 0 })),
-      loop(len, at, partial),
-      ...sums.map((s): Stmt => ({ s: 'accum', name: outer.get(s)!, value: fvar(partial.get(s)!) })),
-    ];
+    return intoPartials(sums, partial, outer, [loop(len, at, partial)]);
   };
   const blocks = Math.floor(n / B),
     rest = n - blocks * B;
