@@ -3,17 +3,15 @@
 // losses that compile() gives for the same definition in this process, step for step: the same kernels, the
 // same dropout stream from the same shipped generator state. Its predict() agrees with the compiled model's
 // evaluation-mode logits after training.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { availableTargets, compile } from '../compiler/index.js';
 import { loadDefinitions } from '../compiler/build/program.js';
 import { gather, loadDigits } from '../examples/digits-cnn-model.js';
 import { maxRelErr, type GoldenTensor } from './helpers/golden.js';
+import { root, withBuiltPackage } from './helpers/package.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const golden = JSON.parse(readFileSync(new URL('./fixtures/examples/digits-cnn.json', import.meta.url), 'utf8')) as {
   rows: number[][];
   init: Record<string, GoldenTensor>;
@@ -23,16 +21,7 @@ const bits = (a: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.f
 
 describe.runIf(availableTargets().includes('native'))('the digits CNN package', () => {
   it('trains as compile() does and predicts as the compiled model does', async () => {
-    mkdirSync(path.join(root, '.kiln-cache'), { recursive: true }); // so the package's `import 'koffi'` resolves
-    const out = mkdtempSync(path.join(root, '.kiln-cache', 'digits-cnn-pkg-'));
-    try {
-      execFileSync(
-        process.execPath,
-        ['bin/kiln.mjs', 'build', 'examples/programs/digits-cnn.ts', '--target', 'native', '--out', out],
-        { cwd: root, stdio: 'pipe' },
-      );
-      const { load } = await import(path.join(out, 'index.js'));
-      const program = await load({ target: 'native' });
+    await withBuiltPackage('examples/programs/digits-cnn.ts', 'native', async (program) => {
       const shipped = await program.stateDict();
       for (const [k, t] of Object.entries(golden.init)) expect(bits(shipped[k].data), k).toEqual(bits(t.data));
 
@@ -57,8 +46,6 @@ describe.runIf(availableTargets().includes('native'))('the digits CNN package', 
       expect(logits.length).toBe(10);
       expect(maxRelErr(Array.from(logits), Array.from((await predict.run(x)).data))).toBeLessThan(1e-6);
       program.destroy();
-    } finally {
-      rmSync(out, { recursive: true, force: true });
-    }
+    });
   }, 240_000);
 });

@@ -4,7 +4,7 @@
 // compiled step, then 20 characters sampled through a compiled inference function. The golden's config is
 // small (D16, 2 heads, T8, B2) so that each target runs in seconds; the example's default is larger.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { maxRelErr } from './helpers/golden.js';
 import { byTorchKey, expectMatchesTwin, floats, gptGolden, gptModel, gptText, runGpt } from './helpers/example-gpt.js';
 import { CharCodec } from '../examples/char-gpt-model.js';
+import { withBuiltPackage } from './helpers/package.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -37,18 +38,8 @@ describe('char GPT example against PyTorch', () => {
   }, 180_000);
 
   it('runs from the package `kiln build` makes of examples/programs/char-gpt.ts, as PyTorch does', async () => {
-    // under the repository, so that the package's `import 'koffi'` resolves; the LLVM cache the native
-    // test above filled makes this build cheap (the same kernels)
-    mkdirSync(path.join(root, '.kiln-cache'), { recursive: true });
-    const out = mkdtempSync(path.join(root, '.kiln-cache', 'char-gpt-pkg-'));
-    try {
-      execFileSync(
-        process.execPath,
-        ['bin/kiln.mjs', 'build', 'examples/programs/char-gpt.ts', '--target', 'native', '--out', out],
-        { cwd: root, stdio: 'pipe' },
-      );
-      const { load } = await import(path.join(out, 'index.js'));
-      const program = await load({ target: 'native' });
+    // the LLVM cache the native test above filled makes this build cheap (the same kernels)
+    await withBuiltPackage('examples/programs/char-gpt.ts', 'native', async (program) => {
       const text = gptText();
       const data = new CharCodec(text).encode(text);
       const want = golden.variants.tied,
@@ -64,9 +55,7 @@ describe('char GPT example against PyTorch', () => {
         losses.push(loss.item());
       }
       expect(maxRelErr(losses, want.losses)).toBeLessThan(1e-5);
-    } finally {
-      rmSync(out, { recursive: true, force: true });
-    }
+    });
   }, 180_000);
 
   it('npm run example:gpt trains, validates, samples and writes a checkpoint (a tiny config on reference)', () => {
