@@ -14,6 +14,33 @@ const conv = new nn.Conv2d(3, 4, 3, { padding: 1 });
 const forward = (x: Tensor) => conv.forward(x).relu();
 const inputs = [{ shape: [2, 3, 40, 40], dtype: 'float32' as const }];
 
+/**
+ * an SGD step through `layer` on w * x (x of `shape`), scheduled split and whole, and both run on the kernel
+ * interpreter from one random state: the split program, and a check that its results equal the whole one's bits
+ */
+function splitStep(layer: nn.Module, shape: number[], loss: (y: Tensor) => Tensor, seed: number) {
+  const w = new nn.Parameter(randn(shape));
+  const opt = new optim.SGD([w, ...layer.parameters()], { lr: 0.1 });
+  const gp = trace(
+    (x: Tensor) => {
+      const l = loss(layer.forward(w.mul(x)) as Tensor);
+      opt.zeroGrad();
+      l.backward();
+      opt.step();
+      return l;
+    },
+    [{ shape, dtype: 'float32' }],
+  ).graph;
+  const [parts, kept] = [schedule(gp, new StateLayout()), schedule(gp, new StateLayout(), { splitBorders: false })];
+  const env = randomEnv(gp, seed);
+  const [a, b] = [runScheduled(parts, env), runScheduled(kept, env)];
+  const expectSameBits = () => {
+    expect(Array.from(a.outputs[0])).toEqual(Array.from(b.outputs[0]));
+    for (const [cell, v] of b.cells) expect(Array.from(a.cells.get(cell)!), `cell ${cell}`).toEqual(Array.from(v));
+  };
+  return { parts, kept, expectSameBits };
+}
+
 describe('border splitting', () => {
   const graph = trace(forward, inputs).graph;
   const split = schedule(graph, new StateLayout());
@@ -47,26 +74,10 @@ describe('border splitting', () => {
   });
 
   it("splits a strided window's transpose by residue class: max-pooling's gradient, every second row a tap", () => {
-    const pool = new nn.MaxPool2d(2);
-    const w = new nn.Parameter(randn([2, 3, 40, 40]));
-    const opt = new optim.SGD([w], { lr: 0.1 });
-    const gp = trace(
-      (x: Tensor) => {
-        const loss = pool.forward(w.mul(x)).sum();
-        opt.zeroGrad();
-        loss.backward();
-        opt.step();
-        return loss;
-      },
-      [{ shape: [2, 3, 40, 40], dtype: 'float32' }],
-    ).graph;
-    const [parts, kept] = [schedule(gp, new StateLayout()), schedule(gp, new StateLayout(), { splitBorders: false })];
+    const { parts, expectSameBits } = splitStep(new nn.MaxPool2d(2), [2, 3, 40, 40], (y) => y.sum(), 9);
     const byTwo = parts.kernels.filter((k) => / by 2/.test(k.meta.reason ?? ''));
     expect(byTwo.length).toBeGreaterThanOrEqual(2); // the residue classes of one dim at least
-    const env = randomEnv(gp, 9);
-    const [a, b] = [runScheduled(parts, env), runScheduled(kept, env)];
-    expect(Array.from(a.outputs[0])).toEqual(Array.from(b.outputs[0]));
-    for (const [cell, v] of b.cells) expect(Array.from(a.cells.get(cell)!), `cell ${cell}`).toEqual(Array.from(v));
+    expectSameBits();
   });
 
   it.each([
@@ -76,25 +87,9 @@ describe('border splitting', () => {
     ['max-pool 3 stride 2 pad 1', () => new nn.MaxPool2d(3, { stride: 2, padding: 1 })],
     ['avg-pool 2', () => new nn.AvgPool2d(2)],
   ] as const)('%s: a training step split into boxes computes what it does whole, bit for bit', (_, make) => {
-    const layer = make();
-    const w = new nn.Parameter(randn([2, 3, 36, 36]));
-    const opt = new optim.SGD([w, ...layer.parameters()], { lr: 0.1 });
-    const gp = trace(
-      (x: Tensor) => {
-        const loss = layer.forward(w.mul(x)).square().sum();
-        opt.zeroGrad();
-        loss.backward();
-        opt.step();
-        return loss;
-      },
-      [{ shape: [2, 3, 36, 36], dtype: 'float32' }],
-    ).graph;
-    const [parts, kept] = [schedule(gp, new StateLayout()), schedule(gp, new StateLayout(), { splitBorders: false })];
+    const { parts, kept, expectSameBits } = splitStep(make(), [2, 3, 36, 36], (y) => y.square().sum(), 4);
     expect(parts.kernels.length).toBeGreaterThan(kept.kernels.length);
-    const env = randomEnv(gp, 4);
-    const [a, b] = [runScheduled(parts, env), runScheduled(kept, env)];
-    expect(Array.from(a.outputs[0])).toEqual(Array.from(b.outputs[0]));
-    for (const [cell, v] of b.cells) expect(Array.from(a.cells.get(cell)!), `cell ${cell}`).toEqual(Array.from(v));
+    expectSameBits();
   });
 
   it.runIf(availableTargets().includes('native'))(
