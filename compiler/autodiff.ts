@@ -12,6 +12,7 @@ import { checkOptions } from './options.js';
 import { Tensor, addMethods, gradNodes, leafTensors, noGrad } from './tensor-class.js';
 import { ones, where } from './tensor-create.js';
 import { customVjp } from './tensor-grad.js';
+import { takeAfterBackward } from './trace-context.js';
 
 const T = (n: Node) => Tensor.fromNode(n);
 
@@ -110,6 +111,7 @@ function backward(t: Tensor, gradientOrOptions?: Tensor | BackwardOptions | null
       leaf.grad = prev ? prev.add(g) : g;
     }
   });
+  for (const hook of takeAfterBackward()) noGrad(hook);
 }
 
 const autodiff = {

@@ -27,6 +27,10 @@ export class Trace {
   readonly constants = new Map<object, TensorCell>();
   /** index inputs and their valid ranges, checked before every run */
   readonly indexBounds: IndexBound[] = [];
+  /** what the next backward() does once its gradients are delivered (DistributedDataParallel's reduction) */
+  readonly afterBackward: (() => void)[] = [];
+  /** collective buckets numbered so far (allreduce nodes of one bucket share a number) */
+  buckets = 0;
 
   read(cell: TensorCell): Node | null {
     if (this.current.has(cell)) return this.current.get(cell)!;
@@ -92,4 +96,15 @@ export function withTrace<T>(trace: Trace, fn: () => T): T {
   } finally {
     active = prev;
   }
+}
+
+const eagerAfterBackward: (() => void)[] = [];
+
+/** runs `fn` when the next backward() of this trace (or, outside one, of eager code) has delivered its gradients */
+export function afterNextBackward(fn: () => void): void {
+  (active?.afterBackward ?? eagerAfterBackward).push(fn);
+}
+/** the hooks queued for this backward(), removed from the queue */
+export function takeAfterBackward(): (() => void)[] {
+  return (active?.afterBackward ?? eagerAfterBackward).splice(0);
 }

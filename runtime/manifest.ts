@@ -75,6 +75,24 @@ export interface KernelInfo {
   reason?: string;
 }
 
+/**
+ * A collective between kernels (compiler/distributed): `length` elements of buffer `buf` from `offset`,
+ * reduced in place across the process group's ranks (runtime/distributed/group.ts). It starts before
+ * kernel `start` is launched (once the last kernel writing it has run) and completes before kernel
+ * `wait` (the first that reads it; `kernels.length`: at the end of the run); the kernels in between
+ * neither read nor write it, so the reduction may overlap them. Ranks start collectives in one order.
+ */
+export interface Collective {
+  op: 'sum' | 'avg';
+  buf: number;
+  offset: number;
+  length: number;
+  start: number;
+  wait: number;
+  /** the values reduced, for inspection: their cells' or nodes' names */
+  names: string[];
+}
+
 export interface Manifest {
   format: 1;
   buffers: BufferDecl[];
@@ -83,6 +101,8 @@ export interface Manifest {
   outputs: Placement[];
   cells: CellPlacement[];
   kernels: KernelInfo[];
+  /** absent: none (a program that runs the same in any process group) */
+  collectives?: Collective[];
   peakBytes: number;
 }
 

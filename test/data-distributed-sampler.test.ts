@@ -48,7 +48,8 @@ const arange = (n: number) =>
     ),
   );
 const label = (c: SamplerCase) =>
-  `n=${c.n} replicas=${c.numReplicas} rank=${c.rank} shuffle=${c.shuffle} seed=${c.seed} epoch=${c.epoch} dropLast=${c.dropLast}`;
+  `n=${c.n} replicas=${c.numReplicas} rank=${c.rank} shuffle=${c.shuffle} ` +
+  `seed=${c.seed} epoch=${c.epoch} dropLast=${c.dropLast}`;
 
 describe('DistributedSampler', () => {
   afterEach(() => setProcessGroup(undefined));

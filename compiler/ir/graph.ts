@@ -34,6 +34,13 @@ export interface OpArgs {
    */
   random: { dist: 'uniform' | 'normal'; draw: number };
   cast: { to: DType };
+  /**
+   * the source reduced elementwise across every rank of the process group (`avg`: the sum divided by
+   * the group's size, DistributedDataParallel's gradient average). Values of one `bucket` are stored
+   * back to back and reduced by ONE collective, started once the last of them is computed and waited
+   * for before the first kernel that reads one (runtime/manifest.ts Collective)
+   */
+  allreduce: { op: 'sum' | 'avg'; bucket: number };
   sum: { axes: number[] }; // reduced axes keep size 1
   rmax: { axes: number[] };
   reshape: { shape: number[] };

@@ -244,6 +244,17 @@ export function kernelInfo(k: Kernel): KernelInfo {
  * scheduler adds to a program for inspection (its graph, whose nodes JSON would expand as a tree) stays out
  */
 export function manifestOf(p: KernelProgram): Manifest {
-  const { buffers, host, inputs, outputs, cells, peakBytes } = p;
-  return { format: 1, buffers, host, inputs, outputs, cells, peakBytes, kernels: p.kernels.map(kernelInfo) };
+  const { buffers, host, inputs, outputs, cells, peakBytes, collectives } = p;
+  const kernels = p.kernels.map(kernelInfo);
+  return {
+    format: 1,
+    buffers,
+    host,
+    inputs,
+    outputs,
+    cells,
+    peakBytes,
+    kernels,
+    ...(collectives ? { collectives } : {}),
+  };
 }

@@ -11,9 +11,10 @@ export const SOURCE_OPS = ['input', 'state', 'const', 'scalar', 'iota', 'data'] 
 /**
  * `fma(a, b, c)` = a*b + c with one rounding (float32 only): PyTorch's CPU add(self, other, alpha)
  * is fma(other, alpha, self), addcmul is fma(value*t1, t2, self), lerp is one fma per branch.
- * `random` is a fresh Philox draw per run (compiler/random-traced.ts).
+ * `random` is a fresh Philox draw per run (compiler/random-traced.ts). `allreduce` is its source reduced
+ * across the process group's ranks (compiler/distributed): the collective runs between kernels.
  */
-export const OTHER_OPS = ['cast', 'where', 'fma', 'random'] as const;
+export const OTHER_OPS = ['cast', 'where', 'fma', 'random', 'allreduce'] as const;
 
 export type UnaryOp = (typeof UNARY_OPS)[number];
 /** every two-operand elementwise op: arithmetic, comparisons and logical and/or */
@@ -38,5 +39,5 @@ const CATEGORY = new Map<string, Category>([
   ...SOURCE_OPS.map((op) => [op, 'source'] as const),
   ...OTHER_OPS.map((op) => [op, op] as const),
 ]);
-/** an op's category; ops of no shared category (cast, where, fma, random) are their own */
+/** an op's category; ops of no shared category (cast, where, fma, random, allreduce) are their own */
 export const categoryOf = (op: string): Category | undefined => CATEGORY.get(op);

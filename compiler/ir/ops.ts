@@ -307,6 +307,10 @@ export const OPS: { readonly [K in Op]: OpDef<K> } = {
   // a draw (rand/randn) is constant in its sources (the key and offset scalars): no gradient
   random: { arity: 8, saves: saved, vjp: ({ n }) => n.src.map(() => null) },
 
+  // a collective: each rank's gradient flows back through its own input (torch.distributed's
+  // all_reduce is not differentiated either; DistributedDataParallel reduces gradients, not values)
+  allreduce: { arity: 1, saves: notSaved },
+
   // ---- reductions: reduced axes keep size 1
   sum: { arity: 1, saves: notSaved, vjp: ({ n, g }) => [g.expand(n.src[0].shape as number[])] },
   rmax: {

@@ -9,6 +9,7 @@ import { concatFlat, lowerFlat, lowerFused, type FlatPart } from './lower.js';
 import { borderRegions, type Region } from './borders.js';
 import { concatGrid } from './concat-grid.js';
 import { planScratch, type StateLayout, type Temp } from './memory.js';
+import { bucketsOf, collectivesOf, groupTemps, placeBucketCells } from './collectives.js';
 import type { Realization } from './realize.js';
 import type { SStage, StagePlan } from './stages.js';
 import { planKernel } from './opt.js';
@@ -63,6 +64,8 @@ export function assemble(
       if (role.length === seqs.length) layout.placeGroup(role);
     }
   }
+  const buckets = bucketsOf(stages);
+  placeBucketCells(buckets, layout, cells);
   const used = new Set<number>();
   for (const s of stages) {
     if (s.dest.kind === 'cell') used.add(s.dest.cell);
@@ -98,7 +101,9 @@ export function assemble(
       first: kernelOf.get(s.id)!,
       last: Math.max(kernelOf.get(s.id)!, last.get(s.id) ?? 0),
     }));
-  const scratch = planScratch(temps);
+  // a bucket's scratch values in one block: one collective reduces them all
+  const grouped = groupTemps(temps, buckets, (b) => stages.length + b),
+    scratch = planScratch(grouped.temps);
 
   // buffers: only what this program touches
   const buffers: BufferDecl[] = [];
@@ -158,7 +163,7 @@ export function assemble(
       return { buf, offset: outputs[t.index].offset, shape: s.node.shape, storage, limit: limit(buf) };
     }
     const buf = scratchBuf[storage]!;
-    return { buf, offset: scratch.offsets.get(s.id)!, shape: s.node.shape, storage, limit: limit(buf) };
+    return { buf, offset: grouped.offsetOf(scratch.offsets, s.id)!, shape: s.node.shape, storage, limit: limit(buf) };
   };
   const sourceOf = (n: Node): Home | undefined => {
     if (n.op === 'input') {
@@ -180,7 +185,13 @@ export function assemble(
 
   const kernels: Kernel[] = [];
   const name = (base: string) => `k${kernels.length}_${base}`;
+  const planKernels: [number, number][] = [];
   for (const p of plans) {
+    const first = kernels.length;
+    lowerPlan(p);
+    planKernels.push([first, kernels.length]);
+  }
+  function lowerPlan(p: KernelPlan): void {
     if (p.kind === 'fused') {
       const last = p.stages[p.stages.length - 1].node.op;
       const reason =
@@ -196,7 +207,7 @@ export function assemble(
           kernels.push({ ...box, meta: { ...box.meta, reason: boxReason(reason, r) } });
         }
       }
-      continue;
+      return;
     }
     if (p.kind === 'concat') {
       // rule 5: lowered apart, then concatenated along the axis; apart when they do not fit
@@ -211,7 +222,7 @@ export function assemble(
       );
       if (joined) kernels.push(joined);
       else for (const [j, kn] of ks.entries()) kernels.push({ ...kn, name: name(p.parts[j].stages[0].node.op) });
-      continue;
+      return;
     }
     // clusters whose final placements still give one structure share a kernel (all of them, when
     // the memory plan lined the roles up); a cluster that is not flat after all loops on its own
@@ -238,6 +249,9 @@ export function assemble(
       kernels.push(...concatFlat(name('multi'), parts, `multi-tensor update of ${parts.length} parameter groups`));
     }
   }
+
+  const kernelsOf = (s: SStage) => planKernels[kernelOf.get(s.id)!];
+  const collectives = collectivesOf(buckets, stages, storeHomeOf, kernelsOf, kernels.length, cells);
 
   const cellPlacements: CellPlacement[] = [...used].map((id) => {
     const c = cells.get(id)!,
@@ -268,6 +282,7 @@ export function assemble(
     cells: cellPlacements,
     kernels: kernels.map((k) => planKernel(annotate(k))),
     peakBytes,
+    ...(collectives.length ? { collectives } : {}),
     minBytes,
     graph: gp,
   };

@@ -5,11 +5,9 @@
 // by later stages at the same point (an Adam kernel loads each of p, g, m, v once).
 // One walk (`Walk`) decides all of that; where its statements go is its `Sink`: kernel IR (the
 // `Emitter` here), or their cost and the loads they read, for scheduling (analysis.ts).
-import type { DType, Node, NodeOf, ReduceOp } from '../ir/graph.js';
-import { isUnary, isView, numel } from '../ir/graph.js';
+import { isUnary, isView, numel, type DType, type Node, type NodeOf, type ReduceOp } from '../ir/graph.js';
 import { OPS } from '../ir/ops.js';
-import type { Expr, KType, Stmt } from '../ir/kernel.js';
-import { exprChildren } from '../ir/kernel.js';
+import { exprChildren, type Expr, type KType, type Stmt } from '../ir/kernel.js';
 import { addc, flatten, ixConst, ixKey, ixVar, mul, range, toExpr, unflatten, type Ix } from './index-algebra.js';
 import type { Region } from './borders.js';
 import { throughViews, type Bound } from './views.js';
@@ -257,6 +255,8 @@ export class Walk<B extends Scope> {
         return { deps: n.src.map(here), finish: ([cond, a, b]) => record({ e: 'where', type: t, cond, a, b }) };
       case 'cast':
         return { deps: n.src.map(here), finish: ([a]) => record({ e: 'cast', type: t, a }) };
+      case 'allreduce': // the kernel stores the local value; the collective runs after it
+        return { deps: n.src.map(here), finish: ([a]) => record(a) };
       case 'fma':
         return { deps: n.src.map(here), finish: ([a, b, x]) => record({ e: 'fma', type: 'f32', a, b, c: x }) };
       case 'random': {

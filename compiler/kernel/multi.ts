@@ -57,7 +57,8 @@ export function clusterUpdates(
 ): SStage[][][] {
   const readers = new Map<number, SStage[]>();
   for (const s of stages) for (const l of s.loads) readers.set(l.node.id, [...(readers.get(l.node.id) ?? []), s]);
-  const elementwise = (s: SStage) => s.identity && !s.ops.some(isReduce);
+  // a value a collective reduces is stored by a kernel before the collective, never in an update's
+  const elementwise = (s: SStage) => s.identity && !s.ops.some(isReduce) && s.collective === undefined;
   const moveOfComputed = (s: SStage) => !s.ops.length && s.loads.some((l) => primary.has(l.node.id));
   const arith = stages.filter((s) => s.dest.kind === 'cell' && elementwise(s) && !moveOfComputed(s));
   const readByArith = new Set(arith.flatMap((s) => s.loads.map((l) => l.node.id)));

@@ -10,7 +10,8 @@
 //   5. an elementwise value used by several stored values is stored once or recomputed, whichever
 //      moves fewer bytes: storing costs a write plus one read per user, recomputing costs its
 //      leaf reads per user. With L leaf reads and U users, store when 1 + U < U * L, i.e. when
-//      L >= 2; also store when it holds a reduction or reaches a user through a broadcast.
+//      L >= 2; also store when it holds a reduction or reaches a user through a broadcast;
+//   6. an all-reduced value is stored: the collective reduces it in memory between kernels.
 import type { GraphProgram, Node } from '../ir/graph.js';
 import { isReduce, isSource, isView, programRoots, toposort } from '../ir/graph.js';
 
@@ -40,6 +41,8 @@ export function realize(p: GraphProgram): Realization {
     reason.set(n.id, why);
   };
   for (const r of roots) if (!isSource(r.op)) store(r, 'root');
+  // a collective reduces memory in place between kernels: its value is stored where it is computed
+  for (const n of order) if (n.op === 'allreduce' && !stored.has(n.id)) store(n, 'all-reduced across ranks');
 
   const leaf = (s: Node) => stored.has(s.id) || s.op === 'input' || s.op === 'state';
   /** how many stored values are first reached going up from n (exact, for `reason`) */

@@ -30,6 +30,8 @@
 //      native (scratch, seed step's four gradient kernels, best of 15): 9.4 -> 10.2 us at batch
 //      512, 109 -> 116 us at 4096: the concatenated kernel no longer matches the LLVM target's
 //      gᵀ·x tile strategy; two launches fewer is the larger win where a dispatch costs more (WebGPU).
+//   6. collectives: a unit reading an all-reduced value waits until every value of its bucket is
+//      stored, and never joins the kernel storing one (the collective runs between the two).
 import type { GraphProgram, Node } from '../ir/graph.js';
 import type { Kernel, KernelProgram } from '../ir/kernel.js';
 import { isVarIx } from './index-algebra.js';
@@ -118,11 +120,40 @@ export function schedule(
         if (ws) ws.push(u);
         else dependents.set(d, [u]);
       }
+  // rule 6: a unit reading an all-reduced value waits for its collective, which starts once every
+  // value of the bucket is stored (a pseudo-dependency keyed past the stage ids, released then)
+  const bucketKey = (b: number) => stages.length + b;
+  const bucketLeft = new Map<number, number>();
+  for (const s of stages)
+    if (s.collective !== undefined) bucketLeft.set(s.collective, (bucketLeft.get(s.collective) ?? 0) + 1);
+  for (const u of units.keys()) {
+    const buckets = new Set<number>();
+    for (const s of unitStages(u))
+      for (const l of s.loads) {
+        const p = primary.get(l.node.id);
+        if (p?.collective !== undefined && unitOf.get(p.id) !== u) buckets.add(p.collective);
+      }
+    for (const b of buckets) {
+      waiting[u]++;
+      const ws = dependents.get(bucketKey(b));
+      if (ws) ws.push(u);
+      else dependents.set(bucketKey(b), [u]);
+    }
+  }
   const ready = new Set([...units.keys()].filter((u) => waiting[u] === 0));
+  const release = (key: number) => {
+    for (const w of dependents.get(key) ?? []) if (--waiting[w] === 0) ready.add(w);
+  };
   const take = (u: number, ss: SStage[]) => {
     pending.delete(u);
     ready.delete(u);
-    for (const s of ss) for (const w of dependents.get(s.id) ?? []) if (--waiting[w] === 0) ready.add(w);
+    for (const s of ss) {
+      release(s.id);
+      if (s.collective === undefined) continue;
+      const left = bucketLeft.get(s.collective)! - 1;
+      bucketLeft.set(s.collective, left);
+      if (left === 0) release(bucketKey(s.collective));
+    }
   };
   const close = () => {
     if (cur) plans.push({ kind: 'fused', ...cur, reason: 'next stage cannot share its grid' });
@@ -141,6 +172,9 @@ export function schedule(
       after = (w + s.work) / numel(grid);
     if (numel(grid) < minPar && after > before * (1 + 1e-9) && after > serialWork) return null;
     const here = new Set([...cur.stages, s].map((t) => t.id));
+    // a reader of an all-reduced value runs after the collective, which runs after this kernel
+    if (s.loads.some((l) => primary.get(l.node.id)?.collective !== undefined && here.has(primary.get(l.node.id)!.id)))
+      return null;
     if (s.work > unrelatedWork && !sharesData(s, cur.stages)) return null;
     for (const t of [...cur.stages, s])
       for (const l of t.loads) {

@@ -27,6 +27,8 @@ export interface SStage {
   identity: boolean; // every load reads the element the stage writes (pure elementwise, same size) or a scalar
   work: number; // flops + 4-byte words moved over the stage's whole iteration space
   local?: boolean; // set by the scheduler: a temporary of one update cluster, never stored
+  /** the bucket of the collective that reduces this stage's value after it is stored (an allreduce node) */
+  collective?: number;
 }
 
 export interface StagePlan {
@@ -84,6 +86,7 @@ export function buildStages(gp: GraphProgram, R: Realization): StagePlan {
     });
     for (const n of R.order) if (isStored(n) && !primary.has(n.id)) add(n, { kind: 'scratch' }, false);
     for (const [v, t] of late) add(v, t, true);
+    for (const st of stages) if (!st.copy && st.node.op === 'allreduce') st.collective = st.node.arg.bucket;
 
     // analysis: what each stage reads, at which index, and what it costs
     const uses = (n: Node) => R.users.get(n.id)?.length ?? 0;

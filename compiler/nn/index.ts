@@ -34,3 +34,5 @@ export { Embedding } from './embedding.js';
 export { Conv1d, Conv2d } from './conv.js';
 export { AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d } from './pooling.js';
 export { TransformerEncoder, TransformerEncoderLayer } from './transformer.js';
+// data-parallel training over a process group (nn.parallel.DistributedDataParallel)
+export * as parallel from './parallel.js';

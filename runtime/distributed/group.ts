@@ -41,6 +41,10 @@ export const SOLO_GROUP: ProcessGroup = Object.freeze({
   destroy() {},
 });
 
+/** PyTorch's error for a collective or DistributedDataParallel before init_process_group */
+export const NO_PROCESS_GROUP =
+  'Default process group has not been initialized, please make sure to call init_process_group.';
+
 let current: ProcessGroup | undefined;
 
 /** the initialized group, if any */
@@ -53,4 +57,20 @@ export function collectiveGroup(): ProcessGroup {
 }
 export function setProcessGroup(g: ProcessGroup | undefined): void {
   current = g;
+}
+
+/** a collective op as a compiled program names it: `avg` is the sum divided by the group's size */
+export type ProgramReduceOp = 'sum' | 'avg';
+
+/** `buf` all-reduced in place on `group` (float32 division for `avg`, as PyTorch's DDP divides) */
+export function allReduceInPlace(group: ProcessGroup, buf: CollectiveArray, op: ProgramReduceOp): void {
+  group.allReduce(buf, 'sum');
+  if (op === 'avg') divideInPlace(buf, group.size);
+}
+
+/** the `avg` half of a collective that completed as a sum */
+export function divideInPlace(buf: CollectiveArray, size: number): void {
+  if (size === 1) return;
+  if (buf instanceof Int32Array) for (let i = 0; i < buf.length; i++) buf[i] = Math.trunc(buf[i] / size);
+  else for (let i = 0; i < buf.length; i++) buf[i] = buf[i] / size;
 }

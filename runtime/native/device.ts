@@ -10,6 +10,7 @@ import { checkInputs, type Artifact, type Device, type Executable, type HostArra
 import { numel, type Manifest, type Placement, type StorageDType } from '../manifest.js';
 import { arrayKind, trueLength, typedArrayKind } from '../typed-array.js';
 import { NATIVE_ENTRY, NATIVE_SIZES } from './entry.js';
+import { NativeCollectives } from './collectives.js';
 
 /** Artifact.code of target 'llvm' */
 export interface NativeCode {
@@ -103,7 +104,10 @@ export class NativeDevice implements Device {
       m.buffers.map(() => 'void *'),
     );
     for (const d of m.buffers) if (d.kind === 'state') this.ensureState(d.dtype, d.size);
-    return new NativeExecutable(this, m, fn);
+    const collectives = m.collectives?.length
+      ? (bufs: () => HostArray[]) => new NativeCollectives(lib!, code.library, m, bufs)
+      : undefined;
+    return new NativeExecutable(this, m, fn, collectives);
   }
 }
 
@@ -166,11 +170,15 @@ class NativeExecutable implements Executable {
   private readonly placementError?: string;
   private readonly call: (fn: (...a: HostArray[]) => void, b: HostArray[]) => void;
 
+  private readonly collectives?: NativeCollectives;
+
   constructor(
     private dev: NativeDevice,
     private m: Manifest,
     private fn: ReturnType<LibraryHandle['func']>,
+    collectives?: (bufs: () => HostArray[]) => NativeCollectives,
   ) {
+    this.collectives = collectives?.(() => this.bufs);
     this.direct = m.buffers.map((d, b) => {
       const ins = m.inputs.map((p, i) => [p, i] as const).filter(([p]) => p.buf === b);
       return d.kind === 'input' && ins.length === 1 && ins[0][0].offset === 0 && count(ins[0][0]) >= d.size
@@ -244,7 +252,8 @@ class NativeExecutable implements Executable {
     const ins = m.inputs;
     for (let i = 0; i < ins.length; i++) if (this.inDirect[i]) bufs[ins[i].buf] = inputs[i];
     for (let i = 0; i < ins.length; i++) if (!this.inDirect[i]) bufs[ins[i].buf].set(inputs[i], ins[i].offset);
-    this.call(this.fn, bufs);
+    if (this.collectives) this.collectives.around(() => this.call(this.fn, bufs));
+    else this.call(this.fn, bufs);
     const outs = m.outputs,
       res: HostArray[] = new Array(outs.length);
     for (let o = 0; o < outs.length; o++) {

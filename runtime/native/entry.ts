@@ -7,3 +7,11 @@
 // checks trust), so a manifest edited to smaller sizes cannot send the code outside its buffers.
 export const NATIVE_ENTRY = 'kiln_run';
 export const NATIVE_SIZES = 'kiln_sizes';
+/**
+ * A program with collectives (runtime/manifest.ts Collective) calls `void kiln_collective(int64_t
+ * point)` before kernel `point` (and at the end); the library's runtime support forwards it to the
+ * callback set with `void kiln_set_collective(void (*)(int64_t))`, which the native runtime sets
+ * to run the collectives on the process group, then clears when the run returns.
+ */
+export const NATIVE_COLLECTIVE = 'kiln_collective';
+export const NATIVE_SET_COLLECTIVE = 'kiln_set_collective';

@@ -8,6 +8,7 @@ import { guardHolds, numel, type Manifest, type StorageDType } from '../manifest
 import { LLVMPIPE_LOOP_LIMIT, type WGSLArtifact, type WGSLKernel, type WGSLRequirements } from './artifact.js';
 import { bufferSource, MAP_READ, USAGE } from './gpu.js';
 import { compilationErrors, type ErrorTracker } from './errors.js';
+import { WebGPUCollectives } from './collectives.js';
 
 /** throws naming the first limit the program needs beyond what the device has */
 export function checkRequirements(req: WGSLRequirements, limits: GPUSupportedLimits, what = 'program'): void {
@@ -47,6 +48,7 @@ export class WebGPUExecutable implements Executable {
   private chain: Promise<unknown> = Promise.resolve();
   /** the host program for runs given no scalars: its vars persist from step to step */
   private readonly host: HostStep;
+  private readonly collectives?: WebGPUCollectives;
 
   private constructor(
     private readonly dev: ExecutableDevice,
@@ -59,6 +61,8 @@ export class WebGPUExecutable implements Executable {
   ) {
     this.host = new HostStep(manifest.host);
     this.host.vars.set(this.host.init);
+    if (manifest.collectives?.length)
+      this.collectives = new WebGPUCollectives(dev.device, manifest, (b) => this.buffer(b));
   }
 
   static async create(dev: ExecutableDevice, a: WGSLArtifact): Promise<WebGPUExecutable> {
@@ -196,9 +200,15 @@ export class WebGPUExecutable implements Executable {
     if (s.length) gpu.queue.writeBuffer(this.scalars, 0, bufferSource(s), 0, Math.min(s.length, this.scalars.size / 4));
     this.bindGroups();
 
-    const enc = gpu.createCommandEncoder({ label: 'kiln run' });
-    const pass = enc.beginComputePass();
+    let enc = gpu.createCommandEncoder({ label: 'kiln run' });
+    let pass = enc.beginComputePass();
+    const col = this.collectives;
     for (const [i, c] of this.kernels.entries()) {
+      if (col?.has(i)) {
+        pass.end();
+        enc = await col.at(i, enc);
+        pass = enc.beginComputePass();
+      }
       const [x, y] = c.k.workgroups;
       if (x === 0 || y === 0) continue;
       if (!guardHolds(m.kernels[i]?.when, s)) continue; // the scalars are on the host: skip the launch
@@ -207,6 +217,7 @@ export class WebGPUExecutable implements Executable {
       pass.dispatchWorkgroups(x, y);
     }
     pass.end();
+    if (col?.has(this.kernels.length)) enc = await col.at(this.kernels.length, enc);
     m.outputs.forEach((p, i) => {
       const n = numel(p.shape);
       if (n) enc.copyBufferToBuffer(this.buffer(p.buf), p.offset * 4, this.staging!, this.outOffsets[i], n * 4);

@@ -55,7 +55,11 @@ export function emitIRSync(p: KernelProgram, opts: ModuleOptions): IRReply {
 }
 
 /** only what the IR reads travels (a program also carries its graph, for inspection) */
-const irProgram = (p: KernelProgram): IRProgram => ({ buffers: p.buffers, kernels: p.kernels });
+const irProgram = (p: KernelProgram): IRProgram => ({
+  buffers: p.buffers,
+  kernels: p.kernels,
+  ...(p.collectives ? { collectives: p.collectives } : {}),
+});
 
 interface Waiter {
   resolve: (r: IRReply) => void;

@@ -11,7 +11,7 @@ import { ENTRY } from './rt.js';
 import { cpuOf } from './toolchain.js';
 import { unalignVectors } from './vreduce.js';
 import { parallelGrids } from './parallel.js';
-import { NATIVE_SIZES } from '../../runtime/native/entry.js';
+import { NATIVE_COLLECTIVE as COLLECTIVE, NATIVE_SIZES } from '../../runtime/native/entry.js';
 
 /** data layouts of the triples we target (llvm-bindings cannot create a TargetMachine to ask) */
 const LAYOUTS: Record<string, string> = {
@@ -52,7 +52,7 @@ export function addNoalias(ir: string, ok: boolean[]): string {
 }
 
 /** what the IR is built from: the memory declarations and the kernels */
-export type IRProgram = Pick<KernelProgram, 'buffers' | 'kernels'>;
+export type IRProgram = Pick<KernelProgram, 'buffers' | 'kernels' | 'collectives'>;
 
 export interface ModuleOptions {
   /** emit only this kernel (external, no entry point): for inspecting one kernel */
@@ -197,7 +197,16 @@ export function emitEntry(
     bufs = b.CreateBitCast(arr, i8pp);
   }
   const si = p.buffers.findIndex((d) => d.kind === 'scalars');
+  // collectives run in the runtime (rt.ts kiln_collective calls back into it) between launches
+  const points = new Set((p.collectives ?? []).flatMap((c) => [c.start, c.wait]));
+  const collective = points.size
+    ? em.mod.getOrInsertFunction(COLLECTIVE, llvm.FunctionType.get(voidT, [em.i64], false))
+    : undefined;
+  const collectiveAt = (i: number) => {
+    if (collective && points.has(i)) b.CreateCall(collective, [llvm.ConstantInt.get(em.i64, i)]);
+  };
   p.kernels.forEach((k, i) => {
+    collectiveAt(i);
     let after: llvm.BasicBlock | undefined;
     if (k.when && si >= 0) {
       // launch guard (runtime/manifest.ts guardHolds): compare the scalars' bits, branch around the call
@@ -223,5 +232,6 @@ export function emitEntry(
       b.SetInsertPoint(after);
     }
   });
+  collectiveAt(p.kernels.length);
   b.CreateRetVoid();
 }

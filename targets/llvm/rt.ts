@@ -116,4 +116,11 @@ void kiln_par(kiln_thunk f, void **bufs, int64_t n) {
 }
 
 int kiln_threads(void) { pthread_once(&once, init); return nthreads; }
+
+// collectives between kernels (runtime/native/entry.ts): kiln_run calls kiln_collective(point) on
+// the calling thread, which calls the runtime's callback; without one a collective is the identity
+typedef void (*kiln_collective_fn)(int64_t);
+static kiln_collective_fn collective_fn;
+void kiln_set_collective(kiln_collective_fn f) { collective_fn = f; }
+void kiln_collective(int64_t point) { if (collective_fn) collective_fn(point); }
 `;

@@ -8,6 +8,7 @@ import { isUnary, numel, toposort } from '../../compiler/ir/graph.js';
 import { OPS, scalarFn } from '../../compiler/ir/ops.js';
 import { randomAt } from './philox.js';
 import { cascadeSum } from '../../compiler/ir/accumulate.js';
+import { allReduceInPlace, collectiveGroup } from '../../runtime/distributed/group.js';
 
 export type Values = Float32Array | Int32Array | Uint8Array;
 
@@ -83,6 +84,11 @@ export function evalNode(n: Node, src: Values[], env: (n: Node) => Values): Valu
       for (let i = 0; i < out.length; i++) out[i] = randomAt(n.arg.dist, i, n.arg.draw, pieces);
       return out;
     }
+    case 'allreduce':
+      // one collective per value (a compiled program reduces a bucket at once: the same sums)
+      out.set(src[0]);
+      allReduceInPlace(collectiveGroup(), out as Float32Array | Int32Array, n.arg.op);
+      return out;
     case 'where': {
       const [c, a, b] = src;
       for (let i = 0; i < out.length; i++) out[i] = c[i] ? a[i] : b[i];

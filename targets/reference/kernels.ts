@@ -11,6 +11,7 @@ import { OPS, scalarFn, type BinaryOp, type UnaryOp } from '../../compiler/ir/op
 import { randomAt } from './philox.js';
 import { cascadeSums } from '../../compiler/kernel/cascade.js';
 import { guardHolds, numel } from '../../runtime/manifest.js';
+import { CollectiveSchedule } from '../../runtime/distributed/collectives.js';
 
 export type Memory = Float32Array | Int32Array;
 
@@ -247,7 +248,7 @@ export function allocMemories(prog: Pick<KernelProgram, 'buffers'>): Memory[] {
  * `scalars` defaults to the memory of the program's `scalars` buffer, if it declares one.
  */
 export function runKernelProgram(
-  prog: Pick<KernelProgram, 'kernels' | 'buffers'>,
+  prog: Pick<KernelProgram, 'kernels' | 'buffers' | 'collectives'>,
   memories: readonly Memory[],
   scalars?: Float32Array,
 ): void {
@@ -264,5 +265,14 @@ export function runKernelProgram(
     const si = prog.buffers.findIndex((b) => b.kind === 'scalars');
     scalars = si >= 0 ? (memories[si] as Float32Array) : new Float32Array(0);
   }
-  for (const k of prog.kernels) if (guardHolds(k.when, scalars)) runKernel(k, memories, scalars);
+  const run = (k: Kernel) => guardHolds(k.when, scalars!) && runKernel(k, memories, scalars!);
+  if (!prog.collectives?.length) {
+    for (const k of prog.kernels) run(k);
+    return;
+  }
+  const cs = new CollectiveSchedule(prog);
+  cs.runAll(
+    (i) => run(prog.kernels[i]),
+    (c) => (memories[c.buf] as Float32Array).subarray(c.offset, c.offset + c.length),
+  );
 }

@@ -1,0 +1,96 @@
+// A program's collectives as every runtime runs them (the reference interpreter, the native entry's
+// callback, WebGPU's read-back): before kernel i, first complete the collectives that kernel i is
+// the first to read, then start those whose values the kernels before i finished. A collective
+// whose start and wait coincide runs blocking; the others are non-blocking and overlap the kernels
+// between (runtime/manifest.ts Collective). The manifest is checked once: a collective outside its
+// buffer, or at a kernel that does not exist, is refused before anything runs.
+import type { BufferDecl, Collective } from '../manifest.js';
+import { collectiveGroup, divideInPlace, type CollectiveArray, type PendingCollective } from './group.js';
+
+/** what the schedule needs of a manifest (or of a kernel program) */
+export interface CollectiveProgram {
+  readonly buffers: readonly BufferDecl[];
+  readonly kernels: readonly unknown[];
+  readonly collectives?: readonly Collective[];
+}
+
+export class CollectiveSchedule {
+  /** the kernel indices (0..kernels) before which something happens, ascending */
+  readonly points: number[];
+  private readonly inFlight = new Map<
+    Collective,
+    { pending: PendingCollective; view: CollectiveArray; size: number }
+  >();
+
+  constructor(private readonly m: CollectiveProgram) {
+    const cs = m.collectives ?? [];
+    for (const c of cs) {
+      const d = m.buffers[c.buf];
+      const where = `collective over buffer ${c.buf} [${c.offset}, +${c.length})`;
+      if (!d || (d.kind !== 'state' && d.kind !== 'scratch') || d.dtype !== 'f32') {
+        throw new Error(`${where}: not a float32 state or scratch buffer`);
+      }
+      const ints = [c.offset, c.length, c.start, c.wait].every((v) => Number.isSafeInteger(v) && v >= 0);
+      if (!ints || c.offset + c.length > d.size) throw new Error(`${where}: outside the buffer (${d.size} elements)`);
+      if (c.start > c.wait || c.wait > m.kernels.length) {
+        throw new Error(
+          `${where}: starts before kernel ${c.start} and completes before ${c.wait} of ${m.kernels.length}`,
+        );
+      }
+      if (c.op !== 'sum' && c.op !== 'avg') throw new Error(`${where}: unknown op ${JSON.stringify(c.op)}`);
+    }
+    this.points = [...new Set(cs.flatMap((c) => [c.start, c.wait]))].sort((a, b) => a - b);
+  }
+
+  get empty(): boolean {
+    return this.points.length === 0;
+  }
+
+  /**
+   * what happens before kernel `i` (i = kernels.length: after the last); `view(c)` is the memory of
+   * `c` (a view of its buffer from c.offset, c.length elements) on the host
+   */
+  run(i: number, view: (c: Collective) => CollectiveArray): void {
+    const cs = this.m.collectives ?? [];
+    for (const c of cs) {
+      if (c.wait !== i || c.start === i) continue;
+      const f = this.inFlight.get(c);
+      if (!f) throw new Error(`collective over buffer ${c.buf} was never started`);
+      this.inFlight.delete(c);
+      f.pending.wait();
+      if (c.op === 'avg') divideInPlace(f.view, f.size);
+    }
+    for (const c of cs) {
+      if (c.start !== i) continue;
+      const group = collectiveGroup(),
+        v = view(c);
+      if (v.length !== c.length) throw new Error(`collective over buffer ${c.buf}: a view of ${v.length} elements`);
+      if (c.wait === i) {
+        group.allReduce(v, 'sum');
+        if (c.op === 'avg') divideInPlace(v, group.size);
+      } else this.inFlight.set(c, { pending: group.iallReduce(v, 'sum'), view: v, size: group.size });
+    }
+  }
+
+  /** every kernel and collective in order: `kernel(i)` launches kernel i */
+  runAll(kernel: (i: number) => void, view: (c: Collective) => CollectiveArray): void {
+    const n = this.m.kernels.length;
+    for (let i = 0; i < n; i++) {
+      this.run(i, view);
+      kernel(i);
+    }
+    this.run(n, view);
+  }
+
+  /** a run that failed part-way leaves nothing in flight for the next */
+  abandon(): void {
+    for (const f of this.inFlight.values()) {
+      try {
+        f.pending.wait();
+      } catch {
+        // the failure that abandoned the run is the one reported
+      }
+    }
+    this.inFlight.clear();
+  }
+}

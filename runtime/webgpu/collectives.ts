@@ -1,0 +1,57 @@
+// Collectives of a WebGPU program (runtime/manifest.ts Collective): the values are read back, reduced
+// on the host over the process group, and written back, one copy each way. At a collective's start
+// the commands so far are submitted with a copy of its range into a mappable buffer; the kernels
+// up to its wait are encoded and submitted meanwhile (they neither read nor write the range), so
+// the device runs them while the host waits for the map and the group; at its wait the reduced
+// values are written back (queue order puts them before every later dispatch).
+import type { Collective, Manifest } from '../manifest.js';
+import { CollectiveSchedule } from '../distributed/collectives.js';
+import { collectiveGroup, divideInPlace } from '../distributed/group.js';
+import { MAP_READ, USAGE } from './gpu.js';
+
+export class WebGPUCollectives {
+  private readonly cs: readonly Collective[];
+  private readonly points: Set<number>;
+  private readonly readback = new Map<Collective, GPUBuffer>();
+
+  constructor(
+    private readonly gpu: GPUDevice,
+    m: Manifest,
+    private readonly bufferOf: (buf: number) => GPUBuffer,
+  ) {
+    this.points = new Set(new CollectiveSchedule(m).points); // checks every collective against its buffer
+    this.cs = m.collectives ?? [];
+    for (const c of this.cs) {
+      const size = Math.max(4, c.length * 4);
+      this.readback.set(
+        c,
+        gpu.createBuffer({ label: 'kiln collective', size, usage: USAGE.MAP_READ | USAGE.COPY_DST }),
+      );
+    }
+  }
+
+  has(i: number): boolean {
+    return this.points.has(i);
+  }
+
+  /** what happens before kernel `i`, given the commands encoded so far; returns the encoder to go on with */
+  async at(i: number, enc: GPUCommandEncoder): Promise<GPUCommandEncoder> {
+    for (const c of this.cs) {
+      if (c.start === i && c.length)
+        enc.copyBufferToBuffer(this.bufferOf(c.buf), c.offset * 4, this.readback.get(c)!, 0, c.length * 4);
+    }
+    this.gpu.queue.submit([enc.finish()]);
+    const group = collectiveGroup();
+    for (const c of this.cs) {
+      if (c.wait !== i || !c.length) continue;
+      const rb = this.readback.get(c)!;
+      await rb.mapAsync(MAP_READ);
+      const v = new Float32Array(rb.getMappedRange().slice(0));
+      rb.unmap();
+      group.allReduce(v, 'sum');
+      if (c.op === 'avg') divideInPlace(v, group.size);
+      this.gpu.queue.writeBuffer(this.bufferOf(c.buf), c.offset * 4, v);
+    }
+    return this.gpu.createCommandEncoder({ label: 'kiln run' });
+  }
+}
