@@ -12,6 +12,10 @@ export interface ProgramStats {
   minBytesPerRun?: number;
   peakBytes?: number;
   perKernel: { name: string; ops: string[]; flops: number; bytesRead: number; bytesWritten: number; reason?: string }[];
+  /** the step's all-reduces (DistributedDataParallel): bytes each rank contributes, and where they run */
+  collectives?: { bytes: number; start: number; wait: number; values: number }[];
+  /** bytes all-reduced per run (the sum of `collectives`) */
+  allReducedBytesPerRun?: number;
 }
 
 export interface PreparedProgram {

@@ -156,9 +156,16 @@ export function makeScheduler(optimizer: optim.AdamW, t: TrainConfig): optim.lrS
 }
 
 /** the traced training step: loss, backward, global-norm clipping, AdamW; returns [loss, total grad norm] */
-export function trainStepFn(model: Gpt, optimizer: optim.AdamW, t: TrainConfig, criterion = new nn.CrossEntropyLoss()) {
+/** `net` runs the forward: the model itself, or the model wrapped in nn.parallel.DistributedDataParallel */
+export function trainStepFn(
+  model: Gpt,
+  optimizer: optim.AdamW,
+  t: TrainConfig,
+  criterion = new nn.CrossEntropyLoss(),
+  net: { forward(x: Tensor): Tensor } = model,
+) {
   return (x: Tensor, y: Tensor): [Tensor, Tensor] => {
-    const logits = model.forward(x);
+    const logits = net.forward(x);
     const [B, T, V] = logits.shape;
     const loss = criterion.forward(logits.view([B * T, V]), y.view([B * T]));
     optimizer.zeroGrad();

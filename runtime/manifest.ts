@@ -76,7 +76,7 @@ export interface KernelInfo {
 }
 
 /**
- * A collective between kernels (compiler/distributed): `length` elements of buffer `buf` from `offset`,
+ * A collective between kernels (DistributedDataParallel): `length` elements of buffer `buf` from `offset`,
  * reduced in place across the process group's ranks (runtime/distributed/group.ts). It starts before
  * kernel `start` is launched (once the last kernel writing it has run) and completes before kernel
  * `wait` (the first that reads it; `kernels.length`: at the end of the run); the kernels in between

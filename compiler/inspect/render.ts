@@ -61,8 +61,23 @@ export function renderText(r: InspectReport, stages: StageChoice): string {
         `${si(total)} bytes loaded and stored per run${f.fused ? `, ${si(moved)} moved` : ''} ==`,
       kernelTable(f.kernels),
     );
+    if (f.collectives?.length) out.push('', ...collectiveLines(f));
   }
   return out.join('\n');
+}
+
+function collectiveLines(f: FunctionReport): string[] {
+  const cs = f.collectives ?? [];
+  const bytes = cs.reduce((a, c) => a + c.bytes, 0);
+  const at = (i: number) => (i < f.kernels.length ? `before kernel ${i}` : 'at the end');
+  return [
+    `== collectives: ${cs.length}, ${si(bytes)} bytes all-reduced per run ==`,
+    ...cs.map(
+      (c) =>
+        `all-reduce ${c.op} ${si(c.bytes)}B: starts ${at(c.start)}, completes ${at(c.wait)}; ` +
+        `${c.values.length} values (${c.values.slice(0, 4).join(', ')}${c.values.length > 4 ? ', …' : ''})`,
+    ),
+  ];
 }
 
 const CSS =

@@ -57,6 +57,8 @@ export interface FunctionReport {
   graph: DrawGraph;
   /** the graph after the passes, views folded into their users */
   opGraph: DrawGraph;
+  /** all-reduces between kernels (DistributedDataParallel): before kernel `start` to before kernel `wait` */
+  collectives?: { op: string; bytes: number; start: number; wait: number; values: string[] }[];
 }
 
 export interface InspectReport {
@@ -114,6 +116,7 @@ export function inspectDefinition(
       ),
       graph: kernelGraph(low.kernels),
       opGraph: opGraph(named(last)),
+      ...collectiveRows(low.kernels, names),
     };
   });
   return { report: { program: t.def.name, entry, functions }, kernels };
@@ -234,4 +237,18 @@ function accesses(body: Stmt[]): { loads: Set<number>; stores: Set<number> } {
     });
   walk(body);
   return { loads, stores };
+}
+
+/** the program's collectives, their values named by state-dict key where they are cells */
+function collectiveRows(kp: KernelProgram, keys: Map<number, string>): Pick<FunctionReport, 'collectives'> {
+  if (!kp.collectives?.length) return {};
+  const byName = new Map(kp.cells.map((c) => [c.name, keys.get(c.cell)]));
+  const collectives = kp.collectives.map((c) => ({
+    op: c.op,
+    bytes: 4 * c.length,
+    start: c.start,
+    wait: c.wait,
+    values: c.names.map((n) => byName.get(n) ?? n),
+  }));
+  return { collectives };
 }

@@ -5,6 +5,7 @@ import type { Expr, Kernel, KernelProgram, Stmt } from '../ir/kernel.js';
 import { exprChildren } from '../ir/kernel.js';
 import { numel } from '../ir/graph.js';
 import { kernelTraffic } from './traffic.js';
+import type { Collective } from '../../runtime/manifest.js';
 
 export interface KernelCost {
   flops: number;
@@ -82,6 +83,10 @@ export interface ProgramStats {
     traffic: number;
     reason?: string;
   }[];
+  /** the step's all-reduces (DistributedDataParallel): bytes each rank contributes, and between which kernels */
+  collectives?: { bytes: number; start: number; wait: number; values: number }[];
+  /** bytes all-reduced per run (the sum of `collectives`) */
+  allReducedBytesPerRun?: number;
 }
 
 export function programStats(prog: KernelProgram & { minBytes?: number }): ProgramStats {
@@ -105,7 +110,13 @@ export function programStats(prog: KernelProgram & { minBytes?: number }): Progr
     minBytesPerRun: prog.minBytes,
     peakBytes: prog.peakBytes,
     perKernel,
+    ...(prog.collectives?.length ? collectiveStats(prog.collectives) : {}),
   };
+}
+
+function collectiveStats(cs: readonly Collective[]): Pick<ProgramStats, 'collectives' | 'allReducedBytesPerRun'> {
+  const collectives = cs.map((c) => ({ bytes: 4 * c.length, start: c.start, wait: c.wait, values: c.names.length }));
+  return { collectives, allReducedBytesPerRun: collectives.reduce((a, c) => a + c.bytes, 0) };
 }
 
 /** one line per kernel, for `kiln inspect` and test failures */

@@ -1,6 +1,6 @@
 // The process group a compiled step's collectives run on: this process's rank among `size`, and the
 // three collectives kiln's kernels and API need. One group per process (torch.distributed's default
-// group): initProcessGroup (compiler/distributed) sets it; a program with collectives run outside one
+// group): distributed.initProcessGroup sets it; a program with collectives run outside one
 // behaves as a world of one (every all-reduce is the identity), so a DDP script also runs alone.
 // The MPI group (./mpi.ts) is the one engine; this module depends on nothing.
 
