@@ -3,6 +3,7 @@
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * as data from './data/index.js';
+export * as distributed from './distributed/index.js';
 export { save, load } from './io.js';
 export { compile, CompiledFunction, type CompileOptions } from './compile.js';
 export {

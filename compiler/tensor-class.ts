@@ -128,6 +128,21 @@ export class Tensor {
     return at(0, 0, numel(shape));
   }
 
+  /**
+   * @internal the value replaced in place by `values` of the same dtype and count, outside a trace (an eager
+   * collective: distributed.allReduce). The tensor becomes data, cut from the ops that made it, as
+   * torch.distributed's in-place collectives are not recorded by autograd; a leaf keeps requiring grad.
+   */
+  replaceValue(values: TypedData): void {
+    const old = this._node;
+    const leaf = leafTensors.get(old) === this;
+    this._node = makeNode('data', [], old.shape, old.dtype, { values });
+    if (leaf) {
+      gradNodes.add(this._node);
+      leafTensors.set(this._node, this);
+    } else this.requiresGrad = false;
+  }
+
   // ---- construction helpers ----
   static fromNode(node: Node): Tensor {
     return new Tensor(node);

@@ -11,6 +11,9 @@ import { checkSize } from '../view-args.js';
 
 let paramCount = 0;
 
+/** each tensor `p.grad` returned outside a trace -> the gradient cell it copies (an in-place collective writes it) */
+export const hostGradCells = new WeakMap<Tensor, TensorCell>();
+
 export interface TensorData {
   shape: number[];
   data: ArrayLike<number>;
@@ -93,7 +96,9 @@ export class Parameter extends Tensor {
     }
     if (!this.gradCell.defined) return null;
     const values = Float32Array.from(this.gradCell.read('Parameter.grad'));
-    return Tensor.fromNode(makeNode('data', [], this.cell.shape, 'float32', { values }));
+    const g = Tensor.fromNode(makeNode('data', [], this.cell.shape, 'float32', { values }));
+    hostGradCells.set(g, this.gradCell);
+    return g;
   }
   override set grad(g: Tensor | null) {
     if (g && g.shape.join() !== this.cell.shape.join()) {

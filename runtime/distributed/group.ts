@@ -10,6 +10,8 @@ export type ReduceOp = 'sum' | 'max' | 'min';
 /** a started non-blocking collective: `wait()` completes it (and throws what it failed with) */
 export interface PendingCollective {
   wait(): void;
+  /** whether it has completed, without blocking (a test also lets MPI move it along); `wait()` is still due */
+  isCompleted?(): boolean;
 }
 
 export interface ProcessGroup {
@@ -33,7 +35,7 @@ export const SOLO_GROUP: ProcessGroup = Object.freeze({
   rank: 0,
   size: 1,
   allReduce() {},
-  iallReduce: () => ({ wait() {} }),
+  iallReduce: () => ({ wait() {}, isCompleted: () => true }),
   broadcast(_buf: CollectiveArray, root: number) {
     if (root !== 0) throw new RangeError(`broadcast: src ${root} is not a rank of a group of size 1`);
   },
