@@ -1,0 +1,124 @@
+// One rank of the jobs test/distributed-mpi.test.ts runs (argv[2] picks the job). Each prints JSON lines
+// ({ "rank": r, ... }) that the test checks; values differ per rank so that a reduction shows every rank.
+import { distributed as dist, manualSeed, nn, tensor } from 'kiln';
+import { processGroup } from '../../runtime/distributed/group.js';
+
+const job = process.argv[2];
+const say = (o: object) => console.log(JSON.stringify({ rank: dist.isInitialized() ? dist.getRank() : -1, ...o }));
+const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1];
+const errorOf = (f: () => unknown) => {
+  try {
+    f();
+    return undefined;
+  } catch (e) {
+    return `${(e as Error).name}: ${(e as Error).message}`;
+  }
+};
+
+if (job === 'collectives') {
+  const before = errorOf(() => dist.getWorldSize());
+  dist.initProcessGroup({ backend: 'mpi', timeout: 20_000 });
+  const r = dist.getRank(),
+    n = dist.getWorldSize();
+  say({ event: 'init', size: n, backend: dist.getBackend(), before });
+  say({ event: 'twice', error: errorOf(() => dist.initProcessGroup({ backend: 'mpi' })) });
+
+  const reduced: Record<string, number[]> = {};
+  for (const op of [dist.ReduceOp.SUM, dist.ReduceOp.MAX, dist.ReduceOp.MIN]) {
+    const f = tensor([r + 0.5, -r, 10 * r - 3], { dtype: 'float32' });
+    const i = tensor([r + 1, -7 * r, 3 - r], { dtype: 'int32' });
+    dist.allReduce(f, { op });
+    dist.allReduce(i, { op });
+    reduced[`float32 ${op}`] = Array.from(f.data);
+    reduced[`int32 ${op}`] = Array.from(i.data);
+    reduced[`dtypes ${op}`] = [f.dtype === 'float32' ? 1 : 0, i.dtype === 'int32' ? 1 : 0];
+  }
+  const early = tensor([r, r]);
+  const doubled = early.mul(2); // made before the reduction: it keeps the value it was made from
+  dist.allReduce(early);
+  reduced['before'] = Array.from(doubled.data);
+  say({ event: 'allReduce', reduced });
+
+  const t = tensor([r + 1, r + 2, r + 3]);
+  dist.broadcast(t, 1);
+  manualSeed(100 + r);
+  const lin = new nn.Linear(3, 2); // each rank's own random init, until rank 1's is broadcast
+  const mine = Array.from(lin.weight.data);
+  dist.broadcast(lin.weight, 1);
+  say({ event: 'broadcast', tensor: Array.from(t.data), mine, weight: Array.from(lin.weight.data) });
+
+  // a gradient read as p.grad is the parameter's own, as in PyTorch: reducing it writes the parameter's grad
+  const bias = lin.bias!;
+  bias.grad = tensor([r + 1, 2 * r]);
+  dist.allReduce(bias.grad!);
+  say({ event: 'grad', grad: Array.from(bias.grad!.data) });
+
+  const g = processGroup()!;
+  const pending = g.iallReduce(new Float32Array([r, 1]));
+  const started = pending.isCompleted!();
+  pending.wait();
+  const work = dist.allReduce(tensor([r * r], { dtype: 'int32' }), { op: dist.ReduceOp.MAX, asyncOp: true });
+  const a = new Int32Array([r + 100]);
+  const raw = g.iallReduce(a, 'min');
+  let polls = 0;
+  while (!raw.isCompleted!()) polls++;
+  raw.wait();
+  say({ event: 'async', started, waited: work.wait(), completed: work.isCompleted(), min: a[0], polls });
+
+  const times: Record<string, number> = {};
+  const t0 = performance.now();
+  for (let k = 0; k < 20; k++) dist.barrier();
+  times.barrier = (performance.now() - t0) / 20;
+  for (const count of [1e3, 1e6]) {
+    const buf = new Float32Array(count).fill(r + 1);
+    const ts: number[] = [];
+    for (let k = 0; k < 11; k++) {
+      g.barrier();
+      const s = performance.now();
+      g.allReduce(buf);
+      ts.push(performance.now() - s);
+    }
+    times[`allReduce ${count}`] = median(ts);
+    const big = tensor(new Float32Array(count).fill(r));
+    g.barrier();
+    const s = performance.now();
+    dist.allReduce(big);
+    times[`tensor allReduce ${count}`] = performance.now() - s;
+  }
+  say({ event: 'times', times, mpiError: errorOf(() => g.broadcast(new Float32Array(1), 7)) });
+  // the end: no destroyProcessGroup; the exit finalizes MPI (mpirun would abort the job otherwise)
+} else if (job === 'throws') {
+  dist.initProcessGroup({ backend: 'mpi' }); // the default timeout (5 minutes): the exit must come first
+  say({ event: 'ready', t: Date.now() });
+  if (dist.getRank() === 1) {
+    setTimeout(() => {
+      say({ event: 'throwing', t: Date.now() });
+      throw new Error('rank 1 fails on purpose');
+    }, 200);
+  } else dist.allReduce(tensor([1, 2, 3, 4]));
+} else if (job === 'hangs') {
+  dist.initProcessGroup({ backend: 'mpi', timeout: 2000 });
+  say({ event: 'ready', t: Date.now() });
+  if (dist.getRank() === 1)
+    setTimeout(() => say({ event: 'still alive' }), 30_000); // never joins
+  else dist.allReduce(tensor([1, 2, 3, 4]));
+} else if (job === 'alone') {
+  dist.initProcessGroup({ timeout: 5000 });
+  const t = tensor([1, 2, 3]),
+    i = tensor([4, 5], { dtype: 'int32' });
+  dist.allReduce(t);
+  dist.allReduce(i, { op: dist.ReduceOp.MAX });
+  dist.broadcast(t, 0);
+  dist.barrier();
+  const bad = errorOf(() => dist.broadcast(t, 1));
+  say({ event: 'alone', size: dist.getWorldSize(), t: Array.from(t.data), i: Array.from(i.data), bad });
+  dist.destroyProcessGroup();
+  say({
+    event: 'destroyed',
+    initialized: dist.isInitialized(),
+    again: errorOf(() => dist.destroyProcessGroup()),
+    reinit: errorOf(() => dist.initProcessGroup()),
+  });
+} else {
+  throw new Error(`distributed-rank: unknown job ${job}`);
+}
