@@ -35,6 +35,7 @@ describe('distributed on MPI, 2 ranks', () => {
       expect(ev.broadcast.tensor).toEqual([2, 3, 4]); // rank 1's
       expect(ev.broadcast.weight).toEqual(r1.broadcast.mine);
       expect(ev.grad.grad).toEqual([3, 2]);
+      expect(ev.chunks).toMatchObject({ max: [0, 2, 4, 6, 8, 10, 12, 14], sent: [10, 11, 12, 13, 14, 15, 16, 17] });
       expect(ev.async).toMatchObject({ waited: true, completed: true, min: 100 });
       expect(ev.times.mpiError).toBe('MpiError: broadcast(1 float32 from rank 7): MPI_ERR_ROOT: invalid root');
     }

@@ -41,7 +41,8 @@ export class MpiError extends Error {
   }
 }
 
-const MAX_COUNT = 2 ** 30; // an MPI count is a C int: a longer buffer goes in chunks of this many elements
+/** an MPI count is a C int: a longer buffer goes in chunks of `maxCount` elements (a test lowers it) */
+export const mpiLimits = { maxCount: 2 ** 30 };
 const SPIN_MS = 20; // a wait polls MPI_Test back to back this long, then sleeps between polls
 const NAP_MS = 0.5;
 const nap = new Int32Array(new SharedArrayBuffer(4));
@@ -240,12 +241,13 @@ export class MpiProcessGroup implements ProcessGroup {
   ): Work {
     this.assertLive(what);
     if (buf) bufferOf.call(buf); // an array small enough to live in V8's heap moves off it now: MPI keeps its address
-    const chunks = Math.max(1, Math.ceil(n / MAX_COUNT));
+    const chunk = mpiLimits.maxCount;
+    const chunks = Math.max(1, Math.ceil(n / chunk));
     const requests = Array.from({ length: chunks }, () => new BigUint64Array(1));
     const w = new Work(this, what, performance.now() + this.timeoutMs, requests, buf);
     for (let c = 0; c < chunks; c++) {
-      const at = c * MAX_COUNT,
-        count = Math.min(MAX_COUNT, n - at);
+      const at = c * chunk,
+        count = Math.min(chunk, n - at);
       const rc = issue(chunks === 1 ? buf : buf!.subarray(at, at + count), count, requests[c]);
       if (rc !== 0) {
         if (c > 0) this.pending.add(w); // the chunks already started still own the buffer

@@ -2,6 +2,7 @@
 // ({ "rank": r, ... }) that the test checks; values differ per rank so that a reduction shows every rank.
 import { distributed as dist, manualSeed, nn, tensor } from 'kiln';
 import { processGroup } from '../../runtime/distributed/group.js';
+import { mpiLimits } from '../../runtime/distributed/mpi.js';
 
 const job = process.argv[2];
 const say = (o: object) => console.log(JSON.stringify({ rank: dist.isInitialized() ? dist.getRank() : -1, ...o }));
@@ -63,6 +64,15 @@ if (job === 'collectives') {
   let polls = 0;
   while (!raw.isCompleted!()) polls++;
   raw.wait();
+  mpiLimits.maxCount = 3; // 8 elements in 3 MPI calls each, as a buffer over 2^30 elements goes
+  const chunked = new Float32Array(8).map((_, k) => k * (r + 1));
+  const sent = new Int32Array(8).map((_, k) => k + 10 * r);
+  g.allReduce(chunked, 'max');
+  g.broadcast(sent, 1);
+  const chunkedWork = g.iallReduce(new Float32Array(0));
+  chunkedWork.wait();
+  mpiLimits.maxCount = 2 ** 30;
+  say({ event: 'chunks', max: Array.from(chunked), sent: Array.from(sent) });
   say({ event: 'async', started, waited: work.wait(), completed: work.isCompleted(), min: a[0], polls });
 
   const times: Record<string, number> = {};

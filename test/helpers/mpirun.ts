@@ -8,6 +8,7 @@
 // interface is lo (`unshare -n`, or `unshare -rn` where user namespaces stand in for root): nothing it opens
 // can be reached from another address. KILN_MPI_NO_NETNS=1 runs without one, where none can be made.
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -69,15 +70,15 @@ function netns(): string[] {
 }
 
 function mpirunPath(): string {
-  const found = spawnSync('sh', ['-c', 'command -v mpirun'], { encoding: 'utf8' });
-  const p = found.stdout.trim();
-  if (found.status !== 0 || !p) {
+  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
+  const found = dirs.map((d) => path.join(d, 'mpirun')).find((p) => existsSync(p));
+  if (!found) {
     throw new Error(
-      'mpirun is not installed: the distributed tests run under Open MPI; run scripts/setup.sh ' +
+      'mpirun is not installed (not on PATH): the distributed tests run under Open MPI; run scripts/setup.sh ' +
         '(it installs openmpi-bin and libopenmpi-dev)',
     );
   }
-  return p;
+  return found;
 }
 
 /** `mpirun -np N` on `script` (a path under the repository), loopback and shared memory only */
