@@ -1,7 +1,8 @@
 // kiln.distributed on Open MPI: real 2-rank jobs under mpirun (shared memory, in a network namespace of their
 // own: helpers/mpirun.ts), one rank script (helpers/distributed-rank.ts) per job. Also: a job ends, never
-// hangs, when a rank throws or never joins a collective; a lone process is a world of one (MPI singleton);
-// a missing or foreign libmpi is refused with what to install.
+// hangs, when a rank throws or never joins a collective; DistributedDataParallel's compiled step runs on the
+// real group; a lone process is a world of one (MPI singleton); a missing or foreign libmpi is refused with
+// what to install.
 import { describe, expect, it } from 'vitest';
 import { distributed as dist } from 'kiln';
 import { alone, mpirun, records, type MpiJob } from './helpers/mpirun.js';
@@ -71,6 +72,17 @@ describe('distributed on MPI, 2 ranks', () => {
     );
     expect(byEvent(job, 1)['still alive']).toBeUndefined();
     console.log(`timeout 2000 ms: the job ended ${waited.toFixed(0)} ms after rank 0 was ready`);
+  });
+
+  it('DistributedDataParallel on 2 ranks equals one process on the whole batch (reference, native)', async () => {
+    const job = await mpirun(RANK, { args: ['ddp', 'reference', 'native'], timeoutMs: 120_000 });
+    expect(job.code, show(job)).toBe(0);
+    for (const r of [0, 1]) {
+      const ev = byEvent(job, r);
+      for (const target of ['reference', 'native']) {
+        expect(ev[`ddp ${target}`]?.maxDiff, `rank ${r} ${target}: ${show(job)}`).toBeLessThan(1e-6);
+      }
+    }
   });
 });
 

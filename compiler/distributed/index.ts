@@ -6,7 +6,7 @@
 // step's own all-reduce is the compiler's business; calling these on a traced tensor throws.
 import { DEFAULT_TIMEOUT_MS, initMpiGroup } from '../../runtime/distributed/mpi.js';
 import { openMpi } from '../../runtime/distributed/mpi-library.js';
-import { processGroup, setProcessGroup, type ProcessGroup } from '../../runtime/distributed/group.js';
+import { NO_PROCESS_GROUP, processGroup, setProcessGroup, type ProcessGroup } from '../../runtime/distributed/group.js';
 import { KilnError } from '../errors.js';
 import { Buffer } from '../nn/buffer.js';
 import { Parameter, hostGradCells } from '../nn/parameter.js';
@@ -32,12 +32,11 @@ export interface Work {
   isCompleted(): boolean;
 }
 
-const NOT_INITIALIZED = 'Default process group has not been initialized, please make sure to call init_process_group.';
 const BACKENDS = ['mpi', 'gloo', 'nccl', 'ucc'];
 
 function defaultGroup(): ProcessGroup {
   const g = processGroup();
-  if (!g) throw new KilnError(NOT_INITIALIZED);
+  if (!g) throw new KilnError(NO_PROCESS_GROUP);
   return g;
 }
 

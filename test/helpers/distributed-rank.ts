@@ -1,7 +1,7 @@
 // One rank of the jobs test/distributed-mpi.test.ts runs (argv[2] picks the job). Each prints JSON lines
 // ({ "rank": r, ... }) that the test checks; values differ per rank so that a reduction shows every rank.
-import { distributed as dist, manualSeed, nn, tensor } from 'kiln';
-import { processGroup } from '../../runtime/distributed/group.js';
+import { compile, distributed as dist, manualSeed, nn, optim, tensor, type Tensor } from 'kiln';
+import { processGroup, setProcessGroup } from '../../runtime/distributed/group.js';
 import { mpiLimits } from '../../runtime/distributed/mpi.js';
 
 const job = process.argv[2];
@@ -129,6 +129,51 @@ if (job === 'collectives') {
     again: errorOf(() => dist.destroyProcessGroup()),
     reinit: errorOf(() => dist.initProcessGroup()),
   });
+} else if (job === 'ddp') {
+  // DistributedDataParallel on the real group: each rank trains on its half of a batch of 16; the weights must
+  // be those of one process training on the whole batch (the mean of the halves' mean losses is the whole's)
+  dist.initProcessGroup({ timeout: 60_000 });
+  const r = dist.getRank();
+  for (const target of process.argv.slice(3) as ('reference' | 'native')[]) {
+    const ddp = await trainMlp(target, true, 8, 8 * r, r);
+    const g = processGroup();
+    setProcessGroup(undefined);
+    const whole = await trainMlp(target, false, 16, 0, 0);
+    setProcessGroup(g);
+    let maxDiff = 0;
+    ddp.forEach((a, k) => a.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - whole[k][i])))));
+    say({ event: `ddp ${target}`, maxDiff });
+  }
 } else {
   throw new Error(`distributed-rank: unknown job ${job}`);
+}
+
+/** a 10-32-4 MLP, SGD with momentum, 20 steps on `rows` rows of a batch from `offset`; its final weights */
+async function trainMlp(target: 'reference' | 'native', ddp: boolean, rows: number, offset: number, seed: number) {
+  manualSeed(seed); // DDP's ranks start apart: wrapping broadcasts rank 0's weights (seed 0, as the whole's)
+  const model = new nn.Sequential(new nn.Linear(10, 32), new nn.ReLU(), new nn.Linear(32, 4));
+  const net: nn.Module = ddp ? new nn.parallel.DistributedDataParallel(model) : model;
+  const crit = new nn.CrossEntropyLoss();
+  const opt = new optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+  const inputs = [
+    { shape: [rows, 10], dtype: 'float32' as const },
+    { shape: [rows], dtype: 'int32' as const },
+  ];
+  const step = await compile(
+    (x: Tensor, y: Tensor) => {
+      const loss = crit.forward(net.forward(x) as Tensor, y);
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+      return loss;
+    },
+    { inputs, target },
+  );
+  for (let s = 0; s < 20; s++) {
+    const x = Float32Array.from({ length: rows * 10 }, (_, i) => Math.sin((i + offset * 10) * 0.37 + s));
+    const y = Int32Array.from({ length: rows }, (_, i) => ((i + offset) * 7 + s) % 4);
+    await step.run(x, y);
+  }
+  await step.sync();
+  return Object.values(model.stateDict()).map((v) => Array.from(v.data));
 }
