@@ -4,9 +4,16 @@
 // the trained model through a compiled inference function. examples/char_gpt.py is the PyTorch twin.
 //   npm run example:gpt -- [--target native|webgpu|reference] [--steps 600] [--dim 64] [--heads 4]
 //     [--blocks 4] [--block-size 32] [--batch 16] [--dropout 0.1] [--untied] [--lr 3e-3] [--checkpoint DIR]
+//     [--resume DIR] [--log-every N] [--digits 4] [--samples 300]
+// Data-parallel over MPI: `mpirun -np 2 npx tsx --conditions=kiln-source examples/char-gpt.ts --distributed`
+// (many hosts: `mpirun --hostfile hosts -np 8 ...`). Every rank draws the same global batch of `--batch` rows
+// per rank and trains on its own slice; DistributedDataParallel averages the gradients inside the compiled
+// step, so N ranks train exactly as one process on the N slices together. Rank 0 logs, samples and writes
+// the checkpoint; every rank can `--resume` from it.
 import { readFileSync } from 'node:fs';
 import { arg, checkpointDir, flag, targetArg } from './cli.js';
-import { compile, Generator, manualSeed, nn, noGrad, saveCheckpoint, type Tensor } from 'kiln';
+import { compile, distributed, Generator, loadCheckpoint, manualSeed, nn, noGrad, saveCheckpoint, tensor } from 'kiln';
+import type { Tensor } from 'kiln';
 import {
   CharCodec,
   getBatch,
@@ -19,8 +26,13 @@ import {
 } from './char-gpt-model.js';
 
 const target = await targetArg();
-// checked before any work: an existing checkpoint there is never overwritten
-const checkpoint = arg('checkpoint', '') && checkpointDir(arg('checkpoint', ''), 'kiln-char-gpt-');
+const ddp = flag('distributed');
+if (ddp) distributed.initProcessGroup({ backend: 'mpi' });
+const rank = ddp ? distributed.getRank() : 0,
+  world = ddp ? distributed.getWorldSize() : 1;
+const log = (line: string) => rank === 0 && console.log(line);
+// checked before any work: an existing checkpoint there is never overwritten (rank 0 writes it)
+const checkpoint = rank === 0 && arg('checkpoint', '') && checkpointDir(arg('checkpoint', ''), 'kiln-char-gpt-');
 const steps = Number(arg('steps', '600'));
 const B = Number(arg('batch', '16')),
   T = Number(arg('block-size', '32'));
@@ -53,11 +65,15 @@ const tc: TrainConfig = {
 };
 const optimizer = makeOptimizer(model, tc);
 const scheduler = makeScheduler(optimizer, tc);
+if (arg('resume', '')) await loadCheckpoint(arg('resume', ''), { model, optimizer });
+// wrapping broadcasts rank 0's weights: every rank starts from the same model
+const net = ddp ? new nn.parallel.DistributedDataParallel(model) : model;
 const nParams = model.parameters().reduce((n, p) => n + p.numel(), 0);
-console.log(
+log(
   `GPT: ${model.cfg.nLayer} blocks, ${model.cfg.nHead} heads, D=${model.cfg.nEmbd}, T=${T}, ` +
     `vocabulary ${codec.size}, ${nParams} parameters (${model.cfg.tied ? 'tied' : 'untied'} head); ` +
-    `${trainData.length} training / ${valData.length} validation characters; target '${target}'`,
+    `${trainData.length} training / ${valData.length} validation characters; target '${target}'` +
+    (ddp ? `; ${world} ranks, batch ${B} each` : ''),
 );
 
 const tokens = [
@@ -79,9 +95,11 @@ const lastLogits = await compile((idx: Tensor) => noGrad(() => model.forward(idx
   target,
 });
 model.train();
-const trainStep = await compile(trainStepFn(model, optimizer, tc, criterion), { inputs: tokens, target });
-console.log(
-  `compiled in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${trainStep.stats().kernels} kernels a step`,
+const trainStep = await compile(trainStepFn(model, optimizer, tc, criterion, net), { inputs: tokens, target });
+const allReduced = trainStep.stats().allReducedBytesPerRun;
+log(
+  `compiled in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${trainStep.stats().kernels} kernels a step` +
+    (allReduced ? `, ${allReduced} bytes all-reduced` : ''),
 );
 
 const batches = new Generator(7);
@@ -98,36 +116,50 @@ async function evaluate(iters = 10): Promise<number> {
 }
 
 t0 = performance.now();
-const every = Math.max(1, Math.floor(steps / 10));
+const every = Number(arg('log-every', String(Math.max(1, Math.floor(steps / 10)))));
+const digits = Number(arg('digits', '4'));
 for (let step = 0; step < steps; step++) {
-  const [x, y] = getBatch(trainData, T, B, batches);
-  const [loss, norm] = (await trainStep.run(x, y)) as Tensor[];
+  // the global batch, the same on every rank; this rank trains on its slice of B rows
+  const [xs, ys] = getBatch(trainData, T, B * world, batches);
+  const mine = (a: Int32Array) => a.subarray(rank * B * T, (rank + 1) * B * T);
+  const [loss, norm] = (await trainStep.run(mine(xs), mine(ys))) as Tensor[];
   scheduler.step();
   if (step % every === 0 || step === steps - 1) {
     const lrNow = (optimizer.paramGroups[0].lr as number).toExponential(2);
-    console.log(
-      `step ${step}: loss ${loss.item().toFixed(4)}, grad norm ${norm.item().toFixed(3)}, lr ${lrNow}, ` +
-        `val loss ${(await evaluate()).toFixed(4)}`,
+    const l = ddp ? meanOverRanks(loss.item()) : loss.item(); // the loss of the global batch
+    const val = await evaluate();
+    log(
+      `step ${step}: loss ${l.toFixed(digits)}, grad norm ${norm.item().toFixed(Math.max(3, digits))}, ` +
+        `lr ${lrNow}, val loss ${val.toFixed(digits)}`,
     );
   }
 }
-const ms = (performance.now() - t0) / steps;
-console.log(`trained ${steps} steps in ${((ms * steps) / 1000).toFixed(1)} s (${ms.toFixed(1)} ms a step)`);
-
-model.eval();
-const sampler = new Generator(11);
-let ctx = Array.from(all.subarray(0, T));
-let out = '';
-for (let i = 0; i < Number(arg('samples', '300')); i++) {
-  const logits = (await lastLogits.run(Int32Array.from(ctx))) as Tensor;
-  const tok = sampleToken(logits.data, Number(arg('temperature', '0.8')), sampler);
-  out += codec.chars[tok];
-  ctx = [...ctx.slice(1), tok];
+function meanOverRanks(v: number): number {
+  const t = tensor([v]);
+  distributed.allReduce(t);
+  return t.item() / world;
 }
-console.log(`--- sample (prompt ${JSON.stringify(text.slice(0, T))}) ---\n${out}\n---`);
+const ms = (performance.now() - t0) / steps;
+log(`trained ${steps} steps in ${((ms * steps) / 1000).toFixed(1)} s (${ms.toFixed(1)} ms a step)`);
+
+if (rank === 0) await sampleText();
+async function sampleText(): Promise<void> {
+  model.eval();
+  const sampler = new Generator(11);
+  let ctx = Array.from(all.subarray(0, T));
+  let out = '';
+  for (let i = 0; i < Number(arg('samples', '300')); i++) {
+    const logits = (await lastLogits.run(Int32Array.from(ctx))) as Tensor;
+    const tok = sampleToken(logits.data, Number(arg('temperature', '0.8')), sampler);
+    out += codec.chars[tok];
+    ctx = [...ctx.slice(1), tok];
+  }
+  console.log(`--- sample (prompt ${JSON.stringify(text.slice(0, T))}) ---\n${out}\n---`);
+}
 
 if (checkpoint) {
   await trainStep.sync();
   await saveCheckpoint(checkpoint, { model, optimizer });
   console.log(`checkpoint written to ${checkpoint} (model.safetensors, optimizer.safetensors)`);
 }
+if (ddp) distributed.destroyProcessGroup();

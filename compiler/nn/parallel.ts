@@ -64,7 +64,7 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
       }
   }
 
-  forward(...args: unknown[]): unknown {
+  forward(...args: Parameters<M['forward']>): ReturnType<M['forward']> {
     if (this.syncing && this.training) {
       const here = currentTrace() ?? 'eager';
       if (this.queued !== here) {
@@ -75,7 +75,7 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
         });
       }
     }
-    return (this.module.forward as (...a: unknown[]) => unknown)(...args);
+    return this.module.forward(...args) as ReturnType<M['forward']>;
   }
 
   /**

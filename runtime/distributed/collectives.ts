@@ -15,7 +15,7 @@ export interface CollectiveProgram {
 }
 
 export class CollectiveSchedule {
-  /** the kernel indices (0..kernels) before which something happens, ascending */
+  /** the kernel indices (0..kernels) before which something happens or an in-flight collective is tested */
   readonly points: number[];
   private readonly inFlight = new Map<
     Collective,
@@ -39,7 +39,12 @@ export class CollectiveSchedule {
       }
       if (c.op !== 'sum' && c.op !== 'avg') throw new Error(`${where}: unknown op ${JSON.stringify(c.op)}`);
     }
-    this.points = [...new Set(cs.flatMap((c) => [c.start, c.wait]))].sort((a, b) => a - b);
+    // MPI has no progress thread: an in-flight collective advances only when tested, so every kernel
+    // boundary it spans is a point (a 1e6-float all-reduce then completes behind 5 ms of kernels,
+    // where untested its wait took as long as the blocking call)
+    const at = new Set<number>();
+    for (const c of cs) for (let i = c.start; i <= c.wait; i++) at.add(i);
+    this.points = [...at].sort((a, b) => a - b);
   }
 
   get empty(): boolean {
@@ -60,6 +65,7 @@ export class CollectiveSchedule {
       f.pending.wait();
       if (c.op === 'avg') divideInPlace(f.view, f.size);
     }
+    for (const f of this.inFlight.values()) f.pending.isCompleted?.();
     for (const c of cs) {
       if (c.start !== i) continue;
       const group = collectiveGroup(),

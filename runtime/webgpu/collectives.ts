@@ -19,7 +19,8 @@ export class WebGPUCollectives {
     m: Manifest,
     private readonly bufferOf: (buf: number) => GPUBuffer,
   ) {
-    this.points = new Set(new CollectiveSchedule(m).points); // checks every collective against its buffer
+    new CollectiveSchedule(m); // checks every collective against its buffer
+    this.points = new Set((m.collectives ?? []).flatMap((c) => [c.start, c.wait]));
     this.cs = m.collectives ?? [];
     for (const c of this.cs) {
       const size = Math.max(4, c.length * 4);

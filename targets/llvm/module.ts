@@ -12,6 +12,7 @@ import { cpuOf } from './toolchain.js';
 import { unalignVectors } from './vreduce.js';
 import { parallelGrids } from './parallel.js';
 import { NATIVE_COLLECTIVE as COLLECTIVE, NATIVE_SIZES } from '../../runtime/native/entry.js';
+import { CollectiveSchedule } from '../../runtime/distributed/collectives.js';
 
 /** data layouts of the triples we target (llvm-bindings cannot create a TargetMachine to ask) */
 const LAYOUTS: Record<string, string> = {
@@ -198,7 +199,7 @@ export function emitEntry(
   }
   const si = p.buffers.findIndex((d) => d.kind === 'scalars');
   // collectives run in the runtime (rt.ts kiln_collective calls back into it) between launches
-  const points = new Set((p.collectives ?? []).flatMap((c) => [c.start, c.wait]));
+  const points = new Set(new CollectiveSchedule(p).points);
   const collective = points.size
     ? em.mod.getOrInsertFunction(COLLECTIVE, llvm.FunctionType.get(voidT, [em.i64], false))
     : undefined;

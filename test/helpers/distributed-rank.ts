@@ -134,7 +134,7 @@ if (job === 'collectives') {
   // be those of one process training on the whole batch (the mean of the halves' mean losses is the whole's)
   dist.initProcessGroup({ timeout: 60_000 });
   const r = dist.getRank();
-  for (const target of process.argv.slice(3) as ('reference' | 'native')[]) {
+  for (const target of process.argv.slice(3) as ('reference' | 'native' | 'webgpu')[]) {
     const ddp = await trainMlp(target, true, 8, 8 * r, r);
     const g = processGroup();
     setProcessGroup(undefined);
@@ -149,7 +149,13 @@ if (job === 'collectives') {
 }
 
 /** a 10-32-4 MLP, SGD with momentum, 20 steps on `rows` rows of a batch from `offset`; its final weights */
-async function trainMlp(target: 'reference' | 'native', ddp: boolean, rows: number, offset: number, seed: number) {
+async function trainMlp(
+  target: 'reference' | 'native' | 'webgpu',
+  ddp: boolean,
+  rows: number,
+  offset: number,
+  seed: number,
+) {
   manualSeed(seed); // DDP's ranks start apart: wrapping broadcasts rank 0's weights (seed 0, as the whole's)
   const model = new nn.Sequential(new nn.Linear(10, 32), new nn.ReLU(), new nn.Linear(32, 4));
   const net: nn.Module = ddp ? new nn.parallel.DistributedDataParallel(model) : model;
