@@ -103,16 +103,18 @@ log(
 );
 
 const batches = new Generator(7);
+/** this rank's rows of a global batch (all of it in one process) */
+const mine = (a: Int32Array) => a.subarray(rank * B * T, (rank + 1) * B * T);
 async function evaluate(iters = 10): Promise<number> {
   model.eval();
   const g = new Generator(99); // the same validation batches every time
   let total = 0;
   for (let i = 0; i < iters; i++) {
-    const [x, y] = getBatch(valData, T, B, g);
-    total += (await valLoss.run(x, y)).item();
+    const [xs, ys] = getBatch(valData, T, B * world, g);
+    total += (await valLoss.run(mine(xs), mine(ys))).item();
   }
   model.train();
-  return total / iters;
+  return ddp ? meanOverRanks(total / iters) : total / iters;
 }
 
 t0 = performance.now();
@@ -121,7 +123,6 @@ const digits = Number(arg('digits', '4'));
 for (let step = 0; step < steps; step++) {
   // the global batch, the same on every rank; this rank trains on its slice of B rows
   const [xs, ys] = getBatch(trainData, T, B * world, batches);
-  const mine = (a: Int32Array) => a.subarray(rank * B * T, (rank + 1) * B * T);
   const [loss, norm] = (await trainStep.run(mine(xs), mine(ys))) as Tensor[];
   scheduler.step();
   if (step % every === 0 || step === steps - 1) {

@@ -87,7 +87,7 @@ describe('distributed on MPI, 2 ranks', () => {
 });
 
 describe('DistributedDataParallel on webgpu under mpirun', () => {
-  it('2 ranks, each its own Dawn device: gradients read back, averaged, written back; equals the whole batch', async () => {
+  it('2 ranks, a Dawn device each: gradients read back, averaged, written back; equals the whole batch', async () => {
     const job = await mpirun(RANK, { args: ['ddp', 'webgpu'], timeoutMs: 180_000 });
     expect(job.code, show(job)).toBe(0);
     for (const r of [0, 1]) expect(byEvent(job, r)['ddp webgpu']?.maxDiff, show(job)).toBeLessThan(1e-6);
