@@ -36,3 +36,5 @@ export {
 export type { BundleManifest, BundleFunction, FileRef } from './bundle/format.js';
 export type { BundleTarget } from './targets.js';
 export { sha256 } from './bundle/assets.js';
+// the process group a program's collectives run on (Node, under mpirun; imported on its own: it loads node: modules)
+export type { ProcessGroup } from './distributed/group.js';

@@ -4,7 +4,8 @@
 // The collectives here are eager: they reduce or broadcast a concrete tensor's host value in place (a
 // Parameter's or a Buffer's value, a `p.grad`'s gradient, a plain tensor's data). Inside compile() the
 // step's own all-reduce is the compiler's business; calling these on a traced tensor throws.
-import { DEFAULT_TIMEOUT_MS, initMpiGroup } from '../../runtime/distributed/mpi.js';
+import { DEFAULT_TIMEOUT_MS } from '../../runtime/distributed/mpi.js';
+import { initProcessGroup as initRuntimeGroup } from '../../runtime/distributed/index.js';
 import { openMpi } from '../../runtime/distributed/mpi-library.js';
 import { NO_PROCESS_GROUP, processGroup, setProcessGroup, type ProcessGroup } from '../../runtime/distributed/group.js';
 import { KilnError } from '../errors.js';
@@ -55,7 +56,7 @@ export function initProcessGroup(opts: InitProcessGroupOptions = {}): void {
   if (typeof timeout !== 'number' || !(timeout > 0) || !Number.isFinite(timeout)) {
     throw new KilnError(`initProcessGroup: timeout must be a positive, finite number of milliseconds, got ${timeout}`);
   }
-  setProcessGroup(initMpiGroup({ timeoutMs: timeout }));
+  initRuntimeGroup({ timeout });
 }
 
 /** torch.distributed.destroy_process_group: ends the group (MPI is finalized; it cannot be started again) */
