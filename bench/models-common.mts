@@ -38,14 +38,17 @@ export function cnnBatches(n: number): Batch[] {
 }
 
 /** the vocabulary and n batches of nanoGPT's get_batch on the first 90% of the text, Generator(7) */
-export function gptData(name: string, n: number): { vocab: number; batches: Batch[] } {
+export function gptData(name: string, n: number, rows = GPTS[name].B): { vocab: number; batches: Batch[] } {
   const text = readFileSync(new URL('../examples/data/gpl-3.txt', import.meta.url), 'utf8');
   const codec = new CharCodec(text);
   const all = codec.encode(text);
   const train = all.subarray(0, Math.floor(0.9 * all.length));
-  const { T, B } = GPTS[name];
+  const { T } = GPTS[name];
   const g = new Generator(7);
-  return { vocab: codec.size, batches: Array.from({ length: n }, () => getBatch(train, T, B, g).slice(0, 2) as Batch) };
+  return {
+    vocab: codec.size,
+    batches: Array.from({ length: n }, () => getBatch(train, T, rows, g).slice(0, 2) as Batch),
+  };
 }
 
 export interface Timing {

@@ -44,11 +44,11 @@ describe('a kiln build package with a data-parallel step', () => {
     expect(built.code, show(built)).toBe(0);
     const job = await mpirun(RANK, { args: ['train', out, 'native'], timeoutMs: 120_000 });
     expect(job.code, show(job)).toBe(0);
-    const weightsOf = (r: number) =>
+    const weightsOf = (r: number): Record<string, Float32Array> =>
       Object.fromEntries(
         records(job.ranks[r])
           .filter((o) => o.event === 'weight' && o.size === 2)
-          .map((o) => [o.key, new Float32Array(new Uint8Array(Buffer.from(o.data, 'base64')).buffer)]),
+          .map((o) => [o.key as string, new Float32Array(new Uint8Array(Buffer.from(o.data, 'base64')).buffer)]),
       );
     const [w0, w1] = [weightsOf(0), weightsOf(1)];
     expect(Object.keys(w0), show(job)).toEqual(['0.weight', '0.bias', '2.weight', '2.bias']);
