@@ -133,6 +133,13 @@ export class Tensor {
    * collective: distributed.allReduce). The tensor becomes data, cut from the ops that made it, as
    * torch.distributed's in-place collectives are not recorded by autograd; a leaf keeps requiring grad.
    */
+  /** @internal an in-place op inside a trace (distributed.allReduce): this tensor's value is now `node` */
+  replaceNode(node: Node): void {
+    const required = gradNodes.has(this._node);
+    this._node = node;
+    if (required) gradNodes.add(node);
+  }
+
   replaceValue(values: TypedData): void {
     const old = this._node;
     const leaf = leafTensors.get(old) === this;

@@ -130,7 +130,7 @@ for (let step = 0; step < steps; step++) {
     const l = ddp ? meanOverRanks(loss.item()) : loss.item(); // the loss of the global batch
     const val = await evaluate();
     log(
-      `step ${step}: loss ${l.toFixed(digits)}, grad norm ${norm.item().toFixed(Math.max(3, digits))}, ` +
+      `step ${step}: loss ${l.toFixed(digits)}, grad norm ${norm.item().toFixed(digits - 1)}, ` +
         `lr ${lrNow}, val loss ${val.toFixed(digits)}`,
     );
   }

@@ -1,8 +1,11 @@
 // The compiled step's all-reduce (compiler/kernel/collectives.ts, nn.parallel.DistributedDataParallel)
 // in one process: a group of two whose other rank contributes zeros (test/helpers/ddp-step.ts).
 import { describe, expect, it } from 'vitest';
-import { halvingGroup, maxDiff, trainMlp } from './helpers/ddp-step.js';
+import { doublingGroup, halvingGroup, maxDiff, trainMlp } from './helpers/ddp-step.js';
 import { CollectiveSchedule } from '../runtime/distributed/collectives.js';
+import { setProcessGroup } from '../runtime/distributed/group.js';
+import { compile, distributed, manualSeed, nn, optim, type Tensor } from '../compiler/index.js';
+import { schedule } from '../compiler/kernel/schedule.js';
 
 describe('DistributedDataParallel inside the compiled step', () => {
   for (const target of ['reference', 'native'] as const) {
@@ -42,4 +45,68 @@ describe('DistributedDataParallel inside the compiled step', () => {
     const late = { ...c, length: 4, start: 0, wait: 2 };
     expect(() => new CollectiveSchedule({ buffers, kernels: [{}], collectives: [late] })).toThrow(/completes before 2/);
   });
+});
+
+describe('distributed.allReduce and DDP.noSync inside the compiled step', () => {
+  for (const target of ['reference', 'native'] as const) {
+    it(`${target}: allReduce(t) sums t over the ranks in place, between the kernels computing and reading it`, async () => {
+      setProcessGroup(doublingGroup());
+      try {
+        const f = await compile(
+          (x: Tensor) => {
+            const s = x.mul(x).sum();
+            distributed.allReduce(s);
+            return [s, s.add(1)];
+          },
+          { inputs: [{ shape: [4], dtype: 'float32' }], target },
+        );
+        const [s, s1] = (await f.run(Float32Array.from([1, 2, 3, 4]))) as Tensor[];
+        expect([s.item(), s1.item()]).toEqual([60, 61]);
+        const kp = schedule(f.programs[0].graph);
+        expect(kp.collectives?.map((c) => [c.op, c.length])).toEqual([['sum', 1]]);
+      } finally {
+        setProcessGroup(undefined);
+      }
+    });
+
+    it(`${target}: backward passes in noSync accumulate locally; the next synced one averages the sum`, async () => {
+      const run = async (ddp: boolean) => {
+        manualSeed(0);
+        const model = new nn.Linear(3, 2);
+        setProcessGroup(halvingGroup());
+        try {
+          const net = ddp ? new nn.parallel.DistributedDataParallel(model) : null;
+          const opt = new optim.SGD(model.parameters(), { lr: 0.5 });
+          const step = await compile(
+            (a: Tensor, b: Tensor) => {
+              opt.zeroGrad();
+              if (net) {
+                net.noSync(() => net.forward(a).sum().backward());
+                net.forward(b).sum().backward();
+              } else {
+                model.forward(a).sum().mul(0.5).backward();
+                model.forward(b).sum().mul(0.5).backward();
+              }
+              opt.step();
+              return model.weight.sum();
+            },
+            {
+              inputs: [
+                { shape: [2, 3], dtype: 'float32' },
+                { shape: [2, 3], dtype: 'float32' },
+              ],
+              target,
+            },
+          );
+          await step.run(Float32Array.from([1, 2, 3, 4, 5, 6]), Float32Array.from([0, 1, 0, 2, 0, 3]));
+          await step.sync();
+          return Array.from(model.weight.data);
+        } finally {
+          setProcessGroup(undefined);
+        }
+      };
+      const [ddp, half] = [await run(true), await run(false)];
+      ddp.forEach((v, i) => expect(Math.abs(v - half[i])).toBeLessThan(1e-6));
+    });
+  }
 });

@@ -1,14 +1,16 @@
 // kiln.distributed: torch.distributed's default process group on MPI (runtime/distributed/mpi.ts), with
 // PyTorch's names in camelCase and its error messages where it has them. Launch with mpirun:
 //   mpirun -np 2 npx tsx train.ts        (each process: initProcessGroup({ backend: 'mpi' }), then collectives)
-// The collectives here are eager: they reduce or broadcast a concrete tensor's host value in place (a
-// Parameter's or a Buffer's value, a `p.grad`'s gradient, a plain tensor's data). Inside compile() the
-// step's own all-reduce is the compiler's business; calling these on a traced tensor throws.
+// Outside compile() the collectives are eager: they reduce or broadcast a concrete tensor's host value in
+// place (a Parameter's or a Buffer's value, a `p.grad`'s gradient, a plain tensor's data). Inside compile()
+// allReduce(t) (a sum) makes t's value an `allreduce` node: a collective of the compiled step, run between the
+// kernel computing t and the first reading it; broadcast there throws.
 import { DEFAULT_TIMEOUT_MS } from '../../runtime/distributed/mpi.js';
 import { initProcessGroup as initRuntimeGroup } from '../../runtime/distributed/index.js';
 import { openMpi } from '../../runtime/distributed/mpi-library.js';
 import { NO_PROCESS_GROUP, processGroup, setProcessGroup, type ProcessGroup } from '../../runtime/distributed/group.js';
-import { KilnError } from '../errors.js';
+import { KilnError, userSite } from '../errors.js';
+import { makeNode } from '../ir/graph.js';
 import { Buffer } from '../nn/buffer.js';
 import { Parameter, hostGradCells } from '../nn/parameter.js';
 import { checkOptions } from '../options.js';
@@ -111,6 +113,16 @@ export function allReduce(tensor: Tensor, opts: { op?: ReduceOp; asyncOp?: boole
     );
   }
   const g = defaultGroup();
+  const trace = currentTrace();
+  if (trace && tensor instanceof Tensor && !(tensor instanceof Parameter) && !(tensor instanceof Buffer)) {
+    // inside compile(): a collective of the compiled step, between the kernel computing the value and its readers
+    if (op !== ReduceOp.SUM || opts.asyncOp || tensor.dtype !== 'float32') {
+      throw new KilnError('distributed.allReduce inside compile(): only ReduceOp.SUM of a float32 tensor, blocking');
+    }
+    const arg = { op: 'sum' as const, bucket: trace.buckets++ };
+    tensor.replaceNode(makeNode('allreduce', [tensor.node], tensor.shape, 'float32', arg, userSite()));
+    return;
+  }
   const host = hostValue('allReduce', tensor);
   if (!opts.asyncOp) {
     g.allReduce(host.values, op);

@@ -27,8 +27,8 @@ export class CollectiveSchedule {
     for (const c of cs) {
       const d = m.buffers[c.buf];
       const where = `collective over buffer ${c.buf} [${c.offset}, +${c.length})`;
-      if (!d || (d.kind !== 'state' && d.kind !== 'scratch') || d.dtype !== 'f32') {
-        throw new Error(`${where}: not a float32 state or scratch buffer`);
+      if (!d || (d.kind !== 'state' && d.kind !== 'scratch' && d.kind !== 'output') || d.dtype !== 'f32') {
+        throw new Error(`${where}: not a float32 state, scratch or output buffer`);
       }
       const ints = [c.offset, c.length, c.start, c.wait].every((v) => Number.isSafeInteger(v) && v >= 0);
       if (!ints || c.offset + c.length > d.size) throw new Error(`${where}: outside the buffer (${d.size} elements)`);

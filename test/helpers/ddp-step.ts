@@ -93,3 +93,17 @@ export function maxDiff(a: Record<string, Float32Array>, b: Record<string, Float
   for (const k of Object.keys(a)) for (let i = 0; i < a[k].length; i++) d = Math.max(d, Math.abs(a[k][i] - b[k][i]));
   return d;
 }
+
+/** a group of two whose other rank holds the same values: a sum doubles them */
+export function doublingGroup(): HalvingGroup {
+  const g = halvingGroup();
+  const double = (b: Float32Array | Int32Array) => b.forEach((v, i) => (b[i] = 2 * v));
+  return {
+    ...g,
+    allReduce: (b) => {
+      g.calls.push(`allReduce ${b.length}`);
+      double(b);
+    },
+    iallReduce: (b) => ({ wait: () => double(b) }),
+  };
+}
