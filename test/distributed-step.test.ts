@@ -49,7 +49,7 @@ describe('DistributedDataParallel inside the compiled step', () => {
 
 describe('distributed.allReduce and DDP.noSync inside the compiled step', () => {
   for (const target of ['reference', 'native'] as const) {
-    it(`${target}: allReduce(t) sums t over the ranks in place, between the kernels making and reading it`, async () => {
+    it(`${target}: allReduce(t) sums t over ranks in place, between the kernels making and reading t`, async () => {
       setProcessGroup(doublingGroup());
       try {
         const f = await compile(
