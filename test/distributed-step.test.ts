@@ -110,3 +110,35 @@ describe('distributed.allReduce and DDP.noSync inside the compiled step', () => 
     });
   }
 });
+
+describe('nn.parallel.DistributedDataParallel', () => {
+  it("needs a process group (PyTorch's message), wraps under `module.` keys and buckets as PyTorch", () => {
+    manualSeed(0);
+    const model = new nn.Sequential(new nn.Linear(512, 600), new nn.ReLU(), new nn.Linear(600, 10));
+    expect(() => new nn.parallel.DistributedDataParallel(model)).toThrow(
+      'Default process group has not been initialized, please make sure to call init_process_group.',
+    );
+    setProcessGroup(halvingGroup());
+    try {
+      const ddp = new nn.parallel.DistributedDataParallel(model, { bucketCapMb: 1 });
+      expect(Object.keys(ddp.stateDict())).toEqual(Object.keys(model.stateDict()).map((k) => `module.${k}`));
+      // PyTorch's rebuilt buckets: gradients in the order they are ready (reverse), the first bucket closing
+      // past 1 MiB (here at 2.weight), the next ones past bucketCapMb; parameter order within a bucket
+      expect(ddp.buckets().map((b) => b.map((p) => p.numel()))).toEqual([[512 * 600, 600, 600 * 10, 10]]);
+      const deep = new nn.Sequential(
+        new nn.Linear(16, 600),
+        new nn.ReLU(),
+        new nn.Linear(600, 600),
+        new nn.Linear(600, 10),
+      );
+      const split = new nn.parallel.DistributedDataParallel(deep, { bucketCapMb: 0.5 });
+      expect(split.buckets().map((b) => b.map((p) => p.numel()))).toEqual([
+        [600 * 600, 600, 600 * 10, 10],
+        [16 * 600, 600],
+      ]);
+      expect(() => new nn.parallel.DistributedDataParallel(model, { bucketCapMb: 0 })).toThrow(/bucketCapMb/);
+    } finally {
+      setProcessGroup(undefined);
+    }
+  });
+});

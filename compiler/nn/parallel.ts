@@ -1,8 +1,10 @@
 // nn.parallel.DistributedDataParallel, as PyTorch 1.13's: wrapping a module broadcasts its
 // parameters and buffers from rank 0, so every rank starts from the same weights; a forward in
 // training mode makes the next backward() average every gradient over the ranks. Inside a compiled
-// step the average is an `allreduce` node per gradient (op 'avg'), grouped in PyTorch's buckets
-// (parameters in reverse order, the first bucket 1 MiB, then bucketCapMb): the scheduler stores each
+// step the average is an `allreduce` node per gradient (op 'avg'), grouped in PyTorch's buckets as its
+// Reducer rebuilds them after the first iteration (gradients in the order they are ready, i.e. parameters in
+// reverse, the first bucket closing past 1 MiB, the next past bucketCapMb; PyTorch 1.13's first iteration
+// uses one bucket; the numbers do not depend on it): the scheduler stores each
 // bucket's gradients back to back (the gradient arena) and runs ONE collective per bucket between
 // the backward kernels and the optimizer's update, started as soon as its last gradient is computed
 // (compiler/kernel/collectives.ts). Outside a trace the same average runs on the host gradients.
