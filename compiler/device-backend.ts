@@ -118,7 +118,11 @@ export class DeviceBackend implements Backend {
   async pull(cell: TensorCell): Promise<void> {
     const slot = this.slots.get(cell);
     if (!slot || cell.owner !== this) return;
-    this.pulled(cell, await this.target.device.readState(slot.dtype, slot.offset, slot.length));
+    const device = this.target.device;
+    if (device.readStateInto) {
+      await device.readStateInto(slot.dtype, [{ offset: slot.offset, into: cell.data as HostArray }]);
+      this.pulledInPlace(cell);
+    } else this.pulled(cell, await device.readState(slot.dtype, slot.offset, slot.length));
   }
 
   pullSync(cell: TensorCell): boolean {
@@ -141,7 +145,31 @@ export class DeviceBackend implements Backend {
     this.seen.set(cell, cell.version);
   }
 
+  /** every cell this backend owns back to the host: one read of each arena where the device can (readStateInto) */
   async syncAll(): Promise<void> {
-    for (const cell of this.slots.keys()) if (cell.owner === this) await this.pull(cell);
+    const device = this.target.device;
+    const owned = [...this.slots].filter(([cell]) => cell.owner === this);
+    if (!device.readStateInto) {
+      for (const [cell] of owned) await this.pull(cell);
+      return;
+    }
+    for (const dtype of ['f32', 'i32'] as const) {
+      const mine = owned.filter(([, slot]) => slot.dtype === dtype);
+      if (!mine.length) continue;
+      const cells = mine.map(([cell]) => cell);
+      // the cells' own arrays are the destinations: one copy, no intermediate array
+      await device.readStateInto(
+        dtype,
+        mine.map(([cell, slot]) => ({ offset: slot.offset, into: cell.data as HostArray })),
+      );
+      for (const cell of cells) this.pulledInPlace(cell);
+    }
+  }
+
+  /** as `pulled`, the value already written into the host array */
+  private pulledInPlace(cell: TensorCell): void {
+    cell.owner = null;
+    cell.version++;
+    this.seen.set(cell, cell.version);
   }
 }

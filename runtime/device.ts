@@ -18,9 +18,21 @@ export interface Device {
   readState(dtype: StorageDType, offset: number, length: number): Promise<HostArray>;
   /** optional: the same copy without waiting, where state is host memory (native) */
   readStateSync?(dtype: StorageDType, offset: number, length: number): HostArray;
+  /**
+   * optional: several ranges of one arena copied straight into host arrays (`into.length` elements from
+   * `offset` each), at once: `sync()` makes one read-back of every tensor (WebGPU: one staging buffer, one
+   * map) and one copy each (native: no intermediate array)
+   */
+  readStateInto?(dtype: StorageDType, ranges: readonly StateRange[]): Promise<void>;
   /** prepares a compiled program for running (pipelines, library handles) */
   load(artifact: Artifact): Promise<Executable>;
   destroy?(): void;
+}
+
+/** a range of a state arena and the host array it is read into */
+export interface StateRange {
+  offset: number;
+  into: HostArray;
 }
 
 /** What a target's build produces: the manifest plus target code. Serializable. */

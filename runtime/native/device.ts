@@ -6,7 +6,7 @@
 // Depends only on koffi and node builtins: a shipped bundle needs no compiler.
 import { existsSync } from 'node:fs';
 import koffi, { type LibraryHandle } from 'koffi';
-import { checkInputs, type Artifact, type Device, type Executable, type HostArray } from '../device.js';
+import { checkInputs, type Artifact, type Device, type Executable, type HostArray, type StateRange } from '../device.js';
 import { numel, type Manifest, type Placement, type StorageDType } from '../manifest.js';
 import { arrayKind, trueLength, typedArrayKind } from '../typed-array.js';
 import { NATIVE_ENTRY, NATIVE_SIZES } from './entry.js';
@@ -62,6 +62,16 @@ export class NativeDevice implements Device {
 
   async readState(dtype: StorageDType, offset: number, length: number): Promise<HostArray> {
     return this.readStateSync(dtype, offset, length);
+  }
+
+  async readStateInto(dtype: StorageDType, ranges: readonly StateRange[]): Promise<void> {
+    const a = this.arenas[dtype];
+    for (const { offset, into } of ranges) {
+      if (offset < 0 || offset + into.length > a.length || (dtype === 'f32') !== into instanceof Float32Array) {
+        throw new RangeError(`readState: [${offset}, +${into.length}) is not in the ${dtype} state arena`);
+      }
+    }
+    for (const { offset, into } of ranges) into.set(a.subarray(offset, offset + into.length));
   }
 
   readStateSync(dtype: StorageDType, offset: number, length: number): HostArray {

@@ -1,6 +1,6 @@
 // A kiln Device on WebGPU: owns the state arenas (one storage buffer per dtype, shared by every
 // program loaded here) and hands out Executables. Depends only on the WebGPU API.
-import type { Artifact, Device, Executable, HostArray } from '../device.js';
+import type { Artifact, Device, Executable, HostArray, StateRange } from '../device.js';
 import type { StorageDType } from '../manifest.js';
 import { isWGSLArtifact } from './artifact.js';
 import { ErrorTracker } from './errors.js';
@@ -130,6 +130,53 @@ export class WebGPUDevice implements Device {
     });
   }
 
+  /** every range into one staging buffer (one copy command each), one submit, one map */
+  async readStateInto(dtype: StorageDType, ranges: readonly StateRange[]): Promise<void> {
+    const n = this.stateLength(dtype);
+    let total = 0;
+    for (const { offset, into } of ranges) {
+      if (offset < 0 || offset + into.length > n || (dtype === 'f32') !== into instanceof Float32Array) {
+        throw new RangeError(`readState(${dtype}): [${offset}, +${into.length}) is not in the arena of ${n} elements`);
+      }
+      total += into.length;
+    }
+    if (!total) return;
+    // one staging buffer kept for every sync (a new one costs its zero-fill: 16 MB took 2-9 ms more on llvmpipe),
+    // its reads one at a time (a buffer maps once)
+    const read = this.syncChain.then(() =>
+      this.errors.scoped('readState', async () => {
+        const staging = this.syncStaging(total * 4);
+        const enc = this.device.createCommandEncoder();
+        let at = 0;
+        for (const { offset, into } of ranges) {
+          if (into.length) enc.copyBufferToBuffer(this.arena(dtype), offset * 4, staging, at * 4, into.length * 4);
+          at += into.length;
+        }
+        this.device.queue.submit([enc.finish()]);
+        await staging.mapAsync(MAP_READ);
+        const all = new (dtype === 'f32' ? Float32Array : Int32Array)(staging.getMappedRange());
+        at = 0;
+        for (const { into } of ranges) {
+          into.set(all.subarray(at, at + into.length));
+          at += into.length;
+        }
+        staging.unmap();
+        this.errors.check('readState');
+      }),
+    );
+    this.syncChain = read.catch(() => undefined);
+    return read;
+  }
+
+  private syncChain: Promise<unknown> = Promise.resolve();
+  private staging: GPUBuffer | null = null;
+  private syncStaging(bytes: number): GPUBuffer {
+    if (this.staging && this.staging.size >= bytes) return this.staging;
+    this.staging?.destroy();
+    const usage = USAGE.MAP_READ | USAGE.COPY_DST;
+    return (this.staging = this.device.createBuffer({ label: 'kiln sync', size: bytes, usage }));
+  }
+
   async load(artifact: Artifact): Promise<Executable> {
     if (!isWGSLArtifact(artifact)) {
       throw new Error(`webgpu: cannot load a '${artifact.target}' artifact (expected target 'wgsl' with WGSL code)`);
@@ -139,6 +186,7 @@ export class WebGPUDevice implements Device {
 
   destroy(): void {
     for (const a of Object.values(this.arenas)) a?.buf.destroy();
+    this.staging?.destroy();
     this.arenas = { f32: null, i32: null };
     this.device.destroy();
     void this.keepAlive;
