@@ -20,6 +20,7 @@ import { compileNative, hostCpu } from '../targets/llvm/index.js';
 import { createNativeDevice } from '../runtime/native/index.js';
 import { add, ci, kernel, ld, program, store, v } from '../test/llvm-helpers.js';
 import { kernelProfile, timeit as timeAlone, timeSideBySide as timeTogether } from './timing.js';
+import { describePeak, measurePeak } from './peak.js';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -256,12 +257,15 @@ async function main(): Promise<void> {
   }
   console.log(table(copyRows) + '\n');
   console.log(table(trainRows) + '\n');
-  const prof = await kernelProfile(mlp.step, cacheDir);
+  const peak = measurePeak();
+  const prof = await kernelProfile(mlp.step, cacheDir, peak.allCores);
+  console.log(describePeak(peak));
   console.log(
     'MLP step, each kernel alone vs all kernels in one call, side by side ' +
-      "(GFLOP/s and GB/s from the scheduler's counts):",
+      `(GFLOP/s and GB/s from the scheduler's counts; % of the ${peak.allCores.toFixed(0)} GFLOP/s peak):`,
   );
-  console.log(table([['kernel', 'grid', 'µs', 'share', 'GFLOP/s', 'GB/s'], ...prof]));
+  console.log(table([['kernel', 'grid', 'µs', 'share', 'GFLOP/s', 'GB/s', '% peak'], ...prof]));
+  json.peak = peak;
   if (argv.includes('--json')) console.log(JSON.stringify(json));
   if (!process.env.KILN_CACHE_DIR) rmSync(cacheDir, { recursive: true, force: true });
 }

@@ -60,8 +60,9 @@ export async function timeSideBySide(fns: (() => unknown)[], opts: TimingOptions
   return samples.map((x) => x.sort((a, b) => a - b)[Math.floor(repeats / 2)]);
 }
 
-/** each kernel of a compiled step alone (same buffers, run back to back): where the time goes */
-export async function kernelProfile(step: CompiledFunction, cacheDir: string): Promise<string[][]> {
+/** each kernel of a compiled step alone (same buffers, run back to back): where the time goes; with `peak`
+ * (GFLOP/s, bench/peak.ts), each kernel's share of it */
+export async function kernelProfile(step: CompiledFunction, cacheDir: string, peak?: number): Promise<string[][]> {
   const [{ schedule }, { StateLayout }] = await Promise.all([
     import('../compiler/kernel/schedule.js'),
     import('../compiler/kernel/memory.js'),
@@ -88,6 +89,9 @@ export async function kernelProfile(step: CompiledFunction, cacheDir: string): P
   const rows = kp.kernels.map((k, i) => {
     const s = each[i],
       m = k.meta;
+    // the `is: false` half of a guarded pair (concatFlat's general update) does not run with these scalars
+    if (k.when && !k.when.is)
+      return [k.name, `[${k.grid}]`, '-', '-', '(alternative: not run)', '', ...(peak ? [''] : [])];
     return [
       k.name,
       `[${k.grid}]`,
@@ -95,9 +99,20 @@ export async function kernelProfile(step: CompiledFunction, cacheDir: string): P
       `${((100 * s) / whole).toFixed(0)}%`,
       (m.flops / s / 1e9).toFixed(1),
       ((m.bytesRead + m.bytesWritten) / s / 1e9).toFixed(1),
+      ...(peak ? [`${((100 * m.flops) / s / 1e9 / peak).toFixed(1)}%`] : []),
     ];
   });
-  rows.push(['all kernels, one call', '', (whole * 1e6).toFixed(1), '100%', '', '']);
+  const flops = kp.kernels.reduce((a, k) => a + (k.when && !k.when.is ? 0 : k.meta.flops), 0);
+  const all = peak ? [`${((100 * flops) / whole / 1e9 / peak).toFixed(1)}%`] : [];
+  rows.push([
+    'all kernels, one call',
+    '',
+    (whole * 1e6).toFixed(1),
+    '100%',
+    (flops / whole / 1e9).toFixed(1),
+    '',
+    ...all,
+  ]);
   return rows;
 }
 
@@ -110,7 +125,7 @@ export async function printKernelProfile(step: CompiledFunction, top: number): P
   ]);
   const rows = await kernelProfile(step, process.env.KILN_CACHE_DIR ?? mkdtempSync(join(tmpdir(), 'kiln-profile-')));
   const whole = rows.pop()!;
-  rows.sort((a, b) => Number(b[2]) - Number(a[2]));
+  rows.sort((a, b) => (Number(b[2]) || 0) - (Number(a[2]) || 0));
   console.log('kernel grid µs share GFLOP/s GB/s');
   for (const r of rows.slice(0, top)) console.log(r.join(' '));
   console.log(whole.join(' '));
