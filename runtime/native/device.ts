@@ -6,7 +6,14 @@
 // Depends only on koffi and node builtins: a shipped bundle needs no compiler.
 import { existsSync } from 'node:fs';
 import koffi, { type LibraryHandle } from 'koffi';
-import { checkInputs, type Artifact, type Device, type Executable, type HostArray, type StateRange } from '../device.js';
+import {
+  checkInputs,
+  type Artifact,
+  type Device,
+  type Executable,
+  type HostArray,
+  type StateRange,
+} from '../device.js';
 import { numel, type Manifest, type Placement, type StorageDType } from '../manifest.js';
 import { arrayKind, trueLength, typedArrayKind } from '../typed-array.js';
 import { NATIVE_ENTRY, NATIVE_SIZES } from './entry.js';
