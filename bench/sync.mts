@@ -54,7 +54,8 @@ const s = median(syncMs),
   set = median(setMs);
 console.log(
   `${target}: Adam over ${N.toExponential(0)} params; sync() of ${(bytes / 1e6).toFixed(0)} MB: ${s.toFixed(1)} ms ` +
-    `(${(bytes / 1e6 / s).toFixed(2)} GB/s); TypedArray.set of the same bytes ${set.toFixed(1)} ms: ${(s / set).toFixed(2)}x; ` +
+    `(${(bytes / 1e6 / s).toFixed(2)} GB/s); TypedArray.set of the same bytes ${set.toFixed(1)} ms: ` +
+    `${(s / set).toFixed(2)}x; ` +
     `upload of the ${((4 * N) / 1e6).toFixed(0)} MB of parameters a run makes after host writes ` +
     `${median(uploadMs).toFixed(1)} ms (a step alone ${median(stepMs).toFixed(1)} ms; ` +
     `TypedArray.set of ${((4 * N) / 1e6).toFixed(0)} MB ${(set / 4).toFixed(1)} ms)`,
