@@ -156,7 +156,7 @@ for (const [count, size] of [
       `${((28 * count * size) / r.s / 1e9).toFixed(2)} GB/s (28 B/param)`,
     ]);
   } catch (e) {
-    // the state arena is one binding: past maxStorageBufferBindingSize (128 MiB) kiln refuses (issue 13 §3)
+    // a kernel whose own access spans more than one binding (128 MiB) is refused (targets/wgsl/windows.ts)
     rows.push([label, 'kiln', 'refused', '', (e as Error).message.replace(/^webgpu: /, '').slice(0, 90)]);
   }
   if (count === 1) {

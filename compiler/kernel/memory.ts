@@ -11,7 +11,17 @@ import { numel } from '../ir/graph.js';
 
 /** element alignment of a cell or group start and of scratch blocks (16 bytes) */
 export const ALIGN = 4;
-const align = (x: number) => Math.ceil(x / ALIGN) * ALIGN;
+/**
+ * ... and of a large one's (256 bytes, WebGPU's binding offset alignment): a buffer past one storage binding is
+ * bound as windows (targets/wgsl/windows.ts), which must start aligned; the roles of an Adam over 1e7 parameters
+ * each get their own
+ */
+export const LARGE_ALIGN = 64;
+const LARGE = 1 << 16;
+const align = (x: number, size = 0) => {
+  const a = size >= LARGE ? LARGE_ALIGN : ALIGN;
+  return Math.ceil(x / a) * a;
+};
 
 export interface CellSlot {
   dtype: StorageDType;
@@ -35,7 +45,7 @@ export class StateLayout {
     const hit = this.slots.get(c.id);
     if (hit) return hit;
     const dtype = storageOf(c.dtype);
-    const slot = { dtype, offset: align(this.size[dtype]), size: numel(c.shape) };
+    const slot = { dtype, offset: align(this.size[dtype], numel(c.shape)), size: numel(c.shape) };
     this.size[dtype] = slot.offset + slot.size;
     this.slots.set(c.id, slot);
     return slot;
@@ -46,7 +56,10 @@ export class StateLayout {
     const todo = cells.filter((c) => !this.slots.has(c.id));
     if (!todo.length) return;
     const dtype = storageOf(todo[0].dtype);
-    let at = align(this.size[dtype]);
+    let at = align(
+      this.size[dtype],
+      todo.reduce((a, c) => a + numel(c.shape), 0),
+    );
     for (const c of todo) {
       if (storageOf(c.dtype) !== dtype) {
         this.place(c);
@@ -86,7 +99,7 @@ export function planScratch(temps: Temp[]): ScratchPlan {
     let at = 0;
     for (const b of busy) {
       if (at + t.size <= b.off) break;
-      at = Math.max(at, align(b.end));
+      at = Math.max(at, align(b.end, t.size));
     }
     offsets.set(t.key, at);
     busy.push({ off: at, end: at + t.size, last: t.last });

@@ -7,21 +7,36 @@ import type { Expr, Kernel, Stmt } from '../ir/kernel.js';
 import { exprChildren } from '../ir/kernel.js';
 import { range } from './index-algebra.js';
 
-type Span = [number, number];
+export type Span = [number, number];
 type Env = Map<string, Span>;
 
 /** bytes `k` reads and writes, each element of each buffer once; `sizes[b]` bounds buffer b's spans */
 export function kernelTraffic(k: Kernel, sizes: readonly number[]): { read: number; written: number } {
   const reads = new Map<number, Span[]>(),
     writes = new Map<number, Span[]>();
-  const env: Env = new Map(k.grid.map((e, j) => [`g${j}`, [0, e - 1] as Span]));
-  const add = (to: Map<number, Span[]>, buf: number, s: Span | null) => {
+  forEachAccess(k, (buf, s, _node, store) => {
     const all: Span = [0, sizes[buf] - 1];
     const v = s ? [Math.max(0, s[0]), Math.min(all[1], s[1])] : all;
+    const to = store ? writes : reads;
     if (v[0] <= v[1]) to.set(buf, [...(to.get(buf) ?? []), v as Span]);
-  };
+  });
+  const bytes = (m: Map<number, Span[]>) => [...m.values()].reduce((a, spans) => a + 4 * covered(spans), 0);
+  return { read: bytes(reads), written: bytes(writes) };
+}
+
+export type Access = Extract<Expr, { e: 'load' }> | Extract<Stmt, { s: 'store' }>;
+
+/**
+ * every load and store of `k` with the span of elements its index takes (null: unknown), in program order;
+ * grid and loop variables range over their extents, i32 lets over their values' spans
+ */
+export function forEachAccess(
+  k: Kernel,
+  visitAccess: (buf: number, span: Span | null, node: Access, store: boolean) => void,
+): void {
+  const env: Env = new Map(k.grid.map((e, j) => [`g${j}`, [0, e - 1] as Span]));
   const visit = (e: Expr): void => {
-    if (e.e === 'load') add(reads, e.buf, e.ix ? range(e.ix) : indexSpan(e.index, env));
+    if (e.e === 'load') visitAccess(e.buf, e.ix ? range(e.ix) : indexSpan(e.index, env), e, false);
     for (const x of exprChildren(e)) visit(x);
   };
   const stmts = (ss: readonly Stmt[]): void => {
@@ -30,7 +45,8 @@ export function kernelTraffic(k: Kernel, sizes: readonly number[]): { read: numb
         env.set(s.var, [0, s.extent - 1]);
         stmts(s.body);
       } else if (s.s === 'store') {
-        add(writes, s.buf, s.ix ? range(s.ix) : indexSpan(s.index, env));
+        visitAccess(s.buf, s.ix ? range(s.ix) : indexSpan(s.index, env), s, true);
+        visit(s.index);
         visit(s.value);
       } else if (s.s === 'let') {
         if (s.value.type === 'i32') {
@@ -42,8 +58,6 @@ export function kernelTraffic(k: Kernel, sizes: readonly number[]): { read: numb
     }
   };
   stmts(k.body);
-  const bytes = (m: Map<number, Span[]>) => [...m.values()].reduce((a, spans) => a + 4 * covered(spans), 0);
-  return { read: bytes(reads), written: bytes(writes) };
 }
 
 /** a load's index: a guarded one (`cond ? i : 0`, emit.ts) reads only where its guard holds, at i */

@@ -81,7 +81,8 @@ export async function createWebGPUBackend(opts: WebGPUTargetOptions = {}): Promi
     name: opts.name ?? 'webgpu',
     device,
     lower: (t) => c.schedule(t.graph, layout, schedule),
-    build: async (kp) => c.buildWGSL(kp, opts.wgsl),
+    // a buffer past one binding is bound as windows (targets/wgsl/windows.ts), at this device's limit
+    build: async (kp) => c.buildWGSL(kp, { maxBindingBytes: device.limits.maxStorageBufferBindingSize, ...opts.wgsl }),
     stats: (kp): ProgramStats => c.programStats(kp),
   });
 }

@@ -9,6 +9,9 @@ export interface WGSLBinding {
   /** manifest buffer index, or 'scalars' for the uniform buffer of host scalars */
   buf: number | 'scalars';
   access: 'read' | 'read_write' | 'uniform';
+  /** a window of the buffer (targets/wgsl/windows.ts): its byte offset and size; absent: the buffer from 0 */
+  offset?: number;
+  size?: number;
 }
 
 export interface WGSLKernel {
@@ -36,6 +39,8 @@ export interface WGSLRequirements {
   maxComputeWorkgroupsPerDimension: number;
   /** the uniform binding of host scalars (16 bytes per 4 scalars) */
   maxUniformBufferBindingSize: number;
+  /** the largest binding window (absent in code built before windows) */
+  maxStorageBufferBindingSize?: number;
 }
 
 export interface WGSLCode {

@@ -48,12 +48,6 @@ export class WebGPUDevice implements Device {
         `webgpu: buffer '${label}' needs ${bytes} bytes, above the device's maxBufferSize (${L.maxBufferSize})`,
       );
     }
-    if (usage & USAGE.STORAGE && size > L.maxStorageBufferBindingSize) {
-      throw new Error(
-        `webgpu: buffer '${label}' needs ${bytes} bytes, above the device's ` +
-          `maxStorageBufferBindingSize (${L.maxStorageBufferBindingSize})`,
-      );
-    }
     if (usage & USAGE.UNIFORM && size > L.maxUniformBufferBindingSize) {
       throw new Error(
         `webgpu: buffer '${label}' needs ${bytes} bytes, above the device's ` +
@@ -76,8 +70,9 @@ export class WebGPUDevice implements Device {
   ensureState(dtype: StorageDType, length: number): void {
     const cur = this.arenas[dtype];
     if (cur && cur.length >= length) return;
-    // grow geometrically (bounded by the binding limit) so many small loads do not copy each time
-    const cap = Math.floor(this.device.limits.maxStorageBufferBindingSize / 4);
+    // grow geometrically (bounded by the buffer limit) so many small loads do not copy each time; a kernel
+    // binds only its windows of an arena past one binding's size (targets/wgsl/windows.ts)
+    const cap = Math.floor(this.device.limits.maxBufferSize / 4);
     const want = cur ? Math.max(length, Math.min(cap, Math.ceil(cur.length * 1.5))) : length;
     const buf = this.createBuffer(`kiln state ${dtype}`, Math.max(want, length) * 4, STORAGE_USAGE);
     if (cur) {

@@ -5,7 +5,13 @@ import { checkInputs, type Executable, type HostArray } from '../device.js';
 import { HostStep } from '../step.js';
 import { copyInput } from '../typed-array.js';
 import { guardHolds, numel, type Manifest, type StorageDType } from '../manifest.js';
-import { LLVMPIPE_LOOP_LIMIT, type WGSLArtifact, type WGSLKernel, type WGSLRequirements } from './artifact.js';
+import {
+  LLVMPIPE_LOOP_LIMIT,
+  type WGSLArtifact,
+  type WGSLBinding,
+  type WGSLKernel,
+  type WGSLRequirements,
+} from './artifact.js';
 import { bufferSource, MAP_READ, USAGE } from './gpu.js';
 import { compilationErrors, type ErrorTracker } from './errors.js';
 import { WebGPUCollectives } from './collectives.js';
@@ -148,6 +154,18 @@ export class WebGPUExecutable implements Executable {
     return this.own[i]!;
   }
 
+  /**
+   * what a binding binds: a window's range, else the buffer from 0 up to what this program declared (a state
+   * arena shared with other programs may be larger than one binding may be)
+   */
+  private resource(b: WGSLBinding): GPUBufferBinding {
+    if (b.buf === 'scalars') return { buffer: this.scalars };
+    const buffer = this.buffer(b.buf);
+    if (b.size !== undefined) return { buffer, offset: b.offset ?? 0, size: b.size };
+    const declared = 4 * Math.max(1, this.manifest.buffers[b.buf].size);
+    return { buffer, size: Math.min(buffer.size, Math.ceil(declared / 16) * 16) };
+  }
+
   /** (re)builds bind groups: at the first run and after any state arena grew */
   private bindGroups(): void {
     if (this.generation === this.dev.arenaGeneration) return;
@@ -155,10 +173,7 @@ export class WebGPUExecutable implements Executable {
       c.group = this.dev.device.createBindGroup({
         label: c.k.name,
         layout: c.pipeline.getBindGroupLayout(0),
-        entries: c.k.bindings.map((b) => ({
-          binding: b.binding,
-          resource: { buffer: b.buf === 'scalars' ? this.scalars : this.buffer(b.buf) },
-        })),
+        entries: c.k.bindings.map((b) => ({ binding: b.binding, resource: this.resource(b) })),
       });
     }
     this.generation = this.dev.arenaGeneration;

@@ -8,6 +8,8 @@
 //   - implementations may assume floats are finite (llvmpipe folds x*0 and x-x to 0, max drops
 //     NaN), so float arithmetic goes through IEEE helpers (ieee.ts) unless an operand is a
 //     finite constant that rules the special cases out.
+import type { Access } from '../../compiler/kernel/traffic.js';
+import type { Window, Windows } from './windows.js';
 import type { BinaryFn, Expr, KType, UnaryFn } from '../../compiler/ir/kernel.js';
 import type { StorageDType } from '../../runtime/manifest.js';
 import { PHILOX_DEPS, PHILOX_HELPERS } from './philox.js';
@@ -24,10 +26,32 @@ export interface Ctx {
   nonNeg: Set<string>;
   /** unroll factor for long innermost loops (see loops.ts) */
   unroll: number;
+  /** buffers bound as several windows (windows.ts), and the windows the shader used */
+  windows?: Windows;
+  usedWindows: Set<Window>;
 }
 
-export function newCtx(dtypes: readonly StorageDType[]): Ctx {
-  return { dtypes, read: new Set(), written: new Set(), scalars: 0, helpers: new Set(), nonNeg: new Set(), unroll: 8 };
+export function newCtx(dtypes: readonly StorageDType[], windows?: Windows): Ctx {
+  return {
+    dtypes,
+    read: new Set(),
+    written: new Set(),
+    scalars: 0,
+    helpers: new Set(),
+    nonNeg: new Set(),
+    unroll: 8,
+    windows,
+    usedWindows: new Set(),
+  };
+}
+
+/** `name[index]` of an access: its buffer's binding, or the window holding it (indexed from the window's base) */
+export function accessOf(node: Access, buf: number, idx: string, ctx: Ctx): string {
+  if (!ctx.windows?.windowed.has(buf)) return `${bufName(buf)}[${idx}]`;
+  const w = ctx.windows.byAccess.get(node);
+  if (!w) throw new Error(`wgsl: an access of buffer ${buf} outside every binding window`);
+  ctx.usedWindows.add(w);
+  return `${w.name}[${w.base ? `${idx} - ${w.base}i` : idx}]`;
 }
 
 // Helpers are emitted once per shader, only when used.
@@ -278,10 +302,10 @@ export function expr(e: Expr, ctx: Ctx): string {
     case 'var':
       return ident(e.name);
     case 'load': {
-      ctx.read.add(e.buf);
       const dt = ctx.dtypes[e.buf];
       if (dt === undefined) throw new Error(`wgsl: load from unknown buffer ${e.buf}`);
-      return conv(`${bufName(e.buf)}[${index(e.index, ctx)}]`, storageKType(dt), e.type);
+      if (!ctx.windows?.windowed.has(e.buf)) ctx.read.add(e.buf);
+      return conv(accessOf(e, e.buf, index(e.index, ctx), ctx), storageKType(dt), e.type);
     }
     case 'scalar':
       ctx.scalars = Math.max(ctx.scalars, e.slot + 1);

@@ -8,11 +8,15 @@ import type { GpuOptions } from '../../compiler/kernel/opt-gpu.js';
 import { DEFAULT_WORKGROUP_SIZE, renderSerialKernel } from './kernel.js';
 import { renderWorkgroupReduce } from './reduce.js';
 import { renderTiledMatmul } from './tile.js';
+import { bindingWindows, DEFAULT_MAX_BINDING_BYTES } from './windows.js';
 
 /** GpuOptions: whether a kernel may run as its strategy's tree reduction or tiled matmul */
 export interface WGSLOptions extends GpuOptions {
   /** threads per workgroup for grid kernels (default 64) */
   workgroupSize?: number;
+  /** bytes one storage binding may span (the device's maxStorageBufferBindingSize; default WebGPU's 128 MiB):
+   *  a larger buffer is bound as windows (windows.ts) */
+  maxBindingBytes?: number;
 }
 
 export { renderSerialKernel } from './kernel.js';
@@ -23,11 +27,14 @@ export { renderTiledMatmul } from './tile.js';
 export function renderKernel(k: Kernel, program: Pick<KernelProgram, 'buffers'>, opts: WGSLOptions = {}): WGSLKernel {
   const dtypes = program.buffers.map((b) => b.dtype);
   const plan = gpuStrategyOf(k, opts);
+  const sizes = program.buffers.map((b) => b.size),
+    maxBytes = opts.maxBindingBytes ?? DEFAULT_MAX_BINDING_BYTES;
   // the tree reduction spreads a cascade sum over its threads itself; the other forms expand it
-  if (plan.kind === 'tree') return renderWorkgroupReduce(k, dtypes, plan);
+  if (plan.kind === 'tree') return renderWorkgroupReduce(k, dtypes, plan, bindingWindows(k, sizes, maxBytes));
   const expanded = cascadeSums(k);
-  if (plan.kind === 'tile') return renderTiledMatmul(expanded, dtypes, plan);
-  return renderSerialKernel(expanded, dtypes, plan, opts.workgroupSize ?? DEFAULT_WORKGROUP_SIZE);
+  const windows = bindingWindows(expanded, sizes, maxBytes);
+  if (plan.kind === 'tile') return renderTiledMatmul(expanded, dtypes, plan, windows);
+  return renderSerialKernel(expanded, dtypes, plan, opts.workgroupSize ?? DEFAULT_WORKGROUP_SIZE, windows);
 }
 
 export function requirementsOf(kernels: readonly WGSLKernel[]): WGSLRequirements {
@@ -46,6 +53,8 @@ export function requirementsOf(kernels: readonly WGSLKernel[]): WGSLRequirements
     maxComputeWorkgroupStorageSize: max((k) => k.workgroupStorageBytes),
     maxComputeWorkgroupsPerDimension: max((k) => Math.max(...k.workgroups)),
     maxUniformBufferBindingSize: max(scalarBytes),
+    // a window's size; a whole buffer's binding is bounded by its declared size (the runtime binds no more)
+    maxStorageBufferBindingSize: max((k) => Math.max(0, ...k.bindings.map((b) => b.size ?? 0))),
   };
 }
 

@@ -5,6 +5,7 @@ import type { GpuStrategy, Kernel, KType, Stmt } from '../../compiler/ir/kernel.
 import type { StorageDType } from '../../runtime/manifest.js';
 import { MAX_WORKGROUPS_PER_DIM, type WGSLBinding, type WGSLKernel } from '../../runtime/webgpu/artifact.js';
 import {
+  accessOf,
   bufName,
   conv,
   expr,
@@ -20,6 +21,7 @@ import {
   type Ctx,
 } from './expr.js';
 import { ENTRY_POINT, forLoop } from './loops.js';
+import type { Windows } from './windows.js';
 import { numel } from '../../runtime/manifest.js';
 
 export const DEFAULT_WORKGROUP_SIZE = 64; // compat devices guarantee 128 invocations; 64 suits CPUs and GPUs
@@ -41,9 +43,9 @@ export function stmts(
       case 'store': {
         const dt = ctx.dtypes[s.buf];
         if (dt === undefined) throw new Error(`wgsl: store to unknown buffer ${s.buf}`);
-        ctx.written.add(s.buf);
+        if (!ctx.windows?.windowed.has(s.buf)) ctx.written.add(s.buf);
         out.push(
-          `${pad}${bufName(s.buf)}[${index(s.index, ctx)}] = ` +
+          `${pad}${accessOf(s, s.buf, index(s.index, ctx), ctx)} = ` +
             `${conv(expr(s.value, ctx), s.value.type, storageKType(dt))};`,
         );
         break;
@@ -121,8 +123,17 @@ export function bindingDecls(ctx: Ctx): { decls: string[]; bindings: WGSLBinding
     bindings.push({ binding, buf, access });
     decls.push(`@group(0) @binding(${binding}) var<storage, ${access}> ${bufName(buf)}: array<${ctx.dtypes[buf]}>;`);
   });
+  // windows (windows.ts): an offset and a size of their buffer each, in bytes; all read_write where one is
+  // written (a dispatch may not use one buffer both as writable and as read-only storage, whatever the ranges)
+  const writtenBufs = new Set([...ctx.usedWindows].filter((w) => w.written).map((w) => w.buf));
+  for (const w of [...ctx.usedWindows].sort((a, b) => a.buf - b.buf || a.base - b.base)) {
+    const binding = bindings.length,
+      access = writtenBufs.has(w.buf) ? 'read_write' : 'read';
+    bindings.push({ binding, buf: w.buf, access, offset: 4 * w.base, size: 4 * w.length });
+    decls.push(`@group(0) @binding(${binding}) var<storage, ${access}> ${w.name}: array<${ctx.dtypes[w.buf]}>;`);
+  }
   if (ctx.scalars > 0) {
-    const binding = used.length;
+    const binding = bindings.length;
     bindings.push({ binding, buf: 'scalars', access: 'uniform' });
     // uniform arrays need a 16-byte stride: four scalars per vec4
     decls.push(
@@ -142,8 +153,9 @@ export function renderSerialKernel(
   dtypes: readonly StorageDType[],
   plan: Extract<GpuStrategy, { kind: 'serial' }>,
   workgroupSize = DEFAULT_WORKGROUP_SIZE,
+  windows?: Windows,
 ): WGSLKernel {
-  const ctx = newCtx(dtypes);
+  const ctx = newCtx(dtypes, windows);
   k.grid.forEach((_, i) => ctx.nonNeg.add(`g${i}`));
   ctx.unroll = plan.unroll;
   const n = numel(k.grid);

@@ -13,6 +13,7 @@ import type { WGSLKernel } from '../../runtime/webgpu/artifact.js';
 import { helperSource, ident, lit, newCtx, WGSL_TYPE, type Ctx } from './expr.js';
 import { accumulate, bindingDecls, foldWorkgroups, gridLets, header, stmts } from './kernel.js';
 import { ENTRY_POINT, forLoop } from './loops.js';
+import type { Windows } from './windows.js';
 import { numel } from '../../runtime/manifest.js';
 
 type Acc = { type: KType; fn: 'add' | 'max' };
@@ -28,6 +29,7 @@ export function renderWorkgroupReduce(
   k: Kernel,
   dtypes: readonly StorageDType[],
   plan: Extract<GpuStrategy, { kind: 'tree' }>,
+  windows?: Windows,
 ): WGSLKernel {
   const n = numel(k.grid),
     wg = plan.workgroupSize;
@@ -39,7 +41,7 @@ export function renderWorkgroupReduce(
   const accs = new Map<string, Acc>();
   for (const st of k.body.slice(0, lastReduce)) if (st.s === 'acc') accs.set(st.name, { type: st.type, fn: st.fn });
 
-  const ctx = newCtx(dtypes);
+  const ctx = newCtx(dtypes, windows);
   k.grid.forEach((_, i) => ctx.nonNeg.add(`g${i}`));
   ctx.nonNeg.add(LID);
   let fresh = 0;

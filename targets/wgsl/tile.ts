@@ -10,6 +10,7 @@ import type { WGSLKernel } from '../../runtime/webgpu/artifact.js';
 import { expr, helperSource, ident, newCtx, WGSL_TYPE } from './expr.js';
 import { bindingDecls, foldWorkgroups, gridLets, header, stmts } from './kernel.js';
 import { ENTRY_POINT } from './loops.js';
+import type { Windows } from './windows.js';
 
 type Load = Extract<Expr, { e: 'load' }>;
 type Loop = Extract<Stmt, { s: 'loop' }>;
@@ -26,6 +27,7 @@ export function renderTiledMatmul(
   k: Kernel,
   dtypes: readonly StorageDType[],
   plan: Extract<GpuStrategy, { kind: 'tile' }>,
+  windows?: Windows,
 ): WGSLKernel {
   const T = plan.edge,
     li = plan.loop,
@@ -42,7 +44,7 @@ export function renderTiledMatmul(
   const MT = Math.ceil(M / T),
     NT = Math.ceil(N / T);
   const total = batch.reduce((x, y) => x * y, 1) * MT * NT;
-  const ctx = newCtx(dtypes);
+  const ctx = newCtx(dtypes, windows);
   k.grid.forEach((_, i) => ctx.nonNeg.add(`g${i}`));
   ctx.nonNeg.add(loop.var);
   const accs = new Map<string, { type: KType; fn: 'add' | 'max' }>();
