@@ -6,8 +6,8 @@ import type { Manifest } from '../manifest.js';
 /** One binding of a kernel's shader: a manifest buffer (by index) or the step's host scalars. */
 export interface WGSLBinding {
   binding: number;
-  /** manifest buffer index, or 'scalars' for the uniform buffer of host scalars */
-  buf: number | 'scalars';
+  /** manifest buffer index, 'scalars' for the uniform buffer of host scalars, 'consts' for the kernel's `consts` */
+  buf: number | 'scalars' | 'consts';
   access: 'read' | 'read_write' | 'uniform';
   /** a window of the buffer (targets/wgsl/windows.ts): its byte offset and size; absent: the buffer from 0 */
   offset?: number;
@@ -27,6 +27,8 @@ export interface WGSLKernel {
   workgroupStorageBytes: number;
   /** worst-case loop back-edges per invocation (Mesa llvmpipe silently stops at 65,535) */
   loopTrips?: number;
+  /** the integer constants the shader reads from its `consts` uniform (kiln_k), in order */
+  consts?: number[];
 }
 
 /** What a program needs from a device; the runtime checks these against its limits at load. */

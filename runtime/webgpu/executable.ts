@@ -34,6 +34,18 @@ interface Compiled {
   k: WGSLKernel;
   pipeline: GPUComputePipeline;
   group: GPUBindGroup | null;
+  /** the uniform holding the kernel's lifted constants (WGSLKernel.consts), if any */
+  consts: GPUBuffer | null;
+}
+
+/** a uniform of the kernel's lifted constants, four to a vec4<i32>, written once */
+function constsBuffer(dev: ExecutableDevice, k: WGSLKernel): GPUBuffer | null {
+  if (!k.consts?.length) return null;
+  const data = new Int32Array(Math.ceil(k.consts.length / 4) * 4);
+  data.set(k.consts);
+  const buf = dev.createBuffer(`kiln consts ${k.name}`, data.byteLength, USAGE.UNIFORM | USAGE.COPY_DST);
+  dev.device.queue.writeBuffer(buf, 0, data);
+  return buf;
 }
 
 /** what an executable uses of its device (device.ts's WebGPUDevice, which creates executables) */
@@ -116,7 +128,16 @@ export class WebGPUExecutable implements Executable {
     // Each kernel's module and pipeline inside its own validation scope, pushed and popped
     // synchronously so scopes never interleave: a bad shader fails this load, naming the kernel,
     // instead of surfacing as a stray uncaptured error at some later call.
+    // kernels of one shader text (their constants lifted into `consts`: a transformer's blocks) share one module
+    // and pipeline: the driver compiles each distinct shader once (llvmpipe compiles at the first dispatch)
+    const shared = new Map<
+      string,
+      { module: GPUShaderModule; pipeline: Promise<GPUComputePipeline>; scope: Promise<GPUError | null> }
+    >();
     const pending = a.code.kernels.map((k) => {
+      const text = k.wgsl.replace(/^\/\/ kernel [^\n]*\n/, '');
+      const hit = shared.get(text);
+      if (hit) return { k, ...hit };
       gpu.pushErrorScope('validation');
       const module = gpu.createShaderModule({ label: k.name, code: k.wgsl });
       const pipeline = gpu.createComputePipelineAsync({
@@ -125,7 +146,9 @@ export class WebGPUExecutable implements Executable {
         compute: { module, entryPoint: k.entryPoint },
       });
       pipeline.catch(() => undefined); // awaited below, after the scope
-      return { k, module, pipeline, scope: gpu.popErrorScope() };
+      const entry = { module, pipeline, scope: gpu.popErrorScope() };
+      shared.set(text, entry);
+      return { k, ...entry };
     });
     const kernels: Compiled[] = [];
     for (const { k, module, pipeline, scope } of pending) {
@@ -138,7 +161,7 @@ export class WebGPUExecutable implements Executable {
         );
       }
       try {
-        kernels.push({ k, pipeline: await pipeline, group: null });
+        kernels.push({ k, pipeline: await pipeline, group: null, consts: constsBuffer(dev, k) });
       } catch (e) {
         throw new Error(`webgpu: kernel ${k.name}: pipeline creation failed: ${(e as Error).message}`, { cause: e });
       }
@@ -158,8 +181,12 @@ export class WebGPUExecutable implements Executable {
    * what a binding binds: a window's range, else the buffer from 0 up to what this program declared (a state
    * arena shared with other programs may be larger than one binding may be)
    */
-  private resource(b: WGSLBinding): GPUBufferBinding {
+  private resource(b: WGSLBinding, c: Compiled): GPUBufferBinding {
     if (b.buf === 'scalars') return { buffer: this.scalars };
+    if (b.buf === 'consts') {
+      if (!c.consts) throw new Error(`webgpu: kernel ${c.k.name} binds constants it does not carry`);
+      return { buffer: c.consts };
+    }
     const buffer = this.buffer(b.buf);
     if (b.size !== undefined) return { buffer, offset: b.offset ?? 0, size: b.size };
     const declared = 4 * Math.max(1, this.manifest.buffers[b.buf].size);
@@ -173,7 +200,7 @@ export class WebGPUExecutable implements Executable {
       c.group = this.dev.device.createBindGroup({
         label: c.k.name,
         layout: c.pipeline.getBindGroupLayout(0),
-        entries: c.k.bindings.map((b) => ({ binding: b.binding, resource: this.resource(b) })),
+        entries: c.k.bindings.map((b) => ({ binding: b.binding, resource: this.resource(b, c) })),
       });
     }
     this.generation = this.dev.arenaGeneration;

@@ -29,10 +29,27 @@ export interface Ctx {
   /** buffers bound as several windows (windows.ts), and the windows the shader used */
   windows?: Windows;
   usedWindows: Set<Window>;
+  /**
+   * the kernel's lifted integer constants (LIFT_MIN and up: placement offsets, strides), read from a uniform
+   * array instead of written in the shader: kernels of the same shape in different places (a transformer's
+   * blocks) become one shader text, which the runtime compiles once; undefined: constants stay literals
+   */
+  consts?: number[];
 }
 
-export function newCtx(dtypes: readonly StorageDType[], windows?: Windows): Ctx {
+/** integer constants at least this large are lifted (smaller ones are loop-invariant arithmetic the driver folds) */
+export const LIFT_MIN = 256;
+
+/** how a kernel renders beyond its strategy: its binding windows, and whether large integer constants are lifted */
+export interface RenderOptions {
+  windows?: Windows;
+  liftConstants?: boolean;
+}
+
+export function newCtx(dtypes: readonly StorageDType[], r: RenderOptions = {}): Ctx {
+  const windows = r.windows;
   return {
+    ...(r.liftConstants ? { consts: [] } : {}),
     dtypes,
     read: new Set(),
     written: new Set(),
@@ -298,6 +315,11 @@ function pow(ea: Expr, eb: Expr, a: string, b: string, ctx: Ctx): string {
 export function expr(e: Expr, ctx: Ctx): string {
   switch (e.e) {
     case 'const':
+      if (ctx.consts && e.type === 'i32' && Math.abs(e.value) >= LIFT_MIN && Number.isSafeInteger(e.value)) {
+        let j = ctx.consts.indexOf(e.value);
+        if (j < 0) j = ctx.consts.push(e.value) - 1;
+        return `kiln_k[${j >> 2}].${'xyzw'[j & 3]}`;
+      }
       return lit(e.type, e.value, ctx);
     case 'var':
       return ident(e.name);

@@ -17,6 +17,9 @@ export interface WGSLOptions extends GpuOptions {
   /** bytes one storage binding may span (the device's maxStorageBufferBindingSize; default WebGPU's 128 MiB):
    *  a larger buffer is bound as windows (windows.ts) */
   maxBindingBytes?: number;
+  /** read integer constants of 256 and up from a uniform (expr.ts Ctx.consts), so that kernels of one shape in
+   *  different places share one shader (default true) */
+  liftConstants?: boolean;
 }
 
 export { renderSerialKernel } from './kernel.js';
@@ -30,11 +33,14 @@ export function renderKernel(k: Kernel, program: Pick<KernelProgram, 'buffers'>,
   const sizes = program.buffers.map((b) => b.size),
     maxBytes = opts.maxBindingBytes ?? DEFAULT_MAX_BINDING_BYTES;
   // the tree reduction spreads a cascade sum over its threads itself; the other forms expand it
-  if (plan.kind === 'tree') return renderWorkgroupReduce(k, dtypes, plan, bindingWindows(k, sizes, maxBytes));
+  const lift = opts.liftConstants ?? true;
+  if (plan.kind === 'tree') {
+    return renderWorkgroupReduce(k, dtypes, plan, { windows: bindingWindows(k, sizes, maxBytes), liftConstants: lift });
+  }
   const expanded = cascadeSums(k);
-  const windows = bindingWindows(expanded, sizes, maxBytes);
-  if (plan.kind === 'tile') return renderTiledMatmul(expanded, dtypes, plan, windows);
-  return renderSerialKernel(expanded, dtypes, plan, opts.workgroupSize ?? DEFAULT_WORKGROUP_SIZE, windows);
+  const r = { windows: bindingWindows(expanded, sizes, maxBytes), liftConstants: lift };
+  if (plan.kind === 'tile') return renderTiledMatmul(expanded, dtypes, plan, r);
+  return renderSerialKernel(expanded, dtypes, plan, opts.workgroupSize ?? DEFAULT_WORKGROUP_SIZE, r);
 }
 
 export function requirementsOf(kernels: readonly WGSLKernel[]): WGSLRequirements {
@@ -52,7 +58,7 @@ export function requirementsOf(kernels: readonly WGSLKernel[]): WGSLRequirements
     maxComputeWorkgroupSizeX: max((k) => k.workgroupSize),
     maxComputeWorkgroupStorageSize: max((k) => k.workgroupStorageBytes),
     maxComputeWorkgroupsPerDimension: max((k) => Math.max(...k.workgroups)),
-    maxUniformBufferBindingSize: max(scalarBytes),
+    maxUniformBufferBindingSize: max((k) => Math.max(scalarBytes(k), 16 * Math.ceil((k.consts?.length ?? 0) / 4))),
     // a window's size; a whole buffer's binding is bounded by its declared size (the runtime binds no more)
     maxStorageBufferBindingSize: max((k) => Math.max(0, ...k.bindings.map((b) => b.size ?? 0))),
   };

@@ -19,9 +19,9 @@ import {
   useHelper,
   WGSL_TYPE,
   type Ctx,
+  type RenderOptions,
 } from './expr.js';
 import { ENTRY_POINT, forLoop } from './loops.js';
-import type { Windows } from './windows.js';
 import { numel } from '../../runtime/manifest.js';
 
 export const DEFAULT_WORKGROUP_SIZE = 64; // compat devices guarantee 128 invocations; 64 suits CPUs and GPUs
@@ -132,6 +132,13 @@ export function bindingDecls(ctx: Ctx): { decls: string[]; bindings: WGSLBinding
     bindings.push({ binding, buf: w.buf, access, offset: 4 * w.base, size: 4 * w.length });
     decls.push(`@group(0) @binding(${binding}) var<storage, ${access}> ${w.name}: array<${ctx.dtypes[w.buf]}>;`);
   }
+  if (ctx.consts?.length) {
+    const binding = bindings.length;
+    bindings.push({ binding, buf: 'consts', access: 'uniform' });
+    decls.push(
+      `@group(0) @binding(${binding}) var<uniform> kiln_k: array<vec4<i32>, ${Math.ceil(ctx.consts.length / 4)}>;`,
+    );
+  }
   if (ctx.scalars > 0) {
     const binding = bindings.length;
     bindings.push({ binding, buf: 'scalars', access: 'uniform' });
@@ -153,9 +160,9 @@ export function renderSerialKernel(
   dtypes: readonly StorageDType[],
   plan: Extract<GpuStrategy, { kind: 'serial' }>,
   workgroupSize = DEFAULT_WORKGROUP_SIZE,
-  windows?: Windows,
+  r: RenderOptions = {},
 ): WGSLKernel {
-  const ctx = newCtx(dtypes, windows);
+  const ctx = newCtx(dtypes, r);
   k.grid.forEach((_, i) => ctx.nonNeg.add(`g${i}`));
   ctx.unroll = plan.unroll;
   const n = numel(k.grid);
@@ -192,5 +199,6 @@ export function renderSerialKernel(
     workgroups,
     workgroupStorageBytes: 0,
     loopTrips: plan.loopTrips,
+    ...(ctx.consts?.length ? { consts: ctx.consts } : {}),
   };
 }

@@ -10,10 +10,9 @@ import { accumsIn } from '../../compiler/kernel/opt-gpu.js';
 import { LID, threadCascade, treeCascades } from '../../compiler/kernel/opt-gpu-loops.js';
 import type { StorageDType } from '../../runtime/manifest.js';
 import type { WGSLKernel } from '../../runtime/webgpu/artifact.js';
-import { helperSource, ident, lit, newCtx, WGSL_TYPE, type Ctx } from './expr.js';
+import { helperSource, ident, lit, newCtx, WGSL_TYPE, type Ctx, type RenderOptions } from './expr.js';
 import { accumulate, bindingDecls, foldWorkgroups, gridLets, header, stmts } from './kernel.js';
 import { ENTRY_POINT, forLoop } from './loops.js';
-import type { Windows } from './windows.js';
 import { numel } from '../../runtime/manifest.js';
 
 type Acc = { type: KType; fn: 'add' | 'max' };
@@ -29,7 +28,7 @@ export function renderWorkgroupReduce(
   k: Kernel,
   dtypes: readonly StorageDType[],
   plan: Extract<GpuStrategy, { kind: 'tree' }>,
-  windows?: Windows,
+  r: RenderOptions = {},
 ): WGSLKernel {
   const n = numel(k.grid),
     wg = plan.workgroupSize;
@@ -41,7 +40,7 @@ export function renderWorkgroupReduce(
   const accs = new Map<string, Acc>();
   for (const st of k.body.slice(0, lastReduce)) if (st.s === 'acc') accs.set(st.name, { type: st.type, fn: st.fn });
 
-  const ctx = newCtx(dtypes, windows);
+  const ctx = newCtx(dtypes, r);
   k.grid.forEach((_, i) => ctx.nonNeg.add(`g${i}`));
   ctx.nonNeg.add(LID);
   let fresh = 0;
@@ -134,5 +133,6 @@ export function renderWorkgroupReduce(
     workgroups,
     workgroupStorageBytes: shared.size * wg * bytesPer,
     loopTrips: plan.loopTrips,
+    ...(ctx.consts?.length ? { consts: ctx.consts } : {}),
   };
 }

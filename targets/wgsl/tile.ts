@@ -7,10 +7,9 @@ import { mapExpr } from '../../compiler/ir/kernel.js';
 import { loadsOf, tileTrips } from '../../compiler/kernel/opt-gpu.js';
 import type { StorageDType } from '../../runtime/manifest.js';
 import type { WGSLKernel } from '../../runtime/webgpu/artifact.js';
-import { expr, helperSource, ident, newCtx, WGSL_TYPE } from './expr.js';
+import { expr, helperSource, ident, newCtx, WGSL_TYPE, type RenderOptions } from './expr.js';
 import { bindingDecls, foldWorkgroups, gridLets, header, stmts } from './kernel.js';
 import { ENTRY_POINT } from './loops.js';
-import type { Windows } from './windows.js';
 
 type Load = Extract<Expr, { e: 'load' }>;
 type Loop = Extract<Stmt, { s: 'loop' }>;
@@ -27,7 +26,7 @@ export function renderTiledMatmul(
   k: Kernel,
   dtypes: readonly StorageDType[],
   plan: Extract<GpuStrategy, { kind: 'tile' }>,
-  windows?: Windows,
+  r: RenderOptions = {},
 ): WGSLKernel {
   const T = plan.edge,
     li = plan.loop,
@@ -44,7 +43,7 @@ export function renderTiledMatmul(
   const MT = Math.ceil(M / T),
     NT = Math.ceil(N / T);
   const total = batch.reduce((x, y) => x * y, 1) * MT * NT;
-  const ctx = newCtx(dtypes, windows);
+  const ctx = newCtx(dtypes, r);
   k.grid.forEach((_, i) => ctx.nonNeg.add(`g${i}`));
   ctx.nonNeg.add(loop.var);
   const accs = new Map<string, { type: KType; fn: 'add' | 'max' }>();
@@ -115,6 +114,7 @@ export function renderTiledMatmul(
     workgroups,
     workgroupStorageBytes: 2 * T * T * 4,
     loopTrips: tileTrips(K),
+    ...(ctx.consts?.length ? { consts: ctx.consts } : {}),
   };
 }
 
