@@ -1,8 +1,8 @@
 // Buffers past one storage binding (maxStorageBufferBindingSize) are bound as windows (targets/wgsl/windows.ts):
-// with the limit lowered to 400 kB the state arena here is past it, and training on webgpu must give the numbers
-// of whole bindings (and the reference's); each window starts 256-byte aligned, never overlaps another of its buffer, and stays
-// within the limit. (An Adam over 1e7 parameters, 160 MB of state, runs this way at the real 128 MiB limit:
-// bench/webgpu.ts.)
+// with the limit lowered to 400 kB the state arena here is past it, and training on webgpu must give the
+// numbers of whole bindings (and the reference's); each window starts 256-byte aligned, never overlaps another
+// of its buffer, and stays within the limit. (An Adam over 1e7 parameters, 160 MB of state, runs this way at
+// the real 128 MiB limit: bench/webgpu.ts.)
 import { describe, expect, it } from 'vitest';
 import { compile, manualSeed, nn, optim, registerBackend, type Tensor } from '../compiler/index.js';
 import { createWebGPUBackend } from '../compiler/targets/webgpu.js';
