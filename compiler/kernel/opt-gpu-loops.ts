@@ -5,6 +5,7 @@
 // targets/wgsl renders (targets/wgsl/loops.ts forLoop) and recording the worst case, which the
 // runtime checks on llvmpipe rather than return truncated sums.
 import type { Expr, Kernel, Stmt } from '../ir/kernel.js';
+import { exprChildren, forEachStmtExpr } from '../ir/kernel.js';
 import { LLVMPIPE_LOOP_LIMIT } from '../../runtime/webgpu/artifact.js';
 import { accumulators, cascadeLevels, cascadeNest, type CascadeNest } from './cascade.js';
 
@@ -43,9 +44,19 @@ export function loopTrips(body: readonly Stmt[], unroll: number, stepOf: (l: Loo
   return n;
 }
 
+/**
+ * expression nodes in innermost loop bodies past which a kernel runs them rolled where the budget allows: the
+ * norm of clipGradNorm_'s 52 stacked per-parameter norms (a loop over 52 positions, each a 52-way select sum)
+ * unrolled by 8 was a 76 kB shader that llvmpipe took 4.5 s to compile
+ */
+export const BIG_LOOP_BODY = 1000;
+
 /** the smallest unroll factor that keeps a kernel within the llvmpipe budget (or the largest) */
-export function chooseUnroll(trips: (unroll: number) => number): { unroll: number; loopTrips: number } {
-  for (const u of UNROLL_FACTORS) {
+export function chooseUnroll(
+  trips: (unroll: number) => number,
+  loopBodyNodes = 0,
+): { unroll: number; loopTrips: number } {
+  for (const u of loopBodyNodes > BIG_LOOP_BODY ? [1, ...UNROLL_FACTORS] : UNROLL_FACTORS) {
     const t = trips(u);
     if (t <= LLVMPIPE_LOOP_LIMIT) return { unroll: u, loopTrips: t };
   }
@@ -113,4 +124,16 @@ export function treeUnroll(k: Kernel, loops: readonly number[], wg: number): { u
       ) +
       perThread.reduce((t, c) => t + loopTrips(c.rounds, u) + loopTrips(c.rest, u), 0),
   );
+}
+
+/** expression nodes in the bodies of `body`'s innermost loops (loops holding no loop): what unrolling copies */
+export function innermostLoopNodes(body: readonly Stmt[]): number {
+  let n = 0;
+  const count = (e: Expr): number => 1 + exprChildren(e).reduce((a, x) => a + count(x), 0);
+  for (const s of body) {
+    if (s.s !== 'loop') continue;
+    if (hasLoop(s.body)) n += innermostLoopNodes(s.body);
+    else forEachStmtExpr(s.body, (e) => (n += count(e)));
+  }
+  return n;
 }

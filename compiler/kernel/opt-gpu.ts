@@ -9,7 +9,7 @@ import { numel } from '../ir/graph.js';
 import { LLVMPIPE_LOOP_LIMIT } from '../../runtime/webgpu/artifact.js';
 import { accumulators, cascadeNest, cascadeSums } from './cascade.js';
 import { varsOf } from './index-algebra.js';
-import { chooseUnroll, loopTrips, treeUnroll } from './opt-gpu-loops.js';
+import { chooseUnroll, innermostLoopNodes, loopTrips, treeUnroll } from './opt-gpu-loops.js';
 
 export const REDUCE_WORKGROUP_SIZE = 64;
 /** heuristics: worth it only when the grid alone would leave the device idle */
@@ -136,7 +136,7 @@ export function chooseGpu(k: Kernel, opts: GpuOptions = {}): GpuStrategy {
   return (
     (opts.tile !== false ? matmul(expanded) : null) ?? {
       kind: 'serial',
-      ...chooseUnroll((u) => loopTrips(expanded.body, u)),
+      ...chooseUnroll((u) => loopTrips(expanded.body, u), innermostLoopNodes(expanded.body)),
     }
   );
 }

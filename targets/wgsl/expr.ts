@@ -62,6 +62,14 @@ export function newCtx(dtypes: readonly StorageDType[], r: RenderOptions = {}): 
   };
 }
 
+/** a lifted constant's read from the kernel's uniform (Ctx.consts), one slot a distinct value */
+function lifted(value: number, ctx: Ctx): string {
+  const consts = ctx.consts!;
+  let j = consts.indexOf(value);
+  if (j < 0) j = consts.push(value) - 1;
+  return `kiln_k[${j >> 2}].${'xyzw'[j & 3]}`;
+}
+
 /** `name[index]` of an access: its buffer's binding, or the window holding it (indexed from the window's base) */
 export function accessOf(node: Access, buf: number, idx: string, ctx: Ctx): string {
   if (!ctx.windows?.windowed.has(buf)) return `${bufName(buf)}[${idx}]`;
@@ -316,9 +324,7 @@ export function expr(e: Expr, ctx: Ctx): string {
   switch (e.e) {
     case 'const':
       if (ctx.consts && e.type === 'i32' && Math.abs(e.value) >= LIFT_MIN && Number.isSafeInteger(e.value)) {
-        let j = ctx.consts.indexOf(e.value);
-        if (j < 0) j = ctx.consts.push(e.value) - 1;
-        return `kiln_k[${j >> 2}].${'xyzw'[j & 3]}`;
+        return lifted(e.value, ctx);
       }
       return lit(e.type, e.value, ctx);
     case 'var':
@@ -353,7 +359,9 @@ export function expr(e: Expr, ctx: Ctx): string {
       useHelper(ctx, h);
       const p = e.pieces.map((x) => expr(x, ctx));
       const vec = (ps: string[]) => `vec4<f32>(${ps.join(', ')})`;
-      return `${h}(kiln_philox(${index(e.index, ctx)}, ${e.draw >>> 0}u, ${vec(p.slice(0, 4))}, ${vec(p.slice(4))}))`;
+      // the draw number too: each dropout of a transformer's blocks is its own draw, in one shader text
+      const draw = ctx.consts && e.draw <= 0x7fffffff ? `u32(${lifted(e.draw, ctx)})` : `${e.draw >>> 0}u`;
+      return `${h}(kiln_philox(${index(e.index, ctx)}, ${draw}, ${vec(p.slice(0, 4))}, ${vec(p.slice(4))}))`;
     }
   }
 }
