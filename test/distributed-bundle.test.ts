@@ -5,7 +5,8 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compile, manualSeed, nn, optim, type Tensor } from '../compiler/index.js';
+import { compile, manualSeed, nn, optim } from '../compiler/index.js';
+import { trainingStep } from './helpers/seed.js';
 import { alone, mpirun, records, root, type MpiJob } from './helpers/mpirun.js';
 import { mlpBatch } from './helpers/ddp-batch.js';
 
@@ -24,16 +25,7 @@ async function wholeBatch(): Promise<Record<string, Float32Array>> {
     { shape: [16, 10], dtype: 'float32' as const },
     { shape: [16], dtype: 'int32' as const },
   ];
-  const step = await compile(
-    (x: Tensor, y: Tensor) => {
-      const loss = crit.forward(model.forward(x), y);
-      opt.zeroGrad();
-      loss.backward();
-      opt.step();
-      return loss;
-    },
-    { inputs, target: 'reference' },
-  );
+  const step = await compile(trainingStep(model, crit, opt), { inputs, target: 'reference' });
   for (let s = 0; s < 10; s++) await step.run(...mlpBatch(s, 16));
   return Object.fromEntries(Object.entries(model.stateDict()).map(([k, v]) => [k, v.data]));
 }

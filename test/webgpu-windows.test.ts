@@ -4,7 +4,8 @@
 // of its buffer, and stays within the limit. (An Adam over 1e7 parameters, 160 MB of state, runs this way at
 // the real 128 MiB limit: bench/webgpu.ts.)
 import { describe, expect, it } from 'vitest';
-import { compile, manualSeed, nn, optim, registerBackend, type Tensor } from '../compiler/index.js';
+import { compile, manualSeed, nn, optim, registerBackend } from '../compiler/index.js';
+import { trainingStep } from './helpers/seed.js';
 import { createWebGPUBackend } from '../compiler/targets/webgpu.js';
 import { StateLayout } from '../compiler/kernel/memory.js';
 import { schedule } from '../compiler/kernel/schedule.js';
@@ -22,22 +23,13 @@ async function train(target: string) {
   const model = new nn.Sequential(new nn.Linear(256, 300), new nn.ReLU(), new nn.Linear(300, 3));
   const crit = new nn.CrossEntropyLoss();
   const opt = new optim.Adam(model.parameters(), { lr: 1e-2 });
-  const step = await compile(
-    (x: Tensor, y: Tensor) => {
-      const loss = crit.forward(model.forward(x), y);
-      opt.zeroGrad();
-      loss.backward();
-      opt.step();
-      return loss;
-    },
-    {
-      inputs: [
-        { shape: [8, 256], dtype: 'float32' },
-        { shape: [8], dtype: 'int32' },
-      ],
-      target,
-    },
-  );
+  const step = await compile(trainingStep(model, crit, opt), {
+    inputs: [
+      { shape: [8, 256], dtype: 'float32' },
+      { shape: [8], dtype: 'int32' },
+    ],
+    target,
+  });
   const losses: number[] = [];
   for (let s = 0; s < 5; s++) {
     const x = Float32Array.from({ length: 8 * 256 }, (_, i) => Math.sin(i * 0.3 + s));
