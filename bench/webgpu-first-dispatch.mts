@@ -1,6 +1,6 @@
 // Where a WebGPU first step goes on llvmpipe, kernel by kernel: the char GPT's training step
-// (examples/char-gpt-model.ts, D128 T64 4 blocks by default) rendered to WGSL, then every kernel's module, pipeline and first dispatch alone,
-// timed (llvmpipe compiles a shader at its first dispatch). Run with the shader cache off:
+// (examples/char-gpt-model.ts, D128 T64 4 blocks by default) rendered to WGSL, then every kernel's module,
+// pipeline and first dispatch alone, timed (llvmpipe compiles a shader at its first dispatch). Cache off:
 //   MESA_SHADER_CACHE_DISABLE=true npx tsx --conditions=kiln-source bench/webgpu-first-dispatch.mts   # env D T TOP
 // Kernels whose shader text another kernel already had are marked `shared`: the runtime compiles those once.
 import { compile, manualSeed } from '../compiler/index.js';
