@@ -67,7 +67,12 @@ function lifted(value: number, ctx: Ctx): string {
   const consts = ctx.consts!;
   let j = consts.indexOf(value);
   if (j < 0) j = consts.push(value) - 1;
-  return `kiln_k[${j >> 2}].${'xyzw'[j & 3]}`;
+  return `kiln_c${j}`;
+}
+
+/** the lifted constants as lets at the top of main (read once per invocation, whatever the helpers' branches) */
+export function constLets(ctx: Ctx): string[] {
+  return (ctx.consts ?? []).map((_, j) => `  let kiln_c${j}: i32 = kiln_k[${j >> 2}].${'xyzw'[j & 3]};`);
 }
 
 /** `name[index]` of an access: its buffer's binding, or the window holding it (indexed from the window's base) */

@@ -6,6 +6,7 @@ import type { StorageDType } from '../../runtime/manifest.js';
 import { MAX_WORKGROUPS_PER_DIM, type WGSLBinding, type WGSLKernel } from '../../runtime/webgpu/artifact.js';
 import {
   accessOf,
+  constLets,
   bufName,
   conv,
   expr,
@@ -181,6 +182,7 @@ export function renderSerialKernel(
     '',
     `@compute @workgroup_size(${workgroupSize})`,
     ...ENTRY_POINT,
+    ...constLets(ctx),
     `  let kiln_i: u32 = ${flat};`,
     `  if (kiln_i >= ${n}u) { return; }`,
     ...gridLets(k.grid, 'kiln_i', '  '),

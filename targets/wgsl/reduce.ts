@@ -10,7 +10,7 @@ import { accumsIn } from '../../compiler/kernel/opt-gpu.js';
 import { LID, threadCascade, treeCascades } from '../../compiler/kernel/opt-gpu-loops.js';
 import type { StorageDType } from '../../runtime/manifest.js';
 import type { WGSLKernel } from '../../runtime/webgpu/artifact.js';
-import { helperSource, ident, lit, newCtx, WGSL_TYPE, type Ctx, type RenderOptions } from './expr.js';
+import { constLets, helperSource, ident, lit, newCtx, WGSL_TYPE, type Ctx, type RenderOptions } from './expr.js';
 import { accumulate, bindingDecls, foldWorkgroups, gridLets, header, stmts } from './kernel.js';
 import { ENTRY_POINT, forLoop } from './loops.js';
 import { numel } from '../../runtime/manifest.js';
@@ -112,6 +112,7 @@ export function renderWorkgroupReduce(
     ...shared,
     `@compute @workgroup_size(${wg})`,
     ...ENTRY_POINT,
+    ...constLets(ctx),
     `  let kiln_p: u32 = ${p};`,
     // workgroup_id is uniform, so this early return keeps the barriers below in uniform control flow
     workgroups[1] > 1 ? `  if (kiln_p >= ${n}u) { return; }` : '',

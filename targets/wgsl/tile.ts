@@ -7,7 +7,7 @@ import { mapExpr } from '../../compiler/ir/kernel.js';
 import { loadsOf, tileTrips } from '../../compiler/kernel/opt-gpu.js';
 import type { StorageDType } from '../../runtime/manifest.js';
 import type { WGSLKernel } from '../../runtime/webgpu/artifact.js';
-import { expr, helperSource, ident, newCtx, WGSL_TYPE, type RenderOptions } from './expr.js';
+import { constLets, expr, helperSource, ident, newCtx, WGSL_TYPE, type RenderOptions } from './expr.js';
 import { bindingDecls, foldWorkgroups, gridLets, header, stmts } from './kernel.js';
 import { ENTRY_POINT } from './loops.js';
 
@@ -99,6 +99,7 @@ export function renderTiledMatmul(
     `var<workgroup> kiln_tb: array<${WGSL_TYPE[b.type]}, ${T * T}>;`,
     `@compute @workgroup_size(${T * T})`,
     ...ENTRY_POINT,
+    ...constLets(ctx),
     ...body,
     '}',
     '',
