@@ -1,11 +1,12 @@
-// kiln vs TensorFlow.js (tfjs-backend-webgpu 4.22) on ONE Dawn device, in one run: the seed's
-// training step (10-5-2 MLP, cross-entropy, Adam; inputs uploaded and the loss read back every
-// step) and the Adam update at 1e6 parameters (one tensor, and ten of 1e5), gradients already on
-// the device. Per step = wall time of a step including waiting for the GPU; kernels = compute
-// dispatches per step, counted by wrapping GPUComputePassEncoder.dispatchWorkgroups.
+// kiln vs TensorFlow.js (tfjs-backend-webgpu 4.22) and jax-js (webgpu backend) on ONE Dawn device, in one
+// run: the seed's training step (10-5-2 MLP, cross-entropy, Adam; inputs uploaded and the loss read back every
+// step) and the Adam update at 1e4-1e7 parameters (one tensor, and ten of 1e5), gradients already on the
+// device. Per step = wall time of a step including waiting for the GPU; kernels = compute dispatches per step,
+// counted by wrapping GPUComputePassEncoder.dispatchWorkgroups.
 //   npx tsx bench/webgpu.ts                                  # Dawn on Mesa llvmpipe (OpenGL ES)
 //   KILN_WEBGPU_BACKEND=swiftshader npx tsx bench/webgpu.ts  # Dawn on SwiftShader (Vulkan)
-// tfjs runs with WEBGPU_CPU_FORWARD=false, so its small ops stay on the GPU like kiln's.
+// tfjs runs with WEBGPU_CPU_FORWARD=false, so its small ops stay on the GPU like kiln's. jax-js: bench/jaxjs-peer.ts
+// (its jit + valueAndGrad, Adam written in its ops), its init('webgpu') handed the same GPUDevice.
 import { existsSync } from 'node:fs';
 import { create, globals } from 'webgpu';
 import * as tf from '@tensorflow/tfjs-core';
@@ -16,6 +17,7 @@ import { createWebGPUDevice, SWIFTSHADER_ICDS } from '../runtime/webgpu/index.js
 import { compileSeed, seedSetup } from '../test/helpers/seed.js';
 import { registerTfjsGradients } from './tfjs-gradients.js';
 import { handAdam } from './adam-wgsl.js';
+import { initJaxWebGPU, jaxAdam, jaxMlpStep, jaxVersion } from './jaxjs-peer.js';
 
 await registerTfjsGradients();
 
@@ -36,6 +38,8 @@ tf.registerBackend('webgpu', async () => new WebGPUBackend(dev.device, dev.adapt
 await tf.setBackend('webgpu');
 const tfb = tf.backend() as unknown as { commandEncoder: unknown; endComputePassEncoder(): void; submitQueue(): void };
 const TARGET = 'webgpu:bench';
+await initJaxWebGPU(dev.device, dev.adapter);
+const gpuDone = () => dev.device.queue.onSubmittedWorkDone();
 
 // ---- dispatch counter ----
 let dispatches = 0;
@@ -118,6 +122,20 @@ const ms = (s: number) => `${(s * 1e3).toFixed(3)} ms`;
   const t = await measure(tfStep, 50);
   rows.push(['', 'tfjs', ms(t.s), String(t.kernels), `loss vs PyTorch ${tErr.toExponential(1)}`]);
   opt.dispose();
+
+  // jax-js: one jit of forward, valueAndGrad and Adam; x, y uploaded and the loss read back every step
+  const layer = (i: number, shape: [number, number]) => ({
+    weight: Float32Array.from(g.init[`${i}.weight`].data),
+    bias: Float32Array.from(g.init[`${i}.bias`].data),
+    shape,
+  });
+  const jx = jaxMlpStep([layer(0, [5, 10]), layer(2, [2, 5])], { lr: 1e-3, batch: 1, device: 'webgpu' });
+  const jLoss: number[] = [];
+  for (let k = 0; k < n; k++) jLoss.push(await jx.step(...s.batch(k)));
+  const jErr = Math.max(...jLoss.map((l, k) => Math.abs(l - g.losses[k]) / g.losses[k]));
+  const j = await measure((k) => jx.step(...s.batch(k % n)), 50);
+  rows.push(['', 'jax-js', ms(j.s), String(j.kernels), `loss vs PyTorch ${jErr.toExponential(1)}`]);
+  jx.dispose();
 }
 
 // ---- Adam at 1e6 parameters, gradients resident on the device ----
@@ -186,10 +204,21 @@ for (const [count, size] of [
   topt.dispose();
   vars.forEach((x) => x.dispose());
   gts.forEach((x) => x.dispose());
+
+  // jax-js: one jit of the update over every tensor; each step waits for its program to finish
+  const jx = jaxAdam(
+    params.map((p) => p.data as Float32Array),
+    grads.map((gr) => gr.data as Float32Array),
+    { lr: 1e-3, device: 'webgpu', finish: gpuDone },
+  );
+  const j = await measure(() => jx.step(), steps);
+  jx.dispose();
+  const jGBs = `${((28 * count * size) / j.s / 1e9).toFixed(2)} GB/s (28 B/param)`;
+  rows.push(['', 'jax-js', ms(j.s), String(j.kernels), jGBs]);
 }
 
 console.log(
-  `kiln vs TensorFlow.js ${tf.version_core} (webgpu backend), one shared GPUDevice: ` +
+  `kiln vs TensorFlow.js ${tf.version_core} and jax-js ${jaxVersion()} (webgpu backends), one shared GPUDevice: ` +
     `Dawn ${BACKEND}, ${dev.name.replace(/^webgpu:browser:/, '')}`,
 );
 console.log(
