@@ -8,6 +8,7 @@
 // bench/jaxjs-workers.ts (a Worker on node:worker_threads) on a pool of 2. Each configuration is a child
 // process (kiln's thread count is read at start-up; jax-js picks its pool at import), timing both libraries
 // side by side (bench/timing.ts: calibrated loops, the median of 5, one machine state for both).
+import { trainingStep } from '../test/helpers/seed.js';
 import { spawnSync } from 'node:child_process';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -40,22 +41,13 @@ async function child(threads: number): Promise<Result> {
   const init = [layer(l1, [DIMS[1], DIMS[0]]), layer(l2, [DIMS[2], DIMS[1]])];
   const crit = new nn.CrossEntropyLoss();
   const opt = new optim.Adam(model.parameters(), { lr: 1e-3 });
-  const step = await compile(
-    (x, y) => {
-      const loss = crit.forward(model.forward(x), y);
-      opt.zeroGrad();
-      loss.backward();
-      opt.step();
-      return loss;
-    },
-    {
-      inputs: [
-        { shape: [BATCH, DIMS[0]], dtype: 'float32' },
-        { shape: [BATCH], dtype: 'int32' },
-      ],
-      target: 'native',
-    },
-  );
+  const step = await compile(trainingStep(model, crit, opt), {
+    inputs: [
+      { shape: [BATCH, DIMS[0]], dtype: 'float32' },
+      { shape: [BATCH], dtype: 'int32' },
+    ],
+    target: 'native',
+  });
   const x = randn([BATCH, DIMS[0]]).data as Float32Array;
   const y = Int32Array.from({ length: BATCH }, (_, i) => (i * 7) % DIMS[2]);
   const jx = jaxMlpStep(init, { lr: 1e-3, batch: BATCH, device: 'wasm' });

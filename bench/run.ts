@@ -8,6 +8,7 @@
 // 3. An MLP 784-256-10, batch 64, cross-entropy + Adam; with a per-kernel time profile.
 // PyTorch's side is bench/torch_peer.py (/usr/bin/python3, or KILN_TORCH_PYTHON), spawned first;
 // both sides time the same way: calibrate, then the median of 5 repeats.
+import { trainingStep } from '../test/helpers/seed.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
@@ -104,22 +105,13 @@ async function trainStep(
   const model = new nn.Sequential(...layers);
   const crit = new nn.CrossEntropyLoss();
   const opt = new optim.Adam(model.parameters(), { lr: 1e-3 });
-  const step = await compile(
-    (x: Tensor, y: Tensor) => {
-      const loss = crit.forward(model.forward(x), y);
-      opt.zeroGrad();
-      loss.backward();
-      opt.step();
-      return loss;
-    },
-    {
-      inputs: [
-        { shape: [batch, dims[0]], dtype: 'float32' },
-        { shape: [batch], dtype: 'int32' },
-      ],
-      target: 'native',
-    },
-  );
+  const step = await compile(trainingStep(model, crit, opt), {
+    inputs: [
+      { shape: [batch, dims[0]], dtype: 'float32' },
+      { shape: [batch], dtype: 'int32' },
+    ],
+    target: 'native',
+  });
   const x = randn([batch, dims[0]]).data as Float32Array;
   const y = Int32Array.from({ length: batch }, (_, i) => (i * 7) % dims[dims.length - 1]);
   return { seconds: await timeit(() => step.run(x, y), { async: true }), step };
