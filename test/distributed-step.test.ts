@@ -142,3 +142,40 @@ describe('nn.parallel.DistributedDataParallel', () => {
     }
   });
 });
+
+describe('stats() and kiln inspect name the collectives', () => {
+  it('bytes all-reduced per run, between which kernels, and which gradients', async () => {
+    manualSeed(0);
+    const model = new nn.Sequential(new nn.Linear(10, 5), new nn.ReLU(), new nn.Linear(5, 2));
+    setProcessGroup(halvingGroup());
+    try {
+      const net = new nn.parallel.DistributedDataParallel(model);
+      const crit = new nn.CrossEntropyLoss();
+      const opt = new optim.Adam(model.parameters(), { lr: 1e-3 });
+      const step = await compile(
+        (x: Tensor, y: Tensor) => {
+          const loss = crit.forward(net.forward(x), y);
+          opt.zeroGrad();
+          loss.backward();
+          opt.step();
+          return loss;
+        },
+        {
+          inputs: [
+            { shape: [4, 10], dtype: 'float32' },
+            { shape: [4], dtype: 'int32' },
+          ],
+          target: 'native',
+        },
+      );
+      const s = step.stats();
+      expect(s.allReducedBytesPerRun).toBe(4 * 67);
+      expect(s.collectives).toHaveLength(1);
+      expect(s.collectives![0].values).toBe(4);
+      expect(s.collectives![0].start).toBeLessThanOrEqual(s.collectives![0].wait);
+      expect(s.collectives![0].wait).toBeLessThan(s.kernels);
+    } finally {
+      setProcessGroup(undefined);
+    }
+  });
+});
