@@ -6,11 +6,12 @@
 // values are written back (queue order puts them before every later dispatch).
 import type { Collective, Manifest } from '../manifest.js';
 import { CollectiveSchedule } from '../distributed/collectives.js';
-import { collectiveGroup, divideInPlace } from '../distributed/group.js';
+import { allReduceInPlace, collectiveGroup } from '../distributed/group.js';
 import { MAP_READ, USAGE } from './gpu.js';
 
 export class WebGPUCollectives {
-  private readonly cs: readonly Collective[];
+  /** where the schedule starts and completes each collective (checked against its buffer) */
+  private readonly schedule: CollectiveSchedule;
   private readonly points: Set<number>;
   private readonly readback = new Map<Collective, GPUBuffer>();
 
@@ -19,10 +20,10 @@ export class WebGPUCollectives {
     m: Manifest,
     private readonly bufferOf: (buf: number) => GPUBuffer,
   ) {
-    new CollectiveSchedule(m); // checks every collective against its buffer
+    this.schedule = new CollectiveSchedule(m);
+    // no progress points: the host waits for nothing between a start and its wait (the device runs the kernels)
     this.points = new Set((m.collectives ?? []).flatMap((c) => [c.start, c.wait]));
-    this.cs = m.collectives ?? [];
-    for (const c of this.cs) {
+    for (const c of m.collectives ?? []) {
       const size = Math.max(4, c.length * 4);
       this.readback.set(
         c,
@@ -37,20 +38,17 @@ export class WebGPUCollectives {
 
   /** what happens before kernel `i`, given the commands encoded so far; returns the encoder to go on with */
   async at(i: number, enc: GPUCommandEncoder): Promise<GPUCommandEncoder> {
-    for (const c of this.cs) {
-      if (c.start === i && c.length)
-        enc.copyBufferToBuffer(this.bufferOf(c.buf), c.offset * 4, this.readback.get(c)!, 0, c.length * 4);
+    for (const c of this.schedule.startsAt[i]) {
+      if (c.length) enc.copyBufferToBuffer(this.bufferOf(c.buf), c.offset * 4, this.readback.get(c)!, 0, c.length * 4);
     }
     this.gpu.queue.submit([enc.finish()]);
-    const group = collectiveGroup();
-    for (const c of this.cs) {
-      if (c.wait !== i || !c.length) continue;
+    for (const c of this.schedule.waitsAt[i]) {
+      if (!c.length) continue;
       const rb = this.readback.get(c)!;
       await rb.mapAsync(MAP_READ);
       const v = new Float32Array(rb.getMappedRange().slice(0));
       rb.unmap();
-      group.allReduce(v, 'sum');
-      if (c.op === 'avg') divideInPlace(v, group.size);
+      allReduceInPlace(collectiveGroup(), v, c.op);
       this.gpu.queue.writeBuffer(this.bufferOf(c.buf), c.offset * 4, v);
     }
     return this.gpu.createCommandEncoder({ label: 'kiln run' });
