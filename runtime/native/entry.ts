@@ -11,7 +11,8 @@ export const NATIVE_SIZES = 'kiln_sizes';
  * A program with collectives (runtime/manifest.ts Collective) calls `void kiln_collective(int64_t
  * point)` before kernel `point` (and at the end); the library's runtime support forwards it to the
  * callback set with `void kiln_set_collective(void (*)(int64_t))`, which the native runtime sets
- * to run the collectives on the process group, then clears when the run returns.
+ * to run the collectives on the process group (runtime/native/collectives.ts: set again only when another
+ * program of the same library ran since).
  */
 export const NATIVE_COLLECTIVE = 'kiln_collective';
 export const NATIVE_SET_COLLECTIVE = 'kiln_set_collective';
