@@ -9,6 +9,7 @@ import { GPT_TRAIN } from './models-common.mjs';
 import { schedule } from '../compiler/kernel/schedule.js';
 import { buildWGSL } from '../targets/wgsl/index.js';
 import { createWebGPUDevice } from '../runtime/webgpu/index.js';
+import { shaderKey } from '../runtime/webgpu/artifact.js';
 
 const D = Number(process.env.D ?? 128),
   T = Number(process.env.T ?? 64),
@@ -33,7 +34,7 @@ const scalars = gpu.createBuffer({ size: 4096, usage: UNIFORM | STORAGE | COPY_D
 const seen = new Set<string>();
 const rows: { ms: number; name: string; bytes: number; shared: boolean }[] = [];
 for (const k of art.code.kernels) {
-  const text = k.wgsl.replace(/^\/\/ kernel [^\n]*\n/, '');
+  const text = shaderKey(k);
   const t0 = performance.now();
   const module = gpu.createShaderModule({ code: k.wgsl });
   const pipe = await gpu.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: k.entryPoint } });

@@ -61,6 +61,15 @@ export interface WGSLArtifact extends Artifact {
   code: WGSLCode;
 }
 
+/**
+ * what kernels share a shader by: the WGSL past its first line, the `// kernel <name>: ...` header
+ * (targets/wgsl/kernel.ts `header`) that names it; kernels of one shape in different places (their
+ * constants in `consts`) have the same key, and the runtime compiles each key once
+ */
+export function shaderKey(k: Pick<WGSLKernel, 'wgsl'>): string {
+  return k.wgsl.startsWith('// kernel ') ? k.wgsl.slice(k.wgsl.indexOf('\n') + 1) : k.wgsl;
+}
+
 export function isWGSLArtifact(a: Artifact): a is WGSLArtifact {
   const c = a.code as Partial<WGSLCode> | null;
   return a.target === 'wgsl' && !!c && Array.isArray(c.kernels) && !!c.requirements;

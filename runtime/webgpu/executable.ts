@@ -7,6 +7,7 @@ import { copyInput } from '../typed-array.js';
 import { guardHolds, numel, type Manifest, type StorageDType } from '../manifest.js';
 import {
   LLVMPIPE_LOOP_LIMIT,
+  shaderKey,
   type WGSLArtifact,
   type WGSLBinding,
   type WGSLKernel,
@@ -135,7 +136,7 @@ export class WebGPUExecutable implements Executable {
       { module: GPUShaderModule; pipeline: Promise<GPUComputePipeline>; scope: Promise<GPUError | null> }
     >();
     const pending = a.code.kernels.map((k) => {
-      const text = k.wgsl.replace(/^\/\/ kernel [^\n]*\n/, '');
+      const text = shaderKey(k);
       const hit = shared.get(text);
       if (hit) return { k, ...hit };
       gpu.pushErrorScope('validation');
