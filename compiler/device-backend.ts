@@ -117,12 +117,7 @@ export class DeviceBackend implements Backend {
 
   async pull(cell: TensorCell): Promise<void> {
     const slot = this.slots.get(cell);
-    if (!slot || cell.owner !== this) return;
-    const device = this.target.device;
-    if (device.readStateInto) {
-      await device.readStateInto(slot.dtype, [{ offset: slot.offset, into: cell.data as HostArray }]);
-      this.pulledInPlace(cell);
-    } else this.pulled(cell, await device.readState(slot.dtype, slot.offset, slot.length));
+    if (slot && cell.owner === this) await this.readBack(slot.dtype, [[cell, slot]]);
   }
 
   pullSync(cell: TensorCell): boolean {
@@ -135,11 +130,11 @@ export class DeviceBackend implements Backend {
   }
 
   /**
-   * The host copy now holds the device's value: a new version, so every other store that had
-   * uploaded an older value uploads this one before its next run (this one already has it).
+   * The host copy now holds the device's value (`data`, or already written into it): a new version, so every
+   * other store that had uploaded an older value uploads this one before its next run (this one already has it).
    */
-  private pulled(cell: TensorCell, data: HostArray): void {
-    cell.data.set(data);
+  private pulled(cell: TensorCell, data?: HostArray): void {
+    if (data) cell.data.set(data);
     cell.owner = null;
     cell.version++;
     this.seen.set(cell, cell.version);
@@ -147,29 +142,24 @@ export class DeviceBackend implements Backend {
 
   /** every cell this backend owns back to the host: one read of each arena where the device can (readStateInto) */
   async syncAll(): Promise<void> {
-    const device = this.target.device;
     const owned = [...this.slots].filter(([cell]) => cell.owner === this);
-    if (!device.readStateInto) {
-      for (const [cell] of owned) await this.pull(cell);
-      return;
-    }
     for (const dtype of ['f32', 'i32'] as const) {
       const mine = owned.filter(([, slot]) => slot.dtype === dtype);
-      if (!mine.length) continue;
-      const cells = mine.map(([cell]) => cell);
-      // the cells' own arrays are the destinations: one copy, no intermediate array
-      await device.readStateInto(
-        dtype,
-        mine.map(([cell, slot]) => ({ offset: slot.offset, into: cell.data as HostArray })),
-      );
-      for (const cell of cells) this.pulledInPlace(cell);
+      if (mine.length) await this.readBack(dtype, mine);
     }
   }
 
-  /** as `pulled`, the value already written into the host array */
-  private pulledInPlace(cell: TensorCell): void {
-    cell.owner = null;
-    cell.version++;
-    this.seen.set(cell, cell.version);
+  /** cells of one arena read back into their own host arrays: one copy each, in one read where the device can */
+  private async readBack(dtype: Slot['dtype'], cells: [TensorCell, Slot][]): Promise<void> {
+    const device = this.target.device;
+    if (!device.readStateInto) {
+      for (const [cell, s] of cells) this.pulled(cell, await device.readState(dtype, s.offset, s.length));
+      return;
+    }
+    await device.readStateInto(
+      dtype,
+      cells.map(([cell, s]) => ({ offset: s.offset, into: cell.data as HostArray })),
+    );
+    for (const [cell] of cells) this.pulled(cell);
   }
 }
