@@ -9,8 +9,8 @@ import { DEFAULT_TIMEOUT_MS } from '../../runtime/distributed/mpi.js';
 import { initProcessGroup as initRuntimeGroup } from '../../runtime/distributed/index.js';
 import { openMpi } from '../../runtime/distributed/mpi-library.js';
 import { NO_PROCESS_GROUP, processGroup, setProcessGroup, type ProcessGroup } from '../../runtime/distributed/group.js';
-import { KilnError, userSite } from '../errors.js';
-import { makeNode } from '../ir/graph.js';
+import { KilnError } from '../errors.js';
+import { allReduced, newBucket } from './traced.js';
 import { Buffer } from '../nn/buffer.js';
 import { Parameter, hostGradCells } from '../nn/parameter.js';
 import { checkOptions } from '../options.js';
@@ -119,8 +119,7 @@ export function allReduce(tensor: Tensor, opts: { op?: ReduceOp; asyncOp?: boole
     if (op !== ReduceOp.SUM || opts.asyncOp || tensor.dtype !== 'float32') {
       throw new KilnError('distributed.allReduce inside compile(): only ReduceOp.SUM of a float32 tensor, blocking');
     }
-    const arg = { op: 'sum' as const, bucket: trace.buckets++ };
-    tensor.replaceNode(makeNode('allreduce', [tensor.node], tensor.shape, 'float32', arg, userSite()));
+    tensor.replaceNode(allReduced(tensor, 'sum', newBucket(trace)).node);
     return;
   }
   const host = hostValue('allReduce', tensor);

@@ -13,6 +13,7 @@ import { makeNode } from '../ir/graph.js';
 import { checkOptions } from '../options.js';
 import { Tensor } from '../tensor.js';
 import { afterNextBackward, currentTrace, type Trace } from '../trace-context.js';
+import { allReduced, newBucket } from '../distributed/traced.js';
 import {
   NO_PROCESS_GROUP,
   allReduceInPlace,
@@ -117,12 +118,12 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
   private reduceGradients(): void {
     const trace = currentTrace();
     for (const bucket of this.buckets()) {
-      const id = trace ? trace.buckets++ : 0;
+      const id = trace ? newBucket(trace) : 0;
       for (const p of bucket) {
         const g = p.grad;
         if (!g) continue; // unused in this forward (PyTorch needs find_unused_parameters for it)
         if (trace) {
-          p.grad = Tensor.fromNode(makeNode('allreduce', [g.node], g.shape, 'float32', { op: 'avg', bucket: id }));
+          p.grad = allReduced(g, 'avg', id);
         } else {
           const v = Float32Array.from(g.data);
           allReduceInPlace(this.group, v, 'avg');
