@@ -4,6 +4,7 @@
 import type { HostArray } from '../runtime/device.js';
 import type { CellStore, TensorCell } from './state.js';
 import type { TracedProgram } from './trace.js';
+import type { CollectiveStat } from './kernel/stats.js';
 
 export interface ProgramStats {
   kernels: number;
@@ -12,9 +13,8 @@ export interface ProgramStats {
   minBytesPerRun?: number;
   peakBytes?: number;
   perKernel: { name: string; ops: string[]; flops: number; bytesRead: number; bytesWritten: number; reason?: string }[];
-  /** the step's all-reduces (DistributedDataParallel): bytes each rank contributes, and where they run */
-  collectives?: { bytes: number; start: number; wait: number; values: number }[];
-  /** bytes all-reduced per run (the sum of `collectives`) */
+  /** the step's all-reduces (DistributedDataParallel): compiler/kernel/stats.ts CollectiveStat */
+  collectives?: CollectiveStat[];
   allReducedBytesPerRun?: number;
 }
 

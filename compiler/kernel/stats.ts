@@ -62,6 +62,14 @@ export function annotate(k: Kernel): Kernel {
   return { ...k, meta: { ...k.meta, ...kernelCost(k) } };
 }
 
+/** one all-reduce of a step: the bytes each rank contributes, the kernels it starts and completes before, its values */
+export interface CollectiveStat {
+  bytes: number;
+  start: number;
+  wait: number;
+  values: number;
+}
+
 export interface ProgramStats {
   kernels: number;
   launchesPerRun: number;
@@ -83,8 +91,8 @@ export interface ProgramStats {
     traffic: number;
     reason?: string;
   }[];
-  /** the step's all-reduces (DistributedDataParallel): bytes each rank contributes, and between which kernels */
-  collectives?: { bytes: number; start: number; wait: number; values: number }[];
+  /** the step's all-reduces (DistributedDataParallel) */
+  collectives?: CollectiveStat[];
   /** bytes all-reduced per run (the sum of `collectives`) */
   allReducedBytesPerRun?: number;
 }
