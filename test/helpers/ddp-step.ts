@@ -2,6 +2,7 @@
 // contributes zeros, so DistributedDataParallel's average halves every gradient; the same model
 // trained without DDP on half the loss must end with the same weights (SGD: exactly, up to the
 // float32 rounding of a halving). The group records each collective it is asked for.
+import { expect } from 'vitest';
 import { nn, optim, compile, manualSeed, type Tensor } from '../../compiler/index.js';
 import { setProcessGroup, type ProcessGroup } from '../../runtime/distributed/group.js';
 
@@ -106,4 +107,18 @@ export function doublingGroup(): HalvingGroup {
     },
     iallReduce: (b) => ({ wait: () => double(b) }),
   };
+}
+
+/** the same MLP trained with DDP over a halving group and without DDP on half the loss; their weights agree */
+export async function againstHalfLoss(
+  target: 'reference' | 'native' | 'webgpu',
+  dims: number[],
+  opts: { steps?: number; bucketCapMb?: number } = {},
+  tolerance = 1e-7,
+): Promise<{ ddp: DdpRun; plain: DdpRun; calls: string[] }> {
+  const g = halvingGroup();
+  const ddp = await trainMlp(target, g, dims, opts);
+  const plain = await trainMlp(target, null, dims, { steps: opts.steps });
+  expect(maxDiff(ddp.weights, plain.weights)).toBeLessThan(tolerance);
+  return { ddp, plain, calls: g.calls };
 }
