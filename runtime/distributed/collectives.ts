@@ -5,13 +5,7 @@
 // between (runtime/manifest.ts Collective). The manifest is checked once: a collective outside its
 // buffer, or at a kernel that does not exist, is refused before anything runs.
 import type { BufferDecl, Collective } from '../manifest.js';
-import {
-  allReduceInPlace,
-  collectiveGroup,
-  divideInPlace,
-  type CollectiveArray,
-  type PendingCollective,
-} from './group.js';
+import { allReduceInPlace, collectiveGroup, divideInPlace, type PendingCollective } from './group.js';
 
 /** what the schedule needs of a manifest (or of a kernel program) */
 export interface CollectiveProgram {
@@ -26,7 +20,7 @@ export class CollectiveSchedule {
   /** per kernel index 0..kernels: the collectives that start there, and those that complete there */
   readonly startsAt: Collective[][];
   readonly waitsAt: Collective[][];
-  private readonly inFlight = new Map<Collective, { pending: PendingCollective; view: CollectiveArray }>();
+  private readonly inFlight = new Map<Collective, { pending: PendingCollective; view: Float32Array }>();
 
   constructor(m: CollectiveProgram) {
     const cs = m.collectives ?? [];
@@ -50,7 +44,7 @@ export class CollectiveSchedule {
    * what happens before kernel `i` (i = kernels.length: after the last); `view(c)` is the memory of
    * `c` (a view of its buffer from c.offset, c.length elements) on the host
    */
-  run(i: number, view: (c: Collective) => CollectiveArray): void {
+  run(i: number, view: (c: Collective) => Float32Array): void {
     const group = collectiveGroup();
     for (const c of this.waitsAt[i]) {
       if (c.start === i) continue; // blocking: below
@@ -70,7 +64,7 @@ export class CollectiveSchedule {
   }
 
   /** every kernel and collective in order: `kernel(i)` launches kernel i */
-  runAll(kernel: (i: number) => void, view: (c: Collective) => CollectiveArray): void {
+  runAll(kernel: (i: number) => void, view: (c: Collective) => Float32Array): void {
     const n = this.startsAt.length - 1;
     for (let i = 0; i < n; i++) {
       this.run(i, view);

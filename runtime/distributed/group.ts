@@ -65,14 +65,13 @@ export function setProcessGroup(g: ProcessGroup | undefined): void {
 export type ProgramReduceOp = 'sum' | 'avg';
 
 /** `buf` all-reduced in place on `group` (float32 division for `avg`, as PyTorch's DDP divides) */
-export function allReduceInPlace(group: ProcessGroup, buf: CollectiveArray, op: ProgramReduceOp): void {
+export function allReduceInPlace(group: ProcessGroup, buf: Float32Array, op: ProgramReduceOp): void {
   group.allReduce(buf, 'sum');
   if (op === 'avg') divideInPlace(buf, group.size);
 }
 
-/** the `avg` half of a collective that completed as a sum */
-export function divideInPlace(buf: CollectiveArray, size: number): void {
+/** the `avg` half of a collective that completed as a sum (a program's collectives are float32) */
+export function divideInPlace(buf: Float32Array, size: number): void {
   if (size === 1) return;
-  if (buf instanceof Int32Array) for (let i = 0; i < buf.length; i++) buf[i] = Math.trunc(buf[i] / size);
-  else for (let i = 0; i < buf.length; i++) buf[i] = buf[i] / size;
+  for (let i = 0; i < buf.length; i++) buf[i] = buf[i] / size;
 }

@@ -87,7 +87,7 @@ export function evalNode(n: Node, src: Values[], env: (n: Node) => Values): Valu
     case 'allreduce':
       // one collective per value (a compiled program reduces a bucket at once: the same sums)
       out.set(src[0]);
-      allReduceInPlace(collectiveGroup(), out as Float32Array | Int32Array, n.arg.op);
+      allReduceInPlace(collectiveGroup(), out as Float32Array, n.arg.op); // allreduce nodes are float32
       return out;
     case 'where': {
       const [c, a, b] = src;
