@@ -6,7 +6,7 @@
 // allReduce(t) (a sum) makes t's value an `allreduce` node: a collective of the compiled step, run between the
 // kernel computing t and the first reading it; broadcast there throws.
 import { DEFAULT_TIMEOUT_MS } from '../../runtime/distributed/mpi.js';
-import { initProcessGroup as initRuntimeGroup } from '../../runtime/distributed/index.js';
+import { initProcessGroup as initRuntimeGroup, timeoutError } from '../../runtime/distributed/index.js';
 import { openMpi } from '../../runtime/distributed/mpi-library.js';
 import { NO_PROCESS_GROUP, processGroup, setProcessGroup, type ProcessGroup } from '../../runtime/distributed/group.js';
 import { KilnError } from '../errors.js';
@@ -55,9 +55,8 @@ export function initProcessGroup(opts: InitProcessGroupOptions = {}): void {
     throw new KilnError(`Invalid backend: '${backend}'`);
   }
   const timeout = opts.timeout ?? DEFAULT_TIMEOUT_MS;
-  if (typeof timeout !== 'number' || !(timeout > 0) || !Number.isFinite(timeout)) {
-    throw new KilnError(`initProcessGroup: timeout must be a positive, finite number of milliseconds, got ${timeout}`);
-  }
+  const bad = timeoutError(timeout);
+  if (bad) throw new KilnError(bad);
   initRuntimeGroup({ timeout });
 }
 

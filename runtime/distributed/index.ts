@@ -16,12 +16,17 @@ export interface RuntimeGroupOptions {
 export function initProcessGroup(opts: RuntimeGroupOptions = {}): ProcessGroup {
   if (processGroup()) throw new Error('trying to initialize the default process group twice!');
   const timeout = opts.timeout ?? DEFAULT_TIMEOUT_MS;
-  if (typeof timeout !== 'number' || !(timeout > 0) || !Number.isFinite(timeout)) {
-    throw new Error(`initProcessGroup: timeout must be a positive, finite number of milliseconds, got ${timeout}`);
-  }
+  const bad = timeoutError(timeout);
+  if (bad) throw new Error(bad);
   const g = initMpiGroup({ timeoutMs: timeout });
   setProcessGroup(g);
   return g;
+}
+
+/** why `timeout` is no collective timeout (undefined: it is one) */
+export function timeoutError(timeout: unknown): string | undefined {
+  if (typeof timeout === 'number' && timeout > 0 && Number.isFinite(timeout)) return undefined;
+  return `initProcessGroup: timeout must be a positive, finite number of milliseconds, got ${timeout}`;
 }
 
 const group = (): ProcessGroup => {
