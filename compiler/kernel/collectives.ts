@@ -39,8 +39,9 @@ export function placeBucketCells(
 export function groupTemps(temps: Temp[], buckets: Map<number, SStage[]>, blockKey: (b: number) => number) {
   const member = new Map<number, { bucket: number; at: number }>();
   const blocks: Temp[] = [];
+  const byKey = new Map(temps.map((t) => [t.key, t]));
   for (const [b, ss] of buckets) {
-    const mine = ss.flatMap((s) => temps.filter((t) => t.key === s.id));
+    const mine = ss.flatMap((s) => byKey.get(s.id) ?? []);
     if (!mine.length) continue;
     let at = 0;
     for (const t of mine) {

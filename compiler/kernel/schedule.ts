@@ -173,8 +173,11 @@ export function schedule(
     if (numel(grid) < minPar && after > before * (1 + 1e-9) && after > serialWork) return null;
     const here = new Set([...cur.stages, s].map((t) => t.id));
     // a reader of an all-reduced value runs after the collective, which runs after this kernel
-    if (s.loads.some((l) => primary.get(l.node.id)?.collective !== undefined && here.has(primary.get(l.node.id)!.id)))
-      return null;
+    const reducedHere = (l: (typeof s.loads)[number]) => {
+      const p = primary.get(l.node.id);
+      return p?.collective !== undefined && here.has(p.id);
+    };
+    if (s.loads.some(reducedHere)) return null;
     if (s.work > unrelatedWork && !sharesData(s, cur.stages)) return null;
     for (const t of [...cur.stages, s])
       for (const l of t.loads) {
