@@ -17,6 +17,7 @@ export const ALIGN = 4;
  * each get their own
  */
 export const LARGE_ALIGN = 64;
+/** elements from which a placement starts LARGE_ALIGN-aligned */
 const LARGE = 1 << 16;
 const align = (x: number, size = 0) => {
   const a = size >= LARGE ? LARGE_ALIGN : ALIGN;

@@ -6,10 +6,12 @@
 // binding offset alignment (256 bytes) at or below its first element. Buffers within the limit stay whole.
 import type { Kernel } from '../../compiler/ir/kernel.js';
 import { forEachAccess, type Access, type Span } from '../../compiler/kernel/traffic.js';
+import { LARGE_ALIGN } from '../../compiler/kernel/memory.js';
 
-/** WebGPU's default maxStorageBufferBindingSize (and minStorageBufferOffsetAlignment, in elements) */
+/** WebGPU's default maxStorageBufferBindingSize: what every device binds (llvmpipe no more) */
 export const DEFAULT_MAX_BINDING_BYTES = 128 * 1024 * 1024;
-const ALIGN_ELEMENTS = 256 / 4;
+/** WebGPU's minStorageBufferOffsetAlignment (256 bytes) in elements, which large placements start at too */
+const ALIGN_ELEMENTS = LARGE_ALIGN;
 
 export interface Window {
   name: string;
